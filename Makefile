@@ -1,0 +1,33 @@
+# Routy Integrations. The two set-up commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PORT ?= 3000
+ENV := . scripts/env.sh &&
+
+.PHONY: run test dev migrate unit integration e2e bench clean
+
+run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
+	@bash scripts/bootstrap.sh run
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} exec reflex run --env prod --single-port --backend-port $(PORT) --loglevel warning
+
+test:  ## install what tests need (incl. Chromium) and run the whole suite
+	@bash scripts/bootstrap.sh test
+	@$(ENV) python -m pytest tests/unit tests/integration -q -p no:playwright
+	@$(ENV) python -m pytest tests/e2e -q
+
+dev:  ## hot reload on one port (preview mode serves custom routes on the same port)
+	@bash scripts/bootstrap.sh run
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} reflex run --env preview --single-port --backend-port $(PORT)
+
+unit:
+	@$(ENV) python -m pytest tests/unit -q -p no:playwright
+
+integration:
+	@$(ENV) python -m pytest tests/integration -q -p no:playwright
+
+e2e:
+	@$(ENV) python -m pytest tests/e2e -q
+
+clean:
+	rm -rf .web .states data

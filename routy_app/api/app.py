@@ -1,0 +1,19 @@
+"""The Starlette app handed to Reflex as `api_transformer`: our routes win over the UI's."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Mount, Route
+
+from routy_app.api.health import healthz
+from routy_app.config import get_settings
+
+
+def build_api() -> Starlette:
+    """Health, OAuth callbacks and the ingest API; the provider sandbox only in sandbox mode."""
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    if get_settings().is_sandbox:
+        from routy_app.sandbox.app import build_sandbox_app
+
+        routes.append(Mount("/sandbox", app=build_sandbox_app()))
+    return Starlette(routes=routes)

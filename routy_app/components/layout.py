@@ -1,0 +1,61 @@
+"""The app shell: header, the traffic sources list, and the page body."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.state.source import SourceState
+
+
+def header() -> rx.Component:
+    return rx.el.header(rx.hstack(
+        rx.hstack(
+            rx.image(src="/routy.svg", width="28px", height="28px", alt=""),
+            rx.heading("Routy", size="5"),
+            rx.text("Integrations", color_scheme="gray", size="3"),
+            align="center",
+            spacing="2",
+        ),
+        rx.spacer(),
+        rx.color_mode.button(aria_label="Toggle dark mode"),
+        align="center",
+        padding_x="1.5em",
+        padding_y="0.75em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+    ))
+
+
+def sources_sidebar() -> rx.Component:
+    return rx.el.nav(rx.vstack(
+        rx.text("Traffic sources", weight="bold", size="2", color_scheme="gray"),
+        rx.foreach(
+            SourceState.sources,
+            lambda source: rx.link(
+                source.name,
+                href=source.href,
+                weight=rx.cond(source.id == SourceState.source_id, "bold", "regular"),
+                underline="none",
+                size="2",
+            ),
+        ),
+        spacing="2",
+        padding="1.5em",
+        min_width="220px",
+        border_right=f"1px solid {rx.color('gray', 5)}",
+        min_height="calc(100vh - 60px)",
+    ), id="sources-list", aria_label="Traffic sources")
+
+
+def shell(*body: rx.Component) -> rx.Component:
+    return rx.box(
+        header(),
+        rx.hstack(
+            sources_sidebar(),
+            rx.el.main(*body, style={"padding": "1.5em", "width": "100%"}),
+            align="start",
+            spacing="0",
+            width="100%",
+        ),
+        width="100%",
+    )

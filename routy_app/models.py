@@ -1,0 +1,251 @@
+"""Database tables (plain SQLModel; `rx.Model` is deprecated in Reflex 0.10).
+
+Money is integer micros (value x 1,000,000) and every datetime is timezone-aware UTC: the
+`UTCDateTime` column type stores naive UTC (SQLite has no zone) and hands back aware values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from routy_app.timeutil import as_utc, utcnow
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (naive values are refused on write)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use timeutil.utcnow()")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # type: ignore[override]
+        return None if value is None else as_utc(value)
+
+
+def utc_field(nullable: bool = True, default_now: bool = False, index: bool = False):
+    """A UTC datetime column; `default_now` fills it with the current time."""
+    kwargs = {"default_factory": utcnow} if default_now else {"default": None}
+    return Field(sa_column_kwargs={}, sa_type=UTCDateTime, nullable=nullable, index=index, **kwargs)
+
+
+def micros_field(default: int = 0):
+    """An integer micros column wide enough for any currency amount."""
+    return Field(default=default, sa_type=BigInteger, nullable=False)
+
+
+class IntegrationStatus(StrEnum):
+    PENDING_ACCOUNT = "pending_account"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    RECONNECT_REQUIRED = "reconnect_required"
+    NEEDS_ATTENTION = "needs_attention"
+
+
+class Direction(StrEnum):
+    PULL = "pull"
+    PUSH = "push"
+    BIDIRECTIONAL = "bidirectional"
+
+
+class TrafficSource(SQLModel, table=True):
+    """A Routy traffic source; integrations and conversions belong to one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    api_key_hash: str | None = Field(default=None, max_length=128, index=True)
+    api_key_last4: str | None = Field(default=None, max_length=8)
+    api_key_created_at: dt.datetime | None = utc_field()
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class Integration(SQLModel, table=True):
+    """One managed connection of a traffic source to one provider."""
+
+    __table_args__ = (UniqueConstraint("traffic_source_id", "provider", name="uq_integration_source_provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    traffic_source_id: int = Field(foreign_key="trafficsource.id", index=True)
+    provider: str = Field(max_length=32)
+    status: str = Field(default=IntegrationStatus.PENDING_ACCOUNT, max_length=32)
+    account_id: str | None = Field(default=None, max_length=64)
+    account_name: str | None = Field(default=None, max_length=300)
+    account_currency: str | None = Field(default=None, max_length=3)
+    account_timezone: str | None = Field(default=None, max_length=64)
+    login_customer_id: str | None = Field(default=None, max_length=64)
+    credentials_enc: str | None = Field(default=None, sa_type=Text)
+    token_expires_at: dt.datetime | None = utc_field()
+    settings_json: str = Field(default="{}", sa_type=Text)
+    direction: str = Field(default=Direction.BIDIRECTIONAL, max_length=16)
+    schedule_minutes: int = Field(default=60)
+    lookback_days: int = Field(default=7)
+    history_days: int = Field(default=90)
+    last_success_at: dt.datetime | None = utc_field()
+    last_sync_at: dt.datetime | None = utc_field()
+    consecutive_failures: int = Field(default=0)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    metrics_cursor: dt.date | None = Field(default=None)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    updated_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class OAuthState(SQLModel, table=True):
+    """A pending OAuth authorisation: single use, short-lived, carries the PKCE verifier."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=128, unique=True)
+    provider: str = Field(max_length=32)
+    traffic_source_id: int = Field(foreign_key="trafficsource.id")
+    integration_id: int | None = Field(default=None)
+    purpose: str = Field(default="connect", max_length=16)
+    code_verifier: str = Field(max_length=128)
+    session_id: str | None = Field(default=None, max_length=128)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    expires_at: dt.datetime = utc_field(nullable=False)
+    used_at: dt.datetime | None = utc_field()
+
+
+class SyncRun(SQLModel, table=True):
+    """One attempt of a pull, push or test; written as running first, closed at the end."""
+
+    __table_args__ = (Index("ix_syncrun_integration_started", "integration_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id")
+    kind: str = Field(max_length=8)  # pull | push | test
+    trigger: str = Field(max_length=16)  # schedule | manual | full
+    status: str = Field(default="running", max_length=16)  # running | success | partial | failed
+    started_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    finished_at: dt.datetime | None = utc_field()
+    records_read: int = Field(default=0)
+    records_inserted: int = Field(default=0)
+    records_updated: int = Field(default=0)
+    records_failed: int = Field(default=0)
+    progress_level: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, sa_type=Text)
+
+
+class MetricRow(SQLModel, table=True):
+    """A day of metrics at one level; the natural key makes a re-pull an update, never a duplicate.
+
+    Ids that do not apply at a level are '' (not NULL) so the unique key holds on every backend.
+    """
+
+    __table_args__ = (
+        UniqueConstraint(
+            "integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id",
+            name="uq_metricrow_natural_key",
+        ),
+        Index("ix_metricrow_integration_level_date", "integration_id", "level", "date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id")
+    level: str = Field(max_length=16)
+    date: dt.date
+    campaign_id: str = Field(default="", max_length=64)
+    campaign_name: str = Field(default="", max_length=300)
+    ad_group_id: str = Field(default="", max_length=64)
+    ad_group_name: str = Field(default="", max_length=300)
+    ad_id: str = Field(default="", max_length=64)
+    ad_name: str = Field(default="", max_length=300)
+    keyword_id: str = Field(default="", max_length=64)
+    keyword_text: str = Field(default="", max_length=300)
+    impressions: int = Field(default=0, sa_type=BigInteger)
+    clicks: int = Field(default=0, sa_type=BigInteger)
+    cost_micros: int = micros_field()
+    conversions_micros: int = micros_field()
+    conversion_value_micros: int = micros_field()
+    currency: str = Field(default="", max_length=3)
+
+
+class Conversion(SQLModel, table=True):
+    """A Routy conversion event as received; email/phone only as SHA-256 of the normalised value."""
+
+    __table_args__ = (
+        UniqueConstraint("traffic_source_id", "external_id", name="uq_conversion_source_external"),
+        Index("ix_conversion_source_received", "traffic_source_id", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    traffic_source_id: int = Field(foreign_key="trafficsource.id")
+    external_id: str = Field(max_length=200)
+    event_type: str = Field(max_length=64)
+    occurred_at: dt.datetime = utc_field(nullable=False)
+    value_micros: int = micros_field()
+    currency: str = Field(default="", max_length=3)
+    gclid: str | None = Field(default=None, max_length=512)
+    gbraid: str | None = Field(default=None, max_length=512)
+    wbraid: str | None = Field(default=None, max_length=512)
+    fbc: str | None = Field(default=None, max_length=512)
+    fbp: str | None = Field(default=None, max_length=512)
+    ga_client_id: str | None = Field(default=None, max_length=200)
+    email_sha256: str | None = Field(default=None, max_length=64)  # Google/GA4 normalisation
+    phone_sha256: str | None = Field(default=None, max_length=64)
+    email_sha256_meta: str | None = Field(default=None, max_length=64)  # Meta normalisation
+    phone_sha256_meta: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=1000)
+    ip: str | None = Field(default=None, max_length=64)
+    consent_ad_user_data: str | None = Field(default=None, max_length=16)
+    consent_ad_personalization: str | None = Field(default=None, max_length=16)
+    received_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class ConversionMapping(SQLModel, table=True):
+    """Routy event type -> provider conversion action; only enabled mappings are pushed."""
+
+    __table_args__ = (UniqueConstraint("integration_id", "event_type", "action_id", name="uq_mapping"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id", index=True)
+    event_type: str = Field(max_length=64)
+    action_id: str = Field(max_length=200)
+    action_name: str = Field(default="", max_length=300)
+    extra_json: str = Field(default="{}", sa_type=Text)
+    enabled: bool = Field(default=True)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class ConversionPush(SQLModel, table=True):
+    """The outbox and Push History: one row per integration x conversion x mapping."""
+
+    __table_args__ = (
+        UniqueConstraint("integration_id", "conversion_id", "mapping_id", name="uq_push_once"),
+        Index("ix_push_due", "integration_id", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(foreign_key="integration.id")
+    conversion_id: int = Field(foreign_key="conversion.id")
+    mapping_id: int = Field(foreign_key="conversionmapping.id")
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|failed|skipped
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime | None = utc_field()
+    claimed_until: dt.datetime | None = utc_field()
+    sent_at: dt.datetime | None = utc_field()
+    run_id: int | None = Field(default=None)
+    request_id: str | None = Field(default=None, max_length=128)
+    verdict: str | None = Field(default=None, max_length=64)
+    skip_reason: str | None = Field(default=None, max_length=200)
+    provider_error: str | None = Field(default=None, sa_type=Text)
+    provider_response: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class Lease(SQLModel, table=True):
+    """A named lease (scheduler leader, per-integration run lock) for multi-process deployments."""
+
+    name: str = Field(primary_key=True, max_length=100)
+    holder: str = Field(max_length=200)
+    expires_at: dt.datetime = utc_field(nullable=False)

@@ -1,0 +1,1 @@
+"""Page functions: thin layout bound to state."""

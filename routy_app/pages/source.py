@@ -1,0 +1,63 @@
+"""A traffic source's page: tabs Integrations (provider cards) and Conversions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.components.layout import shell
+from routy_app.components.provider_card import provider_card
+from routy_app.state.source import SourceState
+
+
+def card_action(card) -> rx.Component:  # noqa: ANN001
+    return rx.button(card.action_label + " (coming soon)", disabled=True, variant="soft")
+
+
+def integrations_tab() -> rx.Component:
+    return rx.vstack(
+        rx.text(
+            "Connect this traffic source to ad networks and analytics tools: Routy pulls campaign metrics "
+            "and pushes your conversions back so each provider optimises on real results.",
+            size="2", color_scheme="gray",
+        ),
+        rx.grid(
+            rx.foreach(SourceState.cards, lambda card: provider_card(card, card_action(card))),
+            columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+            spacing="4",
+            width="100%",
+            id="provider-cards",
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+def conversions_tab() -> rx.Component:
+    return rx.callout(
+        "Conversions received from Routy will be listed here, with this source's API key and a test form.",
+        icon="info",
+    )
+
+
+def source_page() -> rx.Component:
+    return shell(
+        rx.cond(
+            SourceState.not_found,
+            rx.callout("This traffic source does not exist.", icon="triangle_alert", color_scheme="red"),
+            rx.vstack(
+                rx.heading(SourceState.source_name, size="6", as_="h1"),
+                rx.tabs.root(
+                    rx.tabs.list(
+                        rx.tabs.trigger("Integrations", value="integrations"),
+                        rx.tabs.trigger("Conversions", value="conversions"),
+                    ),
+                    rx.tabs.content(rx.box(integrations_tab(), padding_top="1em"), value="integrations"),
+                    rx.tabs.content(rx.box(conversions_tab(), padding_top="1em"), value="conversions"),
+                    default_value="integrations",
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+        )
+    )

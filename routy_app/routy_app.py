@@ -1,0 +1,14 @@
+"""The Reflex app: pages, our API routes (api_transformer) and lifespan tasks."""
+
+import reflex as rx
+
+from routy_app.api.app import build_api
+from routy_app.logging_setup import configure_logging
+from routy_app.pages.source import source_page
+from routy_app.state.source import SourceState
+
+configure_logging()
+
+app = rx.App(api_transformer=build_api())
+app.add_page(source_page, route="/", title="Routy Integrations", on_load=SourceState.load)
+app.add_page(source_page, route="/sources/[source_id]", title="Routy Integrations", on_load=SourceState.load)

@@ -1,0 +1,30 @@
+"""Compose the emulated APIs into one Starlette app (mounted at /sandbox by the Routy backend)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Mount, Route
+
+from routy_app.sandbox import control, ga4, google, meta
+from routy_app.sandbox.state import SandboxConfig, SandboxState
+
+
+def build_sandbox_app(state: SandboxState | None = None, *, with_control: bool = True) -> Starlette:
+    """A fresh emulator; `state` lets a test keep a handle on what it received."""
+    state = state or SandboxState(SandboxConfig())
+
+    async def index(_request) -> HTMLResponse:  # noqa: ANN001
+        return HTMLResponse("<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators.</p>")
+
+    routes = [Route("/", index), *google.routes(state), *meta.routes(state), *ga4.routes(state)]
+    if with_control:
+        routes.append(Mount("/_control", routes=control.routes(state)))
+    app = Starlette(routes=routes)
+    app.state.sandbox = state
+    return app
+
+
+def mounted_sandbox(state: SandboxState | None = None) -> Starlette:
+    """The emulator under /sandbox, as the Routy backend serves it (for in-process tests)."""
+    return Starlette(routes=[Mount("/sandbox", app=build_sandbox_app(state))])

@@ -1,0 +1,1 @@
+"""Reflex state classes, one per feature; they only call services and hold display-ready values."""

@@ -1,0 +1,39 @@
+"""The traffic source page: which source is open, the sources list and the provider cards."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.db import ensure_default_source, session_scope
+from routy_app.services import catalog
+
+
+class SourceState(rx.State):
+    """Loaded on every source page view; cards are plain dicts (display values only)."""
+
+    source_id: int = 0
+    source_name: str = ""
+    sources: list[catalog.SourceItem] = []
+    cards: list[catalog.ProviderCard] = []
+    not_found: bool = False
+
+    def _requested_id(self) -> int:
+        raw = self.router.page.params.get("source_id", "")
+        return int(raw) if str(raw).isdigit() else 0
+
+    @rx.event
+    def load(self) -> None:
+        requested = self._requested_id() or ensure_default_source()
+        with session_scope() as session:
+            sources = catalog.list_sources(session)
+            match = next((s for s in sources if s.id == requested), None)
+            self.sources = sources
+            self.not_found = match is None
+            self.source_id = match.id if match else 0
+            self.source_name = match.name if match else ""
+            self.cards = catalog.cards_for_source(session, self.source_id) if match else []
+
+    @rx.event
+    def refresh_cards(self) -> None:
+        with session_scope() as session:
+            self.cards = catalog.cards_for_source(session, self.source_id)

@@ -1,0 +1,30 @@
+import logging
+
+from starlette.testclient import TestClient
+
+from routy_app.api.app import build_api
+from routy_app.logging_setup import RedactSecrets
+
+
+def test_healthz_reports_db_and_version(db):
+    client = TestClient(build_api())
+    body = client.get("/healthz").json()
+    assert body["db"] is True and body["status"] == "ok" and body["version"]
+
+
+def test_sandbox_is_mounted_only_in_sandbox_mode(db, monkeypatch):
+    from routy_app.config import reload_settings
+
+    assert TestClient(build_api()).get("/sandbox/").status_code == 200
+    monkeypatch.setenv("ROUTY_PROVIDER_MODE", "live")
+    reload_settings()
+    assert TestClient(build_api()).get("/sandbox/").status_code == 404
+
+
+def test_log_filter_masks_tokens():
+    record = logging.LogRecord("routy", logging.INFO, __file__, 1,
+                               "got %s and url ?access_token=EAAB123&x=1 Bearer ya29.abc", ("1//refresh",), None)
+    RedactSecrets().filter(record)
+    text = record.getMessage()
+    assert "1//refresh" not in text and "EAAB123" not in text and "ya29.abc" not in text
+    assert "access_token=[redacted]" in text
