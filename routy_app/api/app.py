@@ -6,12 +6,16 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from routy_app.api.health import healthz
+from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
 
 
 def build_api() -> Starlette:
     """Health, OAuth callbacks and the ingest API; the provider sandbox only in sandbox mode."""
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
+    ]
     if get_settings().is_sandbox:
         from routy_app.sandbox.app import build_sandbox_app
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.account_picker import account_picker
+from routy_app.components.ga4_form import ga4_form
 from routy_app.components.layout import shell
 from routy_app.components.provider_card import provider_card
+from routy_app.components.settings_dialog import settings_dialog
+from routy_app.state.connect import ConnectState
 from routy_app.state.source import SourceState
 
 
 def card_action(card) -> rx.Component:  # noqa: ANN001
-    return rx.button(card.action_label + " (coming soon)", disabled=True, variant="soft")
+    return rx.button(
+        card.action_label,
+        on_click=ConnectState.card_action(card.key, card.status, card.integration_id),
+        loading=ConnectState.redirecting == card.key,
+        color_scheme=rx.cond(card.status == "reconnect_required", "red", "indigo"),
+        variant=rx.cond(card.status == "not_connected", "solid", "soft"),
+        aria_label=card.action_label + " " + card.name,
+    )
 
 
 def integrations_tab() -> rx.Component:
@@ -20,6 +31,9 @@ def integrations_tab() -> rx.Component:
             "and pushes your conversions back so each provider optimises on real results.",
             size="2", color_scheme="gray",
         ),
+        rx.cond(SourceState.flash_error != "",
+                rx.callout(SourceState.flash_error, icon="triangle_alert", color_scheme="red", role="alert",
+                           id="flash-error", width="100%")),
         rx.grid(
             rx.foreach(SourceState.cards, lambda card: provider_card(card, card_action(card))),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
@@ -59,5 +73,8 @@ def source_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-        )
+        ),
+        account_picker(),
+        ga4_form(),
+        settings_dialog(),
     )

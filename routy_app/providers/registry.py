@@ -8,6 +8,7 @@ import httpx
 
 from routy_app.providers.base import Provider, ProviderInfo
 from routy_app.providers.endpoints import Endpoints
+from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy
 
 GOOGLE_ADS = ProviderInfo(
     key="google_ads",
@@ -63,9 +64,10 @@ def get_info(key: str) -> ProviderInfo:
         raise UnknownProvider(key) from None
 
 
-def build_provider(key: str, endpoints: Endpoints, http: httpx.AsyncClient) -> Provider:
+def build_provider(key: str, endpoints: Endpoints, http: httpx.AsyncClient,
+                   retry: RetryPolicy = DEFAULT_POLICY) -> Provider:
     """The adapter for `key`, speaking to `endpoints` through `http` (tests pass an ASGI client)."""
     get_info(key)
     module_name, class_name = _ADAPTERS[key].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(endpoints, http)
+    return cls(endpoints, http, retry)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from routy_app.models import Integration, IntegrationStatus, TrafficSource
-from routy_app.providers.registry import PROVIDERS
+from routy_app.providers.registry import PROVIDERS, get_info
 
 NOT_CONNECTED = "not_connected"
 
@@ -43,6 +43,7 @@ class ProviderCard:
     integration_id: int
     account_label: str
     last_error: str
+    notice: str
 
 
 def list_sources(session: Session) -> list[SourceItem]:
@@ -69,5 +70,72 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
             status=status, status_label=label, status_color=color, action_label=action,
             integration_id=int(integration.id) if integration else 0, account_label=account,
             last_error=(integration.last_error or "") if integration else "",
+            notice=_notice(integration),
         ))
     return cards
+
+
+def _notice(integration: Integration | None) -> str:
+    """The warning a card shows when the integration needs the user."""
+    if integration is None:
+        return ""
+    if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
+        why = f" ({integration.last_error})" if integration.last_error else ""
+        return f"Reconnection Required: the provider's authorisation expired or was revoked{why}. Reconnect to resume syncing."
+    if integration.status == IntegrationStatus.NEEDS_ATTENTION:
+        return (f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "
+                f"Last error: {integration.last_error or 'unknown'}")
+    if integration.status == IntegrationStatus.PENDING_ACCOUNT:
+        return "Authorised. Pick the ad account to link to finish connecting."
+    return ""
+
+
+def _when(value) -> str:  # noqa: ANN001
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+@dataclass(frozen=True)
+class ConnectionDetails:
+    """Everything the Settings → Connection tab shows (display-ready strings, no secrets)."""
+
+    integration_id: int
+    provider: str
+    provider_name: str
+    auth: str
+    status: str
+    status_label: str
+    status_color: str
+    account_name: str
+    account_id: str
+    account_currency: str
+    account_timezone: str
+    last_success: str
+    last_sync: str
+    consecutive_failures: int
+    last_error: str
+    notice: str
+    token_expires: str
+    connected_since: str
+    can_pause: bool
+    can_resume: bool
+
+
+def connection_details(session: Session, integration_id: int) -> ConnectionDetails | None:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        return None
+    info = get_info(integration.provider)
+    label, color, _ = STATUS_DISPLAY[integration.status]
+    return ConnectionDetails(
+        integration_id=int(integration.id), provider=integration.provider, provider_name=info.name, auth=info.auth,
+        status=integration.status, status_label=label, status_color=color,
+        account_name=integration.account_name or "", account_id=integration.account_id or "",
+        account_currency=integration.account_currency or "", account_timezone=integration.account_timezone or "",
+        last_success=_when(integration.last_success_at), last_sync=_when(integration.last_sync_at),
+        consecutive_failures=integration.consecutive_failures, last_error=integration.last_error or "",
+        notice=_notice(integration),
+        token_expires=_when(integration.token_expires_at) if integration.token_expires_at else "does not expire",
+        connected_since=_when(integration.created_at),
+        can_pause=integration.status in (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION),
+        can_resume=integration.status == IntegrationStatus.PAUSED,
+    )

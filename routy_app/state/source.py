@@ -16,13 +16,14 @@ class SourceState(rx.State):
     sources: list[catalog.SourceItem] = []
     cards: list[catalog.ProviderCard] = []
     not_found: bool = False
+    flash_error: str = ""
 
     def _requested_id(self) -> int:
         raw = self.router.page.params.get("source_id", "")
         return int(raw) if str(raw).isdigit() else 0
 
     @rx.event
-    def load(self) -> None:
+    def load(self):
         requested = self._requested_id() or ensure_default_source()
         with session_scope() as session:
             sources = catalog.list_sources(session)
@@ -32,6 +33,24 @@ class SourceState(rx.State):
             self.source_id = match.id if match else 0
             self.source_name = match.name if match else ""
             self.cards = catalog.cards_for_source(session, self.source_id) if match else []
+        return self._after_oauth()
+
+    def _after_oauth(self):
+        """Act on the OAuth callback's outcome carried in the query string (see api/oauth.py)."""
+        from routy_app.state.connect import ConnectState
+
+        params = self.router.page.params
+        self.flash_error = str(params.get("oauth_error", ""))[:500]
+        if self.flash_error:
+            return rx.toast.error(self.flash_error)
+        integration = str(params.get("integration", ""))
+        if params.get("connected") and integration.isdigit():
+            card = next((c for c in self.cards if c.integration_id == int(integration)), None)
+            if card is not None and card.status == "pending_account":
+                return ConnectState.open_picker(int(integration))
+            if card is not None:
+                return rx.toast.success(f"{card.name} is reconnected and active again.")
+        return None
 
     @rx.event
     def refresh_cards(self) -> None:

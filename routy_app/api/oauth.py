@@ -1,0 +1,28 @@
+"""GET /oauth/{provider}/callback: the provider sends the browser back here after consent.
+
+Always answers with a redirect to the traffic source page, carrying the outcome in the query
+(`connected=` opens the account picker; `oauth_error=` is shown as an error message).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from routy_app.services import connections
+from routy_app.services.hub import default_hub
+
+
+async def oauth_callback(request: Request) -> RedirectResponse:
+    provider = request.path_params["provider"]
+    params = {k: v for k, v in request.query_params.items()}
+    outcome = await connections.complete_oauth(default_hub(), provider, params,
+                                               session_id=request.cookies.get("routy_session"))
+    page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
+    if outcome.ok:
+        query = {"connected": provider, "integration": str(outcome.integration_id or "")}
+    else:
+        query = {"oauth_error": outcome.message, "provider": provider}
+    return RedirectResponse(f"{page}?{urlencode(query)}", status_code=303)

@@ -1,0 +1,107 @@
+"""The Settings dialog of a connected integration (Connection tab: status, account, health, actions)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.state.connect import ConnectState
+from routy_app.state.settings import SettingsState
+
+D = SettingsState.details
+
+
+def _row(label: str, value) -> rx.Component:  # noqa: ANN001
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
+
+
+def connection_tab() -> rx.Component:
+    return rx.vstack(
+        rx.cond(D.notice != "", rx.callout(D.notice, icon="triangle_alert",
+                                           color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
+                                           role="alert", width="100%")),
+        rx.data_list.root(
+            _row("Status", rx.badge(D.status_label, color_scheme=D.status_color, class_name="status-badge")),
+            _row("Account", rx.text(D.account_name, " (", D.account_id, ")")),
+            _row("Currency · time zone", rx.text(D.account_currency, " · ", D.account_timezone)),
+            _row("Last successful sync", D.last_success),
+            _row("Consecutive failures", D.consecutive_failures),
+            _row("Last error", rx.cond(D.last_error != "", rx.text(D.last_error, color_scheme="red"), "none")),
+            _row("Access token", rx.text("expires ", D.token_expires)),
+            _row("Connected since", D.connected_since),
+            size="2",
+        ),
+        rx.hstack(
+            rx.button("Test Connection", on_click=SettingsState.test_connection, loading=SettingsState.testing,
+                      variant="soft"),
+            rx.cond(D.can_pause, rx.button("Pause", on_click=SettingsState.set_paused(True), variant="soft",
+                                           color_scheme="gray")),
+            rx.cond(D.can_resume, rx.button("Resume", on_click=SettingsState.set_paused(False), variant="soft",
+                                            color_scheme="green")),
+            rx.cond(D.auth == "oauth",
+                    rx.button(rx.cond(D.status == "reconnect_required", "Reconnect", "Refresh Auth / Reconnect"),
+                              on_click=ConnectState.reconnect(D.provider, D.integration_id), variant="soft",
+                              color_scheme=rx.cond(D.status == "reconnect_required", "red", "indigo"))),
+            rx.spacer(),
+            rx.button("Disconnect", on_click=SettingsState.ask_disconnect, color_scheme="red", variant="outline"),
+            wrap="wrap",
+            spacing="2",
+            width="100%",
+        ),
+        rx.cond(SettingsState.test_message != "",
+                rx.callout(SettingsState.test_message, id="test-result", role="status", width="100%",
+                           icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
+                           color_scheme=rx.cond(SettingsState.test_ok, "green", "red"))),
+        spacing="4",
+        width="100%",
+        padding_top="1em",
+    )
+
+
+def confirm_disconnect() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Disconnect ", D.provider_name, "?"),
+            rx.alert_dialog.description(SettingsState.removal_text, size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
+                rx.button("Disconnect and delete", color_scheme="red", on_click=SettingsState.disconnect,
+                          loading=SettingsState.busy),
+                justify="end",
+                spacing="3",
+                padding_top="1em",
+            ),
+        ),
+        open=SettingsState.confirm_open,
+        on_open_change=SettingsState.set_confirm_open,
+    )
+
+
+def settings_dialog() -> rx.Component:
+    return rx.fragment(
+        rx.dialog.root(
+            rx.dialog.content(
+                rx.cond(
+                    D,
+                    rx.vstack(
+                        rx.dialog.title(D.provider_name, " settings"),
+                        rx.dialog.description("Manage how this traffic source syncs with ", D.provider_name, ".",
+                                              size="2"),
+                        rx.tabs.root(
+                            rx.tabs.list(rx.tabs.trigger("Connection", value="connection")),
+                            rx.tabs.content(connection_tab(), value="connection"),
+                            value=SettingsState.tab,
+                            on_change=SettingsState.set_tab,
+                            width="100%",
+                        ),
+                        rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
+                                  justify="end", width="100%"),
+                        spacing="3",
+                    ),
+                ),
+                max_width="720px",
+            ),
+            open=SettingsState.open,
+            on_open_change=SettingsState.set_open,
+        ),
+        confirm_disconnect(),
+    )

@@ -1,0 +1,459 @@
+"""Meta Ads adapter: Facebook Login, Marketing API insights and the Conversions API.
+
+Why: Routy pulls daily campaign / ad set / ad metrics from `act_{id}/insights` and pushes
+conversions to `POST /{pixel_id}/events` (PROVIDERS.md §2). Notes on the choices made here:
+
+- Login is Meta's classic web flow: no PKCE (the `code_verifier` argument is accepted and ignored)
+  and no refresh token. The code is exchanged for a short-lived token, which is swapped at once for
+  a long-lived one (~60 days); `refresh` can only confirm with `debug_token` that it still works.
+- Account ids are Graph node ids, "act_<digits>"; `status` is "ENABLED" for account_status 1 and
+  Meta's own name (DISABLED, UNSETTLED, ...) otherwise.
+- Our "ad_group" level is Meta's "adset". Conversions count the actions in
+  `CONVERSION_ACTION_TYPES` (purchase, lead, complete_registration): the aggregate types, not their
+  `offsite_conversion.fb_pixel_*` / `omni_*` duplicates, which would double count.
+- Money: `spend` and action values are decimal strings turned into micros with Decimal, never float.
+- The user token travels in an `Authorization: Bearer` header, so it never sits in a URL; paging
+  follows Graph's absolute `paging.next` URLs as given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import AsyncIterator
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import httpx
+
+from routy_app.providers.base import (
+    Account, AuthExpired, ConversionAction, Credentials, Level, MetricRecord, OutgoingConversion,
+    PermanentError, ProviderError, ProviderInfo, PushResult, RateLimited, TransientError,
+)
+from routy_app.providers.endpoints import Endpoints
+from routy_app.providers.registry import META_ADS
+from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, with_retries
+
+ACCOUNT_STATUS = {1: "ENABLED", 2: "DISABLED", 3: "UNSETTLED", 7: "PENDING_RISK_REVIEW", 8: "PENDING_SETTLEMENT",
+                  9: "IN_GRACE_PERIOD", 100: "PENDING_CLOSURE", 101: "CLOSED"}
+META_LEVEL = {"campaign": "campaign", "ad_group": "adset", "ad": "ad"}
+STANDARD_EVENTS = ("Purchase", "Lead", "CompleteRegistration", "Contact", "Schedule", "SubmitApplication",
+                   "AddToCart", "InitiateCheckout", "Subscribe", "StartTrial")
+BATCH_REJECTED = "batch rejected because of event {index}"
+_INDEX = re.compile(r"\bindex\s+(\d+)|\bevent\s+#?(\d+)\b", re.IGNORECASE)
+_MICRO = Decimal(1_000_000)
+
+
+def to_micros(value: Any) -> int:
+    """A Graph decimal string ("43.12") as integer micros (43_120_000), exactly; junk counts as 0."""
+    if value is None or value == "":
+        return 0
+    try:
+        return int((Decimal(str(value)) * _MICRO).to_integral_value(rounding=ROUND_HALF_EVEN))
+    except InvalidOperation:
+        return 0
+
+
+def _micros_to_number(micros: int) -> int | float:
+    """custom_data.value as a JSON number (Meta wants a number, not a string)."""
+    amount = Decimal(micros) / _MICRO
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def _retry_after(headers: httpx.Headers) -> float:
+    """Seconds until access is back: the usage headers' own estimate, else 60 s."""
+    try:
+        usage = json.loads(headers.get("x-business-use-case-usage") or "{}")
+        minutes = [float(item.get("estimated_time_to_regain_access") or 0)
+                   for items in usage.values() if isinstance(items, list) for item in items if isinstance(item, dict)]
+        if minutes and max(minutes) > 0:
+            return max(minutes) * 60
+    except (ValueError, AttributeError):
+        pass
+    try:
+        reset = float(json.loads(headers.get("x-ad-account-usage") or "{}").get("reset_time_duration") or 0)
+        if reset > 0:
+            return reset
+    except (ValueError, AttributeError):
+        pass
+    return 60.0
+
+
+def error_from_response(response: httpx.Response) -> ProviderError:
+    """Map a Graph failure (PROVIDERS.md §2.6) to our typed errors, keeping Meta's own message."""
+    status = response.status_code
+    trace = response.headers.get("x-fb-trace-id")
+    try:
+        body = response.json()
+    except ValueError:
+        return TransientError(f"Meta returned a response that is not JSON (HTTP {status})", status_code=status,
+                              code="malformed", request_id=trace)
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        cls = TransientError if status >= 500 else PermanentError
+        return cls(f"Meta returned HTTP {status}", status_code=status, request_id=trace)
+    try:
+        code = int(err.get("code") or 0)
+    except (TypeError, ValueError):
+        code = 0
+    subcode = err.get("error_subcode")
+    message = str(err.get("message") or f"Meta error {code}")
+    kwargs = {"status_code": status, "code": f"{code}/{subcode}" if subcode else str(code),
+              "request_id": err.get("fbtrace_id") or trace}
+    if code in (190, 102, 104, 10) or 200 <= code <= 299:
+        return AuthExpired(message, **kwargs)
+    if code in (4, 17, 32, 613) or 80000 <= code <= 80014:
+        return RateLimited(message, retry_after=_retry_after(response.headers), **kwargs)
+    if code == 1 and "reduce the amount of data" in message.lower():
+        return TransientError(message, status_code=status, code="reduce_data", request_id=kwargs["request_id"])
+    if code in (1, 2) or err.get("is_transient") is True or status >= 500:
+        return TransientError(message, **kwargs)
+    user_msg = err.get("error_user_msg")
+    if user_msg:  # CAPI validation: the user-facing text says which event and why
+        title = err.get("error_user_title")
+        message = f"{title}: {user_msg}" if title else str(user_msg)
+    return PermanentError(message, **kwargs)
+
+
+class _ReduceData(Exception):
+    """Graph asked for less data: not retried as is; fetch_metrics switches to an async run."""
+
+    def __init__(self, error: TransientError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class MetaAdsProvider:
+    """The Meta Ads provider speaking Graph API to `endpoints` (the real hosts or the sandbox)."""
+
+    info: ClassVar[ProviderInfo] = META_ADS
+    SCOPES: ClassVar[tuple[str, ...]] = ("ads_read", "ads_management", "business_management")
+    CONVERSION_ACTION_TYPES: ClassVar[frozenset[str]] = frozenset({"purchase", "lead", "complete_registration"})
+    ASYNC_AFTER_DAYS: int = 31  # longer ranges use an async report run
+    PAGE_LIMIT: int = 500  # insights rows per page (Graph's default is 25)
+    ACCOUNTS_PAGE_LIMIT: int = 100
+    MAX_POLLS: int = 120  # about 10 minutes at the 5 s poll cap
+    POLL_FIRST: float = 1.0
+    POLL_CAP: float = 5.0
+    MAX_RESUBMITS: int = 1  # a Job Failed/Skipped run is submitted again this many times
+    MAX_EVENTS: ClassVar[int] = 1000
+    DEFAULT_TEST_EVENT_CODE: str = "TEST_ROUTY"
+    DEFAULT_EVENT_SOURCE_URL: str = "https://routy.invalid/conversion"  # mapping should set its own
+
+    def __init__(self, endpoints: Endpoints, http: httpx.AsyncClient, retry: RetryPolicy = DEFAULT_POLICY) -> None:
+        self.endpoints = endpoints
+        self.http = http
+        self.retry = retry
+        self.graph = f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}"
+
+    # ------------------------------------------------------------ HTTP
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _proof(self, token: str) -> dict[str, str]:
+        """appsecret_proof, required when the app has "Require App Secret" switched on."""
+        if not self.endpoints.meta_app_secret or not token:
+            return {}
+        digest = hmac.new(self.endpoints.meta_app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        return {"appsecret_proof": digest}
+
+    async def _send(self, method: str, url: str, *, token: str | None = None, params: dict[str, Any] | None = None,
+                    data: dict[str, Any] | None = None, json_body: Any = None) -> dict[str, Any]:
+        """One Graph call: the parsed JSON body, or the typed error (transport failures are transient)."""
+        try:
+            response = await self.http.request(method, url, params=params, data=data, json=json_body,
+                                               headers=self._headers(token))
+        except httpx.TransportError as exc:  # the message never carries the URL (it may hold secrets)
+            raise TransientError(f"Could not reach Meta ({type(exc).__name__})", code="transport") from None
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise error_from_response(response) from None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            raise error_from_response(response)
+        if not isinstance(body, dict):
+            raise TransientError("Meta returned an unexpected response", status_code=response.status_code,
+                                 code="malformed")
+        return body
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        return await with_retries(lambda: self._send(method, url, **kwargs), self.retry)
+
+    # ------------------------------------------------------------ OAuth
+
+    def authorization_url(self, state: str, code_verifier: str, redirect_uri: str) -> str:
+        """The Facebook Login dialog; Meta's web flow has no PKCE, so `code_verifier` is unused."""
+        del code_verifier
+        query = urlencode({"client_id": self.endpoints.meta_app_id, "redirect_uri": redirect_uri, "state": state,
+                           "response_type": "code", "scope": ",".join(self.SCOPES)})
+        return f"{self.endpoints.meta_dialog_base_url}/{self.endpoints.meta_api_version}/dialog/oauth?{query}"
+
+    async def _token_call(self, params: dict[str, str]) -> dict[str, Any]:
+        """oauth/access_token. A 4xx code 1 here is "Error validating client secret.": permanent."""
+
+        async def call() -> dict[str, Any]:
+            try:
+                return await self._send("GET", f"{self.graph}/oauth/access_token", params=params)
+            except TransientError as exc:
+                if exc.status_code is not None and exc.status_code < 500 and exc.code == "1":
+                    raise PermanentError(exc.message, status_code=exc.status_code, code=exc.code,
+                                         request_id=exc.request_id) from None
+                raise
+
+        return await with_retries(call, self.retry)
+
+    async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> Credentials:
+        """code -> short-lived token -> long-lived token (about 60 days; Meta issues no refresh token)."""
+        del code_verifier
+        app = {"client_id": self.endpoints.meta_app_id, "client_secret": self.endpoints.meta_app_secret}
+        short = await self._token_call({**app, "redirect_uri": redirect_uri, "code": code})
+        long = await self._token_call({**app, "grant_type": "fb_exchange_token",
+                                       "fb_exchange_token": short["access_token"]})
+        expires_in = long.get("expires_in")
+        expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in))
+                      if expires_in else None)
+        return Credentials(access_token=long["access_token"], refresh_token=None, expires_at=expires_at,
+                           scope=",".join(self.SCOPES))
+
+    async def _debug(self, token: str) -> dict[str, Any]:
+        app_token = f"{self.endpoints.meta_app_id}|{self.endpoints.meta_app_secret}"
+        body = await self._call("GET", f"{self.graph}/debug_token", token=app_token, params={"input_token": token})
+        return body.get("data") or {}
+
+    async def refresh(self, creds: Credentials) -> Credentials:
+        """No refresh exists: keep creds that debug_token still calls valid, else ask to reconnect."""
+        info = await self._debug(creds.access_token)
+        expires_at = int(info.get("expires_at") or 0)
+        alive = expires_at == 0 or expires_at > dt.datetime.now(dt.timezone.utc).timestamp()
+        if info.get("is_valid") and alive:
+            return creds
+        error = info.get("error") or {}
+        code = f"190/{error['subcode']}" if error.get("subcode") else "190"
+        raise AuthExpired("Meta tokens cannot be refreshed; reconnect", code=code)
+
+    async def revoke(self, creds: Credentials) -> None:
+        """DELETE /me/permissions de-authorises the app; an already-dead token counts as revoked."""
+        try:
+            await self._call("DELETE", f"{self.graph}/me/permissions", token=creds.access_token,
+                             params=self._proof(creds.access_token))
+        except AuthExpired:
+            return
+
+    # ------------------------------------------------------------ accounts
+
+    async def _pages(self, url: str, token: str, params: dict[str, Any] | None) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a Graph edge, following the absolute `paging.next` until it is missing."""
+        next_url: str | None = url
+        while next_url:
+            body = await self._call("GET", next_url, token=token, params=params)
+            params = None  # `next` already carries every parameter
+            yield list(body.get("data") or [])
+            next_url = (body.get("paging") or {}).get("next")
+
+    async def list_accounts(self, creds: Credentials) -> list[Account]:
+        fields = "id,account_id,name,currency,timezone_name,account_status"
+        params = {"fields": fields, "limit": self.ACCOUNTS_PAGE_LIMIT, **self._proof(creds.access_token)}
+        accounts: list[Account] = []
+        async for rows in self._pages(f"{self.graph}/me/adaccounts", creds.access_token, params):
+            for row in rows:
+                status = row.get("account_status")
+                accounts.append(Account(
+                    id=row.get("id") or f"act_{row.get('account_id')}", name=row.get("name") or "",
+                    currency=row.get("currency") or "", timezone=row.get("timezone_name") or "UTC",
+                    status=ACCOUNT_STATUS.get(int(status), str(status)) if status is not None else "ENABLED"))
+        return accounts
+
+    @staticmethod
+    def _node(account: Account) -> str:
+        return account.id if account.id.startswith("act_") else f"act_{account.id}"
+
+    async def test_connection(self, creds: Credentials, account: Account) -> None:
+        """A cheap read of the ad account proves the token reaches it."""
+        await self._call("GET", f"{self.graph}/{self._node(account)}", token=creds.access_token,
+                         params={"fields": "id,name,account_status", **self._proof(creds.access_token)})
+
+    # ------------------------------------------------------------ metrics
+
+    def _insights_params(self, level: Level, start: dt.date, end: dt.date) -> dict[str, Any]:
+        fields = ["campaign_id", "campaign_name"]
+        if level in ("ad_group", "ad"):
+            fields += ["adset_id", "adset_name"]
+        if level == "ad":
+            fields += ["ad_id", "ad_name"]
+        fields += ["impressions", "clicks", "spend", "actions", "action_values", "account_currency"]
+        return {"level": META_LEVEL[level], "fields": ",".join(fields),
+                "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
+                "time_increment": 1}
+
+    def _record(self, row: dict[str, Any], level: Level, account: Account) -> MetricRecord:
+        def total(key: str) -> int:
+            return sum(to_micros(a.get("value")) for a in row.get(key) or []
+                       if isinstance(a, dict) and a.get("action_type") in self.CONVERSION_ACTION_TYPES)
+
+        return MetricRecord(
+            level=level, date=dt.date.fromisoformat(row["date_start"]),
+            campaign_id=str(row.get("campaign_id") or ""), campaign_name=row.get("campaign_name") or "",
+            ad_group_id=str(row.get("adset_id") or ""), ad_group_name=row.get("adset_name") or "",
+            ad_id=str(row.get("ad_id") or ""), ad_name=row.get("ad_name") or "",
+            impressions=int(row.get("impressions") or 0), clicks=int(row.get("clicks") or 0),
+            cost_micros=to_micros(row.get("spend")), conversions_micros=total("actions"),
+            conversion_value_micros=total("action_values"),
+            currency=row.get("account_currency") or account.currency,
+        )
+
+    async def _insights_page(self, url: str, token: str, params: dict[str, Any] | None) -> dict[str, Any]:
+        """One insights page; "reduce data" becomes _ReduceData so the retry policy does not repeat it."""
+        try:
+            return await self._send("GET", url, token=token, params=params)
+        except TransientError as exc:
+            if exc.code == "reduce_data":
+                raise _ReduceData(exc) from None
+            raise
+
+    async def _rows(self, url: str, token: str, params: dict[str, Any] | None,
+                    level: Level, account: Account, *, first_may_reduce: bool) -> AsyncIterator[list[MetricRecord]]:
+        """Insights pages as records. A "reduce data" answer on the first page raises _ReduceData."""
+        next_url: str | None = url
+        first = True
+        while next_url:
+            try:
+                body = await with_retries(functools.partial(self._insights_page, next_url, token, params), self.retry)
+            except _ReduceData as exc:
+                if first and first_may_reduce:
+                    raise
+                raise exc.error from None
+            first, params = False, None
+            rows = [self._record(row, level, account) for row in body.get("data") or []]
+            if rows:
+                yield rows
+            next_url = (body.get("paging") or {}).get("next")
+
+    async def fetch_metrics(self, creds: Credentials, account: Account, level: Level,
+                            start: dt.date, end: dt.date) -> AsyncIterator[list[MetricRecord]]:
+        """Daily rows, one list per Graph page; long ranges (or "reduce data") go through an async run."""
+        if level not in META_LEVEL:
+            raise PermanentError(f"Meta Ads has no {level} level")
+        params = self._insights_params(level, start, end)
+        if (end - start).days + 1 > self.ASYNC_AFTER_DAYS:
+            async for rows in self._fetch_async(creds, account, level, params):
+                yield rows
+            return
+        sync = {**params, "limit": self.PAGE_LIMIT, **self._proof(creds.access_token)}
+        url = f"{self.graph}/{self._node(account)}/insights"
+        try:
+            async for rows in self._rows(url, creds.access_token, sync, level, account, first_may_reduce=True):
+                yield rows
+        except _ReduceData:
+            async for rows in self._fetch_async(creds, account, level, params):
+                yield rows
+
+    async def _fetch_async(self, creds: Credentials, account: Account, level: Level,
+                           params: dict[str, Any]) -> AsyncIterator[list[MetricRecord]]:
+        """POST an AdReportRun, poll it with backoff until complete, then page its insights."""
+        token, proof = creds.access_token, self._proof(creds.access_token)
+        for attempt in range(self.MAX_RESUBMITS + 1):
+            run = await self._call("POST", f"{self.graph}/{self._node(account)}/insights", token=token,
+                                   data={**params, **proof})
+            run_id = str(run["report_run_id"])
+            status = await self._wait_for(run_id, token, proof)
+            if status == "Job Completed":
+                url = f"{self.graph}/{run_id}/insights"
+                async for rows in self._rows(url, token, {"limit": self.PAGE_LIMIT, **proof}, level, account,
+                                             first_may_reduce=False):
+                    yield rows
+                return
+            if attempt == self.MAX_RESUBMITS:
+                raise TransientError(f"Meta report run ended with status {status!r}", code="job_failed")
+
+    async def _wait_for(self, run_id: str, token: str, proof: dict[str, str]) -> str:
+        """Poll GET /{run_id} (1 s doubling to 5 s) until done; a run that never finishes is transient."""
+        delay = self.POLL_FIRST
+        for _ in range(self.MAX_POLLS):
+            run = await self._call("GET", f"{self.graph}/{run_id}", token=token, params=proof or None)
+            status = run.get("async_status")
+            if status == "Job Completed" and int(run.get("async_percent_completion") or 0) >= 100:
+                return status
+            if status in ("Job Failed", "Job Skipped"):
+                return status
+            await self.retry.sleep(delay)
+            delay = min(delay * 2, self.POLL_CAP)
+        raise TransientError(f"Meta report run did not finish after {self.MAX_POLLS} polls", code="report_timeout")
+
+    # ------------------------------------------------------------ conversions
+
+    async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]:
+        """The account's pixels (datasets); the mapping stores the pixel id and picks the event name."""
+        params = {"fields": "id,name", "limit": 100, **self._proof(creds.access_token)}
+        actions: list[ConversionAction] = []
+        async for rows in self._pages(f"{self.graph}/{self._node(account)}/adspixels", creds.access_token, params):
+            actions += [ConversionAction(id=str(row["id"]), name=row.get("name") or str(row["id"]), kind="pixel",
+                                         extra={"standard_events": list(STANDARD_EVENTS)}) for row in rows]
+        return actions
+
+    def _event(self, conv: OutgoingConversion, account: Account) -> dict[str, Any]:
+        extra = conv.action.extra
+        user: dict[str, Any] = {}
+        if conv.email_sha256_meta:
+            user["em"] = [conv.email_sha256_meta]
+        if conv.phone_sha256_meta:
+            user["ph"] = [conv.phone_sha256_meta]
+        for key, value in (("fbc", conv.fbc), ("fbp", conv.fbp), ("client_ip_address", conv.ip),
+                           ("client_user_agent", conv.user_agent)):
+            if value:
+                user[key] = value
+        event: dict[str, Any] = {
+            "event_name": extra.get("event_name") or "Purchase",
+            "event_time": int(conv.occurred_at.timestamp()),
+            "event_id": conv.key,
+            "action_source": "website" if conv.user_agent else "system_generated",
+            "user_data": user,
+            "custom_data": {"value": _micros_to_number(conv.value_micros),
+                            "currency": (conv.currency or account.currency).lower(), "order_id": conv.key},
+        }
+        if conv.user_agent:
+            event["event_source_url"] = extra.get("event_source_url") or self.DEFAULT_EVENT_SOURCE_URL
+        return event
+
+    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
+                               *, validate_only: bool = False) -> list[PushResult]:
+        """Send one pixel's batch to CAPI. Meta rejects a whole batch for one bad event (code 100):
+        the event it names gets Meta's message and the others "batch rejected because of event N",
+        so the caller can resend them without it. Auth, throttling and transient errors propagate."""
+        if not batch:
+            return []
+        if len(batch) > self.MAX_EVENTS:
+            raise ValueError(f"Meta accepts at most {self.MAX_EVENTS} events per request, got {len(batch)}")
+        pixels = {conv.action.id for conv in batch}
+        if len(pixels) != 1:
+            raise ValueError("push_conversions sends one pixel per call; group the batch by action.id")
+        pixel_id = pixels.pop()
+        body: dict[str, Any] = {"data": [self._event(conv, account) for conv in batch]}
+        if validate_only:
+            body["test_event_code"] = batch[0].action.extra.get("test_event_code") or self.DEFAULT_TEST_EVENT_CODE
+        try:
+            answer = await self._call("POST", f"{self.graph}/{pixel_id}/events", token=creds.access_token,
+                                      params=self._proof(creds.access_token) or None, json_body=body)
+        except PermanentError as exc:
+            return self._rejected(batch, exc)
+        text = json.dumps({"events_received": answer.get("events_received"), "messages": answer.get("messages") or [],
+                           "fbtrace_id": answer.get("fbtrace_id")})
+        return [PushResult(key=conv.key, status="sent", response=text) for conv in batch]
+
+    @staticmethod
+    def _rejected(batch: list[OutgoingConversion], exc: PermanentError) -> list[PushResult]:
+        match = _INDEX.search(exc.message)
+        index = int(match.group(1) or match.group(2)) if match else None
+        if index is None or index >= len(batch):
+            return [PushResult(key=c.key, status="failed", error=exc.message) for c in batch]
+        return [PushResult(key=c.key, status="failed",
+                           error=exc.message if i == index else BATCH_REJECTED.format(index=index))
+                for i, c in enumerate(batch)]
+

@@ -1,0 +1,548 @@
+"""The connection state machine: OAuth start/callback, account choice, GA4 manual setup, test,
+pause/resume, reconnect, disconnect, and the status changes that sync failures cause.
+
+Statuses (the card's badge): no row = Not Connected; pending_account; active; paused;
+reconnect_required (auth refused: only a new OAuth flow helps); needs_attention (3 failures in a row).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, select
+
+from routy_app.crypto import get_box
+from routy_app.db import session_scope
+from routy_app.models import (
+    ConversionMapping,
+    ConversionPush,
+    Direction,
+    Integration,
+    IntegrationStatus,
+    MetricRow,
+    OAuthState,
+    SyncRun,
+    TrafficSource,
+)
+from routy_app.providers.base import Account, AuthExpired, Credentials, ProviderError
+from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.services.hub import ProviderHub
+from routy_app.timeutil import utcnow
+
+log = logging.getLogger("routy.connections")
+
+STATE_TTL = dt.timedelta(minutes=10)
+REFRESH_MARGIN_SECONDS = 300
+FAILURES_BEFORE_ATTENTION = 3
+
+
+class ConnectionProblem(Exception):
+    """A user-facing refusal; `message` is shown as is (toast, callout or callback redirect)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    """Where the browser goes after the provider redirects back, and what it is told."""
+
+    source_id: int | None
+    provider: str
+    ok: bool
+    message: str
+    integration_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """An account row for the picker; managers are shown as group headers, not choosable."""
+
+    id: str
+    name: str
+    currency: str
+    timezone: str
+    manager: bool
+    parent_id: str
+    selectable: bool
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    ok: bool
+    elapsed_ms: int
+    message: str
+
+
+# ---------------------------------------------------------------- credentials at rest
+
+
+def save_credentials(integration: Integration, creds: Credentials) -> None:
+    integration.credentials_enc = get_box().encrypt_json(creds.to_dict())
+    integration.token_expires_at = creds.expires_at
+    integration.updated_at = utcnow()
+
+
+def load_credentials(integration: Integration) -> Credentials:
+    if not integration.credentials_enc:
+        raise ConnectionProblem("This integration has no stored authorisation; reconnect it.")
+    return Credentials.from_dict(get_box().decrypt_json(integration.credentials_enc))
+
+
+def _account_of(integration: Integration) -> Account:
+    return Account(id=integration.account_id or "", name=integration.account_name or "",
+                   currency=integration.account_currency or "", timezone=integration.account_timezone or "UTC",
+                   login_customer_id=integration.login_customer_id)
+
+
+def _get(session: Session, integration_id: int) -> Integration:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        raise ConnectionProblem("This integration no longer exists (it may have been disconnected).")
+    return integration
+
+
+def _provider_name(key: str) -> str:
+    try:
+        return get_info(key).name
+    except UnknownProvider:
+        return key
+
+
+async def fresh_credentials(hub: ProviderHub, integration_id: int) -> Credentials:
+    """Stored credentials, refreshed first when they expire within five minutes.
+
+    A refused refresh marks the integration Reconnection Required and raises AuthExpired.
+    """
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        creds = load_credentials(integration)
+        provider_key = integration.provider
+        if integration.token_expires_at is not None:  # the column is what the scheduler watches
+            creds = dataclasses.replace(creds, expires_at=integration.token_expires_at)
+    if not (creds.refresh_token and creds.expires_within(REFRESH_MARGIN_SECONDS)):
+        return creds
+    provider = hub.provider(provider_key)
+    try:
+        creds = await provider.refresh(creds)
+    except AuthExpired as exc:
+        mark_auth_failed(integration_id, exc.message)
+        raise
+    persist_refreshed(integration_id, creds)
+    return creds
+
+
+def persist_refreshed(integration_id: int, creds: Credentials | None) -> None:
+    """Store credentials an adapter refreshed on its own (e.g. after a 401 mid-report)."""
+    if creds is None:
+        return
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        current = load_credentials(integration) if integration.credentials_enc else None
+        if current is None or current.access_token != creds.access_token:
+            save_credentials(integration, creds)
+            session.add(integration)
+            session.commit()
+
+
+async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -> int:
+    """Refresh every access token that expires soon (the scheduler runs this); returns how many."""
+    horizon = utcnow() + dt.timedelta(seconds=within_seconds)
+    with session_scope() as session:
+        ids = session.exec(select(Integration.id).where(
+            Integration.token_expires_at.is_not(None),  # type: ignore[union-attr]
+            Integration.token_expires_at < horizon,  # type: ignore[operator]
+            Integration.status.in_([IntegrationStatus.ACTIVE, IntegrationStatus.PAUSED,  # type: ignore[attr-defined]
+                                    IntegrationStatus.NEEDS_ATTENTION, IntegrationStatus.PENDING_ACCOUNT]),
+        )).all()
+    refreshed = 0
+    for integration_id in ids:
+        try:
+            before = time.monotonic()
+            await fresh_credentials(hub, int(integration_id))
+            refreshed += 1
+            log.info("refreshed token of integration %s in %.0f ms", integration_id, (time.monotonic() - before) * 1000)
+        except (ProviderError, ConnectionProblem) as exc:
+            log.warning("token refresh of integration %s failed: %s", integration_id, getattr(exc, "message", exc))
+    return refreshed
+
+
+# ---------------------------------------------------------------- OAuth
+
+
+async def start_oauth(hub: ProviderHub, source_id: int, provider_key: str, *, session_id: str | None = None,
+                      reconnect_integration_id: int | None = None) -> str:
+    """Create a single-use state (10 minutes, PKCE verifier) and return the provider's authorize URL."""
+    try:
+        info = get_info(provider_key)
+    except UnknownProvider:
+        raise ConnectionProblem(f"Unknown provider {provider_key!r}.") from None
+    if info.auth != "oauth":
+        raise ConnectionProblem(f"{info.name} is set up with a form, not OAuth.")
+    with session_scope() as session:
+        if session.get(TrafficSource, source_id) is None:
+            raise ConnectionProblem("This traffic source does not exist.")
+        existing = session.exec(select(Integration).where(Integration.traffic_source_id == source_id,
+                                                          Integration.provider == provider_key)).first()
+        if reconnect_integration_id is None and existing is not None:
+            raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
+        if reconnect_integration_id is not None and (existing is None or existing.id != reconnect_integration_id):
+            raise ConnectionProblem("This integration no longer exists (it may have been disconnected).")
+        state = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)
+        session.add(OAuthState(state=state, provider=provider_key, traffic_source_id=source_id,
+                               integration_id=reconnect_integration_id,
+                               purpose="reconnect" if reconnect_integration_id else "connect",
+                               code_verifier=verifier, session_id=session_id,
+                               expires_at=utcnow() + STATE_TTL))
+        session.commit()
+    return hub.provider(provider_key).authorization_url(state, verifier, hub.redirect_uri(provider_key))
+
+
+def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuthState:
+    """Mark the state used (atomically: a replayed callback finds it used) and return it."""
+    with session_scope() as session:
+        row = session.exec(select(OAuthState).where(OAuthState.state == state)).first()
+        if row is None or row.provider != provider_key:
+            raise ConnectionProblem("This authorisation link is not valid. Please click Connect again.")
+        if row.used_at is not None:
+            raise ConnectionProblem("This authorisation link was already used. Please click Connect again.")
+        if row.expires_at < utcnow():
+            raise ConnectionProblem("The authorisation took longer than 10 minutes and expired. Please click Connect again.")
+        if row.session_id and row.session_id != session_id:
+            raise ConnectionProblem("This authorisation was started in another browser session. Please click Connect again.")
+        claimed = session.exec(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[union-attr]
+                               .values(used_at=utcnow())).rowcount
+        session.commit()
+        if claimed != 1:
+            raise ConnectionProblem("This authorisation link was already used. Please click Connect again.")
+        return row
+
+
+async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, str],
+                         session_id: str | None = None) -> CallbackOutcome:
+    """Handle the provider's redirect back: check the state, exchange the code, store the tokens."""
+    name = _provider_name(provider_key)
+    state = params.get("state", "")
+    if not state:
+        return CallbackOutcome(None, provider_key, False, f"{name} sent no state back. Please click Connect again.")
+    try:
+        row = _claim_state(provider_key, state, session_id)
+    except ConnectionProblem as exc:
+        return CallbackOutcome(None, provider_key, False, exc.message)
+    source_id = row.traffic_source_id
+    if params.get("error"):
+        if params["error"] == "access_denied":
+            message = f"You declined access on the {name} consent page. Nothing was connected."
+        else:
+            detail = params.get("error_description") or params["error"]
+            message = f"{name} did not authorise Routy: {detail}"
+        return CallbackOutcome(source_id, provider_key, False, message, row.integration_id)
+    code = params.get("code", "")
+    if not code:
+        return CallbackOutcome(source_id, provider_key, False, f"{name} sent no authorisation code. Please try again.")
+    try:
+        creds = await hub.provider(provider_key).exchange_code(code, row.code_verifier, hub.redirect_uri(provider_key))
+    except ProviderError as exc:
+        return CallbackOutcome(source_id, provider_key, False, f"{name} refused the token exchange: {exc.message}",
+                               row.integration_id)
+    missing = getattr(hub.provider(provider_key), "missing_scopes", lambda _c: [])(creds)
+    if missing:
+        return CallbackOutcome(source_id, provider_key, False,
+                               f"{name} access was granted without {', '.join(s.rsplit('/', 1)[-1] for s in missing)}; "
+                               "please allow every requested permission.", row.integration_id)
+    return _store_authorisation(row, creds, name)
+
+
+def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> CallbackOutcome:
+    with session_scope() as session:
+        if row.purpose == "reconnect":
+            integration = session.get(Integration, row.integration_id)
+            if integration is None:
+                return CallbackOutcome(row.traffic_source_id, row.provider, False,
+                                       "This integration was disconnected meanwhile. Click Connect to start again.")
+            save_credentials(integration, creds)
+            integration.status = IntegrationStatus.ACTIVE if integration.account_id else IntegrationStatus.PENDING_ACCOUNT
+            integration.consecutive_failures = 0
+            integration.last_error = None
+            session.add(integration)
+            session.commit()
+            return CallbackOutcome(row.traffic_source_id, row.provider, True, f"{name} is reconnected.", integration.id)
+        existing = session.exec(select(Integration).where(Integration.traffic_source_id == row.traffic_source_id,
+                                                          Integration.provider == row.provider)).first()
+        if existing is not None:
+            return CallbackOutcome(row.traffic_source_id, row.provider, False,
+                                   f"{name} is already connected to this traffic source.", existing.id)
+        info = get_info(row.provider)
+        direction = Direction.BIDIRECTIONAL if len(info.capabilities) == 2 else next(iter(info.capabilities))
+        integration = Integration(traffic_source_id=row.traffic_source_id, provider=row.provider,
+                                  status=IntegrationStatus.PENDING_ACCOUNT, direction=direction)
+        save_credentials(integration, creds)
+        session.add(integration)
+        session.commit()
+        return CallbackOutcome(row.traffic_source_id, row.provider, True,
+                               f"{name} authorised Routy. Now pick the ad account to link.", integration.id)
+
+
+# ---------------------------------------------------------------- account choice
+
+
+async def list_account_choices(hub: ProviderHub, integration_id: int) -> list[AccountChoice]:
+    """Accounts the stored token can reach; a manager is followed by its clients."""
+    with session_scope() as session:
+        provider_key = _get(session, integration_id).provider
+    creds = await fresh_credentials(hub, integration_id)
+    provider = hub.provider(provider_key)
+    try:
+        accounts = await provider.list_accounts(creds)
+    except AuthExpired as exc:
+        mark_auth_failed(integration_id, exc.message)
+        raise ConnectionProblem(f"{_provider_name(provider_key)} refused the authorisation: {exc.message}") from None
+    except ProviderError as exc:
+        raise ConnectionProblem(f"{_provider_name(provider_key)} could not list accounts: {exc.message}") from None
+    persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    return _order_choices(accounts)
+
+
+def _order_choices(accounts: list[Account]) -> list[AccountChoice]:
+    by_parent: dict[str, list[Account]] = {}
+    for account in accounts:
+        if account.parent_id:
+            by_parent.setdefault(account.parent_id, []).append(account)
+    ordered: list[AccountChoice] = []
+    for account in accounts:
+        if account.parent_id:
+            continue
+        ordered.append(_choice(account))
+        for child in by_parent.get(account.id, []):
+            ordered.append(_choice(child))
+    return ordered
+
+
+def _choice(account: Account) -> AccountChoice:
+    return AccountChoice(id=account.id, name=account.name, currency=account.currency, timezone=account.timezone,
+                         manager=account.manager, parent_id=account.parent_id or "", selectable=not account.manager)
+
+
+async def select_account(hub: ProviderHub, integration_id: int, account_id: str) -> Integration:
+    """Link the chosen account (it must be one the token can reach) and make the integration Active."""
+    with session_scope() as session:
+        provider_key = _get(session, integration_id).provider
+    creds = await fresh_credentials(hub, integration_id)
+    provider = hub.provider(provider_key)
+    try:
+        accounts = await provider.list_accounts(creds)
+    except ProviderError as exc:
+        raise ConnectionProblem(f"{_provider_name(provider_key)} could not list accounts: {exc.message}") from None
+    account = next((a for a in accounts if a.id == account_id), None)
+    if account is None:
+        raise ConnectionProblem("That account is not reachable with this authorisation.", field="account")
+    if account.manager:
+        raise ConnectionProblem("A manager account holds no campaigns; pick one of its client accounts.", field="account")
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        integration.account_id = account.id
+        integration.account_name = account.name
+        integration.account_currency = account.currency
+        integration.account_timezone = account.timezone
+        integration.login_customer_id = account.login_customer_id
+        integration.status = IntegrationStatus.ACTIVE
+        integration.consecutive_failures = 0
+        integration.last_error = None
+        integration.updated_at = utcnow()
+        session.add(integration)
+        session.commit()
+        return integration
+
+
+# ---------------------------------------------------------------- GA4 manual setup
+
+
+async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fields: dict[str, str]) -> Integration:
+    """Validate the GA4 form live (debug endpoint, Data API when pull credentials are given), then save.
+
+    Raises ConnectionProblem naming the field, or carrying the provider's message; saves nothing then.
+    """
+    from routy_app.providers.ga4 import FieldError  # the only manual provider today
+
+    info = get_info(provider_key)
+    if info.auth != "manual":
+        raise ConnectionProblem(f"{info.name} is connected with OAuth, not a form.")
+    with session_scope() as session:
+        if session.get(TrafficSource, source_id) is None:
+            raise ConnectionProblem("This traffic source does not exist.")
+        if session.exec(select(Integration).where(Integration.traffic_source_id == source_id,
+                                                  Integration.provider == provider_key)).first():
+            raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
+    provider = hub.provider(provider_key)
+    measurement_id = (fields.get("measurement_id") or "").strip()
+    api_secret = (fields.get("api_secret") or "").strip()
+    property_id = (fields.get("property_id") or "").strip() or None
+    sa_json = (fields.get("service_account_json") or "").strip() or None
+    try:
+        account = await provider.validate_manual_setup(measurement_id, api_secret, property_id, sa_json)  # type: ignore[attr-defined]
+    except FieldError as exc:
+        raise ConnectionProblem(exc.message, field=exc.field) from None
+    except ProviderError as exc:
+        raise ConnectionProblem(f"{info.name} rejected the check: {exc.message}") from None
+    creds = provider.credentials_for(measurement_id, api_secret, property_id, sa_json)  # type: ignore[attr-defined]
+    with session_scope() as session:
+        integration = Integration(
+            traffic_source_id=source_id, provider=provider_key, status=IntegrationStatus.ACTIVE,
+            account_id=account.id, account_name=account.name, account_currency=account.currency,
+            account_timezone=account.timezone,
+            direction=Direction.BIDIRECTIONAL if property_id else Direction.PUSH,
+            settings_json=json.dumps({"pull_enabled": bool(property_id)}),
+        )
+        save_credentials(integration, creds)
+        session.add(integration)
+        session.commit()
+        return integration
+
+
+# ---------------------------------------------------------------- managing
+
+
+async def test_connection(hub: ProviderHub, integration_id: int) -> TestOutcome:
+    """A live call; the answer carries the time it took and the provider's own error text."""
+    started = time.monotonic()
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        provider_key, account = integration.provider, _account_of(integration)
+        if not integration.account_id:
+            raise ConnectionProblem("Pick an account first.")
+    name = _provider_name(provider_key)
+    try:
+        creds = await fresh_credentials(hub, integration_id)
+        provider = hub.provider(provider_key)
+        await provider.test_connection(creds, account)
+        persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    except AuthExpired as exc:
+        mark_auth_failed(integration_id, exc.message)
+        return TestOutcome(False, _ms(started), f"{name} refused the authorisation: {exc.message}")
+    except ProviderError as exc:
+        return TestOutcome(False, _ms(started), f"{name} answered: {exc.message}")
+    except ConnectionProblem as exc:
+        return TestOutcome(False, _ms(started), exc.message)
+    return TestOutcome(True, _ms(started), f"{name} answered OK.")
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def set_paused(integration_id: int, paused: bool) -> Integration:
+    """Pause keeps everything (tokens, queue, history); Resume makes it Active again."""
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        if integration.status in (IntegrationStatus.PENDING_ACCOUNT, IntegrationStatus.RECONNECT_REQUIRED):
+            raise ConnectionProblem("Finish connecting (pick an account or reconnect) before pausing or resuming.")
+        integration.status = IntegrationStatus.PAUSED if paused else IntegrationStatus.ACTIVE
+        if not paused:
+            integration.consecutive_failures = 0
+        integration.updated_at = utcnow()
+        session.add(integration)
+        session.commit()
+        return integration
+
+
+async def disconnect(hub: ProviderHub, integration_id: int) -> str:
+    """Revoke the token where the provider allows it, then delete the integration and all its data."""
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        provider_key = integration.provider
+        creds = load_credentials(integration) if integration.credentials_enc else None
+    name = _provider_name(provider_key)
+    note = ""
+    if creds is not None:
+        try:
+            await hub.provider(provider_key).revoke(creds)
+        except (ProviderError, NotImplementedError) as exc:
+            note = f" (revoking the token at {name} failed: {getattr(exc, 'message', exc)}; remove Routy's access there)"
+    with session_scope() as session:
+        for table in (ConversionPush, ConversionMapping, MetricRow, SyncRun):
+            session.exec(delete(table).where(table.integration_id == integration_id))  # type: ignore[arg-type]
+        session.exec(delete(OAuthState).where(OAuthState.integration_id == integration_id))  # type: ignore[arg-type]
+        session.exec(delete(Integration).where(Integration.id == integration_id))  # type: ignore[arg-type]
+        session.commit()
+    return f"{name} was disconnected and its data removed{note}."
+
+
+def describe_removal(integration_id: int) -> str:
+    """The confirmation text: what exactly Disconnect removes."""
+    with session_scope() as session:
+        integration = _get(session, integration_id)
+        counts = {
+            "metric rows": _count(session, MetricRow, integration_id),
+            "sync runs": _count(session, SyncRun, integration_id),
+            "conversion mappings": _count(session, ConversionMapping, integration_id),
+            "push records": _count(session, ConversionPush, integration_id),
+        }
+        name = _provider_name(integration.provider)
+    parts = ", ".join(f"{n:,} {label}" for label, n in counts.items())
+    return (f"Disconnecting {name} stops all syncing, revokes Routy's access token where {name} allows it, "
+            f"and permanently deletes this integration with its settings and data ({parts}). "
+            "Conversions stay in Routy.")
+
+
+def _count(session: Session, table, integration_id: int) -> int:  # noqa: ANN001
+    from sqlalchemy import func
+
+    return int(session.exec(select(func.count()).select_from(table).where(table.integration_id == integration_id)).one())
+
+
+# ---------------------------------------------------------------- status changes from syncs
+
+
+def mark_auth_failed(integration_id: int, message: str) -> None:
+    """Authorisation refused for good: Reconnection Required, no scheduled syncs until reconnect."""
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        integration.status = IntegrationStatus.RECONNECT_REQUIRED
+        integration.last_error = message
+        integration.updated_at = utcnow()
+        session.add(integration)
+        session.commit()
+
+
+def record_failure(integration_id: int, message: str) -> None:
+    """A non-auth failure; the third in a row turns an Active integration to Needs attention."""
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        integration.consecutive_failures += 1
+        integration.last_error = message
+        integration.last_sync_at = utcnow()
+        if (integration.consecutive_failures >= FAILURES_BEFORE_ATTENTION
+                and integration.status == IntegrationStatus.ACTIVE):
+            integration.status = IntegrationStatus.NEEDS_ATTENTION
+        session.add(integration)
+        session.commit()
+
+
+def record_success(integration_id: int) -> None:
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        integration.consecutive_failures = 0
+        integration.last_error = None
+        integration.last_success_at = integration.last_sync_at = utcnow()
+        if integration.status == IntegrationStatus.NEEDS_ATTENTION:
+            integration.status = IntegrationStatus.ACTIVE
+        session.add(integration)
+        session.commit()

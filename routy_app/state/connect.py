@@ -1,0 +1,156 @@
+"""Connecting: the card's main button, the OAuth redirect, the account picker and the GA4 form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+
+from routy_app.db import session_scope
+from routy_app.models import Integration
+from routy_app.providers.base import ProviderError
+from routy_app.providers.registry import get_info
+from routy_app.services import connections
+from routy_app.services.connections import ConnectionProblem
+from routy_app.services.hub import default_hub
+from routy_app.state.source import SourceState
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: str
+    name: str
+    currency: str
+    timezone: str
+    manager: bool
+    child: bool
+    selectable: bool
+
+
+class ConnectState(rx.State):
+    """One picker dialog and one GA4 dialog for the page (never one per card)."""
+
+    picker_open: bool = False
+    picker_integration_id: int = 0
+    picker_provider_name: str = ""
+    picker_loading: bool = False
+    picker_error: str = ""
+    accounts: list[AccountRow] = []
+    selected_account: str = ""
+
+    ga4_open: bool = False
+    ga4_saving: bool = False
+    ga4_field_errors: dict[str, str] = {}
+    ga4_error: str = ""
+
+    redirecting: str = ""
+
+    @rx.event
+    async def card_action(self, provider: str, status: str, integration_id: int):
+        """What the card's main button does, by status (see catalog.STATUS_DISPLAY)."""
+        if status == "not_connected":
+            if get_info(provider).auth == "manual":
+                self.ga4_open, self.ga4_field_errors, self.ga4_error = True, {}, ""
+                return
+            return await self._start(provider, None)
+        if status == "pending_account":
+            return ConnectState.open_picker(integration_id)
+        if status == "reconnect_required":
+            return await self._start(provider, integration_id)
+        from routy_app.state.settings import SettingsState
+
+        return SettingsState.open_for(integration_id)
+
+    @rx.event
+    async def reconnect(self, provider: str, integration_id: int):
+        """Refresh Auth / Reconnect: a new OAuth flow for the same integration (settings kept)."""
+        return await self._start(provider, integration_id)
+
+    async def _start(self, provider: str, integration_id: int | None):
+        source = await self.get_state(SourceState)
+        try:
+            url = await connections.start_oauth(default_hub(), source.source_id, provider,
+                                                reconnect_integration_id=integration_id)
+        except ConnectionProblem as exc:
+            return rx.toast.error(exc.message)
+        self.redirecting = provider
+        return rx.redirect(url)
+
+    # ------------------------------------------------------------ account picker
+
+    @rx.event
+    async def open_picker(self, integration_id: int):
+        with session_scope() as session:
+            integration = session.get(Integration, integration_id)
+            if integration is None:
+                yield rx.toast.error("This integration no longer exists.")
+                return
+            self.picker_provider_name = get_info(integration.provider).name
+        self.picker_integration_id = integration_id
+        self.picker_open, self.picker_loading, self.picker_error = True, True, ""
+        self.accounts, self.selected_account = [], ""
+        yield
+        try:
+            choices = await connections.list_account_choices(default_hub(), integration_id)
+        except (ConnectionProblem, ProviderError) as exc:
+            self.picker_error = getattr(exc, "message", str(exc))
+            self.picker_loading = False
+            yield SourceState.refresh_cards
+            return
+        self.accounts = [AccountRow(id=c.id, name=c.name, currency=c.currency, timezone=c.timezone, manager=c.manager,
+                                    child=bool(c.parent_id), selectable=c.selectable) for c in choices]
+        if len([a for a in self.accounts if a.selectable]) == 1:
+            self.selected_account = next(a.id for a in self.accounts if a.selectable)
+        self.picker_loading = False
+
+    @rx.event
+    def set_picker_open(self, value: bool) -> None:
+        """Closing without a choice leaves the card at Pending account selection (tokens kept)."""
+        self.picker_open = value
+
+    @rx.event
+    def choose_account(self, account_id: str) -> None:
+        self.selected_account = account_id
+
+    @rx.event
+    async def link_account(self):
+        if not self.selected_account:
+            self.picker_error = "Pick an account first."
+            return
+        try:
+            integration = await connections.select_account(default_hub(), self.picker_integration_id,
+                                                           self.selected_account)
+        except (ConnectionProblem, ProviderError) as exc:
+            self.picker_error = getattr(exc, "message", str(exc))
+            return
+        self.picker_open = False
+        yield SourceState.refresh_cards
+        yield rx.toast.success(f"{self.picker_provider_name} is active: linked {integration.account_name} "
+                               f"({integration.account_id}).")
+
+    # ------------------------------------------------------------ GA4 manual setup
+
+    @rx.event
+    def set_ga4_open(self, value: bool) -> None:
+        self.ga4_open = value
+        if not value:
+            self.ga4_field_errors, self.ga4_error = {}, ""
+
+    @rx.event
+    async def save_ga4(self, form: dict):
+        self.ga4_saving, self.ga4_field_errors, self.ga4_error = True, {}, ""
+        yield
+        source = await self.get_state(SourceState)
+        try:
+            integration = await connections.setup_manual(default_hub(), source.source_id, "ga4",
+                                                         {k: str(v) for k, v in form.items()})
+        except ConnectionProblem as exc:
+            self.ga4_saving = False
+            if exc.field:
+                self.ga4_field_errors = {exc.field: exc.message}
+            else:
+                self.ga4_error = exc.message
+            return
+        self.ga4_saving, self.ga4_open = False, False
+        yield SourceState.refresh_cards
+        yield rx.toast.success(f"Google Analytics 4 is active for {integration.account_id}.")

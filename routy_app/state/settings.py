@@ -1,0 +1,91 @@
+"""The Settings dialog of a connected card; the Connection tab's actions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.db import session_scope
+from routy_app.services import catalog, connections
+from routy_app.services.connections import ConnectionProblem
+from routy_app.services.hub import default_hub
+from routy_app.state.source import SourceState
+
+
+class SettingsState(rx.State):
+    open: bool = False
+    tab: str = "connection"
+    integration_id: int = 0
+    details: catalog.ConnectionDetails | None = None
+    testing: bool = False
+    test_message: str = ""
+    test_ok: bool = False
+    confirm_open: bool = False
+    removal_text: str = ""
+    busy: bool = False
+
+    def _load(self) -> bool:
+        with session_scope() as session:
+            self.details = catalog.connection_details(session, self.integration_id)
+        return self.details is not None
+
+    @rx.event
+    def open_for(self, integration_id: int):
+        self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
+        if not self._load():
+            return rx.toast.error("This integration no longer exists.")
+        self.open = True
+
+    @rx.event
+    def set_open(self, value: bool) -> None:
+        self.open = value
+
+    @rx.event
+    def set_tab(self, value: str) -> None:
+        self.tab = value
+
+    @rx.event
+    async def test_connection(self):
+        self.testing, self.test_message = True, ""
+        yield
+        outcome = await connections.test_connection(default_hub(), self.integration_id)
+        self.testing, self.test_ok = False, outcome.ok
+        self.test_message = f"{outcome.message} ({outcome.elapsed_ms} ms)"
+        self._load()
+        yield SourceState.refresh_cards
+
+    @rx.event
+    def set_paused(self, paused: bool):
+        try:
+            connections.set_paused(self.integration_id, paused)
+        except ConnectionProblem as exc:
+            return rx.toast.error(exc.message)
+        self._load()
+        return [SourceState.refresh_cards, rx.toast.success("Paused: nothing syncs until you resume." if paused
+                                                            else "Resumed: syncing on schedule again.")]
+
+    @rx.event
+    def ask_disconnect(self):
+        try:
+            self.removal_text = connections.describe_removal(self.integration_id)
+        except ConnectionProblem as exc:
+            return rx.toast.error(exc.message)
+        self.confirm_open = True
+
+    @rx.event
+    def set_confirm_open(self, value: bool) -> None:
+        self.confirm_open = value
+
+    @rx.event
+    async def disconnect(self):
+        self.busy = True
+        yield
+        try:
+            message = await connections.disconnect(default_hub(), self.integration_id)
+        except ConnectionProblem as exc:
+            self.busy = False
+            yield rx.toast.error(exc.message)
+            return
+        self.busy, self.confirm_open, self.open = False, False, False
+        self.details = None
+        yield SourceState.refresh_cards
+        yield rx.toast.success(message)
