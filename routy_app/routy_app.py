@@ -9,6 +9,9 @@ from routy_app.state.source import SourceState
 
 configure_logging()
 
-app = rx.App(api_transformer=build_api())
+app = rx.App(
+    api_transformer=build_api(),
+    head_components=[rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
+)
 app.add_page(source_page, route="/", title="Routy Integrations", on_load=SourceState.load)
 app.add_page(source_page, route="/sources/[source_id]", title="Routy Integrations", on_load=SourceState.load)

@@ -10,7 +10,7 @@ from routy_app.state.connect import ConnectState
 def _field(label: str, name: str, control: rx.Component, hint: str) -> rx.Component:
     error = ConnectState.ga4_field_errors.get(name, "")
     return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=name),
         control,
         rx.cond(error != "", rx.text(error, color_scheme="red", size="1", id=f"{name}-error", role="alert"),
                 rx.text(hint, size="1", color_scheme="gray")),

@@ -230,6 +230,13 @@ def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuth
         return row
 
 
+def _source_of_state(state: str) -> int | None:
+    """The traffic source a (refused) state belonged to, so the user lands back on its page."""
+    with session_scope() as session:
+        row = session.exec(select(OAuthState).where(OAuthState.state == state)).first()
+        return row.traffic_source_id if row else None
+
+
 async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, str],
                          session_id: str | None = None) -> CallbackOutcome:
     """Handle the provider's redirect back: check the state, exchange the code, store the tokens."""
@@ -240,7 +247,7 @@ async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, 
     try:
         row = _claim_state(provider_key, state, session_id)
     except ConnectionProblem as exc:
-        return CallbackOutcome(None, provider_key, False, exc.message)
+        return CallbackOutcome(_source_of_state(state), provider_key, False, exc.message)
     source_id = row.traffic_source_id
     if params.get("error"):
         if params["error"] == "access_denied":
@@ -432,10 +439,16 @@ async def test_connection(hub: ProviderHub, integration_id: int) -> TestOutcome:
         mark_auth_failed(integration_id, exc.message)
         return TestOutcome(False, _ms(started), f"{name} refused the authorisation: {exc.message}")
     except ProviderError as exc:
-        return TestOutcome(False, _ms(started), f"{name} answered: {exc.message}")
+        return TestOutcome(False, _ms(started), f"{name} answered: {describe_error(exc)}")
     except ConnectionProblem as exc:
         return TestOutcome(False, _ms(started), exc.message)
     return TestOutcome(True, _ms(started), f"{name} answered OK.")
+
+
+def describe_error(exc: ProviderError) -> str:
+    """The provider's own text plus its error code, as the user sees it."""
+    code = f" [{exc.code}]" if exc.code and str(exc.code) not in exc.message else ""
+    return f"{exc.message}{code}"
 
 
 def _ms(started: float) -> int:

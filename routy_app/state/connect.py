@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import reflex as rx
@@ -74,7 +75,8 @@ class ConnectState(rx.State):
         except ConnectionProblem as exc:
             return rx.toast.error(exc.message)
         self.redirecting = provider
-        return rx.redirect(url)
+        # A full page load, not client-side routing: the sandbox's consent page is on our own host.
+        return rx.call_script(f"window.location.assign({json.dumps(url)})")
 
     # ------------------------------------------------------------ account picker
 

@@ -49,7 +49,7 @@ class SettingsState(rx.State):
         yield
         outcome = await connections.test_connection(default_hub(), self.integration_id)
         self.testing, self.test_ok = False, outcome.ok
-        self.test_message = f"{outcome.message} ({outcome.elapsed_ms} ms)"
+        self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
         self._load()
         yield SourceState.refresh_cards
 

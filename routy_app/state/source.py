@@ -23,7 +23,10 @@ class SourceState(rx.State):
         return int(raw) if str(raw).isdigit() else 0
 
     @rx.event
-    def load(self):
+    async def load(self):
+        from routy_app.state.connect import ConnectState
+
+        (await self.get_state(ConnectState)).redirecting = ""  # back from a provider page
         requested = self._requested_id() or ensure_default_source()
         with session_scope() as session:
             sources = catalog.list_sources(session)
@@ -41,15 +44,17 @@ class SourceState(rx.State):
 
         params = self.router.page.params
         self.flash_error = str(params.get("oauth_error", ""))[:500]
+        # Drop the one-time query so a reload does not replay it (no navigation, no on_load).
+        clean_url = rx.call_script("window.history.replaceState(null, '', window.location.pathname)")
         if self.flash_error:
-            return rx.toast.error(self.flash_error)
+            return [clean_url, rx.toast.error(self.flash_error)]
         integration = str(params.get("integration", ""))
         if params.get("connected") and integration.isdigit():
             card = next((c for c in self.cards if c.integration_id == int(integration)), None)
             if card is not None and card.status == "pending_account":
-                return ConnectState.open_picker(int(integration))
+                return [clean_url, ConnectState.open_picker(int(integration))]
             if card is not None:
-                return rx.toast.success(f"{card.name} is reconnected and active again.")
+                return [clean_url, rx.toast.success(f"{card.name} is reconnected and active again.")]
         return None
 
     @rx.event
