@@ -13,13 +13,8 @@ from routy_app.services import connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
-from tests.integration.conftest import FAST_RETRY, SANDBOX_ORIGIN
 from tests.integration.consent import consent
-
-
-@pytest.fixture
-def hub(db, endpoints, sandbox_http) -> ProviderHub:
-    return ProviderHub(endpoints, sandbox_http, SANDBOX_ORIGIN, FAST_RETRY)
+from tests.integration.factories import hub  # noqa: F401 - fixture
 
 
 async def _connect(hub: ProviderHub, provider: str = "google_ads") -> int:
