@@ -1,23 +1,47 @@
-"""Command line: `python -m routy_app migrate|check-config`.
+"""Command line: `python -m routy_app migrate|check-config|users ...`.
 
 Run before the server starts (the Makefile does), so workers never race on DDL and a bad setting
-stops start-up with one clear line instead of a traceback.
+stops start-up with one clear line instead of a traceback. `users` manages sign-in accounts from a
+shell (passwords come from a hidden prompt or stdin, never from the command line).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
 from routy_app.config import ConfigError, get_settings
 
 
-def main(argv: list[str] | None = None) -> int:
+class CliError(Exception):
+    """A one-line refusal printed as `routy: <message>` with exit status 1."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m routy_app")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="check configuration, apply database migrations, create the default source")
     sub.add_parser("check-config", help="check configuration and the secret key only")
-    args = parser.parse_args(argv)
+    users = sub.add_parser("users", help="manage sign-in accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user")
+    add.add_argument("email")
+    add.add_argument("--role", choices=["admin", "viewer"], default="viewer")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    reset = users_sub.add_parser("reset-password", help="set a new password (signs the user out everywhere)")
+    reset.add_argument("email")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    users_sub.add_parser("list", help="list users")
+    disable = users_sub.add_parser("disable", help="disable a user (signs them out everywhere)")
+    disable.add_argument("email")
+    enable = users_sub.add_parser("enable", help="enable a disabled user")
+    enable.add_argument("email")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
     try:
         settings = get_settings()
         from routy_app.crypto import get_box
@@ -28,12 +52,90 @@ def main(argv: list[str] | None = None) -> int:
 
             migrate()
             print(f"routy: database ready ({settings.database_url.split('@')[-1]}), provider mode {settings.provider_mode}")
+            _admin_from_env()
+        elif args.command == "users":
+            _users(args)
         else:
             print("routy: configuration OK")
     except ConfigError as exc:
         print(f"routy: {exc}", file=sys.stderr)
         return 2
+    except CliError as exc:
+        print(f"routy: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _admin_from_env() -> None:
+    from routy_app.db import session_scope
+    from routy_app.services.auth import AuthError, ensure_admin_from_env
+
+    with session_scope() as session:
+        try:
+            user = ensure_admin_from_env(session)
+        except AuthError as exc:
+            raise ConfigError(str(exc)) from None
+    if user is not None:
+        print(f"routy: admin {user.email} created from ROUTY_ADMIN_EMAIL")
+
+
+def _users(args: argparse.Namespace) -> None:
+    from sqlalchemy import inspect
+
+    from routy_app.db import get_engine, session_scope
+    from routy_app.services import auth
+
+    if "user" not in inspect(get_engine()).get_table_names():
+        raise CliError("the database has no users table yet; run `python -m routy_app migrate` first")
+    with session_scope() as session:
+        try:
+            if args.users_command == "add":
+                user = auth.add_user(session, args.email, _password(args.password_stdin, args.email), args.role)
+                print(f"routy: added {user.email} ({user.role})")
+            elif args.users_command == "reset-password":
+                user = auth.get_user(session, args.email)
+                if user is None:  # say so before asking for a password
+                    raise auth.AuthError(f"No user with email {args.email.strip().lower()}.")
+                auth.set_password(session, user.email, _password(args.password_stdin, user.email))
+                print(f"routy: password changed for {user.email}; their sessions were signed out")
+            elif args.users_command in ("disable", "enable"):
+                user = auth.set_disabled(session, args.email, args.users_command == "disable")
+                print(f"routy: {user.email} {args.users_command}d")
+            else:
+                _print_users(auth.list_users(session))
+        except auth.AuthError as exc:
+            raise CliError(str(exc)) from None
+
+
+def _password(from_stdin: bool, email: str) -> str:
+    """The new password from stdin (first line) or a hidden prompt asked twice."""
+    from routy_app.services.auth import check_password_strength
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for the password; pipe it in with --password-stdin")
+    password = getpass.getpass("New password: ")
+    problem = check_password_strength(password, email)
+    if problem:
+        raise CliError(problem)
+    if getpass.getpass("Repeat the password: ") != password:
+        raise CliError("the two passwords differ")
+    return password
+
+
+def _print_users(users: list) -> None:
+    if not users:
+        print("routy: no users yet; open the app to create the admin, or run `users add EMAIL --role admin`")
+        return
+    width = max(len(u.email) for u in users)
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        last = u.last_sign_in_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_sign_in_at else "never signed in"
+        print(f"{u.email:<{width}}  {u.role:<6}  {state:<8}  {last}")
 
 
 if __name__ == "__main__":

@@ -249,3 +249,76 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=100)
     holder: str = Field(max_length=200)
     expires_at: dt.datetime = utc_field(nullable=False)
+
+
+# --- Sign-in, roles and audit -------------------------------------------------------------------
+
+
+class UserRole(StrEnum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+class User(SQLModel, table=True):
+    """Someone who may sign in; email is stored normalised (trimmed, lowercase).
+
+    `bootstrap_slot` is 1 on the first user only: its unique index makes two racing
+    "create the first admin" requests end with exactly one admin.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=UserRole.VIEWER, max_length=16)
+    disabled: bool = Field(default=False)
+    bootstrap_slot: int | None = Field(default=None, unique=True)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    password_changed_at: dt.datetime | None = utc_field()
+    last_sign_in_at: dt.datetime | None = utc_field()
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side sign-in session; only the SHA-256 of the cookie's token is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    expires_at: dt.datetime = utc_field(nullable=False)
+    last_seen_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+    revoked_at: dt.datetime | None = utc_field()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, kept a while so rate limits survive restarts and span workers."""
+
+    __table_args__ = (
+        Index("ix_loginattempt_email_at", "email", "at"),
+        Index("ix_loginattempt_ip_at", "ip", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254)
+    ip: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=16)  # success | failure | blocked
+    at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who changed what and when; `detail` is plain text and never holds a secret.
+
+    No foreign keys: the history outlives deleted integrations and users.
+    """
+
+    __table_args__ = (Index("ix_auditevent_integration_at", "integration_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = utc_field(nullable=False, default_now=True, index=True)
+    user_id: int | None = Field(default=None)
+    user_email: str = Field(default="", max_length=254)
+    action: str = Field(max_length=48)
+    integration_id: int | None = Field(default=None)
+    traffic_source_id: int | None = Field(default=None)
+    detail: str = Field(default="", sa_type=Text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
+from routy_app.api import auth_routes
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
@@ -15,6 +16,7 @@ def build_api() -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
+        *auth_routes.routes(),
     ]
     if get_settings().is_sandbox:
         from routy_app.sandbox.app import build_sandbox_app

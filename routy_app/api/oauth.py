@@ -11,15 +11,16 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from routy_app.services import connections
+from routy_app.services import auth, connections
 from routy_app.services.hub import default_hub
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
     params = {k: v for k, v in request.query_params.items()}
+    token = request.cookies.get(auth.SESSION_COOKIE)
     outcome = await connections.complete_oauth(default_hub(), provider, params,
-                                               session_id=request.cookies.get("routy_session"))
+                                               session_id=auth.session_id_for_token(token) if token else None)
     page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}

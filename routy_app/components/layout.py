@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.state.auth import AuthState
 from routy_app.state.source import SourceState
 
 
@@ -17,6 +18,16 @@ def header() -> rx.Component:
             spacing="2",
         ),
         rx.spacer(),
+        rx.cond(AuthState.user_email != "", rx.hstack(
+            rx.cond(AuthState.is_admin, rx.link("Users", href="/users", size="2")),
+            rx.text(AuthState.user_email, size="2", id="signed-in-user"),
+            rx.badge(AuthState.user_role, variant="soft"),
+            rx.el.form(rx.button("Sign out", type="submit", variant="ghost", size="1"), id="logout-form",
+                       action="/auth/logout", method="post",
+                       on_submit=rx.call_script("document.getElementById('logout-form').submit()")),
+            align="center",
+            spacing="3",
+        )),
         rx.color_mode.button(aria_label="Toggle dark mode"),
         align="center",
         padding_x="1.5em",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.sync_tabs import history_tab, sync_tab
 from routy_app.state.connect import ConnectState
 from routy_app.state.settings import SettingsState
 
@@ -87,8 +88,14 @@ def settings_dialog() -> rx.Component:
                         rx.dialog.description("Manage how this traffic source syncs with ", D.provider_name, ".",
                                               size="2"),
                         rx.tabs.root(
-                            rx.tabs.list(rx.tabs.trigger("Connection", value="connection")),
+                            rx.tabs.list(
+                                rx.tabs.trigger("Connection", value="connection"),
+                                rx.tabs.trigger("Sync", value="sync"),
+                                rx.tabs.trigger("Sync History", value="history"),
+                            ),
                             rx.tabs.content(connection_tab(), value="connection"),
+                            rx.tabs.content(sync_tab(), value="sync"),
+                            rx.tabs.content(history_tab(), value="history"),
                             value=SettingsState.tab,
                             on_change=SettingsState.set_tab,
                             width="100%",
@@ -98,7 +105,7 @@ def settings_dialog() -> rx.Component:
                         spacing="3",
                     ),
                 ),
-                max_width="720px",
+                max_width="960px",
             ),
             open=SettingsState.open,
             on_open_change=SettingsState.set_open,

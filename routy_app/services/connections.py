@@ -305,8 +305,8 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
 # ---------------------------------------------------------------- account choice
 
 
-async def list_account_choices(hub: ProviderHub, integration_id: int) -> list[AccountChoice]:
-    """Accounts the stored token can reach; a manager is followed by its clients."""
+async def _reachable_accounts(hub: ProviderHub, integration_id: int) -> list[Account]:
+    """Accounts the stored token reaches right now; a refused token means Reconnection Required."""
     with session_scope() as session:
         provider_key = _get(session, integration_id).provider
     creds = await fresh_credentials(hub, integration_id)
@@ -319,7 +319,12 @@ async def list_account_choices(hub: ProviderHub, integration_id: int) -> list[Ac
     except ProviderError as exc:
         raise ConnectionProblem(f"{_provider_name(provider_key)} could not list accounts: {exc.message}") from None
     persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
-    return _order_choices(accounts)
+    return accounts
+
+
+async def list_account_choices(hub: ProviderHub, integration_id: int) -> list[AccountChoice]:
+    """Accounts the stored token can reach; a manager is followed by its clients."""
+    return _order_choices(await _reachable_accounts(hub, integration_id))
 
 
 def _order_choices(accounts: list[Account]) -> list[AccountChoice]:
@@ -344,14 +349,7 @@ def _choice(account: Account) -> AccountChoice:
 
 async def select_account(hub: ProviderHub, integration_id: int, account_id: str) -> Integration:
     """Link the chosen account (it must be one the token can reach) and make the integration Active."""
-    with session_scope() as session:
-        provider_key = _get(session, integration_id).provider
-    creds = await fresh_credentials(hub, integration_id)
-    provider = hub.provider(provider_key)
-    try:
-        accounts = await provider.list_accounts(creds)
-    except ProviderError as exc:
-        raise ConnectionProblem(f"{_provider_name(provider_key)} could not list accounts: {exc.message}") from None
+    accounts = await _reachable_accounts(hub, integration_id)
     account = next((a for a in accounts if a.id == account_id), None)
     if account is None:
         raise ConnectionProblem("That account is not reachable with this authorisation.", field="account")

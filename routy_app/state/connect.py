@@ -14,6 +14,7 @@ from routy_app.providers.registry import get_info
 from routy_app.services import connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.state.auth import refusal, session_id
 from routy_app.state.source import SourceState
 
 
@@ -49,6 +50,9 @@ class ConnectState(rx.State):
     @rx.event
     async def card_action(self, provider: str, status: str, integration_id: int):
         """What the card's main button does, by status (see catalog.STATUS_DISPLAY)."""
+        if status in ("not_connected", "pending_account", "reconnect_required"):
+            if (denied := refusal(self, "connect integrations")) is not None:
+                return denied
         if status == "not_connected":
             if get_info(provider).auth == "manual":
                 self.ga4_open, self.ga4_field_errors, self.ga4_error = True, {}, ""
@@ -65,13 +69,15 @@ class ConnectState(rx.State):
     @rx.event
     async def reconnect(self, provider: str, integration_id: int):
         """Refresh Auth / Reconnect: a new OAuth flow for the same integration (settings kept)."""
+        if (denied := refusal(self, "reconnect integrations")) is not None:
+            return denied
         return await self._start(provider, integration_id)
 
     async def _start(self, provider: str, integration_id: int | None):
         source = await self.get_state(SourceState)
         try:
             url = await connections.start_oauth(default_hub(), source.source_id, provider,
-                                                reconnect_integration_id=integration_id)
+                                                reconnect_integration_id=integration_id, session_id=session_id(self))
         except ConnectionProblem as exc:
             return rx.toast.error(exc.message)
         self.redirecting = provider
@@ -82,6 +88,9 @@ class ConnectState(rx.State):
 
     @rx.event
     async def open_picker(self, integration_id: int):
+        if (denied := refusal(self, "connect integrations")) is not None:
+            yield denied
+            return
         with session_scope() as session:
             integration = session.get(Integration, integration_id)
             if integration is None:
@@ -116,6 +125,9 @@ class ConnectState(rx.State):
 
     @rx.event
     async def link_account(self):
+        if (denied := refusal(self, "connect integrations")) is not None:
+            yield denied
+            return
         if not self.selected_account:
             self.picker_error = "Pick an account first."
             return
@@ -140,6 +152,9 @@ class ConnectState(rx.State):
 
     @rx.event
     async def save_ga4(self, form: dict):
+        if (denied := refusal(self, "connect integrations")) is not None:
+            yield denied
+            return
         self.ga4_saving, self.ga4_field_errors, self.ga4_error = True, {}, ""
         yield
         source = await self.get_state(SourceState)

@@ -8,6 +8,7 @@ from routy_app.db import session_scope
 from routy_app.services import catalog, connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.state.auth import current_user, refusal
 from routy_app.state.source import SourceState
 
 
@@ -30,21 +31,35 @@ class SettingsState(rx.State):
 
     @rx.event
     def open_for(self, integration_id: int):
+        if current_user(self) is None:
+            return rx.redirect("/login")
         self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
         if not self._load():
             return rx.toast.error("This integration no longer exists.")
         self.open = True
 
     @rx.event
+    def reload(self) -> None:
+        self._load()
+
+    @rx.event
     def set_open(self, value: bool) -> None:
         self.open = value
 
     @rx.event
-    def set_tab(self, value: str) -> None:
+    def set_tab(self, value: str):
+        """Each tab loads its own data when shown (only one page of it goes to the browser)."""
         self.tab = value
+        from routy_app.state.sync import SyncState
+
+        loaders = {"sync": SyncState.load, "history": SyncState.load}
+        return loaders.get(value)
 
     @rx.event
     async def test_connection(self):
+        if (denied := refusal(self, "test connections")) is not None:
+            yield denied
+            return
         self.testing, self.test_message = True, ""
         yield
         outcome = await connections.test_connection(default_hub(), self.integration_id)
@@ -55,6 +70,8 @@ class SettingsState(rx.State):
 
     @rx.event
     def set_paused(self, paused: bool):
+        if (denied := refusal(self, "pause or resume integrations")) is not None:
+            return denied
         try:
             connections.set_paused(self.integration_id, paused)
         except ConnectionProblem as exc:
@@ -65,6 +82,8 @@ class SettingsState(rx.State):
 
     @rx.event
     def ask_disconnect(self):
+        if (denied := refusal(self, "disconnect integrations")) is not None:
+            return denied
         try:
             self.removal_text = connections.describe_removal(self.integration_id)
         except ConnectionProblem as exc:
@@ -77,6 +96,9 @@ class SettingsState(rx.State):
 
     @rx.event
     async def disconnect(self):
+        if (denied := refusal(self, "disconnect integrations")) is not None:
+            yield denied
+            return
         self.busy = True
         yield
         try:

@@ -6,6 +6,7 @@ import reflex as rx
 
 from routy_app.db import ensure_default_source, session_scope
 from routy_app.services import catalog
+from routy_app.state.auth import AuthState, current_user
 
 
 class SourceState(rx.State):
@@ -27,6 +28,10 @@ class SourceState(rx.State):
         from routy_app.state.connect import ConnectState
 
         (await self.get_state(ConnectState)).redirecting = ""  # back from a provider page
+        auth_state = await self.get_state(AuthState)
+        if auth_state.resolve() is None:
+            self.sources, self.cards, self.source_name = [], [], ""
+            return auth_state.sign_in_redirect()
         requested = self._requested_id() or ensure_default_source()
         with session_scope() as session:
             sources = catalog.list_sources(session)
@@ -59,5 +64,7 @@ class SourceState(rx.State):
 
     @rx.event
     def refresh_cards(self) -> None:
+        if current_user(self) is None:
+            return
         with session_scope() as session:
             self.cards = catalog.cards_for_source(session, self.source_id)

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 START_TIMEOUT = 240
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@routy.test", "Ops-Lead-pass-8731"
+VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@routy.test", "Read-Only-pass-5521"
 
 
 def _free_port() -> int:
@@ -77,9 +79,12 @@ def app_server(tmp_path_factory) -> RunningApp:
     data_dir = tmp_path_factory.mktemp("routy-data")
     url = f"http://localhost:{port}"
     env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "PUBLIC_URL": url, "ROUTY_PROVIDER_MODE": "sandbox",
-           "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key"}
+           "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key",
+           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",
+                    "--password-stdin"], env=env, cwd=ROOT, check=True, input=VIEWER_PASSWORD, text=True)
     log_path = data_dir / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
@@ -105,6 +110,33 @@ def browser_type_launch_args(browser_type_launch_args):
     if executable:
         args["executable_path"] = executable
     return args
+
+
+def sign_in_cookie(app_server: RunningApp, email: str, password: str) -> dict:
+    """Sign in through the real form endpoint and return the session cookie for a browser context."""
+    with app_server.api() as client:
+        answer = client.post("/auth/login", data={"email": email, "password": password, "next": "/"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/", answer.headers.get("location")
+    token = answer.cookies.get("routy_session")
+    assert token, "sign-in set no session cookie"
+    return {"name": "routy_session", "value": token, "url": app_server.url, "httpOnly": True, "sameSite": "Lax"}
+
+
+@pytest.fixture(scope="session")
+def admin_cookie(app_server) -> dict:
+    return sign_in_cookie(app_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def signed_out(request) -> bool:
+    """Tests marked `signed_out` start without the admin session."""
+    return request.node.get_closest_marker("signed_out") is not None
+
+
+@pytest.fixture(autouse=True)
+def _sign_in(context, app_server, admin_cookie, signed_out):
+    if not signed_out:
+        context.add_cookies([admin_cookie])
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,155 @@
+"""Settings → Sync and Sync History tabs."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
+from routy_app.state.sync import SyncState
+
+
+def _error(field: str) -> rx.Component:
+    message = SyncState.field_errors.get(field, "")
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="1", role="alert", id=f"{field}-error"))
+
+
+def _number(label: str, name: str, value, hint: str) -> rx.Component:  # noqa: ANN001
+    return rx.vstack(
+        rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"sync-{name}"),
+        rx.input(name=name, id=f"sync-{name}", default_value=value, key=value, type="number", width="8em"),
+        rx.cond(SyncState.field_errors.get(name, "") != "", _error(name), rx.text(hint, size="1", color_scheme="gray")),
+        spacing="1",
+    )
+
+
+def sync_tab() -> rx.Component:
+    direction_items = rx.foreach(
+        SyncState.directions,
+        lambda d: rx.select.item(rx.match(d, *[(k.value, v) for k, v in DIRECTION_LABELS.items()], d), value=d),
+    )
+    return rx.vstack(
+        rx.form(
+            rx.vstack(
+                rx.hstack(
+                    rx.vstack(
+                        rx.text("Direction", size="2", weight="medium"),
+                        rx.select.root(rx.select.trigger(aria_label="Direction", width="16em"),
+                                       rx.select.content(direction_items), name="direction",
+                                       value=SyncState.direction, on_change=SyncState.set_direction),
+                        _error("direction"),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.text("Schedule", size="2", weight="medium"),
+                        rx.select.root(rx.select.trigger(aria_label="Schedule", width="12em"),
+                                       rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
+                                       name="schedule_minutes", value=SyncState.schedule_minutes,
+                                       on_change=SyncState.set_schedule),
+                        _error("schedule_minutes"),
+                        spacing="1",
+                    ),
+                    spacing="5",
+                    wrap="wrap",
+                ),
+                rx.hstack(
+                    _number("Lookback days", "lookback_days", SyncState.lookback_days,
+                            "Recent days re-pulled each run (providers restate them)."),
+                    _number("History window (days)", "history_days", SyncState.history_days,
+                            "How far back the first sync and Force Full Sync go."),
+                    spacing="5",
+                    wrap="wrap",
+                ),
+                rx.button("Save sync settings", type="submit", variant="soft"),
+                spacing="3",
+            ),
+            on_submit=SyncState.save,
+            reset_on_submit=False,
+        ),
+        rx.separator(size="4"),
+        rx.hstack(
+            rx.button("Sync Now", on_click=SyncState.sync_now("manual"), loading=SyncState.running),
+            rx.button("Force Full Sync", on_click=SyncState.set_confirm_full_open(True), variant="outline",
+                      disabled=SyncState.running),
+            spacing="3",
+        ),
+        rx.cond(
+            SyncState.running,
+            rx.vstack(
+                rx.progress(value=SyncState.progress_percent, max=100, width="100%", aria_label="Sync progress"),
+                rx.text("Pulling ", SyncState.progress_level, " level: ", SyncState.progress_rows,
+                        " rows so far", size="2", id="sync-progress"),
+                width="100%",
+                spacing="1",
+            ),
+        ),
+        rx.cond(SyncState.last_result != "",
+                rx.callout(SyncState.last_result, id="sync-result", role="status", width="100%",
+                           color_scheme=rx.cond(SyncState.last_result_ok, "green", "red"),
+                           icon=rx.cond(SyncState.last_result_ok, "circle_check", "circle_x"))),
+        rx.alert_dialog.root(
+            rx.alert_dialog.content(
+                rx.alert_dialog.title("Force a full sync?"),
+                rx.alert_dialog.description(
+                    "Routy re-pulls the whole history window (", SyncState.history_days,
+                    " days) at every level and removes rows the provider no longer reports in that window. "
+                    "Large accounts can take several minutes.", size="2"),
+                rx.hstack(
+                    rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                    rx.button("Re-pull everything", on_click=SyncState.sync_now("full")),
+                    justify="end", spacing="3", padding_top="1em",
+                ),
+            ),
+            open=SyncState.confirm_full_open,
+            on_open_change=SyncState.set_confirm_full_open,
+        ),
+        spacing="4",
+        width="100%",
+        padding_top="1em",
+    )
+
+
+def _history_row(run) -> rx.Component:  # noqa: ANN001
+    return rx.table.row(
+        rx.table.cell(run.started),
+        rx.table.cell(run.duration),
+        rx.table.cell(run.kind, " · ", run.trigger),
+        rx.table.cell(rx.badge(run.status, color_scheme=run.status_color, class_name="run-status")),
+        rx.table.cell(run.read),
+        rx.table.cell(run.inserted),
+        rx.table.cell(run.updated),
+        rx.table.cell(run.failed),
+        rx.table.cell(rx.cond(run.error != "",
+                              rx.el.details(rx.el.summary("Error"), rx.text(run.error, size="1", color_scheme="red",
+                                                                          style={"white_space": "pre-wrap"})),
+                              "")),
+        class_name="history-row",
+    )
+
+
+def history_tab() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            SyncState.history_total > 0,
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                    "Started", "Duration", "Type", "Status", "Read", "Inserted", "Updated", "Failed", "Error")])),
+                rx.table.body(rx.foreach(SyncState.history_rows, _history_row)),
+                size="1",
+                width="100%",
+                id="sync-history",
+            ),
+            rx.text("No sync has run yet.", size="2", color_scheme="gray"),
+        ),
+        rx.hstack(
+            rx.button("Newer", on_click=SyncState.history_go(-1), disabled=SyncState.history_page <= 1,
+                      variant="soft", size="1"),
+            rx.text("Page ", SyncState.history_page, " · ", SyncState.history_total, " runs", size="1"),
+            rx.button("Older", on_click=SyncState.history_go(1),
+                      disabled=SyncState.history_page * 10 >= SyncState.history_total, variant="soft", size="1"),
+            align="center",
+            spacing="3",
+        ),
+        width="100%",
+        padding_top="1em",
+        overflow_x="auto",
+    )

@@ -1,0 +1,58 @@
+"""Sync History: every pull and push attempt of an integration, newest first, paginated in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from routy_app.models import SyncRun
+from routy_app.timeutil import utcnow
+
+STATUS_COLORS = {"running": "blue", "success": "green", "partial": "amber", "failed": "red"}
+TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started: str
+    duration: str
+    kind: str
+    trigger: str
+    status: str
+    status_color: str
+    read: int
+    inserted: int
+    updated: int
+    failed: int
+    level: str
+    error: str
+
+
+def _duration(run: SyncRun) -> str:
+    end = run.finished_at or utcnow()
+    seconds = max(0.0, (end - run.started_at).total_seconds())
+    text = f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return text + ("…" if run.finished_at is None else "")
+
+
+def page(session: Session, integration_id: int, page_number: int = 1, page_size: int = 20) -> tuple[list[RunRow], int]:
+    total = int(session.exec(select(func.count()).select_from(SyncRun)
+                             .where(SyncRun.integration_id == integration_id)).one())
+    runs = session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id)
+                        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined]
+                        .offset(max(0, page_number - 1) * page_size).limit(page_size)).all()
+    rows = [RunRow(
+        id=int(r.id), started=r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"), duration=_duration(r),
+        kind=r.kind.capitalize(), trigger=TRIGGER_LABELS.get(r.trigger, r.trigger), status=r.status,
+        status_color=STATUS_COLORS.get(r.status, "gray"), read=r.records_read, inserted=r.records_inserted,
+        updated=r.records_updated, failed=r.records_failed, level=r.progress_level or "", error=r.error or "",
+    ) for r in runs]
+    return rows, total
+
+
+def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:
+    return session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
+                        .order_by(SyncRun.id.desc())).first()  # type: ignore[attr-defined]

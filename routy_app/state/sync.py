@@ -1,0 +1,164 @@
+"""Settings → Sync (direction, schedule, Sync Now / Force Full Sync with live progress) and Sync History."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from routy_app.db import session_scope
+from routy_app.services import history, sync_settings
+from routy_app.services.connections import ConnectionProblem
+from routy_app.services.hub import default_hub
+from routy_app.state.auth import current_user, refusal
+from routy_app.state.settings import SettingsState
+from routy_app.state.source import SourceState
+
+HISTORY_PAGE_SIZE = 10
+PROGRESS_POLL_SECONDS = 0.5
+
+
+def _reschedule(integration_id: int) -> None:
+    """Apply schedule/status changes to the running scheduler at once (when this process leads)."""
+    from routy_app.services.scheduler import current_scheduler
+
+    scheduler = current_scheduler()
+    if scheduler is not None:
+        scheduler.reschedule(integration_id)
+
+
+class SyncState(rx.State):
+    direction: str = ""
+    schedule_minutes: str = "60"
+    lookback_days: str = "7"
+    history_days: str = "90"
+    directions: list[str] = []
+    field_errors: dict[str, str] = {}
+
+    running: bool = False
+    progress_level: str = ""
+    progress_rows: int = 0
+    progress_percent: int = 0
+    last_result: str = ""
+    last_result_ok: bool = True
+    confirm_full_open: bool = False
+
+    history_rows: list[history.RunRow] = []
+    history_total: int = 0
+    history_page: int = 1
+    _provider: str = ""
+
+    async def _integration_id(self) -> int:
+        return (await self.get_state(SettingsState)).integration_id
+
+    @rx.event
+    async def load(self):
+        if current_user(self) is None:
+            return rx.redirect("/login")
+        integration_id = await self._integration_id()
+        try:
+            current, directions = sync_settings.current(integration_id)
+        except ConnectionProblem as exc:
+            return rx.toast.error(exc.message)
+        self.direction, self.directions = current.direction, directions
+        self.schedule_minutes, self.lookback_days = str(current.schedule_minutes), str(current.lookback_days)
+        self.history_days, self.field_errors = str(current.history_days), {}
+        self._load_history(integration_id)
+
+    def _load_history(self, integration_id: int) -> None:
+        with session_scope() as session:
+            self.history_rows, self.history_total = history.page(session, integration_id, self.history_page,
+                                                                 HISTORY_PAGE_SIZE)
+
+    @rx.event
+    async def history_go(self, delta: int):
+        pages = max(1, -(-self.history_total // HISTORY_PAGE_SIZE))
+        self.history_page = min(pages, max(1, self.history_page + delta))
+        self._load_history(await self._integration_id())
+
+    @rx.event
+    async def save(self, form: dict):
+        if (denied := refusal(self, "change sync settings")) is not None:
+            return denied
+        integration_id = await self._integration_id()
+        try:
+            saved = sync_settings.save(integration_id, {k: str(v) for k, v in form.items()})
+        except ConnectionProblem as exc:
+            self.field_errors = {exc.field or "form": exc.message}
+            return
+        self.field_errors = {}
+        self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
+        _reschedule(integration_id)
+        return rx.toast.success("Sync settings saved; the new schedule applies now.")
+
+    @rx.event
+    def set_direction(self, value: str) -> None:
+        self.direction = value
+
+    @rx.event
+    def set_schedule(self, value: str) -> None:
+        self.schedule_minutes = value
+
+    @rx.event
+    def set_confirm_full_open(self, value: bool) -> None:
+        self.confirm_full_open = value
+
+    @rx.event(background=True)
+    async def sync_now(self, trigger: str):
+        """Run a pull now; progress comes from the run row the engine updates page by page."""
+        from routy_app.services.pull import run_pull
+        from routy_app.services.runs import AlreadyRunning
+
+        async with self:
+            denied = refusal(self, "start syncs")
+            start = denied is None and not self.running
+            if start:
+                settings = await self.get_state(SettingsState)
+                integration_id = settings.integration_id
+                self._provider = settings.details.provider if settings.details else ""
+                self.running, self.confirm_full_open, self.last_result = True, False, ""
+                self.progress_level, self.progress_rows, self.progress_percent = "starting", 0, 0
+        if denied is not None:
+            yield denied
+        if not start:
+            return
+        task = asyncio.create_task(run_pull(default_hub(), integration_id, trigger))
+        while not task.done():
+            await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
+            await self._show_progress(integration_id)
+        async with self:
+            self.running = False
+            try:
+                summary = task.result()
+                self.last_result_ok = summary.status == "success"
+                self.last_result = summary.message
+            except AlreadyRunning as exc:
+                self.last_result_ok, self.last_result = False, str(exc)
+            except ConnectionProblem as exc:
+                self.last_result_ok, self.last_result = False, exc.message
+            self.history_page = 1
+            self._load_history(integration_id)
+        yield SettingsState.reload
+        yield SourceState.refresh_cards
+
+    async def _show_progress(self, integration_id: int) -> None:
+        with session_scope() as session:
+            run = history.latest(session, integration_id, "pull")
+        if run is None or run.finished_at is not None:
+            return
+        async with self:
+            self.progress_level = run.progress_level or "starting"
+            self.progress_rows = run.records_read
+            self.progress_percent = _percent(self._provider, run.progress_level)
+            self._load_history(integration_id)
+
+
+def _percent(provider: str, level: str | None) -> int:
+    """Share of the provider's levels finished before the current one."""
+    from routy_app.providers.registry import UnknownProvider, get_info
+
+    try:
+        levels = get_info(provider).levels
+    except UnknownProvider:
+        return 0
+    return int(100 * levels.index(level) / len(levels)) if level in levels else 0

@@ -1,0 +1,59 @@
+"""Pull journeys: Sync settings, Sync Now with live progress, Sync History, Metrics."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import card, connect_oauth, expect_status, new_source, open_source, pick_account, sandbox
+
+
+def _settings_tab(page: Page, tab: str):
+    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    dialog.get_by_role("tab", name=tab, exact=True).click()
+    return dialog
+
+
+def test_sync_now_shows_progress_then_a_history_row(app_server, page: Page):
+    source = new_source(app_server, "Sync now")
+    open_source(page, app_server, source)
+    connect_oauth(page, "Google Ads")
+    pick_account(page, "Routy Shop US")
+    expect_status(page, "Google Ads", "Active")
+    sandbox(app_server, "POST", "/config", days=30, keywords_per_ad_group=150)
+    try:
+        dialog = _settings_tab(page, "Sync")
+        dialog.get_by_role("button", name="Sync Now").click()
+        expect(dialog.locator("#sync-progress")).to_contain_text(re.compile(r"rows so far"))
+        expect(dialog.locator("#sync-result")).to_contain_text(re.compile(r"\d[\d,]* rows"), timeout=90_000)
+    finally:
+        sandbox(app_server, "POST", "/config", days=90, keywords_per_ad_group=3)
+    dialog.get_by_role("tab", name="Sync History").click()
+    first = dialog.locator(".history-row").first
+    expect(first.locator(".run-status")).to_have_text("success")
+    expect(first).to_contain_text("Pull · Manual")
+
+    dialog.get_by_role("tab", name="Connection").click()
+    expect(dialog).not_to_contain_text("Last successful sync never")
+
+
+def test_sync_settings_validate_and_save(app_server, page: Page):
+    source = new_source(app_server, "Sync settings")
+    open_source(page, app_server, source)
+    connect_oauth(page, "Google Ads")
+    pick_account(page, "Routy Shop UK")
+    dialog = _settings_tab(page, "Sync")
+    dialog.get_by_label("Lookback days").fill("500")
+    dialog.get_by_role("button", name="Save sync settings").click()
+    expect(dialog.locator("#lookback_days-error")).to_contain_text("from 0 to 90")
+    dialog.get_by_label("Lookback days").fill("3")
+    dialog.get_by_role("combobox", name="Schedule").click()
+    page.get_by_role("option", name="Every 6 hours").click()
+    dialog.get_by_role("button", name="Save sync settings").click()
+    expect(page.get_by_text("Sync settings saved")).to_be_visible()
+    page.reload()
+    dialog = _settings_tab(page, "Sync")
+    expect(dialog.get_by_role("combobox", name="Schedule")).to_contain_text("Every 6 hours")
+    expect(dialog.get_by_label("Lookback days")).to_have_value("3")
