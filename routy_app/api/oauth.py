@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from routy_app.services import auth, connections
+from routy_app.db import session_scope
+from routy_app.services import audit, auth, connections
 from routy_app.services.hub import default_hub
 
 
@@ -21,9 +22,19 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     token = request.cookies.get(auth.SESSION_COOKIE)
     outcome = await connections.complete_oauth(default_hub(), provider, params,
                                                session_id=auth.session_id_for_token(token) if token else None)
+    if outcome.ok:
+        _audit(token, outcome)
     page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}
     else:
         query = {"oauth_error": outcome.message, "provider": provider}
     return RedirectResponse(f"{page}?{urlencode(query)}", status_code=303)
+
+
+def _audit(token: str | None, outcome: connections.CallbackOutcome) -> None:
+    with session_scope() as session:
+        user = auth.user_for_token(session, token)
+        action = audit.AuditAction.RECONNECTED if "reconnected" in outcome.message else audit.AuditAction.CONNECTED
+        audit.record(session, user.email if user else None, action, integration_id=outcome.integration_id,
+                     source_id=outcome.source_id, detail=outcome.provider, user_id=user.id if user else None)

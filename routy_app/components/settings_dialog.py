@@ -52,6 +52,19 @@ def connection_tab() -> rx.Component:
                 rx.callout(SettingsState.test_message, id="test-result", role="status", width="100%",
                            icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
                            color_scheme=rx.cond(SettingsState.test_ok, "green", "red"))),
+        rx.cond(SettingsState.activity.length() > 0, rx.vstack(
+            rx.text("Activity", weight="bold", size="2"),
+            rx.table.root(
+                rx.table.body(rx.foreach(SettingsState.activity, lambda a: rx.table.row(
+                    rx.table.cell(a.when), rx.table.cell(a.who), rx.table.cell(a.action),
+                    rx.table.cell(a.detail, max_width="24em", overflow="hidden", text_overflow="ellipsis")))),
+                size="1",
+                width="100%",
+                id="activity-log",
+            ),
+            width="100%",
+            spacing="1",
+        )),
         spacing="4",
         width="100%",
         padding_top="1em",

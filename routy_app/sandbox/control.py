@@ -55,6 +55,23 @@ def routes(state: SandboxState) -> list[Route]:
                 setattr(state.config, key, value)
         return JSONResponse(dataclasses.asdict(state.config))
 
+    async def issued_tokens(_: Request) -> JSONResponse:
+        """Every token value the emulated OAuth servers issued (for tests that prove none leaked)."""
+        return JSONResponse({"tokens": state.tokens.all_values()})
+
+    async def rename_account(request: Request) -> JSONResponse:
+        """Give a seeded Google Ads customer another name (process-wide), e.g. to test escaping."""
+        import dataclasses as dc
+
+        from routy_app.sandbox.google_ads_data import CUSTOMERS
+
+        body = await request.json()
+        customer = CUSTOMERS.get(request.path_params["account_id"])
+        if customer is None or not isinstance(body.get("name"), str):
+            return JSONResponse({"error": "unknown account or missing name"}, status_code=404)
+        CUSTOMERS[customer.id] = dc.replace(customer, name=body["name"])
+        return JSONResponse({"id": customer.id, "name": body["name"]})
+
     async def reset(_: Request) -> JSONResponse:
         state.reset()
         return JSONResponse({"ok": True})
@@ -65,6 +82,8 @@ def routes(state: SandboxState) -> list[Route]:
         Route("/faults", clear_faults, methods=["DELETE"]),
         Route("/tokens/{action:str}", token_action, methods=["POST"]),
         Route("/received", received, methods=["GET"]),
+        Route("/tokens", issued_tokens, methods=["GET"]),
+        Route("/google_ads/accounts/{account_id}/name", rename_account, methods=["POST"]),
         Route("/config", config, methods=["GET", "POST"]),
         Route("/reset", reset, methods=["POST"]),
     ]

@@ -139,3 +139,19 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
         can_pause=integration.status in (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION),
         can_resume=integration.status == IntegrationStatus.PAUSED,
     )
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    when: str
+    who: str
+    action: str
+    detail: str
+
+
+def activity(session: Session, integration_id: int, limit: int = 10) -> list[ActivityRow]:
+    """Who connected, paused, changed settings or mappings, newest first (the audit log)."""
+    from routy_app.services import audit
+
+    return [ActivityRow(when=_when(e.at), who=e.user_email or "system", action=e.action.replace("_", " "),
+                        detail=e.detail or "") for e in audit.recent_for_integration(session, integration_id, limit)]

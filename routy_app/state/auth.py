@@ -10,7 +10,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.models import User
-from routy_app.services import auth
+from routy_app.services import audit, auth
 
 
 def session_token(state: rx.State) -> str | None:
@@ -74,3 +74,12 @@ class AuthState(rx.State):
                 return rx.redirect("/setup")
         path = self.router.url.path if hasattr(self.router, "url") else "/"
         return rx.redirect(f"/login?next={quote(str(path) or '/')}")
+
+
+def audit_log(state: rx.State, action: str, *, integration_id: int | None = None, source_id: int | None = None,
+              detail: str = "") -> None:
+    """Record who did what (shown in the Connection tab's activity list)."""
+    user = current_user(state)
+    with session_scope() as session:
+        audit.record(session, user.email if user else None, action, integration_id=integration_id,
+                     source_id=source_id, detail=detail, user_id=user.id if user else None)

@@ -8,7 +8,8 @@ from routy_app.db import session_scope
 from routy_app.services import catalog, connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
-from routy_app.state.auth import current_user, refusal
+from routy_app.services.audit import AuditAction
+from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
 
 
@@ -17,6 +18,7 @@ class SettingsState(rx.State):
     tab: str = "connection"
     integration_id: int = 0
     details: catalog.ConnectionDetails | None = None
+    activity: list[catalog.ActivityRow] = []
     testing: bool = False
     test_message: str = ""
     test_ok: bool = False
@@ -27,6 +29,7 @@ class SettingsState(rx.State):
     def _load(self) -> bool:
         with session_scope() as session:
             self.details = catalog.connection_details(session, self.integration_id)
+            self.activity = catalog.activity(session, self.integration_id)
         return self.details is not None
 
     @rx.event
@@ -65,6 +68,8 @@ class SettingsState(rx.State):
         outcome = await connections.test_connection(default_hub(), self.integration_id)
         self.testing, self.test_ok = False, outcome.ok
         self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
+        audit_log(self, AuditAction.TEST_CONNECTION, integration_id=self.integration_id,
+                  detail="OK" if outcome.ok else outcome.message)
         self._load()
         yield SourceState.refresh_cards
 
@@ -73,9 +78,14 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "pause or resume integrations")) is not None:
             return denied
         try:
-            connections.set_paused(self.integration_id, paused)
+            integration = connections.set_paused(self.integration_id, paused)
         except ConnectionProblem as exc:
             return rx.toast.error(exc.message)
+        audit_log(self, AuditAction.PAUSED if paused else AuditAction.RESUMED, integration_id=self.integration_id,
+                  source_id=integration.traffic_source_id)
+        from routy_app.state.sync import reschedule
+
+        reschedule(self.integration_id)
         self._load()
         return [SourceState.refresh_cards, rx.toast.success("Paused: nothing syncs until you resume." if paused
                                                             else "Resumed: syncing on schedule again.")]
@@ -108,6 +118,11 @@ class SettingsState(rx.State):
             yield rx.toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
+        audit_log(self, AuditAction.DISCONNECTED, integration_id=self.integration_id,
+                  detail=self.details.provider_name if self.details else "")
+        from routy_app.state.sync import reschedule
+
+        reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards
         yield rx.toast.success(message)

@@ -10,7 +10,8 @@ from routy_app.db import session_scope
 from routy_app.services import history, sync_settings
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
-from routy_app.state.auth import current_user, refusal
+from routy_app.services.audit import AuditAction
+from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
 
@@ -18,7 +19,7 @@ HISTORY_PAGE_SIZE = 10
 PROGRESS_POLL_SECONDS = 0.5
 
 
-def _reschedule(integration_id: int) -> None:
+def reschedule(integration_id: int) -> None:
     """Apply schedule/status changes to the running scheduler at once (when this process leads)."""
     from routy_app.services.scheduler import current_scheduler
 
@@ -88,7 +89,10 @@ class SyncState(rx.State):
             return
         self.field_errors = {}
         self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
-        _reschedule(integration_id)
+        reschedule(integration_id)
+        audit_log(self, AuditAction.SETTINGS_CHANGED, integration_id=integration_id,
+                  detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
+                         f"history {saved.history_days} d")
         return rx.toast.success("Sync settings saved; the new schedule applies now.")
 
     @rx.event
@@ -122,6 +126,8 @@ class SyncState(rx.State):
             yield denied
         if not start:
             return
+        audit_log(self, AuditAction.FULL_SYNC_REQUESTED if trigger == "full" else AuditAction.SYNC_REQUESTED,
+                  integration_id=integration_id)
         task = asyncio.create_task(run_pull(default_hub(), integration_id, trigger))
         while not task.done():
             await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
