@@ -148,6 +148,7 @@ class MetricRow(SQLModel, table=True):
             name="uq_metricrow_natural_key",
         ),
         Index("ix_metricrow_integration_level_date", "integration_id", "level", "date"),
+        Index("ix_metricrow_drilldown", "integration_id", "level", "campaign_id", "ad_group_id", "date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

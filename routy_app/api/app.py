@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount, Route
 
 from routy_app.api import auth_routes
+from routy_app.api import conversions as conversion_routes
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
@@ -17,6 +18,7 @@ def build_api() -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
         *auth_routes.routes(),
+        *conversion_routes.routes(),  # Bearer API key / postback key, not a user session
     ]
     if get_settings().is_sandbox:
         from routy_app.sandbox.app import build_sandbox_app

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse
 from routy_app.db import session_scope
 from routy_app.services import audit, auth, connections
 from routy_app.services.hub import default_hub
+from routy_app.services.scheduler import reschedule
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -24,6 +25,8 @@ async def oauth_callback(request: Request) -> RedirectResponse:
                                                session_id=auth.session_id_for_token(token) if token else None)
     if outcome.ok:
         _audit(token, outcome)
+        if outcome.integration_id:
+            reschedule(outcome.integration_id)  # a reconnect makes it Active: its pull job comes back
     page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.components.account_picker import account_picker
+from routy_app.components.conversions_tab import conversions_tab
 from routy_app.components.ga4_form import ga4_form
 from routy_app.components.layout import shell
 from routy_app.components.provider_card import provider_card
 from routy_app.components.settings_dialog import settings_dialog
 from routy_app.state.connect import ConnectState
+from routy_app.state.conversions import ConversionsState
 from routy_app.state.source import SourceState
 
 
@@ -46,13 +48,6 @@ def integrations_tab() -> rx.Component:
     )
 
 
-def conversions_tab() -> rx.Component:
-    return rx.callout(
-        "Conversions received from Routy will be listed here, with this source's API key and a test form.",
-        icon="info",
-    )
-
-
 def source_page() -> rx.Component:
     return shell(
         rx.cond(
@@ -68,6 +63,7 @@ def source_page() -> rx.Component:
                     rx.tabs.content(rx.box(integrations_tab(), padding_top="1em"), value="integrations"),
                     rx.tabs.content(rx.box(conversions_tab(), padding_top="1em"), value="conversions"),
                     default_value="integrations",
+                    on_change=ConversionsState.tab_changed,
                     width="100%",
                 ),
                 spacing="4",

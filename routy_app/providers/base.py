@@ -174,6 +174,7 @@ class PushResult:
     error: str | None = None
     response: str | None = None
     request_id: str | None = None  # Google Data Manager: look the verdict up later
+    retryable: bool = False  # failed for a passing reason (network, 5xx): the push engine retries it later
 
 
 @dataclass(frozen=True)

@@ -442,7 +442,7 @@ class GA4Provider:
             except (TransientError, RateLimited) as exc:
                 if not sent_any:
                     raise
-                results.update({c.key: PushResult(c.key, "failed", error=exc.message) for c in convs})
+                results.update({c.key: PushResult(c.key, "failed", error=exc.message, retryable=True) for c in convs})
                 continue
             sent_any = True
             results.update({c.key: PushResult(c.key, "sent", response="204") for c in convs})

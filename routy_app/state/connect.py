@@ -14,6 +14,7 @@ from routy_app.providers.registry import get_info
 from routy_app.services import connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.services.scheduler import reschedule
 from routy_app.services.audit import AuditAction
 from routy_app.state.auth import audit_log, refusal, session_id
 from routy_app.state.source import SourceState
@@ -139,6 +140,7 @@ class ConnectState(rx.State):
             self.picker_error = getattr(exc, "message", str(exc))
             return
         self.picker_open = False
+        reschedule(integration.id)
         audit_log(self, AuditAction.ACCOUNT_SELECTED, integration_id=integration.id,
                   source_id=integration.traffic_source_id,
                   detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})")
@@ -173,6 +175,7 @@ class ConnectState(rx.State):
                 self.ga4_error = exc.message
             return
         self.ga4_saving, self.ga4_open = False, False
+        reschedule(integration.id)
         audit_log(self, AuditAction.CONNECTED, integration_id=integration.id, source_id=source.source_id,
                   detail=f"Google Analytics 4 stream {integration.account_id}")
         yield SourceState.refresh_cards

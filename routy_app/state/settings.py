@@ -8,6 +8,7 @@ from routy_app.db import session_scope
 from routy_app.services import catalog, connections
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.services.scheduler import reschedule
 from routy_app.services.audit import AuditAction
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
@@ -53,9 +54,11 @@ class SettingsState(rx.State):
     def set_tab(self, value: str):
         """Each tab loads its own data when shown (only one page of it goes to the browser)."""
         self.tab = value
+        from routy_app.state.mappings import MappingsState, PushHistoryState
         from routy_app.state.sync import SyncState
 
-        loaders = {"sync": SyncState.load, "history": SyncState.load}
+        loaders = {"sync": [SyncState.load], "history": [SyncState.load, SyncState.watch_history],
+                   "mappings": [MappingsState.load], "push": [PushHistoryState.load]}
         return loaders.get(value)
 
     @rx.event
@@ -83,8 +86,6 @@ class SettingsState(rx.State):
             return rx.toast.error(exc.message)
         audit_log(self, AuditAction.PAUSED if paused else AuditAction.RESUMED, integration_id=self.integration_id,
                   source_id=integration.traffic_source_id)
-        from routy_app.state.sync import reschedule
-
         reschedule(self.integration_id)
         self._load()
         return [SourceState.refresh_cards, rx.toast.success("Paused: nothing syncs until you resume." if paused
@@ -120,8 +121,6 @@ class SettingsState(rx.State):
         self.busy, self.confirm_open, self.open = False, False, False
         audit_log(self, AuditAction.DISCONNECTED, integration_id=self.integration_id,
                   detail=self.details.provider_name if self.details else "")
-        from routy_app.state.sync import reschedule
-
         reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards

@@ -27,7 +27,13 @@ class SourceState(rx.State):
     async def load(self):
         from routy_app.state.connect import ConnectState
 
-        (await self.get_state(ConnectState)).redirecting = ""  # back from a provider page
+        connect = await self.get_state(ConnectState)
+        connect.redirecting = ""  # back from a provider page
+        connect.picker_open = connect.ga4_open = False  # a page load starts with no dialog open
+        from routy_app.state.settings import SettingsState
+
+        settings = await self.get_state(SettingsState)
+        settings.open = settings.confirm_open = False
         auth_state = await self.get_state(AuthState)
         if auth_state.resolve() is None:
             self.sources, self.cards, self.source_name = [], [], ""

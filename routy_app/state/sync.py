@@ -9,23 +9,19 @@ import reflex as rx
 from routy_app.db import session_scope
 from routy_app.services import history, sync_settings
 from routy_app.services.connections import ConnectionProblem
-from routy_app.services.hub import default_hub
 from routy_app.services.audit import AuditAction
+from routy_app.services.hub import default_hub
+from routy_app.services.scheduler import reschedule
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
 
 HISTORY_PAGE_SIZE = 10
 PROGRESS_POLL_SECONDS = 0.5
+HISTORY_REFRESH_SECONDS = 2.0
+HISTORY_WATCH_LIMIT = 600  # seconds a history tab keeps refreshing itself
 
 
-def reschedule(integration_id: int) -> None:
-    """Apply schedule/status changes to the running scheduler at once (when this process leads)."""
-    from routy_app.services.scheduler import current_scheduler
-
-    scheduler = current_scheduler()
-    if scheduler is not None:
-        scheduler.reschedule(integration_id)
 
 
 class SyncState(rx.State):
@@ -48,6 +44,7 @@ class SyncState(rx.State):
     history_total: int = 0
     history_page: int = 1
     _provider: str = ""
+    _watching: bool = False
 
     async def _integration_id(self) -> int:
         return (await self.get_state(SettingsState)).integration_id
@@ -71,6 +68,27 @@ class SyncState(rx.State):
             self.history_rows, self.history_total = history.page(session, integration_id, self.history_page,
                                                                  HISTORY_PAGE_SIZE)
 
+    @rx.event(background=True)
+    async def watch_history(self):
+        """Keep Sync History current while its tab is open (scheduled runs start on their own)."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HISTORY_WATCH_LIMIT
+        try:
+            while loop.time() < deadline:
+                await asyncio.sleep(HISTORY_REFRESH_SECONDS)
+                async with self:
+                    settings = await self.get_state(SettingsState)
+                    if not settings.open or settings.tab != "history" or current_user(self) is None:
+                        return
+                    self._load_history(settings.integration_id)
+        finally:
+            async with self:
+                self._watching = False
+
     @rx.event
     async def history_go(self, delta: int):
         pages = max(1, -(-self.history_total // HISTORY_PAGE_SIZE))
@@ -89,6 +107,7 @@ class SyncState(rx.State):
             return
         self.field_errors = {}
         self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
+        self.lookback_days, self.history_days = str(saved.lookback_days), str(saved.history_days)
         reschedule(integration_id)
         audit_log(self, AuditAction.SETTINGS_CHANGED, integration_id=integration_id,
                   detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
@@ -110,7 +129,7 @@ class SyncState(rx.State):
     @rx.event(background=True)
     async def sync_now(self, trigger: str):
         """Run a pull now; progress comes from the run row the engine updates page by page."""
-        from routy_app.services.pull import run_pull
+        from routy_app.services.pull import PullRefused, run_pull
         from routy_app.services.runs import AlreadyRunning
 
         async with self:
@@ -138,7 +157,7 @@ class SyncState(rx.State):
                 summary = task.result()
                 self.last_result_ok = summary.status == "success"
                 self.last_result = summary.message
-            except AlreadyRunning as exc:
+            except (AlreadyRunning, PullRefused) as exc:
                 self.last_result_ok, self.last_result = False, str(exc)
             except ConnectionProblem as exc:
                 self.last_result_ok, self.last_result = False, exc.message

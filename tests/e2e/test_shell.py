@@ -24,7 +24,7 @@ def test_sources_list_links_to_the_source_page(app_server, page: Page):
     expect(page).to_have_url(re.compile(r"/sources/1$"))
     expect(page.get_by_role("heading", name="Default traffic source", level=1)).to_be_visible()
     page.get_by_role("tab", name="Conversions").click()
-    expect(page.get_by_role("tabpanel")).to_contain_text("Conversions")
+    expect(page.get_by_role("tabpanel").get_by_role("heading", name="Recent conversions")).to_be_visible()
 
 
 def test_unknown_source_says_so(app_server, page: Page):

@@ -1,0 +1,185 @@
+"""Conversion ingest and outbox push throughput vs a bare httpx ceiling, and peak memory.
+
+    python -m benchmarks.push_bench --events 100000
+
+What each figure includes:
+- ingest_events_per_s: services.conversions.ingest_events in batches of 1,000 (validation, hashing of
+  nothing personal, INSERT ... ON CONFLICT DO NOTHING RETURNING, outbox enqueue, commit).
+- push_events_per_s: one manual push run through the real outbox: claim (UPDATE ... RETURNING with
+  a lease), load rows + conversions + mapping, skip rules, OutgoingConversion, the Google adapter
+  building Data Manager bodies (2,000 events a request), httpx over the ASGI transport to the
+  in-process sandbox (which validates and records every event), per-event outcome writes, SyncRun.
+- bare_events_per_s: the ceiling: the same number of events in the same request shape posted to the
+  same sandbox endpoint, in batches of 2,000, by a plain `for` loop over an httpx client on the same
+  ASGI transport (no database, no adapter).
+- ratio = push_events_per_s / bare_events_per_s (target >= 0.7).
+- The work runs in rounds of 10,000 events (ingest, push run, bare loop), so load from other
+  processes on the machine affects all three alike; each figure is total events / summed time.
+- peak_rss_mb: the highest resident set size of the process during the whole benchmark.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+INGEST_BATCH = 1000
+ROUND = 10_000  # events per ingest -> push -> bare round
+SANDBOX_ORIGIN = "http://sandbox.test"
+
+
+class PeakRss:
+    """Samples this process's RSS in a thread every 20 ms."""
+
+    def __init__(self) -> None:
+        self.proc = psutil.Process()
+        self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+
+
+def _fresh_environment(tmp: Path) -> None:
+    """A fresh SQLite database in `tmp`, as tests/conftest.py does."""
+    os.environ["ROUTY_DATA_DIR"] = str(tmp)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("ROUTY_SECRET_KEY", None)
+    os.environ["ROUTY_PROVIDER_MODE"] = "sandbox"
+    os.environ["PUBLIC_URL"] = SANDBOX_ORIGIN
+    os.environ["ROUTY_SCHEDULER_ENABLED"] = "false"
+    from routy_app import crypto
+    from routy_app.config import reload_settings
+    from routy_app.db import migrate, reset_engine
+
+    reload_settings()
+    crypto.get_box.cache_clear()
+    reset_engine()
+    migrate()
+
+
+async def _connect(hub) -> int:  # noqa: ANN001
+    """OAuth against the sandbox's consent page + account choice: an Active Google integration."""
+    from routy_app.services import connections
+    from tests.integration.consent import consent
+
+    url = await connections.start_oauth(hub, 1, "google_ads")
+    outcome = await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
+    assert outcome.ok, outcome.message
+    await connections.select_account(hub, outcome.integration_id, "1234567890")
+    return int(outcome.integration_id)
+
+
+def _events(n: int, prefix: str, start: int = 0) -> list[dict]:
+    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+    return [{"id": f"{prefix}-{i}", "event_type": "sale", "occurred_at": when, "value": "12.34", "currency": "USD",
+             "gclid": f"Cj0KCQjw-{prefix}-{i:08d}"} for i in range(start, start + n)]
+
+
+def _ingest(events: list[dict]) -> float:
+    from routy_app.db import session_scope
+    from routy_app.services.conversions import ingest_events
+
+    started = time.perf_counter()
+    for offset in range(0, len(events), INGEST_BATCH):
+        with session_scope() as session:
+            stored = ingest_events(session, 1, events[offset:offset + INGEST_BATCH])
+            assert stored[0].queued_pushes == 1
+    return time.perf_counter() - started
+
+
+async def _bare(http: httpx.AsyncClient, url: str, token: str, account_id: str, action_id: str,
+                events: list[dict]) -> float:
+    """The ceiling: the same Data Manager request shape, posted by a plain loop."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    destination = {"reference": "d0", "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": account_id},
+                   "productDestinationId": action_id}
+    started = time.perf_counter()
+    for offset in range(0, len(events), 2000):
+        body = {"destinations": [destination], "encoding": "HEX", "validateOnly": False, "events": [
+            {"destinationReferences": ["d0"], "transactionId": f"1:{e['id']}", "eventTimestamp": e["occurred_at"],
+             "conversionValue": 12.34, "currency": "USD", "adIdentifiers": {"gclid": e["gclid"]}}
+            for e in events[offset:offset + 2000]]}
+        answer = await http.post(url, json=body, headers=headers)
+        assert answer.status_code == 200, answer.text[:500]
+    return time.perf_counter() - started
+
+
+async def main(n: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="routy-push-bench-") as tmp:
+        _fresh_environment(Path(tmp))
+        from routy_app.config import Settings
+        from routy_app.db import session_scope
+        from routy_app.models import Integration
+        from routy_app.providers.endpoints import Endpoints
+        from routy_app.providers.retry import RetryPolicy
+        from routy_app.sandbox.app import mounted_sandbox
+        from routy_app.sandbox.state import SandboxConfig, SandboxState
+        from routy_app.services import connections, mappings, push
+        from routy_app.services.hub import ProviderHub
+
+        state = SandboxState(SandboxConfig())
+        transport = httpx.ASGITransport(app=mounted_sandbox(state))
+        with PeakRss() as rss:
+            async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_ORIGIN,
+                                         timeout=httpx.Timeout(120.0)) as http:
+                endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox"))
+                hub = ProviderHub(endpoints, http, SANDBOX_ORIGIN, RetryPolicy(max_attempts=2, initial=0.1, cap=0.1))
+                integration_id = await _connect(hub)
+                action = (await mappings.available_actions(hub, integration_id))[0]
+                with session_scope() as session:
+                    mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+
+                with session_scope() as session:
+                    creds = connections.load_credentials(session.get(Integration, integration_id))
+                url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+                # Rounds interleave ingest, push and the bare ceiling so that other load on the machine
+                # hits all three alike; the totals are summed.
+                ingest_s = push_s = bare_s = 0.0
+                for start in range(0, n, ROUND):
+                    size = min(ROUND, n - start)
+                    ingest_s += _ingest(_events(size, "ord", start))
+                    started = time.perf_counter()
+                    summary = await push.run_push(hub, integration_id, "manual")
+                    push_s += time.perf_counter() - started
+                    assert summary.sent == size and summary.failed == 0, summary
+                    bare_s += await _bare(http, url, creds.access_token, "1234567890", action.id,
+                                          _events(size, "bare", start))
+        return {
+            "events": n,
+            "ingest_events_per_s": round(n / ingest_s),
+            "push_events_per_s": round(n / push_s),
+            "bare_events_per_s": round(n / bare_s),
+            "ratio": round(bare_s / push_s, 3),
+            "peak_rss_mb": round(rss.peak / 1_048_576, 1),
+        }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.events))))

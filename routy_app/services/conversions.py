@@ -1,0 +1,493 @@
+"""Ingest of Routy conversion events: validation, idempotent storage, queueing, ingest API keys.
+
+Why one module: the API, the postback URL and the UI's test form all go through `ingest_events`,
+so every entry point validates the same way and stores + queues in one transaction (a conversion
+is committed, with its outbox rows, before anything answers 2xx). The caller's `id` is the
+idempotency key: sending it again changes nothing and returns the stored event.
+
+Privacy: email and phone are normalised and SHA-256 hashed here (Google and Meta rules differ, so
+both hashes are kept); the plaintext is never stored, logged or echoed back in an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from routy_app.models import Conversion, ConversionPush, TrafficSource
+from routy_app.providers import hashing
+from routy_app.services import outbox
+from routy_app.timeutil import utcnow
+
+API_KEY_PREFIX = "rk_live_"
+MAX_BATCH = 1000
+FUTURE_SKEW = dt.timedelta(minutes=5)  # clocks differ a little; further in the future is an error
+MAX_VALUE = Decimal("1000000000000")  # 1e12 in any currency: beyond it the caller sent cents or garbage
+EVENT_TYPE_RE = re.compile(r"[a-z0-9_]{1,64}")
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+CONSENT_VALUES = ("granted", "denied")
+_MICRO = Decimal(1_000_000)
+
+CLICK_FIELDS = {"gclid": 512, "gbraid": 512, "wbraid": 512, "fbc": 512, "fbp": 512, "ga_client_id": 200}
+ALLOWED_FIELDS = frozenset({"id", "event_type", "occurred_at", "value", "currency", *CLICK_FIELDS, "email",
+                            "phone", "user_agent", "ip", "consent"})
+
+
+# ---------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem: which event of the request (0 for a single event), which field, what is wrong."""
+
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class ValidationFailed(ValueError):
+    """The request is refused as a whole (nothing stored); `errors` names every bad field."""
+
+    def __init__(self, errors: list[FieldError], message: str | None = None) -> None:
+        self.errors = errors
+        self.message = message or _summary(errors)
+        super().__init__(self.message)
+
+
+def _summary(errors: list[FieldError]) -> str:
+    if not errors:
+        return "The request is invalid."
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    where = f"event {first.index}: " if first.index else ""
+    return f"Invalid conversion: {where}{first.field}: {first.message}{more}. Nothing was stored."
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(session: Session, source_id: int) -> str:
+    """A new ingest key for the source; returns the plaintext (shown once). Replaces any older key."""
+    source = session.get(TrafficSource, source_id)
+    if source is None:
+        raise LookupError(f"Traffic source {source_id} does not exist.")
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    source.api_key_hash = _key_hash(key)
+    source.api_key_last4 = key[-4:]
+    source.api_key_created_at = utcnow()
+    session.add(source)
+    session.commit()
+    return key
+
+
+def source_for_key(session: Session, key: str | None) -> TrafficSource | None:
+    """The traffic source owning `key`, or None. Compares hashes in constant time."""
+    if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
+        return None
+    digest = _key_hash(key)
+    source = session.exec(select(TrafficSource).where(TrafficSource.api_key_hash == digest)).first()
+    if source is None or not source.api_key_hash or not hmac.compare_digest(source.api_key_hash, digest):
+        return None
+    return source
+
+
+def describe_key(session: Session, source_id: int) -> str:
+    """What the UI shows about the current key (never the key itself)."""
+    source = session.get(TrafficSource, source_id)
+    if source is None or not source.api_key_hash:
+        return "No API key yet."
+    when = source.api_key_created_at.strftime("%Y-%m-%d %H:%M UTC") if source.api_key_created_at else "?"
+    return f"{API_KEY_PREFIX}…{source.api_key_last4} (created {when})"
+
+
+# ---------------------------------------------------------------- validation
+
+
+def parse_timestamp(value: Any, now: dt.datetime | None = None) -> tuple[dt.datetime | None, str | None]:
+    """An aware UTC datetime from ISO 8601 with an offset, or the reason it is refused."""
+    if not isinstance(value, str) or not value.strip():
+        return None, "must be an ISO 8601 timestamp with a UTC offset, e.g. 2026-05-01T14:03:00Z"
+    text = value.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        return None, f"{text!r} is not an ISO 8601 timestamp (e.g. 2026-05-01T14:03:00Z)"
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return None, "has no UTC offset; add Z or +hh:mm so the moment is unambiguous"
+    moment = moment.astimezone(dt.timezone.utc)
+    if moment > (now or utcnow()) + FUTURE_SKEW:
+        return None, "is in the future"
+    if moment.year < 2000:
+        return None, "is before the year 2000"
+    return moment, None
+
+
+def parse_value(value: Any) -> tuple[int | None, str | None]:
+    """Integer micros from a decimal number or string (never through float), or the refusal reason."""
+    if isinstance(value, bool) or value is None:
+        return None, "must be a decimal number"
+    if isinstance(value, float):  # only reached when a caller bypassed the Decimal JSON parser
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None, f"{value!r} is not a decimal number"
+    if not amount.is_finite():
+        return None, "must be a finite number"
+    if amount < 0:
+        return None, "must not be negative"
+    if amount >= MAX_VALUE:
+        return None, "is too large"
+    return int((amount * _MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), None
+
+
+def _text(value: Any, limit: int) -> tuple[str | None, str | None]:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None, "must be a string"
+    text = str(value).strip()
+    if not text:
+        return None, "must not be empty"
+    if len(text) > limit:
+        return None, f"is longer than {limit} characters"
+    if any(ord(ch) < 32 for ch in text):
+        return None, "contains control characters"
+    return text, None
+
+
+def validate_event(raw: Any, index: int = 0, now: dt.datetime | None = None) -> tuple[dict[str, Any], list[FieldError]]:
+    """Column values for a Conversion from one submitted event, plus every problem found."""
+    errors: list[FieldError] = []
+
+    def bad(field: str, message: str) -> None:
+        errors.append(FieldError(index, field, message))
+
+    if not isinstance(raw, Mapping):
+        bad("event", "must be a JSON object")
+        return {}, errors
+    out: dict[str, Any] = {}
+    for name in sorted(set(raw) - ALLOWED_FIELDS):
+        bad(str(name), "unknown field")
+
+    external_id, problem = _text(raw.get("id"), 200) if raw.get("id") not in (None, "") else (None, "is required")
+    if problem:
+        bad("id", problem)
+    out["external_id"] = external_id
+
+    event_type = raw.get("event_type")
+    if event_type in (None, ""):
+        bad("event_type", "is required")
+    elif not isinstance(event_type, str) or not EVENT_TYPE_RE.fullmatch(event_type):
+        bad("event_type", "must be 1-64 lowercase letters, digits or underscores (e.g. lead, sale, call)")
+    out["event_type"] = event_type
+
+    if raw.get("occurred_at") in (None, ""):
+        bad("occurred_at", "is required")
+    else:
+        moment, problem = parse_timestamp(raw.get("occurred_at"), now)
+        if problem:
+            bad("occurred_at", problem)
+        out["occurred_at"] = moment
+
+    out["value_micros"] = 0
+    has_value = raw.get("value") not in (None, "")
+    if has_value:
+        micros, problem = parse_value(raw.get("value"))
+        if problem:
+            bad("value", problem)
+        out["value_micros"] = micros or 0
+    currency = raw.get("currency")
+    if currency in (None, ""):
+        if has_value:
+            bad("currency", "is required when value is given (ISO 4217 code, e.g. USD)")
+        out["currency"] = ""
+    elif not isinstance(currency, str) or not CURRENCY_RE.fullmatch(currency):
+        bad("currency", "must be an ISO 4217 code of three uppercase letters, e.g. USD")
+    else:
+        out["currency"] = currency
+
+    for name, limit in CLICK_FIELDS.items():
+        if raw.get(name) in (None, ""):
+            out[name] = None
+            continue
+        text, problem = _text(raw.get(name), limit)
+        if problem:
+            bad(name, problem)
+        out[name] = text
+
+    _validate_identifiers(raw, out, bad)
+    _validate_device(raw, out, bad)
+    _validate_consent(raw.get("consent"), out, bad)
+    return out, errors
+
+
+def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None:  # noqa: ANN001
+    """Hash email/phone now; the message never repeats the value (it is personal data)."""
+    out["email_sha256"] = out["email_sha256_meta"] = None
+    out["phone_sha256"] = out["phone_sha256_meta"] = None
+    email = raw.get("email")
+    if email not in (None, ""):
+        if not isinstance(email, str) or len(email) > 320:
+            bad("email", "must be a string of at most 320 characters")
+        else:
+            google, meta = hashing.hash_email_google(email), hashing.hash_email_meta(email)
+            if google is None or meta is None:
+                bad("email", "is not a valid email address (or SHA-256 hex of one)")
+            out["email_sha256"], out["email_sha256_meta"] = google, meta
+    phone = raw.get("phone")
+    if phone not in (None, ""):
+        if not isinstance(phone, str) or len(phone) > 64:
+            bad("phone", "must be a string")
+        else:
+            google, meta = hashing.hash_phone_google(phone), hashing.hash_phone_meta(phone)
+            if google is None or meta is None:
+                bad("phone", "must be in E.164 format with the country code, e.g. +14155550123 "
+                             "(or SHA-256 hex of that)")
+            out["phone_sha256"], out["phone_sha256_meta"] = google, meta
+
+
+def _validate_device(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None:  # noqa: ANN001
+    out["user_agent"] = out["ip"] = None
+    if raw.get("user_agent") not in (None, ""):
+        text, problem = _text(raw.get("user_agent"), 1000)
+        if problem:
+            bad("user_agent", problem)
+        out["user_agent"] = text
+    if raw.get("ip") not in (None, ""):
+        try:
+            out["ip"] = str(ipaddress.ip_address(str(raw.get("ip")).strip()))
+        except ValueError:
+            bad("ip", "is not an IPv4 or IPv6 address")
+
+
+def _validate_consent(consent: Any, out: dict[str, Any], bad) -> None:  # noqa: ANN001
+    out["consent_ad_user_data"] = out["consent_ad_personalization"] = None
+    if consent is None:
+        return
+    if not isinstance(consent, Mapping):
+        bad("consent", 'must be an object like {"ad_user_data": "granted", "ad_personalization": "denied"}')
+        return
+    for name in sorted(set(consent) - {"ad_user_data", "ad_personalization"}):
+        bad(f"consent.{name}", "unknown field")
+    for name in ("ad_user_data", "ad_personalization"):
+        value = consent.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or value.lower() not in CONSENT_VALUES:
+            bad(f"consent.{name}", 'must be "granted" or "denied"')
+        else:
+            out[f"consent_{name}"] = value.lower()
+
+
+# ---------------------------------------------------------------- ingest
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """What the API answers for one event."""
+
+    conversion_id: int
+    external_id: str
+    event_type: str
+    received_at: dt.datetime
+    status: str  # created | duplicate
+    queued_pushes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.conversion_id, "external_id": self.external_id, "event_type": self.event_type,
+                "received_at": self.received_at.isoformat().replace("+00:00", "Z"), "status": self.status,
+                "queued_pushes": self.queued_pushes}
+
+
+def ingest_events(session: Session, source_id: int, events: list[Any]) -> list[StoredEvent]:
+    """Validate all, then store the new ones and queue their pushes in ONE transaction (committed here).
+
+    Any invalid event refuses the whole request (ValidationFailed, nothing stored). An id already
+    stored (or repeated within the request) is a duplicate: the stored event is returned unchanged.
+    """
+    if not isinstance(events, list) or not events:
+        raise ValidationFailed([FieldError(0, "events", "send one event object or a non-empty array")])
+    if len(events) > MAX_BATCH:
+        raise ValidationFailed([FieldError(0, "events", f"at most {MAX_BATCH} events per request")])
+    now = utcnow()
+    values: list[dict[str, Any]] = []
+    errors: list[FieldError] = []
+    for index, raw in enumerate(events):
+        row, problems = validate_event(raw, index, now)
+        errors += problems
+        values.append(row)
+    if errors:
+        raise ValidationFailed(errors)
+
+    order = [row["external_id"] for row in values]
+    fresh: dict[str, dict[str, Any]] = {}
+    for row in values:
+        fresh.setdefault(row["external_id"], row)  # a repeat inside the request is a duplicate of the first
+    created_ids = _insert_new(session, source_id, list(fresh.values()), now)
+    if created_ids:
+        outbox.enqueue_for_conversions(session, created_ids.values())
+    session.commit()
+    return _stored(session, source_id, order, set(created_ids))
+
+
+def _insert_new(session: Session, source_id: int, rows: list[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this request created (race-safe)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    payload = [{**row, "traffic_source_id": source_id, "received_at": now} for row in rows]
+    stmt = insert(Conversion).on_conflict_do_nothing(index_elements=["traffic_source_id", "external_id"]) \
+        .returning(Conversion.id, Conversion.external_id)
+    created: dict[str, int] = {}
+    for result in session.execute(stmt, payload).all():
+        created[result.external_id] = int(result.id)
+    return created
+
+
+def _stored(session: Session, source_id: int, order: list[str], created: set[str]) -> list[StoredEvent]:
+    unique = list(dict.fromkeys(order))
+    rows = {c.external_id: c for c in session.exec(select(Conversion).where(
+        Conversion.traffic_source_id == source_id, Conversion.external_id.in_(unique)))}  # type: ignore[attr-defined]
+    counts = queued_counts(session, [int(c.id) for c in rows.values()])  # type: ignore[arg-type]
+    out: list[StoredEvent] = []
+    seen: set[str] = set()
+    for external_id in order:
+        conv = rows[external_id]
+        status = "created" if external_id in created and external_id not in seen else "duplicate"
+        seen.add(external_id)
+        out.append(StoredEvent(int(conv.id), conv.external_id, conv.event_type, conv.received_at,
+                               status, counts.get(int(conv.id), 0)))  # type: ignore[arg-type]
+    return out
+
+
+def queued_counts(session: Session, conversion_ids: Iterable[int]) -> dict[int, int]:
+    """Outbox rows per conversion (one per integration x mapping that will push it)."""
+    ids = list(conversion_ids)
+    if not ids:
+        return {}
+    query = select(ConversionPush.conversion_id, func.count()).where(
+        ConversionPush.conversion_id.in_(ids)).group_by(ConversionPush.conversion_id)  # type: ignore[attr-defined]
+    return {int(cid): int(n) for cid, n in session.exec(query)}
+
+
+# ---------------------------------------------------------------- postback
+
+
+def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) -> dict[str, Any]:
+    """Turn a tracker's postback query into an event object (validated later like any other).
+
+    `click_id` goes to gclid or fbc by shape (Meta's fbc starts with "fb."), or as `click_id_type`
+    says (gclid, gbraid, wbraid, fbc, fbp, ga_client_id). Without `id`, the id is a hash of
+    key + event + click id + value, so a tracker firing the same URL twice is a duplicate.
+    """
+    allowed = {"key", "event", "click_id", "click_id_type", "value", "currency", "id", "occurred_at", "email",
+               "phone", "user_agent", "ip", *CLICK_FIELDS}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValidationFailed([FieldError(0, name, "unknown parameter") for name in unknown])
+    event: dict[str, Any] = {"event_type": params.get("event", "")}
+    for name in ("value", "currency", "email", "phone", "user_agent", "ip", *CLICK_FIELDS):
+        if params.get(name):
+            event[name] = params[name]
+    click_id = (params.get("click_id") or "").strip()
+    if click_id:
+        kind = (params.get("click_id_type") or "").strip().lower() or ("fbc" if click_id.startswith("fb.") else "gclid")
+        if kind not in CLICK_FIELDS:
+            raise ValidationFailed([FieldError(0, "click_id_type", "must be one of " + ", ".join(CLICK_FIELDS))])
+        event[kind] = click_id
+    event["occurred_at"] = params.get("occurred_at") or (now or utcnow()).isoformat()
+    if params.get("id"):
+        event["id"] = params["id"]
+    else:
+        basis = "\x1f".join([params.get("key", ""), params.get("event", ""), click_id, params.get("value", "")])
+        event["id"] = "pb_" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:40]
+    return event
+
+
+# ---------------------------------------------------------------- UI helpers
+
+
+def record_test_conversion(session: Session, source_id: int, fields: Mapping[str, Any]) -> Conversion:
+    """The Conversions tab's form: same validation and queueing as the API; blank fields are dropped.
+
+    Without an id a unique `test-…` id is generated; without occurred_at it is now.
+    """
+    event: dict[str, Any] = {k: v for k, v in fields.items() if v not in (None, "") and k != "consent"}
+    consent = {k: v for k, v in (fields.get("consent") or {}).items() if v not in (None, "")}
+    if consent:
+        event["consent"] = consent
+    event.setdefault("id", f"test-{uuid.uuid4().hex[:12]}")
+    event.setdefault("occurred_at", utcnow().isoformat())
+    stored = ingest_events(session, source_id, [event])[0]
+    conv = session.get(Conversion, stored.conversion_id)
+    assert conv is not None
+    return conv
+
+
+@dataclass(frozen=True)
+class ConversionRow:
+    """A row of the Conversions tab."""
+
+    id: int
+    external_id: str
+    event_type: str
+    occurred_at: str
+    received_at: str
+    value: str
+    click_ids: str
+    identifiers: str
+    pushes: str
+
+
+def format_money(micros: int, currency: str) -> str:
+    amount = (Decimal(micros) / _MICRO).quantize(Decimal("0.01")) if micros % 10_000 == 0 else Decimal(micros) / _MICRO
+    return f"{amount} {currency}".strip()
+
+
+def recent_conversions(session: Session, source_id: int, page: int = 1, page_size: int = 50
+                       ) -> tuple[list[ConversionRow], int]:
+    """Newest first, paginated in SQL; each row says how many pushes it has in which status."""
+    page, page_size = max(1, page), max(1, min(page_size, 500))
+    total = int(session.exec(select(func.count()).select_from(Conversion)
+                             .where(Conversion.traffic_source_id == source_id)).one())
+    convs = session.exec(select(Conversion).where(Conversion.traffic_source_id == source_id)
+                         .order_by(Conversion.received_at.desc(), Conversion.id.desc())  # type: ignore[attr-defined]
+                         .offset((page - 1) * page_size).limit(page_size)).all()
+    ids = [int(c.id) for c in convs]  # type: ignore[arg-type]
+    statuses: dict[int, dict[str, int]] = {}
+    if ids:
+        for cid, status, n in session.exec(select(ConversionPush.conversion_id, ConversionPush.status, func.count())
+                                           .where(ConversionPush.conversion_id.in_(ids))  # type: ignore[attr-defined]
+                                           .group_by(ConversionPush.conversion_id, ConversionPush.status)):
+            statuses.setdefault(int(cid), {})[status] = int(n)
+    rows = []
+    for c in convs:
+        clicks = ", ".join(name for name in CLICK_FIELDS if getattr(c, name))
+        idents = ", ".join(n for n, v in (("email", c.email_sha256), ("phone", c.phone_sha256)) if v)
+        per = statuses.get(int(c.id), {})  # type: ignore[arg-type]
+        rows.append(ConversionRow(
+            id=int(c.id), external_id=c.external_id, event_type=c.event_type,  # type: ignore[arg-type]
+            occurred_at=c.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            received_at=c.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            value=format_money(c.value_micros, c.currency) if c.value_micros or c.currency else "",
+            click_ids=clicks or "none", identifiers=(idents + " (hashed)") if idents else "none",
+            pushes=", ".join(f"{n} {s}" for s, n in sorted(per.items())) or "not queued"))
+    return rows, total

@@ -1,0 +1,390 @@
+"""The pull sync engine: stream a provider's daily metrics into MetricRow, level by level.
+
+Why it looks like this:
+- Pages are written as they arrive, one transaction per page, so memory stays flat for any
+  account size and a crash loses at most the page in flight (the next run re-pulls the window).
+- Rows are upserted by their natural key, so re-pulls (the lookback window, restated days)
+  replace values and never duplicate.
+- Force Full Sync re-pulls the whole history window and removes rows the provider no longer
+  reports there: it writes every row with a fresh id (SQLite ``INSERT OR REPLACE``; PostgreSQL
+  ``id = excluded.id``), so afterwards any row of the window whose id predates the run was not
+  seen and is swept (mark-and-sweep by id: no extra column, no key set in memory).
+- Every run is a SyncRun row (running first, closed with counts and the provider's words) under
+  the integration's run lock (services/runs.py), so two runs of one integration never overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import Connection, Date, bindparam, literal_column, text
+
+from routy_app.db import get_engine, session_scope
+from routy_app.models import Direction, Integration, IntegrationStatus, MetricRow
+from routy_app.providers.base import Account, AuthExpired, Level, MetricRecord, ProviderError, RateLimited
+from routy_app.providers.registry import get_info
+from routy_app.services import connections, runs
+from routy_app.services.connections import ConnectionProblem
+from routy_app.services.hub import ProviderHub
+
+log = logging.getLogger("routy.pull")
+
+Trigger = Literal["schedule", "manual", "full"]
+PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
+PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
+LOCK_RENEW_SECONDS = 60.0
+
+KEY_COLUMNS = ("integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id")
+VALUE_COLUMNS = ("campaign_name", "ad_group_name", "ad_name", "keyword_text", "impressions", "clicks",
+                 "cost_micros", "conversions_micros", "conversion_value_micros", "currency")
+COLUMNS = KEY_COLUMNS + VALUE_COLUMNS
+
+
+class PullRefused(Exception):
+    """The integration cannot pull now (paused, push-only, not set up); `message` is shown as is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class RunSummary:
+    """What a run did; the SyncRun row holds the same numbers."""
+
+    run_id: int
+    status: str  # success | partial | failed
+    start: dt.date | None = None
+    end: dt.date | None = None
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    failed: int = 0
+    error: str | None = None
+    failed_levels: list[str] = field(default_factory=list)
+    write_seconds: float = 0.0  # time spent in DB writes (benchmarks separate it from fetching)
+    total_seconds: float = 0.0
+
+    @property
+    def message(self) -> str:
+        """One line for the UI after Sync Now."""
+        counts = (f"{self.read:,} rows read: {self.inserted:,} new, {self.updated:,} updated"
+                  + (f", {self.deleted:,} removed" if self.deleted else ""))
+        window = f" for {self.start} to {self.end}" if self.start and self.end else ""
+        took = f" in {self.total_seconds:.1f} s" if self.total_seconds else ""
+        if self.status == "success":
+            return f"Sync finished: {counts}{window}{took}."
+        failed = f" Failed levels: {', '.join(self.failed_levels)}." if self.failed_levels else ""
+        return f"Sync {self.status}: {counts}{window}.{failed} {self.error or ''}".strip()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    integration_id: int
+    provider_key: str
+    provider_name: str
+    account: Account
+    levels: tuple[Level, ...]
+    start: dt.date
+    end: dt.date
+    full: bool
+
+
+# ---------------------------------------------------------------- planning
+
+
+def today_in(timezone_name: str | None) -> dt.date:
+    """Today in the account's time zone (providers report days in it)."""
+    try:
+        zone = zoneinfo.ZoneInfo(timezone_name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return dt.datetime.now(zone).date()
+
+
+def pull_window(integration: Integration, full: bool, today: dt.date) -> tuple[dt.date, dt.date]:
+    """[start, today]: the history window on a first or full run, else cursor - lookback days.
+
+    The start never precedes the history window (a long-paused integration does not pull years).
+    """
+    history_start = today - dt.timedelta(days=max(1, integration.history_days) - 1)
+    if full or integration.metrics_cursor is None:
+        return history_start, today
+    start = integration.metrics_cursor - dt.timedelta(days=max(0, integration.lookback_days))
+    return min(max(start, history_start), today), today
+
+
+def can_pull(integration: Integration) -> str | None:
+    """None when the integration may pull now, else the reason shown to the user."""
+    if integration.direction not in PULL_DIRECTIONS:
+        return "This integration only pushes conversions; set its direction to Pull or Both to sync metrics."
+    if integration.status == IntegrationStatus.PAUSED:
+        return "Resume the integration to sync."
+    if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
+        return "Reconnect the integration to sync (its authorisation was refused)."
+    if integration.status == IntegrationStatus.PENDING_ACCOUNT or not integration.account_id:
+        return "Pick an account before syncing."
+    if integration.status not in PULL_STATUSES:
+        return "This integration cannot sync in its current state."
+    return None
+
+
+def _levels_for(provider_key: str, extra: dict) -> tuple[Level, ...]:
+    info = get_info(provider_key)
+    if "pull" not in info.capabilities:
+        return ()
+    if provider_key == "ga4" and not (extra.get("property_id") and extra.get("service_account_json")):
+        return ()
+    return info.levels
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _dated(sql: str):
+    """A text() statement whose :s/:e parameters are dates (bound as each backend stores them)."""
+    return text(sql).bindparams(bindparam("s", type_=Date), bindparam("e", type_=Date))
+
+
+class _Writer:
+    """Upserts pages of MetricRecords; one transaction per page; counts inserted vs updated."""
+
+    def __init__(self, integration_id: int, full: bool) -> None:
+        self.integration_id = integration_id
+        self.full = full
+        self.engine = get_engine()
+        self.dialect = self.engine.dialect.name
+        self.seconds = 0.0
+        cols = ", ".join(COLUMNS)
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" for _ in COLUMNS)
+            if full:  # a fresh rowid for every written row: the sweep's mark
+                self.sql = f"INSERT OR REPLACE INTO metricrow ({cols}) VALUES ({marks})"
+            else:
+                sets = ", ".join(f"{c} = excluded.{c}" for c in VALUE_COLUMNS)
+                self.sql = (f"INSERT INTO metricrow ({cols}) VALUES ({marks}) "
+                            f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {sets}")
+        else:
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(MetricRow.__table__)  # type: ignore[arg-type]
+            set_ = {c: stmt.excluded[c] for c in VALUE_COLUMNS}
+            if full:  # excluded.id is the sequence value drawn for the proposed row: a fresh id
+                set_["id"] = stmt.excluded.id
+            self.stmt = stmt.on_conflict_do_update(constraint="uq_metricrow_natural_key", set_=set_) \
+                .returning(literal_column("(xmax = 0)"))
+
+    def _rows(self, records: Sequence[MetricRecord]) -> list[tuple]:
+        """Tuples in COLUMNS order, one per natural key (a repeated key in a page: last wins)."""
+        iid = self.integration_id
+        out: dict[tuple, tuple] = {}
+        for r in records:
+            row = (iid, r.level, r.date.isoformat(), r.campaign_id or "", r.ad_group_id or "", r.ad_id or "",
+                   r.keyword_id or "", r.campaign_name or "", r.ad_group_name or "", r.ad_name or "",
+                   r.keyword_text or "", int(r.impressions), int(r.clicks), int(r.cost_micros),
+                   int(r.conversions_micros), int(r.conversion_value_micros), r.currency or "")
+            out[row[:7]] = row
+        return list(out.values())
+
+    def max_id(self, conn: Connection) -> int:
+        return int(conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM metricrow").scalar() or 0)
+
+    def max_id_now(self) -> int:
+        """The highest row id before a full level starts: the sweep's mark."""
+        with self.engine.connect() as conn:
+            return self.max_id(conn)
+
+    def write(self, records: Sequence[MetricRecord]) -> int:
+        """Upsert one page in one transaction; returns how many rows were new (exact on an
+        incremental run; on a full run the split is computed per level by `sweep`)."""
+        started = time.perf_counter()
+        rows = self._rows(records)
+        with self.engine.begin() as conn:
+            if self.dialect == "sqlite":
+                before = None if self.full else self.max_id(conn)
+                conn.exec_driver_sql(self.sql, rows)
+                # new rows got ids above `before`; only this run writes this integration's rows (run lock),
+                # so other integrations' concurrent pages cannot be counted as ours
+                inserted = 0 if before is None else int(conn.exec_driver_sql(
+                    "SELECT COUNT(*) FROM metricrow WHERE id > ? AND integration_id = ?",
+                    (before, self.integration_id)).scalar() or 0)
+            else:
+                params = [dict(zip(COLUMNS, (*row[:2], dt.date.fromisoformat(row[2]), *row[3:]))) for row in rows]
+                flags = conn.execute(self.stmt, params).scalars().all() if params else []
+                inserted = 0 if self.full else sum(1 for f in flags if f)
+        self.seconds += time.perf_counter() - started
+        return inserted
+
+    def count_window(self, level: str, start: dt.date, end: dt.date, max_id: int | None = None) -> int:
+        sql = ("SELECT COUNT(*) FROM metricrow WHERE integration_id = :i AND level = :l "
+               "AND date >= :s AND date <= :e" + (" AND id <= :m" if max_id is not None else ""))
+        params = {"i": self.integration_id, "l": level, "s": start, "e": end}
+        if max_id is not None:
+            params["m"] = max_id
+        with self.engine.connect() as conn:
+            return int(conn.execute(_dated(sql), params).scalar() or 0)
+
+    def sweep(self, level: str, start: dt.date, end: dt.date, mark: int) -> int:
+        """Delete the window's rows of `level` not rewritten by this full run (ids <= mark)."""
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            deleted = conn.execute(_dated(
+                "DELETE FROM metricrow WHERE integration_id = :i AND level = :l AND date >= :s AND date <= :e "
+                "AND id <= :m"), {"i": self.integration_id, "l": level, "s": start, "e": end, "m": mark}).rowcount
+        self.seconds += time.perf_counter() - started
+        return int(deleted or 0)
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _load(integration_id: int) -> Integration:
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            raise PullRefused("This integration no longer exists (it may have been disconnected).")
+        return integration
+
+
+def _advance_cursor(integration_id: int, end: dt.date) -> None:
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is not None:
+            integration.metrics_cursor = end
+            session.add(integration)
+            session.commit()
+
+
+def _rate_limit_text(name: str, exc: RateLimited) -> str:
+    wait = f" It asked to wait {int(exc.retry_after)} s; the next scheduled sync will try again." \
+        if exc.retry_after else " The next scheduled sync will try again."
+    return f"{name} rate limit reached: {connections.describe_error(exc)}.{wait}"
+
+
+async def run_pull(hub: ProviderHub, integration_id: int, trigger: Trigger = "manual",
+                   on_progress: Callable[[str, int], None] | None = None,
+                   levels: Sequence[Level] | None = None) -> RunSummary:
+    """Pull every supported level (or only `levels`) for the run's window and record the outcome.
+
+    Raises PullRefused (paused, push-only, not set up) or runs.AlreadyRunning before any run row
+    is written; every other outcome is a closed SyncRun and the returned summary.
+    """
+    integration = _load(integration_id)
+    reason = can_pull(integration)
+    if reason:
+        raise PullRefused(reason)
+    with runs.run_lock(integration_id) as holder:
+        return await _locked_run(hub, integration_id, trigger, on_progress, holder, levels)
+
+
+async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
+                      on_progress: Callable[[str, int], None] | None, holder: str,
+                      only: Sequence[Level] | None) -> RunSummary:
+    started = time.perf_counter()
+    integration = _load(integration_id)  # re-read under the lock
+    run_id = runs.open_run(integration_id, "pull", trigger)
+    summary = RunSummary(run_id=run_id, status="failed")
+    name = get_info(integration.provider).name
+    try:
+        try:
+            creds = await connections.fresh_credentials(hub, integration_id)
+        except AuthExpired as exc:  # fresh_credentials already marked it Reconnection Required
+            summary.error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
+            return summary
+        except (ConnectionProblem, ProviderError) as exc:
+            summary.error = getattr(exc, "message", str(exc))
+            connections.record_failure(integration_id, summary.error)
+            return summary
+        levels = tuple(lvl for lvl in _levels_for(integration.provider, creds.extra) if only is None or lvl in only)
+        if not levels:
+            summary.error = f"{name} pulling is not set up for this integration."
+            connections.record_failure(integration_id, summary.error)
+            return summary
+        today = today_in(integration.account_timezone)
+        start, end = pull_window(integration, trigger == "full", today)
+        summary.start, summary.end = start, end
+        plan = _Plan(integration_id, integration.provider, name, connections._account_of(integration), levels,
+                     start, end, trigger == "full")
+        provider = hub.provider(plan.provider_key)
+        writer = _Writer(integration_id, plan.full)
+        last_renew = time.monotonic()
+        errors: list[str] = []
+        auth_error: str | None = None
+        for level in plan.levels:
+            mark = await asyncio.to_thread(writer.max_id_now) if plan.full else 0
+            before = await asyncio.to_thread(writer.count_window, level, start, end) if plan.full else 0
+            level_read = 0
+            runs.update_progress(run_id, level, summary.read)
+            try:
+                async for page in provider.fetch_metrics(creds, plan.account, level, start, end):
+                    inserted = await asyncio.to_thread(writer.write, page)
+                    n = len(page)
+                    del page  # not kept alive while the next page is fetched: memory stays one page
+                    level_read += n
+                    summary.read += n
+                    summary.inserted += inserted
+                    if not plan.full:
+                        summary.updated += n - inserted
+                    runs.update_progress(run_id, level, summary.read)
+                    if on_progress is not None:
+                        on_progress(level, summary.read)
+                    if time.monotonic() - last_renew > LOCK_RENEW_SECONDS:
+                        runs.renew_run_lock(integration_id, holder)
+                        last_renew = time.monotonic()
+            except AuthExpired as exc:
+                auth_error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
+                summary.failed_levels.append(level)
+                break
+            except RateLimited as exc:
+                errors.append(f"{level}: {_rate_limit_text(name, exc)}")
+                summary.failed_levels.append(level)
+            except ProviderError as exc:
+                errors.append(f"{level}: {name} answered: {connections.describe_error(exc)}")
+                summary.failed_levels.append(level)
+            finally:
+                connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+            if plan.full:
+                unseen = await asyncio.to_thread(writer.count_window, level, start, end, mark)
+                updated = max(0, before - unseen)
+                summary.updated += updated
+                summary.inserted += max(0, level_read - updated)
+                if level not in summary.failed_levels:  # never sweep a level that did not finish
+                    summary.deleted += await asyncio.to_thread(writer.sweep, level, start, end, mark)
+        summary.write_seconds = writer.seconds
+        if auth_error is not None:
+            summary.error = auth_error
+            summary.status = "partial" if summary.read else "failed"
+            connections.mark_auth_failed(integration_id, auth_error)
+            return summary
+        if errors:
+            summary.error = "; ".join(errors)
+            summary.status = "partial" if len(summary.failed_levels) < len(plan.levels) else "failed"
+            connections.record_failure(integration_id, summary.error)
+            return summary
+        summary.status = "success"
+        if only is None:  # a run of some levels only must not move the cursor past the others
+            _advance_cursor(integration_id, end)
+        connections.record_success(integration_id)
+        return summary
+    except Exception as exc:  # an engine bug or the database: close the run, then let it surface
+        summary.status = "failed"
+        summary.error = f"Sync stopped unexpectedly ({type(exc).__name__}: {exc})"
+        log.exception("pull run %s of integration %s crashed", run_id, integration_id)
+        connections.record_failure(integration_id, summary.error)
+        raise
+    finally:
+        summary.total_seconds = time.perf_counter() - started
+        runs.close_run(run_id, summary.status, summary.read, summary.inserted, summary.updated, summary.failed,
+                       summary.error)
+        log.info("pull run %s of integration %s: %s, %d read, %d new, %d updated, %d removed in %.1f s",
+                 run_id, integration_id, summary.status, summary.read, summary.inserted, summary.updated,
+                 summary.deleted, summary.total_seconds)
+

@@ -1,0 +1,783 @@
+"""Conversions out: the outbox push engine (claim, batch, send, record per-event outcomes, backoff).
+
+Delivery is at-least-once and never loses a row:
+- A run *claims* due rows (status "sending" + a `claimed_until` lease) in one UPDATE. A process that
+  dies mid-push leaves them "sending"; once the lease expires any later run claims them again.
+- Every event carries the same dedup key on every attempt (`dedup_key`: Google `transactionId`,
+  Meta `event_id`, GA4 `transaction_id`), so a resend after a crash is not a double count.
+- Outcomes per event: sent (provider answer + Google request id), failed (provider's reason;
+  transient -> retried with exponential backoff + jitter, 1 min .. 6 h; permanent -> waits for the
+  user's Retry), skipped (no identifier the provider needs, older than its window, mapping disabled).
+- Events rejected only because *another* event of the batch was bad go straight back to pending
+  (no attempt counted) and are resent in the same run without it.
+- Authorisation refused: the claimed rows go back to pending untouched, the integration becomes
+  Reconnection Required. Paused / reconnect-needed integrations keep their queue; resume flushes it.
+
+Sent Google rows use `next_attempt_at` as "check the verdict after" (nothing else reads it once a
+row is sent): `poll_verdicts` asks Data Manager for the request's asynchronous verdict.
+
+Each run is a SyncRun (kind "push"): read = rows claimed, inserted = sent, failed = failed; the
+number skipped (and why) is in the run's text, `records_updated` stays 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import random
+from collections import Counter, defaultdict, namedtuple
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, bindparam, func, or_, union_all, update
+from sqlmodel import Session, select
+
+from routy_app.db import session_scope
+from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Direction, Integration,
+                              IntegrationStatus)
+from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, OutgoingConversion,
+                                      ProviderError, PushResult, RateLimited, TransientError, Verdict)
+from routy_app.providers.google_ads import NOT_PROCESSED
+from routy_app.providers.meta_ads import BATCH_REJECTED
+from routy_app.providers.registry import PROVIDERS, build_provider, get_info
+from routy_app.services import connections, outbox, runs
+from routy_app.services.hub import ProviderHub
+from routy_app.timeutil import utcnow
+
+log = logging.getLogger("routy.push")
+
+CLAIM_LEASE = dt.timedelta(minutes=10)  # a crashed run's rows become claimable again after this
+CLAIM_CHUNK = 5000  # rows claimed (and loaded) at a time; batches are cut from a chunk
+BACKOFF_FIRST = dt.timedelta(minutes=1)
+BACKOFF_CAP = dt.timedelta(hours=6)
+WINDOW_MARGIN = dt.timedelta(minutes=10)  # skip a little before the provider's own cut-off
+VERDICT_FIRST = dt.timedelta(minutes=1)  # Google suggests ~30 min; the sandbox answers at once
+VERDICT_EVERY = dt.timedelta(minutes=1)
+VERDICT_MAX = dt.timedelta(hours=24)  # no verdict after this: recorded as unknown
+RUNNABLE = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
+PUSH_DIRECTIONS = (Direction.PUSH, Direction.BIDIRECTIONAL)
+GA4_KEY_LIMIT = 100  # GA4 param values are at most 100 characters; keys are kept under it everywhere
+
+
+@dataclass(frozen=True)
+class PushSummary:
+    """What one run did; `message` is what the UI shows after Sync Now."""
+
+    integration_id: int
+    run_id: int | None
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    status: str = "idle"  # idle | success | partial | failed | paused | reconnect_required
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TestPushResult:
+    payload_json: str
+    answer_text: str
+    ok: bool
+
+
+class PushProblem(Exception):
+    """A user-facing refusal (e.g. retrying a row that is not failed)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# ---------------------------------------------------------------- keys, rules
+
+
+def dedup_key(traffic_source_id: int, external_id: str) -> str:
+    """The provider dedup key of a conversion: stable across attempts, processes and providers."""
+    key = f"{traffic_source_id}:{external_id}"
+    if len(key) <= GA4_KEY_LIMIT:
+        return key
+    return f"{traffic_source_id}:h:{hashlib.sha256(external_id.encode('utf-8')).hexdigest()[:40]}"
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:
+    """Delay before the next attempt: 1 min doubling per attempt, +-20 % jitter, capped at 6 h."""
+    base = min(BACKOFF_CAP.total_seconds(), BACKOFF_FIRST.total_seconds() * 2 ** max(0, attempts - 1))
+    delay = base * random.uniform(0.8, 1.2)
+    if retry_after:
+        delay = max(delay, retry_after)
+    return dt.timedelta(seconds=min(delay, BACKOFF_CAP.total_seconds()))
+
+
+def missing_identifier(provider: str, conv: Any) -> str | None:
+    """Why the provider could not attribute this conversion, or None when it can."""
+    if provider == "google_ads":
+        if not (conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256):
+            return "no click id (gclid/gbraid/wbraid) and no email or phone: Google cannot match it"
+    elif provider == "meta_ads":
+        if not (conv.fbc or conv.fbp or conv.email_sha256_meta or conv.phone_sha256_meta
+                or (conv.ip and conv.user_agent)):
+            return "no fbc/fbp, email, phone or IP + user agent: Meta cannot match it"
+    elif provider == "ga4":
+        if not conv.ga_client_id:
+            return "no ga_client_id: GA4 needs the visitor's client id"
+    return None
+
+
+def window_start(provider: str, now: dt.datetime) -> dt.datetime:
+    """Conversions that occurred before this are outside the provider's window (with a safety margin)."""
+    return now - dt.timedelta(days=get_info(provider).push_window_days) + WINDOW_MARGIN
+
+
+def too_old(provider: str, conv: Any, now: dt.datetime, start: dt.datetime | None = None) -> str | None:
+    if conv.occurred_at < (start or window_start(provider, now)):
+        info = get_info(provider)
+        days = info.push_window_days
+        window = f"{int(days * 24)} hours" if days < 7 else f"{int(days)} days"
+        return f"older than {info.name}'s {window} window"
+    return None
+
+
+def action_of(mapping: ConversionMapping) -> ConversionAction:
+    extra = json.loads(mapping.extra_json or "{}")
+    return ConversionAction(id=mapping.action_id, name=mapping.action_name, extra=extra)
+
+
+def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> OutgoingConversion:
+    """The adapter's input for one conversion (a Conversion or a row with its columns) and its target."""
+    action = mapping if isinstance(mapping, ConversionAction) else action_of(mapping)
+    return OutgoingConversion(
+        key=dedup_key(conv.traffic_source_id, conv.external_id), event_type=conv.event_type,
+        action=action, occurred_at=conv.occurred_at, value_micros=conv.value_micros,
+        currency=conv.currency, gclid=conv.gclid, gbraid=conv.gbraid, wbraid=conv.wbraid, fbc=conv.fbc,
+        fbp=conv.fbp, ga_client_id=conv.ga_client_id, email_sha256=conv.email_sha256,
+        phone_sha256=conv.phone_sha256, email_sha256_meta=conv.email_sha256_meta,
+        phone_sha256_meta=conv.phone_sha256_meta, user_agent=conv.user_agent, ip=conv.ip,
+        consent_ad_user_data=conv.consent_ad_user_data, consent_ad_personalization=conv.consent_ad_personalization)
+
+
+# ---------------------------------------------------------------- claiming
+
+
+def _due_parts(integration_id: int, now: dt.datetime) -> list:
+    """The due rows as index range scans on ix_push_due (integration, status, next_attempt_at).
+
+    Separate SELECTs rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
+    integration, sent history included, on each claim. Pending rows come out oldest-due first.
+    """
+    cp = ConversionPush
+    return [
+        select(cp.id).where(cp.integration_id == integration_id, cp.status == "pending", cp.next_attempt_at <= now),
+        select(cp.id).where(cp.integration_id == integration_id, cp.status == "pending",
+                            cp.next_attempt_at.is_(None)),  # type: ignore[union-attr]
+        select(cp.id).where(cp.integration_id == integration_id, cp.status == "failed", cp.next_attempt_at <= now),
+        select(cp.id).where(cp.integration_id == integration_id, cp.status == "sending", cp.claimed_until < now),
+    ]
+
+
+def _still_due(now: dt.datetime):  # noqa: ANN202 - a SQL condition
+    """Re-checked by the claiming UPDATE itself, so two processes never claim the same row."""
+    cp = ConversionPush
+    return or_(and_(cp.status == "pending", or_(cp.next_attempt_at.is_(None), cp.next_attempt_at <= now)),
+               and_(cp.status == "failed", cp.next_attempt_at <= now),  # type: ignore[operator]
+               and_(cp.status == "sending", cp.claimed_until < now))  # type: ignore[operator]
+
+
+# One expanding bind for id lists: the statement is compiled once and cached, whatever the list length.
+_IN_IDS = ConversionPush.id.in_(bindparam("ids", expanding=True))  # type: ignore[attr-defined]
+ID_CHUNK = 5000  # ids per statement (well under SQLite's and PostgreSQL's bound-parameter limits)
+
+
+def _update():  # noqa: ANN202
+    """UPDATE of outbox rows in SQL only (no ORM session synchronisation: nothing is loaded)."""
+    return update(ConversionPush).execution_options(synchronize_session=False)
+
+
+def has_due(integration_id: int) -> bool:
+    """True when some row of the integration is due (cheap: stops at the first one)."""
+    now = utcnow()
+    with session_scope() as session:
+        return any(session.exec(part.limit(1)).first() is not None for part in _due_parts(integration_id, now))
+
+
+def claim_due(integration_id: int, limit: int, run_id: int | None = None,
+              lease: dt.timedelta = CLAIM_LEASE) -> list[int]:
+    """Atomically mark up to `limit` due rows "sending" with a lease; returns their ids."""
+    now = utcnow()
+    parts = [select(sq.c.id) for sq in (part.limit(limit).subquery() for part in _due_parts(integration_id, now))]
+    candidates = union_all(*parts).subquery()
+    with session_scope() as session:
+        claimed = session.execute(_update()
+                                  .where(ConversionPush.id.in_(select(candidates.c.id).limit(limit)),
+                                         _still_due(now))
+                                  .values(status="sending", claimed_until=now + lease, run_id=run_id)
+                                  .returning(ConversionPush.id)).all()
+        session.commit()
+    return sorted(int(row[0]) for row in claimed)
+
+
+def release(ids: Sequence[int], next_attempt_at: dt.datetime | None = None) -> None:
+    """Give claimed rows back to the queue untouched (no attempt counted)."""
+    if not ids:
+        return
+    with session_scope() as session:
+        for chunk in _chunks(list(ids), ID_CHUNK):
+            session.execute(_update().where(_IN_IDS, ConversionPush.status == "sending")
+                            .values(status="pending", claimed_until=None, next_attempt_at=next_attempt_at or utcnow()),
+                            {"ids": chunk})
+        session.commit()
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class _Tally:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    skip_reasons: Counter = dataclasses.field(default_factory=Counter)
+    errors: list[str] = dataclasses.field(default_factory=list)  # batch-level errors
+
+    def text(self) -> str:
+        parts = []
+        if self.skipped:
+            parts.append(f"{self.skipped} skipped (" + "; ".join(f"{n}: {r}" for r, n in
+                                                                 self.skip_reasons.most_common(3)) + ")")
+        if self.errors:
+            parts.append("; ".join(dict.fromkeys(self.errors)))
+        return " | ".join(parts)
+
+
+def _account(integration: Integration) -> Account:
+    return connections._account_of(integration)  # noqa: SLF001 - the one place this mapping lives
+
+
+async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedule") -> PushSummary:
+    """Send every due outbox row of the integration; records a SyncRun when there was work (or manual).
+
+    Raises runs.AlreadyRunning when another push of this integration is in progress.
+    """
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return PushSummary(integration_id, None, status="failed", message="This integration no longer exists.")
+        status, provider_key, direction = integration.status, integration.provider, integration.direction
+        account = _account(integration)
+    if status == IntegrationStatus.PAUSED:
+        return PushSummary(integration_id, None, status="paused", message="Paused: conversions stay queued.")
+    if status not in RUNNABLE:
+        return PushSummary(integration_id, None, status=str(status),
+                           message="Reconnect to push: conversions stay queued." if
+                           status == IntegrationStatus.RECONNECT_REQUIRED else "Finish connecting first.")
+    if direction not in PUSH_DIRECTIONS:
+        return PushSummary(integration_id, None, status="idle", message="Push is off (direction is pull).")
+    if trigger != "manual" and not has_due(integration_id):
+        return PushSummary(integration_id, None, message="Nothing to push.")
+    with runs.run_lock(integration_id, scope="push") as holder:
+        run_id = runs.open_run(integration_id, "push", trigger)
+        tally = _Tally()
+        outcome = "done"
+        try:
+            outcome = await _push_all(hub, integration_id, provider_key, account, run_id, holder, tally)
+        except Exception as exc:  # noqa: BLE001 - the run must be closed whatever happened
+            log.exception("push run %s of integration %s crashed", run_id, integration_id)
+            tally.errors.append(f"Internal error: {type(exc).__name__}")
+            outcome = "error"
+            raise
+        finally:
+            summary = _close(integration_id, run_id, tally, outcome)
+    return summary
+
+
+def _close(integration_id: int, run_id: int, tally: _Tally, outcome: str) -> PushSummary:
+    if outcome == "auth":
+        status = "failed"
+    elif tally.failed and not tally.sent:
+        status = "failed"
+    elif tally.failed or (tally.errors and tally.sent):
+        status = "partial"
+    elif tally.errors:
+        status = "failed"
+    else:
+        status = "success"
+    text = tally.text() or None
+    runs.close_run(run_id, status, read=tally.claimed, inserted=tally.sent, updated=0, failed=tally.failed, error=text)
+    if outcome == "auth":
+        pass  # connections.mark_auth_failed already ran
+    elif tally.errors:
+        connections.record_failure(integration_id, tally.errors[-1])
+    elif tally.sent or tally.claimed:
+        connections.record_success(integration_id)
+    counts = [f"{tally.failed} failed"] if tally.failed else []
+    counts += [f"{tally.skipped} skipped"] if tally.skipped else []
+    message = f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
+    if text:
+        message += f" {text}"
+    return PushSummary(integration_id, run_id, tally.claimed, tally.sent, tally.failed, tally.skipped, status, message)
+
+
+async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, account: Account, run_id: int,
+                    holder: str, tally: _Tally) -> str:
+    """Claim-send-record until nothing is due; 'auth' when authorisation was refused."""
+    try:
+        creds = await connections.fresh_credentials(hub, integration_id)
+    except AuthExpired as exc:  # fresh_credentials marked the integration already
+        tally.errors.append(f"Authorisation refused: {exc.message}. Conversions stay queued; reconnect.")
+        return "auth"
+    except connections.ConnectionProblem as exc:
+        tally.errors.append(exc.message)
+        return "error"
+    provider = hub.provider(provider_key)
+    try:
+        return await _send_loop(provider, integration_id, provider_key, account, creds, run_id, holder, tally)
+    finally:  # the Google adapter may have refreshed the token mid-run
+        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+
+
+async def _send_loop(provider: Any, integration_id: int, provider_key: str, account: Account, creds: Credentials,
+                     run_id: int, holder: str, tally: _Tally) -> str:
+    limit = get_info(provider_key).push_batch_limit
+    chunk = max(limit, CLAIM_CHUNK // limit * limit)  # whole batches per claim
+    requeued: set[int] = set()
+    while True:
+        ids = claim_due(integration_id, chunk, run_id)
+        if not ids:
+            return "done"
+        runs.renew_run_lock(integration_id, holder, scope="push")
+        tally.claimed += len([i for i in ids if i not in requeued])
+        batches = _prepare(ids, provider_key, tally)
+        for n, batch in enumerate(batches):
+            for group in _chunks(batch, limit):
+                try:
+                    results = await provider.push_conversions(creds, account, [conv for _, conv in group])
+                except AuthExpired as exc:
+                    release([pid for b in batches[n:] for pid, _ in b])
+                    connections.mark_auth_failed(integration_id, exc.message)
+                    tally.errors.append(f"Authorisation refused: {exc.message}. Conversions stay queued; reconnect.")
+                    return "auth"
+                except ProviderError as exc:
+                    stop = _batch_failed(group, exc, tally)
+                    if stop:  # the provider is down or throttling: leave the rest for the next run
+                        failed_now = {pid for pid, _ in group}
+                        release([pid for b in batches[n:] for pid, _ in b if pid not in failed_now])
+                        return "error"
+                    continue
+                _record(group, results, tally, requeued)
+
+
+_CONVERSION_COLUMNS = [c for c in Conversion.__table__.c if c.name not in ("id", "received_at")]
+# A plain tuple with attribute access: a SQLAlchemy Row's attribute lookups cost more than the rest of the loop.
+_ConversionRow = namedtuple("_ConversionRow", [c.name for c in _CONVERSION_COLUMNS])  # type: ignore[misc]
+_LOAD = (select(ConversionPush.id, ConversionPush.mapping_id, *_CONVERSION_COLUMNS)
+         .join(Conversion, Conversion.id == ConversionPush.conversion_id).where(_IN_IDS))
+
+
+def _prepare(ids: list[int], provider_key: str, tally: _Tally) -> list[list[tuple[int, OutgoingConversion]]]:
+    """Load claimed rows; record skips; group the rest by action (one pixel / destination per request).
+
+    Reads plain column rows (not ORM objects) and builds each mapping's action once: this loop runs
+    for every pushed event.
+    """
+    now = utcnow()
+    start = window_start(provider_key, now)
+    groups: dict[str, list[tuple[int, OutgoingConversion]]] = defaultdict(list)
+    skips: dict[str, list[int]] = defaultdict(list)
+    actions: dict[int, ConversionAction | None] = {}
+    with session_scope() as session:
+        for chunk in _chunks(ids, ID_CHUNK):
+            result = session.connection().execute(_LOAD, {"ids": chunk}).all()  # Core rows, no ORM loading
+            make = _ConversionRow._make
+            for push_id, mapping_id, *values in result:
+                row = make(values)
+                if mapping_id not in actions:
+                    mapping = session.get(ConversionMapping, mapping_id)
+                    actions[mapping_id] = action_of(mapping) if mapping is not None and mapping.enabled else None
+                action = actions[mapping_id]
+                reason = ("mapping disabled" if action is None else
+                          too_old(provider_key, row, now, start) or missing_identifier(provider_key, row))
+                if reason:
+                    skips[reason].append(push_id)
+                    continue
+                groups[action.id].append((push_id, outgoing(row, action)))  # type: ignore[union-attr]
+        for reason, push_ids in skips.items():
+            for part in _chunks(push_ids, ID_CHUNK):
+                session.execute(_update().where(_IN_IDS).values(status="skipped", skip_reason=reason[:200],
+                                                                claimed_until=None, next_attempt_at=None),
+                                {"ids": part})
+            tally.skipped += len(push_ids)
+            tally.skip_reasons[reason] += len(push_ids)
+        session.commit()
+    return list(groups.values())
+
+
+def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderError, tally: _Tally) -> bool:
+    """A whole request failed after the adapter's retries. True = stop the run (provider trouble)."""
+    transient = isinstance(exc, (TransientError, RateLimited))
+    message = connections.describe_error(exc)
+    now = utcnow()
+    retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
+    with session_scope() as session:
+        rows = session.exec(select(ConversionPush).where(
+            ConversionPush.id.in_([pid for pid, _ in group]))).all()  # type: ignore[attr-defined]
+        for row in rows:
+            row.attempts += 1
+            row.status = "failed"
+            row.claimed_until = None
+            row.provider_error = message
+            row.next_attempt_at = now + backoff(row.attempts, retry_after) if transient else None
+            session.add(row)
+        session.commit()
+    tally.failed += len(group)
+    tally.errors.append(message)
+    return transient
+
+
+def _record(group: list[tuple[int, OutgoingConversion]], results: list[PushResult], tally: _Tally,
+            requeued: set[int]) -> None:
+    """Store each event's outcome; collateral rejections go back to pending for an immediate resend."""
+    by_key = {r.key: r for r in results}
+    now = utcnow()
+    sent: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    with session_scope() as session:
+        others: list[tuple[int, PushResult | None]] = []
+        for pid, conv in group:
+            result = by_key.get(conv.key)
+            if result is not None and result.status == "sent":
+                sent[(result.response, result.request_id)].append(pid)
+            else:
+                others.append((pid, result))
+        verdict_at = now + VERDICT_FIRST
+        for (response, request_id), pids in sent.items():
+            for part in _chunks(pids, ID_CHUNK):
+                session.execute(_update().where(_IN_IDS).values(
+                    status="sent", sent_at=now, attempts=ConversionPush.attempts + 1, provider_response=response,
+                    request_id=request_id, provider_error=None, claimed_until=None,
+                    next_attempt_at=verdict_at if request_id else None), {"ids": part})
+            tally.sent += len(pids)
+        if others:
+            rows = {r.id: r for r in session.exec(select(ConversionPush).where(
+                ConversionPush.id.in_([pid for pid, _ in others]))).all()}  # type: ignore[attr-defined]
+            for pid, result in others:
+                _apply(rows[pid], result, now, tally, requeued)
+                session.add(rows[pid])
+        session.commit()
+
+
+def _collateral(result: PushResult) -> bool:
+    error = result.error or ""
+    return error == NOT_PROCESSED or error.startswith(BATCH_REJECTED.split("{", 1)[0])
+
+
+def _apply(row: ConversionPush, result: PushResult | None, now: dt.datetime, tally: _Tally, requeued: set[int]) -> None:
+    row.claimed_until = None
+    if result is None:  # the adapter said nothing about it: treat as a transient failure
+        result = PushResult("", "failed", error="The provider returned no result for this event.", retryable=True)
+    if result.status == "skipped":
+        row.status, row.skip_reason, row.next_attempt_at = "skipped", (result.error or "skipped")[:200], None
+        tally.skipped += 1
+        tally.skip_reasons[row.skip_reason] += 1
+        return
+    row.provider_error = result.error
+    row.provider_response = result.response
+    if _collateral(result) and row.id not in requeued:
+        requeued.add(int(row.id))  # type: ignore[arg-type]
+        row.status, row.next_attempt_at = "pending", now  # resent in this run, without the bad event
+        return
+    row.attempts += 1
+    row.status = "failed"
+    row.next_attempt_at = now + backoff(row.attempts) if (result.retryable or _collateral(result)) else None
+    tally.failed += 1
+
+
+# ---------------------------------------------------------------- verdicts (Google Data Manager)
+
+
+def _verdict_text(verdict: Verdict) -> tuple[str, str]:
+    """(short verdict for the column, full sentence for the row's response)."""
+    counts = ", ".join(f"{reason.replace('PROCESSING_ERROR_REASON_', '')} x{n}"
+                       for reason, n in sorted(verdict.error_counts.items()))
+    if verdict.status == "SUCCESS":
+        return "accepted", f"Verdict: SUCCESS ({verdict.record_count} events of the request accepted)."
+    if verdict.status == "FAILED":
+        return f"rejected: {counts or 'FAILED'}"[:64], f"Verdict: FAILED ({counts or 'no reason given'})."
+    if verdict.status == "PARTIAL_SUCCESS":
+        return (f"partial: {counts}"[:64],
+                f"Verdict: PARTIAL_SUCCESS, {counts} out of {verdict.record_count} events of this request. Google "
+                "reports counts per request, not which event failed; this event may be among them.")
+    return "unknown", f"Verdict: {verdict.status}."
+
+
+async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedelta = VERDICT_EVERY) -> int:
+    """Ask Google for the verdicts of sent requests that are due a check; returns requests settled."""
+    now = utcnow()
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None or integration.status not in (*RUNNABLE, IntegrationStatus.PAUSED):
+            return 0
+        provider_key = integration.provider
+        request_ids = [r for r in session.exec(select(ConversionPush.request_id).distinct().where(
+            ConversionPush.integration_id == integration_id, ConversionPush.status == "sent",
+            ConversionPush.request_id.is_not(None),  # type: ignore[union-attr]
+            or_(ConversionPush.verdict.is_(None), ConversionPush.verdict == "processing"),  # type: ignore[union-attr]
+            ConversionPush.next_attempt_at.is_not(None), ConversionPush.next_attempt_at <= now))]
+    provider = hub.provider(provider_key)
+    if not request_ids or not hasattr(provider, "check_verdict"):
+        return 0
+    try:
+        creds = await connections.fresh_credentials(hub, integration_id)
+    except (AuthExpired, connections.ConnectionProblem):
+        return 0
+    settled = 0
+    for request_id in request_ids:
+        try:
+            verdict: Verdict = await provider.check_verdict(creds, request_id)  # type: ignore[attr-defined]
+        except AuthExpired as exc:
+            connections.mark_auth_failed(integration_id, exc.message)
+            return settled
+        except ProviderError as exc:
+            if exc.code == "INVALID_REQUEST_ID":
+                _set_verdict(integration_id, request_id, "unknown", f"Verdict: unavailable ({exc.message}).", None)
+                settled += 1
+            else:
+                log.warning("verdict check %s failed: %s", request_id, exc.message)
+            continue
+        if not verdict.done:
+            sent_at = _sent_at(integration_id, request_id)
+            if sent_at and now - sent_at > VERDICT_MAX:
+                _set_verdict(integration_id, request_id, "unknown", "Verdict: none after 24 hours.", None)
+                settled += 1
+            else:
+                _set_verdict(integration_id, request_id, "processing", None, now + every)
+            continue
+        short, full = _verdict_text(verdict)
+        _set_verdict(integration_id, request_id, short, full, None)
+        settled += 1
+    connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    return settled
+
+
+def _sent_at(integration_id: int, request_id: str) -> dt.datetime | None:
+    with session_scope() as session:
+        return session.exec(select(func.min(ConversionPush.sent_at)).where(
+            ConversionPush.integration_id == integration_id, ConversionPush.request_id == request_id)).one()
+
+
+def _set_verdict(integration_id: int, request_id: str, short: str, full: str | None,
+                 next_check: dt.datetime | None) -> None:
+    with session_scope() as session:
+        values: dict[str, Any] = {"verdict": short, "next_attempt_at": next_check}
+        if full:
+            values["provider_response"] = func.coalesce(ConversionPush.provider_response, "") + " | " + full
+        session.exec(_update().where(ConversionPush.integration_id == integration_id,  # type: ignore[arg-type]
+                                                  ConversionPush.request_id == request_id,
+                                                  ConversionPush.status == "sent").values(**values))
+        session.commit()
+
+
+# ---------------------------------------------------------------- catch-up and the scheduler hook
+
+
+def catch_up(session: Session | None = None) -> int:
+    """Queue conversions received within the longest push window that lack their outbox rows
+    (arrived while the app was down, or before their mapping existed). Idempotent."""
+    longest = max(info.push_window_days for info in PROVIDERS if "push" in info.capabilities)
+    since = utcnow() - dt.timedelta(days=longest)
+    if session is not None:
+        return outbox.enqueue_missing(session, since=since)
+    with session_scope() as own:
+        added = outbox.enqueue_missing(own, since=since)
+        own.commit()
+        return added
+
+
+def integrations_with_due_rows() -> list[int]:
+    with session_scope() as session:
+        ids = session.exec(select(Integration.id).where(
+            Integration.status.in_(list(RUNNABLE)),  # type: ignore[attr-defined]
+            Integration.direction.in_(list(PUSH_DIRECTIONS)))).all()  # type: ignore[attr-defined]
+    return [int(i) for i in ids if has_due(int(i))]
+
+
+def integrations_awaiting_verdicts() -> list[int]:
+    """Integrations with a sent request whose verdict check is due (index range per integration)."""
+    now = utcnow()
+    cp = ConversionPush
+    with session_scope() as session:
+        ids = session.exec(select(Integration.id).where(
+            Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED]))).all()  # type: ignore[attr-defined]
+        return [int(i) for i in ids if session.exec(select(cp.id).where(
+            cp.integration_id == i, cp.status == "sent", cp.next_attempt_at <= now,  # type: ignore[operator]
+            cp.request_id.is_not(None)).limit(1)).first() is not None]  # type: ignore[union-attr]
+
+
+async def push_due_all(hub: ProviderHub) -> dict[int, PushSummary]:
+    """The every-minute job: catch up the queue, push every integration with due rows, poll verdicts."""
+    catch_up()
+    done: dict[int, PushSummary] = {}
+    for integration_id in integrations_with_due_rows():
+        try:
+            done[integration_id] = await run_push(hub, integration_id, "schedule")
+        except runs.AlreadyRunning:
+            log.info("push of integration %s is already running", integration_id)
+        except Exception:  # noqa: BLE001 - one integration's crash must not stop the others
+            log.exception("push of integration %s failed", integration_id)
+    for integration_id in integrations_awaiting_verdicts():
+        try:
+            await poll_verdicts(hub, integration_id)
+        except Exception:  # noqa: BLE001
+            log.exception("verdict polling of integration %s failed", integration_id)
+    return done
+
+
+# ---------------------------------------------------------------- test push, retry, history
+
+
+class _Recorder(httpx.AsyncBaseTransport):
+    """Passes requests to the hub's client and keeps a copy: the test push shows the exact wire payload."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        answer = await self.http.send(request)
+        headers = [(k, v) for k, v in answer.headers.items()
+                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        copy = httpx.Response(answer.status_code, headers=headers, content=answer.content)
+        self.exchanges.append((request, copy))
+        return copy
+
+
+PUSH_PATHS = ("events:ingest", "/events", "/debug/mp/collect")
+
+
+async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conversion_id: int) -> TestPushResult:
+    """Validate one conversion with the provider without recording it (Google validateOnly, Meta
+    test_event_code, GA4 /debug/mp/collect); returns the exact payload sent and the answer."""
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        mapping = session.get(ConversionMapping, mapping_id)
+        conv = session.get(Conversion, conversion_id)
+        if integration is None or mapping is None or mapping.integration_id != integration_id:
+            raise PushProblem("This mapping no longer exists.")
+        if conv is None or conv.traffic_source_id != integration.traffic_source_id:
+            raise PushProblem("This conversion does not exist for this traffic source.")
+        provider_key, account = integration.provider, _account(integration)
+        event = outgoing(conv, mapping)
+        notes = [n for n in (too_old(provider_key, conv, utcnow()), missing_identifier(provider_key, conv)) if n]
+    creds = await connections.fresh_credentials(hub, integration_id)
+    recorder = _Recorder(hub.http)
+    async with httpx.AsyncClient(transport=recorder, timeout=hub.http.timeout) as client:
+        provider = build_provider(provider_key, hub.endpoints, client, hub.retry)
+        try:
+            results = await provider.push_conversions(creds, account, [event], validate_only=True)
+        except AuthExpired as exc:
+            connections.mark_auth_failed(integration_id, exc.message)
+            return TestPushResult(_payloads(recorder), f"Authorisation refused: {exc.message}", False)
+        except ProviderError as exc:
+            return TestPushResult(_payloads(recorder), f"{connections.describe_error(exc)}\n{_answers(recorder)}",
+                                  False)
+        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    result = results[0] if results else PushResult(event.key, "failed", error="no result")
+    lines = [f"Result: {result.status}" + (f" - {result.error}" if result.error else "")]
+    if result.response:
+        lines.append(f"Provider response: {result.response}")
+    if notes:
+        lines.append("Note: a real push would skip this conversion: " + "; ".join(notes))
+    answers = _answers(recorder)
+    if answers:
+        lines.append(answers)
+    return TestPushResult(_payloads(recorder), "\n".join(lines), result.status == "sent" and not notes)
+
+
+def _push_exchanges(recorder: _Recorder) -> list[tuple[httpx.Request, httpx.Response]]:
+    return [(q, a) for q, a in recorder.exchanges if q.method == "POST" and q.url.path.endswith(PUSH_PATHS)]
+
+
+def _payloads(recorder: _Recorder) -> str:
+    parts = []
+    for request, _ in _push_exchanges(recorder):
+        try:
+            body: Any = json.loads(request.content or b"null")
+        except ValueError:
+            body = request.content.decode("utf-8", "replace")
+        parts.append({"method": request.method, "url": str(request.url.copy_with(query=None)), "body": body})
+    return json.dumps(parts[0] if len(parts) == 1 else parts, indent=2)
+
+
+def _answers(recorder: _Recorder) -> str:
+    return "\n".join(f"HTTP {a.status_code}: {a.text[:2000] or '(empty body)'}" for _, a in _push_exchanges(recorder))
+
+
+def retry_row(session: Session, push_id: int) -> ConversionPush:
+    """The user's Retry on a failed row: back to pending now (the next run, within a minute, sends it)."""
+    row = session.get(ConversionPush, push_id)
+    if row is None:
+        raise PushProblem("This push record no longer exists.")
+    if row.status != "failed":
+        raise PushProblem(f"Only failed pushes can be retried (this one is {row.status}).")
+    row.status, row.next_attempt_at, row.claimed_until = "pending", utcnow(), None
+    session.add(row)
+    session.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class PushRow:
+    """A Push History row."""
+
+    id: int
+    time: str
+    conversion_id: int
+    external_id: str
+    event_type: str
+    action: str
+    status: str
+    attempts: int
+    detail: str  # provider response, error or skip reason
+    verdict: str
+    next_attempt: str
+
+
+def push_history(session: Session, integration_id: int, status_filter: str | None = None, page: int = 1,
+                 page_size: int = 50) -> tuple[list[PushRow], int]:
+    """Newest first, paginated in SQL; `status_filter` is one of pending|sending|sent|failed|skipped or None."""
+    page, page_size = max(1, page), max(1, min(page_size, 500))
+    where = [ConversionPush.integration_id == integration_id]
+    if status_filter and status_filter != "all":
+        where.append(ConversionPush.status == status_filter)
+    total = int(session.exec(select(func.count()).select_from(ConversionPush).where(*where)).one())
+    rows = session.exec(select(ConversionPush, Conversion, ConversionMapping)
+                        .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+                        .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
+                        .where(*where)
+                        .order_by(func.coalesce(ConversionPush.sent_at, ConversionPush.created_at).desc(),
+                                  ConversionPush.id.desc())
+                        .offset((page - 1) * page_size).limit(page_size)).all()
+    out = []
+    for push, conv, mapping in rows:
+        when = push.sent_at or push.created_at
+        detail = push.provider_error if push.status == "failed" else \
+            push.skip_reason if push.status == "skipped" else push.provider_response or push.provider_error or ""
+        extra = json.loads(mapping.extra_json or "{}")
+        action = mapping.action_name or mapping.action_id
+        if extra.get("event_name"):
+            action = f"{extra['event_name']} on {action}"
+        out.append(PushRow(
+            id=int(push.id), time=when.strftime("%Y-%m-%d %H:%M:%S UTC"), conversion_id=int(conv.id),
+            external_id=conv.external_id, event_type=conv.event_type, action=action, status=push.status,
+            attempts=push.attempts, detail=detail or "", verdict=push.verdict or "",
+            next_attempt=push.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
+            if push.next_attempt_at and push.status in ("pending", "failed") else ""))
+    return out, total

@@ -1,0 +1,247 @@
+"""Settings → Conversion Mappings (live provider actions, enable/disable, test push) and Push History."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import reflex as rx
+from sqlmodel import select
+
+from routy_app.db import session_scope
+from routy_app.models import Conversion, Integration
+from routy_app.services import mappings, push
+from routy_app.services.audit import AuditAction
+from routy_app.services.hub import default_hub
+from routy_app.services.runs import AlreadyRunning
+from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state.settings import SettingsState
+
+PUSH_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    id: int
+    event_type: str
+    label: str
+    enabled: bool
+    missing: bool
+
+
+@dataclass(frozen=True)
+class ActionOption:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ConversionOption:
+    id: str
+    label: str
+
+
+class MappingsState(rx.State):
+    rows: list[MappingRow] = []
+    actions: list[ActionOption] = []
+    standard_events: list[str] = []
+    provider: str = ""
+    actions_error: str = ""
+    form_error: str = ""
+    new_action: str = ""
+    new_event_name: str = ""
+    test_mapping_id: int = 0
+    test_conversions: list[ConversionOption] = []
+    test_conversion: str = ""
+    test_payload: str = ""
+    test_answer: str = ""
+    test_ok: bool = False
+    _missing: list[int] = []
+
+    async def _integration_id(self) -> int:
+        return (await self.get_state(SettingsState)).integration_id
+
+    def _load_rows(self, integration_id: int) -> None:
+        with session_scope() as session:
+            self.rows = [MappingRow(m.id, m.event_type, m.label, m.enabled, m.id in self._missing)
+                         for m in mappings.list_mappings(session, integration_id)]
+            integration = session.get(Integration, integration_id)
+            self.provider = integration.provider if integration else ""
+
+    @rx.event
+    async def load(self):
+        if current_user(self) is None:
+            yield rx.redirect("/login")
+            return
+        integration_id = await self._integration_id()
+        self.form_error, self.actions_error, self.test_mapping_id = "", "", 0
+        self._load_rows(integration_id)
+        yield
+        try:
+            actions = await mappings.available_actions(default_hub(), integration_id)
+            self._missing = await mappings.flag_missing(default_hub(), integration_id)
+        except mappings.MappingProblem as exc:
+            self.actions_error = exc.message
+            return
+        self.actions = [ActionOption(str(a.id).rsplit("/", 1)[-1], a.name) for a in actions]
+        standard = next((a.extra.get("standard_events") for a in actions if a.extra.get("standard_events")), None)
+        self.standard_events = list(standard or [])
+        self._load_rows(integration_id)
+
+    @rx.event
+    def set_new_action(self, value: str) -> None:
+        self.new_action = value
+
+    @rx.event
+    def set_new_event_name(self, value: str) -> None:
+        self.new_event_name = value
+
+    @rx.event
+    async def add(self, form: dict):
+        if (denied := refusal(self, "change conversion mappings")) is not None:
+            return denied
+        integration_id = await self._integration_id()
+        event_type = str(form.get("event_type", "")).strip().lower()
+        action_id = self.new_action or str(form.get("action_id", "")).strip()
+        name = next((a.name for a in self.actions if a.id == action_id), action_id)
+        extra = {"event_name": self.new_event_name} if self.provider == "meta_ads" else {}
+        try:
+            with session_scope() as session:
+                view = mappings.add_mapping(session, integration_id, event_type, action_id, name, extra)
+        except mappings.MappingProblem as exc:
+            self.form_error = exc.message
+            return None
+        self.form_error = ""
+        audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
+        self._load_rows(integration_id)
+        return rx.toast.success(f"'{event_type}' conversions now go to {view.label}.")
+
+    @rx.event
+    async def toggle(self, mapping_id: int, enabled: bool):
+        if (denied := refusal(self, "change conversion mappings")) is not None:
+            return denied
+        integration_id = await self._integration_id()
+        try:
+            with session_scope() as session:
+                view = mappings.set_enabled(session, mapping_id, enabled)
+        except mappings.MappingProblem as exc:
+            return rx.toast.error(exc.message)
+        audit_log(self, AuditAction.MAPPING_CHANGED, integration_id=integration_id,
+                  detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}")
+        self._load_rows(integration_id)
+        return None
+
+    @rx.event
+    async def delete(self, mapping_id: int):
+        if (denied := refusal(self, "change conversion mappings")) is not None:
+            return denied
+        integration_id = await self._integration_id()
+        try:
+            with session_scope() as session:
+                mappings.delete_mapping(session, mapping_id)
+        except mappings.MappingProblem as exc:
+            return rx.toast.error(exc.message)
+        audit_log(self, AuditAction.MAPPING_DELETED, integration_id=integration_id, detail=f"mapping {mapping_id}")
+        self._load_rows(integration_id)
+        return None
+
+    @rx.event
+    async def open_test(self, mapping_id: int):
+        """Offer the latest conversions of the mapping's event type to test with."""
+        row = next((r for r in self.rows if r.id == mapping_id), None)
+        integration_id = await self._integration_id()
+        with session_scope() as session:
+            integration = session.get(Integration, integration_id)
+            convs = session.exec(select(Conversion).where(
+                Conversion.traffic_source_id == (integration.traffic_source_id if integration else 0),
+                Conversion.event_type == (row.event_type if row else "")).order_by(Conversion.id.desc()).limit(20)).all()
+        self.test_conversions = [ConversionOption(str(c.id), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}")
+                                 for c in convs]
+        self.test_mapping_id, self.test_payload, self.test_answer = mapping_id, "", ""
+        self.test_conversion = self.test_conversions[0].id if self.test_conversions else ""
+
+    @rx.event
+    def set_test_conversion(self, value: str) -> None:
+        self.test_conversion = value
+
+    @rx.event
+    async def run_test(self):
+        if (denied := refusal(self, "send test pushes")) is not None:
+            yield denied
+            return
+        if not self.test_conversion:
+            self.test_answer, self.test_ok = "Record a conversion of this event type first (Conversions tab).", False
+            return
+        self.test_answer = "Sending…"
+        yield
+        try:
+            result = await push.test_push(default_hub(), await self._integration_id(), self.test_mapping_id,
+                                          int(self.test_conversion))
+        except push.PushProblem as exc:
+            self.test_answer, self.test_ok = exc.message, False
+            return
+        self.test_payload, self.test_answer, self.test_ok = result.payload_json, result.answer_text, result.ok
+
+
+class PushHistoryState(rx.State):
+    rows: list[push.PushRow] = []
+    total: int = 0
+    page: int = 1
+    status_filter: str = "all"
+    pushing: bool = False
+    last_result: str = ""
+
+    async def _integration_id(self) -> int:
+        return (await self.get_state(SettingsState)).integration_id
+
+    def _load(self, integration_id: int) -> None:
+        with session_scope() as session:
+            self.rows, self.total = push.push_history(session, integration_id, self.status_filter, self.page,
+                                                      PUSH_PAGE_SIZE)
+
+    @rx.event
+    async def load(self):
+        if current_user(self) is None:
+            return rx.redirect("/login")
+        self.page, self.last_result = 1, ""
+        self._load(await self._integration_id())
+        return None
+
+    @rx.event
+    async def set_filter(self, value: str):
+        self.status_filter, self.page = value, 1
+        self._load(await self._integration_id())
+
+    @rx.event
+    async def go(self, delta: int):
+        pages = max(1, -(-self.total // PUSH_PAGE_SIZE))
+        self.page = min(pages, max(1, self.page + delta))
+        self._load(await self._integration_id())
+
+    @rx.event
+    async def retry(self, push_id: int):
+        if (denied := refusal(self, "retry pushes")) is not None:
+            return denied
+        try:
+            with session_scope() as session:
+                push.retry_row(session, push_id)
+        except push.PushProblem as exc:
+            return rx.toast.error(exc.message)
+        self._load(await self._integration_id())
+        return rx.toast.info("Queued again; it goes out with the next push (or press Push now).")
+
+    @rx.event
+    async def push_now(self):
+        if (denied := refusal(self, "push conversions")) is not None:
+            yield denied
+            return
+        integration_id = await self._integration_id()
+        self.pushing = True
+        yield
+        try:
+            summary = await push.run_push(default_hub(), integration_id, "manual")
+            self.last_result = summary.message
+        except AlreadyRunning as exc:
+            self.last_result = str(exc)
+        self.pushing = False
+        self._load(integration_id)
+        yield SettingsState.reload

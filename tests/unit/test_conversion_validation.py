@@ -1,0 +1,103 @@
+"""Validation of incoming conversion events (services/conversions.py), no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from routy_app.providers import hashing
+from routy_app.services.conversions import parse_timestamp, parse_value, postback_event, validate_event
+from routy_app.services.push import dedup_key
+
+NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+GOOD = {"id": "ord-1", "event_type": "sale", "occurred_at": "2026-05-01T10:00:00+02:00", "value": Decimal("19.99"),
+        "currency": "USD", "gclid": "Cj0KCQ-abc"}
+
+
+def fields(raw: dict, **overrides) -> set[str]:
+    _, errors = validate_event({**raw, **overrides}, 0, NOW)
+    return {e.field for e in errors}
+
+
+def test_a_good_event_becomes_column_values():
+    out, errors = validate_event(GOOD, 0, NOW)
+    assert errors == []
+    assert out["external_id"] == "ord-1" and out["value_micros"] == 19_990_000 and out["currency"] == "USD"
+    assert out["occurred_at"] == dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert out["gclid"] == "Cj0KCQ-abc" and out["fbc"] is None
+
+
+@pytest.mark.parametrize("override, field", [
+    ({"id": ""}, "id"),
+    ({"id": "x" * 201}, "id"),
+    ({"event_type": "Sale"}, "event_type"),
+    ({"event_type": "sale-1"}, "event_type"),
+    ({"event_type": "s" * 65}, "event_type"),
+    ({"occurred_at": "2026-05-01T10:00:00"}, "occurred_at"),  # naive
+    ({"occurred_at": "yesterday"}, "occurred_at"),
+    ({"occurred_at": "2026-05-01T13:00:00Z"}, "occurred_at"),  # an hour in the future
+    ({"value": "abc"}, "value"),
+    ({"value": "-1"}, "value"),
+    ({"value": "NaN"}, "value"),
+    ({"currency": "usd"}, "currency"),
+    ({"currency": None}, "currency"),  # value given without currency
+    ({"email": "not-an-email"}, "email"),
+    ({"phone": "415 555 0123"}, "phone"),  # no +country code
+    ({"ip": "300.1.1.1"}, "ip"),
+    ({"consent": {"ad_user_data": "yes"}}, "consent.ad_user_data"),
+    ({"consent": {"ad_storage": "granted"}}, "consent.ad_storage"),
+    ({"favourite_colour": "blue"}, "favourite_colour"),
+])
+def test_each_bad_field_is_named(override, field):
+    assert field in fields(GOOD, **override)
+
+
+def test_small_clock_skew_is_accepted():
+    assert fields(GOOD, occurred_at="2026-05-01T12:03:00Z") == set()
+
+
+def test_value_is_decimal_exact_and_never_float():
+    assert parse_value(Decimal("0.1")) == (100_000, None)
+    assert parse_value("1234567.123456") == (1_234_567_123_456, None)
+    assert parse_value(0.1)[0] == 100_000  # a stray float goes through its repr, not binary arithmetic
+
+
+def test_timestamp_z_and_offsets():
+    assert parse_timestamp("2026-05-01T10:00:00Z", NOW)[0] == dt.datetime(2026, 5, 1, 10, tzinfo=dt.timezone.utc)
+    assert parse_timestamp("2026-05-01T01:00:00-10:00", NOW)[0].hour == 11
+    assert "offset" in parse_timestamp("2026-05-01 10:00:00", NOW)[1]
+
+
+def test_email_and_phone_are_hashed_per_provider_and_not_kept():
+    out, errors = validate_event({**GOOD, "email": " John.Doe+x@Gmail.com ", "phone": "+1 (415) 555-0123"}, 0, NOW)
+    assert errors == []
+    assert out["email_sha256"] == hashing.sha256_hex("johndoe@gmail.com")
+    assert out["email_sha256_meta"] == hashing.sha256_hex("john.doe+x@gmail.com")
+    assert out["phone_sha256"] == hashing.sha256_hex("+14155550123")
+    assert out["phone_sha256_meta"] == hashing.sha256_hex("14155550123")
+    assert "email" not in out and "phone" not in out
+    assert not any("john" in str(v).lower() for v in out.values())
+
+
+def test_errors_never_echo_personal_data():
+    _, errors = validate_event({**GOOD, "email": "secret-person@", "phone": "555-SECRET"}, 3, NOW)
+    assert {e.index for e in errors} == {3}
+    assert not any("secret" in e.message.lower() for e in errors)
+
+
+def test_postback_assigns_click_ids_by_shape_and_is_deterministic():
+    google = postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc"}, NOW)
+    meta = postback_event({"key": "k", "event": "lead", "click_id": "fb.1.1554763741205.AbCd"}, NOW)
+    braid = postback_event({"key": "k", "event": "lead", "click_id": "xyz", "click_id_type": "wbraid"}, NOW)
+    assert google["gclid"] == "Cj0KCQabc" and meta["fbc"].startswith("fb.") and braid["wbraid"] == "xyz"
+    assert google["id"] == postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc"}, NOW)["id"]
+    assert google["id"] != postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc", "value": "2"},
+                                          NOW)["id"]
+
+
+def test_dedup_key_is_stable_and_short_enough_for_every_provider():
+    assert dedup_key(1, "ord-1") == "1:ord-1"
+    long_key = dedup_key(1, "x" * 200)
+    assert long_key == dedup_key(1, "x" * 200) and len(long_key) <= 100 and long_key != dedup_key(1, "y" * 200)
