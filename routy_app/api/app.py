@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from routy_app.api import auth_routes
 from routy_app.api import conversions as conversion_routes
+from routy_app.api import exports
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
@@ -19,6 +20,7 @@ def build_api() -> Starlette:
         Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
         *auth_routes.routes(),
         *conversion_routes.routes(),  # Bearer API key / postback key, not a user session
+        *exports.routes(),
     ]
     if get_settings().is_sandbox:
         from routy_app.sandbox.app import build_sandbox_app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
 from routy_app.state.connect import ConnectState
@@ -108,12 +109,14 @@ def settings_dialog() -> rx.Component:
                                 rx.tabs.trigger("Sync History", value="history"),
                                 rx.tabs.trigger("Conversion Mappings", value="mappings"),
                                 rx.tabs.trigger("Push History", value="push"),
+                                rx.tabs.trigger("Metrics", value="metrics"),
                             ),
                             rx.tabs.content(connection_tab(), value="connection"),
                             rx.tabs.content(sync_tab(), value="sync"),
                             rx.tabs.content(history_tab(), value="history"),
                             rx.tabs.content(mappings_tab(), value="mappings"),
                             rx.tabs.content(push_history_tab(), value="push"),
+                            rx.tabs.content(metrics_tab(), value="metrics"),
                             value=SettingsState.tab,
                             on_change=SettingsState.set_tab,
                             width="100%",

@@ -55,10 +55,11 @@ class SettingsState(rx.State):
         """Each tab loads its own data when shown (only one page of it goes to the browser)."""
         self.tab = value
         from routy_app.state.mappings import MappingsState, PushHistoryState
+        from routy_app.state.metrics import MetricsState
         from routy_app.state.sync import SyncState
 
         loaders = {"sync": [SyncState.load], "history": [SyncState.load, SyncState.watch_history],
-                   "mappings": [MappingsState.load], "push": [PushHistoryState.load]}
+                   "mappings": [MappingsState.load], "push": [PushHistoryState.load], "metrics": [MetricsState.load]}
         return loaders.get(value)
 
     @rx.event

@@ -61,3 +61,35 @@ def test_sync_settings_validate_and_save(app_server, page: Page):
     dialog = _settings_tab(page, "Sync")
     expect(dialog.get_by_role("combobox", name="Schedule")).to_contain_text("Every 6 hours")
     expect(dialog.get_by_label("Lookback days")).to_have_value("3")
+
+
+def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
+    source = new_source(app_server, "Metrics")
+    open_source(page, app_server, source)
+    connect_oauth(page, "Google Ads")
+    pick_account(page, "Shop DE")
+    dialog = _settings_tab(page, "Sync History")
+    expect(dialog.locator(".history-row").filter(has_text="Pull").locator(".run-status").first).to_have_text(
+        "success", timeout=60_000)
+    dialog.get_by_role("tab", name="Metrics").click()
+    expect(dialog.locator(".metric-tile")).to_have_count(7)
+    expect(dialog.locator(".metric-tile").filter(has_text="Cost").first).to_contain_text("EUR")
+    expect(dialog.locator("#metrics-chart svg").first).to_be_visible()
+    rows = dialog.locator(".breakdown-row")
+    expect(rows.first).to_be_visible()
+    campaign = rows.first.locator(".drill").inner_text()
+    rows.first.locator(".drill").click()
+    expect(dialog.locator("#breakdown-level")).to_have_text("Ad groups")
+    expect(dialog.locator(".crumb")).to_have_text(campaign)
+    rows.first.locator(".drill").click()
+    expect(dialog.locator("#breakdown-level")).to_have_text("Ads")
+    dialog.get_by_role("button", name="Keywords").click()
+    expect(dialog.locator("#breakdown-level")).to_have_text("Keywords")
+    expect(rows.first).to_be_visible()
+
+    dialog.get_by_role("button", name=re.compile("^Clicks")).click()
+    expect(dialog.get_by_role("button", name=re.compile("^Clicks"))).to_contain_text("↓")
+    href = dialog.get_by_role("link", name="Export CSV").get_attribute("href")
+    answer = page.request.get(app_server.url + href)
+    assert answer.status == 200 and answer.text().splitlines()[0].startswith("id,name,impressions,clicks")
+    assert len(answer.text().splitlines()) >= 2

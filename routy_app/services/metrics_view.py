@@ -1,0 +1,103 @@
+"""Display values for the Metrics tab (formatted money, ratios, labels), built from metrics_queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlmodel import Session
+
+from routy_app.models import Integration
+from routy_app.providers.registry import get_info
+from routy_app.services import metrics_queries as mq
+from routy_app.timeutil import utcnow
+
+LEVEL_LABELS = {"campaign": "Campaigns", "ad_group": "Ad groups", "ad": "Ads", "keyword": "Keywords"}
+META_LEVEL_LABELS = {**LEVEL_LABELS, "ad_group": "Ad sets"}
+CHILD_LEVELS = {"campaign": ("ad_group",), "ad_group": ("ad", "keyword")}
+
+
+def money(micros: int | None, currency: str) -> str:
+    if micros is None:
+        return "–"
+    return f"{Decimal(micros) / 1_000_000:,.2f} {currency}".strip()
+
+
+def count(micros: int) -> str:
+    """Conversions are fractional counts stored as micros."""
+    value = Decimal(micros) / 1_000_000
+    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+
+
+@dataclass(frozen=True)
+class Tile:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    date: str
+    cost: float  # chart axis values only; stored money stays integer micros
+    clicks: int
+
+
+@dataclass(frozen=True)
+class TableRow:
+    id: str
+    name: str
+    campaign_id: str
+    ad_group_id: str
+    impressions: str
+    clicks: str
+    ctr: str
+    cost: str
+    cpc: str
+    conversions: str
+    cost_per_conversion: str
+
+
+def level_labels(provider: str) -> dict[str, str]:
+    return META_LEVEL_LABELS if provider == "meta_ads" else LEVEL_LABELS
+
+
+def child_levels(provider: str, level: str) -> list[str]:
+    levels = get_info(provider).levels
+    return [child for child in CHILD_LEVELS.get(level, ()) if child in levels]
+
+
+def tiles(session: Session, integration_id: int, start: dt.date, end: dt.date, currency: str) -> list[Tile]:
+    s = mq.summary(session, integration_id, start, end)
+    cur = s.currency or currency
+    return [Tile("Impressions", f"{s.impressions:,}"), Tile("Clicks", f"{s.clicks:,}"),
+            Tile("Cost", money(s.cost_micros, cur)), Tile("CTR", f"{s.ctr * 100:.2f} %"),
+            Tile("CPC", money(s.cpc_micros, cur)), Tile("Conversions", count(s.conversions_micros)),
+            Tile("Cost / conversion", money(s.cost_per_conversion_micros, cur))]
+
+
+def chart(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[ChartPoint]:
+    return [ChartPoint(p.date.isoformat(), float(Decimal(p.cost_micros) / 1_000_000), p.clicks)
+            for p in mq.daily_series(session, integration_id, start, end)]
+
+
+def table(session: Session, integration_id: int, level: str, start: dt.date, end: dt.date,
+          parent: dict[str, str], sort_by: str, descending: bool, page: int, page_size: int,
+          currency: str) -> tuple[list[TableRow], int]:
+    result = mq.breakdown(session, integration_id, level, start, end, parent or None, sort_by, descending, page,
+                          page_size)
+    rows = [TableRow(id=r.id, name=r.name or r.id, campaign_id=r.campaign_id, ad_group_id=r.ad_group_id,
+                     impressions=f"{r.impressions:,}", clicks=f"{r.clicks:,}", ctr=f"{r.ctr * 100:.2f} %",
+                     cost=money(r.cost_micros, currency), cpc=money(r.cpc_micros, currency),
+                     conversions=count(r.conversions_micros),
+                     cost_per_conversion=money(r.cost_per_conversion_micros, currency)) for r in result.rows]
+    return rows, result.total_rows
+
+
+def next_sync_text(integration: Integration, next_run: dt.datetime | None) -> str:
+    """When the next scheduled pull runs, for the empty state."""
+    if next_run is None and integration.last_sync_at is not None:
+        next_run = integration.last_sync_at + dt.timedelta(minutes=integration.schedule_minutes)
+    if next_run is None or next_run <= utcnow():
+        return "The first sync starts within a minute of connecting; use Sync Now to start it yourself."
+    return f"The next sync runs at {next_run:%Y-%m-%d %H:%M} UTC; use Sync Now to run one right away."

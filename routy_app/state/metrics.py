@@ -1,0 +1,171 @@
+"""Settings → Metrics: date range, summary tiles, a daily chart and a drill-down breakdown.
+
+Only aggregated pages reach the browser; rows stay in the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from routy_app.db import session_scope
+from routy_app.models import Integration
+from routy_app.providers.registry import get_info
+from routy_app.services import metrics_view
+from routy_app.services.scheduler import current_scheduler, pull_job_id
+from routy_app.state.auth import current_user
+from routy_app.state.settings import SettingsState
+
+PAGE_SIZE = 15
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Crumb:
+    label: str
+    level: str
+    campaign_id: str
+    ad_group_id: str
+
+
+@dataclass(frozen=True)
+class LevelOption:
+    level: str
+    label: str
+
+
+class MetricsState(rx.State):
+    start: str = ""
+    end: str = ""
+    range_error: str = ""
+    tiles: list[metrics_view.Tile] = []
+    points: list[dict[str, Any]] = []  # recharts wants plain dicts
+    rows: list[metrics_view.TableRow] = []
+    total_rows: int = 0
+    page: int = 1
+    level: str = "campaign"
+    level_label: str = "Campaigns"
+    child_options: list[LevelOption] = []
+    sibling_options: list[LevelOption] = []
+    crumbs: list[Crumb] = []
+    campaign_id: str = ""
+    ad_group_id: str = ""
+    sort_by: str = "cost_micros"
+    descending: bool = True
+    empty_text: str = ""
+    export_url: str = ""
+    _provider: str = ""
+    _currency: str = ""
+
+    async def _integration_id(self) -> int:
+        return (await self.get_state(SettingsState)).integration_id
+
+    @rx.event
+    async def load(self):
+        if current_user(self) is None:
+            return rx.redirect("/login")
+        today = dt.datetime.now(dt.timezone.utc).date()
+        self.start, self.end = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
+        self.level, self.campaign_id, self.ad_group_id, self.crumbs, self.page = "campaign", "", "", [], 1
+        self.sort_by, self.descending, self.range_error = "cost_micros", True, ""
+        self._refresh(await self._integration_id())
+        return None
+
+    def _dates(self) -> tuple[dt.date, dt.date] | None:
+        try:
+            start, end = dt.date.fromisoformat(self.start), dt.date.fromisoformat(self.end)
+        except ValueError:
+            self.range_error = "Enter both dates as YYYY-MM-DD."
+            return None
+        if start > end:
+            self.range_error = "The start date must not be after the end date."
+            return None
+        if (end - start).days > 731:
+            self.range_error = "Pick at most two years."
+            return None
+        self.range_error = ""
+        return start, end
+
+    def _refresh(self, integration_id: int) -> None:
+        dates = self._dates()
+        if dates is None:
+            return
+        start, end = dates
+        with session_scope() as session:
+            integration = session.get(Integration, integration_id)
+            if integration is None:
+                return
+            self._provider, self._currency = integration.provider, integration.account_currency or ""
+            labels = metrics_view.level_labels(self._provider)
+            self.level_label = labels[self.level]
+            self.child_options = [LevelOption(c, labels[c]) for c in metrics_view.child_levels(self._provider, self.level)]
+            siblings = metrics_view.child_levels(self._provider, "ad_group") if self.level in ("ad", "keyword") else []
+            self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
+            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency)
+            self.points = [dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end)]
+            self.rows, self.total_rows = metrics_view.table(
+                session, integration_id, self.level, start, end, self._parent(), self.sort_by, self.descending,
+                self.page, PAGE_SIZE, self._currency)
+            self.empty_text = "" if self.points else self._empty(integration)
+        query = {"level": self.level, "start": self.start, "end": self.end, "sort": self.sort_by,
+                 "desc": "1" if self.descending else "0", **self._parent()}
+        self.export_url = f"/api/metrics/{integration_id}/export.csv?{urlencode(query)}"
+
+    def _empty(self, integration: Integration) -> str:
+        scheduler = current_scheduler()
+        next_run = scheduler.jobs().get(pull_job_id(int(integration.id))) if scheduler else None
+        if get_info(integration.provider).key == "ga4" and integration.direction == "push":
+            return "This GA4 stream only receives conversions; add a property id and service account to pull reports."
+        return "No metrics for these dates yet. " + metrics_view.next_sync_text(integration, next_run)
+
+    def _parent(self) -> dict[str, str]:
+        return {k: v for k, v in (("campaign_id", self.campaign_id), ("ad_group_id", self.ad_group_id)) if v}
+
+    @rx.event
+    async def set_range(self, form: dict):
+        self.start, self.end, self.page = str(form.get("start", "")), str(form.get("end", "")), 1
+        self._refresh(await self._integration_id())
+
+    @rx.event
+    async def sort(self, column: str):
+        if self.sort_by == column:
+            self.descending = not self.descending
+        else:
+            self.sort_by, self.descending = column, column != "name"
+        self.page = 1
+        self._refresh(await self._integration_id())
+
+    @rx.event
+    async def go(self, delta: int):
+        pages = max(1, -(-self.total_rows // PAGE_SIZE))
+        self.page = min(pages, max(1, self.page + delta))
+        self._refresh(await self._integration_id())
+
+    @rx.event
+    async def drill(self, row_id: str, name: str, child_level: str):
+        """Open the children of a row: a campaign's ad groups, an ad group's ads or keywords."""
+        self.crumbs = [*self.crumbs, Crumb(name, self.level, self.campaign_id, self.ad_group_id)]
+        if self.level == "campaign":
+            self.campaign_id = row_id
+        else:
+            self.ad_group_id = row_id
+        self.level, self.page = child_level, 1
+        self._refresh(await self._integration_id())
+
+    @rx.event
+    async def switch_child(self, child_level: str):
+        """Ads vs keywords of the same ad group."""
+        self.level, self.page = child_level, 1
+        self._refresh(await self._integration_id())
+
+    @rx.event
+    async def back_to(self, index: int):
+        crumb = self.crumbs[index]
+        self.level, self.campaign_id, self.ad_group_id = crumb.level, crumb.campaign_id, crumb.ad_group_id
+        self.crumbs, self.page = self.crumbs[:index], 1
+        self._refresh(await self._integration_id())
