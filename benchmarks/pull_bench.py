@@ -22,79 +22,15 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import sqlite3
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import httpx
-import psutil
+from benchmarks.common import RssSampler, connect_google, fresh_environment, sandbox_hub
 
 PAGE = 10_000
 AD_GROUPS, KEYWORDS, DAYS = 10, 10, 90  # keyword-day rows = campaigns x 100 x days (<= 90)
-
-
-class RssSampler:
-    """Samples this process's RSS in a thread; `peak_delta_mb` after stop()."""
-
-    def __init__(self, interval: float = 0.02) -> None:
-        self.proc = psutil.Process()
-        self.interval = interval
-        self.base = self.proc.memory_info().rss
-        self.peak = self.base
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-    @property
-    def peak_delta_mb(self) -> float:
-        return (self.peak - self.base) / 1_048_576
-
-
-def _fresh_environment(tmp: Path) -> None:
-    """A fresh SQLite database in `tmp`, as tests/conftest.py does."""
-    os.environ["ROUTY_DATA_DIR"] = str(tmp)
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("ROUTY_SECRET_KEY", None)
-    os.environ["ROUTY_PROVIDER_MODE"] = "sandbox"
-    os.environ["PUBLIC_URL"] = "http://sandbox.test"
-    os.environ["ROUTY_SCHEDULER_ENABLED"] = "false"
-    from routy_app import crypto
-    from routy_app.config import reload_settings
-    from routy_app.db import migrate, reset_engine
-
-    reload_settings()
-    crypto.get_box.cache_clear()
-    reset_engine()
-    migrate()
-
-
-async def _connect(hub, state) -> int:  # noqa: ANN001
-    """OAuth against the sandbox's consent page + account choice: an Active Google integration."""
-    from routy_app.services import connections
-    from tests.integration.consent import consent
-
-    url = await connections.start_oauth(hub, 1, "google_ads")
-    outcome = await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
-    if not outcome.ok:
-        raise SystemExit(outcome.message)
-    await connections.select_account(hub, outcome.integration_id, "1234567890")
-    return int(outcome.integration_id)
 
 
 def _raw_ceiling(db_path: Path, raw_path: Path, integration_id: int) -> tuple[int, float]:
@@ -167,25 +103,17 @@ def _query_latencies(integration_id: int, suffix: str = "") -> dict[str, float]:
 
 
 async def bench(rows: int) -> dict:
-    from routy_app.config import Settings
     from routy_app.db import get_engine
-    from routy_app.providers.endpoints import Endpoints
     from routy_app.providers.retry import RetryPolicy
-    from routy_app.sandbox.app import mounted_sandbox
     from routy_app.sandbox.state import SandboxConfig, SandboxState
-    from routy_app.services.hub import ProviderHub
     from routy_app.services.pull import run_pull
 
     campaigns = max(1, math.ceil(rows / (AD_GROUPS * KEYWORDS * DAYS)))
     days = max(1, min(DAYS, round(rows / (campaigns * AD_GROUPS * KEYWORDS))))
     state = SandboxState(SandboxConfig(days=days, campaigns_per_account=campaigns, ad_groups_per_campaign=AD_GROUPS,
                                        ads_per_ad_group=1, keywords_per_ad_group=KEYWORDS))
-    origin = "http://sandbox.test"
-    endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=origin, ROUTY_PROVIDER_MODE="sandbox"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mounted_sandbox(state)), base_url=origin,
-                                 timeout=120) as http:
-        hub = ProviderHub(endpoints, http, origin, RetryPolicy(max_attempts=3, initial=0.1, cap=1.0))
-        integration_id = await _connect(hub, state)
+    async with sandbox_hub(state, RetryPolicy(max_attempts=3, initial=0.1, cap=1.0)) as hub:
+        integration_id = await connect_google(hub)
         # warm-up (imports, pools, statement caches) that also gives the summary / series queries data
         await run_pull(hub, integration_id, "full", levels=("campaign",))
         with RssSampler() as rss:
@@ -221,7 +149,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="keyword-day rows to pull (about)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="routy-pull-bench-") as tmp:
-        _fresh_environment(Path(tmp))
+        fresh_environment(Path(tmp))
         import logging
 
         logging.disable(logging.INFO)

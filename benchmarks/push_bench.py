@@ -25,72 +25,16 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import psutil
+
+from benchmarks.common import GOOGLE_ACCOUNT, RssSampler, connect_google, fresh_environment, sandbox_hub
 
 INGEST_BATCH = 1000
 ROUND = 10_000  # events per ingest -> push -> bare round
-SANDBOX_ORIGIN = "http://sandbox.test"
-
-
-class PeakRss:
-    """Samples this process's RSS in a thread every 20 ms."""
-
-    def __init__(self) -> None:
-        self.proc = psutil.Process()
-        self.peak = self.proc.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-
-
-def _fresh_environment(tmp: Path) -> None:
-    """A fresh SQLite database in `tmp`, as tests/conftest.py does."""
-    os.environ["ROUTY_DATA_DIR"] = str(tmp)
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("ROUTY_SECRET_KEY", None)
-    os.environ["ROUTY_PROVIDER_MODE"] = "sandbox"
-    os.environ["PUBLIC_URL"] = SANDBOX_ORIGIN
-    os.environ["ROUTY_SCHEDULER_ENABLED"] = "false"
-    from routy_app import crypto
-    from routy_app.config import reload_settings
-    from routy_app.db import migrate, reset_engine
-
-    reload_settings()
-    crypto.get_box.cache_clear()
-    reset_engine()
-    migrate()
-
-
-async def _connect(hub) -> int:  # noqa: ANN001
-    """OAuth against the sandbox's consent page + account choice: an Active Google integration."""
-    from routy_app.services import connections
-    from tests.integration.consent import consent
-
-    url = await connections.start_oauth(hub, 1, "google_ads")
-    outcome = await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
-    assert outcome.ok, outcome.message
-    await connections.select_account(hub, outcome.integration_id, "1234567890")
-    return int(outcome.integration_id)
 
 
 def _events(n: int, prefix: str, start: int = 0) -> list[dict]:
@@ -130,32 +74,24 @@ async def _bare(http: httpx.AsyncClient, url: str, token: str, account_id: str, 
 
 async def main(n: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="routy-push-bench-") as tmp:
-        _fresh_environment(Path(tmp))
-        from routy_app.config import Settings
+        fresh_environment(Path(tmp))
         from routy_app.db import session_scope
         from routy_app.models import Integration
-        from routy_app.providers.endpoints import Endpoints
         from routy_app.providers.retry import RetryPolicy
-        from routy_app.sandbox.app import mounted_sandbox
         from routy_app.sandbox.state import SandboxConfig, SandboxState
         from routy_app.services import connections, mappings, push
-        from routy_app.services.hub import ProviderHub
 
         state = SandboxState(SandboxConfig())
-        transport = httpx.ASGITransport(app=mounted_sandbox(state))
-        with PeakRss() as rss:
-            async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_ORIGIN,
-                                         timeout=httpx.Timeout(120.0)) as http:
-                endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox"))
-                hub = ProviderHub(endpoints, http, SANDBOX_ORIGIN, RetryPolicy(max_attempts=2, initial=0.1, cap=0.1))
-                integration_id = await _connect(hub)
+        with RssSampler() as rss:
+            async with sandbox_hub(state, RetryPolicy(max_attempts=2, initial=0.1, cap=0.1)) as hub:
+                integration_id = await connect_google(hub)
                 action = (await mappings.available_actions(hub, integration_id))[0]
                 with session_scope() as session:
                     mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
 
                 with session_scope() as session:
                     creds = connections.load_credentials(session.get(Integration, integration_id))
-                url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+                url = f"{hub.endpoints.google_datamanager_base_url}/v1/events:ingest"
                 # Rounds interleave ingest, push and the bare ceiling so that other load on the machine
                 # hits all three alike; the totals are summed.
                 ingest_s = push_s = bare_s = 0.0
@@ -166,7 +102,7 @@ async def main(n: int) -> dict:
                     summary = await push.run_push(hub, integration_id, "manual")
                     push_s += time.perf_counter() - started
                     assert summary.sent == size and summary.failed == 0, summary
-                    bare_s += await _bare(http, url, creds.access_token, "1234567890", action.id,
+                    bare_s += await _bare(hub.http, url, creds.access_token, GOOGLE_ACCOUNT, action.id,
                                           _events(size, "bare", start))
         return {
             "events": n,
@@ -174,7 +110,7 @@ async def main(n: int) -> dict:
             "push_events_per_s": round(n / push_s),
             "bare_events_per_s": round(n / bare_s),
             "ratio": round(bare_s / push_s, 3),
-            "peak_rss_mb": round(rss.peak / 1_048_576, 1),
+            "peak_rss_mb": round(rss.peak_mb, 1),
         }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.pager import pager
 from routy_app.state.auth import AuthState
-from routy_app.state.conversions import ConversionsState
+from routy_app.state.conversions import PAGE_SIZE, ConversionsState
 
 
 def _field(label: str, name: str, placeholder: str = "", **props) -> rx.Component:  # noqa: ANN003
@@ -101,14 +102,7 @@ def recent_table() -> rx.Component:
                     size="1", width="100%", id="recent-conversions",
                 ),
                 rx.text("No conversions yet.", size="2", color_scheme="gray")),
-        rx.hstack(
-            rx.button("Newer", size="1", variant="soft", on_click=ConversionsState.go(-1),
-                      disabled=ConversionsState.page <= 1),
-            rx.text("Page ", ConversionsState.page, " · ", ConversionsState.total, " conversions", size="1"),
-            rx.button("Older", size="1", variant="soft", on_click=ConversionsState.go(1),
-                      disabled=ConversionsState.page * 20 >= ConversionsState.total),
-            align="center", spacing="3",
-        ),
+        pager(ConversionsState.page, ConversionsState.total, PAGE_SIZE, ConversionsState.go, "conversions"),
         width="100%",
         spacing="2",
         overflow_x="auto",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from routy_app.state.metrics import MetricsState
+from routy_app.components.pager import pager
+from routy_app.state.metrics import PAGE_SIZE, MetricsState
 
 COLUMNS = (("Name", "name"), ("Impressions", "impressions"), ("Clicks", "clicks"), ("CTR", "ctr"),
            ("Cost", "cost_micros"), ("CPC", "cpc_micros"), ("Conversions", "conversions_micros"),
@@ -105,14 +106,8 @@ def metrics_tab() -> rx.Component:
                     rx.table.body(rx.foreach(MetricsState.rows, _row)),
                     size="1", width="100%", id="breakdown",
                 ),
-                rx.hstack(
-                    rx.button("Previous", size="1", variant="soft", on_click=MetricsState.go(-1),
-                              disabled=MetricsState.page <= 1),
-                    rx.text("Page ", MetricsState.page, " · ", MetricsState.total_rows, " rows", size="1"),
-                    rx.button("Next", size="1", variant="soft", on_click=MetricsState.go(1),
-                              disabled=MetricsState.page * 15 >= MetricsState.total_rows),
-                    align="center", spacing="3",
-                ),
+                pager(MetricsState.page, MetricsState.total_rows, PAGE_SIZE, MetricsState.go, "rows",
+                      back="Previous", forward="Next"),
                 spacing="3",
                 width="100%",
             ),

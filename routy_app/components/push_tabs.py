@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from routy_app.state.mappings import MappingsState, PushHistoryState
+from routy_app.components.pager import pager
+from routy_app.state.mappings import PUSH_PAGE_SIZE, MappingsState, PushHistoryState
 
 PUSH_STATUS_COLORS = {"pending": "gray", "sending": "blue", "sent": "green", "failed": "red", "skipped": "amber"}
 
@@ -145,14 +146,7 @@ def push_history_tab() -> rx.Component:
                     size="1", width="100%", id="push-history",
                 ),
                 rx.text("Nothing pushed yet.", size="2", color_scheme="gray")),
-        rx.hstack(
-            rx.button("Newer", size="1", variant="soft", on_click=PushHistoryState.go(-1),
-                      disabled=PushHistoryState.page <= 1),
-            rx.text("Page ", PushHistoryState.page, " · ", PushHistoryState.total, " events", size="1"),
-            rx.button("Older", size="1", variant="soft", on_click=PushHistoryState.go(1),
-                      disabled=PushHistoryState.page * 20 >= PushHistoryState.total),
-            align="center", spacing="3",
-        ),
+        pager(PushHistoryState.page, PushHistoryState.total, PUSH_PAGE_SIZE, PushHistoryState.go, "events"),
         spacing="3",
         width="100%",
         padding_top="1em",

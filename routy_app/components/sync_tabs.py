@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
-from routy_app.state.sync import SyncState
+from routy_app.components.pager import pager
+from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
 
 
 def _error(field: str) -> rx.Component:
@@ -140,15 +141,7 @@ def history_tab() -> rx.Component:
             ),
             rx.text("No sync has run yet.", size="2", color_scheme="gray"),
         ),
-        rx.hstack(
-            rx.button("Newer", on_click=SyncState.history_go(-1), disabled=SyncState.history_page <= 1,
-                      variant="soft", size="1"),
-            rx.text("Page ", SyncState.history_page, " · ", SyncState.history_total, " runs", size="1"),
-            rx.button("Older", on_click=SyncState.history_go(1),
-                      disabled=SyncState.history_page * 10 >= SyncState.history_total, variant="soft", size="1"),
-            align="center",
-            spacing="3",
-        ),
+        pager(SyncState.history_page, SyncState.history_total, HISTORY_PAGE_SIZE, SyncState.history_go, "runs"),
         width="100%",
         padding_top="1em",
         overflow_x="auto",

@@ -8,6 +8,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.services import conversions
 from routy_app.services.audit import AuditAction
+from routy_app.state import paging
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
 
@@ -50,8 +51,7 @@ class ConversionsState(rx.State):
 
     @rx.event
     async def go(self, delta: int):
-        pages = max(1, -(-self.total // PAGE_SIZE))
-        self.page = min(pages, max(1, self.page + delta))
+        self.page = paging.move(self.page, delta, self.total, PAGE_SIZE)
         self._load(await self._source_id())
 
     @rx.event

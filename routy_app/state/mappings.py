@@ -13,6 +13,7 @@ from routy_app.services import mappings, push
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.runs import AlreadyRunning
+from routy_app.state import paging
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 
@@ -213,8 +214,7 @@ class PushHistoryState(rx.State):
 
     @rx.event
     async def go(self, delta: int):
-        pages = max(1, -(-self.total // PUSH_PAGE_SIZE))
-        self.page = min(pages, max(1, self.page + delta))
+        self.page = paging.move(self.page, delta, self.total, PUSH_PAGE_SIZE)
         self._load(await self._integration_id())
 
     @rx.event

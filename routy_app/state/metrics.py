@@ -18,6 +18,7 @@ from routy_app.models import Integration
 from routy_app.providers.registry import get_info
 from routy_app.services import metrics_view
 from routy_app.services.scheduler import current_scheduler, pull_job_id
+from routy_app.state import paging
 from routy_app.state.auth import current_user
 from routy_app.state.settings import SettingsState
 
@@ -142,8 +143,7 @@ class MetricsState(rx.State):
 
     @rx.event
     async def go(self, delta: int):
-        pages = max(1, -(-self.total_rows // PAGE_SIZE))
-        self.page = min(pages, max(1, self.page + delta))
+        self.page = paging.move(self.page, delta, self.total_rows, PAGE_SIZE)
         self._refresh(await self._integration_id())
 
     @rx.event

@@ -12,6 +12,7 @@ from routy_app.services.connections import ConnectionProblem
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
+from routy_app.state import paging
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
@@ -91,8 +92,7 @@ class SyncState(rx.State):
 
     @rx.event
     async def history_go(self, delta: int):
-        pages = max(1, -(-self.history_total // HISTORY_PAGE_SIZE))
-        self.history_page = min(pages, max(1, self.history_page + delta))
+        self.history_page = paging.move(self.history_page, delta, self.history_total, HISTORY_PAGE_SIZE)
         self._load_history(await self._integration_id())
 
     @rx.event

@@ -1,13 +1,30 @@
-"""Build real connected integrations through the services and the in-process sandbox."""
+"""Build real connected integrations through the services and the in-process sandbox.
+
+- `hub` (fixture) + `connected_integration(hub, ...)`: an Active integration through the services.
+- `authorize(adapter, http, redirect_uri)`: adapter-level OAuth (consent page + code exchange) -> Credentials.
+- Adapter fixtures, imported by the modules that use them (`# noqa: F401 - fixture`):
+  `google` + `google_creds` (as `creds`) for the test_google_* modules, `meta_provider` (as `provider`)
+  + `meta_creds` (as `creds`) for the test_meta_* modules.
+"""
 
 from __future__ import annotations
 
+import secrets
+
+import httpx
 import pytest
 
+from routy_app.providers.base import Credentials, Provider
+from routy_app.providers.endpoints import Endpoints
+from routy_app.providers.google_ads import GoogleAdsProvider
+from routy_app.providers.meta_ads import MetaAdsProvider
 from routy_app.services import connections
 from routy_app.services.hub import ProviderHub
 from tests.integration.conftest import FAST_RETRY, SANDBOX_ORIGIN
 from tests.integration.consent import consent
+
+GOOGLE_REDIRECT = "http://localhost:3000/oauth/google/callback"
+META_REDIRECT = "http://localhost:3000/oauth/meta/callback"
 
 
 @pytest.fixture
@@ -34,3 +51,32 @@ async def connected_integration(hub: ProviderHub, provider: str = "google_ads", 
     chosen = account_id or next(c.id for c in choices if c.selectable)
     await connections.select_account(hub, outcome.integration_id, chosen)
     return int(outcome.integration_id)
+
+
+async def authorize(adapter: Provider, http: httpx.AsyncClient, redirect_uri: str, state: str = "st-1",
+                    untick: tuple[str, ...] = ()) -> Credentials:
+    """Allow on the adapter's consent page (clearing the scopes in `untick`), then exchange the code."""
+    verifier = secrets.token_urlsafe(48)  # PKCE for Google; Meta ignores it
+    query = await consent(http, adapter.authorization_url(state, verifier, redirect_uri), "allow", untick)
+    assert query["state"] == state
+    return await adapter.exchange_code(query["code"], verifier, redirect_uri)
+
+
+@pytest.fixture
+def google(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GoogleAdsProvider:
+    return GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+
+
+@pytest.fixture(name="creds")
+async def google_creds(google: GoogleAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
+    return await authorize(google, sandbox_http, GOOGLE_REDIRECT)
+
+
+@pytest.fixture(name="provider")
+def meta_provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> MetaAdsProvider:
+    return MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+
+
+@pytest.fixture(name="creds")
+async def meta_creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
+    return await authorize(provider, sandbox_http, META_REDIRECT)

@@ -10,20 +10,9 @@ from routy_app.providers.base import (Account, AuthExpired, Credentials, Permane
 from routy_app.providers.google_ads import CUSTOMER_QUERY, GoogleAdsProvider
 from routy_app.providers.retry import RetryPolicy
 from routy_app.sandbox.state import SandboxState
-from tests.integration.conftest import FAST_RETRY
-from tests.integration.google_flow import connect
+from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, UK, MANAGER, DE, JP = "1234567890", "2345678901", "9000000001", "5550000001", "5550000002"
-
-
-@pytest.fixture
-def google(endpoints, sandbox_http) -> GoogleAdsProvider:  # noqa: ANN001
-    return GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
-
-
-@pytest.fixture
-async def creds(google: GoogleAdsProvider, sandbox_http) -> Credentials:  # noqa: ANN001
-    return await connect(google, sandbox_http)
 
 
 def _account(customer_id: str, login: str | None = None, currency: str = "USD") -> Account:

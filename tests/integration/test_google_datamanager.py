@@ -12,20 +12,9 @@ from routy_app.providers.google_ads import NOT_PROCESSED, GoogleAdsProvider
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
 from routy_app.sandbox import google_ads_data
 from routy_app.sandbox.state import SandboxState
-from tests.integration.conftest import FAST_RETRY
-from tests.integration.google_flow import connect
+from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, MANAGER, DE = "1234567890", "9000000001", "5550000001"
-
-
-@pytest.fixture
-def google(endpoints, sandbox_http) -> GoogleAdsProvider:  # noqa: ANN001
-    return GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
-
-
-@pytest.fixture
-async def creds(google: GoogleAdsProvider, sandbox_http) -> Credentials:  # noqa: ANN001
-    return await connect(google, sandbox_http)
 
 
 @pytest.fixture

@@ -11,13 +11,8 @@ import pytest
 from routy_app.providers.base import AuthExpired, Credentials, PermanentError
 from routy_app.providers.google_ads import ADWORDS_SCOPE, DATAMANAGER_SCOPE, GoogleAdsProvider
 from routy_app.sandbox.state import SandboxState
-from tests.integration.conftest import FAST_RETRY
-from tests.integration.google_flow import REDIRECT_URI, ConsentPage, connect, press
-
-
-@pytest.fixture
-def google(endpoints, sandbox_http) -> GoogleAdsProvider:  # noqa: ANN001
-    return GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+from tests.integration.consent import ConsentPage, press
+from tests.integration.factories import GOOGLE_REDIRECT as REDIRECT_URI, authorize, google  # noqa: F401 - fixture
 
 
 def _query(url: str) -> dict[str, str]:
@@ -91,7 +86,7 @@ async def test_unknown_client_gets_an_error_page_not_a_redirect(endpoints, sandb
 
 
 async def test_granular_consent_scope_is_read_from_the_token_response(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
-    creds = await connect(google, sandbox_http, untick=(DATAMANAGER_SCOPE,))
+    creds = await authorize(google, sandbox_http, REDIRECT_URI, untick=(DATAMANAGER_SCOPE,))
     assert creds.scope == ADWORDS_SCOPE
     assert GoogleAdsProvider.missing_scopes(creds) == [DATAMANAGER_SCOPE]
     accounts = await google.list_accounts(creds)  # reporting works with adwords alone ...
@@ -102,7 +97,7 @@ async def test_granular_consent_scope_is_read_from_the_token_response(google: Go
 
 
 async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
-    creds = await connect(google, sandbox_http)
+    creds = await authorize(google, sandbox_http, REDIRECT_URI)
     fresh = await google.refresh(creds)
     assert fresh.access_token != creds.access_token and fresh.refresh_token == creds.refresh_token
     assert fresh.scope == creds.scope and google.last_credentials == fresh
@@ -115,7 +110,7 @@ async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(google: Googl
 
 async def test_api_401_refreshes_once_and_exposes_new_credentials(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
                                                                   sandbox_state: SandboxState) -> None:
-    creds = await connect(google, sandbox_http)
+    creds = await authorize(google, sandbox_http, REDIRECT_URI)
     assert sandbox_state.tokens.expire(creds.access_token)
     accounts = await google.list_accounts(creds)
     assert len(accounts) == 5
@@ -125,7 +120,7 @@ async def test_api_401_refreshes_once_and_exposes_new_credentials(google: Google
 
 async def test_revoked_grant_surfaces_as_auth_expired(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
                                                       sandbox_state: SandboxState) -> None:
-    creds = await connect(google, sandbox_http)
+    creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.tokens.revoke(creds.refresh_token or "")  # e.g. the user removed Routy's access
     with pytest.raises(AuthExpired) as exc:
         await google.list_accounts(creds)
@@ -134,7 +129,7 @@ async def test_revoked_grant_surfaces_as_auth_expired(google: GoogleAdsProvider,
 
 async def test_expired_token_without_refresh_token_is_auth_expired(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
                                                                    sandbox_state: SandboxState) -> None:
-    creds = await connect(google, sandbox_http)
+    creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.tokens.expire(creds.access_token)
     with pytest.raises(AuthExpired) as exc:
         await google.list_accounts(Credentials(access_token=creds.access_token, scope=creds.scope))
@@ -143,7 +138,7 @@ async def test_expired_token_without_refresh_token_is_auth_expired(google: Googl
 
 
 async def test_token_endpoint_faults(google: GoogleAdsProvider, sandbox_http, sandbox_state: SandboxState) -> None:  # noqa: ANN001
-    creds = await connect(google, sandbox_http)
+    creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.faults.add("google.token", "http_503", times=2, retry_after=1)
     assert (await google.refresh(creds)).access_token  # retried through two 503s
     sandbox_state.faults.add("google.token", "malformed")

@@ -14,23 +14,12 @@ from routy_app.providers.base import Account, ConversionAction, Credentials, Out
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider
 from routy_app.sandbox.state import SandboxState
-from tests.integration.conftest import FAST_RETRY
-from tests.integration.test_meta_auth import connect
+from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
 ACCOUNT = Account(id="act_1000000001", name="Sandbox Shop EU", currency="EUR", timezone="Europe/Berlin")
 NOW = dt.datetime.now(dt.timezone.utc)
 EMAIL = hashlib.sha256(b"jane@example.com").hexdigest()
 PHONE = hashlib.sha256(b"14155550123").hexdigest()
-
-
-@pytest.fixture
-def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> MetaAdsProvider:
-    return MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
-
-
-@pytest.fixture
-async def creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
-    return await connect(provider, sandbox_http)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from routy_app.providers.meta_ads import MetaAdsProvider
 from routy_app.providers.retry import RetryPolicy
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
-from tests.integration.test_meta_auth import REDIRECT, click, connect, open_dialog
+from tests.integration.consent import consent
+from tests.integration.factories import META_REDIRECT as REDIRECT, meta_creds  # noqa: F401 - fixture
 
 ACCOUNT = Account(id="act_1000000002", name="Sandbox Shop US", currency="USD", timezone="America/Los_Angeles")
 YESTERDAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
@@ -42,11 +43,6 @@ def sleeps() -> Sleeps:
 def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient, sleeps: Sleeps) -> MetaAdsProvider:
     policy = dataclasses.replace(FAST_RETRY, sleep=sleeps)
     return MetaAdsProvider(endpoints, sandbox_http, retry=policy)
-
-
-@pytest.fixture
-async def creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
-    return await connect(provider, sandbox_http)
 
 
 async def insights(provider: MetaAdsProvider, creds: Credentials) -> list:
@@ -176,8 +172,7 @@ async def test_token_endpoint_faults(provider: MetaAdsProvider, sandbox_http: ht
                                      sandbox_state: SandboxState) -> None:
     sandbox_state.faults.add("meta.token", "transient_2")
     url = provider.authorization_url("s", "v", REDIRECT)
-    _, form = await open_dialog(sandbox_http, url)
-    code = (await click(sandbox_http, url, form, "Allow"))["code"][0]
+    code = (await consent(sandbox_http, url))["code"]
     creds = await provider.exchange_code(code, "v", REDIRECT)  # retried after the transient failure
     assert creds.access_token
 

@@ -14,20 +14,10 @@ from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider, to_micros
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
-from tests.integration.test_meta_auth import connect
+from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 WEEK = (TODAY - dt.timedelta(days=7), TODAY - dt.timedelta(days=1))
-
-
-@pytest.fixture
-def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> MetaAdsProvider:
-    return MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
-
-
-@pytest.fixture
-async def creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
-    return await connect(provider, sandbox_http)
 
 
 @pytest.fixture

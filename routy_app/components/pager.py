@@ -1,0 +1,16 @@
+"""Previous/next controls for lists paginated in SQL (only one page is ever in state)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def pager(page, total, page_size: int, go, noun: str, back: str = "Newer", forward: str = "Older") -> rx.Component:  # noqa: ANN001
+    """`go(delta)` is the state's event moving by one page; page/total are state vars."""
+    return rx.hstack(
+        rx.button(back, size="1", variant="soft", on_click=go(-1), disabled=page <= 1),
+        rx.text("Page ", page, " · ", total, f" {noun}", size="1"),
+        rx.button(forward, size="1", variant="soft", on_click=go(1), disabled=page * page_size >= total),
+        align="center",
+        spacing="3",
+    )
