@@ -52,6 +52,11 @@ class SecretBox:
 
     def __init__(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._fingerprint = hashlib.sha256(b"routy-fingerprint:" + key).digest()
+
+    def key_fingerprint(self) -> bytes:
+        """A stable, one-way value derived from the key (to seed other keys; never the key itself)."""
+        return self._fingerprint
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

@@ -9,9 +9,10 @@ from routy_app.config import get_settings
 
 _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"ya29\.[\w.-]+|1//[\w.-]+|EAA\w+|sandbox-[\w-]*secret[\w-]*"), "[redacted]"),
-    (re.compile(r"\b(access_token|refresh_token|client_secret|api_secret|fb_exchange_token|input_token|code)=[^&\s\"']+"),
+    (re.compile(r"\b(access_token|refresh_token|client_secret|api_secret|fb_exchange_token|input_token|code|key)=[^&\s\"']+"),
      r"\1=[redacted]"),
     (re.compile(r"(Bearer\s+)\S+"), r"\1[redacted]"),
+    (re.compile(r"rk_live_[\w-]+"), "[redacted]"),
 ]
 
 
@@ -40,4 +41,6 @@ def configure_logging() -> None:
     root.propagate = False
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)  # httpx logs full URLs, which can carry tokens
+    for name in ("granian.access", "uvicorn.access", "granian", "uvicorn"):
+        logging.getLogger(name).addFilter(RedactSecrets())  # access logs carry /postback?key=…
     root._routy_configured = True  # type: ignore[attr-defined]

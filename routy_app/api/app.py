@@ -23,7 +23,17 @@ def build_api() -> Starlette:
         *exports.routes(),
     ]
     if get_settings().is_sandbox:
-        from routy_app.sandbox.app import build_sandbox_app
-
-        routes.append(Mount("/sandbox", app=build_sandbox_app()))
+        routes.append(Mount("/sandbox", app=_sandbox()))
     return Starlette(routes=routes)
+
+
+def _sandbox() -> Starlette:
+    """The emulator, signing its tokens with a key derived from ours so they survive restarts."""
+    import hashlib
+
+    from routy_app.crypto import get_box
+    from routy_app.sandbox.app import build_sandbox_app
+    from routy_app.sandbox.state import SandboxConfig, SandboxState
+
+    secret = hashlib.sha256(b"routy-sandbox-tokens:" + get_box().key_fingerprint()).digest()
+    return build_sandbox_app(SandboxState(SandboxConfig(), secret=secret))

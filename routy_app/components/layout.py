@@ -18,6 +18,10 @@ def header() -> rx.Component:
             spacing="2",
         ),
         rx.spacer(),
+        rx.cond(AuthState.sandbox_mode,
+                rx.tooltip(rx.badge("Sandbox mode", color_scheme="amber", variant="surface", id="sandbox-badge"),
+                           content="Providers are emulated offline (ROUTY_PROVIDER_MODE=sandbox): nothing reaches "
+                                   "real ad accounts.")),
         rx.cond(AuthState.user_email != "", rx.hstack(
             rx.cond(AuthState.is_admin, rx.link("Users", href="/users", size="2")),
             rx.text(AuthState.user_email, size="2", id="signed-in-user"),

@@ -12,10 +12,22 @@ from routy_app.components.provider_card import provider_card
 from routy_app.components.settings_dialog import settings_dialog
 from routy_app.state.connect import ConnectState
 from routy_app.state.conversions import ConversionsState
+from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
 
 
 def card_action(card) -> rx.Component:  # noqa: ANN001
+    """The status's main button; cards that still need the user also keep a way into Settings
+    (to disconnect, or to see history) next to it."""
+    settings = rx.cond(
+        (card.status == "pending_account") | (card.status == "reconnect_required"),
+        rx.button("Settings", on_click=SettingsState.open_for(card.integration_id), variant="ghost",
+                  aria_label="Settings " + card.name),
+    )
+    return rx.hstack(settings, _main_button(card), spacing="2")
+
+
+def _main_button(card) -> rx.Component:  # noqa: ANN001
     return rx.button(
         card.action_label,
         on_click=ConnectState.card_action(card.key, card.status, card.integration_id),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import secrets
 import threading
 import time
@@ -37,6 +41,7 @@ class IssuedToken:
     revoked: bool = False
     refresh_token: str | None = None  # for access tokens minted from a refresh token
     extra: dict[str, Any] = field(default_factory=dict)
+    refresh_hash: str | None = None  # survives a restart when the token is signed (see TokenStore)
 
 
 @dataclass
@@ -52,11 +57,22 @@ class AuthCode:
     used: bool = False
 
 
-class TokenStore:
-    """Codes and tokens for the emulated OAuth servers; tokens are opaque random strings."""
+def _short_hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:24]
 
-    def __init__(self) -> None:
+
+class TokenStore:
+    """Codes and tokens for the emulated OAuth servers.
+
+    Without a secret, tokens are opaque random strings known only to this process. With one (the
+    app passes a key derived from its own secret key), tokens also carry their claims signed with
+    HMAC, so tokens issued before a restart stay valid afterwards, as real providers' do; only
+    expiries and revocations made through the control API are lost with the process.
+    """
+
+    def __init__(self, secret: bytes | None = None) -> None:
         self._lock = threading.Lock()
+        self._secret = secret
         self.codes: dict[str, AuthCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
 
@@ -79,21 +95,54 @@ class TokenStore:
 
     def issue(self, provider: str, kind: str, lifetime: float | None, scope: str = "",
               refresh_token: str | None = None, prefix: str = "") -> IssuedToken:
+        expires_at = None if lifetime is None else time.time() + lifetime
+        refresh_hash = _short_hash(refresh_token) if refresh_token else None
         value = prefix + secrets.token_urlsafe(32)
-        token = IssuedToken(provider, kind, value, None if lifetime is None else time.time() + lifetime,
-                            scope, refresh_token=refresh_token)
+        if self._secret is not None:
+            claims = {"p": provider, "k": kind, "e": expires_at, "s": scope, "rh": refresh_hash,
+                      "n": secrets.token_urlsafe(12)}
+            body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode().rstrip("=")
+            value = f"{prefix}{body}.{self._sign(prefix + body)}"
+        token = IssuedToken(provider, kind, value, expires_at, scope, refresh_token=refresh_token,
+                            refresh_hash=refresh_hash)
         with self._lock:
             self.tokens[value] = token
         return token
 
+    def _sign(self, text: str) -> str:
+        assert self._secret is not None
+        mac = hmac.new(self._secret, text.encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(mac).decode()
+
+    def _from_signature(self, value: str) -> IssuedToken | None:
+        """Rebuild a token issued by an earlier run of this sandbox (same secret)."""
+        if self._secret is None or "." not in value:
+            return None
+        signed, _, mac = value.rpartition(".")
+        if not hmac.compare_digest(mac, self._sign(signed)):
+            return None
+        start = signed.find("eyJ")  # base64 of '{"' : where the claims begin after the provider's prefix
+        if start < 0:
+            return None
+        body = signed[start:]
+        try:
+            claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except ValueError:
+            return None
+        token = IssuedToken(claims["p"], claims["k"], value, claims.get("e"), claims.get("s") or "",
+                            refresh_hash=claims.get("rh"))
+        with self._lock:
+            self.tokens.setdefault(value, token)
+        return self.tokens[value]
+
     def get(self, value: str) -> IssuedToken | None:
-        return self.tokens.get(value)
+        return self.tokens.get(value) or self._from_signature(value)
 
     def check(self, value: str | None) -> str:
         """'ok', 'missing', 'invalid', 'expired' or 'revoked' for an access token."""
         if not value:
             return "missing"
-        token = self.tokens.get(value)
+        token = self.get(value)
         if token is None:
             return "invalid"
         if token.revoked:
@@ -103,7 +152,7 @@ class TokenStore:
         return "ok"
 
     def expire(self, value: str) -> bool:
-        token = self.tokens.get(value)
+        token = self.get(value)
         if token is None:
             return False
         token.expires_at = time.time() - 1
@@ -111,14 +160,15 @@ class TokenStore:
 
     def revoke(self, value: str) -> bool:
         """Revoke a token; revoking a refresh token also revokes the access tokens minted from it."""
-        token = self.tokens.get(value)
+        token = self.get(value)
         if token is None:
             return False
         with self._lock:
             token.revoked = True
             if token.kind == "refresh":
+                value_hash = _short_hash(value)
                 for other in self.tokens.values():
-                    if other.refresh_token == value:
+                    if other.refresh_token == value or other.refresh_hash == value_hash:
                         other.revoked = True
         return True
 
@@ -129,10 +179,11 @@ class TokenStore:
 class SandboxState:
     """Everything one emulator instance remembers. Provider modules hang their own parts here."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, secret: bytes | None = None) -> None:
         self.config = config or SandboxConfig()
+        self.secret = secret
         self.faults = FaultRegistry()
-        self.tokens = TokenStore()
+        self.tokens = TokenStore(secret)
         self.received: dict[str, list[dict[str, Any]]] = {"google_ads": [], "meta_ads": [], "ga4": []}
         self.extra: dict[str, Any] = {}  # per-provider state (dedup indexes, report runs, requests)
         self.lock = threading.Lock()
@@ -142,4 +193,4 @@ class SandboxState:
             self.received[provider].append(event)
 
     def reset(self) -> None:
-        self.__init__(SandboxConfig(seed=self.config.seed))
+        self.__init__(SandboxConfig(seed=self.config.seed), self.secret)

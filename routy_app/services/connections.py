@@ -280,7 +280,10 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
                 return CallbackOutcome(row.traffic_source_id, row.provider, False,
                                        "This integration was disconnected meanwhile. Click Connect to start again.")
             save_credentials(integration, creds)
-            integration.status = IntegrationStatus.ACTIVE if integration.account_id else IntegrationStatus.PENDING_ACCOUNT
+            if not integration.account_id:
+                integration.status = IntegrationStatus.PENDING_ACCOUNT
+            elif integration.status != IntegrationStatus.PAUSED:  # a refreshed grant does not un-pause
+                integration.status = IntegrationStatus.ACTIVE
             integration.consecutive_failures = 0
             integration.last_error = None
             session.add(integration)
@@ -476,6 +479,10 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
         creds = load_credentials(integration) if integration.credentials_enc else None
     name = _provider_name(provider_key)
     note = ""
+    if creds is not None and _grant_shared(integration_id, provider_key):
+        note = (f" (Routy's access was not revoked at {name}: another traffic source is connected to {name}, "
+                "possibly with the same login; remove Routy's access there if no source needs it)")
+        creds = None
     if creds is not None:
         try:
             await hub.provider(provider_key).revoke(creds)
@@ -488,6 +495,17 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
         session.exec(delete(Integration).where(Integration.id == integration_id))  # type: ignore[arg-type]
         session.commit()
     return f"{name} was disconnected and its data removed{note}."
+
+
+def _grant_shared(integration_id: int, provider_key: str) -> bool:
+    """True when another integration of this provider exists: it may use the same login, and a
+    revoke ends the whole grant of that login (Google revokes the grant, Meta removes the app),
+    which would break that integration too. Routy cannot tell logins apart, so it stays safe."""
+    with session_scope() as session:
+        return session.exec(select(Integration.id).where(Integration.provider == provider_key,
+                                                         Integration.id != integration_id,
+                                                         Integration.credentials_enc.is_not(None))  # type: ignore[union-attr]
+                            ).first() is not None
 
 
 def describe_removal(integration_id: int) -> str:

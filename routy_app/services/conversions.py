@@ -396,7 +396,9 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
 
     `click_id` goes to gclid or fbc by shape (Meta's fbc starts with "fb."), or as `click_id_type`
     says (gclid, gbraid, wbraid, fbc, fbp, ga_client_id). Without `id`, the id is a hash of
-    key + event + click id + value, so a tracker firing the same URL twice is a duplicate.
+    key + event + click id + value + occurred_at, so a tracker firing the same URL twice is a
+    duplicate; without occurred_at the minute of arrival stands in, so a retried fire within the
+    minute is one conversion while a later, separate conversion is not swallowed as a duplicate.
     """
     allowed = {"key", "event", "click_id", "click_id_type", "value", "currency", "id", "occurred_at", "email",
                "phone", "user_agent", "ip", *CLICK_FIELDS}
@@ -413,11 +415,13 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
         if kind not in CLICK_FIELDS:
             raise ValidationFailed([FieldError(0, "click_id_type", "must be one of " + ", ".join(CLICK_FIELDS))])
         event[kind] = click_id
-    event["occurred_at"] = params.get("occurred_at") or (now or utcnow()).isoformat()
+    arrived = now or utcnow()
+    event["occurred_at"] = params.get("occurred_at") or arrived.isoformat()
     if params.get("id"):
         event["id"] = params["id"]
     else:
-        basis = "\x1f".join([params.get("key", ""), params.get("event", ""), click_id, params.get("value", "")])
+        when = params.get("occurred_at") or arrived.strftime("%Y-%m-%dT%H:%M")
+        basis = "\x1f".join([params.get("key", ""), params.get("event", ""), click_id, params.get("value", ""), when])
         event["id"] = "pb_" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:40]
     return event
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import User
 from routy_app.services import audit, auth
@@ -56,6 +57,7 @@ class AuthState(rx.State):
 
     user_email: str = ""
     user_role: str = ""
+    sandbox_mode: bool = False
 
     @rx.var
     def is_admin(self) -> bool:
@@ -66,6 +68,7 @@ class AuthState(rx.State):
         user = current_user(self)
         self.user_email = user.email if user else ""
         self.user_role = str(user.role) if user else ""
+        self.sandbox_mode = get_settings().is_sandbox
         return user
 
     def sign_in_redirect(self):

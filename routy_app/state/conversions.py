@@ -51,6 +51,8 @@ class ConversionsState(rx.State):
 
     @rx.event
     async def go(self, delta: int):
+        if current_user(self) is None:
+            return rx.redirect("/login")
         self.page = paging.move(self.page, delta, self.total, PAGE_SIZE)
         self._load(await self._source_id())
 

@@ -75,6 +75,7 @@ class MappingsState(rx.State):
             return
         integration_id = await self._integration_id()
         self.form_error, self.actions_error, self.test_mapping_id = "", "", 0
+        self.new_action, self.new_event_name, self.actions, self.standard_events = "", "", [], []
         self._load_rows(integration_id)
         yield
         try:
@@ -103,6 +104,9 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         event_type = str(form.get("event_type", "")).strip().lower()
         action_id = self.new_action or str(form.get("action_id", "")).strip()
+        if self.provider != "ga4" and action_id not in {a.id for a in self.actions}:
+            self.form_error = "Choose one of the provider's actions listed here."
+            return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
         extra = {"event_name": self.new_event_name} if self.provider == "meta_ads" else {}
         try:
@@ -111,7 +115,7 @@ class MappingsState(rx.State):
         except mappings.MappingProblem as exc:
             self.form_error = exc.message
             return None
-        self.form_error = ""
+        self.form_error, self.new_action, self.new_event_name = "", "", ""
         audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
         self._load_rows(integration_id)
         return rx.toast.success(f"'{event_type}' conversions now go to {view.label}.")
@@ -148,6 +152,8 @@ class MappingsState(rx.State):
     @rx.event
     async def open_test(self, mapping_id: int):
         """Offer the latest conversions of the mapping's event type to test with."""
+        if (denied := refusal(self, "send test pushes")) is not None:
+            return denied
         row = next((r for r in self.rows if r.id == mapping_id), None)
         integration_id = await self._integration_id()
         with session_scope() as session:
@@ -195,6 +201,9 @@ class PushHistoryState(rx.State):
         return (await self.get_state(SettingsState)).integration_id
 
     def _load(self, integration_id: int) -> None:
+        if current_user(self) is None:
+            self.rows, self.total = [], 0
+            return
         with session_scope() as session:
             self.rows, self.total = push.push_history(session, integration_id, self.status_filter, self.page,
                                                       PUSH_PAGE_SIZE)

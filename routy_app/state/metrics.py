@@ -93,6 +93,9 @@ class MetricsState(rx.State):
         return start, end
 
     def _refresh(self, integration_id: int) -> None:
+        if current_user(self) is None:  # every event of this tab ends here: signed-out users get nothing
+            self.tiles, self.points, self.rows, self.total_rows = [], [], [], 0
+            return
         dates = self._dates()
         if dates is None:
             return

@@ -44,7 +44,8 @@ class SettingsState(rx.State):
 
     @rx.event
     def reload(self) -> None:
-        self._load()
+        if current_user(self) is not None:
+            self._load()
 
     @rx.event
     def set_open(self, value: bool) -> None:

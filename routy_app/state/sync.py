@@ -46,6 +46,7 @@ class SyncState(rx.State):
     history_page: int = 1
     _provider: str = ""
     _watching: bool = False
+    _running_for: int = 0
 
     async def _integration_id(self) -> int:
         return (await self.get_state(SettingsState)).integration_id
@@ -62,6 +63,8 @@ class SyncState(rx.State):
         self.direction, self.directions = current.direction, directions
         self.schedule_minutes, self.lookback_days = str(current.schedule_minutes), str(current.lookback_days)
         self.history_days, self.field_errors = str(current.history_days), {}
+        if self._running_for != integration_id:  # what another integration's run said does not belong here
+            self.last_result, self.history_page = "", 1
         self._load_history(integration_id)
 
     def _load_history(self, integration_id: int) -> None:
@@ -92,6 +95,8 @@ class SyncState(rx.State):
 
     @rx.event
     async def history_go(self, delta: int):
+        if current_user(self) is None:
+            return rx.redirect("/login")
         self.history_page = paging.move(self.history_page, delta, self.history_total, HISTORY_PAGE_SIZE)
         self._load_history(await self._integration_id())
 
@@ -130,6 +135,7 @@ class SyncState(rx.State):
     async def sync_now(self, trigger: str):
         """Run a pull now; progress comes from the run row the engine updates page by page."""
         from routy_app.services.pull import PullRefused, run_pull
+        from routy_app.services.push import run_push
         from routy_app.services.runs import AlreadyRunning
 
         async with self:
@@ -139,6 +145,7 @@ class SyncState(rx.State):
                 settings = await self.get_state(SettingsState)
                 integration_id = settings.integration_id
                 self._provider = settings.details.provider if settings.details else ""
+                self._running_for = integration_id
                 self.running, self.confirm_full_open, self.last_result = True, False, ""
                 self.progress_level, self.progress_rows, self.progress_percent = "starting", 0, 0
         if denied is not None:
@@ -147,7 +154,10 @@ class SyncState(rx.State):
             return
         audit_log(self, AuditAction.FULL_SYNC_REQUESTED if trigger == "full" else AuditAction.SYNC_REQUESTED,
                   integration_id=integration_id)
-        task = asyncio.create_task(run_pull(default_hub(), integration_id, trigger))
+        push_only = self.direction == "push"  # Sync Now on a push-only integration sends its queue
+        job = run_push(default_hub(), integration_id, "manual") if push_only else \
+            run_pull(default_hub(), integration_id, trigger)
+        task = asyncio.create_task(job)
         while not task.done():
             await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
             await self._show_progress(integration_id)
@@ -155,7 +165,7 @@ class SyncState(rx.State):
             self.running = False
             try:
                 summary = task.result()
-                self.last_result_ok = summary.status == "success"
+                self.last_result_ok = summary.status in ("success", "idle")
                 self.last_result = summary.message
             except (AlreadyRunning, PullRefused) as exc:
                 self.last_result_ok, self.last_result = False, str(exc)

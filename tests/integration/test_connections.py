@@ -222,3 +222,32 @@ async def test_expiring_tokens_are_refreshed_ahead_of_time(hub):
     integration = _integration(integration_id)
     assert connections.load_credentials(integration).access_token != before
     assert integration.token_expires_at - utcnow() > dt.timedelta(minutes=30)
+
+
+async def test_disconnect_keeps_a_grant_another_source_may_share(hub, sandbox_state):
+    from routy_app.db import session_scope as scope
+    from routy_app.models import TrafficSource
+
+    with scope() as session:
+        session.add(TrafficSource(name="Second"))
+        session.commit()
+    first = await _connect(hub)
+    url = await connections.start_oauth(hub, 2, "google_ads")
+    second = (await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))).integration_id
+    with session_scope() as session:
+        creds = connections.load_credentials(session.get(Integration, first))
+    message = await connections.disconnect(hub, first)
+    assert "not revoked" in message
+    assert sandbox_state.tokens.check(creds.access_token) == "ok"
+    message = await connections.disconnect(hub, second)
+    assert "not revoked" not in message
+
+
+async def test_refresh_auth_keeps_a_paused_integration_paused(hub):
+    integration_id = await _connect(hub)
+    choice = next(c for c in await connections.list_account_choices(hub, integration_id) if c.selectable)
+    await connections.select_account(hub, integration_id, choice.id)
+    connections.set_paused(integration_id, True)
+    url = await connections.start_oauth(hub, 1, "google_ads", reconnect_integration_id=integration_id)
+    assert (await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))).ok
+    assert _integration(integration_id).status == IntegrationStatus.PAUSED

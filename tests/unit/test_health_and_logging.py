@@ -28,3 +28,10 @@ def test_log_filter_masks_tokens():
     text = record.getMessage()
     assert "1//refresh" not in text and "EAAB123" not in text and "ya29.abc" not in text
     assert "access_token=[redacted]" in text
+
+
+def test_log_filter_masks_ingest_keys_in_postback_urls():
+    record = logging.LogRecord("granian.access", logging.INFO, __file__, 1,
+                               "GET /postback?key=rk_live_AbC-123&event=lead 200", (), None)
+    RedactSecrets().filter(record)
+    assert "rk_live_AbC" not in record.getMessage() and "key=[redacted]" in record.getMessage()
