@@ -176,11 +176,19 @@ def _micros(value: Any) -> int:
 
 
 def _timestamp(moment: dt.datetime) -> str:
-    moment = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
+    """RFC 3339 in UTC with a Z: YYYY-MM-DDTHH:MM:SS, plus .ffffff when there are microseconds.
+
+    isoformat() writes exactly that shape (a naive value is taken as UTC) at a fraction of strftime's cost;
+    years before 1000 keep strftime's unpadded %Y.
+    """
+    if moment.tzinfo is not None:
+        if moment.utcoffset():
+            moment = moment.astimezone(dt.timezone.utc)
+        moment = moment.replace(tzinfo=None)
+    if moment.year < 1000:
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "")
+        return text + "Z"
+    return moment.isoformat() + "Z"
 
 
 def _action_id(action: ConversionAction) -> str:
@@ -485,28 +493,42 @@ class GoogleAdsProvider:
 
         return await self._authed(creds, call)
 
-    def _event(self, conv: OutgoingConversion, reference: str) -> dict[str, Any]:
-        event: dict[str, Any] = {"destinationReferences": [reference], "transactionId": conv.key,
+    @staticmethod
+    def _event(conv: OutgoingConversion, reference: str | list[str]) -> dict[str, Any]:
+        """One Data Manager event. Runs for every pushed conversion: optional parts are only built when present.
+
+        `reference` is the destination reference or an already built one-item list of it (shared by the events
+        of a request that go to the same destination).
+        """
+        refs = reference if isinstance(reference, list) else [reference]
+        event: dict[str, Any] = {"destinationReferences": refs, "transactionId": conv.key,
                                  "eventTimestamp": _timestamp(conv.occurred_at)}
-        if conv.value_micros or conv.currency:
+        currency = conv.currency
+        if conv.value_micros or currency:
             event["conversionValue"] = conv.value_micros / 1_000_000
-        if conv.currency:
-            event["currency"] = conv.currency.upper()
-        ad_ids: dict[str, Any] = {k: v for k, v in (("gclid", conv.gclid), ("gbraid", conv.gbraid),
-                                                     ("wbraid", conv.wbraid)) if v}
-        device = {k: v for k, v in (("userAgent", conv.user_agent), ("ipAddress", conv.ip)) if v}
-        if device:
+        if currency:
+            event["currency"] = currency.upper()
+        ad_ids: dict[str, Any] = {}
+        if conv.gclid:
+            ad_ids["gclid"] = conv.gclid
+        if conv.gbraid:
+            ad_ids["gbraid"] = conv.gbraid
+        if conv.wbraid:
+            ad_ids["wbraid"] = conv.wbraid
+        if conv.user_agent or conv.ip:
+            device = {k: v for k, v in (("userAgent", conv.user_agent), ("ipAddress", conv.ip)) if v}
             ad_ids["landingPageDeviceInfo"] = device
         if ad_ids:
             event["adIdentifiers"] = ad_ids
-        identifiers = ([{"emailAddress": conv.email_sha256}] if conv.email_sha256 else []) + \
-                      ([{"phoneNumber": conv.phone_sha256}] if conv.phone_sha256 else [])
-        if identifiers:
-            event["userData"] = {"userIdentifiers": identifiers}
-        consent = {k: CONSENT[v] for k, v in (("adUserData", conv.consent_ad_user_data),
-                                              ("adPersonalization", conv.consent_ad_personalization)) if v in CONSENT}
-        if consent:
-            event["consent"] = consent
+        if conv.email_sha256 or conv.phone_sha256:
+            event["userData"] = {"userIdentifiers": ([{"emailAddress": conv.email_sha256}] if conv.email_sha256 else [])
+                                 + ([{"phoneNumber": conv.phone_sha256}] if conv.phone_sha256 else [])}
+        if conv.consent_ad_user_data or conv.consent_ad_personalization:
+            consent = {k: CONSENT[v] for k, v in (("adUserData", conv.consent_ad_user_data),
+                                                  ("adPersonalization", conv.consent_ad_personalization))
+                       if v in CONSENT}
+            if consent:
+                event["consent"] = consent
         return event
 
     async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
@@ -539,9 +561,15 @@ class GoogleAdsProvider:
 
     async def _ingest(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
                       sendable: list[int], results: list[PushResult | None], validate_only: bool) -> None:
-        references: dict[str, str] = {}
+        references: dict[str, str] = {}  # action id -> destination reference
+        event_refs: list[list[str]] = []  # per sendable event
+        by_action: dict[str, list[str]] = {}  # ConversionAction.id -> [reference], one _action_id per action
         for i in sendable:
-            references.setdefault(_action_id(batch[i].action), f"d{len(references)}")
+            raw_id = batch[i].action.id
+            refs = by_action.get(raw_id)
+            if refs is None:  # events of one action share one (never mutated) destinationReferences list
+                refs = by_action[raw_id] = [references.setdefault(_action_id(batch[i].action), f"d{len(references)}")]
+            event_refs.append(refs)
         if len(references) > MAX_DESTINATIONS:
             raise ValueError(f"At most {MAX_DESTINATIONS} conversion actions per Data Manager request")
         destinations = []
@@ -552,8 +580,9 @@ class GoogleAdsProvider:
             if account.login_customer_id and account.login_customer_id != account.id:
                 dest["loginAccount"] = {"accountType": "GOOGLE_ADS", "accountId": account.login_customer_id}
             destinations.append(dest)
+        event = self._event
         body = {"destinations": destinations,
-                "events": [self._event(batch[i], references[_action_id(batch[i].action)]) for i in sendable],
+                "events": [event(batch[i], ref) for i, ref in zip(sendable, event_refs)],
                 "encoding": "HEX", "validateOnly": validate_only}
         try:
             answer = await self._datamanager(creds, "POST", "v1/events:ingest", json=body)

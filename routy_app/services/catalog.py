@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -150,8 +151,16 @@ class ActivityRow:
 
 
 def activity(session: Session, integration_id: int, limit: int = 10) -> list[ActivityRow]:
-    """Who connected, paused, changed settings or mappings, newest first (the audit log)."""
+    """Who connected, paused, changed settings or mappings, newest first (the audit log).
+
+    Only events since this integration was created: SQLite may hand a disconnected integration's
+    id to a new one, and the old one's history must not show up there.
+    """
     from routy_app.services import audit
 
+    integration = session.get(Integration, integration_id)
+    since = integration.created_at if integration else None
+    events = [e for e in audit.recent_for_integration(session, integration_id, limit * 3)
+              if since is None or e.at >= since - dt.timedelta(seconds=5)][:limit]
     return [ActivityRow(when=_when(e.at), who=e.user_email or "system", action=e.action.replace("_", " "),
-                        detail=e.detail or "") for e in audit.recent_for_integration(session, integration_id, limit)]
+                        detail=e.detail or "") for e in events]

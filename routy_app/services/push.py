@@ -28,8 +28,8 @@ import hashlib
 import json
 import logging
 import random
-from collections import Counter, defaultdict, namedtuple
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ from sqlmodel import Session, select
 
 from routy_app.db import session_scope
 from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Direction, Integration,
-                              IntegrationStatus)
+                              IntegrationStatus, UTCDateTime)
 from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, OutgoingConversion,
                                       ProviderError, PushResult, RateLimited, TransientError, Verdict)
 from routy_app.providers.google_ads import NOT_PROCESSED
@@ -53,6 +53,7 @@ log = logging.getLogger("routy.push")
 
 CLAIM_LEASE = dt.timedelta(minutes=10)  # a crashed run's rows become claimable again after this
 CLAIM_CHUNK = 5000  # rows claimed (and loaded) at a time; batches are cut from a chunk
+MAX_BATCHES_PER_CLAIM = 20  # small batches (GA4: 25) must not hold a lease across hundreds of requests
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 WINDOW_MARGIN = dt.timedelta(minutes=10)  # skip a little before the provider's own cut-off
@@ -189,7 +190,26 @@ def _still_due(now: dt.datetime):  # noqa: ANN202 - a SQL condition
 
 # One expanding bind for id lists: the statement is compiled once and cached, whatever the list length.
 _IN_IDS = ConversionPush.id.in_(bindparam("ids", expanding=True))  # type: ignore[attr-defined]
+# SQLite: the whole list as one JSON text bind (`id IN (SELECT value FROM json_each(?))`). Rendering an
+# expanding bind costs SQLAlchemy a few microseconds per id on every execution; this costs one json.dumps.
+_IN_JSON_IDS = ConversionPush.id.in_(  # type: ignore[attr-defined]
+    select(func.json_each(bindparam("ids_json")).table_valued("value").c.value))
 ID_CHUNK = 5000  # ids per statement (well under SQLite's and PostgreSQL's bound-parameter limits)
+
+
+def _id_filter(session: Session) -> tuple[Any, Callable[[list[int]], dict[str, Any]]]:
+    """(WHERE ConversionPush.id is in a list, how to bind a list) for this session's database."""
+    if session.get_bind().dialect.name == "sqlite":
+        return _IN_JSON_IDS, _json_ids
+    return _IN_IDS, _list_ids
+
+
+def _json_ids(ids: list[int]) -> dict[str, Any]:
+    return {"ids_json": json.dumps(ids)}
+
+
+def _list_ids(ids: list[int]) -> dict[str, Any]:
+    return {"ids": ids}
 
 
 def _update():  # noqa: ANN202
@@ -225,10 +245,11 @@ def release(ids: Sequence[int], next_attempt_at: dt.datetime | None = None) -> N
     if not ids:
         return
     with session_scope() as session:
+        in_ids, bind = _id_filter(session)
         for chunk in _chunks(list(ids), ID_CHUNK):
-            session.execute(_update().where(_IN_IDS, ConversionPush.status == "sending")
+            session.execute(_update().where(in_ids, ConversionPush.status == "sending")
                             .values(status="pending", claimed_until=None, next_attempt_at=next_attempt_at or utcnow()),
-                            {"ids": chunk})
+                            bind(chunk))
         session.commit()
 
 
@@ -347,7 +368,7 @@ async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, ac
 async def _send_loop(provider: Any, integration_id: int, provider_key: str, account: Account, creds: Credentials,
                      run_id: int, holder: str, tally: _Tally) -> str:
     limit = get_info(provider_key).push_batch_limit
-    chunk = max(limit, CLAIM_CHUNK // limit * limit)  # whole batches per claim
+    chunk = max(limit, min(CLAIM_CHUNK // limit, MAX_BATCHES_PER_CLAIM) * limit)  # whole batches per claim
     requeued: set[int] = set()
     while True:
         ids = claim_due(integration_id, chunk, run_id)
@@ -375,45 +396,67 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
                 _record(group, results, tally, requeued)
 
 
-_CONVERSION_COLUMNS = [c for c in Conversion.__table__.c if c.name not in ("id", "received_at")]
-# A plain tuple with attribute access: a SQLAlchemy Row's attribute lookups cost more than the rest of the loop.
-_ConversionRow = namedtuple("_ConversionRow", [c.name for c in _CONVERSION_COLUMNS])  # type: ignore[misc]
-_LOAD = (select(ConversionPush.id, ConversionPush.mapping_id, *_CONVERSION_COLUMNS)
-         .join(Conversion, Conversion.id == ConversionPush.conversion_id).where(_IN_IDS))
+# The adapter's input straight from one joined row: OutgoingConversion's fields after (key, event_type,
+# action) are Conversion columns of the same names, selected in the dataclass's order.
+_OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
+_MAPPING_COLUMNS = (ConversionMapping.enabled, ConversionMapping.action_id, ConversionMapping.action_name,
+                    ConversionMapping.extra_json)
+
+
+def _load_statement(in_ids: Any):  # noqa: ANN202 - a SELECT
+    """Claimed rows with their conversion and mapping in one Core SELECT (a missing mapping reads as disabled)."""
+    return (select(ConversionPush.id, ConversionPush.mapping_id, *_MAPPING_COLUMNS, Conversion.traffic_source_id,
+                   Conversion.external_id, Conversion.event_type, *_OUT_COLUMNS)
+            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+            .outerjoin(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
+            .where(in_ids).order_by(ConversionPush.id))
+
+
+_LOADS = {id(_IN_IDS): _load_statement(_IN_IDS), id(_IN_JSON_IDS): _load_statement(_IN_JSON_IDS)}
 
 
 def _prepare(ids: list[int], provider_key: str, tally: _Tally) -> list[list[tuple[int, OutgoingConversion]]]:
     """Load claimed rows; record skips; group the rest by action (one pixel / destination per request).
 
-    Reads plain column rows (not ORM objects) and builds each mapping's action once: this loop runs
-    for every pushed event.
+    Reads plain column rows (not ORM objects), builds each mapping's action once and each
+    OutgoingConversion positionally: this loop runs for every pushed event.
     """
     now = utcnow()
     start = window_start(provider_key, now)
     groups: dict[str, list[tuple[int, OutgoingConversion]]] = defaultdict(list)
     skips: dict[str, list[int]] = defaultdict(list)
     actions: dict[int, ConversionAction | None] = {}
+    make = OutgoingConversion
     with session_scope() as session:
+        in_ids, bind = _id_filter(session)
+        load = _LOADS[id(in_ids)]
         for chunk in _chunks(ids, ID_CHUNK):
-            result = session.connection().execute(_LOAD, {"ids": chunk}).all()  # Core rows, no ORM loading
-            make = _ConversionRow._make
-            for push_id, mapping_id, *values in result:
-                row = make(values)
+            # Core rows, no ORM loading; iterated (not .all()) so each Row is freed once used, which keeps
+            # the cyclic GC from promoting thousands of them to the old generation.
+            for push_id, mapping_id, enabled, action_id, action_name, extra_json, source_id, external_id, \
+                    event_type, *values in session.connection().execute(load, bind(chunk)):
                 if mapping_id not in actions:
-                    mapping = session.get(ConversionMapping, mapping_id)
-                    actions[mapping_id] = action_of(mapping) if mapping is not None and mapping.enabled else None
+                    actions[mapping_id] = ConversionAction(id=action_id, name=action_name,
+                                                           extra=json.loads(extra_json or "{}")) if enabled else None
                 action = actions[mapping_id]
-                reason = ("mapping disabled" if action is None else
-                          too_old(provider_key, row, now, start) or missing_identifier(provider_key, row))
+                if action is None:
+                    skips["mapping disabled"].append(push_id)
+                    continue
+                key = f"{source_id}:{external_id}"
+                if len(key) > GA4_KEY_LIMIT:
+                    key = dedup_key(source_id, external_id)
+                conv = make(key, event_type, action, *values)
+                reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
+                    or missing_identifier(provider_key, conv)
                 if reason:
                     skips[reason].append(push_id)
                     continue
-                groups[action.id].append((push_id, outgoing(row, action)))  # type: ignore[union-attr]
+                groups[action.id].append((push_id, conv))
         for reason, push_ids in skips.items():
             for part in _chunks(push_ids, ID_CHUNK):
-                session.execute(_update().where(_IN_IDS).values(status="skipped", skip_reason=reason[:200],
-                                                                claimed_until=None, next_attempt_at=None),
-                                {"ids": part})
+                session.execute(_update().where(in_ids).values(status="skipped", skip_reason=reason[:200],
+                                                               claimed_until=None, next_attempt_at=None),
+                                bind(part))
             tally.skipped += len(push_ids)
             tally.skip_reasons[reason] += len(push_ids)
         session.commit()
@@ -442,34 +485,59 @@ def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderErro
     return transient
 
 
+_cp = ConversionPush.__table__.c
+# Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row).
+_SET_SKIPPED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
+                .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, claimed_until=None))
+_AT = bindparam("at", type_=UTCDateTime())
+_SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
+                 .values(status="pending", next_attempt_at=_AT, claimed_until=None,
+                         provider_error=bindparam("error"), provider_response=bindparam("response")))
+_SET_FAILED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
+               .values(status="failed", attempts=bindparam("tries"), next_attempt_at=_AT,
+                       claimed_until=None, provider_error=bindparam("error"), provider_response=bindparam("response")))
+_ATTEMPTS = select(_cp.id, _cp.attempts)
+
+
 def _record(group: list[tuple[int, OutgoingConversion]], results: list[PushResult], tally: _Tally,
             requeued: set[int]) -> None:
-    """Store each event's outcome; collateral rejections go back to pending for an immediate resend."""
+    """Store each event's outcome; collateral rejections go back to pending for an immediate resend.
+
+    Sent rows: one UPDATE per (response, request id) over the id list. Every other outcome: one
+    executemany per kind of outcome (no ORM objects, no per-row flush).
+    """
     by_key = {r.key: r for r in results}
     now = utcnow()
     sent: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    others: list[tuple[int, PushResult | None]] = []
+    for pid, conv in group:
+        result = by_key.get(conv.key)
+        if result is not None and result.status == "sent":
+            sent[(result.response, result.request_id)].append(pid)
+        else:
+            others.append((pid, result))
     with session_scope() as session:
-        others: list[tuple[int, PushResult | None]] = []
-        for pid, conv in group:
-            result = by_key.get(conv.key)
-            if result is not None and result.status == "sent":
-                sent[(result.response, result.request_id)].append(pid)
-            else:
-                others.append((pid, result))
+        in_ids, bind = _id_filter(session)
         verdict_at = now + VERDICT_FIRST
         for (response, request_id), pids in sent.items():
             for part in _chunks(pids, ID_CHUNK):
-                session.execute(_update().where(_IN_IDS).values(
+                session.execute(_update().where(in_ids).values(
                     status="sent", sent_at=now, attempts=ConversionPush.attempts + 1, provider_response=response,
                     request_id=request_id, provider_error=None, claimed_until=None,
-                    next_attempt_at=verdict_at if request_id else None), {"ids": part})
+                    next_attempt_at=verdict_at if request_id else None), bind(part))
             tally.sent += len(pids)
         if others:
-            rows = {r.id: r for r in session.exec(select(ConversionPush).where(
-                ConversionPush.id.in_([pid for pid, _ in others]))).all()}  # type: ignore[attr-defined]
+            conn = session.connection()
+            attempts: dict[int, int] = {}
+            for part in _chunks([pid for pid, _ in others], ID_CHUNK):
+                attempts.update(conn.execute(_ATTEMPTS.where(in_ids), bind(part)).tuples().all())
+            writes: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for pid, result in others:
-                _apply(rows[pid], result, now, tally, requeued)
-                session.add(rows[pid])
+                if pid in attempts:
+                    statement, params = _outcome(pid, attempts[pid], result, now, tally, requeued)
+                    writes[statement].append(params)
+            for statement, params in writes.items():
+                conn.execute(statement, params)
         session.commit()
 
 
@@ -478,25 +546,24 @@ def _collateral(result: PushResult) -> bool:
     return error == NOT_PROCESSED or error.startswith(BATCH_REJECTED.split("{", 1)[0])
 
 
-def _apply(row: ConversionPush, result: PushResult | None, now: dt.datetime, tally: _Tally, requeued: set[int]) -> None:
-    row.claimed_until = None
+def _outcome(pid: int, attempts: int, result: PushResult | None, now: dt.datetime, tally: _Tally,
+             requeued: set[int]) -> tuple[Any, dict[str, Any]]:
+    """The write for one row whose event was not sent: (statement, its parameters)."""
     if result is None:  # the adapter said nothing about it: treat as a transient failure
         result = PushResult("", "failed", error="The provider returned no result for this event.", retryable=True)
     if result.status == "skipped":
-        row.status, row.skip_reason, row.next_attempt_at = "skipped", (result.error or "skipped")[:200], None
+        reason = (result.error or "skipped")[:200]
         tally.skipped += 1
-        tally.skip_reasons[row.skip_reason] += 1
-        return
-    row.provider_error = result.error
-    row.provider_response = result.response
-    if _collateral(result) and row.id not in requeued:
-        requeued.add(int(row.id))  # type: ignore[arg-type]
-        row.status, row.next_attempt_at = "pending", now  # resent in this run, without the bad event
-        return
-    row.attempts += 1
-    row.status = "failed"
-    row.next_attempt_at = now + backoff(row.attempts) if (result.retryable or _collateral(result)) else None
+        tally.skip_reasons[reason] += 1
+        return _SET_SKIPPED, {"pid": pid, "reason": reason}
+    collateral = _collateral(result)
+    if collateral and pid not in requeued:
+        requeued.add(pid)  # resent in this run, without the bad event
+        return _SET_REQUEUED, {"pid": pid, "at": now, "error": result.error, "response": result.response}
+    attempts += 1
     tally.failed += 1
+    at = now + backoff(attempts) if (result.retryable or collateral) else None
+    return _SET_FAILED, {"pid": pid, "tries": attempts, "at": at, "error": result.error, "response": result.response}
 
 
 # ---------------------------------------------------------------- verdicts (Google Data Manager)

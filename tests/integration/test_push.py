@@ -365,3 +365,39 @@ async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(h
             await push.run_push(hub, integration_id, "manual")
     assert statuses(integration_id) == {"pending": 1}
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1
+
+
+async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
+    """_record's bulk writes: sent (grouped by request), adapter skip, collateral requeue (once), failures."""
+    from routy_app.providers.base import PushResult
+    from routy_app.providers.google_ads import NOT_PROCESSED
+
+    integration_id, _ = await mapped(hub)
+    ingest(7, gclid="Cj0-{i}")
+    ids = push.claim_due(integration_id, 100, None)
+    group = [(pid, push.OutgoingConversion(key=f"k{n}", event_type="sale", action=push.ConversionAction("a", "A"),
+                                           occurred_at=utcnow()))
+             for n, pid in enumerate(ids)]
+    results = [PushResult("k0", "sent", response="ok A", request_id="r1"),
+               PushResult("k1", "sent", response="ok B", request_id=None),
+               PushResult("k2", "skipped", error="no match"),
+               PushResult("k3", "failed", error=NOT_PROCESSED),
+               PushResult("k4", "failed", error="bad value", response="HTTP 400"),
+               PushResult("k5", "failed", error="try later", retryable=True)]  # k6: no result at all
+    tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
+    push._record(group, results, tally, requeued)  # noqa: SLF001
+    rows = {r.id: r for r in pushes(integration_id)}
+    r = [rows[i] for i in ids]
+    assert (r[0].status, r[0].attempts, r[0].request_id, r[0].provider_response) == ("sent", 1, "r1", "ok A")
+    assert r[0].next_attempt_at is not None and r[0].claimed_until is None  # verdict check due
+    assert (r[1].status, r[1].request_id, r[1].next_attempt_at) == ("sent", None, None)
+    assert (r[2].status, r[2].skip_reason, r[2].attempts, r[2].next_attempt_at) == ("skipped", "no match", 0, None)
+    assert (r[3].status, r[3].attempts, r[3].provider_error) == ("pending", 0, NOT_PROCESSED)
+    assert r[3].next_attempt_at is not None and ids[3] in requeued
+    assert (r[4].status, r[4].attempts, r[4].provider_error, r[4].provider_response) == \
+        ("failed", 1, "bad value", "HTTP 400")
+    assert r[4].next_attempt_at is None  # permanent: waits for the user's Retry
+    assert (r[5].status, r[5].attempts) == ("failed", 1) and r[5].next_attempt_at > utcnow()
+    assert r[6].status == "failed" and "no result" in r[6].provider_error and r[6].next_attempt_at > utcnow()
+    assert all(x.claimed_until is None for x in r)
+    assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (2, 3, 1, {"no match": 1})
