@@ -46,3 +46,14 @@ def test_mapped_test_conversion_is_pushed_and_received(app_server, page: Page):
 
     dialog.get_by_role("tab", name="Sync History").click()
     expect(dialog.locator(".history-row").filter(has_text="Push · Manual").first).to_contain_text("success")
+
+    dialog.get_by_role("tab", name="Conversion Mappings").click()
+    dialog.locator(".mapping-row").get_by_role("button", name="Test push").click()
+    dialog.get_by_role("button", name="Send test").click()
+    answer = dialog.locator("#test-push-answer")
+    expect(answer).to_contain_text("Result: sent")
+    expect(dialog.get_by_text("Exact payload sent")).to_be_visible()
+    dialog.get_by_text("Exact payload sent").click()
+    expect(dialog.get_by_text('"validateOnly": true')).to_be_visible()
+    received_after = sandbox(app_server, "GET", "/received?provider=google_ads")["received"]["google_ads"]
+    assert len(received_after) == len(received)  # a test push is validated, not recorded
