@@ -1,4 +1,4 @@
-"""Database tables (plain SQLModel; `rx.Model` is deprecated in Reflex 0.10).
+"""Database tables as plain SQLModel classes on our own engine (not Reflex's deprecated model base).
 
 Money is integer micros (value x 1,000,000) and every datetime is timezone-aware UTC: the
 `UTCDateTime` column type stores naive UTC (SQLite has no zone) and hands back aware values.

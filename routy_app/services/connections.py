@@ -98,7 +98,8 @@ def load_credentials(integration: Integration) -> Credentials:
     return Credentials.from_dict(get_box().decrypt_json(integration.credentials_enc))
 
 
-def _account_of(integration: Integration) -> Account:
+def account_of(integration: Integration) -> Account:
+    """The integration's linked account as the adapters take it."""
     return Account(id=integration.account_id or "", name=integration.account_name or "",
                    currency=integration.account_currency or "", timezone=integration.account_timezone or "UTC",
                    login_customer_id=integration.login_customer_id)
@@ -427,7 +428,7 @@ async def test_connection(hub: ProviderHub, integration_id: int) -> TestOutcome:
     started = time.monotonic()
     with session_scope() as session:
         integration = _get(session, integration_id)
-        provider_key, account = integration.provider, _account_of(integration)
+        provider_key, account = integration.provider, account_of(integration)
         if not integration.account_id:
             raise ConnectionProblem("Pick an account first.")
     name = _provider_name(provider_key)

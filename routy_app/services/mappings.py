@@ -230,7 +230,7 @@ async def available_actions(hub: ProviderHub, integration_id: int) -> list[Conve
     with session_scope() as session:
         integration = _integration(session, integration_id)
         provider_key = integration.provider
-        account = connections._account_of(integration)  # noqa: SLF001
+        account = connections.account_of(integration)
     if provider_key == "ga4":
         return [ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
                 for name in RECOMMENDED_EVENTS]

@@ -311,7 +311,7 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
         today = today_in(integration.account_timezone)
         start, end = pull_window(integration, trigger == "full", today)
         summary.start, summary.end = start, end
-        plan = _Plan(integration_id, integration.provider, name, connections._account_of(integration), levels,
+        plan = _Plan(integration_id, integration.provider, name, connections.account_of(integration), levels,
                      start, end, trigger == "full")
         provider = hub.provider(plan.provider_key)
         writer = _Writer(integration_id, plan.full)

@@ -279,10 +279,6 @@ class _Tally:
         return " | ".join(parts)
 
 
-def _account(integration: Integration) -> Account:
-    return connections._account_of(integration)  # noqa: SLF001 - the one place this mapping lives
-
-
 async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedule") -> PushSummary:
     """Send every due outbox row of the integration; records a SyncRun when there was work (or manual).
 
@@ -293,7 +289,7 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
         if integration is None:
             return PushSummary(integration_id, None, status="failed", message="This integration no longer exists.")
         status, provider_key, direction = integration.status, integration.provider, integration.direction
-        account = _account(integration)
+        account = connections.account_of(integration)
     if status == IntegrationStatus.PAUSED:
         return PushSummary(integration_id, None, status="paused", message="Paused: conversions stay queued.")
     if status not in RUNNABLE:
@@ -740,7 +736,7 @@ async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conv
             raise PushProblem("This mapping no longer exists.")
         if conv is None or conv.traffic_source_id != integration.traffic_source_id:
             raise PushProblem("This conversion does not exist for this traffic source.")
-        provider_key, account = integration.provider, _account(integration)
+        provider_key, account = integration.provider, connections.account_of(integration)
         event = outgoing(conv, mapping)
         notes = [n for n in (too_old(provider_key, conv, utcnow()), missing_identifier(provider_key, conv)) if n]
     creds = await connections.fresh_credentials(hub, integration_id)

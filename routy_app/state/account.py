@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from routy_app.db import session_scope
-from routy_app.services import audit, auth
+from routy_app.services import auth
 from routy_app.state.auth import AuthState, current_user, refusal
 
 
@@ -102,10 +102,3 @@ class UsersState(rx.State):
         self._load()
         return rx.toast.success(f"{email} is {'disabled' if disabled else 'enabled'}.")
 
-
-def audit_actor(state: rx.State) -> str:
-    user = current_user(state)
-    return user.email if user else "unknown"
-
-
-__all__ = ["LoginState", "UsersState", "audit", "audit_actor"]

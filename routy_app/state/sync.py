@@ -23,8 +23,6 @@ HISTORY_REFRESH_SECONDS = 2.0
 HISTORY_WATCH_LIMIT = 600  # seconds a history tab keeps refreshing itself
 
 
-
-
 class SyncState(rx.State):
     direction: str = ""
     schedule_minutes: str = "60"

@@ -290,7 +290,7 @@ async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provi
                             .join(push.ConversionMapping, push.ConversionMapping.id == ConversionPush.mapping_id)
                             .where(ConversionPush.id.in_(claimed))).all()
         batch = [push.outgoing(conv, mapping) for _, conv, mapping in rows]
-        account = connections._account_of(integration)
+        account = connections.account_of(integration)
     creds = await connections.fresh_credentials(hub, integration_id)
     await hub.provider("meta_ads").push_conversions(creds, account, batch)
     make_due(integration_id)

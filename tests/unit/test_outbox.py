@@ -1,10 +1,12 @@
 """Queueing conversions for push (services/outbox.py): mapping filters and idempotence."""
-from routy_app.db import session_scope
+
 from sqlmodel import select
 
+from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
 from routy_app.services.outbox import enqueue_for_conversions, enqueue_missing
 from routy_app.timeutil import utcnow
+
 
 def test_enqueue(db):
     with session_scope() as s:
