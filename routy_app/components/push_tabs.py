@@ -7,7 +7,7 @@ import reflex as rx
 from routy_app.components.pager import pager
 from routy_app.state.mappings import PUSH_PAGE_SIZE, MappingsState, PushHistoryState
 
-PUSH_STATUS_COLORS = {"pending": "gray", "sending": "blue", "sent": "green", "failed": "red", "skipped": "amber"}
+PUSH_STATUS_COLORS = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
 
 
 def _mapping_row(row) -> rx.Component:  # noqa: ANN001

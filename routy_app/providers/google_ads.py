@@ -181,6 +181,8 @@ def _timestamp(moment: dt.datetime) -> str:
     isoformat() writes exactly that shape (a naive value is taken as UTC) at a fraction of strftime's cost;
     years before 1000 keep strftime's unpadded %Y.
     """
+    if moment.tzinfo is dt.timezone.utc and moment.year >= 1000:  # what Routy's UTC columns hold: the fast path
+        return moment.isoformat()[:-6] + "Z"  # drop "+00:00"
     if moment.tzinfo is not None:
         if moment.utcoffset():
             moment = moment.astimezone(dt.timezone.utc)

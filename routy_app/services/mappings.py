@@ -27,7 +27,7 @@ from routy_app.providers.base import AuthExpired, ConversionAction, ProviderErro
 from routy_app.providers.ga4 import RECOMMENDED_EVENTS, validate_event_name
 from routy_app.providers.meta_ads import STANDARD_EVENTS
 from routy_app.providers.registry import get_info
-from routy_app.services import connections, outbox
+from routy_app.services import connections, outbox, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
 
@@ -196,9 +196,7 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
     if sent:
         raise MappingProblem(f"This mapping has sent {sent:,} conversion{'s' if sent != 1 else ''}; Push History "
                              "keeps them, so it cannot be deleted. Disable it to stop pushing.")
-    sending = session.exec(select(func.count()).select_from(ConversionPush).where(
-        ConversionPush.mapping_id == mapping_id, ConversionPush.status == "sending")).one()
-    if sending:
+    if runs.is_running(mapping.integration_id, scope="push"):
         raise MappingProblem("A push of this mapping is in progress; try again in a minute.")
     session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id))  # type: ignore[arg-type]
     session.delete(mapping)

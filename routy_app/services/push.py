@@ -1,8 +1,10 @@
-"""Conversions out: the outbox push engine (claim, batch, send, record per-event outcomes, backoff).
+"""Conversions out: the outbox push engine (read due rows, batch, send, record per-event outcomes, backoff).
 
 Delivery is at-least-once and never loses a row:
-- A run *claims* due rows (status "sending" + a `claimed_until` lease) in one UPDATE. A process that
-  dies mid-push leaves them "sending"; once the lease expires any later run claims them again.
+- A run holds the integration's push lock (a Lease row, renewed for every chunk it reads), so no two
+  runs of one integration read the same rows, whichever process they are in. Rows stay "pending"
+  until their outcome is written: a process that dies mid-push leaves them due, and the next run
+  (once the dead run's lock has expired) reads and sends them again.
 - Every event carries the same dedup key on every attempt (`dedup_key`: Google `transactionId`,
   Meta `event_id`, GA4 `transaction_id`), so a resend after a crash is not a double count.
 - Outcomes per event: sent (provider answer + Google request id), failed (provider's reason;
@@ -10,13 +12,17 @@ Delivery is at-least-once and never loses a row:
   user's Retry), skipped (no identifier the provider needs, older than its window, mapping disabled).
 - Events rejected only because *another* event of the batch was bad go straight back to pending
   (no attempt counted) and are resent in the same run without it.
-- Authorisation refused: the claimed rows go back to pending untouched, the integration becomes
+- Authorisation refused: the unsent rows stay pending untouched, the integration becomes
   Reconnection Required. Paused / reconnect-needed integrations keep their queue; resume flushes it.
 
-Sent Google rows use `next_attempt_at` as "check the verdict after" (nothing else reads it once a
-row is sent): `poll_verdicts` asks Data Manager for the request's asynchronous verdict.
+Why no per-row claim: the lock already keeps runs apart, and marking each row "sending" before the
+request cost a second write per event (a third of the engine's database time).
 
-Each run is a SyncRun (kind "push"): read = rows claimed, inserted = sent, failed = failed; the
+Every request that accepted events is one PushRequest row (the provider's answer, Google's request
+id and verdict); its sent rows point to it, so answer and verdict are written once per request.
+`poll_verdicts` asks Data Manager for the asynchronous verdict of requests whose check is due.
+
+Each run is a SyncRun (kind "push"): read = rows read, inserted = sent, failed = failed; the
 number skipped (and why) is in the run's text, `records_updated` stays 0.
 """
 
@@ -29,17 +35,17 @@ import json
 import logging
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, bindparam, func, or_, union_all, update
+from sqlalchemy import bindparam, func, union_all, update
 from sqlmodel import Session, select
 
 from routy_app.db import session_scope
 from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Direction, Integration,
-                              IntegrationStatus, UTCDateTime)
+                              IntegrationStatus, PushRequest, UTCDateTime)
 from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, OutgoingConversion,
                                       ProviderError, PushResult, RateLimited, TransientError, Verdict)
 from routy_app.providers.google_ads import NOT_PROCESSED
@@ -51,9 +57,8 @@ from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.push")
 
-CLAIM_LEASE = dt.timedelta(minutes=10)  # a crashed run's rows become claimable again after this
-CLAIM_CHUNK = 5000  # rows claimed (and loaded) at a time; batches are cut from a chunk
-MAX_BATCHES_PER_CLAIM = 20  # small batches (GA4: 25) must not hold a lease across hundreds of requests
+CHUNK_ROWS = 10_000  # due rows read at a time; batches are cut from a chunk
+MAX_REQUESTS_PER_CHUNK = 20  # small batches (GA4: 25): renew the run lock at least every 20 requests
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 WINDOW_MARGIN = dt.timedelta(minutes=10)  # skip a little before the provider's own cut-off
@@ -71,7 +76,7 @@ class PushSummary:
 
     integration_id: int
     run_id: int | None
-    claimed: int = 0
+    read: int = 0  # outbox rows read (sent, failed or skipped)
     sent: int = 0
     failed: int = 0
     skipped: int = 0
@@ -161,31 +166,26 @@ def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> Outgoi
         consent_ad_user_data=conv.consent_ad_user_data, consent_ad_personalization=conv.consent_ad_personalization)
 
 
-# ---------------------------------------------------------------- claiming
+# ---------------------------------------------------------------- due rows
 
 
 def _due_parts(integration_id: int, now: dt.datetime) -> list:
     """The due rows as index range scans on ix_push_due (integration, status, next_attempt_at).
 
     Separate SELECTs rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
-    integration, sent history included, on each claim. Pending rows come out oldest-due first.
+    integration, sent history included, on each read. Pending rows come out oldest-due first.
     """
     cp = ConversionPush
-    return [
+    return [  # pending rows always carry a next_attempt_at (see models.ConversionPush)
         select(cp.id).where(cp.integration_id == integration_id, cp.status == "pending", cp.next_attempt_at <= now),
-        select(cp.id).where(cp.integration_id == integration_id, cp.status == "pending",
-                            cp.next_attempt_at.is_(None)),  # type: ignore[union-attr]
         select(cp.id).where(cp.integration_id == integration_id, cp.status == "failed", cp.next_attempt_at <= now),
-        select(cp.id).where(cp.integration_id == integration_id, cp.status == "sending", cp.claimed_until < now),
     ]
 
 
-def _still_due(now: dt.datetime):  # noqa: ANN202 - a SQL condition
-    """Re-checked by the claiming UPDATE itself, so two processes never claim the same row."""
-    cp = ConversionPush
-    return or_(and_(cp.status == "pending", or_(cp.next_attempt_at.is_(None), cp.next_attempt_at <= now)),
-               and_(cp.status == "failed", cp.next_attempt_at <= now),  # type: ignore[operator]
-               and_(cp.status == "sending", cp.claimed_until < now))  # type: ignore[operator]
+def _due_ids(integration_id: int, now: dt.datetime, limit: int):  # noqa: ANN202 - a SELECT of ids
+    """Up to `limit` due row ids (each range scan stops at `limit`)."""
+    parts = [select(sq.c.id) for sq in (part.limit(limit).subquery() for part in _due_parts(integration_id, now))]
+    return select(union_all(*parts).subquery().c.id).limit(limit)
 
 
 # One expanding bind for id lists: the statement is compiled once and cached, whatever the list length.
@@ -224,35 +224,6 @@ def has_due(integration_id: int) -> bool:
         return any(session.exec(part.limit(1)).first() is not None for part in _due_parts(integration_id, now))
 
 
-def claim_due(integration_id: int, limit: int, run_id: int | None = None,
-              lease: dt.timedelta = CLAIM_LEASE) -> list[int]:
-    """Atomically mark up to `limit` due rows "sending" with a lease; returns their ids."""
-    now = utcnow()
-    parts = [select(sq.c.id) for sq in (part.limit(limit).subquery() for part in _due_parts(integration_id, now))]
-    candidates = union_all(*parts).subquery()
-    with session_scope() as session:
-        claimed = session.execute(_update()
-                                  .where(ConversionPush.id.in_(select(candidates.c.id).limit(limit)),
-                                         _still_due(now))
-                                  .values(status="sending", claimed_until=now + lease, run_id=run_id)
-                                  .returning(ConversionPush.id)).all()
-        session.commit()
-    return sorted(int(row[0]) for row in claimed)
-
-
-def release(ids: Sequence[int], next_attempt_at: dt.datetime | None = None) -> None:
-    """Give claimed rows back to the queue untouched (no attempt counted)."""
-    if not ids:
-        return
-    with session_scope() as session:
-        in_ids, bind = _id_filter(session)
-        for chunk in _chunks(list(ids), ID_CHUNK):
-            session.execute(_update().where(in_ids, ConversionPush.status == "sending")
-                            .values(status="pending", claimed_until=None, next_attempt_at=next_attempt_at or utcnow()),
-                            bind(chunk))
-        session.commit()
-
-
 def _chunks(items: list, size: int) -> list[list]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
@@ -262,7 +233,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 @dataclass
 class _Tally:
-    claimed: int = 0
+    read: int = 0
     sent: int = 0
     failed: int = 0
     skipped: int = 0
@@ -328,24 +299,24 @@ def _close(integration_id: int, run_id: int, tally: _Tally, outcome: str) -> Pus
     else:
         status = "success"
     text = tally.text() or None
-    runs.close_run(run_id, status, read=tally.claimed, inserted=tally.sent, updated=0, failed=tally.failed, error=text)
+    runs.close_run(run_id, status, read=tally.read, inserted=tally.sent, updated=0, failed=tally.failed, error=text)
     if outcome == "auth":
         pass  # connections.mark_auth_failed already ran
     elif tally.errors:
         connections.record_failure(integration_id, tally.errors[-1])
-    elif tally.sent or tally.claimed:
+    elif tally.sent or tally.read:
         connections.record_success(integration_id)
     counts = [f"{tally.failed} failed"] if tally.failed else []
     counts += [f"{tally.skipped} skipped"] if tally.skipped else []
     message = f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
     if text:
         message += f" {text}"
-    return PushSummary(integration_id, run_id, tally.claimed, tally.sent, tally.failed, tally.skipped, status, message)
+    return PushSummary(integration_id, run_id, tally.read, tally.sent, tally.failed, tally.skipped, status, message)
 
 
 async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, account: Account, run_id: int,
                     holder: str, tally: _Tally) -> str:
-    """Claim-send-record until nothing is due; 'auth' when authorisation was refused."""
+    """Read-send-record until nothing is due; 'auth' when authorisation was refused."""
     try:
         creds = await connections.fresh_credentials(hub, integration_id)
     except AuthExpired as exc:  # fresh_credentials marked the integration already
@@ -363,103 +334,112 @@ async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, ac
 
 async def _send_loop(provider: Any, integration_id: int, provider_key: str, account: Account, creds: Credentials,
                      run_id: int, holder: str, tally: _Tally) -> str:
+    """Read a chunk of due rows, send it batch by batch, record outcomes; repeat until nothing is due.
+
+    Every row read gets an outcome before the next read, so the loop ends: the only outcome that leaves
+    a row due is a collateral rejection, and `requeued` allows that once per row and run.
+    """
     limit = get_info(provider_key).push_batch_limit
-    chunk = max(limit, min(CLAIM_CHUNK // limit, MAX_BATCHES_PER_CLAIM) * limit)  # whole batches per claim
+    chunk = max(limit, min(CHUNK_ROWS // limit, MAX_REQUESTS_PER_CHUNK) * limit)  # whole batches per chunk
     requeued: set[int] = set()
     while True:
-        ids = claim_due(integration_id, chunk, run_id)
-        if not ids:
-            return "done"
         runs.renew_run_lock(integration_id, holder, scope="push")
-        tally.claimed += len([i for i in ids if i not in requeued])
-        batches = _prepare(ids, provider_key, tally)
-        for n, batch in enumerate(batches):
+        read, batches = _prepare(integration_id, provider_key, chunk, run_id, tally)
+        if not read:
+            return "done"
+        tally.read += len([i for i in read if i not in requeued])
+        for batch in batches:
             for group in _chunks(batch, limit):
                 try:
                     results = await provider.push_conversions(creds, account, [conv for _, conv in group])
-                except AuthExpired as exc:
-                    release([pid for b in batches[n:] for pid, _ in b])
+                except AuthExpired as exc:  # what was not sent stays pending, untouched
                     connections.mark_auth_failed(integration_id, exc.message)
                     tally.errors.append(f"Authorisation refused: {exc.message}. Conversions stay queued; reconnect.")
                     return "auth"
                 except ProviderError as exc:
-                    stop = _batch_failed(group, exc, tally)
-                    if stop:  # the provider is down or throttling: leave the rest for the next run
-                        failed_now = {pid for pid, _ in group}
-                        release([pid for b in batches[n:] for pid, _ in b if pid not in failed_now])
-                        return "error"
+                    if _batch_failed(group, exc, run_id, tally):
+                        return "error"  # the provider is down or throttling: the rest waits for the next run
                     continue
-                _record(group, results, tally, requeued)
+                _record(integration_id, group, results, run_id, tally, requeued)
 
 
 # The adapter's input straight from one joined row: OutgoingConversion's fields after (key, event_type,
 # action) are Conversion columns of the same names, selected in the dataclass's order.
 _OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
-_MAPPING_COLUMNS = (ConversionMapping.enabled, ConversionMapping.action_id, ConversionMapping.action_name,
-                    ConversionMapping.extra_json)
 
 
-def _load_statement(in_ids: Any):  # noqa: ANN202 - a SELECT
-    """Claimed rows with their conversion and mapping in one Core SELECT (a missing mapping reads as disabled)."""
-    return (select(ConversionPush.id, ConversionPush.mapping_id, *_MAPPING_COLUMNS, Conversion.traffic_source_id,
+def _load_due(integration_id: int, now: dt.datetime, limit: int):  # noqa: ANN202 - a SELECT
+    """Due rows joined with their conversion, in one Core SELECT."""
+    return (select(ConversionPush.id, ConversionPush.mapping_id, Conversion.traffic_source_id,
                    Conversion.external_id, Conversion.event_type, *_OUT_COLUMNS)
             .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-            .outerjoin(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
-            .where(in_ids).order_by(ConversionPush.id))
+            .where(ConversionPush.id.in_(_due_ids(integration_id, now, limit)))  # type: ignore[attr-defined]
+            .order_by(ConversionPush.id))
 
 
-_LOADS = {id(_IN_IDS): _load_statement(_IN_IDS), id(_IN_JSON_IDS): _load_statement(_IN_JSON_IDS)}
+class _Actions(dict):
+    """Mapping id -> its provider action, or None when the mapping is disabled or gone (read once a chunk)."""
+
+    def __init__(self, session: Session, integration_id: int) -> None:
+        super().__init__((m.id, action_of(m) if m.enabled else None) for m in session.exec(
+            select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)))
+        self.session = session
+
+    def __missing__(self, mapping_id: int) -> ConversionAction | None:  # added after the chunk began
+        mapping = self.session.get(ConversionMapping, mapping_id)
+        self[mapping_id] = action_of(mapping) if mapping is not None and mapping.enabled else None
+        return self[mapping_id]
 
 
-def _prepare(ids: list[int], provider_key: str, tally: _Tally) -> list[list[tuple[int, OutgoingConversion]]]:
-    """Load claimed rows; record skips; group the rest by action (one pixel / destination per request).
+def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
+             tally: _Tally) -> tuple[list[int], list[list[tuple[int, OutgoingConversion]]]]:
+    """Read up to `limit` due rows; record skips; group the rest by action (one pixel / destination per
+    request). Returns (ids read, batches).
 
-    Reads plain column rows (not ORM objects), builds each mapping's action once and each
-    OutgoingConversion positionally: this loop runs for every pushed event.
+    Reads plain column rows (not ORM objects) and builds each OutgoingConversion positionally: this
+    loop runs for every pushed event.
     """
     now = utcnow()
     start = window_start(provider_key, now)
+    read: list[int] = []
     groups: dict[str, list[tuple[int, OutgoingConversion]]] = defaultdict(list)
     skips: dict[str, list[int]] = defaultdict(list)
-    actions: dict[int, ConversionAction | None] = {}
     make = OutgoingConversion
     with session_scope() as session:
+        actions = _Actions(session, integration_id)
+        # Core rows, no ORM loading, fetched a thousand at a time (fetchmany: cheaper per row than
+        # iterating one by one, and never the whole chunk of Row objects alive at once).
+        rows = (row for part in session.connection().execute(_load_due(integration_id, now, limit)).partitions(1000)
+                for row in part)
+        for push_id, mapping_id, source_id, external_id, event_type, *values in rows:
+            read.append(push_id)
+            action = actions[mapping_id]
+            if action is None:
+                skips["mapping disabled"].append(push_id)
+                continue
+            key = f"{source_id}:{external_id}"
+            if len(key) > GA4_KEY_LIMIT:
+                key = dedup_key(source_id, external_id)
+            conv = make(key, event_type, action, *values)
+            reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
+                or missing_identifier(provider_key, conv)
+            if reason:
+                skips[reason].append(push_id)
+                continue
+            groups[action.id].append((push_id, conv))
         in_ids, bind = _id_filter(session)
-        load = _LOADS[id(in_ids)]
-        for chunk in _chunks(ids, ID_CHUNK):
-            # Core rows, no ORM loading; iterated (not .all()) so each Row is freed once used, which keeps
-            # the cyclic GC from promoting thousands of them to the old generation.
-            for push_id, mapping_id, enabled, action_id, action_name, extra_json, source_id, external_id, \
-                    event_type, *values in session.connection().execute(load, bind(chunk)):
-                if mapping_id not in actions:
-                    actions[mapping_id] = ConversionAction(id=action_id, name=action_name,
-                                                           extra=json.loads(extra_json or "{}")) if enabled else None
-                action = actions[mapping_id]
-                if action is None:
-                    skips["mapping disabled"].append(push_id)
-                    continue
-                key = f"{source_id}:{external_id}"
-                if len(key) > GA4_KEY_LIMIT:
-                    key = dedup_key(source_id, external_id)
-                conv = make(key, event_type, action, *values)
-                reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
-                    or missing_identifier(provider_key, conv)
-                if reason:
-                    skips[reason].append(push_id)
-                    continue
-                groups[action.id].append((push_id, conv))
         for reason, push_ids in skips.items():
             for part in _chunks(push_ids, ID_CHUNK):
                 session.execute(_update().where(in_ids).values(status="skipped", skip_reason=reason[:200],
-                                                               claimed_until=None, next_attempt_at=None),
-                                bind(part))
+                                                               next_attempt_at=None, run_id=run_id), bind(part))
             tally.skipped += len(push_ids)
             tally.skip_reasons[reason] += len(push_ids)
         session.commit()
-    return list(groups.values())
+    return read, list(groups.values())
 
 
-def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderError, tally: _Tally) -> bool:
+def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderError, run_id: int,
+                  tally: _Tally) -> bool:
     """A whole request failed after the adapter's retries. True = stop the run (provider trouble)."""
     transient = isinstance(exc, (TransientError, RateLimited))
     message = connections.describe_error(exc)
@@ -471,7 +451,7 @@ def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderErro
         for row in rows:
             row.attempts += 1
             row.status = "failed"
-            row.claimed_until = None
+            row.run_id = run_id
             row.provider_error = message
             row.next_attempt_at = now + backoff(row.attempts, retry_after) if transient else None
             session.add(row)
@@ -484,23 +464,24 @@ def _batch_failed(group: list[tuple[int, OutgoingConversion]], exc: ProviderErro
 _cp = ConversionPush.__table__.c
 # Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row).
 _SET_SKIPPED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
-                .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, claimed_until=None))
+                .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run")))
 _AT = bindparam("at", type_=UTCDateTime())
 _SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
-                 .values(status="pending", next_attempt_at=_AT, claimed_until=None,
+                 .values(status="pending", next_attempt_at=_AT, run_id=bindparam("run"),
                          provider_error=bindparam("error"), provider_response=bindparam("response")))
 _SET_FAILED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                .values(status="failed", attempts=bindparam("tries"), next_attempt_at=_AT,
-                       claimed_until=None, provider_error=bindparam("error"), provider_response=bindparam("response")))
+                       run_id=bindparam("run"), provider_error=bindparam("error"), provider_response=bindparam("response")))
 _ATTEMPTS = select(_cp.id, _cp.attempts)
 
 
-def _record(group: list[tuple[int, OutgoingConversion]], results: list[PushResult], tally: _Tally,
-            requeued: set[int]) -> None:
+def _record(integration_id: int, group: list[tuple[int, OutgoingConversion]], results: list[PushResult],
+            run_id: int, tally: _Tally, requeued: set[int]) -> None:
     """Store each event's outcome; collateral rejections go back to pending for an immediate resend.
 
-    Sent rows: one UPDATE per (response, request id) over the id list. Every other outcome: one
-    executemany per kind of outcome (no ORM objects, no per-row flush).
+    Sent rows: one PushRequest (answer, request id, verdict check time) per (response, request id) and
+    one UPDATE over the id list pointing the rows to it. Every other outcome: one executemany per kind
+    of outcome (no ORM objects, no per-row flush).
     """
     by_key = {r.key: r for r in results}
     now = utcnow()
@@ -514,24 +495,27 @@ def _record(group: list[tuple[int, OutgoingConversion]], results: list[PushResul
             others.append((pid, result))
     with session_scope() as session:
         in_ids, bind = _id_filter(session)
-        verdict_at = now + VERDICT_FIRST
         for (response, request_id), pids in sent.items():
+            request = PushRequest(integration_id=integration_id, run_id=run_id, request_id=request_id,
+                                  response=response, sent_at=now,
+                                  next_check_at=now + VERDICT_FIRST if request_id else None)
+            session.add(request)
+            session.flush()
             for part in _chunks(pids, ID_CHUNK):
                 session.execute(_update().where(in_ids).values(
-                    status="sent", sent_at=now, attempts=ConversionPush.attempts + 1, provider_response=response,
-                    request_id=request_id, provider_error=None, claimed_until=None,
-                    next_attempt_at=verdict_at if request_id else None), bind(part))
+                    status="sent", sent_at=now, attempts=ConversionPush.attempts + 1, push_request_id=request.id,
+                    provider_response=None, provider_error=None, run_id=run_id, next_attempt_at=None), bind(part))
             tally.sent += len(pids)
         if others:
             conn = session.connection()
             attempts: dict[int, int] = {}
             for part in _chunks([pid for pid, _ in others], ID_CHUNK):
-                attempts.update(conn.execute(_ATTEMPTS.where(in_ids), bind(part)).tuples().all())
+                attempts.update(conn.execute(_ATTEMPTS.where(in_ids), bind(part)).all())
             writes: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for pid, result in others:
                 if pid in attempts:
                     statement, params = _outcome(pid, attempts[pid], result, now, tally, requeued)
-                    writes[statement].append(params)
+                    writes[statement].append({**params, "run": run_id})
             for statement, params in writes.items():
                 conn.execute(statement, params)
         session.commit()
@@ -588,20 +572,18 @@ async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedel
         if integration is None or integration.status not in (*RUNNABLE, IntegrationStatus.PAUSED):
             return 0
         provider_key = integration.provider
-        request_ids = [r for r in session.exec(select(ConversionPush.request_id).distinct().where(
-            ConversionPush.integration_id == integration_id, ConversionPush.status == "sent",
-            ConversionPush.request_id.is_not(None),  # type: ignore[union-attr]
-            or_(ConversionPush.verdict.is_(None), ConversionPush.verdict == "processing"),  # type: ignore[union-attr]
-            ConversionPush.next_attempt_at.is_not(None), ConversionPush.next_attempt_at <= now))]
+        due = session.exec(select(PushRequest.id, PushRequest.request_id, PushRequest.sent_at).where(
+            PushRequest.integration_id == integration_id, PushRequest.next_check_at <= now,  # type: ignore[operator]
+            PushRequest.request_id.is_not(None))).all()  # type: ignore[union-attr]
     provider = hub.provider(provider_key)
-    if not request_ids or not hasattr(provider, "check_verdict"):
+    if not due or not hasattr(provider, "check_verdict"):
         return 0
     try:
         creds = await connections.fresh_credentials(hub, integration_id)
     except (AuthExpired, connections.ConnectionProblem):
         return 0
     settled = 0
-    for request_id in request_ids:
+    for request_pk, request_id, sent_at in due:
         try:
             verdict: Verdict = await provider.check_verdict(creds, request_id)  # type: ignore[attr-defined]
         except AuthExpired as exc:
@@ -609,41 +591,32 @@ async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedel
             return settled
         except ProviderError as exc:
             if exc.code == "INVALID_REQUEST_ID":
-                _set_verdict(integration_id, request_id, "unknown", f"Verdict: unavailable ({exc.message}).", None)
+                _set_verdict(request_pk, "unknown", f"Verdict: unavailable ({exc.message}).", None)
                 settled += 1
             else:
                 log.warning("verdict check %s failed: %s", request_id, exc.message)
             continue
         if not verdict.done:
-            sent_at = _sent_at(integration_id, request_id)
-            if sent_at and now - sent_at > VERDICT_MAX:
-                _set_verdict(integration_id, request_id, "unknown", "Verdict: none after 24 hours.", None)
+            if now - sent_at > VERDICT_MAX:
+                _set_verdict(request_pk, "unknown", "Verdict: none after 24 hours.", None)
                 settled += 1
             else:
-                _set_verdict(integration_id, request_id, "processing", None, now + every)
+                _set_verdict(request_pk, "processing", None, now + every)
             continue
         short, full = _verdict_text(verdict)
-        _set_verdict(integration_id, request_id, short, full, None)
+        _set_verdict(request_pk, short, full, None)
         settled += 1
     connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
     return settled
 
 
-def _sent_at(integration_id: int, request_id: str) -> dt.datetime | None:
+def _set_verdict(request_pk: int, short: str, full: str | None, next_check: dt.datetime | None) -> None:
+    """One write per request, whatever the number of events it carried."""
     with session_scope() as session:
-        return session.exec(select(func.min(ConversionPush.sent_at)).where(
-            ConversionPush.integration_id == integration_id, ConversionPush.request_id == request_id)).one()
-
-
-def _set_verdict(integration_id: int, request_id: str, short: str, full: str | None,
-                 next_check: dt.datetime | None) -> None:
-    with session_scope() as session:
-        values: dict[str, Any] = {"verdict": short, "next_attempt_at": next_check}
+        values: dict[str, Any] = {"verdict": short, "next_check_at": next_check}
         if full:
-            values["provider_response"] = func.coalesce(ConversionPush.provider_response, "") + " | " + full
-        session.exec(_update().where(ConversionPush.integration_id == integration_id,  # type: ignore[arg-type]
-                                                  ConversionPush.request_id == request_id,
-                                                  ConversionPush.status == "sent").values(**values))
+            values["verdict_detail"] = full
+        session.exec(update(PushRequest).where(PushRequest.id == request_pk).values(**values))  # type: ignore[arg-type]
         session.commit()
 
 
@@ -672,15 +645,12 @@ def integrations_with_due_rows() -> list[int]:
 
 
 def integrations_awaiting_verdicts() -> list[int]:
-    """Integrations with a sent request whose verdict check is due (index range per integration)."""
-    now = utcnow()
-    cp = ConversionPush
+    """Integrations with a sent request whose verdict check is due."""
     with session_scope() as session:
-        ids = session.exec(select(Integration.id).where(
-            Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED]))).all()  # type: ignore[attr-defined]
-        return [int(i) for i in ids if session.exec(select(cp.id).where(
-            cp.integration_id == i, cp.status == "sent", cp.next_attempt_at <= now,  # type: ignore[operator]
-            cp.request_id.is_not(None)).limit(1)).first() is not None]  # type: ignore[union-attr]
+        return [int(i) for i in session.exec(select(PushRequest.integration_id).distinct()
+                                             .join(Integration, Integration.id == PushRequest.integration_id)
+                                             .where(PushRequest.next_check_at <= utcnow(),  # type: ignore[operator]
+                                                    Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED])))]  # type: ignore[attr-defined]
 
 
 async def push_due_all(hub: ProviderHub) -> dict[int, PushSummary]:
@@ -790,7 +760,7 @@ def retry_row(session: Session, push_id: int) -> ConversionPush:
         raise PushProblem("This push record no longer exists.")
     if row.status != "failed":
         raise PushProblem(f"Only failed pushes can be retried (this one is {row.status}).")
-    row.status, row.next_attempt_at, row.claimed_until = "pending", utcnow(), None
+    row.status, row.next_attempt_at = "pending", utcnow()
     session.add(row)
     session.commit()
     return row
@@ -813,26 +783,34 @@ class PushRow:
     next_attempt: str
 
 
+def _sent_detail(push: ConversionPush, request: PushRequest | None) -> str:
+    """A sent row's text: its request's answer (and verdict), else what the row itself holds."""
+    if request is None:
+        return push.provider_response or push.provider_error or ""
+    return " | ".join(part for part in (request.response, request.verdict_detail) if part)
+
+
 def push_history(session: Session, integration_id: int, status_filter: str | None = None, page: int = 1,
                  page_size: int = 50) -> tuple[list[PushRow], int]:
-    """Newest first, paginated in SQL; `status_filter` is one of pending|sending|sent|failed|skipped or None."""
+    """Newest first, paginated in SQL; `status_filter` is one of pending|sent|failed|skipped or None."""
     page, page_size = max(1, page), max(1, min(page_size, 500))
     where = [ConversionPush.integration_id == integration_id]
     if status_filter and status_filter != "all":
         where.append(ConversionPush.status == status_filter)
     total = int(session.exec(select(func.count()).select_from(ConversionPush).where(*where)).one())
-    rows = session.exec(select(ConversionPush, Conversion, ConversionMapping)
+    rows = session.exec(select(ConversionPush, Conversion, ConversionMapping, PushRequest)
                         .join(Conversion, Conversion.id == ConversionPush.conversion_id)
                         .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
+                        .outerjoin(PushRequest, PushRequest.id == ConversionPush.push_request_id)
                         .where(*where)
                         .order_by(func.coalesce(ConversionPush.sent_at, ConversionPush.created_at).desc(),
                                   ConversionPush.id.desc())
                         .offset((page - 1) * page_size).limit(page_size)).all()
     out = []
-    for push, conv, mapping in rows:
+    for push, conv, mapping, request in rows:
         when = push.sent_at or push.created_at
         detail = push.provider_error if push.status == "failed" else \
-            push.skip_reason if push.status == "skipped" else push.provider_response or push.provider_error or ""
+            push.skip_reason if push.status == "skipped" else _sent_detail(push, request)
         extra = json.loads(mapping.extra_json or "{}")
         action = mapping.action_name or mapping.action_id
         if extra.get("event_name"):
@@ -840,7 +818,7 @@ def push_history(session: Session, integration_id: int, status_filter: str | Non
         out.append(PushRow(
             id=int(push.id), time=when.strftime("%Y-%m-%d %H:%M:%S UTC"), conversion_id=int(conv.id),
             external_id=conv.external_id, event_type=conv.event_type, action=action, status=push.status,
-            attempts=push.attempts, detail=detail or "", verdict=push.verdict or "",
+            attempts=push.attempts, detail=detail or "", verdict=(request.verdict if request else None) or "",
             next_attempt=push.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
             if push.next_attempt_at and push.status in ("pending", "failed") else ""))
     return out, total

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Conversion, ConversionPush, Integration, IntegrationStatus, SyncRun
+from routy_app.models import Conversion, ConversionPush, Integration, IntegrationStatus, Lease, PushRequest, SyncRun
 from routy_app.services import connections, conversions, mappings, outbox, push, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
@@ -60,16 +60,27 @@ def statuses(integration_id: int) -> dict[str, int]:
     return out
 
 
+def request_of(row: ConversionPush) -> PushRequest | None:
+    """The provider request that sent the row (its answer and verdict)."""
+    with session_scope() as session:
+        return session.get(PushRequest, row.push_request_id) if row.push_request_id else None
+
+
+def verdicts(integration_id: int) -> list[str | None]:
+    """Each row's verdict (that of the request that sent it), in row order."""
+    return [(request.verdict if (request := request_of(row)) else None) for row in pushes(integration_id)]
+
+
 def make_due(integration_id: int) -> None:
-    """Let time pass: every backoff / lease / verdict wait of this integration is over."""
+    """Let time pass: every backoff / verdict wait of this integration is over."""
     past = utcnow() - dt.timedelta(seconds=1)
     with session_scope() as session:
         session.exec(update(ConversionPush).where(ConversionPush.integration_id == integration_id,
                                                   ConversionPush.next_attempt_at.is_not(None))
                      .values(next_attempt_at=past))
-        session.exec(update(ConversionPush).where(ConversionPush.integration_id == integration_id,
-                                                  ConversionPush.claimed_until.is_not(None))
-                     .values(claimed_until=past))
+        session.exec(update(PushRequest).where(PushRequest.integration_id == integration_id,
+                                               PushRequest.next_check_at.is_not(None))
+                     .values(next_check_at=past))
         session.commit()
 
 
@@ -80,12 +91,14 @@ async def test_google_push_sends_each_event_once_with_the_dedup_key_and_records_
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0KCQ-{i}")
     summary = await push.run_push(hub, integration_id, "manual")
-    assert (summary.claimed, summary.sent, summary.failed, summary.status) == (3, 3, 0, "success")
+    assert (summary.read, summary.sent, summary.failed, summary.status) == (3, 3, 0, "success")
     received = sandbox_state.received["google_ads"]
     assert sorted(r["transactionId"] for r in received) == ["1:ord-0", "1:ord-1", "1:ord-2"]
     assert {r["conversionValue"] for r in received} == {10.5} and {r["currency"] for r in received} == {"USD"}
     rows = pushes(integration_id)
-    assert {r.status for r in rows} == {"sent"} and all(r.request_id and r.sent_at for r in rows)
+    assert {r.status for r in rows} == {"sent"} and all(r.sent_at and r.next_attempt_at is None for r in rows)
+    requests = {r.push_request_id for r in rows}
+    assert len(requests) == 1 and request_of(rows[0]).request_id  # one Data Manager request, its id kept once
     with session_scope() as session:
         run = session.get(SyncRun, summary.run_id)
     assert (run.kind, run.trigger, run.status, run.records_read, run.records_inserted) == ("push", "manual",
@@ -265,13 +278,18 @@ async def test_paused_integration_keeps_its_queue_and_resume_flushes_it(hub, san
 # ---------------------------------------------------------------- crash safety
 
 
-async def test_rows_claimed_by_a_crashed_run_are_reclaimed_after_the_lease_and_sent_once(hub, sandbox_state):
+async def test_rows_of_a_run_that_died_stay_due_and_are_sent_once_when_its_lock_expires(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(5, gclid="Cj0-{i}")
-    claimed = push.claim_due(integration_id, 100)  # ... and the process dies before sending
-    assert len(claimed) == 5 and statuses(integration_id) == {"sending": 5}
-    assert (await push.run_push(hub, integration_id)).run_id is None  # the lease still holds
-    make_due(integration_id)  # the lease expires
+    lock = runs.run_lock_name(integration_id, scope="push")
+    assert runs.try_acquire_lease(lock, "a-process-that-died", runs.RUN_LOCK_TTL)  # ... and never released it
+    with pytest.raises(runs.AlreadyRunning):
+        await push.run_push(hub, integration_id)
+    assert (await push.push_due_all(hub)) == {}  # the scheduler skips it too
+    assert statuses(integration_id) == {"pending": 5} and sandbox_state.received["google_ads"] == []
+    with session_scope() as session:  # time passes: the dead run's lock expires
+        session.exec(update(Lease).where(Lease.name == lock).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+        session.commit()
     summary = await push.run_push(hub, integration_id)
     assert summary.sent == 5 and statuses(integration_id) == {"sent": 5}
     keys = [r["transactionId"] for r in sandbox_state.received["google_ads"]]
@@ -281,8 +299,8 @@ async def test_rows_claimed_by_a_crashed_run_are_reclaimed_after_the_lease_and_s
 async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provider(hub, sandbox_state):
     integration_id, _ = await mapped(hub, "meta_ads")
     ingest(3, fbc="fb.1.1554763741205.c{i}")
-    claimed = push.claim_due(integration_id, 100)
-    # the crashed run got as far as the provider call, then died before writing the outcome
+    claimed = [row.id for row in pushes(integration_id)]
+    # a run got as far as the provider call, then died before writing the outcome
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         rows = session.exec(select(ConversionPush, Conversion, push.ConversionMapping)
@@ -374,7 +392,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
 
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
-    ids = push.claim_due(integration_id, 100, None)
+    ids = [row.id for row in pushes(integration_id)]
     group = [(pid, push.OutgoingConversion(key=f"k{n}", event_type="sale", action=push.ConversionAction("a", "A"),
                                            occurred_at=utcnow()))
              for n, pid in enumerate(ids)]
@@ -385,12 +403,14 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
                PushResult("k4", "failed", error="bad value", response="HTTP 400"),
                PushResult("k5", "failed", error="try later", retryable=True)]  # k6: no result at all
     tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
-    push._record(group, results, tally, requeued)  # noqa: SLF001
+    push._record(integration_id, group, results, 1, tally, requeued)  # noqa: SLF001
     rows = {r.id: r for r in pushes(integration_id)}
     r = [rows[i] for i in ids]
-    assert (r[0].status, r[0].attempts, r[0].request_id, r[0].provider_response) == ("sent", 1, "r1", "ok A")
-    assert r[0].next_attempt_at is not None and r[0].claimed_until is None  # verdict check due
-    assert (r[1].status, r[1].request_id, r[1].next_attempt_at) == ("sent", None, None)
+    first, second = request_of(r[0]), request_of(r[1])
+    assert (r[0].status, r[0].attempts, r[0].next_attempt_at) == ("sent", 1, None)
+    assert (first.request_id, first.response, first.run_id) == ("r1", "ok A", 1)
+    assert first.next_check_at is not None  # verdict check due
+    assert r[1].status == "sent" and (second.request_id, second.response, second.next_check_at) == (None, "ok B", None)
     assert (r[2].status, r[2].skip_reason, r[2].attempts, r[2].next_attempt_at) == ("skipped", "no match", 0, None)
     assert (r[3].status, r[3].attempts, r[3].provider_error) == ("pending", 0, NOT_PROCESSED)
     assert r[3].next_attempt_at is not None and ids[3] in requeued
@@ -399,5 +419,5 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     assert r[4].next_attempt_at is None  # permanent: waits for the user's Retry
     assert (r[5].status, r[5].attempts) == ("failed", 1) and r[5].next_attempt_at > utcnow()
     assert r[6].status == "failed" and "no result" in r[6].provider_error and r[6].next_attempt_at > utcnow()
-    assert all(x.claimed_until is None for x in r)
+    assert all(x.run_id == 1 for x in r)
     assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (2, 3, 1, {"no match": 1})
