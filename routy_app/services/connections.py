@@ -28,6 +28,7 @@ from routy_app.models import (
     IntegrationStatus,
     MetricRow,
     OAuthState,
+    PushRequest,
     SyncRun,
     TrafficSource,
 )
@@ -490,7 +491,7 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
         except (ProviderError, NotImplementedError) as exc:
             note = f" (revoking the token at {name} failed: {getattr(exc, 'message', exc)}; remove Routy's access there)"
     with session_scope() as session:
-        for table in (ConversionPush, ConversionMapping, MetricRow, SyncRun):
+        for table in (ConversionPush, PushRequest, ConversionMapping, MetricRow, SyncRun):
             session.exec(delete(table).where(table.integration_id == integration_id))  # type: ignore[arg-type]
         session.exec(delete(OAuthState).where(OAuthState.integration_id == integration_id))  # type: ignore[arg-type]
         session.exec(delete(Integration).where(Integration.id == integration_id))  # type: ignore[arg-type]

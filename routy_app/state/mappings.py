@@ -74,9 +74,13 @@ class MappingsState(rx.State):
             yield rx.redirect("/login")
             return
         integration_id = await self._integration_id()
-        self.form_error, self.actions_error, self.test_mapping_id = "", "", 0
+        self.form_error, self.actions_error = "", ""
         self.new_action, self.new_event_name, self.actions, self.standard_events = "", "", [], []
         self._load_rows(integration_id)
+        # A Test push opened on this tab stays open (a quick click can reach the server before this load
+        # does); one for a mapping of another integration, or a deleted one, closes.
+        if self.test_mapping_id not in {row.id for row in self.rows}:
+            self.test_mapping_id = 0
         yield
         try:
             actions = await mappings.available_actions(default_hub(), integration_id)

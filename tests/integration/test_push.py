@@ -275,6 +275,17 @@ async def test_paused_integration_keeps_its_queue_and_resume_flushes_it(hub, san
     assert done[integration_id].sent == 4 and statuses(integration_id) == {"sent": 4}
 
 
+async def test_disconnect_after_pushes_removes_the_outbox_and_its_requests(hub, sandbox_state):
+    integration_id, _ = await mapped(hub)
+    ingest(3, gclid="Cj0-{i}")
+    assert (await push.run_push(hub, integration_id)).sent == 3
+    assert "disconnected" in await connections.disconnect(hub, integration_id)
+    with session_scope() as session:
+        assert session.exec(select(ConversionPush).where(ConversionPush.integration_id == integration_id)).all() == []
+        assert session.exec(select(PushRequest).where(PushRequest.integration_id == integration_id)).all() == []
+        assert session.get(Integration, integration_id) is None
+
+
 # ---------------------------------------------------------------- crash safety
 
 
@@ -393,9 +404,9 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    group = [(pid, push.OutgoingConversion(key=f"k{n}", event_type="sale", action=push.ConversionAction("a", "A"),
-                                           occurred_at=utcnow()))
-             for n, pid in enumerate(ids)]
+    batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
+                                                      action=push.ConversionAction("a", "A"), occurred_at=utcnow())
+                              for n in range(len(ids))])
     results = [PushResult("k0", "sent", response="ok A", request_id="r1"),
                PushResult("k1", "sent", response="ok B", request_id=None),
                PushResult("k2", "skipped", error="no match"),
@@ -403,7 +414,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
                PushResult("k4", "failed", error="bad value", response="HTTP 400"),
                PushResult("k5", "failed", error="try later", retryable=True)]  # k6: no result at all
     tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
-    push._record(integration_id, group, results, 1, tally, requeued)  # noqa: SLF001
+    push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
     rows = {r.id: r for r in pushes(integration_id)}
     r = [rows[i] for i in ids]
     first, second = request_of(r[0]), request_of(r[1])

@@ -55,9 +55,7 @@ def upgrade() -> None:
         "GROUP BY integration_id, request_id")
 
     with op.batch_alter_table('conversionpush', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('push_request_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_conversionpush_push_request_id_pushrequest', 'pushrequest',
-                                    ['push_request_id'], ['id'])
+        batch_op.add_column(sa.Column('push_request_id', sa.Integer(), nullable=True))  # no FK: see models
 
     op.execute(
         "UPDATE conversionpush SET push_request_id = (SELECT p.id FROM pushrequest p "
@@ -85,7 +83,6 @@ def downgrade() -> None:
         "verdict = (SELECT p.verdict FROM pushrequest p WHERE p.id = push_request_id) "
         "WHERE push_request_id IS NOT NULL")
     with op.batch_alter_table('conversionpush', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_conversionpush_push_request_id_pushrequest', type_='foreignkey')
         batch_op.drop_column('push_request_id')
         batch_op.create_index('ix_push_due', ['integration_id', 'status', 'next_attempt_at'], unique=False)
     with op.batch_alter_table('pushrequest', schema=None) as batch_op:
