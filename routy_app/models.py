@@ -264,7 +264,10 @@ class PushRequest(SQLModel, table=True):
     asynchronous verdict. Sent outbox rows point here, so both are written once per request (up to
     2,000 events) instead of once per event."""
 
-    __table_args__ = (Index("ix_pushrequest_check", "integration_id", "next_check_at"),)
+    # Only requests still waiting for a verdict are indexed: the every-minute poll reads a handful of rows.
+    __table_args__ = (Index("ix_pushrequest_check", "next_check_at", "integration_id",
+                            sqlite_where=text("next_check_at IS NOT NULL"),
+                            postgresql_where=text("next_check_at IS NOT NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")

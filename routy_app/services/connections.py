@@ -34,6 +34,7 @@ from routy_app.models import (
 )
 from routy_app.providers.base import Account, AuthExpired, Credentials, ProviderError
 from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.services import runs
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
 
@@ -474,7 +475,12 @@ def set_paused(integration_id: int, paused: bool) -> Integration:
 
 
 async def disconnect(hub: ProviderHub, integration_id: int) -> str:
-    """Revoke the token where the provider allows it, then delete the integration and all its data."""
+    """Revoke the token where the provider allows it, then delete the integration and all its data.
+
+    Refused while a sync or push of it runs: the run would go on writing rows of a deleted integration.
+    """
+    if runs.is_running(integration_id) or runs.is_running(integration_id, scope="push"):
+        raise ConnectionProblem("A sync or push of this integration is running; try again when it has finished.")
     with session_scope() as session:
         integration = _get(session, integration_id)
         provider_key = integration.provider

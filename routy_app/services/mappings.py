@@ -156,6 +156,8 @@ def update_mapping(session: Session, mapping_id: int, *, event_type: str | None 
     if type_changed and _sent_count(session, mapping_id):
         raise MappingProblem("This mapping has already sent conversions of its event type; add a new mapping "
                              "for the other event type instead.", "event_type")
+    if type_changed and runs.is_running(mapping.integration_id, scope="push"):  # its rows may be in flight
+        raise MappingProblem("A push of this integration is in progress; try again in a minute.", "event_type")
     if type_changed:  # unsent rows were for the old event type
         session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id,  # type: ignore[arg-type]
                                                   ConversionPush.status.in_(["pending", "failed", "skipped"])))

@@ -34,6 +34,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ from routy_app.timeutil import utcnow
 log = logging.getLogger("routy.push")
 
 CHUNK_ROWS = 10_000  # due rows read at a time; batches are cut from a chunk
-MAX_REQUESTS_PER_CHUNK = 20  # small batches (GA4: 25): renew the run lock at least every 20 requests
+MAX_REQUESTS_PER_CHUNK = 20  # small batches (GA4: 25) are read a few hundred at a time, not thousands
+LOCK_RENEW_EVERY = dt.timedelta(minutes=1)  # well inside runs.RUN_LOCK_TTL, even after a slow request
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 WINDOW_MARGIN = dt.timedelta(minutes=10)  # skip a little before the provider's own cut-off
@@ -342,14 +344,20 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
     limit = get_info(provider_key).push_batch_limit
     chunk = max(limit, min(CHUNK_ROWS // limit, MAX_REQUESTS_PER_CHUNK) * limit)  # whole batches per chunk
     requeued: set[int] = set()
+    lock = _HeldLock(integration_id, holder)
     while True:
-        runs.renew_run_lock(integration_id, holder, scope="push")
+        if not lock.keep():
+            tally.errors.append(LOCK_LOST)
+            return "error"
         read, batches = _prepare(integration_id, provider_key, chunk, run_id, tally)
         if not read:
             return "done"
         tally.read += len([i for i in read if i not in requeued])
         for batch in batches:
             for part in batch.parts(limit):
+                if not lock.keep():  # another process owns the queue now: what is unsent stays pending
+                    tally.errors.append(LOCK_LOST)
+                    return "error"
                 try:
                     results = await provider.push_conversions(creds, account, part.convs)
                 except AuthExpired as exc:  # what was not sent stays pending, untouched
@@ -361,6 +369,28 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
                         return "error"  # the provider is down or throttling: the rest waits for the next run
                     continue
                 _record(integration_id, part, results, run_id, tally, requeued)
+
+
+LOCK_LOST = "The push lock expired and another process took over; the rest of the queue is left to it."
+
+
+@dataclass
+class _HeldLock:
+    """The run's push lock, renewed (at most every LOCK_RENEW_EVERY) before each read and request.
+
+    The lock is what keeps two runs from sending the same rows, so a run that finds it lost (a request
+    outlived the lock's 15 minutes and another process took it) must stop.
+    """
+
+    integration_id: int
+    holder: str
+    renewed_at: float = dataclasses.field(default_factory=time.monotonic)
+
+    def keep(self) -> bool:
+        if time.monotonic() - self.renewed_at < LOCK_RENEW_EVERY.total_seconds():
+            return True
+        self.renewed_at = time.monotonic()
+        return runs.renew_run_lock(self.integration_id, self.holder, scope="push")
 
 
 @dataclass
@@ -419,8 +449,8 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
     make = OutgoingConversion
     with session_scope() as session:
         actions = _Actions(session, integration_id)
-        # Core rows, no ORM loading, fetched a thousand at a time (fetchmany: cheaper per row than
-        # iterating one by one, and never the whole chunk of Row objects alive at once).
+        # Core rows, no ORM loading, fetched a hundred at a time (fetchmany: cheaper per row than one
+        # by one; a hundred Row objects alive at once stay below the cyclic GC's first threshold).
         rows = (row for part in session.connection().execute(_load_due(integration_id, now, limit)).partitions(100)
                 for row in part)
         for push_id, mapping_id, source_id, external_id, event_type, *values in rows:

@@ -396,6 +396,33 @@ async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(h
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1
 
 
+async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_state):
+    """Rows stay pending while a run sends them, so changing the mapping's event type (which drops
+    unsent rows) and Disconnect wait for the run to finish."""
+    integration_id, mapping_id = await mapped(hub)
+    ingest(2, gclid="Cj0-{i}")
+    with runs.run_lock(integration_id, scope="push"):
+        with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
+            mappings.update_mapping(session, mapping_id, event_type="lead")
+        with pytest.raises(connections.ConnectionProblem, match="running"):
+            await connections.disconnect(hub, integration_id)
+    assert statuses(integration_id) == {"pending": 2}
+    assert "disconnected" in await connections.disconnect(hub, integration_id)  # once the run is over
+
+
+async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state, monkeypatch):
+    integration_id, _ = await mapped(hub)
+    monkeypatch.setattr(push, "LOCK_RENEW_EVERY", dt.timedelta(0))
+    with runs.run_lock(integration_id, scope="push") as holder:
+        lock = push._HeldLock(integration_id, holder)  # noqa: SLF001
+        assert lock.keep()
+        with session_scope() as session:  # the lease expired and another process took it
+            session.exec(update(Lease).where(Lease.name == runs.run_lock_name(integration_id, "push"))
+                         .values(holder="another-process"))
+            session.commit()
+        assert not lock.keep()
+
+
 async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     """_record's bulk writes: sent (grouped by request), adapter skip, collateral requeue (once), failures."""
     from routy_app.providers.base import PushResult

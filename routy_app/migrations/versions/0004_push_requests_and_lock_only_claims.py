@@ -22,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 DUE_WHERE = sa.text("next_attempt_at IS NOT NULL")
+CHECK_WHERE = sa.text("next_check_at IS NOT NULL")
 
 
 def upgrade() -> None:
@@ -40,7 +41,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
     )
     with op.batch_alter_table('pushrequest', schema=None) as batch_op:
-        batch_op.create_index('ix_pushrequest_check', ['integration_id', 'next_check_at'], unique=False)
+        batch_op.create_index('ix_pushrequest_check', ['next_check_at', 'integration_id'], unique=False,
+                              sqlite_where=CHECK_WHERE, postgresql_where=CHECK_WHERE)
 
     # Existing data: claimed rows are due again; pending rows always carry a time; each Google request
     # of the sent history becomes one pushrequest row holding its answer and verdict.
@@ -57,10 +59,13 @@ def upgrade() -> None:
     with op.batch_alter_table('conversionpush', schema=None) as batch_op:
         batch_op.add_column(sa.Column('push_request_id', sa.Integer(), nullable=True))  # no FK: see models
 
+    # The lookup below runs once per sent row: index it for the migration (requests ~ rows in old data).
+    op.create_index('tmp_pushrequest_lookup', 'pushrequest', ['integration_id', 'request_id'])
     op.execute(
         "UPDATE conversionpush SET push_request_id = (SELECT p.id FROM pushrequest p "
         "WHERE p.integration_id = conversionpush.integration_id AND p.request_id = conversionpush.request_id) "
         "WHERE status = 'sent' AND request_id IS NOT NULL")
+    op.drop_index('tmp_pushrequest_lookup', table_name='pushrequest')
     op.execute("UPDATE conversionpush SET next_attempt_at = NULL WHERE status = 'sent'")
 
     with op.batch_alter_table('conversionpush', schema=None) as batch_op:
