@@ -8,6 +8,7 @@ transaction IDs, unknown clicks, denied consent, too-old events).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -244,6 +245,13 @@ def _validate_event(v: _Violations, event: Any, path: str, references: set[str],
     return bool(user_data)
 
 
+async def _stall(request: Request, seconds: float) -> None:
+    """Hold the answer back (a timeout or a caller that dies mid-request, as seen by the provider)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():
+        await asyncio.sleep(0.05)
+
+
 def _processing_error(event: dict[str, Any], action_id: str, request_consent: dict[str, Any],
                       seen: set[tuple[str, ...]]) -> str | None:
     """The asynchronous verdict for one event at one destination (None = accepted)."""
@@ -275,7 +283,8 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
     async def ingest(request: Request) -> Response:
         fault = state.faults.take("datamanager.ingest")
-        if fault is not None:
+        answer_lost = fault is not None and fault.condition == "answer_lost"
+        if fault is not None and not answer_lost:
             return fault_response(fault, "datamanager")
         if (denied := check_auth(state, request, "datamanager")) is not None:
             return denied
@@ -300,6 +309,8 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if body.get("validateOnly"):
             return JSONResponse({"requestId": request_id})  # never stored: not usable for status lookups
         _accept(body, actions, request_id)
+        if answer_lost:  # ingested, but the caller hears nothing until `seconds` pass or it hangs up
+            await _stall(request, float(fault.params.get("seconds", 60)))  # type: ignore[union-attr]
         return JSONResponse({"requestId": request_id})
 
     def _accept(body: dict[str, Any], actions: list[dict[str, Any]], request_id: str) -> None:

@@ -3,6 +3,9 @@
 Operations are dotted names owned by each emulated API (e.g. "google_ads.search",
 "google.token", "datamanager.ingest", "meta.insights", "meta.events", "ga4.run_report");
 "*" matches every operation. Each API module turns a condition into its provider's real error.
+One condition is not an error: "answer_lost" on "datamanager.ingest" ingests the request and then
+holds the answer back for `seconds` (default 60) or until the caller hangs up, as a timeout or a
+caller that died mid-request looks to Google.
 """
 
 from __future__ import annotations
