@@ -1,8 +1,9 @@
 """Conversions out: the outbox push engine (read due rows, batch, send, record per-event outcomes, backoff).
 
 Delivery is at-least-once and never loses a row:
-- A run holds the integration's push lock (a Lease row, renewed for every chunk it reads), so no two
-  runs of one integration read the same rows, whichever process they are in. Rows stay "pending"
+- A run holds the integration's push lock (a Lease row, renewed before its reads and requests; a run
+  that lost it stops), so no two runs of one integration send the same rows, whichever process they
+  are in. Rows stay "pending"
   until their outcome is written: a process that dies mid-push leaves them due, and the next run
   (once the dead run's lock has expired) reads and sends them again.
 - Every event carries the same dedup key on every attempt (`dedup_key`: Google `transactionId`,
