@@ -18,7 +18,7 @@ def routes(state: SandboxState) -> list[Route]:
             return JSONResponse({"error": "operation and condition are required"}, status_code=422)
         fault = state.faults.add(body["operation"], body["condition"], int(body.get("times", 1)),
                                  **(body.get("params") or {}))
-        return JSONResponse(vars(fault), status_code=201)
+        return JSONResponse(fault.describe(), status_code=201)
 
     async def list_faults(_: Request) -> JSONResponse:
         return JSONResponse({"faults": state.faults.pending()})

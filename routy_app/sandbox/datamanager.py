@@ -310,6 +310,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return JSONResponse({"requestId": request_id})  # never stored: not usable for status lookups
         _accept(body, actions, request_id)
         if answer_lost:  # ingested, but the caller hears nothing until `seconds` pass or it hangs up
+            fault.in_effect.set()  # type: ignore[union-attr]
             await _stall(request, float(fault.params.get("seconds", 60)))  # type: ignore[union-attr]
         return JSONResponse({"requestId": request_id})
 

@@ -21,6 +21,14 @@ class Fault:
     condition: str
     remaining: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    # Set by an API module once a condition that is not an immediate error has taken hold (answer_lost:
+    # the request is ingested and its answer held back), so a caller can wait for exactly that moment.
+    in_effect: threading.Event = field(default_factory=threading.Event)
+
+    def describe(self) -> dict[str, Any]:
+        """The fault as the control API shows it."""
+        return {"operation": self.operation, "condition": self.condition, "remaining": self.remaining,
+                "params": dict(self.params)}
 
 
 class FaultRegistry:
@@ -49,7 +57,7 @@ class FaultRegistry:
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [vars(f).copy() for f in self._faults]
+            return [f.describe() for f in self._faults]
 
     def clear(self) -> None:
         with self._lock:

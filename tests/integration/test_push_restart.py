@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -40,41 +39,36 @@ asyncio.run(push.run_push(default_hub(), int(sys.argv[1]), "manual"))
 
 @pytest.fixture
 def served_sandbox(sandbox_state):
-    """The test's sandbox on a real port; yields its origin (what PUBLIC_URL points at in sandbox mode)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(mounted_sandbox(sandbox_state), host="127.0.0.1", port=port,
-                                          log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    """The test's sandbox on a real port; yields its origin (what PUBLIC_URL points at in sandbox mode).
+
+    The socket listens before uvicorn starts, so a client that connects early just waits in the backlog.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(mounted_sandbox(sandbox_state), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    wait_for(lambda: server.started, "the sandbox server to start")
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True
     thread.join(timeout=10)
-
-
-def wait_for(condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    sock.close()
 
 
 async def test_a_push_process_killed_mid_request_loses_nothing_and_counts_nothing_twice(
         hub, sandbox_state, served_sandbox):
     integration_id, _ = await mapped(hub)
     ingest(5000, gclid="Cj0-{i}")  # three Data Manager requests: 2,000 + 2,000 + 1,000
-    sandbox_state.faults.add("datamanager.ingest", "answer_lost", seconds=120)
+    answer_lost = sandbox_state.faults.add("datamanager.ingest", "answer_lost", seconds=120)
     received = sandbox_state.received["google_ads"]
 
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(integration_id)], cwd=ROOT,
                              env={**os.environ, "PUBLIC_URL": served_sandbox}, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: len(received) >= 2000 or child.poll() is not None, "the first request to be ingested")
-        assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+        # The sandbox sets the event once the first request is ingested and its answer held back.
+        assert answer_lost.in_effect.wait(timeout=60), child.stderr.read().decode() if child.poll() is not None else ""
+        assert child.poll() is None
         child.kill()  # Google has the first 2,000 events; Routy never heard back
         child.wait(timeout=10)
     finally:
