@@ -30,10 +30,8 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):  # type: ignore[override]
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column; use timeutil.utcnow()")
-        value = value.astimezone(dt.timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        value = _aware_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value  # (SQL literals on SQLite)
 
     def process_result_value(self, value, dialect):  # type: ignore[override]
         return None if value is None else as_utc(value)
@@ -52,15 +50,18 @@ class UTCDateTime(TypeDecorator):
 _UTC = dt.timezone.utc
 
 
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; a naive value is refused (its zone would be a guess)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column; use timeutil.utcnow()")
+    return value if value.tzinfo is _UTC else value.astimezone(_UTC)
+
+
 def _sqlite_utc_text(value: dt.datetime | None) -> str | None:
     """An aware datetime as SQLAlchemy's SQLite text for it in UTC (microseconds always written)."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column; use timeutil.utcnow()")
-    if value.tzinfo is not _UTC:
-        value = value.astimezone(_UTC)
-    return value.isoformat(" ", "microseconds")[:-6]  # drop "+00:00"
+    return _aware_utc(value).isoformat(" ", "microseconds")[:-6]  # drop "+00:00"
 
 
 def _sqlite_utc_datetime(value: str | dt.datetime | None) -> dt.datetime | None:

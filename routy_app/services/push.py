@@ -3,9 +3,8 @@
 Delivery is at-least-once and never loses a row:
 - A run holds the integration's push lock (a Lease row, renewed before its reads and requests; a run
   that lost it stops), so no two runs of one integration send the same rows, whichever process they
-  are in. Rows stay "pending"
-  until their outcome is written: a process that dies mid-push leaves them due, and the next run
-  (once the dead run's lock has expired) reads and sends them again.
+  are in. Rows stay "pending" until their outcome is written: a process that dies mid-push leaves
+  them due, and the next run (once the dead run's lock has expired) reads and sends them again.
 - Every event carries the same dedup key on every attempt (`dedup_key`: Google `transactionId`,
   Meta `event_id`, GA4 `transaction_id`), so a resend after a crash is not a double count.
 - Outcomes per event: sent (provider answer + Google request id), failed (provider's reason;
@@ -460,10 +459,7 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
             if action is None:
                 skips["mapping disabled"].append(push_id)
                 continue
-            key = f"{source_id}:{external_id}"
-            if len(key) > GA4_KEY_LIMIT:
-                key = dedup_key(source_id, external_id)
-            conv = make(key, event_type, action, *values)
+            conv = make(dedup_key(source_id, external_id), event_type, action, *values)
             reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
                 or missing_identifier(provider_key, conv)
             if reason:
