@@ -169,14 +169,15 @@ class OutgoingConversion:
     consent_ad_personalization: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PushResult:
     """The outcome of one event of a batch; `status` sent/failed/skipped with the provider's words.
 
-    One per pushed event, slotted and not frozen for the same reason as OutgoingConversion.
+    `push_conversions` answers with one per event, in batch order: results[i] belongs to batch[i].
+    Events with the same outcome share one object (all events of an accepted request, say): a result
+    object per event would be thousands of identical objects per request for the garbage collector.
     """
 
-    key: str
     status: PushStatus
     error: str | None = None
     response: str | None = None
@@ -240,7 +241,9 @@ class Provider(Protocol):
     async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]: ...
 
     async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]: ...
+                               *, validate_only: bool = False) -> list[PushResult]:
+        """One request's worth of events; one result per event, in batch order (see PushResult)."""
+        ...
 
 
 HttpClient = httpx.AsyncClient

@@ -55,6 +55,7 @@ T = TypeVar("T")
 MEASUREMENT_ID_RE = re.compile(r"^G-[A-Z0-9]+$")
 EVENT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_EVENTS_PER_REQUEST = 25
+NO_CLIENT_ID = PushResult("skipped", error="no GA client id")
 MAX_NAME_LENGTH = 40
 PAGE_SIZE = 10_000
 READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
@@ -416,37 +417,33 @@ class GA4Provider:
         if len(batch) > MAX_EVENTS_PER_REQUEST:
             raise ValueError(f"GA4 accepts at most {MAX_EVENTS_PER_REQUEST} events per push, got {len(batch)}.")
         setup = _setup_from(creds)
-        results: dict[str, PushResult] = {}
-        groups: dict[tuple[Any, ...], list[OutgoingConversion]] = {}
-        for conv in batch:
-            if not conv.ga_client_id:
-                results[conv.key] = PushResult(conv.key, "skipped", error="no GA client id")
-                continue
-            group = (conv.ga_client_id, conv.consent_ad_user_data, conv.consent_ad_personalization,
-                     conv.email_sha256, conv.phone_sha256)
-            groups.setdefault(group, []).append(conv)
+        results: list[PushResult] = [NO_CLIENT_ID] * len(batch)
+        groups: dict[tuple[Any, ...], list[int]] = {}  # request-level fields -> positions in batch
+        for i, conv in enumerate(batch):
+            if conv.ga_client_id:
+                group = (conv.ga_client_id, conv.consent_ad_user_data, conv.consent_ad_personalization,
+                         conv.email_sha256, conv.phone_sha256)
+                groups.setdefault(group, []).append(i)
         sent_any = False
-        for convs in groups.values():
-            payload = _mp_payload(convs)
+        for positions in groups.values():
+            payload = _mp_payload([batch[i] for i in positions])
             try:
                 messages = await self._debug(setup, payload)
                 if messages:
-                    error = _describe_messages(messages)
-                    results.update({c.key: PushResult(c.key, "failed", error=error) for c in convs})
-                    continue
-                if validate_only:
-                    answer = json.dumps({"validationMessages": messages})
-                    results.update({c.key: PushResult(c.key, "sent", response=answer) for c in convs})
-                    continue
-                await self._collect(setup, payload)
+                    outcome = PushResult("failed", error=_describe_messages(messages))
+                elif validate_only:
+                    outcome = PushResult("sent", response=json.dumps({"validationMessages": messages}))
+                else:
+                    await self._collect(setup, payload)
+                    sent_any = True
+                    outcome = PushResult("sent", response="204")
             except (TransientError, RateLimited) as exc:
                 if not sent_any:
                     raise
-                results.update({c.key: PushResult(c.key, "failed", error=exc.message, retryable=True) for c in convs})
-                continue
-            sent_any = True
-            results.update({c.key: PushResult(c.key, "sent", response="204") for c in convs})
-        return [results[c.key] for c in batch]
+                outcome = PushResult("failed", error=exc.message, retryable=True)
+            for i in positions:
+                results[i] = outcome
+        return results
 
     def _mp_url(self, path: str, setup: _Setup) -> tuple[str, dict[str, str]]:
         return (f"{self.endpoints.ga4_mp_base_url}{path}",

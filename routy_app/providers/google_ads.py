@@ -37,6 +37,8 @@ MAX_DESTINATIONS = 10
 REFRESH_MARGIN = 60.0  # refresh proactively when the access token has less than this many seconds left
 NOT_PROCESSED = ("Not processed: Google rejected the whole request because of other events in this batch "
                  "(see their errors); this event can be retried on its own.")
+NO_IDENTIFIER = PushResult("skipped", error="No click ID (gclid/gbraid/wbraid) and no hashed email or phone: "
+                                            "Google cannot match this conversion.")
 
 _METRICS = "segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, " \
            "metrics.conversions_value"
@@ -549,20 +551,15 @@ class GoogleAdsProvider:
         if len(batch) > self.info.push_batch_limit:
             raise ValueError(f"At most {self.info.push_batch_limit} conversions per Data Manager request, "
                              f"got {len(batch)}")
-        results: list[PushResult | None] = [None] * len(batch)
-        sendable: list[int] = []
-        for i, conv in enumerate(batch):
-            if conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256:
-                sendable.append(i)
-            else:
-                results[i] = PushResult(conv.key, "skipped", error="No click ID (gclid/gbraid/wbraid) and no hashed "
-                                                                   "email or phone: Google cannot match this conversion.")
+        results: list[PushResult] = [NO_IDENTIFIER] * len(batch)
+        sendable = [i for i, conv in enumerate(batch)
+                    if conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256]
         if sendable:
             await self._ingest(creds, account, batch, sendable, results, validate_only)
-        return [r for r in results if r is not None]
+        return results
 
     async def _ingest(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                      sendable: list[int], results: list[PushResult | None], validate_only: bool) -> None:
+                      sendable: list[int], results: list[PushResult], validate_only: bool) -> None:
         references: dict[str, str] = {}  # action id -> destination reference
         event_refs: list[list[str]] = []  # per sendable event
         by_action: dict[str, list[str]] = {}  # ConversionAction.id -> [reference], one _action_id per action
@@ -589,19 +586,19 @@ class GoogleAdsProvider:
         try:
             answer = await self._datamanager(creds, "POST", "v1/events:ingest", json=body)
         except _Rejected as exc:
-            self._rejected(exc, batch, sendable, results)
+            self._rejected(exc, sendable, results)
             return
         request_id = None if validate_only else answer.get("requestId")
         text = "validated only (validateOnly): nothing was ingested" if validate_only else \
             f"accepted by Data Manager, requestId {answer.get('requestId')}"
         if answer.get("fieldWarnings"):
             text += "; warnings: " + "; ".join(f"{w.get('field')}: {w.get('reason')}" for w in answer["fieldWarnings"])
+        sent = PushResult("sent", response=text, request_id=request_id)
         for i in sendable:
-            results[i] = PushResult(batch[i].key, "sent", response=text, request_id=request_id)
+            results[i] = sent
 
     @staticmethod
-    def _rejected(exc: _Rejected, batch: list[OutgoingConversion], sendable: list[int],
-                  results: list[PushResult | None]) -> None:
+    def _rejected(exc: _Rejected, sendable: list[int], results: list[PushResult]) -> None:
         per_event: dict[int, list[str]] = {}
         general: list[str] = []
         for violation in exc.violations:
@@ -614,15 +611,11 @@ class GoogleAdsProvider:
                 per_event.setdefault(int(match.group(1)), []).append(text)
             else:
                 general.append(text)
+        response = f"HTTP {exc.status_code} {exc.code or ''} (request-id {exc.request_id})"
+        others = PushResult("failed", error="; ".join(general) or NOT_PROCESSED, response=response)
         for position, i in enumerate(sendable):
-            if position in per_event:
-                error = "; ".join(per_event[position])
-            elif general:
-                error = "; ".join(general)
-            else:
-                error = NOT_PROCESSED
-            results[i] = PushResult(batch[i].key, "failed", error=error, request_id=None,
-                                    response=f"HTTP {exc.status_code} {exc.code or ''} (request-id {exc.request_id})")
+            named = per_event.get(position)
+            results[i] = PushResult("failed", error="; ".join(named), response=response) if named else others
 
     async def check_verdict(self, creds: Credentials, request_id: str) -> Verdict:
         """The asynchronous processing verdict of an events:ingest request (requestStatus:retrieve)."""

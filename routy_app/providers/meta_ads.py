@@ -445,15 +445,16 @@ class MetaAdsProvider:
             return self._rejected(batch, exc)
         text = json.dumps({"events_received": answer.get("events_received"), "messages": answer.get("messages") or [],
                            "fbtrace_id": answer.get("fbtrace_id")})
-        return [PushResult(key=conv.key, status="sent", response=text) for conv in batch]
+        return [PushResult("sent", response=text)] * len(batch)
 
     @staticmethod
     def _rejected(batch: list[OutgoingConversion], exc: PermanentError) -> list[PushResult]:
         match = _INDEX.search(exc.message)
         index = int(match.group(1) or match.group(2)) if match else None
+        named = PushResult("failed", error=exc.message)
         if index is None or index >= len(batch):
-            return [PushResult(key=c.key, status="failed", error=exc.message) for c in batch]
-        return [PushResult(key=c.key, status="failed",
-                           error=exc.message if i == index else BATCH_REJECTED.format(index=index))
-                for i, c in enumerate(batch)]
+            return [named] * len(batch)
+        results = [PushResult("failed", error=BATCH_REJECTED.format(index=index))] * len(batch)
+        results[index] = named
+        return results
 

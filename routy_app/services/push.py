@@ -30,18 +30,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
+import itertools
 import json
 import logging
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, func, union_all, update
+from sqlalchemy import Connection, bindparam, func, insert, union_all, update
 from sqlmodel import Session, select
 
 from routy_app.db import session_scope
@@ -151,8 +152,11 @@ def too_old(provider: str, conv: Any, now: dt.datetime, start: dt.datetime | Non
 
 
 def action_of(mapping: ConversionMapping) -> ConversionAction:
-    extra = json.loads(mapping.extra_json or "{}")
-    return ConversionAction(id=mapping.action_id, name=mapping.action_name, extra=extra)
+    return _action(mapping.action_id, mapping.action_name, mapping.extra_json)
+
+
+def _action(action_id: str, name: str, extra_json: str | None) -> ConversionAction:
+    return ConversionAction(id=action_id, name=name, extra=json.loads(extra_json or "{}"))
 
 
 def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> OutgoingConversion:
@@ -171,59 +175,79 @@ def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> Outgoi
 # ---------------------------------------------------------------- due rows
 
 
-def _due_parts(integration_id: int, now: dt.datetime) -> list:
-    """The due rows as index range scans on ix_push_due (integration, status, next_attempt_at).
+# Statements built once (building a SELECT costs SQLAlchemy about a millisecond per read); binds:
+# integration, now, limit.
+_cp = ConversionPush.__table__.c
+_INTEGRATION = bindparam("integration")
+_NOW = bindparam("now", type_=UTCDateTime())
+_LIMIT = bindparam("limit")
 
-    Separate SELECTs rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
-    integration, sent history included, on each read. Pending rows come out oldest-due first.
+
+def _due_scan(status: str):  # noqa: ANN202 - a SELECT of ids
+    """Due rows of one status: an index range scan on ix_push_due (integration, status, next_attempt_at).
+
+    One SELECT per status rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
+    integration, sent history included, on each read. Rows come out oldest-due first.
     """
-    cp = ConversionPush
-    return [  # pending rows always carry a next_attempt_at (see models.ConversionPush)
-        select(cp.id).where(cp.integration_id == integration_id, cp.status == "pending", cp.next_attempt_at <= now),
-        select(cp.id).where(cp.integration_id == integration_id, cp.status == "failed", cp.next_attempt_at <= now),
-    ]
+    # pending rows always carry a next_attempt_at (see models.ConversionPush)
+    return select(_cp.id).where(_cp.integration_id == _INTEGRATION, _cp.status == status, _cp.next_attempt_at <= _NOW)
 
 
-def _due_ids(integration_id: int, now: dt.datetime, limit: int):  # noqa: ANN202 - a SELECT of ids
-    """Up to `limit` due row ids (each range scan stops at `limit`)."""
-    parts = [select(sq.c.id) for sq in (part.limit(limit).subquery() for part in _due_parts(integration_id, now))]
-    return select(union_all(*parts).subquery().c.id).limit(limit)
+_DUE_SCANS = (_due_scan("pending"), _due_scan("failed"))
+# Up to `limit` due row ids (each range scan stops at `limit`).
+_DUE_IDS = select(union_all(*(select(scan.limit(_LIMIT).subquery().c.id) for scan in _DUE_SCANS))
+                  .subquery().c.id).limit(_LIMIT)
 
 
-# One expanding bind for id lists: the statement is compiled once and cached, whatever the list length.
-_IN_IDS = ConversionPush.id.in_(bindparam("ids", expanding=True))  # type: ignore[attr-defined]
-# SQLite: the whole list as one JSON text bind (`id IN (SELECT value FROM json_each(?))`). Rendering an
-# expanding bind costs SQLAlchemy a few microseconds per id on every execution; this costs one json.dumps.
-_IN_JSON_IDS = ConversionPush.id.in_(  # type: ignore[attr-defined]
-    select(func.json_each(bindparam("ids_json")).table_valued("value").c.value))
 ID_CHUNK = 5000  # ids per statement (well under SQLite's and PostgreSQL's bound-parameter limits)
+_AT = bindparam("at", type_=UTCDateTime())
 
 
-def _id_filter(session: Session) -> tuple[Any, Callable[[list[int]], dict[str, Any]]]:
-    """(WHERE ConversionPush.id is in a list, how to bind a list) for this session's database."""
-    if session.get_bind().dialect.name == "sqlite":
-        return _IN_JSON_IDS, _json_ids
-    return _IN_IDS, _list_ids
+@dataclass(frozen=True)
+class _IdList:
+    """Core statements over a list of outbox row ids given in one bind, and how to bind the list.
+
+    SQLite gets the list as one JSON text (`id IN (SELECT value FROM json_each(?))`): rendering an
+    expanding bind costs SQLAlchemy a few microseconds per id on every execution, this one json.dumps.
+    Other databases get one expanding bind (compiled once and cached, whatever the list's length).
+    """
+
+    where: Any
+    json_text: bool
+
+    def bind(self, ids: list[int]) -> dict[str, Any]:
+        return {"ids_json": json.dumps(ids)} if self.json_text else {"ids": ids}
+
+    @functools.cached_property
+    def set_sent(self):  # noqa: ANN202 - params: ids, at, request, run
+        return update(ConversionPush.__table__).where(self.where).values(
+            status="sent", sent_at=_AT, attempts=_cp.attempts + 1, push_request_id=bindparam("request"),
+            provider_response=None, provider_error=None, run_id=bindparam("run"), next_attempt_at=None)
+
+    @functools.cached_property
+    def set_skipped(self):  # noqa: ANN202 - params: ids, reason, run
+        return update(ConversionPush.__table__).where(self.where).values(
+            status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run"))
+
+    @functools.cached_property
+    def attempts(self):  # noqa: ANN202 - params: ids
+        return select(_cp.id, _cp.attempts).where(self.where)
+
+    @staticmethod
+    def of(conn: Connection) -> _IdList:
+        return _JSON_IDS if conn.dialect.name == "sqlite" else _LIST_IDS
 
 
-def _json_ids(ids: list[int]) -> dict[str, Any]:
-    return {"ids_json": json.dumps(ids)}
-
-
-def _list_ids(ids: list[int]) -> dict[str, Any]:
-    return {"ids": ids}
-
-
-def _update():  # noqa: ANN202
-    """UPDATE of outbox rows in SQL only (no ORM session synchronisation: nothing is loaded)."""
-    return update(ConversionPush).execution_options(synchronize_session=False)
+_JSON_IDS = _IdList(_cp.id.in_(select(func.json_each(bindparam("ids_json")).table_valued("value").c.value)), True)
+_LIST_IDS = _IdList(_cp.id.in_(bindparam("ids", expanding=True)), False)
 
 
 def has_due(integration_id: int) -> bool:
     """True when some row of the integration is due (cheap: stops at the first one)."""
-    now = utcnow()
+    params = {"integration": integration_id, "now": utcnow()}
     with session_scope() as session:
-        return any(session.exec(part.limit(1)).first() is not None for part in _due_parts(integration_id, now))
+        conn = session.connection()
+        return any(conn.execute(scan.limit(1), params).first() is not None for scan in _DUE_SCANS)
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -410,27 +434,30 @@ class _Batch:
 _OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
 
 
-def _load_due(integration_id: int, now: dt.datetime, limit: int):  # noqa: ANN202 - a SELECT
-    """Due rows joined with their conversion, in one Core SELECT."""
-    return (select(ConversionPush.id, ConversionPush.mapping_id, Conversion.traffic_source_id,
-                   Conversion.external_id, Conversion.event_type, *_OUT_COLUMNS)
-            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-            .where(ConversionPush.id.in_(_due_ids(integration_id, now, limit)))  # type: ignore[attr-defined]
-            .order_by(ConversionPush.id))
+_cv = Conversion.__table__.c
+# Due rows joined with their conversion, in one Core SELECT; binds: integration, now, limit.
+_LOAD_DUE = (select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type, *_OUT_COLUMNS)
+             .join(Conversion.__table__, _cv.id == _cp.conversion_id)
+             .where(_cp.id.in_(_DUE_IDS)).order_by(_cp.id))
+_cm = ConversionMapping.__table__.c
+_MAPPING_ACTIONS = select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
 
 
 class _Actions(dict):
     """Mapping id -> its provider action, or None when the mapping is disabled or gone (read once a chunk)."""
 
-    def __init__(self, session: Session, integration_id: int) -> None:
-        super().__init__((m.id, action_of(m) if m.enabled else None) for m in session.exec(
-            select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)))
-        self.session = session
+    def __init__(self, conn: Connection, integration_id: int) -> None:
+        super().__init__(self._actions(conn, _cm.integration_id == integration_id))
+        self.conn = conn
 
     def __missing__(self, mapping_id: int) -> ConversionAction | None:  # added after the chunk began
-        mapping = self.session.get(ConversionMapping, mapping_id)
-        self[mapping_id] = action_of(mapping) if mapping is not None and mapping.enabled else None
-        return self[mapping_id]
+        self.update(self._actions(self.conn, _cm.id == mapping_id))
+        return self.setdefault(mapping_id, None)
+
+    @staticmethod
+    def _actions(conn: Connection, where: Any) -> list[tuple[int, ConversionAction | None]]:
+        return [(mapping_id, _action(action_id, name, extra_json) if enabled else None)
+                for mapping_id, enabled, action_id, name, extra_json in conn.execute(_MAPPING_ACTIONS.where(where))]
 
 
 def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
@@ -448,11 +475,12 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
     skips: dict[str, list[int]] = defaultdict(list)
     make = OutgoingConversion
     with session_scope() as session:
-        actions = _Actions(session, integration_id)
+        conn = session.connection()
+        actions = _Actions(conn, integration_id)
         # Core rows, no ORM loading, fetched a hundred at a time (fetchmany: cheaper per row than one
         # by one; a hundred Row objects alive at once stay below the cyclic GC's first threshold).
-        rows = (row for part in session.connection().execute(_load_due(integration_id, now, limit)).partitions(100)
-                for row in part)
+        due = conn.execute(_LOAD_DUE, {"integration": integration_id, "now": now, "limit": limit})
+        rows = (row for part in due.partitions(100) for row in part)
         for push_id, mapping_id, source_id, external_id, event_type, *values in rows:
             read.append(push_id)
             action = actions[mapping_id]
@@ -468,11 +496,10 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
             batch = groups[action.id]
             batch.ids.append(push_id)
             batch.convs.append(conv)
-        in_ids, bind = _id_filter(session)
+        ids = _IdList.of(conn)
         for reason, push_ids in skips.items():
             for part in _chunks(push_ids, ID_CHUNK):
-                session.execute(_update().where(in_ids).values(status="skipped", skip_reason=reason[:200],
-                                                               next_attempt_at=None, run_id=run_id), bind(part))
+                conn.execute(ids.set_skipped, {**ids.bind(part), "reason": reason[:200], "run": run_id})
             tally.skipped += len(push_ids)
             tally.skip_reasons[reason] += len(push_ids)
         session.commit()
@@ -501,56 +528,52 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
     return transient
 
 
-_cp = ConversionPush.__table__.c
 # Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row).
 _SET_SKIPPED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                 .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run")))
-_AT = bindparam("at", type_=UTCDateTime())
 _SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                  .values(status="pending", next_attempt_at=_AT, run_id=bindparam("run"),
                          provider_error=bindparam("error"), provider_response=bindparam("response")))
 _SET_FAILED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                .values(status="failed", attempts=bindparam("tries"), next_attempt_at=_AT,
                        run_id=bindparam("run"), provider_error=bindparam("error"), provider_response=bindparam("response")))
-_ATTEMPTS = select(_cp.id, _cp.attempts)
 
 
 def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_id: int, tally: _Tally,
             requeued: set[int]) -> None:
-    """Store each event's outcome; collateral rejections go back to pending for an immediate resend.
+    """Store each event's outcome (results[i] is batch.ids[i]'s); collateral rejections go back to
+    pending for an immediate resend.
 
-    Sent rows: one PushRequest (answer, request id, verdict check time) per (response, request id) and
+    Sent rows: one PushRequest (answer, request id, verdict check time) per distinct sent result and
     one UPDATE over the id list pointing the rows to it. Every other outcome: one executemany per kind
-    of outcome (no ORM objects, no per-row flush).
+    of outcome. Core statements throughout: nothing is loaded into the session.
     """
-    by_key = {r.key: r for r in results}
     now = utcnow()
-    sent: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    sent: dict[PushResult, list[int]] = {}  # events of one accepted request share one result
     others: list[tuple[int, PushResult | None]] = []
-    for pid, conv in zip(batch.ids, batch.convs):
-        result = by_key.get(conv.key)
-        if result is not None and result.status == "sent":
-            sent[(result.response, result.request_id)].append(pid)
-        else:
+    current, pids = None, []
+    for pid, result in itertools.zip_longest(batch.ids, results[:len(batch.ids)]):
+        if result is None or result.status != "sent":
             others.append((pid, result))
+            continue
+        if result is not current:  # a new request's result: hashed once, not once per event
+            current, pids = result, sent.setdefault(result, [])
+        pids.append(pid)
     with session_scope() as session:
-        in_ids, bind = _id_filter(session)
-        for (response, request_id), pids in sent.items():
-            request = PushRequest(integration_id=integration_id, run_id=run_id, request_id=request_id,
-                                  response=response, sent_at=now,
-                                  next_check_at=now + VERDICT_FIRST if request_id else None)
-            session.add(request)
-            session.flush()
+        conn = session.connection()
+        ids = _IdList.of(conn)
+        for result, pids in sent.items():
+            request_pk = conn.execute(insert(PushRequest.__table__).values(
+                integration_id=integration_id, run_id=run_id, request_id=result.request_id,
+                response=result.response, sent_at=now,
+                next_check_at=now + VERDICT_FIRST if result.request_id else None)).inserted_primary_key[0]
             for part in _chunks(pids, ID_CHUNK):
-                session.execute(_update().where(in_ids).values(
-                    status="sent", sent_at=now, attempts=ConversionPush.attempts + 1, push_request_id=request.id,
-                    provider_response=None, provider_error=None, run_id=run_id, next_attempt_at=None), bind(part))
+                conn.execute(ids.set_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
             tally.sent += len(pids)
         if others:
-            conn = session.connection()
             attempts: dict[int, int] = {}
             for part in _chunks([pid for pid, _ in others], ID_CHUNK):
-                attempts.update(conn.execute(_ATTEMPTS.where(in_ids), bind(part)).all())
+                attempts.update(conn.execute(ids.attempts, ids.bind(part)).all())
             writes: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for pid, result in others:
                 if pid in attempts:
@@ -559,6 +582,9 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
             for statement, params in writes.items():
                 conn.execute(statement, params)
         session.commit()
+
+
+NO_RESULT = PushResult("failed", error="The provider returned no result for this event.", retryable=True)
 
 
 def _collateral(result: PushResult) -> bool:
@@ -570,7 +596,7 @@ def _outcome(pid: int, attempts: int, result: PushResult | None, now: dt.datetim
              requeued: set[int]) -> tuple[Any, dict[str, Any]]:
     """The write for one row whose event was not sent: (statement, its parameters)."""
     if result is None:  # the adapter said nothing about it: treat as a transient failure
-        result = PushResult("", "failed", error="The provider returned no result for this event.", retryable=True)
+        result = NO_RESULT
     if result.status == "skipped":
         reason = (result.error or "skipped")[:200]
         tally.skipped += 1
@@ -762,7 +788,7 @@ async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conv
             return TestPushResult(_payloads(recorder), f"{connections.describe_error(exc)}\n{_answers(recorder)}",
                                   False)
         connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
-    result = results[0] if results else PushResult(event.key, "failed", error="no result")
+    result = results[0] if results else PushResult("failed", error="no result")
     lines = [f"Result: {result.status}" + (f" - {result.error}" if result.error else "")]
     if result.response:
         lines.append(f"Provider response: {result.response}")

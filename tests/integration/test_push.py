@@ -429,17 +429,19 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     from routy_app.providers.google_ads import NOT_PROCESSED
 
     integration_id, _ = await mapped(hub)
-    ingest(7, gclid="Cj0-{i}")
+    ingest(8, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
     batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
                                                       action=push.ConversionAction("a", "A"), occurred_at=utcnow())
                               for n in range(len(ids))])
-    results = [PushResult("k0", "sent", response="ok A", request_id="r1"),
-               PushResult("k1", "sent", response="ok B", request_id=None),
-               PushResult("k2", "skipped", error="no match"),
-               PushResult("k3", "failed", error=NOT_PROCESSED),
-               PushResult("k4", "failed", error="bad value", response="HTTP 400"),
-               PushResult("k5", "failed", error="try later", retryable=True)]  # k6: no result at all
+    accepted = PushResult("sent", response="ok A", request_id="r1")  # one result shared by a request's events
+    results = [accepted,
+               PushResult("sent", response="ok B", request_id=None),
+               PushResult("skipped", error="no match"),
+               PushResult("failed", error=NOT_PROCESSED),
+               PushResult("failed", error="bad value", response="HTTP 400"),
+               PushResult("failed", error="try later", retryable=True),
+               accepted]  # k6: same request as k0; k7: no result at all
     tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
     push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
     rows = {r.id: r for r in pushes(integration_id)}
@@ -456,6 +458,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         ("failed", 1, "bad value", "HTTP 400")
     assert r[4].next_attempt_at is None  # permanent: waits for the user's Retry
     assert (r[5].status, r[5].attempts) == ("failed", 1) and r[5].next_attempt_at > utcnow()
-    assert r[6].status == "failed" and "no result" in r[6].provider_error and r[6].next_attempt_at > utcnow()
+    assert r[6].status == "sent" and r[6].push_request_id == r[0].push_request_id  # one PushRequest per request
+    assert r[7].status == "failed" and "no result" in r[7].provider_error and r[7].next_attempt_at > utcnow()
     assert all(x.run_id == 1 for x in r)
-    assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (2, 3, 1, {"no match": 1})
+    assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (3, 3, 1, {"no match": 1})
