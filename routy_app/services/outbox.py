@@ -63,12 +63,13 @@ def enqueue_missing(session: Session, since=None) -> int:  # noqa: ANN001 - opti
 def _enqueue(session: Session, condition) -> int:  # noqa: ANN001
     now = utcnow()
     triples = enqueue_query(condition).subquery()
-    stmt = _insert(session)(ConversionPush).from_select(
+    stmt = _insert(session)(ConversionPush.__table__).from_select(
         ["integration_id", "conversion_id", "mapping_id", "status", "attempts", "next_attempt_at", "created_at"],
         select(triples.c[0], triples.c[1], triples.c[2], _literal("pending"), _literal(0), _literal(now),
                _literal(now)).where(triples.c[0].is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
     ).on_conflict_do_nothing(index_elements=["integration_id", "conversion_id", "mapping_id"])
-    return session.exec(stmt).rowcount or 0  # type: ignore[call-overload]
+    # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked (psycopg answers -1 otherwise)
+    return session.connection().execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
 def _literal(value):  # noqa: ANN001, ANN202

@@ -45,7 +45,7 @@ import httpx
 from sqlalchemy import Connection, bindparam, func, insert, union_all, update
 from sqlmodel import Session, select
 
-from routy_app.db import session_scope
+from routy_app.db import PlainRows, session_scope
 from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Direction, Integration,
                               IntegrationStatus, PushRequest, UTCDateTime)
 from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, OutgoingConversion,
@@ -436,9 +436,10 @@ _OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(Outgo
 
 _cv = Conversion.__table__.c
 # Due rows joined with their conversion, in one Core SELECT; binds: integration, now, limit.
-_LOAD_DUE = (select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type, *_OUT_COLUMNS)
-             .join(Conversion.__table__, _cv.id == _cp.conversion_id)
-             .where(_cp.id.in_(_DUE_IDS)).order_by(_cp.id))
+_LOAD_DUE = PlainRows(select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type,
+                             *_OUT_COLUMNS)
+                      .join(Conversion.__table__, _cv.id == _cp.conversion_id)
+                      .where(_cp.id.in_(_DUE_IDS)).order_by(_cp.id))
 _cm = ConversionMapping.__table__.c
 _MAPPING_ACTIONS = select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
 
@@ -477,17 +478,19 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
     with session_scope() as session:
         conn = session.connection()
         actions = _Actions(conn, integration_id)
-        # Core rows, no ORM loading, fetched a hundred at a time (fetchmany: cheaper per row than one
-        # by one; a hundred Row objects alive at once stay below the cyclic GC's first threshold).
-        due = conn.execute(_LOAD_DUE, {"integration": integration_id, "now": now, "limit": limit})
-        rows = (row for part in due.partitions(100) for row in part)
-        for push_id, mapping_id, source_id, external_id, event_type, *values in rows:
+        # The driver's plain rows (db.PlainRows), fetched a hundred at a time (fetchmany: cheaper per row
+        # than one by one; a hundred rows alive at once stay below the cyclic GC's first threshold).
+        when = _LOAD_DUE.result_processor(conn, "occurred_at")
+        rows = (row for part in _LOAD_DUE.fetch(conn, {"integration": integration_id, "now": now, "limit": limit})
+                for row in part)
+        for push_id, mapping_id, source_id, external_id, event_type, occurred_at, *values in rows:
             read.append(push_id)
             action = actions[mapping_id]
             if action is None:
                 skips["mapping disabled"].append(push_id)
                 continue
-            conv = make(dedup_key(source_id, external_id), event_type, action, *values)
+            conv = make(dedup_key(source_id, external_id), event_type, action,
+                        when(occurred_at) if when else occurred_at, *values)
             reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
                 or missing_identifier(provider_key, conv)
             if reason:

@@ -10,6 +10,7 @@ from routy_app.services import auth, connections
 from routy_app.services.audit import scan_for_secrets
 from tests.integration.consent import consent
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
+from tests.markers import sqlite_only
 
 PASSWORD = "Blue-Kettle-Walks-42"
 
@@ -35,6 +36,7 @@ async def test_callback_from_another_signed_in_session_is_refused(hub):
     assert own.ok, own.message
 
 
+@sqlite_only
 async def test_database_file_holds_no_token_or_password_in_the_clear(hub, sandbox_state):
     session_token = _signed_in("alice@example.com")
     await connected_integration(hub, "google_ads")

@@ -16,6 +16,7 @@ from routy_app.services import connections, runs, scheduler as sched
 from routy_app.services.scheduler import DbLease, SyncScheduler, leader_lock, pull_job_id
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
+from tests.markers import sqlite_only
 
 
 @pytest.fixture
@@ -201,6 +202,7 @@ def test_runs_left_running_by_a_dead_process_are_closed(db):
     runs.close_run(alive, "success")
 
 
+@sqlite_only
 async def test_lifespan_leads_and_stops(db, monkeypatch):
     async with sched.scheduler_lifespan():
         await _until(lambda: sched.current_scheduler() is not None)

@@ -1,8 +1,10 @@
 import pytest
 
 from routy_app.config import ConfigError, reload_settings
+from tests.markers import sqlite_only
 
 
+@sqlite_only
 def test_defaults_are_sqlite_in_data_dir_and_sandbox(data_dir):
     settings = reload_settings()
     assert settings.database_url == f"sqlite:///{(data_dir / 'routy.db').as_posix()}"

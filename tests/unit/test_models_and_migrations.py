@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, select
 
 from routy_app.db import alembic_config, get_engine, session_scope
 from routy_app.models import ConversionPush, Integration, MetricRow, PushRequest, TrafficSource, UTCDateTime
+from tests.markers import sqlite_only
 
 
 def test_migrations_create_every_table_and_match_the_models(db):
@@ -89,6 +90,7 @@ def test_metric_natural_key_is_unique_with_blank_ids(db):
             s.commit()
 
 
+@sqlite_only
 def test_0004_keeps_the_push_history_of_an_older_database(data_dir):
     """Upgrading from 0003: claimed rows are due again, pending rows get a time, each Google request's
     answer and verdict move to one pushrequest row that its sent rows point to."""
