@@ -177,14 +177,22 @@ def _micros(value: Any) -> int:
         return 0
 
 
+_TWO_DIGITS = [f"{n:02d}" for n in range(100)]
+_UTC = dt.timezone.utc
+
+
 def _timestamp(moment: dt.datetime) -> str:
     """RFC 3339 in UTC with a Z: YYYY-MM-DDTHH:MM:SS, plus .ffffff when there are microseconds.
 
-    isoformat() writes exactly that shape (a naive value is taken as UTC) at a fraction of strftime's cost;
-    years before 1000 keep strftime's unpadded %Y.
+    The shape isoformat() writes (a naive value is taken as UTC); years before 1000 keep strftime's
+    unpadded %Y. Runs for every pushed event, so UTC values (what Routy's columns hold) are assembled
+    from a two-digit table: about half the cost of an aware isoformat() and its "+00:00" cut.
     """
-    if moment.tzinfo is dt.timezone.utc and moment.year >= 1000:  # what Routy's UTC columns hold: the fast path
-        return moment.isoformat()[:-6] + "Z"  # drop "+00:00"
+    if moment.tzinfo is _UTC and (year := moment.year) >= 1000:  # the fast path
+        two = _TWO_DIGITS
+        text = f"{year}-{two[moment.month]}-{two[moment.day]}T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}"
+        micro = moment.microsecond
+        return f"{text}.{micro:06d}Z" if micro else text + "Z"
     if moment.tzinfo is not None:
         if moment.utcoffset():
             moment = moment.astimezone(dt.timezone.utc)
@@ -561,14 +569,15 @@ class GoogleAdsProvider:
     async def _ingest(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
                       sendable: list[int], results: list[PushResult], validate_only: bool) -> None:
         references: dict[str, str] = {}  # action id -> destination reference
-        event_refs: list[list[str]] = []  # per sendable event
         by_action: dict[str, list[str]] = {}  # ConversionAction.id -> [reference], one _action_id per action
+        event, events = self._event, []
         for i in sendable:
-            raw_id = batch[i].action.id
-            refs = by_action.get(raw_id)
+            conv = batch[i]
+            refs = by_action.get(conv.action.id)
             if refs is None:  # events of one action share one (never mutated) destinationReferences list
-                refs = by_action[raw_id] = [references.setdefault(_action_id(batch[i].action), f"d{len(references)}")]
-            event_refs.append(refs)
+                refs = by_action[conv.action.id] = [references.setdefault(_action_id(conv.action),
+                                                                          f"d{len(references)}")]
+            events.append(event(conv, refs))
         if len(references) > MAX_DESTINATIONS:
             raise ValueError(f"At most {MAX_DESTINATIONS} conversion actions per Data Manager request")
         destinations = []
@@ -579,10 +588,7 @@ class GoogleAdsProvider:
             if account.login_customer_id and account.login_customer_id != account.id:
                 dest["loginAccount"] = {"accountType": "GOOGLE_ADS", "accountId": account.login_customer_id}
             destinations.append(dest)
-        event = self._event
-        body = {"destinations": destinations,
-                "events": [event(batch[i], ref) for i, ref in zip(sendable, event_refs)],
-                "encoding": "HEX", "validateOnly": validate_only}
+        body = {"destinations": destinations, "events": events, "encoding": "HEX", "validateOnly": validate_only}
         try:
             answer = await self._datamanager(creds, "POST", "v1/events:ingest", json=body)
         except _Rejected as exc:

@@ -430,8 +430,10 @@ class _Batch:
 
 
 # The adapter's input straight from one joined row: OutgoingConversion's fields after (key, event_type,
-# action) are Conversion columns of the same names, selected in the dataclass's order.
+# action) are Conversion columns of the same names, selected in the dataclass's order (occurred_at first:
+# the one _prepare converts).
 _OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
+assert _OUT_COLUMNS[0].name == "occurred_at"
 
 
 _cv = Conversion.__table__.c
@@ -442,6 +444,10 @@ _LOAD_DUE = PlainRows(select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.
                       .where(_cp.id.in_(_DUE_IDS)).order_by(_cp.id))
 _cm = ConversionMapping.__table__.c
 _MAPPING_ACTIONS = select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 class _Actions(dict):
@@ -480,25 +486,23 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
         actions = _Actions(conn, integration_id)
         # The driver's plain rows (db.PlainRows), fetched a hundred at a time (fetchmany: cheaper per row
         # than one by one; a hundred rows alive at once stay below the cyclic GC's first threshold).
-        when = _LOAD_DUE.result_processor(conn, "occurred_at")
-        rows = (row for part in _LOAD_DUE.fetch(conn, {"integration": integration_id, "now": now, "limit": limit})
-                for row in part)
-        for push_id, mapping_id, source_id, external_id, event_type, occurred_at, *values in rows:
-            read.append(push_id)
-            action = actions[mapping_id]
-            if action is None:
-                skips["mapping disabled"].append(push_id)
-                continue
-            conv = make(dedup_key(source_id, external_id), event_type, action,
-                        when(occurred_at) if when else occurred_at, *values)
-            reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
-                or missing_identifier(provider_key, conv)
-            if reason:
-                skips[reason].append(push_id)
-                continue
-            batch = groups[action.id]
-            batch.ids.append(push_id)
-            batch.convs.append(conv)
+        utc = _LOAD_DUE.result_processor(conn, "occurred_at") or _as_is
+        for part in _LOAD_DUE.fetch(conn, {"integration": integration_id, "now": now, "limit": limit}):
+            for push_id, mapping_id, source_id, external_id, event_type, occurred_at, *values in part:
+                read.append(push_id)
+                action = actions[mapping_id]
+                if action is None:
+                    skips["mapping disabled"].append(push_id)
+                    continue
+                conv = make(dedup_key(source_id, external_id), event_type, action, utc(occurred_at), *values)
+                reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
+                    or missing_identifier(provider_key, conv)
+                if reason:
+                    skips[reason].append(push_id)
+                    continue
+                batch = groups[action.id]
+                batch.ids.append(push_id)
+                batch.convs.append(conv)
         ids = _IdList.of(conn)
         for reason, push_ids in skips.items():
             for part in _chunks(push_ids, ID_CHUNK):

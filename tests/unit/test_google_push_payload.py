@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import zoneinfo
 
 import pytest
@@ -31,6 +32,15 @@ def _old_timestamp(moment: dt.datetime) -> str:  # the previous strftime impleme
 ])
 def test_timestamp_matches_the_strftime_format(moment: dt.datetime) -> None:
     assert _timestamp(moment) == _old_timestamp(moment)
+
+
+def test_timestamp_fast_path_matches_the_strftime_format_on_random_utc_values() -> None:
+    rng = random.Random(7)
+    start, span = dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc), (dt.datetime(9999, 12, 31) - dt.datetime(1000, 1, 1))
+    for _ in range(5000):
+        moment = start + dt.timedelta(seconds=rng.randrange(int(span.total_seconds())))
+        moment = moment.replace(microsecond=rng.choice([0, rng.randrange(1, 1_000_000)]))
+        assert _timestamp(moment) == _old_timestamp(moment), moment
 
 
 def _conv(**fields) -> OutgoingConversion:  # noqa: ANN003
