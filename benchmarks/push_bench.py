@@ -6,10 +6,11 @@ What each figure includes:
 - ingest_events_per_s: services.conversions.ingest_events in batches of 1,000 (validation, hashing of
   nothing personal, INSERT ... ON CONFLICT DO NOTHING RETURNING, outbox enqueue, commit).
 - push_events_per_s: one manual push run through the real outbox: run bookkeeping (run lock, SyncRun,
-  credentials), one Core SELECT per 10,000 due rows joined with their conversion, skip rules,
-  OutgoingConversion, the Google adapter building the Data Manager body (2,000 events a request) and
-  its per-event results, httpx over the ASGI transport to the in-process sandbox (which validates and
-  records every event), one PushRequest row per request and one UPDATE marking its rows sent.
+  credentials), one SELECT per 10,000 due rows joined with their conversion (read as the driver's
+  tuples), skip rules, OutgoingConversion, the Google adapter building the Data Manager body (2,000
+  events a request) and its results (one per event, shared by the events of an accepted request),
+  httpx over the ASGI transport to the in-process sandbox (which validates and records every event),
+  one PushRequest row per request and one UPDATE marking its rows sent.
 - bare_events_per_s: the ceiling: the same number of events posted to the same sandbox endpoint, in
   requests of 2,000 like the engine's, by a plain `for` loop over an httpx client on the same ASGI
   transport (no database, no adapter). The loop builds each request's body from plain dicts inside

@@ -72,21 +72,28 @@ class PlainRows:
     For reads that run for every pushed event. SQLAlchemy's Row objects cost a GC-tracked object per row
     on top of the driver's tuple (a tuple of plain values the collector soon stops tracking); in the push
     benchmark that extra allocation per row was worth ~0.05 of the push/bare ratio. Binds are processed
-    as SQLAlchemy would; result columns come as the driver returns them, so converting a typed column
-    (`result_processor`) is the caller's job.
+    with each type's processor for the dialect, as SQLAlchemy would; result columns come as the driver
+    returns them, so converting a typed column (`result_processor`) is the caller's job.
+
+    What it gives up, on purpose: driver errors are not wrapped in SQLAlchemy's exceptions, engine events
+    and echo logging do not see the statement, and statements needing SQLAlchemy's post-compile step
+    (expanding IN, literal_execute) are refused. It runs inside the connection's current transaction,
+    which must have begun (a Session's `connection()` has).
     """
 
     def __init__(self, statement: Any) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[Any, str, list[tuple[str, Any]]]] = {}  # dialect -> (compiled, sql, binds)
+        self._compiled: dict[tuple[type, str], tuple[Any, str, list[tuple[str, Any]]]] = {}
 
     def result_processor(self, conn: Connection, column: str) -> Any:
         """The function turning the driver's value of `column` into the column type's (None: as is)."""
-        col = self.statement.selected_columns[column]
-        return col.type.result_processor(conn.dialect, None)
+        column_type = self.statement.selected_columns[column].type
+        return column_type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
 
     def fetch(self, conn: Connection, params: dict[str, Any], size: int = 100) -> Iterator[list[tuple]]:
-        """The result, `size` rows at a time, in the connection's current transaction."""
+        """The result, `size` rows at a time. Consume it to the end (or close() it): that closes the cursor."""
+        if not conn.in_transaction():
+            raise RuntimeError("PlainRows.fetch needs a connection with a transaction begun")
         compiled, sql, binds = self._compile(conn)
         values = compiled.construct_params(params)
         processed = [(name, process(values[name]) if process else values[name]) for name, process in binds]
@@ -100,16 +107,20 @@ class PlainRows:
             cursor.close()
 
     def _compile(self, conn: Connection) -> tuple[Any, str, list[tuple[str, Any]]]:
+        """(compiled, SQL text, [(bind name as construct_params() gives it, its processor)] in order)."""
         dialect = conn.dialect
-        if dialect.name not in self._compiled:
+        key = (type(dialect), dialect.paramstyle)  # drivers of one database differ in binds and casts
+        if key not in self._compiled:
             compiled = self.statement.compile(dialect=dialect)
-            escaped = compiled.escaped_bind_names  # names as construct_params() gives them
-            processors = {escaped.get(name, name): bind.type.bind_processor(dialect)
+            if compiled.post_compile_params or compiled.literal_execute_params:
+                raise ValueError("PlainRows cannot run statements with expanding or literal_execute binds")
+            escaped = compiled.escaped_bind_names
+            processors = {escaped.get(name, name): bind.type.dialect_impl(dialect).bind_processor(dialect)
                           for bind, name in compiled.bind_names.items()}
-            names = compiled.positiontup if compiled.positional else list(processors)
-            binds = [(name, processors[name]) for name in names]
-            self._compiled[dialect.name] = (compiled, str(compiled), binds)
-        return self._compiled[dialect.name]
+            names = [escaped.get(name, name) for name in compiled.positiontup] if compiled.positional \
+                else list(processors)
+            self._compiled[key] = (compiled, str(compiled), [(name, processors[name]) for name in names])
+        return self._compiled[key]
 
 
 def alembic_config(url: str | None = None):

@@ -55,11 +55,11 @@ T = TypeVar("T")
 MEASUREMENT_ID_RE = re.compile(r"^G-[A-Z0-9]+$")
 EVENT_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 MAX_EVENTS_PER_REQUEST = 25
-NO_CLIENT_ID = PushResult("skipped", error="no GA client id")
 MAX_NAME_LENGTH = 40
 PAGE_SIZE = 10_000
 READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 CHECK_CLIENT_ID = "1000000000.1000000000"  # a syntactically normal GA client id for setup checks
+NO_CLIENT_ID = PushResult("skipped", error="no GA client id")
 
 RESERVED_EVENT_NAMES = frozenset({
     "ad_activeview", "ad_click", "ad_exposure", "ad_impression", "ad_query", "ad_reward", "adunit_exposure",

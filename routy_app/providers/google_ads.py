@@ -190,7 +190,8 @@ def _timestamp(moment: dt.datetime) -> str:
     """
     if moment.tzinfo is _UTC and (year := moment.year) >= 1000:  # the fast path
         two = _TWO_DIGITS
-        text = f"{year}-{two[moment.month]}-{two[moment.day]}T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}"
+        text = (f"{year}-{two[moment.month]}-{two[moment.day]}"
+                f"T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}")
         micro = moment.microsecond
         return f"{text}.{micro:06d}Z" if micro else text + "Z"
     if moment.tzinfo is not None:
@@ -618,7 +619,7 @@ class GoogleAdsProvider:
             else:
                 general.append(text)
         response = f"HTTP {exc.status_code} {exc.code or ''} (request-id {exc.request_id})"
-        others = PushResult("failed", error="; ".join(general) or NOT_PROCESSED, response=response)
+        others = PushResult("failed", error="; ".join(general) if general else NOT_PROCESSED, response=response)
         for position, i in enumerate(sendable):
             named = per_event.get(position)
             results[i] = PushResult("failed", error="; ".join(named), response=response) if named else others

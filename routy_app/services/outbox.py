@@ -68,6 +68,7 @@ def _enqueue(session: Session, condition) -> int:  # noqa: ANN001
         select(triples.c[0], triples.c[1], triples.c[2], _literal("pending"), _literal(0), _literal(now),
                _literal(now)).where(triples.c[0].is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
     ).on_conflict_do_nothing(index_elements=["integration_id", "conversion_id", "mapping_id"])
+    session.flush()  # a Core statement does not autoflush: the conversions and mappings it selects must be in
     # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked (psycopg answers -1 otherwise)
     return session.connection().execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 

@@ -32,7 +32,6 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import itertools
 import json
 import logging
 import random
@@ -42,7 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, bindparam, func, insert, union_all, update
+from sqlalchemy import bindparam, func, insert, union_all, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from routy_app.db import PlainRows, session_scope
@@ -187,7 +187,7 @@ def _due_scan(status: str):  # noqa: ANN202 - a SELECT of ids
     """Due rows of one status: an index range scan on ix_push_due (integration, status, next_attempt_at).
 
     One SELECT per status rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
-    integration, sent history included, on each read. Rows come out oldest-due first.
+    integration, sent history included, on each read.
     """
     # pending rows always carry a next_attempt_at (see models.ConversionPush)
     return select(_cp.id).where(_cp.integration_id == _INTEGRATION, _cp.status == status, _cp.next_attempt_at <= _NOW)
@@ -219,13 +219,13 @@ class _IdList:
         return {"ids_json": json.dumps(ids)} if self.json_text else {"ids": ids}
 
     @functools.cached_property
-    def set_sent(self):  # noqa: ANN202 - params: ids, at, request, run
+    def mark_sent(self):  # noqa: ANN202 - params: ids, at, request, run
         return update(ConversionPush.__table__).where(self.where).values(
             status="sent", sent_at=_AT, attempts=_cp.attempts + 1, push_request_id=bindparam("request"),
             provider_response=None, provider_error=None, run_id=bindparam("run"), next_attempt_at=None)
 
     @functools.cached_property
-    def set_skipped(self):  # noqa: ANN202 - params: ids, reason, run
+    def mark_skipped(self):  # noqa: ANN202 - params: ids, reason, run
         return update(ConversionPush.__table__).where(self.where).values(
             status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run"))
 
@@ -433,7 +433,8 @@ class _Batch:
 # action) are Conversion columns of the same names, selected in the dataclass's order (occurred_at first:
 # the one _prepare converts).
 _OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
-assert _OUT_COLUMNS[0].name == "occurred_at"
+if _OUT_COLUMNS[0].name != "occurred_at":
+    raise RuntimeError("OutgoingConversion's fields changed order: _prepare reads occurred_at fourth")
 
 
 _cv = Conversion.__table__.c
@@ -506,7 +507,7 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
         ids = _IdList.of(conn)
         for reason, push_ids in skips.items():
             for part in _chunks(push_ids, ID_CHUNK):
-                conn.execute(ids.set_skipped, {**ids.bind(part), "reason": reason[:200], "run": run_id})
+                conn.execute(ids.mark_skipped, {**ids.bind(part), "reason": reason[:200], "run": run_id})
             tally.skipped += len(push_ids)
             tally.skip_reasons[reason] += len(push_ids)
         session.commit()
@@ -535,7 +536,8 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
     return transient
 
 
-# Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row).
+# Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row; the
+# id-list writes are _IdList.mark_sent / mark_skipped).
 _SET_SKIPPED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                 .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run")))
 _SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
@@ -554,18 +556,25 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
     Sent rows: one PushRequest (answer, request id, verdict check time) per distinct sent result and
     one UPDATE over the id list pointing the rows to it. Every other outcome: one executemany per kind
     of outcome. Core statements throughout: nothing is loaded into the session.
+
+    A result list of the wrong length (an adapter bug) could pair results with the wrong rows, so none
+    of it is trusted: every row is a transient failure and is sent again later (same dedup key).
     """
     now = utcnow()
+    if len(results) != len(batch.ids):
+        log.error("the adapter answered %d results for %d events; treating the batch as unanswered",
+                  len(results), len(batch.ids))
+        results = [NO_RESULT] * len(batch.ids)
     sent: dict[PushResult, list[int]] = {}  # events of one accepted request share one result
-    others: list[tuple[int, PushResult | None]] = []
-    current, pids = None, []
-    for pid, result in itertools.zip_longest(batch.ids, results[:len(batch.ids)]):
-        if result is None or result.status != "sent":
+    others: list[tuple[int, PushResult]] = []
+    current, request_rows = None, []
+    for pid, result in zip(batch.ids, results):
+        if result.status != "sent":
             others.append((pid, result))
             continue
         if result is not current:  # a new request's result: hashed once, not once per event
-            current, pids = result, sent.setdefault(result, [])
-        pids.append(pid)
+            current, request_rows = result, sent.setdefault(result, [])
+        request_rows.append(pid)
     with session_scope() as session:
         conn = session.connection()
         ids = _IdList.of(conn)
@@ -575,7 +584,7 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
                 response=result.response, sent_at=now,
                 next_check_at=now + VERDICT_FIRST if result.request_id else None)).inserted_primary_key[0]
             for part in _chunks(pids, ID_CHUNK):
-                conn.execute(ids.set_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
+                conn.execute(ids.mark_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
             tally.sent += len(pids)
         if others:
             attempts: dict[int, int] = {}
@@ -599,11 +608,9 @@ def _collateral(result: PushResult) -> bool:
     return error == NOT_PROCESSED or error.startswith(BATCH_REJECTED.split("{", 1)[0])
 
 
-def _outcome(pid: int, attempts: int, result: PushResult | None, now: dt.datetime, tally: _Tally,
+def _outcome(pid: int, attempts: int, result: PushResult, now: dt.datetime, tally: _Tally,
              requeued: set[int]) -> tuple[Any, dict[str, Any]]:
     """The write for one row whose event was not sent: (statement, its parameters)."""
-    if result is None:  # the adapter said nothing about it: treat as a transient failure
-        result = NO_RESULT
     if result.status == "skipped":
         reason = (result.error or "skipped")[:200]
         tally.skipped += 1

@@ -429,7 +429,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     from routy_app.providers.google_ads import NOT_PROCESSED
 
     integration_id, _ = await mapped(hub)
-    ingest(8, gclid="Cj0-{i}")
+    ingest(7, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
     batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
                                                       action=push.ConversionAction("a", "A"), occurred_at=utcnow())
@@ -441,7 +441,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
                PushResult("failed", error=NOT_PROCESSED),
                PushResult("failed", error="bad value", response="HTTP 400"),
                PushResult("failed", error="try later", retryable=True),
-               accepted]  # k6: same request as k0; k7: no result at all
+               accepted]  # k6: same request as k0
     tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
     push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
     rows = {r.id: r for r in pushes(integration_id)}
@@ -459,6 +459,24 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     assert r[4].next_attempt_at is None  # permanent: waits for the user's Retry
     assert (r[5].status, r[5].attempts) == ("failed", 1) and r[5].next_attempt_at > utcnow()
     assert r[6].status == "sent" and r[6].push_request_id == r[0].push_request_id  # one PushRequest per request
-    assert r[7].status == "failed" and "no result" in r[7].provider_error and r[7].next_attempt_at > utcnow()
     assert all(x.run_id == 1 for x in r)
-    assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (3, 3, 1, {"no match": 1})
+    assert (tally.sent, tally.failed, tally.skipped, dict(tally.skip_reasons)) == (3, 2, 1, {"no match": 1})
+
+
+@pytest.mark.parametrize("answered", [2, 4], ids=["too few", "too many"])
+async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(hub, sandbox_state, answered):
+    """Results are matched by position: a list of the wrong length could pair them with the wrong rows."""
+    from routy_app.providers.base import PushResult
+
+    integration_id, _ = await mapped(hub)
+    ingest(3, gclid="Cj0-{i}")
+    ids = [row.id for row in pushes(integration_id)]
+    batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
+                                                      action=push.ConversionAction("a", "A"), occurred_at=utcnow())
+                              for n in range(len(ids))])
+    tally = push._Tally()  # noqa: SLF001
+    push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())  # noqa: SLF001
+    rows = pushes(integration_id)
+    assert [(r.status, r.attempts) for r in rows] == [("failed", 1)] * 3
+    assert all("no result" in r.provider_error and r.next_attempt_at > utcnow() for r in rows)
+    assert (tally.sent, tally.failed) == (0, 3)
