@@ -504,14 +504,20 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
                 batch = groups[action.id]
                 batch.ids.append(push_id)
                 batch.convs.append(conv)
-        ids = _IdList.of(conn)
-        for reason, push_ids in skips.items():
-            for part in _chunks(push_ids, ID_CHUNK):
-                conn.execute(ids.mark_skipped, {**ids.bind(part), "reason": reason[:200], "run": run_id})
-            tally.skipped += len(push_ids)
-            tally.skip_reasons[reason] += len(push_ids)
+        _write_skips(conn, skips, run_id, tally)
         session.commit()
     return read, list(groups.values())
+
+
+def _write_skips(conn: Connection, skips: dict[str, list[int]], run_id: int, tally: _Tally) -> None:
+    """Mark rows skipped, one UPDATE per reason (the engine's own rules and the adapter's alike)."""
+    ids = _IdList.of(conn)
+    for reason, push_ids in skips.items():
+        reason = reason[:200]
+        for part in _chunks(push_ids, ID_CHUNK):
+            conn.execute(ids.mark_skipped, {**ids.bind(part), "reason": reason, "run": run_id})
+        tally.skipped += len(push_ids)
+        tally.skip_reasons[reason] += len(push_ids)
 
 
 def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally) -> bool:
@@ -536,10 +542,8 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
     return transient
 
 
-# Per-row outcome writes other than "sent" (executemany: one statement, one parameter set per row; the
-# id-list writes are _IdList.mark_sent / mark_skipped).
-_SET_SKIPPED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
-                .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run")))
+# Per-row writes of failed and requeued rows (executemany: one statement, one parameter set per row; sent
+# and skipped rows are written per id list: _IdList.mark_sent / mark_skipped).
 _SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
                  .values(status="pending", next_attempt_at=_AT, run_id=bindparam("run"),
                          provider_error=bindparam("error"), provider_response=bindparam("response")))
@@ -554,8 +558,8 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
     pending for an immediate resend.
 
     Sent rows: one PushRequest (answer, request id, verdict check time) per distinct sent result and
-    one UPDATE over the id list pointing the rows to it. Every other outcome: one executemany per kind
-    of outcome. Core statements throughout: nothing is loaded into the session.
+    one UPDATE over the id list pointing the rows to it. Skipped rows: one UPDATE per reason. Failed and
+    requeued rows: one executemany each. Core statements throughout: nothing is loaded into the session.
 
     A result list of the wrong length (an adapter bug) could pair results with the wrong rows, so none
     of it is trusted: every row is a transient failure and is sent again later (same dedup key).
@@ -566,9 +570,13 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
                   len(results), len(batch.ids))
         results = [NO_RESULT] * len(batch.ids)
     sent: dict[PushResult, list[int]] = {}  # events of one accepted request share one result
+    skips: dict[str, list[int]] = defaultdict(list)
     others: list[tuple[int, PushResult]] = []
     current, request_rows = None, []
     for pid, result in zip(batch.ids, results):
+        if result.status == "skipped":
+            skips[result.error or "skipped"].append(pid)
+            continue
         if result.status != "sent":
             others.append((pid, result))
             continue
@@ -586,6 +594,7 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
             for part in _chunks(pids, ID_CHUNK):
                 conn.execute(ids.mark_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
             tally.sent += len(pids)
+        _write_skips(conn, skips, run_id, tally)
         if others:
             attempts: dict[int, int] = {}
             for part in _chunks([pid for pid, _ in others], ID_CHUNK):
@@ -610,12 +619,7 @@ def _collateral(result: PushResult) -> bool:
 
 def _outcome(pid: int, attempts: int, result: PushResult, now: dt.datetime, tally: _Tally,
              requeued: set[int]) -> tuple[Any, dict[str, Any]]:
-    """The write for one row whose event was not sent: (statement, its parameters)."""
-    if result.status == "skipped":
-        reason = (result.error or "skipped")[:200]
-        tally.skipped += 1
-        tally.skip_reasons[reason] += 1
-        return _SET_SKIPPED, {"pid": pid, "reason": reason}
+    """The write for one row whose event failed: (statement, its parameters)."""
     collateral = _collateral(result)
     if collateral and pid not in requeued:
         requeued.add(pid)  # resent in this run, without the bad event
