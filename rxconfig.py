@@ -1,6 +1,12 @@
-"""Reflex configuration: telemetry and the sitemap plugin off; the database is ours (routy_app.db)."""
+"""Reflex configuration: telemetry and the sitemap plugin off; the database is ours (routy_app.db).
+
+The state manager and the allowed browser origin follow our settings (routy_app.config.reflex_options):
+memory by default, Redis when REDIS_URL is set; CORS and the event socket only for PUBLIC_URL's origin.
+"""
 
 import reflex as rx
+
+from routy_app.config import reflex_options
 
 config = rx.Config(
     app_name="routy_app",
@@ -10,4 +16,5 @@ config = rx.Config(
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    **reflex_options(),
 )

@@ -7,7 +7,9 @@ that change the environment call `reload_settings()`.
 from __future__ import annotations
 
 import functools
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -34,6 +36,12 @@ class Settings(BaseSettings):
     provider_mode: ProviderMode | None = Field(default=None, alias="ROUTY_PROVIDER_MODE")
     scheduler_enabled: bool = Field(default=True, alias="ROUTY_SCHEDULER_ENABLED")
     log_level: str = Field(default="INFO", alias="ROUTY_LOG_LEVEL")
+
+    # Security (README "Security"). REDIS_URL switches Reflex to its Redis state manager (several
+    # workers or replicas); without it UI state lives in this process's memory only.
+    redis_url: str = Field(default="", alias="REDIS_URL")
+    trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
+    sandbox_control_token: str = Field(default="", alias="ROUTY_SANDBOX_CONTROL_TOKEN")
 
     # Google (Ads API, Data Manager API, OAuth). Empty base URLs mean "the real host" in live mode
     # and "our sandbox" in sandbox mode; see `provider_urls`.
@@ -65,6 +73,23 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in _split(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if not self.database_url:
@@ -83,9 +108,23 @@ class Settings(BaseSettings):
         return self.provider_mode == "sandbox"
 
     @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of PUBLIC_URL: the only origin allowed to talk to us from a browser."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in _split(self.trusted_proxies))
+
+    @property
     def sandbox_url(self) -> str:
         """Where the built-in provider emulator is mounted on our own backend."""
         return f"{self.public_url}/sandbox"
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.replace(";", ",").split(",") if item.strip()]
 
 
 def _describe(exc: ValidationError) -> str:
@@ -114,3 +153,32 @@ def reload_settings() -> Settings:
     """Forget cached settings (tests change the environment between cases)."""
     get_settings.cache_clear()
     return get_settings()
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) for Routy's own files, readable by this user only (0700).
+
+    An existing folder is narrowed to 0700 too: the data dir holds the key file and the database.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        path.chmod(0o700)
+    except PermissionError:  # someone else's folder (e.g. shared via a volume): leave it
+        pass
+    return path
+
+
+def reflex_options() -> dict:
+    """The rx.Config settings that follow from ours (rxconfig.py passes them on).
+
+    One process by default: the memory state manager, so no UI state (which holds request data)
+    is ever written to disk. With REDIS_URL: Reflex's Redis state manager, for several workers or
+    replicas. Browsers may reach the backend (CORS, the event socket) only from PUBLIC_URL's origin.
+    """
+    settings = get_settings()
+    options: dict = {"cors_allowed_origins": [settings.public_origin]}
+    if settings.redis_url:
+        options.update(state_manager_mode="redis", redis_url=settings.redis_url)
+    else:
+        options.update(state_manager_mode="memory")
+    return options

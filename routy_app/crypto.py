@@ -16,7 +16,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from routy_app.config import ConfigError, get_settings
+from routy_app.config import ConfigError, ensure_private_dir, get_settings
 
 KEY_FILE_NAME = "secret.key"
 
@@ -33,7 +33,7 @@ def _fernet_key_from_passphrase(secret: str) -> bytes:
 
 def _key_from_file(path: Path) -> bytes:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(Fernet.generate_key())

@@ -7,6 +7,7 @@ never inside racing backend workers.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine, select
 
-from routy_app.config import ConfigError, get_settings
+from routy_app.config import ConfigError, ensure_private_dir, get_settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_SOURCE_NAME = "Default traffic source"
@@ -32,15 +33,26 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The database file (and its WAL/SHM, which SQLite creates with the file's mode) is 0600; a
+    folder we create for it, and the data dir, are 0700 (config.ensure_private_dir)."""
+    try:
+        if path.parent.resolve() == get_settings().data_dir.resolve() or not path.parent.exists():
+            ensure_private_dir(path.parent)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if name.exists():
+                name.chmod(0o600)
+    except OSError as exc:
+        raise ConfigError(f"DATABASE_URL: cannot create {path} ({exc.strerror})") from None
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"DATABASE_URL: cannot create the folder for {path} ({exc.strerror})") from None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

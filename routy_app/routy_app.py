@@ -1,19 +1,35 @@
 """The Reflex app: pages, our API routes (api_transformer) and lifespan tasks."""
 
 import reflex as rx
+from starlette.types import ASGIApp
 
 from routy_app.api.app import build_api
 from routy_app.logging_setup import configure_logging
 from routy_app.pages.account import login_page, setup_page, users_page
 from routy_app.pages.source import source_page
+from routy_app.security import secure
 from routy_app.services import jobs
 from routy_app.services.scheduler import scheduler_lifespan
 from routy_app.state.account import LoginState, UsersState
+from routy_app.state.auth import SessionBinding
+from routy_app.state.oneshot import PageLoadReset
 from routy_app.state.source import SourceState
 
 configure_logging()
 
-app = rx.App(
+
+class RoutyApp(rx.App):
+    """Reflex's app with our security layer as the outermost ASGI app (routy_app/security).
+
+    Outermost, so its checks and headers cover everything Reflex serves too: pages, static files,
+    the event socket and the CORS answers Reflex's own middleware gives.
+    """
+
+    def __call__(self) -> ASGIApp:
+        return secure(super().__call__())
+
+
+app = RoutyApp(
     api_transformer=build_api(),
     head_components=[rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
 )
@@ -23,5 +39,7 @@ app.add_page(login_page, route="/login", title="Sign in · Routy", on_load=Login
 app.add_page(setup_page, route="/setup", title="Create the admin · Routy", on_load=LoginState.load_setup)
 app.add_page(users_page, route="/users", title="Users · Routy", on_load=UsersState.load)
 
+app.add_middleware(SessionBinding())  # first: a new session starts from fresh states
+app.add_middleware(PageLoadReset())
 jobs.install()
 app.register_lifespan_task(scheduler_lifespan)

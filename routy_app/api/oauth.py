@@ -1,11 +1,13 @@
 """GET /oauth/{provider}/callback: the provider sends the browser back here after consent.
 
 Always answers with a redirect to the traffic source page, carrying the outcome in the query
-(`connected=` opens the account picker; `oauth_error=` is shown as an error message).
+(`connected=` opens the account picker; `oauth_error=` is a code the page turns into our own text,
+see connections.CALLBACK_MESSAGES; the provider's detail goes to the server log, not the URL).
 """
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -15,6 +17,8 @@ from routy_app.db import session_scope
 from routy_app.services import audit, auth, connections
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
+
+log = logging.getLogger("routy.oauth")
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
@@ -31,7 +35,8 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}
     else:
-        query = {"oauth_error": outcome.message, "provider": provider}
+        log.warning("OAuth callback for %s refused: %s", provider, outcome.message)
+        query = {"oauth_error": outcome.code, "provider": provider}
     return RedirectResponse(f"{page}?{urlencode(query)}", status_code=303)
 
 

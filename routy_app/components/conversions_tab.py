@@ -19,11 +19,10 @@ def _field(label: str, name: str, placeholder: str = "", **props) -> rx.Componen
     )
 
 
-def api_key_card() -> rx.Component:
-    curl = rx.code_block(
+def _curl(key: rx.Var | str) -> rx.Component:
+    return rx.code_block(
         "curl -X POST " + ConversionsState.api_url + " \\\n"
-        + '  -H "Authorization: Bearer ' + rx.cond(ConversionsState.new_key != "", ConversionsState.new_key,
-                                                    "<your API key>") + '" \\\n'
+        + '  -H "Authorization: Bearer ' + key + '" \\\n'
         + '  -H "Content-Type: application/json" \\\n'
         + """  -d '{"id": "order-1001", "event_type": "sale", "occurred_at": "2026-11-27T14:03:00+01:00",
        "value": "129.90", "currency": "EUR", "gclid": "Cj0KCQ...", "email": "buyer@example.com"}'""",
@@ -31,6 +30,32 @@ def api_key_card() -> rx.Component:
         wrap_long_lines=True,
         width="100%",
     )
+
+
+def new_key_dialog() -> rx.Component:
+    """The one place a new key is shown; closing the dialog forgets it (server and page)."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("New API key"),
+            rx.dialog.description("Copy it now: it is shown only once. The old key stopped working.", size="2"),
+            rx.vstack(
+                rx.code(ConversionsState.new_key, id="api-key-new", size="3", style={"word_break": "break-all"}),
+                _curl(ConversionsState.new_key),
+                rx.hstack(
+                    rx.button("Copy key", variant="soft", on_click=rx.set_clipboard(ConversionsState.new_key)),
+                    rx.dialog.close(rx.button("Done")),
+                    justify="end", spacing="3", width="100%",
+                ),
+                spacing="3", padding_top="0.75em", width="100%",
+            ),
+            max_width="560px",
+        ),
+        open=ConversionsState.new_key != "",
+        on_open_change=ConversionsState.key_dialog_changed,
+    )
+
+
+def api_key_card() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("Ingest API", size="3", as_="h3"),
         rx.text("Send conversions to Routy with this traffic source's API key. Email and phone are hashed on "
@@ -39,10 +64,8 @@ def api_key_card() -> rx.Component:
                   rx.cond(AuthState.is_admin, rx.button("Create / rotate key", size="1", variant="soft",
                                                         on_click=ConversionsState.rotate_key)),
                   align="center", spacing="3", wrap="wrap"),
-        rx.cond(ConversionsState.new_key != "", rx.callout(
-            rx.text("New key (shown once): ", rx.code(ConversionsState.new_key, id="api-key-new")),
-            icon="key_round", color_scheme="amber", width="100%")),
-        curl,
+        new_key_dialog(),
+        _curl("<your API key>"),
         spacing="3",
         width="100%",
     ))

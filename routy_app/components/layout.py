@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.notices import toast_relay
 from routy_app.state.auth import AuthState
 from routy_app.state.source import SourceState
 
@@ -28,7 +29,7 @@ def header() -> rx.Component:
             rx.badge(AuthState.user_role, variant="soft"),
             rx.el.form(rx.button("Sign out", type="submit", variant="ghost", size="1"), id="logout-form",
                        action="/auth/logout", method="post",
-                       on_submit=rx.call_script("document.getElementById('logout-form').submit()")),
+                       on_submit=rx.call_function("() => document.getElementById('logout-form').submit()")),
             align="center",
             spacing="3",
         )),
@@ -64,6 +65,7 @@ def sources_sidebar() -> rx.Component:
 
 def shell(*body: rx.Component) -> rx.Component:
     return rx.box(
+        toast_relay(),
         header(),
         rx.hstack(
             sources_sidebar(),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.components.layout import shell
+from routy_app.components.notices import toast_relay
 from routy_app.state.account import LoginState, UsersState
 
 
 def _centered(*children: rx.Component) -> rx.Component:
-    return rx.center(rx.card(rx.vstack(*children, spacing="4", width="100%"), width="380px", size="3"),
+    return rx.center(toast_relay(), rx.card(rx.vstack(*children, spacing="4", width="100%"), width="380px", size="3"),
                      min_height="100vh")
 
 
@@ -28,7 +29,7 @@ def _native_form(form_id: str, action: str, *children: rx.Component) -> rx.Compo
     Reflex forms always prevent the default submit; the handler re-submits natively.
     """
     return rx.el.form(*children, id=form_id, action=action, method="post",
-                      on_submit=rx.call_script(f"document.getElementById('{form_id}').submit()"))
+                      on_submit=rx.call_function(f"() => document.getElementById('{form_id}').submit()"))
 
 
 def _error() -> rx.Component:

@@ -8,6 +8,7 @@ from routy_app.components.account_picker import account_picker
 from routy_app.components.conversions_tab import conversions_tab
 from routy_app.components.ga4_form import ga4_form
 from routy_app.components.layout import shell
+from routy_app.components.notices import provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
 from routy_app.components.settings_dialog import settings_dialog
 from routy_app.state.connect import ConnectState
@@ -55,6 +56,8 @@ def integrations_tab() -> rx.Component:
             width="100%",
             id="provider-cards",
         ),
+        provider_redirect(),
+        query_cleaner(),
         spacing="4",
         width="100%",
     )

@@ -5,8 +5,11 @@ Why it is shaped this way:
   answer time does not tell which emails exist.
 - Sessions live in the database: the browser's cookie holds a random token, the table only its
   SHA-256, so a copy of the database cannot be replayed as a cookie.
-- Failed attempts are rows (LoginAttempt), so lockouts hold across restarts and workers, and the
-  refusal message never says whether the email or the password was wrong.
+- Failed attempts are rows (LoginAttempt), so limits hold across restarts and workers, and the
+  refusal message never says whether the email or the password was wrong. An account locks after
+  a few failures; an IP address is only rate limited (many people can share one address, e.g.
+  behind a proxy or NAT, and must not lock each other out). The address is the client's as seen
+  through TRUSTED_PROXIES (security/request_checks.py).
 
 Every function takes the caller's SQLModel session and commits its own writes. Hashing takes tens
 of milliseconds: async callers should run `sign_in`, `create_first_admin`, `add_user` and
@@ -39,13 +42,16 @@ if TYPE_CHECKING:
     from routy_app.config import Settings
 
 SESSION_COOKIE = "routy_session"
+# What the event socket gets instead of the cookie (security/socket_guard.py): see `session_ref`.
+SESSION_REF_HEADER = "x-routy-session-ref"
 SESSION_IDLE = dt.timedelta(hours=12)  # sliding: extended while the user is active
 SESSION_ABSOLUTE = dt.timedelta(days=7)  # hard limit from sign-in, however active
 SLIDE_EVERY = dt.timedelta(minutes=1)  # write last_seen/expiry at most this often
 
 ATTEMPT_WINDOW = dt.timedelta(minutes=15)
-MAX_ACCOUNT_FAILURES = 5
-MAX_IP_FAILURES = 20
+MAX_ACCOUNT_FAILURES = 5  # per account in ATTEMPT_WINDOW: then the account waits
+IP_RATE_WINDOW = dt.timedelta(minutes=1)
+MAX_IP_FAILURES = 10  # per client address in IP_RATE_WINDOW: a rate, not a lock
 ATTEMPT_RETENTION = dt.timedelta(days=1)
 
 MIN_PASSWORD_LENGTH = 12
@@ -75,6 +81,38 @@ _COMMON_BASES = frozenset({
 })
 
 
+# What the sign-in and set-up pages say for the codes in their `?error=` (never text from the URL).
+FORM_MESSAGES = {
+    "wrong": WRONG_CREDENTIALS,
+    "disabled": DISABLED_ACCOUNT,
+    "locked": "Too many attempts; try again in {minutes}.",
+    "origin": "Sign in from this site's own page (the form came from another site).",
+    "mismatch": "The two passwords differ.",
+    "bad_email": "Enter a valid email address.",
+    "admin_exists": "An admin already exists. Sign in instead.",
+    "too_short": f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+    "too_long": f"Use at most {MAX_PASSWORD_LENGTH} characters.",
+    "has_email": "Don't include your email address in the password.",
+    "one_kind": "Mix character types: add capitals, digits or symbols, not only one kind.",
+    "common": "This password is too common or easy to guess; choose another.",
+}
+
+
+def form_message(code: str, wait: str = "") -> str:
+    """Our sentence for an `?error=` code ("" for an unknown one: nothing is shown)."""
+    template = FORM_MESSAGES.get(code, "")
+    if "{minutes}" in template:
+        return template.format(minutes=wait_text(int(wait)) if wait.isdigit() and int(wait) <= 3600 else "a while")
+    return template
+
+
+def wait_text(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 class AuthError(Exception):
     """A user-facing refusal; `str(exc)` is one clear sentence to show as is."""
 
@@ -85,11 +123,14 @@ class Forbidden(AuthError):
 
 @dataclass(frozen=True)
 class SignInResult:
-    """`token` goes into the session cookie; None means refused and `message` says why."""
+    """`token` goes into the session cookie; None means refused, `message` says why and `code`
+    names the reason for the sign-in page (see FORM_MESSAGES)."""
 
     token: str | None
     message: str
     user: User | None = None
+    code: str = ""
+    retry_after: dt.timedelta | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,20 +165,26 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def check_password_strength(password: str, email: str = "") -> str | None:
     """None when acceptable, else one sentence telling the person what to change."""
+    problem = password_problem(password, email)
+    return problem[1] if problem else None
+
+
+def password_problem(password: str, email: str = "") -> tuple[str, str] | None:
+    """None when acceptable, else (code, sentence); the code is one of FORM_MESSAGES."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters (this one has {len(password)})."
+        return "too_short", f"Use at least {MIN_PASSWORD_LENGTH} characters (this one has {len(password)})."
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+        return "too_long", f"Use at most {MAX_PASSWORD_LENGTH} characters."
     lowered = password.lower()
     local = email.strip().lower().split("@", 1)[0]
     if len(local) >= 3 and local in lowered:
-        return "Don't include your email address in the password."
+        return "has_email", FORM_MESSAGES["has_email"]
     classes = {_char_class(c) for c in password}
     if len(classes) == 1:
-        return "Mix character types: add capitals, digits or symbols, not only one kind."
+        return "one_kind", FORM_MESSAGES["one_kind"]
     base = re.sub(r"[\d\W_]+$", "", lowered)
     if lowered in _COMMON_PASSWORDS or base in _COMMON_BASES or len(set(lowered)) <= 3:
-        return "This password is too common or easy to guess; choose another."
+        return "common", FORM_MESSAGES["common"]
     return None
 
 
@@ -318,12 +365,25 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def session_id_for_token(token: str) -> str:
+def session_ref(token: str) -> str:
+    """What identifies a session without being a credential: the SHA-256 the sessions table keeps.
+
+    Reflex's event socket (and so its state, which a state manager may persist) only ever sees this;
+    no route accepts it in place of the cookie.
+    """
+    return _token_hash(token)
+
+
+def session_id_for_ref(ref: str) -> str:
     """A stable, non-secret id for a signed-in browser (OAuthState.session_id).
 
     Domain-separated from the stored token hash so the two columns cannot be joined.
     """
-    return hashlib.sha256(b"routy-oauth-binding:" + token.encode()).hexdigest()
+    return hashlib.sha256(b"routy-oauth-binding:" + ref.encode()).hexdigest()
+
+
+def session_id_for_token(token: str) -> str:
+    return session_id_for_ref(session_ref(token))
 
 
 def sign_in(session: Session, email: str, password: str, ip: str | None = None,
@@ -338,20 +398,20 @@ def sign_in(session: Session, email: str, password: str, ip: str | None = None,
     wait = _lockout_remaining(session, normalized, ip, now)
     if wait is not None:
         _record_attempt(session, normalized, ip, "blocked", now)
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        unit = "minute" if minutes == 1 else "minutes"
-        return SignInResult(None, f"Too many attempts; try again in {minutes} {unit}.")
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        return SignInResult(None, f"Too many attempts; try again in {wait_text(seconds)}.", code="locked",
+                            retry_after=dt.timedelta(seconds=seconds))
     user = session.exec(select(User).where(User.email == normalized)).first() if normalized else None
     if user is None:
         verify_password(_dummy_hash(), password)  # same cost as a real check
         _record_attempt(session, normalized, ip, "failure", now)
-        return SignInResult(None, WRONG_CREDENTIALS)
+        return SignInResult(None, WRONG_CREDENTIALS, code="wrong")
     if not verify_password(user.password_hash, password):
         _record_attempt(session, normalized, ip, "failure", now)
-        return SignInResult(None, WRONG_CREDENTIALS)
+        return SignInResult(None, WRONG_CREDENTIALS, code="wrong")
     if user.disabled:  # only said to someone who knows the password
         _record_attempt(session, normalized, ip, "failure", now)
-        return SignInResult(None, DISABLED_ACCOUNT)
+        return SignInResult(None, DISABLED_ACCOUNT, code="disabled")
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
@@ -367,13 +427,18 @@ def sign_in(session: Session, email: str, password: str, ip: str | None = None,
 
 
 def user_for_token(session: Session, token: str | None) -> User | None:
-    """The user behind a session cookie, or None when unknown, expired, revoked or disabled.
+    """The user behind a session cookie, or None when unknown, expired, revoked or disabled."""
+    return user_for_session_ref(session, session_ref(token)) if token else None
+
+
+def user_for_session_ref(session: Session, ref: str | None) -> User | None:
+    """The user behind a session reference (see `session_ref`), or None as for `user_for_token`.
 
     An active session's idle expiry slides forward, written at most once a minute.
     """
-    if not token:
+    if not ref:
         return None
-    row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
+    row = session.exec(select(UserSession).where(UserSession.token_hash == ref)).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
@@ -431,21 +496,24 @@ def _lockout_remaining(session: Session, email: str, ip: str | None, now: dt.dat
     last_ok = session.exec(select(func.max(LoginAttempt.at)).where(
         LoginAttempt.email == email, LoginAttempt.outcome == "success", LoginAttempt.at > since)).one()
     account_since = max(since, last_ok) if last_ok else since
-    waits.append(_wait(session, LoginAttempt.email == email, account_since, MAX_ACCOUNT_FAILURES, now))
-    if ip:
-        waits.append(_wait(session, LoginAttempt.ip == ip, since, MAX_IP_FAILURES, now))
+    waits.append(_wait(session, LoginAttempt.email == email, account_since, MAX_ACCOUNT_FAILURES, now,
+                       ATTEMPT_WINDOW))
+    if ip:  # a rate: at most MAX_IP_FAILURES a minute, never a lock of the whole address
+        waits.append(_wait(session, LoginAttempt.ip == ip, now - IP_RATE_WINDOW, MAX_IP_FAILURES, now,
+                           IP_RATE_WINDOW))
     waits = [w for w in waits if w is not None]
     return max(waits) if waits else None
 
 
-def _wait(session: Session, key, since: dt.datetime, limit: int, now: dt.datetime) -> dt.timedelta | None:
-    """Locked while `limit` failures lie in the window: until the oldest that matters ages out."""
+def _wait(session: Session, key, since: dt.datetime, limit: int, now: dt.datetime,
+          window: dt.timedelta) -> dt.timedelta | None:
+    """Waiting while `limit` failures lie in the window: until the oldest that matters ages out."""
     times = session.exec(select(LoginAttempt.at).where(key, LoginAttempt.outcome == "failure",
                                                        LoginAttempt.at > since)
                          .order_by(LoginAttempt.at.desc()).limit(limit)).all()
     if len(times) < limit:
         return None
-    return times[-1] + ATTEMPT_WINDOW - now
+    return times[-1] + window - now
 
 
 def _record_attempt(session: Session, email: str, ip: str | None, outcome: str, now: dt.datetime,

@@ -48,21 +48,68 @@ FAILURES_BEFORE_ATTENTION = 3
 class ConnectionProblem(Exception):
     """A user-facing refusal; `message` is shown as is (toast, callout or callback redirect)."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, code: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
 
 
 @dataclass(frozen=True)
 class CallbackOutcome:
-    """Where the browser goes after the provider redirects back, and what it is told."""
+    """Where the browser goes after the provider redirects back, and what it is told.
+
+    `code` (one of CALLBACK_MESSAGES) is what travels in the redirect; the page shows our text for
+    it, never text from the URL (which anyone can write). `message` may add the provider's detail,
+    for the server log.
+    """
 
     source_id: int | None
     provider: str
     ok: bool
     message: str
     integration_id: int | None = None
+    code: str = ""
+
+
+# What the page says for each callback outcome code ({name}: the provider's name in our registry).
+CALLBACK_MESSAGES = {
+    "no_state": "{name} sent no state back. Please click Connect again.",
+    "invalid_link": "This authorisation link is not valid. Please click Connect again.",
+    "used_link": "This authorisation link was already used. Please click Connect again.",
+    "expired": "The authorisation took longer than 10 minutes and expired. Please click Connect again.",
+    "other_session": "This authorisation was started in another browser session. Please click Connect again.",
+    "declined": "You declined access on the {name} consent page. Nothing was connected.",
+    "not_authorised": "{name} did not authorise Routy. Please click Connect again; the server log has {name}'s "
+                      "reason.",
+    "no_code": "{name} sent no authorisation code. Please try again.",
+    "exchange_failed": "{name} refused the token exchange. Please click Connect again; if it keeps failing, "
+                       "check the OAuth client id and secret (the server log has {name}'s reason).",
+    "missing_scopes": "{name} access was granted without some of the requested permissions; please allow every "
+                      "requested permission.",
+    "disconnected": "This integration was disconnected meanwhile. Click Connect to start again.",
+    "already_connected": "{name} is already connected to this traffic source.",
+}
+
+
+def callback_message(code: str, provider_key: str) -> str:
+    """Our text for a callback outcome code; "" for a code we never send (nothing is shown)."""
+    template = CALLBACK_MESSAGES.get(code)
+    if template is None:
+        return ""
+    try:
+        name = get_info(provider_key).name
+    except UnknownProvider:
+        name = "The provider"
+    return template.format(name=name)
+
+
+def _refused(source_id: int | None, provider_key: str, code: str, detail: str = "",
+             integration_id: int | None = None) -> CallbackOutcome:
+    message = callback_message(code, provider_key)
+    if detail:  # the provider's own words, for the log (the page shows only `code`'s text)
+        message = f"{message} Detail: {' '.join(detail.split())[:300]}"
+    return CallbackOutcome(source_id, provider_key, False, message, integration_id, code)
 
 
 @dataclass(frozen=True)
@@ -218,18 +265,18 @@ def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuth
     with session_scope() as session:
         row = session.exec(select(OAuthState).where(OAuthState.state == state)).first()
         if row is None or row.provider != provider_key:
-            raise ConnectionProblem("This authorisation link is not valid. Please click Connect again.")
+            raise ConnectionProblem(CALLBACK_MESSAGES["invalid_link"], code="invalid_link")
         if row.used_at is not None:
-            raise ConnectionProblem("This authorisation link was already used. Please click Connect again.")
+            raise ConnectionProblem(CALLBACK_MESSAGES["used_link"], code="used_link")
         if row.expires_at < utcnow():
-            raise ConnectionProblem("The authorisation took longer than 10 minutes and expired. Please click Connect again.")
+            raise ConnectionProblem(CALLBACK_MESSAGES["expired"], code="expired")
         if row.session_id and row.session_id != session_id:
-            raise ConnectionProblem("This authorisation was started in another browser session. Please click Connect again.")
+            raise ConnectionProblem(CALLBACK_MESSAGES["other_session"], code="other_session")
         claimed = session.exec(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[union-attr]
                                .values(used_at=utcnow())).rowcount
         session.commit()
         if claimed != 1:
-            raise ConnectionProblem("This authorisation link was already used. Please click Connect again.")
+            raise ConnectionProblem(CALLBACK_MESSAGES["used_link"], code="used_link")
         return row
 
 
@@ -243,36 +290,31 @@ def _source_of_state(state: str) -> int | None:
 async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, str],
                          session_id: str | None = None) -> CallbackOutcome:
     """Handle the provider's redirect back: check the state, exchange the code, store the tokens."""
-    name = _provider_name(provider_key)
     state = params.get("state", "")
     if not state:
-        return CallbackOutcome(None, provider_key, False, f"{name} sent no state back. Please click Connect again.")
+        return _refused(None, provider_key, "no_state")
     try:
         row = _claim_state(provider_key, state, session_id)
     except ConnectionProblem as exc:
-        return CallbackOutcome(_source_of_state(state), provider_key, False, exc.message)
+        return _refused(_source_of_state(state), provider_key, exc.code or "invalid_link")
     source_id = row.traffic_source_id
     if params.get("error"):
         if params["error"] == "access_denied":
-            message = f"You declined access on the {name} consent page. Nothing was connected."
-        else:
-            detail = params.get("error_description") or params["error"]
-            message = f"{name} did not authorise Routy: {detail}"
-        return CallbackOutcome(source_id, provider_key, False, message, row.integration_id)
+            return _refused(source_id, provider_key, "declined", integration_id=row.integration_id)
+        detail = params.get("error_description") or params["error"]
+        return _refused(source_id, provider_key, "not_authorised", detail[:300], row.integration_id)
     code = params.get("code", "")
     if not code:
-        return CallbackOutcome(source_id, provider_key, False, f"{name} sent no authorisation code. Please try again.")
+        return _refused(source_id, provider_key, "no_code")
     try:
         creds = await hub.provider(provider_key).exchange_code(code, row.code_verifier, hub.redirect_uri(provider_key))
     except ProviderError as exc:
-        return CallbackOutcome(source_id, provider_key, False, f"{name} refused the token exchange: {exc.message}",
-                               row.integration_id)
+        return _refused(source_id, provider_key, "exchange_failed", exc.message, row.integration_id)
     missing = getattr(hub.provider(provider_key), "missing_scopes", lambda _c: [])(creds)
     if missing:
-        return CallbackOutcome(source_id, provider_key, False,
-                               f"{name} access was granted without {', '.join(s.rsplit('/', 1)[-1] for s in missing)}; "
-                               "please allow every requested permission.", row.integration_id)
-    return _store_authorisation(row, creds, name)
+        return _refused(source_id, provider_key, "missing_scopes",
+                        ", ".join(s.rsplit("/", 1)[-1] for s in missing), row.integration_id)
+    return _store_authorisation(row, creds, _provider_name(provider_key))
 
 
 def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> CallbackOutcome:
@@ -280,8 +322,7 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
         if row.purpose == "reconnect":
             integration = session.get(Integration, row.integration_id)
             if integration is None:
-                return CallbackOutcome(row.traffic_source_id, row.provider, False,
-                                       "This integration was disconnected meanwhile. Click Connect to start again.")
+                return _refused(row.traffic_source_id, row.provider, "disconnected")
             save_credentials(integration, creds)
             if not integration.account_id:
                 integration.status = IntegrationStatus.PENDING_ACCOUNT
@@ -295,8 +336,7 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
         existing = session.exec(select(Integration).where(Integration.traffic_source_id == row.traffic_source_id,
                                                           Integration.provider == row.provider)).first()
         if existing is not None:
-            return CallbackOutcome(row.traffic_source_id, row.provider, False,
-                                   f"{name} is already connected to this traffic source.", existing.id)
+            return _refused(row.traffic_source_id, row.provider, "already_connected", integration_id=existing.id)
         info = get_info(row.provider)
         direction = Direction.BIDIRECTIONAL if len(info.capabilities) == 2 else next(iter(info.capabilities))
         integration = Integration(traffic_source_id=row.traffic_source_id, provider=row.provider,

@@ -9,6 +9,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.services import auth
+from routy_app.state import toast
 from routy_app.state.auth import AuthState, current_user, refusal
 
 
@@ -33,8 +34,8 @@ class LoginState(rx.State):
         if current_user(self) is not None:
             return rx.redirect("/")
         params = self.router.page.params
-        self.error = str(params.get("error", ""))[:300]
-        self.next_path = str(params.get("next", "/")) or "/"
+        self.error = auth.form_message(str(params.get("error", "")), str(params.get("wait", "")))
+        self.next_path = str(params.get("next", "/"))[:500] or "/"
         return None
 
     @rx.event
@@ -43,7 +44,7 @@ class LoginState(rx.State):
             if not auth.needs_first_admin(session):
                 return rx.redirect("/login")  # the page exists only until the first admin is created
         params = self.router.page.params
-        self.error = str(params.get("error", ""))[:300]
+        self.error = auth.form_message(str(params.get("error", "")))
         self.email = str(params.get("email", ""))[:200]
         return None
 
@@ -63,7 +64,7 @@ class UsersState(rx.State):
         if auth_state.resolve() is None:
             return auth_state.sign_in_redirect()
         if not auth_state.is_admin:
-            return [rx.redirect("/"), rx.toast.error("Only admins can manage users.")]
+            return [rx.redirect("/"), toast.error("Only admins can manage users.")]
         self._load()
         return None
 
@@ -87,7 +88,7 @@ class UsersState(rx.State):
             return None
         self.error = ""
         self._load()
-        return rx.toast.success(f"Added {email} as {role}.")
+        return toast.success(f"Added {email} as {role}.")
 
     @rx.event
     def set_disabled(self, email: str, disabled: bool):
@@ -98,7 +99,7 @@ class UsersState(rx.State):
             with session_scope() as session:
                 auth.set_disabled(session, email, disabled, actor=actor.email if actor else "ui")
         except auth.AuthError as exc:
-            return rx.toast.error(str(exc))
+            return toast.error(str(exc))
         self._load()
-        return rx.toast.success(f"{email} is {'disabled' if disabled else 'enabled'}.")
+        return toast.success(f"{email} is {'disabled' if disabled else 'enabled'}.")
 

@@ -1,40 +1,40 @@
-"""Who is signed in, for every page and event. The session token stays in an HttpOnly cookie:
-the server reads it from the websocket's request headers; the browser's state never holds it."""
+"""Who is signed in, for every page and event.
+
+The session token stays in an HttpOnly cookie that Reflex never sees: the event socket's handshake
+reaches Reflex with the cookie replaced by a session reference (security/socket_guard.py), so no
+state (which a state manager may persist) holds a credential. `SessionBinding` resets every user's
+UI state when the browser's session changes (sign-out, or sign-in as someone else in the same tab),
+before the event runs, so a hydrate never sends the previous user's data.
+"""
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.middleware import Middleware
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import User
 from routy_app.services import audit, auth
+from routy_app.state import toast
 
 
-def session_token(state: rx.State) -> str | None:
-    """The routy_session cookie sent with this tab's connection."""
-    raw = state.router.headers.cookie or ""
-    cookie = SimpleCookie()
-    try:
-        cookie.load(raw)
-    except Exception:  # noqa: BLE001 - a malformed Cookie header means "not signed in"
-        return None
-    morsel = cookie.get(auth.SESSION_COOKIE)
-    return morsel.value if morsel else None
+def session_ref(state: rx.State) -> str:
+    """The reference of the session cookie sent with this tab's connection ("" when signed out)."""
+    return str(state.router.headers.raw_headers.get(auth.SESSION_REF_HEADER, ""))
 
 
 def current_user(state: rx.State) -> User | None:
     with session_scope() as session:
-        return auth.user_for_token(session, session_token(state))
+        return auth.user_for_session_ref(session, session_ref(state))
 
 
 def session_id(state: rx.State) -> str | None:
     """A non-secret id of the browser session, binding OAuth states to it."""
-    token = session_token(state)
-    return auth.session_id_for_token(token) if token else None
+    ref = session_ref(state)
+    return auth.session_id_for_ref(ref) if ref else None
 
 
 def refusal(state: rx.State, action: str = "make changes"):
@@ -48,7 +48,7 @@ def refusal(state: rx.State, action: str = "make changes"):
     try:
         auth.require_admin(user, action)
     except auth.Forbidden as exc:
-        return rx.toast.error(str(exc))
+        return toast.error(str(exc))
     return None
 
 
@@ -58,6 +58,7 @@ class AuthState(rx.State):
     user_email: str = ""
     user_role: str = ""
     sandbox_mode: bool = False
+    _bound_ref: str = ""  # the session this tab's states were filled for (see SessionBinding)
 
     @rx.var
     def is_admin(self) -> bool:
@@ -86,3 +87,32 @@ def audit_log(state: rx.State, action: str, *, integration_id: int | None = None
     with session_scope() as session:
         audit.record(session, user.email if user else None, action, integration_id=integration_id,
                      source_id=source_id, detail=detail, user_id=user.id if user else None)
+
+
+class SessionBinding(Middleware):
+    """Every event first checks that the tab's state belongs to the session now sending it.
+
+    Reflex keys state by the tab, not by who is signed in: after a sign-out (a full page load in the
+    same tab) the next hydrate would send the previous user's states, API key and all. On a change
+    of session every state of the app is reset to its defaults before the event is processed.
+    """
+
+    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201 - Reflex's signature
+        root = state._get_root_state()
+        ref = session_ref(root)
+        binding = await root.get_state(AuthState)
+        if binding._bound_ref != ref:
+            await _reset_app_states(root)
+            binding._bound_ref = ref
+        return None
+
+
+async def _reset_app_states(root: rx.State) -> None:
+    """Reset every state class of this app (not Reflex's internal ones), loading those not loaded."""
+    pending = list(type(root).get_substates())
+    while pending:
+        cls = pending.pop()
+        if cls.__module__.startswith("routy_app."):
+            (await root.get_state(cls)).reset()
+        else:
+            pending.extend(cls.get_substates())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import reflex as rx
@@ -16,6 +15,7 @@ from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
 from routy_app.services.audit import AuditAction
+from routy_app.state import toast
 from routy_app.state.auth import audit_log, refusal, session_id
 from routy_app.state.source import SourceState
 
@@ -48,6 +48,7 @@ class ConnectState(rx.State):
     ga4_error: str = ""
 
     redirecting: str = ""
+    redirect_url: str = ""  # the provider's consent page; components/notices.py follows it
 
     @rx.event
     async def card_action(self, provider: str, status: str, integration_id: int):
@@ -81,10 +82,11 @@ class ConnectState(rx.State):
             url = await connections.start_oauth(default_hub(), source.source_id, provider,
                                                 reconnect_integration_id=integration_id, session_id=session_id(self))
         except ConnectionProblem as exc:
-            return rx.toast.error(exc.message)
-        self.redirecting = provider
-        # A full page load, not client-side routing: the sandbox's consent page is on our own host.
-        return rx.call_script(f"window.location.assign({json.dumps(url)})")
+            return toast.error(exc.message)
+        # A full page load, not client-side routing (the sandbox's consent page is on our own host):
+        # a link in the page follows it when it appears (no script string for the browser to eval).
+        self.redirecting, self.redirect_url = provider, url
+        return None
 
     # ------------------------------------------------------------ account picker
 
@@ -96,7 +98,7 @@ class ConnectState(rx.State):
         with session_scope() as session:
             integration = session.get(Integration, integration_id)
             if integration is None:
-                yield rx.toast.error("This integration no longer exists.")
+                yield toast.error("This integration no longer exists.")
                 return
             self.picker_provider_name = get_info(integration.provider).name
         self.picker_integration_id = integration_id
@@ -145,7 +147,7 @@ class ConnectState(rx.State):
                   source_id=integration.traffic_source_id,
                   detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})")
         yield SourceState.refresh_cards
-        yield rx.toast.success(f"{self.picker_provider_name} is active: linked {integration.account_name} "
+        yield toast.success(f"{self.picker_provider_name} is active: linked {integration.account_name} "
                                f"({integration.account_id}).")
 
     # ------------------------------------------------------------ GA4 manual setup
@@ -179,4 +181,4 @@ class ConnectState(rx.State):
         audit_log(self, AuditAction.CONNECTED, integration_id=integration.id, source_id=source.source_id,
                   detail=f"Google Analytics 4 stream {integration.account_id}")
         yield SourceState.refresh_cards
-        yield rx.toast.success(f"Google Analytics 4 is active for {integration.account_id}.")
+        yield toast.success(f"Google Analytics 4 is active for {integration.account_id}.")

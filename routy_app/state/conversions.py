@@ -8,7 +8,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.services import conversions
 from routy_app.services.audit import AuditAction
-from routy_app.state import paging
+from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
 
@@ -20,10 +20,20 @@ class ConversionsState(rx.State):
     total: int = 0
     page: int = 1
     key_description: str = ""
-    new_key: str = ""  # shown once, right after creation/rotation; cleared on the next load
+    new_key: str = ""  # shown once, in the dialog right after creation/rotation; see __getstate__
     form_error: str = ""
     form_field: str = ""
     api_url: str = ""
+
+    def __getstate__(self):
+        """What a state manager (Redis) stores: everything but the one-time key.
+
+        The key exists only in memory while its dialog is open (closing it clears it) and in the
+        browser that shows it; a pickled copy would outlive the dialog.
+        """
+        fields = dict(super().__getstate__())
+        fields["new_key"] = ""
+        return fields
 
     async def _source_id(self) -> int:
         return (await self.get_state(SourceState)).source_id
@@ -65,7 +75,13 @@ class ConversionsState(rx.State):
             self.new_key = conversions.create_api_key(session, source_id)
         audit_log(self, AuditAction.API_KEY_ROTATED, source_id=source_id)
         self._load(source_id)
-        return rx.toast.success("New API key created: copy it now, it is shown only once. The old key stopped working.")
+        return None
+
+    @rx.event
+    def key_dialog_changed(self, is_open: bool) -> None:
+        """The new-key dialog was closed: the key is gone from the server for good."""
+        if not is_open:
+            self.new_key = ""
 
     @rx.event
     async def record_test(self, form: dict):
@@ -87,4 +103,4 @@ class ConversionsState(rx.State):
             return None
         self.form_error, self.form_field, self.page = "", "", 1
         self._load(source_id)
-        return rx.toast.success(f"Recorded test conversion {conv.external_id} ({conv.event_type}).")
+        return toast.success(f"Recorded test conversion {conv.external_id} ({conv.event_type}).")

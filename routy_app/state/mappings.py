@@ -13,7 +13,7 @@ from routy_app.services import mappings, push
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.runs import AlreadyRunning
-from routy_app.state import paging
+from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 
@@ -122,7 +122,7 @@ class MappingsState(rx.State):
         self.form_error, self.new_action, self.new_event_name = "", "", ""
         audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
         self._load_rows(integration_id)
-        return rx.toast.success(f"'{event_type}' conversions now go to {view.label}.")
+        return toast.success(f"'{event_type}' conversions now go to {view.label}.")
 
     @rx.event
     async def toggle(self, mapping_id: int, enabled: bool):
@@ -133,7 +133,7 @@ class MappingsState(rx.State):
             with session_scope() as session:
                 view = mappings.set_enabled(session, mapping_id, enabled)
         except mappings.MappingProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         audit_log(self, AuditAction.MAPPING_CHANGED, integration_id=integration_id,
                   detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}")
         self._load_rows(integration_id)
@@ -148,7 +148,7 @@ class MappingsState(rx.State):
             with session_scope() as session:
                 mappings.delete_mapping(session, mapping_id)
         except mappings.MappingProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         audit_log(self, AuditAction.MAPPING_DELETED, integration_id=integration_id, detail=f"mapping {mapping_id}")
         self._load_rows(integration_id)
         return None
@@ -238,9 +238,9 @@ class PushHistoryState(rx.State):
             with session_scope() as session:
                 push.retry_row(session, push_id)
         except push.PushProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         self._load(await self._integration_id())
-        return rx.toast.info("Queued again; it goes out with the next push (or press Push now).")
+        return toast.info("Queued again; it goes out with the next push (or press Push now).")
 
     @rx.event
     async def push_now(self):

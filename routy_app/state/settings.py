@@ -10,6 +10,7 @@ from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
 from routy_app.services.audit import AuditAction
+from routy_app.state import toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
 
@@ -39,7 +40,7 @@ class SettingsState(rx.State):
             return rx.redirect("/login")
         self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
         if not self._load():
-            return rx.toast.error("This integration no longer exists.")
+            return toast.error("This integration no longer exists.")
         self.open = True
 
     @rx.event
@@ -85,12 +86,12 @@ class SettingsState(rx.State):
         try:
             integration = connections.set_paused(self.integration_id, paused)
         except ConnectionProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         audit_log(self, AuditAction.PAUSED if paused else AuditAction.RESUMED, integration_id=self.integration_id,
                   source_id=integration.traffic_source_id)
         reschedule(self.integration_id)
         self._load()
-        return [SourceState.refresh_cards, rx.toast.success("Paused: nothing syncs until you resume." if paused
+        return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume." if paused
                                                             else "Resumed: syncing on schedule again.")]
 
     @rx.event
@@ -100,7 +101,7 @@ class SettingsState(rx.State):
         try:
             self.removal_text = connections.describe_removal(self.integration_id)
         except ConnectionProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         self.confirm_open = True
 
     @rx.event
@@ -118,7 +119,7 @@ class SettingsState(rx.State):
             message = await connections.disconnect(default_hub(), self.integration_id)
         except ConnectionProblem as exc:
             self.busy = False
-            yield rx.toast.error(exc.message)
+            yield toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
         audit_log(self, AuditAction.DISCONNECTED, integration_id=self.integration_id,
@@ -126,4 +127,4 @@ class SettingsState(rx.State):
         reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards
-        yield rx.toast.success(message)
+        yield toast.success(message)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.db import ensure_default_source, session_scope
-from routy_app.services import catalog
+from routy_app.services import catalog, connections
+from routy_app.state import toast
 from routy_app.state.auth import AuthState, current_user
 
 
@@ -18,6 +19,7 @@ class SourceState(rx.State):
     cards: list[catalog.ProviderCard] = []
     not_found: bool = False
     flash_error: str = ""
+    clean_query: bool = False  # drop the one-time OAuth query from the address bar (components/notices.py)
 
     def _requested_id(self) -> int:
         raw = self.router.page.params.get("source_id", "")
@@ -28,7 +30,7 @@ class SourceState(rx.State):
         from routy_app.state.connect import ConnectState
 
         connect = await self.get_state(ConnectState)
-        connect.redirecting = ""  # back from a provider page
+        connect.redirecting = connect.redirect_url = ""  # back from a provider page
         connect.picker_open = connect.ga4_open = False  # a page load starts with no dialog open
         from routy_app.state.settings import SettingsState
 
@@ -50,23 +52,32 @@ class SourceState(rx.State):
         return self._after_oauth()
 
     def _after_oauth(self):
-        """Act on the OAuth callback's outcome carried in the query string (see api/oauth.py)."""
+        """Act on the OAuth callback's outcome carried in the query string (see api/oauth.py).
+
+        `oauth_error` is a code: only our own text for a known code is shown, so a link with
+        made-up text cannot dress it up as a message from Routy.
+        """
         from routy_app.state.connect import ConnectState
 
         params = self.router.page.params
-        self.flash_error = str(params.get("oauth_error", ""))[:500]
-        # Drop the one-time query so a reload does not replay it (no navigation, no on_load).
-        clean_url = rx.call_script("window.history.replaceState(null, '', window.location.pathname)")
+        self.flash_error = connections.callback_message(str(params.get("oauth_error", "")),
+                                                        str(params.get("provider", "")))
+        # Drop the one-time query so a reload does not replay it (components/notices.py does it).
+        self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider"))
         if self.flash_error:
-            return [clean_url, rx.toast.error(self.flash_error)]
+            return toast.error(self.flash_error)
         integration = str(params.get("integration", ""))
         if params.get("connected") and integration.isdigit():
             card = next((c for c in self.cards if c.integration_id == int(integration)), None)
             if card is not None and card.status == "pending_account":
-                return [clean_url, ConnectState.open_picker(int(integration))]
+                return ConnectState.open_picker(int(integration))
             if card is not None:
-                return [clean_url, rx.toast.success(f"{card.name} is reconnected and active again.")]
+                return toast.success(f"{card.name} is reconnected and active again.")
         return None
+
+    @rx.event
+    def query_cleaned(self) -> None:
+        self.clean_query = False
 
     @rx.event
     def refresh_cards(self) -> None:

@@ -12,7 +12,7 @@ from routy_app.services.connections import ConnectionProblem
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
-from routy_app.state import paging
+from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
@@ -57,7 +57,7 @@ class SyncState(rx.State):
         try:
             current, directions = sync_settings.current(integration_id)
         except ConnectionProblem as exc:
-            return rx.toast.error(exc.message)
+            return toast.error(exc.message)
         self.direction, self.directions = current.direction, directions
         self.schedule_minutes, self.lookback_days = str(current.schedule_minutes), str(current.lookback_days)
         self.history_days, self.field_errors = str(current.history_days), {}
@@ -115,7 +115,7 @@ class SyncState(rx.State):
         audit_log(self, AuditAction.SETTINGS_CHANGED, integration_id=integration_id,
                   detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
                          f"history {saved.history_days} d")
-        return rx.toast.success("Sync settings saved; the new schedule applies now.")
+        return toast.success("Sync settings saved; the new schedule applies now.")
 
     @rx.event
     def set_direction(self, value: str) -> None:

@@ -19,6 +19,8 @@ def test_api_key_test_conversion_and_ingest_api(app_server, page: Page):
     key = page.locator("#api-key-new").inner_text()
     assert key.startswith("rk_")
     expect(page.locator("#api-key-masked")).to_contain_text(key[-4:])
+    page.get_by_role("dialog", name="New API key").get_by_role("button", name="Done").click()
+    expect(page.locator("#api-key-new")).to_have_count(0)  # shown once: gone with its dialog
 
     page.get_by_label("Value").fill("12.5")
     page.get_by_role("button", name="Record test conversion").click()

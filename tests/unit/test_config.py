@@ -36,3 +36,62 @@ def test_unknown_provider_mode_is_refused(data_dir, monkeypatch):
     monkeypatch.setenv("ROUTY_PROVIDER_MODE", "staging")
     with pytest.raises(ConfigError, match="ROUTY_PROVIDER_MODE"):
         reload_settings()
+
+
+# ---------------------------------------------------------------- issue 12: state manager, origins, proxies
+
+
+def test_one_process_uses_reflexs_memory_state_manager_and_only_our_origin(data_dir, monkeypatch):
+    from routy_app.config import reflex_options
+
+    monkeypatch.setenv("PUBLIC_URL", "https://Routy.Example.com:8443/app/")
+    reload_settings()
+    assert reflex_options() == {"state_manager_mode": "memory", "cors_allowed_origins": ["https://routy.example.com:8443"]}
+
+
+def test_redis_url_switches_to_reflexs_redis_state_manager(data_dir, monkeypatch):
+    from routy_app.config import reflex_options
+
+    monkeypatch.setenv("REDIS_URL", "redis://localhost:6379/0")
+    reload_settings()
+    options = reflex_options()
+    assert options["state_manager_mode"] == "redis" and options["redis_url"] == "redis://localhost:6379/0"
+
+
+def test_rxconfig_hands_our_choice_to_reflex(data_dir):
+    import importlib
+
+    import rxconfig
+    from reflex_base.constants import StateManagerMode
+
+    config = importlib.reload(rxconfig).config
+    assert config.state_manager_mode == StateManagerMode.MEMORY
+    assert list(config.cors_allowed_origins) == ["http://sandbox.test"]
+
+
+@pytest.mark.parametrize("name, value", [("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"), ("REDIS_URL", "localhost:6379")])
+def test_bad_security_settings_name_the_setting(data_dir, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        reload_settings()
+
+
+def test_trusted_proxies_are_parsed_as_networks(data_dir, monkeypatch):
+    monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8; 192.0.2.7, ::1")
+    assert [str(n) for n in reload_settings().proxy_networks] == ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]
+
+
+@sqlite_only
+def test_data_dir_is_0700_and_database_files_0600(data_dir):
+    import stat
+
+    from routy_app.crypto import get_box
+    from routy_app.db import migrate
+
+    data_dir.chmod(0o755)  # as a fresh folder often is
+    migrate()
+    get_box()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    files = [p for p in data_dir.iterdir() if p.name.startswith("routy.db") or p.name == "secret.key"]
+    assert {p.name for p in files} >= {"routy.db", "secret.key"}
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}

@@ -1,0 +1,60 @@
+"""The Reflex event socket (`/_event`): only for PUBLIC_URL's origin, and never given the cookie.
+
+Cross-site WebSocket hijacking: a page on another origin (even another port of the same host, which
+is the same *site*, so SameSite=Lax cookies ride along) can open our socket with the victim's
+cookie and send events. Browsers always send `Origin` on a WebSocket handshake, so a handshake from
+any other origin is refused with HTTP 403 (`websocket.close` before accept) before Reflex sees it.
+
+The session cookie never reaches Reflex: Reflex copies the handshake's headers into every client's
+state, which a state manager may write to disk or Redis. We replace the Cookie header with
+`x-routy-session-ref`, the SHA-256 of the session token: the key the sessions table is looked up by,
+which is useless as a credential (no route accepts it; this layer overwrites any sent by a client).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from routy_app.config import get_settings
+from routy_app.services import auth
+
+EVENT_PATH = "/_event"
+_DROPPED = {b"cookie", b"authorization", b"proxy-authorization", auth.SESSION_REF_HEADER.encode()}
+
+
+class SocketGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            origin = _header(scope, b"origin")
+            if origin is not None and origin.lower() != get_settings().public_origin:
+                await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+                return
+        if scope["type"] in ("websocket", "http") and scope.get("path", "").startswith(EVENT_PATH):
+            scope = {**scope, "headers": _scrubbed(scope.get("headers", []))}
+        await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _scrubbed(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The handshake's headers without credentials, plus the session reference when signed in."""
+    cookies = "; ".join(v.decode("latin-1") for k, v in headers if k == b"cookie")
+    kept = [(k, v) for k, v in headers if k not in _DROPPED]
+    token = _session_token(cookies)
+    if token:
+        kept.append((auth.SESSION_REF_HEADER.encode(), auth.session_ref(token).encode()))
+    return kept
+
+
+def _session_token(cookie_header: str) -> str | None:
+    """Parsed the way Starlette parses cookies for our HTTP routes, so both agree on who is signed in."""
+    return cookie_parser(cookie_header).get(auth.SESSION_COOKIE) or None if cookie_header else None

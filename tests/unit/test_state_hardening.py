@@ -1,0 +1,91 @@
+"""Reflex state classes under hostile or stale input, on a state tree built in-process (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from reflex.istate.data import HeaderData
+from reflex.state import State
+
+from routy_app.services import auth
+from routy_app.state.account import UserRow, UsersState
+from routy_app.state.auth import AuthState, SessionBinding
+from routy_app.state.conversions import ConversionsState
+from routy_app.state.source import SourceState
+
+
+def _tree() -> State:
+    return State(_reflex_internal_init=True)
+
+
+def _sub(root: State, cls):  # noqa: ANN001, ANN202
+    return root.get_substate(cls.get_full_name().split(".")[1:])
+
+
+def _connect_as(root: State, ref: str) -> None:
+    """What the event socket's handshake leaves on the state: headers, with our session reference."""
+    root.rx_router_headers = HeaderData.from_router_data({"headers": {auth.SESSION_REF_HEADER: ref} if ref else {}})
+
+
+# ---------------------------------------------------------------- item 1: the one-time key
+
+
+def test_a_pickled_conversions_state_never_holds_the_new_key():
+    conv = _sub(_tree(), ConversionsState)
+    conv.new_key, conv.key_description = "rk_live_THE-ONE-TIME-KEY", "rk_live_…-KEY"
+    payload = conv._serialize()  # what the Redis (and disk) state managers write
+    assert b"THE-ONE-TIME-KEY" not in payload and b"rk_live_" in payload
+    assert conv.new_key == "rk_live_THE-ONE-TIME-KEY"  # the live dialog still shows it
+
+
+def test_closing_the_key_dialog_forgets_the_key():
+    conv = _sub(_tree(), ConversionsState)
+    conv.new_key = "rk_live_abc"
+    ConversionsState.key_dialog_changed.fn(conv, True)
+    assert conv.new_key == "rk_live_abc"
+    ConversionsState.key_dialog_changed.fn(conv, False)
+    assert conv.new_key == ""
+
+
+# ---------------------------------------------------------------- item 3: a new session, fresh states
+
+
+def test_a_change_of_session_resets_every_app_state_before_the_event():
+    root = _tree()
+    _connect_as(root, "a" * 64)
+    asyncio.run(SessionBinding().preprocess(None, root, None))
+    conv, users, source = _sub(root, ConversionsState), _sub(root, UsersState), _sub(root, SourceState)
+    conv.new_key, source.source_name = "rk_live_admins-key", "Shop"
+    users.users = [UserRow("admin@example.com", "admin", "active", "2026-01-01")]
+    _sub(root, AuthState).user_email = "admin@example.com"
+
+    asyncio.run(SessionBinding().preprocess(None, root, None))  # same session: nothing changes
+    assert conv.new_key == "rk_live_admins-key"
+
+    _connect_as(root, "")  # signed out (then a viewer signs in: another reference)
+    asyncio.run(SessionBinding().preprocess(None, root, None))
+    assert (conv.new_key, source.source_name, users.users) == ("", "", [])
+    assert _sub(root, AuthState).user_email == ""
+    _connect_as(root, "b" * 64)
+    asyncio.run(SessionBinding().preprocess(None, root, None))
+    assert _sub(root, AuthState)._bound_ref == "b" * 64
+
+
+def test_a_page_load_clears_one_shot_fields_before_its_first_frame():
+    from reflex_base.event import Event
+
+    from routy_app.state.connect import ConnectState
+    from routy_app.state.oneshot import PageLoadReset
+    from routy_app.state.toast import ToastState
+
+    root = _tree()
+    _sub(root, ConnectState).redirect_url = "http://localhost:3000/sandbox/google/o/oauth2/v2/auth?state=x"
+    _sub(root, SourceState).clean_query = True
+    _sub(root, ToastState).kind = "success"
+    other = Event(name=f"{ConnectState.get_full_name()}.card_action", payload={})
+    asyncio.run(PageLoadReset().preprocess(None, root, other))
+    assert _sub(root, ConnectState).redirect_url != ""  # an ordinary event leaves them
+    hydrate = Event(name=f"{State.get_full_name()}.hydrate_and_load", payload={})
+    asyncio.run(PageLoadReset().preprocess(None, root, hydrate))
+    assert (_sub(root, ConnectState).redirect_url, _sub(root, SourceState).clean_query, _sub(root, ToastState).kind) \
+        == ("", False, "")
