@@ -1,8 +1,10 @@
-"""Command line: `python -m routy_app migrate|check-config|users ...`.
+"""Command line: `python -m routy_app migrate|check-config|users ...|api-keys ...`.
 
 Run before the server starts (the Makefile does), so workers never race on DDL and a bad setting
 stops start-up with one clear line instead of a traceback. `users` manages sign-in accounts from a
-shell (passwords come from a hidden prompt or stdin, never from the command line).
+shell (passwords come from a hidden prompt or stdin, never from the command line). `api-keys`
+creates or rotates a traffic source's ingest key for automated set-ups: the key is printed once,
+alone on standard output, and only its hash is stored.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import getpass
 import sys
 
 from routy_app.config import ConfigError, get_settings
+
+
+CLI_ACTOR = "cli"
 
 
 class CliError(Exception):
@@ -37,6 +42,12 @@ def _build_parser() -> argparse.ArgumentParser:
     disable.add_argument("email")
     enable = users_sub.add_parser("enable", help="enable a disabled user")
     enable.add_argument("email")
+    keys = sub.add_parser("api-keys", help="create or rotate a traffic source's ingest API key")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    for name, text in (("create", "create the source's first key (refused when it has one)"),
+                       ("rotate", "replace the source's key (the old one stops working at once)")):
+        cmd = keys_sub.add_parser(name, help=text)
+        cmd.add_argument("--source", type=int, required=True, metavar="ID", help="the traffic source's id")
     return parser
 
 
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             _admin_from_env()
         elif args.command == "users":
             _users(args)
+        elif args.command == "api-keys":
+            _api_keys(args)
         else:
             print("routy: configuration OK")
     except ConfigError as exc:
@@ -105,6 +118,30 @@ def _users(args: argparse.Namespace) -> None:
                 _print_users(auth.list_users(session))
         except auth.AuthError as exc:
             raise CliError(str(exc)) from None
+
+
+def _api_keys(args: argparse.Namespace) -> None:
+    """Print the new key once on stdout (for a pipe into a secret store); the rest goes to stderr."""
+    from sqlalchemy import inspect
+
+    from routy_app.db import get_engine, session_scope
+    from routy_app.models import TrafficSource
+    from routy_app.services import audit, conversions
+
+    if "trafficsource" not in inspect(get_engine()).get_table_names():
+        raise CliError("the database has no traffic sources yet; run `python -m routy_app migrate` first")
+    with session_scope() as session:
+        source = session.get(TrafficSource, args.source) if 0 < args.source < 2**63 else None
+        if source is None:
+            raise CliError(f"no traffic source with id {args.source}")
+        if args.keys_command == "create" and source.api_key_hash:
+            raise CliError(f"traffic source {args.source} already has a key; use `api-keys rotate` to replace it")
+        key = conversions.create_api_key(session, args.source)
+        audit.record(session, CLI_ACTOR, audit.AuditAction.API_KEY_ROTATED, source_id=args.source,
+                     detail=f"{args.keys_command}d from the command line")
+    print(key)
+    print(f"routy: {args.keys_command}d the API key of traffic source {args.source} ({source.name}); "
+          "it is shown only this once", file=sys.stderr)
 
 
 def _password(from_stdin: bool, email: str) -> str:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routy_app.api import auth_routes
 from routy_app.api import conversions as conversion_routes
@@ -11,6 +17,10 @@ from routy_app.api import exports
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
+from routy_app.db import session_scope
+from routy_app.services import auth
+
+CONTROL_TOKEN_HEADER = "x-sandbox-control-token"
 
 
 def build_api() -> Starlette:
@@ -23,8 +33,42 @@ def build_api() -> Starlette:
         *exports.routes(),
     ]
     if get_settings().is_sandbox:
-        routes.append(Mount("/sandbox", app=_sandbox()))
+        routes.append(Mount("/sandbox", app=ControlGuard(_sandbox())))
     return Starlette(routes=routes)
+
+
+class ControlGuard:
+    """The sandbox's /_control (issued tokens, faults, reset) only for a signed-in admin, or for a
+    caller holding ROUTY_SANDBOX_CONTROL_TOKEN (tests put a random one in the server's environment)
+    in the `X-Sandbox-Control-Token` header. The emulated providers' own routes stay open, as the
+    real ones are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")[len(scope.get("root_path", "")):] if scope["type"] == "http" else ""
+        if path.startswith("/_control") and not await _may_control(Request(scope)):
+            await JSONResponse({"error": "The sandbox control API needs a signed-in admin or the control token."},
+                               status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _may_control(request: Request) -> bool:
+    expected = get_settings().sandbox_control_token
+    given = request.headers.get(CONTROL_TOKEN_HEADER, "")
+    if expected and given and hmac.compare_digest(given.encode(), expected.encode()):
+        return True
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    if not token:
+        return False
+
+    def is_admin() -> bool:
+        with session_scope() as session:
+            return auth.can_mutate(auth.user_for_token(session, token))
+
+    return await run_in_threadpool(is_admin)
 
 
 def _sandbox() -> Starlette:

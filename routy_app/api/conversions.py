@@ -16,9 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from routy_app.db import session_scope
+from routy_app.security.body_limit import MAX_BODY_BYTES
 from routy_app.services import conversions as svc
-
-MAX_BODY_BYTES = 5 * 1024 * 1024  # 1,000 events of a few kB each
 
 
 def _error(status: int, message: str, errors: list[svc.FieldError] | None = None) -> JSONResponse:
@@ -59,6 +58,8 @@ async def post_conversions(request: Request) -> JSONResponse:
         return _error(413, f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
     try:
         body = json.loads(raw or b"null", parse_float=Decimal)
+    except RecursionError:
+        return _error(400, "The body is not an event: its JSON is nested too deeply.")
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(400, f"The body is not valid JSON ({exc}).")
     single = isinstance(body, dict)

@@ -1,6 +1,8 @@
 """GET /api/metrics/{integration_id}/export.csv: the Metrics tab's current breakdown as CSV.
 
 Signed-in users only (session cookie); streamed, so a large breakdown never sits in memory.
+Names come from the providers (anyone who can name a campaign writes them): a cell that a
+spreadsheet would run as a formula is written with a leading apostrophe, so it stays text.
 """
 
 from __future__ import annotations
@@ -19,15 +21,25 @@ from routy_app.services import auth
 from routy_app.services import metrics_queries as mq
 
 
+MAX_ID = 2**63 - 1  # the database's integer; a larger id is no integration of ours
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _bad(field: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=422)
 
 
+def inert(cell: str) -> str:
+    """A text cell no spreadsheet evaluates (OWASP's CSV injection advice: prefix with ')."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
 async def export_csv(request: Request) -> Response:
+    integration_id = int(request.path_params["integration_id"])
     with session_scope() as session:
         if auth.user_for_token(session, request.cookies.get(auth.SESSION_COOKIE)) is None:
             return JSONResponse({"error": "Sign in to export metrics."}, status_code=401)
-        integration = session.get(Integration, int(request.path_params["integration_id"]))
+        integration = session.get(Integration, integration_id) if 0 < integration_id <= MAX_ID else None
         if integration is None:
             return JSONResponse({"error": "No such integration."}, status_code=404)
         currency = integration.account_currency or ""
@@ -43,15 +55,14 @@ async def export_csv(request: Request) -> Response:
     if sort_by not in mq.SORTABLE:
         return _bad("sort", f"sort must be one of {', '.join(mq.SORTABLE)}")
     parent = {k: q[k] for k in mq.PARENT_FILTERS if q.get(k)}
-    integration_id = int(request.path_params["integration_id"])
 
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         with session_scope() as session:
-            for row in mq.csv_rows(session, integration_id, level, start, end, parent, sort_by,
-                                   q.get("desc", "1") == "1", currency):
-                writer.writerow(row)
+            for row_id, name, *numbers, row_currency in mq.csv_rows(
+                    session, integration_id, level, start, end, parent, sort_by, q.get("desc", "1") == "1", currency):
+                writer.writerow((inert(row_id), inert(name), *numbers, inert(row_currency)))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -60,7 +71,8 @@ async def export_csv(request: Request) -> Response:
 
     name = f"routy-{level}-{start}-{end}.csv"
     return StreamingResponse(lines(), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "no-store"})
 
 
 def routes() -> list[Route]:

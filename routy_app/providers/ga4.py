@@ -175,6 +175,22 @@ def _parse_service_account(raw: str | dict[str, Any] | None) -> dict[str, Any] |
     return info
 
 
+# Where a service-account key may send its JWT grant. google-auth follows a key's `token_uri` as
+# given, so a pasted key could otherwise point the server at any URL (an admin-driven SSRF).
+# google-auth's own endpoint (google/oauth2/service_account.py) and Google's older ones.
+GOOGLE_TOKEN_URIS = frozenset({"https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token",
+                               "https://www.googleapis.com/oauth2/v4/token"})
+DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
+def _token_uri_problem(info: dict[str, Any] | None, allowed: frozenset[str]) -> str | None:
+    uri = (info or {}).get("token_uri", DEFAULT_TOKEN_URI)
+    if isinstance(uri, str) and uri.strip() in allowed:
+        return None
+    return ("The service-account key's token_uri is not Google's token endpoint "
+            f"({DEFAULT_TOKEN_URI}); paste the key file exactly as Google Cloud downloaded it.")
+
+
 def _setup_from(creds: Credentials) -> _Setup:
     extra = creds.extra
     try:
@@ -307,19 +323,28 @@ class GA4Provider:
 
         A wrong api secret cannot be detected: Google's validation server does not check it.
         """
-        setup = _parse_setup(measurement_id, api_secret, property_id, service_account_json)
+        setup = self._checked(_parse_setup(measurement_id, api_secret, property_id, service_account_json))
         await self._check_stream(setup)
         return await self._describe(setup)
 
     def credentials_for(self, measurement_id: str, api_secret: str, property_id: str | None = None,
                         service_account_json: str | dict[str, Any] | None = None) -> Credentials:
         """The Credentials to store after `validate_manual_setup` succeeded."""
-        setup = _parse_setup(measurement_id, api_secret, property_id, service_account_json)
+        setup = self._checked(_parse_setup(measurement_id, api_secret, property_id, service_account_json))
         extra: dict[str, Any] = {"measurement_id": setup.measurement_id, "api_secret": setup.api_secret}
         if setup.can_pull:
             extra["property_id"] = setup.property_id
             extra["service_account_json"] = json.dumps(setup.service_account)
         return Credentials(access_token="", extra=extra)
+
+    def _token_uris(self) -> frozenset[str]:
+        """Google's token endpoints, plus the configured one (the sandbox's in sandbox mode)."""
+        return GOOGLE_TOKEN_URIS | {self.endpoints.google_token_url}
+
+    def _checked(self, setup: _Setup) -> _Setup:
+        if problem := _token_uri_problem(setup.service_account, self._token_uris()):
+            raise FieldError("service_account_json", problem)
+        return setup
 
     async def list_accounts(self, creds: Credentials) -> list[Account]:
         return [await self._describe(_setup_from(creds))]
@@ -387,9 +412,10 @@ class GA4Provider:
 
     def _data_client(self, setup: _Setup) -> BetaAnalyticsDataClient:
         """The official client on the configured endpoint, its HTTP bridged to `self.http`."""
+        if problem := _token_uri_problem(setup.service_account, self._token_uris()):  # keys saved before the check
+            raise PermanentError(f"GA4 setup is incomplete: {problem}", code="SETUP_INVALID")
         creds = service_account.Credentials.from_service_account_info(
-            {"token_uri": "https://oauth2.googleapis.com/token", **(setup.service_account or {})},
-            scopes=[READONLY_SCOPE])
+            {"token_uri": DEFAULT_TOKEN_URI, **(setup.service_account or {})}, scopes=[READONLY_SCOPE])
         client = BetaAnalyticsDataClient(credentials=creds, transport="rest",
                                          client_options={"api_endpoint": self.endpoints.ga4_data_api_base_url})
         bridge = _HttpxBridge(self.http, asyncio.get_running_loop())

@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ _MICRO = Decimal(1_000_000)
 CLICK_FIELDS = {"gclid": 512, "gbraid": 512, "wbraid": 512, "fbc": 512, "fbp": 512, "ga_client_id": 200}
 ALLOWED_FIELDS = frozenset({"id", "event_type", "occurred_at", "value", "currency", *CLICK_FIELDS, "email",
                             "phone", "user_agent", "ip", "consent"})
+# Characters that reorder how text is displayed (a "Trojan Source" id or name reads as something
+# else in the UI, logs or a provider's console): refused like control characters.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # ---------------------------------------------------------------- errors
@@ -60,6 +64,28 @@ class FieldError:
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "field": self.field, "message": self.message}
+
+
+def field_label(name: Any) -> str:
+    """A field name as we may repeat it in an answer: a caller's odd key is shown escaped and short."""
+    text = str(name)
+    if len(text) <= 64 and text_problem(text) is None and text.isprintable():
+        return text
+    return repr(text)[:80]
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` is refused, or None: control characters (C0, DEL, C1), direction controls, and
+    unpaired surrogates (JSON can carry them; no database or hash can store them)."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            return "contains an invalid character (an unpaired UTF-16 surrogate)"
+        if category == "Cc":
+            return "contains control characters"
+        if ch in BIDI_CONTROLS:
+            return "contains text-direction control characters"
+    return None
 
 
 class ValidationFailed(ValueError):
@@ -132,10 +158,13 @@ def parse_timestamp(value: Any, now: dt.datetime | None = None) -> tuple[dt.date
     try:
         moment = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
-        return None, f"{text!r} is not an ISO 8601 timestamp (e.g. 2026-05-01T14:03:00Z)"
+        return None, f"{text[:40]!r} is not an ISO 8601 timestamp (e.g. 2026-05-01T14:03:00Z)"
     if moment.tzinfo is None or moment.utcoffset() is None:
         return None, "has no UTC offset; add Z or +hh:mm so the moment is unambiguous"
-    moment = moment.astimezone(dt.timezone.utc)
+    try:
+        moment = moment.astimezone(dt.timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no such UTC moment
+        return None, "is outside the years 1-9999 in UTC"
     if moment > (now or utcnow()) + FUTURE_SKEW:
         return None, "is in the future"
     if moment.year < 2000:
@@ -152,7 +181,7 @@ def parse_value(value: Any) -> tuple[int | None, str | None]:
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        return None, f"{value!r} is not a decimal number"
+        return None, f"{str(value)[:40]!r} is not a decimal number"
     if not amount.is_finite():
         return None, "must be a finite number"
     if amount < 0:
@@ -170,8 +199,8 @@ def _text(value: Any, limit: int) -> tuple[str | None, str | None]:
         return None, "must not be empty"
     if len(text) > limit:
         return None, f"is longer than {limit} characters"
-    if any(ord(ch) < 32 for ch in text):
-        return None, "contains control characters"
+    if problem := text_problem(text):
+        return None, problem
     return text, None
 
 
@@ -186,8 +215,8 @@ def validate_event(raw: Any, index: int = 0, now: dt.datetime | None = None) -> 
         bad("event", "must be a JSON object")
         return {}, errors
     out: dict[str, Any] = {}
-    for name in sorted(set(raw) - ALLOWED_FIELDS):
-        bad(str(name), "unknown field")
+    for name in sorted(set(raw) - ALLOWED_FIELDS, key=str):
+        bad(field_label(name), "unknown field")
 
     external_id, problem = _text(raw.get("id"), 200) if raw.get("id") not in (None, "") else (None, "is required")
     if problem:
@@ -249,6 +278,8 @@ def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> N
     if email not in (None, ""):
         if not isinstance(email, str) or len(email) > 320:
             bad("email", "must be a string of at most 320 characters")
+        elif problem := text_problem(email):
+            bad("email", problem)
         else:
             google, meta = hashing.hash_email_google(email), hashing.hash_email_meta(email)
             if google is None or meta is None:
@@ -258,6 +289,8 @@ def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> N
     if phone not in (None, ""):
         if not isinstance(phone, str) or len(phone) > 64:
             bad("phone", "must be a string")
+        elif problem := text_problem(phone):
+            bad("phone", problem)
         else:
             google, meta = hashing.hash_phone_google(phone), hashing.hash_phone_meta(phone)
             if google is None or meta is None:
@@ -275,9 +308,14 @@ def _validate_device(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None: 
         out["user_agent"] = text
     if raw.get("ip") not in (None, ""):
         try:
-            out["ip"] = str(ipaddress.ip_address(str(raw.get("ip")).strip()))
+            address = ipaddress.ip_address(str(raw.get("ip")).strip())
         except ValueError:
             bad("ip", "is not an IPv4 or IPv6 address")
+        else:
+            if getattr(address, "scope_id", None):  # fe80::1%eth0: a zone is no client address
+                bad("ip", "must not carry a zone (%...)")
+            else:
+                out["ip"] = str(address)
 
 
 def _validate_consent(consent: Any, out: dict[str, Any], bad) -> None:  # noqa: ANN001
@@ -287,8 +325,8 @@ def _validate_consent(consent: Any, out: dict[str, Any], bad) -> None:  # noqa: 
     if not isinstance(consent, Mapping):
         bad("consent", 'must be an object like {"ad_user_data": "granted", "ad_personalization": "denied"}')
         return
-    for name in sorted(set(consent) - {"ad_user_data", "ad_personalization"}):
-        bad(f"consent.{name}", "unknown field")
+    for name in sorted(set(consent) - {"ad_user_data", "ad_personalization"}, key=str):
+        bad(f"consent.{field_label(name)}", "unknown field")
     for name in ("ad_user_data", "ad_personalization"):
         value = consent.get(name)
         if value is None:
@@ -404,7 +442,7 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
                "phone", "user_agent", "ip", *CLICK_FIELDS}
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise ValidationFailed([FieldError(0, name, "unknown parameter") for name in unknown])
+        raise ValidationFailed([FieldError(0, field_label(name), "unknown parameter") for name in unknown])
     event: dict[str, Any] = {"event_type": params.get("event", "")}
     for name in ("value", "currency", "email", "phone", "user_agent", "ip", *CLICK_FIELDS):
         if params.get(name):

@@ -16,14 +16,17 @@ import reflex as rx
 from routy_app.db import session_scope
 from routy_app.models import Integration
 from routy_app.providers.registry import get_info
+from routy_app.services import metrics_queries as mq
 from routy_app.services import metrics_view
 from routy_app.services.scheduler import current_scheduler, pull_job_id
-from routy_app.state import paging
+from routy_app.state import paging, toast
 from routy_app.state.auth import current_user
 from routy_app.state.settings import SettingsState
 
 PAGE_SIZE = 15
 DEFAULT_DAYS = 30
+MAX_ID_LENGTH = 200
+MAX_NAME_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -137,38 +140,56 @@ class MetricsState(rx.State):
 
     @rx.event
     async def sort(self, column: str):
+        if column not in mq.SORTABLE:  # events come from the browser: anything can arrive
+            return toast.error("That column cannot be sorted.")
         if self.sort_by == column:
             self.descending = not self.descending
         else:
             self.sort_by, self.descending = column, column != "name"
         self.page = 1
         self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def go(self, delta: int):
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            return None
         self.page = paging.move(self.page, delta, self.total_rows, PAGE_SIZE)
         self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def drill(self, row_id: str, name: str, child_level: str):
         """Open the children of a row: a campaign's ad groups, an ad group's ads or keywords."""
-        self.crumbs = [*self.crumbs, Crumb(name, self.level, self.campaign_id, self.ad_group_id)]
+        if (not self._provider or child_level not in metrics_view.child_levels(self._provider, self.level)
+                or not isinstance(row_id, str) or not row_id or len(row_id) > MAX_ID_LENGTH
+                or not isinstance(name, str)):
+            return toast.error("That breakdown does not exist.")
+        self.crumbs = [*self.crumbs, Crumb(name[:MAX_NAME_LENGTH], self.level, self.campaign_id, self.ad_group_id)]
         if self.level == "campaign":
             self.campaign_id = row_id
         else:
             self.ad_group_id = row_id
         self.level, self.page = child_level, 1
         self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def switch_child(self, child_level: str):
         """Ads vs keywords of the same ad group."""
+        if (not self._provider or self.level not in ("ad", "keyword")
+                or child_level not in metrics_view.child_levels(self._provider, "ad_group")):
+            return toast.error("That breakdown does not exist.")
         self.level, self.page = child_level, 1
         self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def back_to(self, index: int):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.crumbs):
+            return None
         crumb = self.crumbs[index]
         self.level, self.campaign_id, self.ad_group_id = crumb.level, crumb.campaign_id, crumb.ad_group_id
         self.crumbs, self.page = self.crumbs[:index], 1
         self._refresh(await self._integration_id())
+        return None

@@ -7,6 +7,7 @@ Run in its own pytest process (pytest-playwright holds an event loop): `make tes
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -48,6 +49,7 @@ class RunningApp:
     data_dir: Path
     env: dict[str, str]
     log_path: Path
+    pid: int = 0  # the `reflex run` process (its process group holds the server workers)
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
@@ -80,7 +82,8 @@ def app_server(tmp_path_factory) -> RunningApp:
     url = f"http://localhost:{port}"
     env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "PUBLIC_URL": url, "ROUTY_PROVIDER_MODE": "sandbox",
            "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key",
-           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD}
+           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24)}  # tests drive the sandbox with it
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",
@@ -93,7 +96,7 @@ def app_server(tmp_path_factory) -> RunningApp:
         )
     try:
         _wait_until_healthy(proc, url, log_path)
-        yield RunningApp(url=url, data_dir=data_dir, env=env, log_path=log_path)
+        yield RunningApp(url=url, data_dir=data_dir, env=env, log_path=log_path, pid=proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)

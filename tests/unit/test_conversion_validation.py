@@ -101,3 +101,34 @@ def test_dedup_key_is_stable_and_short_enough_for_every_provider():
     assert dedup_key(1, "ord-1") == "1:ord-1"
     long_key = dedup_key(1, "x" * 200)
     assert long_key == dedup_key(1, "x" * 200) and len(long_key) <= 100 and long_key != dedup_key(1, "y" * 200)
+
+
+# ---------------------------------------------------------------- issue 12, item 9: invisible characters
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x85", "\x9b", "\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\u061c",
+                                  "\x00", "\x1b", "\ud800"])
+@pytest.mark.parametrize("field", ["id", "user_agent", "gclid", "fbc", "ga_client_id"])
+def test_control_direction_and_surrogate_characters_are_refused(field, char):
+    assert fields(GOOD, **{field: f"abc{char}def"}) == {field}
+
+
+@pytest.mark.parametrize("field, value", [("email", "buyer\u202e@example.com"), ("email", "b\ud800@example.com"),
+                                          ("phone", "+1415\u202e5550123"), ("ip", "fe80::1%eth0")])
+def test_identifiers_with_hidden_characters_are_refused(field, value):
+    assert fields(GOOD, **{field: value}) == {field}
+
+
+def test_postback_text_is_checked_the_same_way():
+    event = postback_event({"key": "k", "event": "sale", "id": "pb-\u202egpj.exe", "click_id": "abc"}, NOW)
+    assert fields(event) == {"id"}
+
+
+def test_ordinary_unicode_still_passes():
+    assert fields(GOOD, id="Bestellung-Müller-😀", user_agent="Mozilla/5.0 (Linux; Android 14) Löwe") == set()
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_moment_outside_the_utc_calendar_is_refused_not_an_overflow(moment):
+    moment_value, problem = parse_timestamp(moment, NOW)
+    assert moment_value is None and "outside" in problem
