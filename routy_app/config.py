@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is no number
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if not parts.hostname:
+            raise ValueError("has no host name")
         return value.rstrip("/")
 
     @field_validator("trusted_proxies")
@@ -111,7 +118,11 @@ class Settings(BaseSettings):
     def public_origin(self) -> str:
         """scheme://host[:port] of PUBLIC_URL: the only origin allowed to talk to us from a browser."""
         parts = urlsplit(self.public_url)
-        return f"{parts.scheme}://{parts.netloc}".lower()
+        host = parts.hostname or ""  # lowercase, without brackets or user info
+        host = f"[{host}]" if ":" in host else host
+        default = 443 if parts.scheme == "https" else 80
+        port = "" if parts.port in (None, default) else f":{parts.port}"
+        return f"{parts.scheme}://{host}{port}"  # as browsers write Origin: no default port
 
     @property
     def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

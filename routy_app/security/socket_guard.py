@@ -13,13 +13,14 @@ which is useless as a credential (no route accepts it; this layer overwrites any
 
 from __future__ import annotations
 
+import functools
+
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routy_app.config import get_settings
 from routy_app.services import auth
 
-EVENT_PATH = "/_event"
 _DROPPED = {b"cookie", b"authorization", b"proxy-authorization", auth.SESSION_REF_HEADER.encode()}
 
 
@@ -33,9 +34,19 @@ class SocketGuard:
             if origin is not None and origin.lower() != get_settings().public_origin:
                 await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
                 return
-        if scope["type"] in ("websocket", "http") and scope.get("path", "").startswith(EVENT_PATH):
+        # Every WebSocket here is Reflex's event socket; its HTTP (polling) form lives under its path.
+        if scope["type"] == "websocket" or (scope["type"] == "http" and scope.get("path", "").startswith(_event_path())):
             scope = {**scope, "headers": _scrubbed(scope.get("headers", []))}
         await self.app(scope, receive, send)
+
+
+@functools.cache
+def _event_path() -> str:
+    """Where Reflex mounts the event socket (under REFLEX_BACKEND_PATH when one is set)."""
+    from reflex_base import constants
+    from reflex_base.config import get_config
+
+    return get_config().prepend_backend_path(str(constants.Endpoint.EVENT))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

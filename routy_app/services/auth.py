@@ -86,7 +86,7 @@ FORM_MESSAGES = {
     "wrong": WRONG_CREDENTIALS,
     "disabled": DISABLED_ACCOUNT,
     "locked": "Too many attempts; try again in {minutes}.",
-    "origin": "Sign in from this site's own page (the form came from another site).",
+    "origin": "This form came from another site. Open Routy at {public_url} and sign in there.",
     "mismatch": "The two passwords differ.",
     "bad_email": "Enter a valid email address.",
     "admin_exists": "An admin already exists. Sign in instead.",
@@ -103,6 +103,10 @@ def form_message(code: str, wait: str = "") -> str:
     template = FORM_MESSAGES.get(code, "")
     if "{minutes}" in template:
         return template.format(minutes=wait_text(int(wait)) if wait.isdigit() and int(wait) <= 3600 else "a while")
+    if "{public_url}" in template:
+        from routy_app.config import get_settings
+
+        return template.format(public_url=get_settings().public_url)
     return template
 
 

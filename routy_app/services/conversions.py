@@ -17,7 +17,6 @@ import hmac
 import ipaddress
 import re
 import secrets
-import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ ALLOWED_FIELDS = frozenset({"id", "event_type", "occurred_at", "value", "currenc
 # Characters that reorder how text is displayed (a "Trojan Source" id or name reads as something
 # else in the UI, logs or a provider's console): refused like control characters.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_REFUSED_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 # ---------------------------------------------------------------- errors
@@ -77,15 +77,15 @@ def field_label(name: Any) -> str:
 def text_problem(text: str) -> str | None:
     """Why `text` is refused, or None: control characters (C0, DEL, C1), direction controls, and
     unpaired surrogates (JSON can carry them; no database or hash can store them)."""
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category == "Cs":
-            return "contains an invalid character (an unpaired UTF-16 surrogate)"
-        if category == "Cc":
-            return "contains control characters"
-        if ch in BIDI_CONTROLS:
-            return "contains text-direction control characters"
-    return None
+    found = _REFUSED_CHARS.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if "\ud800" <= char <= "\udfff":
+        return "contains an invalid character (an unpaired UTF-16 surrogate)"
+    if char in BIDI_CONTROLS:
+        return "contains text-direction control characters"
+    return "contains control characters"
 
 
 class ValidationFailed(ValueError):

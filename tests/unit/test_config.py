@@ -95,3 +95,18 @@ def test_data_dir_is_0700_and_database_files_0600(data_dir):
     files = [p for p in data_dir.iterdir() if p.name.startswith("routy.db") or p.name == "secret.key"]
     assert {p.name for p in files} >= {"routy.db", "secret.key"}
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+
+
+@pytest.mark.parametrize("url, origin", [("http://localhost:3000/", "http://localhost:3000"),
+                                         ("https://Routy.Example.com:443/x", "https://routy.example.com"),
+                                         ("http://user@[::1]:80", "http://[::1]"), ("http://10.0.0.5:8080", "http://10.0.0.5:8080")])
+def test_public_origin_is_written_as_browsers_write_origin(data_dir, monkeypatch, url, origin):
+    monkeypatch.setenv("PUBLIC_URL", url)
+    assert reload_settings().public_origin == origin
+
+
+@pytest.mark.parametrize("url", ["http://localhost:port", "http://:3000"])
+def test_a_public_url_without_a_usable_host_or_port_names_the_setting(data_dir, monkeypatch, url):
+    monkeypatch.setenv("PUBLIC_URL", url)
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        reload_settings()
