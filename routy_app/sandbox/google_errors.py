@@ -34,7 +34,7 @@ def new_request_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def ads_error(http_status: int, message: str, errors: list[dict[str, Any]] | None = None, *, version: str = "v22",
+def ads_error(http_status: int, message: str, errors: list[dict[str, Any]] | None = None, *, version: str = "v26",
               request_id: str | None = None, headers: dict[str, str] | None = None,
               wrap_in_array: bool = False) -> JSONResponse:
     """A Google Ads API error: google.rpc.Status with one GoogleAdsFailure detail (or none)."""
@@ -84,7 +84,7 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def check_auth(state: SandboxState, request: Request, api: Api, version: str = "v22") -> Response | None:
+def check_auth(state: SandboxState, request: Request, api: Api, version: str = "v26") -> Response | None:
     """None when the bearer token is a live Google access token with the API's scope, else the error."""
     token = bearer(request)
     status = state.tokens.check(token)
@@ -103,7 +103,7 @@ def check_auth(state: SandboxState, request: Request, api: Api, version: str = "
     return None
 
 
-def unauthenticated(api: Api, status: str, version: str = "v22") -> Response:
+def unauthenticated(api: Api, status: str, version: str = "v26") -> Response:
     """401 for a missing/invalid/expired/revoked token, in the API's own error dialect."""
     if status == "missing" or status == "no_details":
         message = MSG_MISSING if status == "missing" else MSG_EXPIRED
@@ -129,7 +129,7 @@ def malformed_response() -> Response:
                     media_type="application/json")
 
 
-def fault_response(fault: Fault, api: Api, version: str = "v22", *, wrap_in_array: bool = False) -> Response:
+def fault_response(fault: Fault, api: Api, version: str = "v26", *, wrap_in_array: bool = False) -> Response:
     """The error a generic fault condition stands for, in the Ads or Data Manager dialect."""
     cond, params = fault.condition, fault.params
     if cond == "expired_token":

@@ -36,3 +36,11 @@ def test_unknown_provider_mode_is_refused(data_dir, monkeypatch):
     monkeypatch.setenv("ROUTY_PROVIDER_MODE", "staging")
     with pytest.raises(ConfigError, match="ROUTY_PROVIDER_MODE"):
         reload_settings()
+
+
+@pytest.mark.parametrize(("name", "value"), [("GOOGLE_ADS_API_VERSION", "22"), ("GOOGLE_ADS_API_VERSION", "v22.1"),
+                                             ("META_API_VERSION", "v27"), ("META_API_VERSION", "27.0")])
+def test_malformed_api_versions_name_the_setting(data_dir, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        reload_settings()

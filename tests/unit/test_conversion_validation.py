@@ -101,3 +101,11 @@ def test_dedup_key_is_stable_and_short_enough_for_every_provider():
     assert dedup_key(1, "ord-1") == "1:ord-1"
     long_key = dedup_key(1, "x" * 200)
     assert long_key == dedup_key(1, "x" * 200) and len(long_key) <= 100 and long_key != dedup_key(1, "y" * 200)
+
+
+def test_origin_says_where_the_conversion_happened():
+    assert validate_event(GOOD, 0, NOW)[0]["origin"] is None
+    assert validate_event({**GOOD, "origin": "In_Store"}, 0, NOW)[0]["origin"] == "in_store"
+    assert fields(GOOD, origin="shop") == {"origin"}
+    assert fields(GOOD, origin=3) == {"origin"}
+    assert postback_event({"event": "call", "click_id": "Cj0", "origin": "phone", "id": "c-1"})["origin"] == "phone"
