@@ -395,8 +395,8 @@ class GoogleAdsProvider:
 
         return await self._authed(creds, call)
 
-    async def list_accounts(self, creds: Credentials) -> list[Account]:
-        """Directly accessible customers, then each manager's direct clients (reached through the manager)."""
+    async def accessible_customer_ids(self, creds: Credentials) -> list[str]:
+        """customers:listAccessibleCustomers: the customers the user reaches directly (no manager header)."""
 
         async def call(token: str) -> dict[str, Any]:
             resp = await _send(self.http, "GET", self._ads_url("customers:listAccessibleCustomers"),
@@ -404,7 +404,11 @@ class GoogleAdsProvider:
             return _decode(resp)
 
         listing = await self._authed(creds, call)
-        ids = [str(name).rsplit("/", 1)[-1] for name in (listing or {}).get("resourceNames") or []]
+        return [str(name).rsplit("/", 1)[-1] for name in (listing or {}).get("resourceNames") or []]
+
+    async def list_accounts(self, creds: Credentials) -> list[Account]:
+        """Directly accessible customers, then each manager's direct clients (reached through the manager)."""
+        ids = await self.accessible_customer_ids(creds)
         accounts: list[Account] = []
         for customer_id in ids:
             try:

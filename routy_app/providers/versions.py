@@ -139,8 +139,9 @@ def assess(table: VersionTable, configured: str, today: dt.date,
         days = (known.sunset - today).days
         lead = "is projected to sunset" if known.projected else "sunsets"
         left = f"in {days} days" if days > 0 else "any day now"
-        return status("warning", when, f"{table.api} {configured} {lead} on {when} ({left}). "
-                                       f"Move to {newest} before then ({table.setting}).")
+        advice = (f"Move to {newest} before then ({table.setting})." if configured != newest else
+                  f"It is the newest version Routy knows: update Routy before then for the next one.")
+        return status("warning", when, f"{table.api} {configured} {lead} on {when} ({left}). {advice}")
     if configured != newest:
         return status("ok", when, f"{table.api} {configured} works until {when}; {newest} is the newest.")
     return status("ok", when, f"{table.api} {configured} is the newest version (sunset: {when}).")
@@ -157,6 +158,14 @@ def configured_statuses(google_ads_version: str, meta_version: str, today: dt.da
 def worst(statuses: list[VersionStatus]) -> Level:
     levels = {s.level for s in statuses}
     return "error" if "error" in levels else "warning" if "warning" in levels else "ok"
+
+
+# The APIs each provider also uses whose version is fixed in Routy (no setting): shown beside the configured
+# ones so the table is complete. Neither has a sunset announced (Data Manager release notes; GA4 Data API).
+FIXED_VERSIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "google_ads": (("Data Manager API", "v1"),),
+    "ga4": (("Google Analytics Data API", "v1beta"), ("Measurement Protocol", "unversioned")),
+}
 
 
 def for_provider(statuses: list[VersionStatus], provider: str) -> list[VersionStatus]:

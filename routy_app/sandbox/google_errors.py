@@ -123,6 +123,20 @@ def unauthenticated(api: Api, status: str, version: str = "v26") -> Response:
 
 # ---------------------------------------------------------------- faults
 
+
+def service_disabled(api: Api, project: str) -> Response:
+    """403 for an API not enabled on the caller's Cloud project (plain google.rpc, as googleapis.com sends it:
+    ErrorInfo reason SERVICE_DISABLED, domain googleapis.com, metadata with the activation URL)."""
+    service, title = (("googleads.googleapis.com", "Google Ads API") if api == "ads" else
+                      ("datamanager.googleapis.com", "Data Manager API"))
+    url = f"https://console.developers.google.com/apis/api/{service}/overview?project={project}"
+    message = (f"{title} has not been used in project {project} before or it is disabled. Enable it by visiting "
+               f"{url} then retry. If you enabled this API recently, wait a few minutes for the action to propagate "
+               "to our systems and retry.")
+    return rpc_error(403, message, reason="SERVICE_DISABLED", domain="googleapis.com",
+                     metadata={"service": service, "serviceTitle": title, "consumer": f"projects/{project}",
+                               "containerInfo": project, "activationUrl": url})
+
 def malformed_response() -> Response:
     """HTTP 200 whose JSON body was cut off mid-way."""
     return Response('{"results": [{"campaign": {"resourceName": "customers/1/campa', status_code=200,
@@ -138,6 +152,8 @@ def fault_response(fault: Fault, api: Api, version: str = "v26", *, wrap_in_arra
         return unauthenticated(api, "no_details", version)
     if cond == "malformed":
         return malformed_response()
+    if cond == "service_disabled":
+        return service_disabled(api, str(params.get("project", "123456789012")))
     if api == "ads":
         if cond == "wrong_login_customer":
             msg = "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's customer id must be set in the 'login-customer-id' header. See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"
