@@ -140,11 +140,12 @@ def assess(table: VersionTable, configured: str, today: dt.date,
         lead = "is projected to sunset" if known.projected else "sunsets"
         left = f"in {days} days" if days > 0 else "any day now"
         advice = (f"Move to {newest} before then ({table.setting})." if configured != newest else
-                  f"It is the newest version Routy knows: update Routy before then for the next one.")
+                  "It is the newest version Routy knows: update Routy before then for the next one.")
         return status("warning", when, f"{table.api} {configured} {lead} on {when} ({left}). {advice}")
+    until = f"works until {when}" if known.sunset is not None else "has no sunset announced"
     if configured != newest:
-        return status("ok", when, f"{table.api} {configured} works until {when}; {newest} is the newest.")
-    return status("ok", when, f"{table.api} {configured} is the newest version (sunset: {when}).")
+        return status("ok", when, f"{table.api} {configured} {until}; {newest} is the newest.")
+    return status("ok", when, f"{table.api} {configured} is the newest version and {until}.")
 
 
 def configured_statuses(google_ads_version: str, meta_version: str, today: dt.date | None = None,

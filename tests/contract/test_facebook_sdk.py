@@ -118,8 +118,8 @@ def test_field_names_are_checked_against_the_sdk_lists(api: FacebookAdsApi) -> N
     rows = list(account.get_insights(fields=[AdsInsights.Field.spend, AdsInsights.Field.reach],
                                      params={"level": "account"}))
     assert rows and "spend" in rows[0]
-    with pytest.raises(FacebookRequestError) as caught:
+    with pytest.raises(FacebookRequestError) as caught, pytest.warns(UserWarning, match="not_a_field"):
         list(account.get_insights(fields=["spend", "not_a_field"], params={"level": "account"}))
     assert caught.value.api_error_code() == 100
-    with pytest.raises(FacebookRequestError):
+    with pytest.raises(FacebookRequestError), pytest.warns(UserWarning, match="not_a_field"):
         list(User(fbid="me", api=api).get_ad_accounts(fields=["name", "not_a_field"]))
