@@ -74,3 +74,23 @@ def test_viewers_do_not_get_the_check_set_up_button(app_server, page: Page, cont
     viewer_dialog = page.get_by_role("dialog", name="Google Ads settings")
     expect(viewer_dialog.locator("#api-versions")).to_be_visible()
     expect(viewer_dialog.get_by_role("button", name="Check set-up")).to_have_count(0)
+
+
+def test_doctor_command_checks_the_running_apps_sandbox(app_server, page: Page):
+    """`python -m routy_app doctor` from a shell, in sandbox mode: it talks to the emulator the app serves."""
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT
+
+    _, source = _google_settings(app_server, page, "Doctor CLI")
+    run = subprocess.run([sys.executable, "-m", "routy_app", "doctor", "--source", str(source)], cwd=ROOT,
+                         env=app_server.env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Google Ads · Routy Shop US (1234567890)" in run.stdout
+    assert "[ok  ] Data Manager API" in run.stdout and "[WARN] API version" in run.stdout
+    sandbox(app_server, "POST", "/faults", operation="google_ads.list_customers", condition="service_disabled")
+    run = subprocess.run([sys.executable, "-m", "routy_app", "doctor", "--source", str(source)], cwd=ROOT,
+                         env=app_server.env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "[FAIL] Google Ads API" in run.stdout and "SERVICE_DISABLED" in run.stdout

@@ -44,3 +44,16 @@ def test_malformed_api_versions_name_the_setting(data_dir, monkeypatch, name, va
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         reload_settings()
+
+
+def test_start_up_commands_name_a_sunset_api_version(data_dir, monkeypatch, capsys):
+    from routy_app.__main__ import main
+
+    assert main(["check-config"]) == 0
+    assert "GOOGLE_ADS_API_VERSION" not in capsys.readouterr().err
+    monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
+    reload_settings()
+    assert main(["check-config"]) == 0  # the app still starts: its data stays readable, the UI says what to fix
+    err = capsys.readouterr().err
+    assert "routy: error: GOOGLE_ADS_API_VERSION=v22: Google Ads API v22 was switched off on 2026-10-07" in err
+    assert "Set GOOGLE_ADS_API_VERSION=v26" in err
