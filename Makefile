@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 3000
 ENV := . scripts/env.sh &&
 
-.PHONY: run test dev migrate unit integration e2e bench clean
+.PHONY: run test dev migrate unit integration contract e2e bench clean
 
 run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
 	@bash scripts/bootstrap.sh run
@@ -12,7 +12,7 @@ run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(P
 
 test:  ## install what tests need (incl. Chromium) and run the whole suite
 	@bash scripts/bootstrap.sh test
-	@$(ENV) python -m pytest tests/unit tests/integration -q -p no:playwright
+	@$(ENV) python -m pytest tests/unit tests/integration tests/contract -q -p no:playwright
 	@$(ENV) python -m pytest tests/e2e -q
 
 dev:  ## hot reload on one port (preview mode serves custom routes on the same port)
@@ -25,6 +25,9 @@ unit:
 
 integration:
 	@$(ENV) python -m pytest tests/integration -q -p no:playwright
+
+contract:  ## the providers' official SDKs (google-ads-datamanager, google-analytics-data, facebook-business) against the sandbox
+	@$(ENV) python -m pytest tests/contract -q -p no:playwright
 
 e2e:
 	@$(ENV) python -m pytest tests/e2e -q

@@ -81,7 +81,7 @@ async def _bare(http: httpx.AsyncClient, url: str, token: str, account_id: str, 
     for offset in range(0, len(events), 2000):
         body = {"destinations": [destination], "encoding": "HEX", "validateOnly": False, "events": [
             {"destinationReferences": ["d0"], "transactionId": f"1:{e['id']}", "eventTimestamp": e["occurred_at"],
-             "conversionValue": 12.34, "currency": "USD", "adIdentifiers": {"gclid": e["gclid"]}}
+             "eventSource": "WEB", "conversionValue": 12.34, "currency": "USD", "adIdentifiers": {"gclid": e["gclid"]}}
             for e in events[offset:offset + 2000]]}
         answer = await http.post(url, json=body, headers=headers)
         assert answer.status_code == 200, answer.text[:500]

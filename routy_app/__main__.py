@@ -1,7 +1,9 @@
-"""Command line: `python -m routy_app migrate|check-config|users ...|api-keys ...`.
+"""Command line: `python -m routy_app migrate|check-config|doctor|users ...|api-keys ...`.
 
 Run before the server starts (the Makefile does), so workers never race on DDL and a bad setting
-stops start-up with one clear line instead of a traceback. `users` manages sign-in accounts from a
+stops start-up with one clear line instead of a traceback. `migrate` and `check-config` also say
+when a configured provider API version has sunset or sunsets soon. `doctor` checks each connected
+integration against its provider (see services/doctor.py). `users` manages sign-in accounts from a
 shell (passwords come from a hidden prompt or stdin, never from the command line). `api-keys`
 creates or rotates a traffic source's ingest key for automated set-ups: the key is printed once,
 alone on standard output, and only its hash is stored.
@@ -28,6 +30,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="check configuration, apply database migrations, create the default source")
     sub.add_parser("check-config", help="check configuration and the secret key only")
+    doctor = sub.add_parser("doctor", help="check every connected integration against its provider; "
+                                           "exit status 1 when anything fails")
+    doctor.add_argument("--source", type=int, default=None, help="only this traffic source's integrations")
     users = sub.add_parser("users", help="manage sign-in accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user")
@@ -64,12 +69,16 @@ def main(argv: list[str] | None = None) -> int:
             migrate()
             print(f"routy: database ready ({settings.database_url.split('@')[-1]}), provider mode {settings.provider_mode}")
             _admin_from_env()
+            _print_api_versions(settings)
         elif args.command == "users":
             _users(args)
         elif args.command == "api-keys":
             _api_keys(args)
+        elif args.command == "doctor":
+            return _doctor(args)
         else:
             print("routy: configuration OK")
+            _print_api_versions(settings)
     except ConfigError as exc:
         print(f"routy: {exc}", file=sys.stderr)
         return 2
@@ -77,6 +86,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"routy: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_api_versions(settings) -> None:  # noqa: ANN001 - Settings
+    """One line per configured API version that has sunset (error) or sunsets soon (warning), on stderr."""
+    for status in settings.api_versions():
+        if status.level != "ok":
+            print(f"routy: {status.level}: {status.setting}={status.version}: {status.message}", file=sys.stderr)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Print one line per check of every connected integration; 1 when any check failed."""
+    import asyncio
+
+    from sqlalchemy import inspect
+
+    from routy_app.db import get_engine
+    from routy_app.services import doctor
+
+    if "integration" not in inspect(get_engine()).get_table_names():
+        raise CliError("the database has no tables yet; run `python -m routy_app migrate` first")
+    report = asyncio.run(doctor.run_cli(source_id=args.source))
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
 
 
 def _admin_from_env() -> None:

@@ -6,16 +6,20 @@ that change the environment call `reload_settings()`.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import ipaddress
+import re
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from routy_app.providers import versions
 
 ProviderMode = Literal["sandbox", "live"]
 
@@ -48,7 +52,7 @@ class Settings(BaseSettings):
     google_client_id: str = Field(default="", alias="GOOGLE_CLIENT_ID")
     google_client_secret: str = Field(default="", alias="GOOGLE_CLIENT_SECRET")
     google_ads_developer_token: str = Field(default="", alias="GOOGLE_ADS_DEVELOPER_TOKEN")
-    google_ads_api_version: str = Field(default="v22", alias="GOOGLE_ADS_API_VERSION")
+    google_ads_api_version: str = Field(default=versions.DEFAULT_GOOGLE_ADS_VERSION, alias="GOOGLE_ADS_API_VERSION")
     google_auth_url: str = Field(default="", alias="GOOGLE_AUTH_URL")
     google_token_url: str = Field(default="", alias="GOOGLE_TOKEN_URL")
     google_revoke_url: str = Field(default="", alias="GOOGLE_REVOKE_URL")
@@ -58,13 +62,17 @@ class Settings(BaseSettings):
     # Meta (Graph API, Conversions API, OAuth dialog).
     meta_app_id: str = Field(default="", alias="META_APP_ID")
     meta_app_secret: str = Field(default="", alias="META_APP_SECRET")
-    meta_api_version: str = Field(default="v25.0", alias="META_API_VERSION")
+    meta_api_version: str = Field(default=versions.DEFAULT_META_VERSION, alias="META_API_VERSION")
     meta_dialog_base_url: str = Field(default="", alias="META_DIALOG_BASE_URL")
     meta_graph_base_url: str = Field(default="", alias="META_GRAPH_BASE_URL")
 
     # GA4 (Measurement Protocol, Data API).
     ga4_mp_base_url: str = Field(default="", alias="GA4_MP_BASE_URL")
     ga4_data_api_base_url: str = Field(default="", alias="GA4_DATA_API_BASE_URL")
+
+    # How many days before an API version's sunset Routy starts warning (start-up, /healthz, Settings).
+    version_warning_days: int = Field(default=versions.DEFAULT_WARNING_DAYS, ge=0, le=730,
+                                      alias="ROUTY_VERSION_WARNING_DAYS")
 
     @field_validator("public_url")
     @classmethod
@@ -97,6 +105,20 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("google_ads_api_version")
+    @classmethod
+    def _google_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d{1,3}", value.strip()):
+            raise ValueError(f"{value!r} is not a Google Ads API version (like {versions.DEFAULT_GOOGLE_ADS_VERSION})")
+        return value.strip()
+
+    @field_validator("meta_api_version")
+    @classmethod
+    def _meta_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d{1,3}\.\d", value.strip()):
+            raise ValueError(f"{value!r} is not a Graph API version (like {versions.DEFAULT_META_VERSION})")
+        return value.strip()
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if not self.database_url:
@@ -113,6 +135,11 @@ class Settings(BaseSettings):
     @property
     def is_sandbox(self) -> bool:
         return self.provider_mode == "sandbox"
+
+    def api_versions(self, today: dt.date | None = None) -> list[versions.VersionStatus]:
+        """The configured Google Ads and Meta API versions judged against their published sunsets."""
+        return versions.configured_statuses(self.google_ads_api_version, self.meta_api_version, today,
+                                            self.version_warning_days)
 
     @property
     def public_origin(self) -> str:

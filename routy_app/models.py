@@ -242,6 +242,7 @@ class Conversion(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     consent_ad_user_data: str | None = Field(default=None, max_length=16)
     consent_ad_personalization: str | None = Field(default=None, max_length=16)
+    origin: str | None = Field(default=None, max_length=16)  # where it happened: web|app|in_store|phone|other
     received_at: dt.datetime = utc_field(nullable=False, default_now=True)
 
 

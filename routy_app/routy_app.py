@@ -1,9 +1,12 @@
 """The Reflex app: pages, our API routes (api_transformer) and lifespan tasks."""
 
+import logging
+
 import reflex as rx
 from starlette.types import ASGIApp
 
 from routy_app.api.app import build_api
+from routy_app.config import get_settings
 from routy_app.logging_setup import configure_logging
 from routy_app.pages.account import login_page, setup_page, users_page
 from routy_app.pages.source import source_page
@@ -16,6 +19,18 @@ from routy_app.state.oneshot import PageLoadReset
 from routy_app.state.source import SourceState
 
 configure_logging()
+
+
+def _log_api_versions() -> None:
+    """A configured provider API version that has sunset (or soon will) is said at start-up, in every worker."""
+    log = logging.getLogger("routy.versions")
+    for status in get_settings().api_versions():
+        if status.level != "ok":
+            log.log(logging.ERROR if status.level == "error" else logging.WARNING, "%s=%s: %s", status.setting,
+                    status.version, status.message)
+
+
+_log_api_versions()
 
 
 class RoutyApp(rx.App):

@@ -25,7 +25,8 @@ def _curl(key: rx.Var | str) -> rx.Component:
         + '  -H "Authorization: Bearer ' + key + '" \\\n'
         + '  -H "Content-Type: application/json" \\\n'
         + """  -d '{"id": "order-1001", "event_type": "sale", "occurred_at": "2026-11-27T14:03:00+01:00",
-       "value": "129.90", "currency": "EUR", "gclid": "Cj0KCQ...", "email": "buyer@example.com"}'""",
+       "value": "129.90", "currency": "EUR", "gclid": "Cj0KCQ...", "email": "buyer@example.com",
+       "origin": "web"}'""",
         language="bash",
         wrap_long_lines=True,
         width="100%",
@@ -59,7 +60,9 @@ def api_key_card() -> rx.Component:
     return rx.card(rx.vstack(
         rx.heading("Ingest API", size="3", as_="h3"),
         rx.text("Send conversions to Routy with this traffic source's API key. Email and phone are hashed on "
-                "arrival; re-sending the same id changes nothing.", size="2", color_scheme="gray"),
+                "arrival; re-sending the same id changes nothing. `origin` (optional: web, app, in_store, phone, "
+                "other) says where the conversion happened; without it each Google Ads mapping's choice applies.",
+                size="2", color_scheme="gray"),
         rx.hstack(rx.text("Current key: ", size="2"), rx.code(ConversionsState.key_description, id="api-key-masked"),
                   rx.cond(AuthState.is_admin, rx.button("Create / rotate key", size="1", variant="soft",
                                                         on_click=ConversionsState.rotate_key)),

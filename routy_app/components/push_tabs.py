@@ -83,6 +83,15 @@ def mappings_tab() -> rx.Component:
                                            value=MappingsState.new_action, on_change=MappingsState.set_new_action)),
                     spacing="1",
                 ),
+                rx.cond(MappingsState.provider == "google_ads", rx.vstack(
+                    rx.text("Where they happen", size="1", weight="medium"),
+                    rx.select.root(rx.select.trigger(aria_label="Event source", id="map-event-source"),
+                                   rx.select.content(rx.foreach(MappingsState.event_sources,
+                                                                lambda e: rx.select.item(e.label, value=e.id))),
+                                   value=MappingsState.new_event_source,
+                                   on_change=MappingsState.set_new_event_source),
+                    spacing="1",
+                )),
                 rx.cond(MappingsState.provider == "meta_ads", rx.vstack(
                     rx.text("Meta event", size="1", weight="medium"),
                     rx.select.root(rx.select.trigger(placeholder="Purchase", aria_label="Meta event"),

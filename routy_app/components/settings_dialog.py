@@ -7,6 +7,7 @@ import reflex as rx
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
+from routy_app.state.auth import AuthState
 from routy_app.state.connect import ConnectState
 from routy_app.state.settings import SettingsState
 
@@ -17,11 +18,62 @@ def _row(label: str, value) -> rx.Component:  # noqa: ANN001
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
+def _version_row(row) -> rx.Component:  # noqa: ANN001
+    return rx.table.row(
+        rx.table.cell(row.api),
+        rx.table.cell(rx.code(row.version), rx.cond(row.setting != "", rx.text(row.setting, size="1",
+                                                                                color_scheme="gray"))),
+        rx.table.cell(rx.badge(row.status_label, color_scheme=row.color, class_name="version-status")),
+        rx.table.cell(row.sunset),
+        class_name="version-row",
+    )
+
+
+def versions_table() -> rx.Component:
+    """The API versions this integration talks to, with their sunset dates (providers/versions.py)."""
+    return rx.vstack(
+        rx.text("API versions", weight="bold", size="2"),
+        rx.box(rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "API", "Version", "Status", "Sunset")])),
+            rx.table.body(rx.foreach(SettingsState.versions, _version_row)),
+            size="1", width="100%", id="api-versions",
+        ), width="100%", overflow_x="auto"),
+        width="100%", spacing="1",
+    )
+
+
+def _check_row(row) -> rx.Component:  # noqa: ANN001
+    return rx.hstack(
+        rx.badge(row.label, color_scheme=row.color, min_width="5.5em", justify="center", class_name="check-status"),
+        rx.vstack(
+            rx.text(row.name, weight="medium", size="2"),
+            rx.text(row.message, size="1", style={"word_break": "break-word"}),
+            rx.cond(row.fix != "", rx.text("→ ", row.fix, size="1", color_scheme=row.color)),
+            spacing="0", width="100%",
+        ),
+        align="start", spacing="3", width="100%", class_name="setup-check",
+    )
+
+
+def setup_checks() -> rx.Component:
+    return rx.cond(SettingsState.setup_summary != "", rx.card(rx.vstack(
+        rx.callout(SettingsState.setup_summary, role="status", width="100%", id="setup-summary",
+                   icon=rx.cond(SettingsState.setup_ok, "circle_check", "circle_x"),
+                   color_scheme=rx.cond(SettingsState.setup_ok, "green", "red")),
+        rx.foreach(SettingsState.setup_checks, _check_row),
+        spacing="2", width="100%",
+    ), width="100%", id="setup-checks"))
+
+
 def connection_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(D.notice != "", rx.callout(D.notice, icon="triangle_alert",
                                            color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
                                            role="alert", width="100%")),
+        rx.cond(SettingsState.version_notice != "",
+                rx.callout(SettingsState.version_notice, icon="calendar_clock", id="version-notice",
+                           color_scheme=SettingsState.version_notice_color, role="note", width="100%")),
         rx.data_list.root(
             _row("Status", rx.badge(D.status_label, color_scheme=D.status_color, class_name="status-badge")),
             _row("Account", rx.text(D.account_name, " (", D.account_id, ")")),
@@ -36,6 +88,8 @@ def connection_tab() -> rx.Component:
         rx.hstack(
             rx.button("Test Connection", on_click=SettingsState.test_connection, loading=SettingsState.testing,
                       variant="soft"),
+            rx.cond(AuthState.is_admin, rx.button("Check set-up", on_click=SettingsState.check_setup,
+                                                  loading=SettingsState.checking, variant="soft", color_scheme="teal")),
             rx.cond(D.can_pause, rx.button("Pause", on_click=SettingsState.set_paused(True), variant="soft",
                                            color_scheme="gray")),
             rx.cond(D.can_resume, rx.button("Resume", on_click=SettingsState.set_paused(False), variant="soft",
@@ -54,6 +108,8 @@ def connection_tab() -> rx.Component:
                 rx.callout(SettingsState.test_message, id="test-result", role="status", width="100%",
                            icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
                            color_scheme=rx.cond(SettingsState.test_ok, "green", "red"))),
+        setup_checks(),
+        versions_table(),
         rx.cond(SettingsState.activity.length() > 0, rx.vstack(
             rx.text("Activity", weight="bold", size="2"),
             rx.table.root(
@@ -110,6 +166,8 @@ def settings_dialog() -> rx.Component:
                                 rx.tabs.trigger("Conversion Mappings", value="mappings"),
                                 rx.tabs.trigger("Push History", value="push"),
                                 rx.tabs.trigger("Metrics", value="metrics"),
+                                # Six tabs do not fit a phone: they scroll, instead of widening the dialog's content.
+                                overflow_x="auto", max_width="100%",
                             ),
                             rx.tabs.content(connection_tab(), value="connection"),
                             rx.tabs.content(sync_tab(), value="sync"),
@@ -120,13 +178,15 @@ def settings_dialog() -> rx.Component:
                             value=SettingsState.tab,
                             on_change=SettingsState.set_tab,
                             width="100%",
+                            min_width="0",
                         ),
                         rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
                                   justify="end", width="100%"),
                         spacing="3",
+                        min_width="0",
                     ),
                 ),
-                max_width="960px",
+                max_width="min(960px, calc(100vw - 1rem))",  # on a phone: the screen, not its widest table
             ),
             open=SettingsState.open,
             on_open_change=SettingsState.set_open,

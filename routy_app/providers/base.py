@@ -17,6 +17,9 @@ AuthKind = Literal["oauth", "manual"]
 Capability = Literal["pull", "push"]
 Level = Literal["campaign", "ad_group", "ad", "keyword"]
 PushStatus = Literal["sent", "failed", "skipped"]
+# Where a conversion happened, as the ingest API takes it (optional). Adapters map it to their own
+# vocabulary (Google Data Manager eventSource); without it the mapping's choice applies.
+CONVERSION_ORIGINS: tuple[str, ...] = ("web", "app", "in_store", "phone", "other")
 
 
 # ---------------------------------------------------------------- errors
@@ -167,6 +170,7 @@ class OutgoingConversion:
     ip: str | None = None
     consent_ad_user_data: str | None = None  # "granted" | "denied" | None
     consent_ad_personalization: str | None = None
+    origin: str | None = None  # one of CONVERSION_ORIGINS, when the ingest API was told
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Cr
                                       OutgoingConversion, PermanentError, ProviderError, ProviderInfo, PushResult,
                                       RateLimited, TransientError, Verdict)
 from routy_app.providers.endpoints import Endpoints
+from routy_app.providers.google_conversion_rules import event_source
 from routy_app.providers.registry import GOOGLE_ADS
 from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, parse_duration, with_retries
 
@@ -39,6 +40,9 @@ NOT_PROCESSED = ("Not processed: Google rejected the whole request because of ot
                  "(see their errors); this event can be retried on its own.")
 NO_IDENTIFIER = PushResult("skipped", error="No click ID (gclid/gbraid/wbraid) and no hashed email or phone: "
                                             "Google cannot match this conversion.")
+NO_EVENT_SOURCE = PushResult("skipped", error="No event source: Google requires one for offline conversions. Choose "
+                                              "where this mapping's conversions happen (Conversion Mappings), or send "
+                                              "`origin` with each conversion.")
 
 _METRICS = "segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, " \
            "metrics.conversions_value"
@@ -56,10 +60,11 @@ CHILDREN_QUERY = ("SELECT customer_client.client_customer, customer_client.id, c
                   "customer_client.manager, customer_client.descriptive_name, customer_client.currency_code, "
                   "customer_client.time_zone, customer_client.status FROM customer_client "
                   "WHERE customer_client.level <= 1")
-CONVERSION_ACTIONS_QUERY = ("SELECT conversion_action.id, conversion_action.name, conversion_action.type, "
-                            "conversion_action.status, conversion_action.category, conversion_action.owner_customer, "
-                            "conversion_action.resource_name FROM conversion_action "
-                            "WHERE conversion_action.type = 'UPLOAD_CLICKS' AND conversion_action.status = 'ENABLED'")
+CONVERSION_ACTION_QUERY = ("SELECT conversion_action.id, conversion_action.name, conversion_action.type, "
+                           "conversion_action.status, conversion_action.category, conversion_action.owner_customer, "
+                           "conversion_action.resource_name FROM conversion_action")
+CONVERSION_ACTIONS_QUERY = (f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.type = 'UPLOAD_CLICKS' "
+                            "AND conversion_action.status = 'ENABLED'")
 CONSENT = {"granted": "CONSENT_GRANTED", "denied": "CONSENT_DENIED"}
 TRANSIENT_CODES = {"INTERNAL_ERROR", "TRANSIENT_ERROR", "DEADLINE_EXCEEDED", "CONCURRENT_MODIFICATION", "UNAVAILABLE"}
 
@@ -390,8 +395,8 @@ class GoogleAdsProvider:
 
         return await self._authed(creds, call)
 
-    async def list_accounts(self, creds: Credentials) -> list[Account]:
-        """Directly accessible customers, then each manager's direct clients (reached through the manager)."""
+    async def accessible_customer_ids(self, creds: Credentials) -> list[str]:
+        """customers:listAccessibleCustomers: the customers the user reaches directly (no manager header)."""
 
         async def call(token: str) -> dict[str, Any]:
             resp = await _send(self.http, "GET", self._ads_url("customers:listAccessibleCustomers"),
@@ -399,7 +404,11 @@ class GoogleAdsProvider:
             return _decode(resp)
 
         listing = await self._authed(creds, call)
-        ids = [str(name).rsplit("/", 1)[-1] for name in (listing or {}).get("resourceNames") or []]
+        return [str(name).rsplit("/", 1)[-1] for name in (listing or {}).get("resourceNames") or []]
+
+    async def list_accounts(self, creds: Credentials) -> list[Account]:
+        """Directly accessible customers, then each manager's direct clients (reached through the manager)."""
+        ids = await self.accessible_customer_ids(creds)
         accounts: list[Account] = []
         for customer_id in ids:
             try:
@@ -479,17 +488,30 @@ class GoogleAdsProvider:
             raise TransientError(f"Google returned a malformed report row ({type(exc).__name__})") from None
 
     async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]:
-        """Enabled UPLOAD_CLICKS actions: the only ones Data Manager accepts as productDestinationId."""
+        """Enabled UPLOAD_CLICKS actions: the only ones Data Manager accepts as productDestinationId.
+
+        With cross-account conversion tracking the list also holds actions a manager owns
+        (`extra["owner_customer"]`); google_conversion_rules refuses those as destinations.
+        """
         rows = await self.search_stream(creds, account.id, CONVERSION_ACTIONS_QUERY,
                                         login_customer_id=account.login_customer_id)
-        actions = []
-        for row in rows:
-            ca = row.get("conversionAction") or {}
-            actions.append(ConversionAction(
-                id=str(ca.get("id", "")), name=str(ca.get("name", "")), kind=str(ca.get("type", "")),
-                extra={"category": ca.get("category", ""), "resource_name": ca.get("resourceName", ""),
-                       "owner_customer": ca.get("ownerCustomer", "")}))
-        return actions
+        return [self._action(row) for row in rows]
+
+    async def conversion_action(self, creds: Credentials, account: Account, action_id: str) -> ConversionAction | None:
+        """One conversion action by id, whatever its type and status (None when the account has no such action)."""
+        if not str(action_id).isdigit():
+            return None
+        rows = await self.search_stream(creds, account.id, f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.id = "
+                                                           f"{int(action_id)}", login_customer_id=account.login_customer_id)
+        return self._action(rows[0]) if rows else None
+
+    @staticmethod
+    def _action(row: dict[str, Any]) -> ConversionAction:
+        ca = row.get("conversionAction") or {}
+        return ConversionAction(
+            id=str(ca.get("id", "")), name=str(ca.get("name", "")), kind=str(ca.get("type", "")),
+            extra={"category": ca.get("category", ""), "resource_name": ca.get("resourceName", ""),
+                   "owner_customer": ca.get("ownerCustomer", ""), "status": ca.get("status", "")})
 
     # ------------------------------------------------------------ Data Manager API
 
@@ -515,7 +537,7 @@ class GoogleAdsProvider:
         """
         refs = reference if isinstance(reference, list) else [reference]
         event: dict[str, Any] = {"destinationReferences": refs, "transactionId": conv.key,
-                                 "eventTimestamp": _timestamp(conv.occurred_at)}
+                                 "eventTimestamp": _timestamp(conv.occurred_at), "eventSource": event_source(conv)}
         currency = conv.currency
         if conv.value_micros or currency:
             event["conversionValue"] = conv.value_micros / 1_000_000
@@ -550,7 +572,8 @@ class GoogleAdsProvider:
 
         - More than `info.push_batch_limit` events, or more than 10 distinct conversion actions: ValueError.
         - Events with no click ID and no hashed email/phone are `skipped` locally (Google would reject the
-          whole request with NO_IDENTIFIERS_PROVIDED).
+          whole request with NO_IDENTIFIERS_PROVIDED), and so are events with no eventSource (neither an
+          `origin` nor a mapping choice: Google would reject the request with REQUIRED_FIELD_MISSING).
         - A 400 with fieldViolations rejects the whole request: the named events are `failed` with Google's
           description; the others are `failed` with NOT_PROCESSED so the caller may retry them alone.
         - Success: every sent event is `sent` with the request ID (look the verdict up with check_verdict).
@@ -561,8 +584,14 @@ class GoogleAdsProvider:
             raise ValueError(f"At most {self.info.push_batch_limit} conversions per Data Manager request, "
                              f"got {len(batch)}")
         results: list[PushResult] = [NO_IDENTIFIER] * len(batch)
-        sendable = [i for i, conv in enumerate(batch)
-                    if conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256]
+        sendable = []
+        for i, conv in enumerate(batch):
+            if not (conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256):
+                continue
+            if event_source(conv) is None:
+                results[i] = NO_EVENT_SOURCE
+                continue
+            sendable.append(i)
         if sendable:
             await self._ingest(creds, account, batch, sendable, results, validate_only)
         return results

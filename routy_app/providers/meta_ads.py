@@ -228,6 +228,10 @@ class MetaAdsProvider:
         body = await self._call("GET", f"{self.graph}/debug_token", token=app_token, params={"input_token": token})
         return body.get("data") or {}
 
+    async def token_info(self, creds: Credentials) -> dict[str, Any]:
+        """debug_token's `data` for the user token: is_valid, expires_at, scopes, granular_scopes."""
+        return await self._debug(creds.access_token)
+
     async def refresh(self, creds: Credentials) -> Credentials:
         """No refresh exists: keep creds that debug_token still calls valid, else ask to reconnect."""
         info = await self._debug(creds.access_token)

@@ -5,7 +5,8 @@ Data API. Both are emulated to the wire contract of PROVIDERS.md §3: `/mp/colle
 204 with an empty body (a wrong secret or a bad payload is dropped silently), the validation
 server answers 200 `{"validationMessages":[...]}` and never checks the api secret, and runReport
 answers the google-analytics-data REST shape (string values, YYYYMMDD dates, offset paging,
-`rows` absent when empty). Report rows are computed on the fly from sandbox/data.py, so a
+`rows` absent when empty). runReport requests are parsed with Google's own RunReportRequest type and
+answers built through RunReportResponse (sandbox/proto_json.py), in the enum encoding asked for. Report rows are computed on the fly from sandbox/data.py, so a
 benchmark can page through a million rows without the sandbox holding them.
 """
 
@@ -21,11 +22,12 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from google.analytics.data_v1beta.types import RunReportRequest, RunReportResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from routy_app.sandbox import data
+from routy_app.sandbox import data, proto_json
 from routy_app.sandbox.faults import Fault
 from routy_app.sandbox.state import SandboxState
 
@@ -551,10 +553,13 @@ def _data_api_routes(state: SandboxState) -> list[BaseRoute]:
             if not property_id.isdigit():
                 return google_error(400, f"Invalid property ID: {property_id}. A numeric Property ID is required.")
             return _fault_response(Fault("ga4.run_report", "permission_denied"))
+        message, refused = proto_json.parse(RunReportRequest, await request.body())
+        if refused is not None:  # what Google's own schema refuses (unknown field, wrong type or enum)
+            return google_error(400, refused.description)
+        body = proto_json.canonical(message)
+        if body.get("property") not in (None, f"properties/{property_id}"):
+            return google_error(400, "The property in the request body does not match the one in the URL.")
         try:
-            body = json.loads(await request.body() or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("Invalid JSON payload received. Expected an object.")
             report = _parse_report(body, stream, state)
         except ValueError as exc:
             return google_error(400, str(exc))
@@ -574,7 +579,7 @@ def _data_api_routes(state: SandboxState) -> list[BaseRoute]:
         if body.get("returnPropertyQuota"):
             answer["propertyQuota"] = _quota(max(1, len(rows) // 1000))
         answer["kind"] = "analyticsData#runReport"
-        return JSONResponse(answer)
+        return JSONResponse(proto_json.render(RunReportResponse, answer, int_enums=proto_json.wants_int_enums(request)))
 
     return [Route("/v1beta/properties/{property_id}:runReport", run_report, methods=["POST"])]
 

@@ -10,7 +10,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from routy_app.sandbox import api_versions
 from routy_app.sandbox import google_ads_data as gd
 from routy_app.sandbox import google_gaql as gaql
 from routy_app.sandbox.google_errors import ads_error, ads_failure, check_auth, fault_response, new_request_id
@@ -29,7 +29,6 @@ PAGE_SIZE = 10_000
 PAGE_TOKEN_TTL = 2 * 3600
 SEARCH_KEYS = {"query", "pageToken", "validateOnly", "searchSettings", "pageSize", "summaryRowSetting"}
 STREAM_KEYS = {"query", "summaryRowSetting"}
-_VERSION = re.compile(r"v\d{1,3}")
 
 
 class QueryPlan:
@@ -189,8 +188,14 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     def _guard(request: Request, operation: str, stream: bool = False, fault: Fault | None = None,
                take: bool = True) -> Response | None:
         ver = request.path_params["ver"]
-        if not _VERSION.fullmatch(ver):
+        served = api_versions.google_ads(ver)
+        if served == "unknown":
             return JSONResponse({"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}}, status_code=404)
+        if served == "sunset":
+            return ads_error(400, "Request contains an invalid argument.",
+                             [ads_failure("requestError", "UNSUPPORTED_VERSION",
+                                          f"Version {ver} is deprecated. Requests to this version will be blocked.")],
+                             version=ver, wrap_in_array=stream)
         if fault is None and take:
             fault = state.faults.take(operation)
         if fault is not None:

@@ -51,6 +51,9 @@ CONVERSION_ACTIONS = (  # (name, type, category, status)
     ("Website purchase (tag)", "WEBPAGE", "PURCHASE", "ENABLED"),
     ("Old CRM import", "UPLOAD_CLICKS", "PURCHASE", "REMOVED"),
 )
+MANAGER_CONVERSION_ACTIONS = (  # owned by a manager, shared with its clients (cross-account conversion tracking)
+    ("Agency CRM purchase (cross-account)", "UPLOAD_CLICKS", "PURCHASE", "ENABLED"),
+)
 
 
 def can_access(customer_id: str, login_customer_id: str | None) -> bool:
@@ -74,21 +77,41 @@ def history(customer: Customer, config: SandboxConfig) -> tuple[dt.date, dt.date
     return today - dt.timedelta(days=max(1, config.days) - 1), today
 
 
-def conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]]:
-    """The customer's conversion actions as field contexts (managers own none)."""
-    customer = CUSTOMERS.get(customer_id)
-    if customer is None or customer.manager:
-        return []
+def _owned_actions(seed: int, customer: Customer) -> list[dict[str, Any]]:
+    table = MANAGER_CONVERSION_ACTIONS if customer.manager else CONVERSION_ACTIONS
     out = []
-    for i, (name, kind, category, status) in enumerate(CONVERSION_ACTIONS):
-        action_id = int(data.entity_id(seed, customer_id, "conversion_action", i, digits=9))
+    for i, (name, kind, category, status) in enumerate(table):
+        action_id = int(data.entity_id(seed, customer.id, "conversion_action", i, digits=9))
         out.append({
             "conversion_action.id": action_id, "conversion_action.name": name, "conversion_action.type": kind,
             "conversion_action.category": category, "conversion_action.status": status,
-            "conversion_action.owner_customer": f"customers/{customer_id}",
-            "conversion_action.resource_name": f"customers/{customer_id}/conversionActions/{action_id}",
+            "conversion_action.owner_customer": f"customers/{customer.id}",
+            "conversion_action.resource_name": f"customers/{customer.id}/conversionActions/{action_id}",
         })
     return out
+
+
+def conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]]:
+    """The conversion actions a `conversion_action` query of this customer returns, as field contexts.
+
+    A client under a manager also sees the manager's actions (cross-account conversion tracking), with
+    `owner_customer` naming the manager: the Google Ads API lists them, Data Manager refuses them unless
+    the operating account is their owner.
+    """
+    customer = CUSTOMERS.get(customer_id)
+    if customer is None:
+        return []
+    actions = _owned_actions(seed, customer)
+    parent = CUSTOMERS.get(customer.parent or "")
+    if parent is not None:
+        actions += _owned_actions(seed, parent)
+    return actions
+
+
+def owned_conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]]:
+    """Only the actions `customer_id` owns: the ones Data Manager accepts with it as operating account."""
+    return [a for a in conversion_actions(seed, customer_id)
+            if a["conversion_action.owner_customer"] == f"customers/{customer_id}"]
 
 
 # ---------------------------------------------------------------- field catalog

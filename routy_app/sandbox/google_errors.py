@@ -34,7 +34,7 @@ def new_request_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def ads_error(http_status: int, message: str, errors: list[dict[str, Any]] | None = None, *, version: str = "v22",
+def ads_error(http_status: int, message: str, errors: list[dict[str, Any]] | None = None, *, version: str = "v26",
               request_id: str | None = None, headers: dict[str, str] | None = None,
               wrap_in_array: bool = False) -> JSONResponse:
     """A Google Ads API error: google.rpc.Status with one GoogleAdsFailure detail (or none)."""
@@ -84,7 +84,7 @@ def bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def check_auth(state: SandboxState, request: Request, api: Api, version: str = "v22") -> Response | None:
+def check_auth(state: SandboxState, request: Request, api: Api, version: str = "v26") -> Response | None:
     """None when the bearer token is a live Google access token with the API's scope, else the error."""
     token = bearer(request)
     status = state.tokens.check(token)
@@ -103,7 +103,7 @@ def check_auth(state: SandboxState, request: Request, api: Api, version: str = "
     return None
 
 
-def unauthenticated(api: Api, status: str, version: str = "v22") -> Response:
+def unauthenticated(api: Api, status: str, version: str = "v26") -> Response:
     """401 for a missing/invalid/expired/revoked token, in the API's own error dialect."""
     if status == "missing" or status == "no_details":
         message = MSG_MISSING if status == "missing" else MSG_EXPIRED
@@ -123,13 +123,27 @@ def unauthenticated(api: Api, status: str, version: str = "v22") -> Response:
 
 # ---------------------------------------------------------------- faults
 
+
+def service_disabled(api: Api, project: str) -> Response:
+    """403 for an API not enabled on the caller's Cloud project (plain google.rpc, as googleapis.com sends it:
+    ErrorInfo reason SERVICE_DISABLED, domain googleapis.com, metadata with the activation URL)."""
+    service, title = (("googleads.googleapis.com", "Google Ads API") if api == "ads" else
+                      ("datamanager.googleapis.com", "Data Manager API"))
+    url = f"https://console.developers.google.com/apis/api/{service}/overview?project={project}"
+    message = (f"{title} has not been used in project {project} before or it is disabled. Enable it by visiting "
+               f"{url} then retry. If you enabled this API recently, wait a few minutes for the action to propagate "
+               "to our systems and retry.")
+    return rpc_error(403, message, reason="SERVICE_DISABLED", domain="googleapis.com",
+                     metadata={"service": service, "serviceTitle": title, "consumer": f"projects/{project}",
+                               "containerInfo": project, "activationUrl": url})
+
 def malformed_response() -> Response:
     """HTTP 200 whose JSON body was cut off mid-way."""
     return Response('{"results": [{"campaign": {"resourceName": "customers/1/campa', status_code=200,
                     media_type="application/json")
 
 
-def fault_response(fault: Fault, api: Api, version: str = "v22", *, wrap_in_array: bool = False) -> Response:
+def fault_response(fault: Fault, api: Api, version: str = "v26", *, wrap_in_array: bool = False) -> Response:
     """The error a generic fault condition stands for, in the Ads or Data Manager dialect."""
     cond, params = fault.condition, fault.params
     if cond == "expired_token":
@@ -138,6 +152,8 @@ def fault_response(fault: Fault, api: Api, version: str = "v22", *, wrap_in_arra
         return unauthenticated(api, "no_details", version)
     if cond == "malformed":
         return malformed_response()
+    if cond == "service_disabled":
+        return service_disabled(api, str(params.get("project", "123456789012")))
     if api == "ads":
         if cond == "wrong_login_customer":
             msg = "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's customer id must be set in the 'login-customer-id' header. See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"

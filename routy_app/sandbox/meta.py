@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from routy_app.sandbox import meta_capi, meta_insights, meta_oauth
+from routy_app.sandbox import api_versions, meta_capi, meta_insights, meta_oauth
 from routy_app.sandbox import meta_graph as g
 from routy_app.sandbox.state import SandboxState
 
@@ -61,11 +61,27 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return await capi["events"](request, name)
         return unknown(name, what, request.method)
 
+    def marketing(handler):  # noqa: ANN001, ANN202 - a Starlette endpoint
+        """Marketing API endpoints answer only on versions Meta still serves (login and debug_token follow
+        the Graph API's longer schedule and are not gated)."""
+
+        async def gated(request: Request) -> Response:
+            version = request.path_params["ver"]
+            served = api_versions.meta_marketing(version)
+            if served == "expired":
+                return g.graph_error(state, "(#2635) You are calling a deprecated version of the Ads API. Please "
+                                            f"update to the latest version: {api_versions.META_NEWEST}.", 2635)
+            if served == "unknown":
+                return g.graph_error(state, f"Unknown path components: /{version}", 2500)
+            return await handler(request)
+
+        return gated
+
     graph = [Route(path, fn, methods=methods) for path, fn, methods in meta_oauth.graph_routes(state)]
     graph += [
-        Route("/{ver}/me/adaccounts", ins["adaccounts"], methods=["GET"]),
-        Route("/{ver}/{node}", node, methods=["GET"]),
-        Route("/{ver}/{node}/{edge}", edge, methods=["GET", "POST"]),
+        Route("/{ver}/me/adaccounts", marketing(ins["adaccounts"]), methods=["GET"]),
+        Route("/{ver}/{node}", marketing(node), methods=["GET"]),
+        Route("/{ver}/{node}/{edge}", marketing(edge), methods=["GET", "POST"]),
     ]
     dialog = [Route(path, fn, methods=methods) for path, fn, methods in meta_oauth.dialog_routes(state)]
     return [Mount("/facebook", routes=dialog), Mount("/graph", routes=graph)]

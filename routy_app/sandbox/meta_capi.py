@@ -1,11 +1,17 @@
 """Conversions API emulator: `POST /{pixel_id}/events` and the account's pixels (`act_{id}/adspixels`).
 
-Why: Routy pushes conversions to Meta through CAPI (PROVIDERS.md §2.5). The emulator applies the
-rules that bite in production: at most 1,000 events, `event_time` in Unix seconds and at most 7
-days old (62 for physical_store), the action_source enum, website events needing a URL and a user
-agent, hashed `em`/`ph`; one bad event rejects the whole batch (400 code 100, nothing stored).
-Accepted events are deduplicated on event_name + event_id for 48 hours and recorded in
-`state.received["meta_ads"]` (duplicates are recorded with `duplicate: True`, stored once).
+Why: Routy pushes conversions to Meta through CAPI. The emulator applies the rules that bite in
+production: at most 1,000 events, `event_time` in Unix seconds and at most 7 days old (62 for
+physical_store), the action_source enum, website events needing a URL and a user agent, hashed
+`em`/`ph`; one bad event rejects the whole batch (400 code 100, nothing stored). Accepted events are
+deduplicated on event_name + event_id for 48 hours and recorded in `state.received["meta_ads"]`
+(duplicates are recorded with `duplicate: True`, stored once).
+
+Every form a client may send is accepted, as graph.facebook.com accepts it: a JSON body, or a form /
+multipart body whose `data` is a JSON string; the events in `data` may be objects or JSON-encoded
+strings of objects (what the official SDK's `EventRequest.execute()` sends). Event and user_data keys
+are checked against the official SDK's field lists (sandbox/meta_fields.py); custom_data takes custom
+properties, so its keys are free.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from routy_app.sandbox import meta_graph as g
+from routy_app.sandbox.meta_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
 from routy_app.sandbox.state import SandboxState
 
 MAX_EVENTS = 1000
@@ -26,8 +33,7 @@ DEDUP_SECONDS = 48 * 3600
 ACTION_SOURCES = {"website", "app", "email", "phone_call", "chat", "physical_store", "system_generated",
                   "business_messaging", "other"}
 HASHED_KEYS = ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id")
-USER_KEYS = set(HASHED_KEYS) | {"client_ip_address", "client_user_agent", "fbc", "fbp", "subscription_id",
-                                "fb_login_id", "lead_id", "madid", "anon_id"}
+USER_KEYS = CAPI_USER_DATA_KEYS
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -40,9 +46,22 @@ class Rejected(Exception):
         self.subcode, self.title, self.message = subcode, title, message + where
 
 
-def _check_event(index: int, event: Any, now: float) -> None:
+def _decode_event(index: int, event: Any) -> dict[str, Any]:
+    """An event as sent: an object, or a JSON-encoded string of one (the official SDK's form)."""
+    if isinstance(event, str):
+        try:
+            event = json.loads(event)
+        except ValueError:
+            raise Rejected(index, 2804001, "Invalid Event", "Each event must be a JSON object.") from None
     if not isinstance(event, dict):
         raise Rejected(index, 2804001, "Invalid Event", "Each event must be a JSON object.")
+    return event
+
+
+def _check_event(index: int, event: dict[str, Any], now: float) -> None:
+    unknown = sorted(set(event) - CAPI_EVENT_KEYS)
+    if unknown:
+        raise Rejected(index, 2804001, "Invalid Event", f"{unknown[0]} is not a valid server event parameter.")
     if not isinstance(event.get("event_name"), str) or not event["event_name"]:
         raise Rejected(index, 2804001, "Missing Event Name", "The parameter event_name is required.")
     when = event.get("event_time")
@@ -68,6 +87,10 @@ def _check_event(index: int, event: Any, now: float) -> None:
     if not isinstance(user, dict) or not (set(user) & USER_KEYS):
         raise Rejected(index, 2804005, "Missing User Data",
                        "The user_data parameter must contain at least one customer information parameter.")
+    unknown_user = sorted(set(user) - USER_KEYS)
+    if unknown_user:
+        raise Rejected(index, 2804005, "Invalid User Data",
+                       f"user_data.{unknown_user[0]} is not a customer information parameter.")
     if source == "website" and not (event.get("event_source_url") and user.get("client_user_agent")):
         raise Rejected(index, 2804019, "Missing Website Parameters",
                        "Website events require event_source_url and client_user_agent.")
@@ -149,6 +172,7 @@ def routes(state: SandboxState) -> dict[str, Any]:
                                           f"{len(raw_data)}.")
         now = time.time()
         try:
+            raw_data = [_decode_event(index, event) for index, event in enumerate(raw_data)]
             for index, event in enumerate(raw_data):
                 _check_event(index, event, now)
         except Rejected as exc:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from routy_app.sandbox import data
 from routy_app.sandbox import meta_graph as g
+from routy_app.sandbox.meta_fields import AD_ACCOUNT_FIELDS, ADS_INSIGHTS_FIELDS
 from routy_app.sandbox.state import SandboxConfig, SandboxState
 
 LEVELS = ("account", "campaign", "adset", "ad")
@@ -31,7 +32,11 @@ ENTITY_FIELDS = {
     "ad_id": "ad", "ad_name": "ad",
 }
 METRIC_FIELDS = {"impressions", "clicks", "spend", "actions", "action_values", "ctr", "cpc", "cpm",
-                 "account_currency", "date_start", "date_stop"}
+                 "account_currency", "date_start", "date_stop"}  # what the sandbox computes; other valid fields
+# (any name in the SDK's AdsInsights.Field) are accepted and left out of the rows.
+# Attribution windows Ads Insights no longer offers since 2026-01-12 (Meta developer blog, 2025-10-16,
+# "Ads Insights API Metric Availability Updates").
+REMOVED_ATTRIBUTION_WINDOWS = ("7d_view", "28d_view")
 DEFAULT_FIELDS = ("impressions", "spend")
 RUN_STEPS = (("Job Not Started", 0), ("Job Started", 0), ("Job Running", 50), ("Job Completed", 100))
 ACCOUNT_FIELDS = ("id", "account_id", "name", "currency", "timezone_name", "account_status")
@@ -201,16 +206,33 @@ def history(cfg: SandboxConfig) -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=cfg.days - 1), today
 
 
+def _list_param(raw: str | None) -> list[str]:
+    """A Graph list parameter: a JSON array (what the SDK sends) or comma-separated text."""
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw.split(",")
+    return [str(v).strip() for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
+
+
 def parse_query(state: SandboxState, request: Request, form: dict[str, str], account: g.AdAccount) -> Query | Response:
     p = lambda name, default=None: g.param(request, form, name, default)  # noqa: E731
     level = p("level", "account")
     if level not in LEVELS:
         return g.graph_error(state, f"(#100) level must be one of the following values: {', '.join(LEVELS)}", 100)
     fields = [f.strip() for f in (p("fields") or ",".join(DEFAULT_FIELDS)).split(",") if f.strip()]
-    unknown = [f for f in fields if f not in ENTITY_FIELDS and f not in METRIC_FIELDS]
+    unknown = [f for f in fields if f not in ADS_INSIGHTS_FIELDS]
     if unknown:
         return g.graph_error(state, f"(#100) {unknown[0]} is not valid for fields param. please check "
                              "https://developers.facebook.com/docs/marketing-api/reference/ads-insights/", 100)
+    windows = _list_param(p("action_attribution_windows"))
+    removed = [w for w in windows if w in REMOVED_ATTRIBUTION_WINDOWS]
+    if removed:
+        return g.graph_error(state, f"(#100) action_attribution_windows[{windows.index(removed[0])}] {removed[0]} is no "
+                             "longer available: 7-day and 28-day view attribution windows were removed from Ads "
+                             "Insights on January 12, 2026. Use 1d_view, 1d_ev, 1d_click, 7d_click or 28d_click.", 100)
     first, last = history(state.config)
     yesterday = last - dt.timedelta(days=1)
     time_range, preset = p("time_range"), p("date_preset")
@@ -259,6 +281,14 @@ def routes(state: SandboxState) -> dict[str, Any]:
             return token, g.fault_response(state, fault, token)
         return token, fault
 
+    def _unknown_account_field(fields: list[str]) -> Response | None:
+        """Graph's refusal of a field AdAccount does not have (valid ones the sandbox lacks are left out)."""
+        unknown = [f for f in fields if f not in AD_ACCOUNT_FIELDS]
+        if not unknown:
+            return None
+        return g.graph_error(state, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
+                                    "(AdAccount)", 100)
+
     async def adaccounts(request: Request) -> Response:
         _, outcome = await guarded(request, "meta.adaccounts")
         if isinstance(outcome, Response):
@@ -267,6 +297,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         if limit is None or offset is None:
             return g.graph_error(state, "(#100) Invalid limit or after cursor", 100)
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
+        if (problem := _unknown_account_field(fields)) is not None:
+            return problem
         rows = [{f: getattr(a, f) for f in ["id", *fields] if f in ACCOUNT_FIELDS}
                 for a in g.AD_ACCOUNTS[offset:offset + limit]]
         body = g.page(state, request, rows, offset, limit)
@@ -279,6 +311,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         if isinstance(outcome, Response):
             return outcome
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
+        if (problem := _unknown_account_field(fields)) is not None:
+            return problem
         return g.ok(state, {f: getattr(account, f) for f in ["id", *fields] if f in ACCOUNT_FIELDS})
 
     async def insights(request: Request, account: g.AdAccount) -> Response:

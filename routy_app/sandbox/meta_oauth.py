@@ -58,7 +58,9 @@ def _check_dialog(client_id: str, redirect_uri: str) -> HTMLResponse | None:
 def _dialog_page(request: Request, client_id: str, redirect_uri: str, state_value: str, scope: str) -> HTMLResponse:
     e = html.escape
     scopes = [s.strip() for s in scope.split(",") if s.strip()]
-    items = "".join(f"<li><code>{e(s)}</code> &mdash; {e(SCOPE_TEXT.get(s, 'Additional permission'))}</li>"
+    # Each permission can be declined, as in Facebook Login's "Edit access" step.
+    items = "".join(f"<li><label><input type='checkbox' name='granted_scope' value='{e(s)}' checked> <code>{e(s)}"
+                    f"</code> &mdash; {e(SCOPE_TEXT.get(s, 'Additional permission'))}</label></li>"
                     for s in scopes) or "<li>Your public profile</li>"
     accounts = "".join(f"<li>{e(a.name)} ({e(a.id)}, {e(a.currency)})</li>" for a in g.AD_ACCOUNTS)
     hidden = "".join(f"<input type='hidden' name='{e(k)}' value='{e(v)}'>" for k, v in
@@ -75,11 +77,11 @@ button[value=allow]{{background:#1877f2;color:#fff;border-color:#1877f2}}</style
 <body><main>
 <p>Meta for Developers &middot; sandbox &middot; signed in as Sandbox User</p>
 <h1>Routy wants to access your Meta ad accounts</h1>
+<form method="post" action="{e(request.url.path)}">{hidden}
 <p>{e(g.APP_NAME)} (app {e(client_id)}) is asking for these permissions:</p>
 <ul>{items}</ul>
 <p>Ad accounts it will be able to reach:</p><ul>{accounts}</ul>
 <p>After you choose, you will be sent back to <code>{e(redirect_uri)}</code>.</p>
-<form method="post" action="{e(request.url.path)}">{hidden}
 <div class="actions"><button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button></div>
 </form></main></body></html>"""
@@ -108,7 +110,9 @@ def dialog_routes(state: SandboxState) -> list[RouteSpec]:
                 "error": "access_denied", "error_code": "200", "error_description": "Permissions error",
                 "error_reason": "user_denied", "state": state_value})
             return RedirectResponse(target, status_code=302)
-        code = state.tokens.issue_code("meta", client_id, redirect_uri, scope, None, None)
+        requested = [x.strip() for x in scope.split(",") if x.strip()]
+        granted = [x for x in form.getlist("granted_scope") if x in requested]
+        code = state.tokens.issue_code("meta", client_id, redirect_uri, ",".join(granted), None, None)
         return RedirectResponse(_with_params(redirect_uri, {"code": code, "state": state_value}), status_code=302)
 
     return [("/{ver}/dialog/oauth", dialog, ["GET", "POST"])]

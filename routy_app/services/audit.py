@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     SYNC_REQUESTED = "sync_requested"
     FULL_SYNC_REQUESTED = "full_sync_requested"
     TEST_CONNECTION = "test_connection"
+    SETUP_CHECKED = "setup_checked"
     MAPPING_ADDED = "mapping_added"
     MAPPING_CHANGED = "mapping_changed"
     MAPPING_DELETED = "mapping_deleted"

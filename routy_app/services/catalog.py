@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from routy_app.config import get_settings
 from routy_app.models import Integration, IntegrationStatus, TrafficSource
 from routy_app.providers.registry import PROVIDERS, get_info
+from routy_app.providers.versions import FIXED_VERSIONS, for_provider
 
 NOT_CONNECTED = "not_connected"
 
@@ -140,6 +142,39 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
         can_pause=integration.status in (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION),
         can_resume=integration.status == IntegrationStatus.PAUSED,
     )
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One API the integration talks to: its version, whether that version is alive, until when."""
+
+    api: str
+    version: str
+    setting: str  # the environment variable that picks it ("" when Routy fixes the version)
+    status: str  # ok | warning | error
+    status_label: str
+    color: str
+    sunset: str
+    message: str
+
+
+VERSION_DISPLAY = {"ok": ("Supported", "green"), "warning": ("Sunsets soon", "orange"), "error": ("Sunset", "red")}
+
+
+def api_versions(provider: str) -> tuple[list[VersionRow], str, str]:
+    """The version table of Settings → Connection, and its notice (text, colour) when a version needs action."""
+    rows, notices, worst = [], [], "ok"
+    for status in for_provider(get_settings().api_versions(), provider):
+        label, color = VERSION_DISPLAY[status.level]
+        rows.append(VersionRow(status.api, status.version, status.setting, status.level, label, color, status.sunset,
+                               status.message))
+        if status.level != "ok":
+            notices.append(status.message)
+            worst = "error" if status.level == "error" else worst if worst == "error" else "warning"
+    for api, version in FIXED_VERSIONS.get(provider, ()):
+        rows.append(VersionRow(api, version, "", "ok", "Supported", "green", "no sunset announced",
+                               f"{api} {version}: fixed by Routy; no sunset announced."))
+    return rows, " ".join(notices), VERSION_DISPLAY[worst][1] if notices else ""
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 
 from routy_app.models import Conversion, ConversionPush, TrafficSource
 from routy_app.providers import hashing
+from routy_app.providers.base import CONVERSION_ORIGINS
 from routy_app.services import outbox
 from routy_app.timeutil import utcnow
 
@@ -44,7 +45,7 @@ _MICRO = Decimal(1_000_000)
 
 CLICK_FIELDS = {"gclid": 512, "gbraid": 512, "wbraid": 512, "fbc": 512, "fbp": 512, "ga_client_id": 200}
 ALLOWED_FIELDS = frozenset({"id", "event_type", "occurred_at", "value", "currency", *CLICK_FIELDS, "email",
-                            "phone", "user_agent", "ip", "consent"})
+                            "phone", "user_agent", "ip", "consent", "origin"})
 # Characters that reorder how text is displayed (a "Trojan Source" id or name reads as something
 # else in the UI, logs or a provider's console): refused like control characters.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -267,6 +268,13 @@ def validate_event(raw: Any, index: int = 0, now: dt.datetime | None = None) -> 
     _validate_identifiers(raw, out, bad)
     _validate_device(raw, out, bad)
     _validate_consent(raw.get("consent"), out, bad)
+    out["origin"] = None
+    origin = raw.get("origin")
+    if origin not in (None, ""):
+        if not isinstance(origin, str) or origin.strip().lower() not in CONVERSION_ORIGINS:
+            bad("origin", "must be one of " + ", ".join(CONVERSION_ORIGINS) + " (where the conversion happened)")
+        else:
+            out["origin"] = origin.strip().lower()
     return out, errors
 
 
@@ -439,12 +447,12 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
     minute is one conversion while a later, separate conversion is not swallowed as a duplicate.
     """
     allowed = {"key", "event", "click_id", "click_id_type", "value", "currency", "id", "occurred_at", "email",
-               "phone", "user_agent", "ip", *CLICK_FIELDS}
+               "phone", "user_agent", "ip", "origin", *CLICK_FIELDS}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValidationFailed([FieldError(0, field_label(name), "unknown parameter") for name in unknown])
     event: dict[str, Any] = {"event_type": params.get("event", "")}
-    for name in ("value", "currency", "email", "phone", "user_agent", "ip", *CLICK_FIELDS):
+    for name in ("value", "currency", "email", "phone", "user_agent", "ip", "origin", *CLICK_FIELDS):
         if params.get(name):
             event[name] = params[name]
     click_id = (params.get("click_id") or "").strip()

@@ -1,8 +1,10 @@
 """Conversion Mappings: which Routy event types are pushed to which provider action.
 
 A mapping is (integration, Routy event type) -> provider action: a Google UPLOAD_CLICKS conversion
-action id, a Meta pixel id + standard event name (in `extra`), or a GA4 event name. Only enabled
-mappings are pushed. Adding or enabling a mapping queues the recent conversions of its event type
+action id with the Data Manager eventSource (where the conversions happen, in `extra`), a Meta pixel
+id + standard event name (in `extra`), or a GA4 event name. Only enabled mappings are pushed. A new
+Google mapping is checked live against Google's destination rules (`save_mapping`): the action must
+exist, be enabled, be UPLOAD_CLICKS and belong to the integration's own customer. Adding or enabling a mapping queues the recent conversions of its event type
 that are still inside the provider's window, so nothing that already arrived is left behind.
 
 Deleting: rows never sent (pending, failed, skipped) go with the mapping. A mapping that has sent
@@ -25,6 +27,8 @@ from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
 from routy_app.providers.base import AuthExpired, ConversionAction, ProviderError
 from routy_app.providers.ga4 import RECOMMENDED_EVENTS, validate_event_name
+from routy_app.providers.google_conversion_rules import (DEFAULT_EVENT_SOURCE, EVENT_SOURCES, destination_problem,
+                                                         normalise_event_source)
 from routy_app.providers.meta_ads import STANDARD_EVENTS
 from routy_app.providers.registry import get_info
 from routy_app.services import connections, outbox, runs
@@ -62,6 +66,8 @@ def _view(m: ConversionMapping) -> MappingView:
     label = m.action_name or m.action_id
     if extra.get("event_name"):
         label = f"{extra['event_name']} on {label}"
+    if extra.get("event_source"):  # Google: where the conversions happen (Data Manager eventSource)
+        label = f"{label} · {extra['event_source'].replace('_', ' ').lower()}"
     return MappingView(int(m.id), m.event_type, m.action_id, m.action_name, extra, m.enabled, label)
 
 
@@ -93,6 +99,12 @@ def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict
         action_id = action_id.rsplit("/", 1)[-1]  # a resource name customers/1/conversionActions/2 is fine too
         if not action_id.isdigit():
             raise MappingProblem("Choose a Google Ads conversion action (its numeric id).", "action_id")
+        chosen = extra.get("event_source")
+        source = DEFAULT_EVENT_SOURCE if chosen in (None, "") else normalise_event_source(chosen)
+        if source is None:
+            raise MappingProblem("Choose where these conversions happen: " + ", ".join(EVENT_SOURCES) + ".",
+                                 "event_source")
+        extra["event_source"] = source
     elif provider == "meta_ads":
         if not action_id.isdigit():
             raise MappingProblem("Choose a Meta pixel (dataset); its id is a number.", "action_id")
@@ -109,6 +121,52 @@ def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict
 
 
 # ---------------------------------------------------------------- CRUD
+
+
+async def save_mapping(hub: ProviderHub, integration_id: int, event_type: str, action_id: str, action_name: str,
+                       extra: dict[str, Any] | None = None) -> MappingView:
+    """add_mapping after the provider's own destination rules, read live (what the Mappings form calls).
+
+    Google: the conversion action is looked up by id in the integration's account, whatever its type,
+    so a stale list or a typed id cannot slip through: it must exist, be enabled, be UPLOAD_CLICKS and
+    be owned by the account Routy pushes as (the operating account). The refusal says why.
+    """
+    with session_scope() as session:
+        integration = _integration(session, integration_id)
+        provider_key = integration.provider
+        account = connections.account_of(integration)
+    if provider_key == "google_ads":
+        action_id = (action_id or "").strip().rsplit("/", 1)[-1]
+        action = await _live_google_action(hub, integration_id, account, action_id)
+        problem = destination_problem(account, action)
+        if problem:
+            raise MappingProblem(problem, "action_id")
+        action_name = action.name or action_name
+    with session_scope() as session:
+        return add_mapping(session, integration_id, event_type, action_id, action_name, extra)
+
+
+async def _live_google_action(hub: ProviderHub, integration_id: int, account: Any, action_id: str) -> ConversionAction:
+    if not action_id.isdigit():
+        raise MappingProblem("Choose a Google Ads conversion action (its numeric id).", "action_id")
+    provider = hub.provider("google_ads")
+    try:
+        creds = await connections.fresh_credentials(hub, integration_id)
+        action = await provider.conversion_action(creds, account, action_id)  # type: ignore[attr-defined]
+        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    except AuthExpired as exc:
+        connections.mark_auth_failed(integration_id, exc.message)
+        raise MappingProblem(f"Google refused the authorisation ({exc.message}); reconnect first.") from None
+    except ProviderError as exc:
+        raise MappingProblem(f"Could not check the conversion action: {connections.describe_error(exc)}") from None
+    except connections.ConnectionProblem as exc:
+        raise MappingProblem(exc.message) from None
+    if action is None:
+        raise MappingProblem(f"Google Ads account {account.id} has no conversion action {action_id}.", "action_id")
+    if action.extra.get("status") not in (None, "", "ENABLED"):
+        raise MappingProblem(f"'{action.name}' is {str(action.extra['status']).lower()} in Google Ads; enable it "
+                             "first.", "action_id")
+    return action
 
 
 def list_mappings(session: Session, integration_id: int) -> list[MappingView]:

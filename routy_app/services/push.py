@@ -169,7 +169,8 @@ def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> Outgoi
         fbp=conv.fbp, ga_client_id=conv.ga_client_id, email_sha256=conv.email_sha256,
         phone_sha256=conv.phone_sha256, email_sha256_meta=conv.email_sha256_meta,
         phone_sha256_meta=conv.phone_sha256_meta, user_agent=conv.user_agent, ip=conv.ip,
-        consent_ad_user_data=conv.consent_ad_user_data, consent_ad_personalization=conv.consent_ad_personalization)
+        consent_ad_user_data=conv.consent_ad_user_data, consent_ad_personalization=conv.consent_ad_personalization,
+        origin=conv.origin)
 
 
 # ---------------------------------------------------------------- due rows

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Conversion, Integration
+from routy_app.providers.google_conversion_rules import DEFAULT_EVENT_SOURCE, EVENT_SOURCES
 from routy_app.services import mappings, push
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
@@ -36,6 +37,15 @@ class ActionOption:
 
 
 @dataclass(frozen=True)
+class EventSourceOption:
+    id: str
+    label: str
+
+
+EVENT_SOURCE_OPTIONS = [EventSourceOption(key, label) for key, label in EVENT_SOURCES.items()]
+
+
+@dataclass(frozen=True)
 class ConversionOption:
     id: str
     label: str
@@ -50,6 +60,8 @@ class MappingsState(rx.State):
     form_error: str = ""
     new_action: str = ""
     new_event_name: str = ""
+    new_event_source: str = DEFAULT_EVENT_SOURCE
+    event_sources: list[EventSourceOption] = EVENT_SOURCE_OPTIONS
     test_mapping_id: int = 0
     test_conversions: list[ConversionOption] = []
     test_conversion: str = ""
@@ -76,6 +88,7 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         self.form_error, self.actions_error = "", ""
         self.new_action, self.new_event_name, self.actions, self.standard_events = "", "", [], []
+        self.new_event_source = DEFAULT_EVENT_SOURCE
         self._load_rows(integration_id)
         # A Test push opened on this tab stays open (a quick click can reach the server before this load
         # does); one for a mapping of another integration, or a deleted one, closes.
@@ -102,6 +115,10 @@ class MappingsState(rx.State):
         self.new_event_name = value
 
     @rx.event
+    def set_new_event_source(self, value: str) -> None:
+        self.new_event_source = value
+
+    @rx.event
     async def add(self, form: dict):
         if (denied := refusal(self, "change conversion mappings")) is not None:
             return denied
@@ -112,14 +129,15 @@ class MappingsState(rx.State):
             self.form_error = "Choose one of the provider's actions listed here."
             return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
-        extra = {"event_name": self.new_event_name} if self.provider == "meta_ads" else {}
+        extra = {"event_name": self.new_event_name} if self.provider == "meta_ads" else \
+            {"event_source": self.new_event_source} if self.provider == "google_ads" else {}
         try:
-            with session_scope() as session:
-                view = mappings.add_mapping(session, integration_id, event_type, action_id, name, extra)
+            view = await mappings.save_mapping(default_hub(), integration_id, event_type, action_id, name, extra)
         except mappings.MappingProblem as exc:
             self.form_error = exc.message
             return None
         self.form_error, self.new_action, self.new_event_name = "", "", ""
+        self.new_event_source = DEFAULT_EVENT_SOURCE
         audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
         self._load_rows(integration_id)
         return toast.success(f"'{event_type}' conversions now go to {view.label}.")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from dataclasses import dataclass
+
 from routy_app.db import session_scope
-from routy_app.services import catalog, connections
+from routy_app.services import catalog, connections, doctor
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
@@ -13,6 +15,22 @@ from routy_app.services.audit import AuditAction
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState
+
+
+@dataclass(frozen=True)
+class SetupCheckRow:
+    """One line of Check set-up, display-ready."""
+
+    name: str
+    status: str  # ok | warn | fail | skip
+    label: str
+    color: str
+    message: str
+    fix: str
+
+
+CHECK_DISPLAY = {"ok": ("OK", "green"), "warn": ("Warning", "orange"), "fail": ("Failed", "red"),
+                 "skip": ("Skipped", "gray")}
 
 
 class SettingsState(rx.State):
@@ -27,11 +45,21 @@ class SettingsState(rx.State):
     confirm_open: bool = False
     removal_text: str = ""
     busy: bool = False
+    versions: list[catalog.VersionRow] = []
+    version_notice: str = ""
+    version_notice_color: str = ""
+    checking: bool = False
+    setup_checks: list[SetupCheckRow] = []
+    setup_summary: str = ""
+    setup_ok: bool = False
 
     def _load(self) -> bool:
         with session_scope() as session:
             self.details = catalog.connection_details(session, self.integration_id)
             self.activity = catalog.activity(session, self.integration_id)
+        if self.details is not None:
+            self.versions, self.version_notice, self.version_notice_color = \
+                catalog.api_versions(self.details.provider)
         return self.details is not None
 
     @rx.event
@@ -39,6 +67,7 @@ class SettingsState(rx.State):
         if current_user(self) is None:
             return rx.redirect("/login")
         self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
+        self.setup_checks, self.setup_summary = [], ""
         if not self._load():
             return toast.error("This integration no longer exists.")
         self.open = True
@@ -78,6 +107,30 @@ class SettingsState(rx.State):
                   detail="OK" if outcome.ok else outcome.message)
         self._load()
         yield SourceState.refresh_cards
+
+    @rx.event
+    async def check_setup(self):
+        """Every set-up check of this integration, live (what `python -m routy_app doctor` runs), admins only."""
+        if (denied := refusal(self, "check the set-up")) is not None:
+            yield denied
+            return
+        self.checking, self.setup_checks, self.setup_summary = True, [], ""
+        yield
+        try:
+            report = await doctor.check_integration(default_hub(), self.integration_id)
+        except ConnectionProblem as exc:
+            self.checking, self.setup_summary, self.setup_ok = False, exc.message, False
+            return
+        self.setup_checks = [SetupCheckRow(c.name, c.status, *CHECK_DISPLAY[c.status], c.message, c.fix)
+                             for c in report.checks]
+        failed = sum(c.failed for c in report.checks)
+        warned = sum(c.status == "warn" for c in report.checks)
+        self.setup_ok = not failed
+        self.setup_summary = (f"{failed} check(s) failed" if failed else "Every check passed") + \
+            (f", {warned} warning(s)." if warned else ".")
+        self.checking = False
+        audit_log(self, AuditAction.SETUP_CHECKED, integration_id=self.integration_id, detail=self.setup_summary)
+        self._load()
 
     @rx.event
     def set_paused(self, paused: bool):

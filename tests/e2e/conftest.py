@@ -26,6 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 START_TIMEOUT = 240
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@routy.test", "Ops-Lead-pass-8731"
 VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@routy.test", "Read-Only-pass-5521"
+VERSION_WARNING_DAYS = 400
 
 
 def _free_port() -> int:
@@ -83,7 +84,10 @@ def app_server(tmp_path_factory) -> RunningApp:
     env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "PUBLIC_URL": url, "ROUTY_PROVIDER_MODE": "sandbox",
            "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key",
            "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24)}  # tests drive the sandbox with it
+           "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24),  # tests drive the sandbox with it
+           # Warn a year ahead, so the newest Google Ads API version (projected sunset about November 2027)
+           # shows the sunset warning the Connection tab is tested with; every version stays alive.
+           "ROUTY_VERSION_WARNING_DAYS": str(VERSION_WARNING_DAYS)}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",

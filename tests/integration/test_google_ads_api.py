@@ -35,7 +35,7 @@ async def _raw_search(sandbox_http, endpoints, creds: Credentials, customer: str
     if login:
         headers["login-customer-id"] = login
     method = "searchStream" if stream else "search"
-    return await sandbox_http.post(f"{endpoints.google_ads_base_url}/v22/customers/{customer}/googleAds:{method}",
+    return await sandbox_http.post(f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers/{customer}/googleAds:{method}",
                                    json=body, headers=headers)
 
 
@@ -64,7 +64,7 @@ async def test_client_needs_the_manager_as_login_customer(google: GoogleAdsProvi
 
 
 async def test_developer_token_header_is_optional(endpoints, sandbox_http, creds: Credentials) -> None:  # noqa: ANN001
-    url = f"{endpoints.google_ads_base_url}/v22/customers:listAccessibleCustomers"
+    url = f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers:listAccessibleCustomers"
     for extra in ({}, {"developer-token": "x" * 22}):
         resp = await sandbox_http.get(url, headers={"Authorization": f"Bearer {creds.access_token}", **extra})
         assert resp.status_code == 200 and resp.headers["request-id"]

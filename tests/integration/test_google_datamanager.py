@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -24,7 +25,13 @@ async def us(google: GoogleAdsProvider, creds: Credentials) -> Account:
 
 @pytest.fixture
 async def purchase(google: GoogleAdsProvider, creds: Credentials, us: Account) -> ConversionAction:
-    return next(a for a in await google.list_conversion_actions(creds, us) if a.name == "CRM purchase")
+    """The live action as a mapping hands it to the adapter: with the mapping's eventSource choice."""
+    return _mapped(next(a for a in await google.list_conversion_actions(creds, us) if a.name == "CRM purchase"))
+
+
+def _mapped(action: ConversionAction, event_source: str = "WEB") -> ConversionAction:
+    """An action as a mapping hands it to the adapter (with the mapping's eventSource choice)."""
+    return dataclasses.replace(action, extra={**action.extra, "event_source": event_source})
 
 
 def _conv(key: str, action: ConversionAction, **kw) -> OutgoingConversion:  # noqa: ANN003
@@ -94,7 +101,7 @@ async def test_resent_transaction_id_is_a_duplicate_across_requests(google: Goog
 async def test_client_account_is_pushed_through_its_manager(google: GoogleAdsProvider, creds: Credentials,
                                                             sandbox_state: SandboxState) -> None:
     de = next(a for a in await google.list_accounts(creds) if a.id == DE)
-    action = (await google.list_conversion_actions(creds, de))[0]
+    action = _mapped((await google.list_conversion_actions(creds, de))[0])
     results = await google.push_conversions(creds, de, [_conv("DE-1", action, currency="eur")])
     assert results[0].status == "sent"
     event = sandbox_state.received["google_ads"][-1]
@@ -119,7 +126,8 @@ async def test_a_bad_event_rejects_the_whole_request(google: GoogleAdsProvider, 
 
 async def test_webpage_actions_cannot_receive_uploads(google: GoogleAdsProvider, creds: Credentials, us: Account) -> None:
     webpage = next(a for a in google_ads_data.conversion_actions(42, US) if a["conversion_action.type"] == "WEBPAGE")
-    action = ConversionAction(id=str(webpage["conversion_action.id"]), name="Website purchase (tag)", kind="WEBPAGE")
+    action = ConversionAction(id=str(webpage["conversion_action.id"]), name="Website purchase (tag)", kind="WEBPAGE",
+                              extra={"event_source": "WEB"})
     results = await google.push_conversions(creds, us, [_conv("W-1", action), _conv("W-2", action)])
     assert all(r.status == "failed" and "INVALID_CONVERSION_ACTION_TYPE" in (r.error or "") for r in results)
 
@@ -149,7 +157,8 @@ async def test_wire_validation(endpoints, sandbox_http, creds: Credentials, us: 
     headers = {"Authorization": f"Bearer {creds.access_token}"}
     dest = {"reference": "d0", "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US},
             "productDestinationId": purchase.id}
-    event = {"transactionId": "T-1", "eventTimestamp": "2026-06-10T20:07:01Z", "adIdentifiers": {"gclid": "abc"}}
+    event = {"transactionId": "T-1", "eventTimestamp": "2026-06-10T20:07:01Z", "adIdentifiers": {"gclid": "abc"},
+             "eventSource": "WEB"}
 
     async def violations(body: dict) -> list[tuple[str, str | None]]:
         resp = await sandbox_http.post(url, json=body, headers=headers)
@@ -165,7 +174,7 @@ async def test_wire_validation(endpoints, sandbox_http, creds: Credentials, us: 
         [("events[1].consent.ad_user_data", None)]
     with_user = {**event, "userData": {"userIdentifiers": [{"emailAddress": "a" * 64}]}}
     assert await violations({"destinations": [dest], "events": [with_user]}) == [("encoding", "REQUIRED_FIELD_MISSING")]
-    bare = {"eventTimestamp": "2026-06-10T20:07:01Z"}
+    bare = {"eventTimestamp": "2026-06-10T20:07:01Z", "eventSource": "WEB"}
     assert await violations({"destinations": [dest], "events": [event, bare]}) == \
         [("events[1]", "NO_IDENTIFIERS_PROVIDED")]
     dashed = {**dest, "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": "123-456-7890"}}
@@ -180,6 +189,37 @@ async def test_wire_validation(endpoints, sandbox_http, creds: Credentials, us: 
     status = await sandbox_http.get(f"{endpoints.google_datamanager_base_url}/v1/requestStatus:retrieve",
                                     params={"requestId": ok.json()["requestId"]}, headers=headers)
     assert status.status_code == 400 and "INVALID_REQUEST_ID" in status.text
+
+
+async def test_every_event_carries_an_event_source(google: GoogleAdsProvider, creds: Credentials, us: Account,
+                                                   purchase: ConversionAction, sandbox_state: SandboxState) -> None:
+    """Data Manager v1.2 (2025-08-06): event_source is required for offline conversions."""
+    phone_mapping = dataclasses.replace(purchase, extra={**purchase.extra, "event_source": "PHONE"})
+    unset = dataclasses.replace(purchase, extra={k: v for k, v in purchase.extra.items() if k != "event_source"})
+    batch = [_conv("ORD-ES", purchase), _conv("ORD-CALL", phone_mapping),
+             _conv("ORD-STORE", phone_mapping, origin="in_store"), _conv("ORD-NONE", unset)]
+    results = await google.push_conversions(creds, us, batch)
+    assert [r.status for r in results] == ["sent", "sent", "sent", "skipped"]
+    assert "No event source" in (results[3].error or "")
+    assert [(e["transactionId"], e["eventSource"]) for e in sandbox_state.received["google_ads"]] == [
+        ("ORD-ES", "WEB"), ("ORD-CALL", "PHONE"), ("ORD-STORE", "IN_STORE")]
+
+
+async def test_offline_conversions_without_event_source_are_refused(endpoints, sandbox_http,  # noqa: ANN001
+                                                                    creds: Credentials,
+                                                                    purchase: ConversionAction) -> None:
+    url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+    dest = {"reference": "d0", "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US},
+            "productDestinationId": purchase.id}
+    event = {"transactionId": "T-1", "eventTimestamp": "2026-06-10T20:07:01Z", "adIdentifiers": {"gclid": "abc"}}
+    answer = await sandbox_http.post(url, json={"destinations": [dest], "events": [event]},
+                                     headers={"Authorization": f"Bearer {creds.access_token}"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT"
+    bad = next(d for d in error["details"] if d["@type"].endswith("google.rpc.BadRequest"))
+    assert [(v["field"], v["reason"]) for v in bad["fieldViolations"]] == \
+        [("events[0].event_source", "REQUIRED_FIELD_MISSING")]
 
 
 async def test_denied_consent_comes_back_in_the_verdict(google: GoogleAdsProvider, creds: Credentials, us: Account,

@@ -201,3 +201,23 @@ async def test_polling_is_bounded(provider: MetaAdsProvider, creds: Credentials)
 async def test_keyword_level_does_not_exist(provider: MetaAdsProvider, creds: Credentials) -> None:
     with pytest.raises(PermanentError):
         await collect(provider.fetch_metrics(creds, ACCOUNT, "keyword", *WEEK))
+
+
+async def test_insights_never_ask_for_removed_attribution_windows(provider: MetaAdsProvider, creds: Credentials,
+                                                                  endpoints: Endpoints, sandbox_http: httpx.AsyncClient,
+                                                                  requests_seen: list[httpx.Request]) -> None:
+    """7d_view and 28d_view left Ads Insights on 2026-01-12: no sync or async request of ours names them,
+    and the sandbox refuses a request that does, as Meta does."""
+    for level in ("campaign", "ad_group", "ad"):
+        await collect(provider.fetch_metrics(creds, ACCOUNT, level, *WEEK))
+    await collect(provider.fetch_metrics(creds, ACCOUNT, "campaign", TODAY - dt.timedelta(days=60), TODAY))  # async
+    insights = [r for r in requests_seen if "insights" in r.url.path]
+    assert insights and any(r.method == "POST" for r in insights)
+    for request in insights:
+        text = str(request.url) + request.content.decode()
+        assert "7d_view" not in text and "28d_view" not in text
+    refused = await sandbox_http.get(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{ACCOUNT.id}/insights",
+                                     params={"fields": "spend", "action_attribution_windows": '["1d_click","7d_view"]'},
+                                     headers={"Authorization": f"Bearer {creds.access_token}"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 100
+    assert "7d_view" in refused.json()["error"]["message"]

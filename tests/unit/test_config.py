@@ -76,6 +76,14 @@ def test_bad_security_settings_name_the_setting(data_dir, monkeypatch, name, val
         reload_settings()
 
 
+@pytest.mark.parametrize(("name", "value"), [("GOOGLE_ADS_API_VERSION", "22"), ("GOOGLE_ADS_API_VERSION", "v22.1"),
+                                             ("META_API_VERSION", "v27"), ("META_API_VERSION", "27.0")])
+def test_malformed_api_versions_name_the_setting(data_dir, monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        reload_settings()
+
+
 def test_trusted_proxies_are_parsed_as_networks(data_dir, monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "10.0.0.0/8; 192.0.2.7, ::1")
     assert [str(n) for n in reload_settings().proxy_networks] == ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]
@@ -110,3 +118,16 @@ def test_a_public_url_without_a_usable_host_or_port_names_the_setting(data_dir, 
     monkeypatch.setenv("PUBLIC_URL", url)
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
         reload_settings()
+
+
+def test_start_up_commands_name_a_sunset_api_version(data_dir, monkeypatch, capsys):
+    from routy_app.__main__ import main
+
+    assert main(["check-config"]) == 0
+    assert "GOOGLE_ADS_API_VERSION" not in capsys.readouterr().err
+    monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
+    reload_settings()
+    assert main(["check-config"]) == 0  # the app still starts: its data stays readable, the UI says what to fix
+    err = capsys.readouterr().err
+    assert "routy: error: GOOGLE_ADS_API_VERSION=v22: Google Ads API v22 was switched off on 2026-10-07" in err
+    assert "Set GOOGLE_ADS_API_VERSION=v26" in err

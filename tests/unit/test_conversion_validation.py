@@ -132,3 +132,11 @@ def test_ordinary_unicode_still_passes():
 def test_a_moment_outside_the_utc_calendar_is_refused_not_an_overflow(moment):
     moment_value, problem = parse_timestamp(moment, NOW)
     assert moment_value is None and "outside" in problem
+
+
+def test_origin_says_where_the_conversion_happened():
+    assert validate_event(GOOD, 0, NOW)[0]["origin"] is None
+    assert validate_event({**GOOD, "origin": "In_Store"}, 0, NOW)[0]["origin"] == "in_store"
+    assert fields(GOOD, origin="shop") == {"origin"}
+    assert fields(GOOD, origin=3) == {"origin"}
+    assert postback_event({"event": "call", "click_id": "Cj0", "origin": "phone", "id": "c-1"})["origin"] == "phone"

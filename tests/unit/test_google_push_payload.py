@@ -45,7 +45,8 @@ def test_timestamp_fast_path_matches_the_strftime_format_on_random_utc_values() 
 
 def _conv(**fields) -> OutgoingConversion:  # noqa: ANN003
     base = {"key": "1:ord-1", "event_type": "sale", "action": ConversionAction(id="customers/1/conversionActions/77",
-                                                                                name="Buy"),
+                                                                                name="Buy",
+                                                                                extra={"event_source": "WEB"}),
             "occurred_at": dt.datetime(2026, 5, 1, 14, 3, 0, 5, tzinfo=dt.timezone.utc)}
     return OutgoingConversion(**{**base, **fields})
 
@@ -59,7 +60,8 @@ def test_event_with_every_optional_part() -> None:
                            consent_ad_user_data="granted", consent_ad_personalization="denied"), "d0")
     assert json.dumps(event) == json.dumps({
         "destinationReferences": ["d0"], "transactionId": "1:ord-1",
-        "eventTimestamp": "2026-05-01T14:03:00.000005Z", "conversionValue": 12.34, "currency": "USD",
+        "eventTimestamp": "2026-05-01T14:03:00.000005Z", "eventSource": "WEB", "conversionValue": 12.34,
+        "currency": "USD",
         "adIdentifiers": {"gclid": "G", "gbraid": "B", "wbraid": "W",
                           "landingPageDeviceInfo": {"userAgent": "UA", "ipAddress": "1.2.3.4"}},
         "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}, {"phoneNumber": "f" * 64}]},
@@ -69,7 +71,14 @@ def test_event_with_every_optional_part() -> None:
 def test_event_leaves_out_what_is_absent() -> None:
     assert event_of(_conv(email_sha256="e" * 64, ip="1.2.3.4", consent_ad_user_data="maybe"), ["d3"]) == {
         "destinationReferences": ["d3"], "transactionId": "1:ord-1",
-        "eventTimestamp": "2026-05-01T14:03:00.000005Z",
+        "eventTimestamp": "2026-05-01T14:03:00.000005Z", "eventSource": "WEB",
         "adIdentifiers": {"landingPageDeviceInfo": {"ipAddress": "1.2.3.4"}},
         "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}]}}
     assert event_of(_conv(value_micros=0, currency="EUR", gclid="G"), "d0")["conversionValue"] == 0.0
+
+
+def test_event_source_is_the_conversions_origin_else_the_mappings_choice() -> None:
+    phone = ConversionAction(id="77", name="Calls", extra={"event_source": "PHONE"})
+    assert event_of(_conv(action=phone, gclid="G"), "d0")["eventSource"] == "PHONE"
+    assert event_of(_conv(action=phone, gclid="G", origin="in_store"), "d0")["eventSource"] == "IN_STORE"
+    assert event_of(_conv(action=phone, gclid="G", origin="app"), "d0")["eventSource"] == "APP"

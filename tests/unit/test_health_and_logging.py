@@ -12,6 +12,23 @@ def test_healthz_reports_db_and_version(db):
     assert body["db"] is True and body["status"] == "ok" and body["version"]
 
 
+def test_healthz_lists_api_versions_and_degrades_on_a_sunset_one(db, monkeypatch):
+    from routy_app.config import reload_settings
+
+    body = TestClient(build_api()).get("/healthz").json()
+    assert [(v["setting"], v["version"], v["status"]) for v in body["api_versions"]] == [
+        ("GOOGLE_ADS_API_VERSION", "v26", "ok"), ("META_API_VERSION", "v27.0", "ok")]
+    monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
+    reload_settings()
+    answer = TestClient(build_api()).get("/healthz")
+    assert answer.status_code == 200  # the database answers; the UI must stay reachable to fix this
+    body = answer.json()
+    assert body["status"] == "degraded"
+    google, meta = body["api_versions"]
+    assert google["status"] == "error" and "2026-10-07" in google["message"]
+    assert meta["status"] == "ok"
+
+
 def test_sandbox_is_mounted_only_in_sandbox_mode(db, monkeypatch):
     from routy_app.config import reload_settings
 

@@ -1,0 +1,162 @@
+"""Check the set-up of every connected integration against its provider, live, and say what to fix.
+
+Why: `python -m routy_app doctor` (and Settings → Connection → Check set-up) is how a self-hoster with
+real credentials proves the set-up before the first sync: API versions alive, token valid with its
+scopes, the provider APIs reachable with this OAuth client, the account readable, somewhere to send
+conversions. The checks themselves belong to each provider (providers/*_setup.py); this module finds
+the integrations, loads their credentials, runs the checks and puts the report together. It changes
+nothing but a refreshed access token, which it stores like any other refresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+
+from routy_app.config import get_settings
+from routy_app.db import session_scope
+from routy_app.models import ConversionMapping, Integration, IntegrationStatus
+from routy_app.providers import ga4_setup, google_ads_setup, meta_setup
+from routy_app.providers.registry import get_info
+from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
+from routy_app.providers.versions import VersionStatus, for_provider
+from routy_app.services import connections
+from routy_app.services.hub import ProviderHub
+
+MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
+
+
+@dataclass(frozen=True)
+class IntegrationReport:
+    integration_id: int
+    provider: str
+    title: str  # e.g. "Google Ads · Routy Shop US (1234567890)"
+    checks: list[CheckResult]
+
+    @property
+    def failed(self) -> bool:
+        return any(c.failed for c in self.checks)
+
+
+@dataclass
+class Report:
+    mode: str
+    checked_at: dt.datetime
+    configuration: list[CheckResult] = field(default_factory=list)
+    integrations: list[IntegrationReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.failed for c in self.configuration) and not any(i.failed for i in self.integrations)
+
+    def lines(self) -> list[str]:
+        """The report as printed by `doctor`: one line per check, fixes indented under failures."""
+        out = [f"Routy set-up check · {self.mode} mode · {self.checked_at:%Y-%m-%d %H:%M} UTC", "", "Configuration"]
+        out += _check_lines(self.configuration)
+        if not self.integrations:
+            out += ["", "No connected integrations yet: connect one in the app, then run this again."]
+        for report in self.integrations:
+            out += ["", report.title]
+            out += _check_lines(report.checks)
+        failed = sum(c.failed for c in self.configuration) + sum(c.failed for i in self.integrations for c in i.checks)
+        warned = sum(c.status == "warn" for c in self.configuration) + \
+            sum(c.status == "warn" for i in self.integrations for c in i.checks)
+        out += ["", f"{failed} check(s) failed, {warned} warning(s)." if failed or warned else "Everything checks out."]
+        return out
+
+
+def _check_lines(checks: list[CheckResult]) -> list[str]:
+    width = max((len(c.name) for c in checks), default=0)
+    out = []
+    for c in checks:
+        out.append(f"  [{MARKS[c.status]}] {c.name:<{width}}  {c.message}")
+        if c.fix and c.status in ("fail", "warn"):
+            out.append(f"         {'':<{width}}  → {c.fix}")
+    return out
+
+
+def _quick(hub: ProviderHub) -> ProviderHub:
+    """The same adapters with a short retry budget: a check should answer in seconds, not back off for minutes."""
+    retry = dataclasses.replace(hub.retry, max_attempts=min(hub.retry.max_attempts, 2), cap=min(hub.retry.cap, 2.0),
+                                max_hint=min(hub.retry.max_hint, 5.0))
+    return ProviderHub(hub.endpoints, hub.http, hub.public_url, retry)
+
+
+def _integration_ids(source_id: int | None) -> list[int]:
+    with session_scope() as session:
+        query = select(Integration.id).order_by(Integration.traffic_source_id, Integration.id)
+        if source_id is not None:
+            query = query.where(Integration.traffic_source_id == source_id)
+        return [int(i) for i in session.exec(query)]
+
+
+def _mapped(integration_id: int) -> dict[str, str]:
+    """Enabled mappings' provider action id -> Routy event type."""
+    with session_scope() as session:
+        rows = session.exec(select(ConversionMapping).where(ConversionMapping.integration_id == integration_id,
+                                                            ConversionMapping.enabled == True))  # noqa: E712
+        return {m.action_id: m.event_type for m in rows}
+
+
+async def check_integration(hub: ProviderHub, integration_id: int,
+                            versions: list[VersionStatus] | None = None) -> IntegrationReport:
+    """Every set-up check of one integration (the Check set-up button runs exactly this)."""
+    settings = get_settings()
+    versions = versions if versions is not None else settings.api_versions()
+    hub = _quick(hub)
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            raise connections.ConnectionProblem("This integration no longer exists.")
+        provider_key, status = integration.provider, integration.status
+        account = connections.account_of(integration)
+        has_creds = bool(integration.credentials_enc)
+        creds = connections.load_credentials(integration) if has_creds else None
+    info = get_info(provider_key)
+    title = f"{info.name} · {account.name or 'no account'} ({account.id or '–'})"
+    if status == IntegrationStatus.PENDING_ACCOUNT or creds is None:
+        return IntegrationReport(integration_id, provider_key, title,
+                                 [skip("Set-up", "No account chosen yet: finish connecting in the app.")])
+    sandbox = settings.is_sandbox
+    adapter = hub.provider(provider_key)
+    version = next(iter(for_provider(versions, provider_key)), None)
+    if provider_key == "google_ads":
+        assert version is not None
+        checks, fresh = await google_ads_setup.check(adapter, creds, account, version, _mapped(integration_id),
+                                                     sandbox=sandbox)  # type: ignore[arg-type]
+        if fresh.access_token != creds.access_token:
+            connections.persist_refreshed(integration_id, fresh)
+    elif provider_key == "meta_ads":
+        assert version is not None
+        checks = await meta_setup.check(adapter, creds, account, version, _mapped(integration_id),
+                                        sandbox=sandbox)  # type: ignore[arg-type]
+    elif provider_key == "ga4":
+        checks = await ga4_setup.check(adapter, creds, account, sandbox=sandbox)  # type: ignore[arg-type]
+    else:
+        checks = [fail("Set-up", f"No set-up checks for {provider_key}.")]
+    if status == IntegrationStatus.PAUSED:
+        checks = [skip("Status", "Paused: nothing syncs until it is resumed."), *checks]
+    return IntegrationReport(integration_id, provider_key, title, checks)
+
+
+async def run(hub: ProviderHub, source_id: int | None = None) -> Report:
+    """The whole report: configuration (API versions), then every integration (of one source, if given)."""
+    settings = get_settings()
+    versions = settings.api_versions()
+    report = Report(mode=str(settings.provider_mode), checked_at=dt.datetime.now(dt.timezone.utc),
+                    configuration=[dataclasses.replace(version_check(v), name=v.api) for v in versions])
+    for integration_id in _integration_ids(source_id):
+        report.integrations.append(await check_integration(hub, integration_id, versions))
+    return report
+
+
+async def run_cli(source_id: int | None = None) -> Report:
+    """`python -m routy_app doctor`: the report through a hub of its own (closed afterwards)."""
+    hub = ProviderHub.from_settings()
+    try:
+        return await run(hub, source_id)
+    finally:
+        await hub.aclose()
