@@ -1,7 +1,7 @@
 """Security headers on every answer: pages, static files, our API, the sandbox, errors.
 
-The Content-Security-Policy is one the app works under (tests/e2e/test_headers.py loads the main
-pages and fails on any violation in the browser console):
+The Content-Security-Policy is one the app works under (tests/e2e/test_headers_and_limits.py walks
+the main journeys and fails on any violation in the browser console):
 - scripts: our own files plus the inline scripts of *our* build, allowed by their SHA-256 (React
   Router and Reflex inline a few bootstrap scripts into each prerendered page; the hashes are read
   from the built HTML, so a rebuild is picked up). No 'unsafe-inline', no 'unsafe-eval': the app
