@@ -6,8 +6,7 @@ from routy_app.api.app import build_api
 from routy_app.logging_setup import configure_logging
 from routy_app.pages.account import login_page, setup_page, users_page
 from routy_app.pages.source import source_page
-from routy_app.services import jobs
-from routy_app.services.scheduler import scheduler_lifespan
+from routy_app.services.lifespan import app_lifespan
 from routy_app.state.account import LoginState, UsersState
 from routy_app.state.source import SourceState
 
@@ -23,5 +22,4 @@ app.add_page(login_page, route="/login", title="Sign in · Routy", on_load=Login
 app.add_page(setup_page, route="/setup", title="Create the admin · Routy", on_load=LoginState.load_setup)
 app.add_page(users_page, route="/users", title="Users · Routy", on_load=UsersState.load)
 
-jobs.install()
-app.register_lifespan_task(scheduler_lifespan)
+app.register_lifespan_task(app_lifespan)
