@@ -80,7 +80,9 @@ def app_server(tmp_path_factory) -> RunningApp:
     url = f"http://localhost:{port}"
     env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "PUBLIC_URL": url, "ROUTY_PROVIDER_MODE": "sandbox",
            "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key",
-           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD}
+           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+           # pushes in these tests come from the buttons under test (Push now, Resume), not the minute job
+           "ROUTY_PUSH_EVERY_SECONDS": "3600"}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",
