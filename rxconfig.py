@@ -1,6 +1,14 @@
-"""Reflex configuration: telemetry and the sitemap plugin off; the database is ours (routy_app.db)."""
+"""Reflex configuration: telemetry and the sitemap plugin off; the database is ours (routy_app.db).
+
+The pages reach the backend at PUBLIC_URL (the address browsers use, e.g. a load balancer's), which the
+build bakes into its env.json; without it, Reflex's default (localhost and the backend port) applies.
+"""
+
+import os
 
 import reflex as rx
+
+_public_url = os.environ.get("PUBLIC_URL", "").strip().rstrip("/")
 
 config = rx.Config(
     app_name="routy_app",
@@ -10,4 +18,5 @@ config = rx.Config(
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")),
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    **({"api_url": _public_url} if _public_url else {}),
 )
