@@ -423,6 +423,16 @@ def reclaim_dead() -> Reclaimed:
     return Reclaimed(reclaimed, runs_closed)
 
 
+def next_foreign_expiry() -> dt.datetime | None:
+    """The soonest expiry of a lease this machine cannot check (held on another machine): when it may
+    have to be reclaimed. Leases of this machine need no waiting: a dead holder here is seen at once."""
+    with session_scope() as session:
+        leases = session.exec(select(Lease.machine, Lease.expires_at)).all()
+    here = _machine()
+    foreign = [expires for machine, expires in leases if machine != here]
+    return min(foreign) if foreign else None
+
+
 def _legacy_alive(run: SyncRun, live_names: set[str]) -> bool:
     """A run written before runs recorded their holder: alive while its integration's lock of its kind is."""
     if run.holder is not None:

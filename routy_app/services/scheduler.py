@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
 
@@ -45,6 +46,7 @@ MISFIRE_GRACE_SECONDS = 600
 STAGGER_SECONDS = 3  # overdue integrations start this far apart after a restart
 DUE_TOLERANCE = dt.timedelta(seconds=2)  # a job this close to the computed due time is left alone
 OVERDUE_SOON = dt.timedelta(minutes=2)  # an overdue integration's job due within this is left alone
+EXPIRY_MARGIN = dt.timedelta(seconds=1)  # sweep this long after another machine's lease would expire
 
 
 def pull_job_id(integration_id: int) -> str:
@@ -94,7 +96,7 @@ class SyncScheduler:
                                 id="tokens:refresh", replace_existing=True, max_instances=1, coalesce=True,
                                 misfire_grace_time=self.misfire_grace_seconds)
         self._add_interval("changes:poll", self._poll_changes, settings.change_poll_seconds)
-        self._add_interval("leases:sweep", self._sweep, settings.sweep_seconds)
+        self._add_interval("leases:sweep", self._sweep, settings.sweep_seconds, first_after=1)
         for job_id, (func, seconds, first) in self._extra.items():
             self._add_interval(job_id, func, seconds, first)
         self._scheduler.start()
@@ -171,10 +173,23 @@ class SyncScheduler:
             log.exception("polling for schedule changes failed")
 
     async def _sweep(self) -> None:
+        """Reclaim dead leases and close their runs; what they held may be due, so push now. A lease of
+        another machine can only expire: the next sweep is brought forward to just after the soonest
+        such expiry, so recovery from a dead replica takes the lease TTL, not TTL + a sweep interval."""
         try:
-            await asyncio.to_thread(runs.reclaim_dead)
+            reclaimed = await asyncio.to_thread(runs.reclaim_dead)
+            if reclaimed.leases:
+                self.run_job_soon("push:all")
+            expiry = await asyncio.to_thread(runs.next_foreign_expiry)
         except Exception:  # noqa: BLE001
             log.exception("sweeping dead leases failed")
+            return
+        regular = self._scheduler.get_job("leases:sweep")
+        if expiry is not None and (regular is None or regular.next_run_time is None
+                                   or expiry + EXPIRY_MARGIN < regular.next_run_time):
+            self._scheduler.add_job(self._sweep, DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
+                                    id="leases:at-expiry", replace_existing=True,
+                                    misfire_grace_time=self.misfire_grace_seconds)
 
     def _schedule(self, integration: Integration, overdue: int) -> int:
         now = utcnow()

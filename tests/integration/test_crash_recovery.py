@@ -18,10 +18,13 @@ import time
 
 from sqlmodel import select
 
+from routy_app.config import reload_settings
 from routy_app.db import session_scope
-from routy_app.models import ConversionPush, Integration, SyncRun
-from routy_app.services import connections, push, runs
+from routy_app.models import ConversionPush, Integration, Lease, SyncRun
+from routy_app.services import connections, jobs, push, runs
 from routy_app.services.pull import run_pull
+from routy_app.services.scheduler import SyncScheduler
+from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 from tests.integration.processes import ROOT, app_processes, served_sandbox, until  # noqa: F401 - fixtures
 from tests.integration.test_push import ingest, mapped, statuses
@@ -158,7 +161,10 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         ingest(20, start=n, gclid="Cj0-{i}")  # more arrive while it runs: its push job sends them
         n += 20
         await until(lambda: _sent(integration_id) == n, 70, "the app pushing", app.log_tail)
-        await until(lambda: _running(integration_id, "pull") is None, 60, "no pull cut short", app.log_tail)
+        # An app killed within seconds of every start could never pull: each life lasts until the pull,
+        # once due, has run (and is not cut short).
+        await until(lambda: (dt.datetime.now(dt.timezone.utc) < due or _pulled_since(integration_id, first.run_id))
+                    and _running(integration_id, "pull") is None, 60, "the due pull done", app.log_tail)
         app.kill()
         restarts += 1
 
@@ -175,6 +181,10 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
           f"{n} conversions pushed")
 
 
+def _pulled_since(integration_id: int, first_run_id: int) -> bool:
+    return any(r.id != first_run_id and r.status == "success" for r in _runs(integration_id, "pull"))
+
+
 def _backdate_pull(integration_id: int, run_id: int, when: dt.datetime) -> None:
     """Time passes: the last pull (run and integration clock) happened at `when`."""
     with session_scope() as session:
@@ -187,3 +197,35 @@ def _backdate_pull(integration_id: int, run_id: int, when: dt.datetime) -> None:
         session.add(run)
         session.add(integration)
         session.commit()
+
+
+async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_lease_expires(
+        hub, sandbox_state, monkeypatch):
+    """Its pid means nothing here, so only the lease's expiry tells; the leader sweeps right after it
+    (not at its next minute) and pushes what the dead replica held."""
+    monkeypatch.setenv("ROUTY_PUSH_EVERY_SECONDS", "3600")  # the push seen here is the sweep's
+    reload_settings()
+    integration_id, _ = await mapped(hub)
+    ingest(3, gclid="Cj0-{i}")
+    expires = utcnow() + dt.timedelta(seconds=5)  # the first push job (2 s after start) finds it held
+    with session_scope() as session:  # a push run of a replica on another host, last renewed 58 s ago
+        session.add(Lease(name=runs.run_lock_name(integration_id, "push"), holder="far:4242:ab", expires_at=expires,
+                          renewed_at=expires - dt.timedelta(seconds=60), machine="far|boot|pid:[1]", pid=4242,
+                          pid_started=1.0))
+        session.commit()
+    dead = runs.open_run(integration_id, "push", "schedule", holder="far:4242:ab")
+    leader = SyncScheduler(hub)
+    jobs._install(leader)  # noqa: SLF001 - the push job, as the app registers it
+    leader.start()
+    try:
+        await until(lambda: _run(dead).status != "running", 30, "the dead replica's run closed")
+        closed = utcnow()
+        await until(lambda: _sent(integration_id) == 3, 30, "the outbox moving")
+        moving = utcnow()
+    finally:
+        leader.shutdown()
+    run = _run(dead)
+    assert run.status == "interrupted" and "stopped renewing its lease" in run.error and "pid 4242" in run.error
+    assert closed - expires < dt.timedelta(seconds=5)  # not the next regular sweep (a minute later)
+    print(f"\nanother machine: lease expiry->run closed {(closed - expires).total_seconds():.1f} s, "
+          f"->outbox moving {(moving - expires).total_seconds():.1f} s")
