@@ -1,6 +1,10 @@
 # Routy Integrations. The two set-up commands on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
 PORT ?= 3000
+# Each port has its own Reflex build folder: a build bakes the backend's address into the pages
+# (<web dir>/env.json), so instances sharing one folder would send each other's browsers to the wrong
+# port. Instances on different ports of one install therefore never share a build.
+WEB_DIR ?= .web-$(PORT)
 ENV := . scripts/env.sh &&
 
 .PHONY: run test dev migrate unit integration contract e2e bench clean
@@ -8,7 +12,7 @@ ENV := . scripts/env.sh &&
 run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
 	@bash scripts/bootstrap.sh run
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
-	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} exec reflex run --env prod --single-port --backend-port $(PORT) --loglevel warning
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) exec reflex run --env prod --single-port --backend-port $(PORT) --loglevel warning
 
 test:  ## install what tests need (incl. Chromium) and run the whole suite
 	@bash scripts/bootstrap.sh test
@@ -18,7 +22,7 @@ test:  ## install what tests need (incl. Chromium) and run the whole suite
 dev:  ## hot reload on one port (preview mode serves custom routes on the same port)
 	@bash scripts/bootstrap.sh run
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
-	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} reflex run --env preview --single-port --backend-port $(PORT)
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) reflex run --env preview --single-port --backend-port $(PORT)
 
 unit:
 	@$(ENV) python -m pytest tests/unit -q -p no:playwright
@@ -33,4 +37,4 @@ e2e:
 	@$(ENV) python -m pytest tests/e2e -q
 
 clean:
-	rm -rf .web .states data
+	rm -rf .web .web-* .states data

@@ -134,7 +134,8 @@ class Integration(SQLModel, table=True):
     lookback_days: int = Field(default=7)
     history_days: int = Field(default=90)
     last_success_at: dt.datetime | None = utc_field()
-    last_sync_at: dt.datetime | None = utc_field()
+    last_sync_at: dt.datetime | None = utc_field()  # the last pull or push, whatever its outcome
+    last_pull_at: dt.datetime | None = utc_field()  # start of the last pull that finished: the pull schedule's clock
     consecutive_failures: int = Field(default=0)
     last_error: str | None = Field(default=None, sa_type=Text)
     metrics_cursor: dt.date | None = Field(default=None)
@@ -167,7 +168,7 @@ class SyncRun(SQLModel, table=True):
     integration_id: int = Field(foreign_key="integration.id")
     kind: str = Field(max_length=8)  # pull | push | test
     trigger: str = Field(max_length=16)  # schedule | manual | full
-    status: str = Field(default="running", max_length=16)  # running | success | partial | failed
+    status: str = Field(default="running", max_length=16)  # running | success | partial | failed | interrupted
     started_at: dt.datetime = utc_field(nullable=False, default_now=True)
     finished_at: dt.datetime | None = utc_field()
     records_read: int = Field(default=0)
@@ -176,6 +177,7 @@ class SyncRun(SQLModel, table=True):
     records_failed: int = Field(default=0)
     progress_level: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, sa_type=Text)
+    holder: str | None = Field(default=None, max_length=200)  # the lease holder running it (services/runs.py)
 
 
 class MetricRow(SQLModel, table=True):
@@ -316,11 +318,19 @@ class ConversionPush(SQLModel, table=True):
 
 
 class Lease(SQLModel, table=True):
-    """A named lease (scheduler leader, per-integration run lock) for multi-process deployments."""
+    """A named lease (scheduler leader, per-integration run lock) for multi-process deployments.
+
+    The holder's process (machine, pid and its start time) lets another process on the same machine
+    tell a dead holder from a live one without waiting for `expires_at` (services/runs.py).
+    """
 
     name: str = Field(primary_key=True, max_length=100)
     holder: str = Field(max_length=200)
     expires_at: dt.datetime = utc_field(nullable=False)
+    renewed_at: dt.datetime | None = utc_field()
+    machine: str | None = Field(default=None, max_length=300)  # hostname | boot id | pid namespace
+    pid: int | None = Field(default=None)
+    pid_started: float | None = Field(default=None)  # the process's start time, epoch seconds
 
 
 # --- Sign-in, roles and audit -------------------------------------------------------------------

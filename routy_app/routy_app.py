@@ -11,8 +11,7 @@ from routy_app.logging_setup import configure_logging
 from routy_app.pages.account import login_page, setup_page, users_page
 from routy_app.pages.source import source_page
 from routy_app.security import secure
-from routy_app.services import jobs
-from routy_app.services.scheduler import scheduler_lifespan
+from routy_app.services.lifespan import app_lifespan
 from routy_app.state.account import LoginState, UsersState
 from routy_app.state.auth import SessionBinding
 from routy_app.state.oneshot import PageLoadReset
@@ -56,5 +55,4 @@ app.add_page(users_page, route="/users", title="Users · Routy", on_load=UsersSt
 
 app.add_middleware(SessionBinding())  # first: a new session starts from fresh states
 app.add_middleware(PageLoadReset())
-jobs.install()
-app.register_lifespan_task(scheduler_lifespan)
+app.register_lifespan_task(app_lifespan)

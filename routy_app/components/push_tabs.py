@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.components.pager import pager
-from routy_app.state.mappings import PUSH_PAGE_SIZE, MappingsState, PushHistoryState
+from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, PushHistoryState
 
 PUSH_STATUS_COLORS = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
 
@@ -141,8 +141,20 @@ def push_history_tab() -> rx.Component:
                            rx.select.content(*[rx.select.item(s.capitalize(), value=s) for s in (
                                "all", "pending", "sent", "failed", "skipped")]),
                            value=PushHistoryState.status_filter, on_change=PushHistoryState.set_filter),
+            rx.cond((PushHistoryState.status_filter == "failed") & (PushHistoryState.reasons.length() > 0),
+                    rx.select.root(rx.select.trigger(aria_label="Filter by failure reason", max_width="24em"),
+                                   rx.select.content(
+                                       rx.select.item("Any reason", value=ANY_REASON),
+                                       rx.foreach(PushHistoryState.reasons,
+                                                  lambda r: rx.select.item(r.label, value=r.value))),
+                                   value=PushHistoryState.reason_filter,
+                                   on_change=PushHistoryState.set_reason_filter)),
             rx.button("Push now", on_click=PushHistoryState.push_now, loading=PushHistoryState.pushing,
                       variant="soft"),
+            rx.cond(PushHistoryState.failed_in_view > 0,
+                    rx.button("Retry all failed (", PushHistoryState.failed_in_view, ")",
+                              on_click=PushHistoryState.retry_all, variant="soft", color_scheme="amber",
+                              id="retry-all-failed")),
             rx.cond(PushHistoryState.last_result != "", rx.text(PushHistoryState.last_result, size="2",
                                                                 id="push-result")),
             spacing="3", align="center", wrap="wrap",

@@ -120,8 +120,9 @@ def _history_row(run) -> rx.Component:  # noqa: ANN001
         rx.table.cell(run.updated),
         rx.table.cell(run.failed),
         rx.table.cell(rx.cond(run.error != "",
-                              rx.el.details(rx.el.summary("Error"), rx.text(run.error, size="1", color_scheme="red",
-                                                                          style={"white_space": "pre-wrap"})),
+                              rx.el.details(rx.el.summary(rx.cond(run.status == "interrupted", "Why", "Error")),
+                                            rx.text(run.error, size="1", color_scheme="red",
+                                                    style={"white_space": "pre-wrap"})),
                               "")),
         class_name="history-row",
     )
@@ -133,7 +134,7 @@ def history_tab() -> rx.Component:
             SyncState.history_total > 0,
             rx.table.root(
                 rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Started", "Duration", "Type", "Status", "Read", "Inserted", "Updated", "Failed", "Error")])),
+                    "Started", "Duration", "Type", "Status", "Read", "Inserted", "Updated", "Failed", "Details")])),
                 rx.table.body(rx.foreach(SyncState.history_rows, _history_row)),
                 size="1",
                 width="100%",

@@ -38,6 +38,7 @@ class AuditAction(StrEnum):
     MAPPING_ADDED = "mapping_added"
     MAPPING_CHANGED = "mapping_changed"
     MAPPING_DELETED = "mapping_deleted"
+    PUSHES_RETRIED = "pushes_retried"
     API_KEY_ROTATED = "api_key_rotated"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"

@@ -611,6 +611,19 @@ def record_failure(integration_id: int, message: str) -> None:
         session.commit()
 
 
+def record_partial(integration_id: int, message: str) -> None:
+    """Part of a run went through, part failed: the card shows what failed (with counts) without counting
+    it as a failure in a row (the connection works) or as a success (something still needs the user)."""
+    with session_scope() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            return
+        integration.last_error = message
+        integration.last_sync_at = utcnow()
+        session.add(integration)
+        session.commit()
+
+
 def record_success(integration_id: int) -> None:
     with session_scope() as session:
         integration = session.get(Integration, integration_id)

@@ -10,8 +10,8 @@ from sqlmodel import Session, select
 from routy_app.models import SyncRun
 from routy_app.timeutil import utcnow
 
-STATUS_COLORS = {"running": "blue", "success": "green", "partial": "amber", "failed": "red"}
-TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test"}
+STATUS_COLORS = {"running": "blue", "success": "green", "partial": "amber", "failed": "red", "interrupted": "orange"}
+TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test", "resume": "Resume"}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from routy_app.models import Integration
 from routy_app.providers.registry import get_info
-from routy_app.services import metrics_queries as mq
+from routy_app.services import metrics_queries as mq, pull_clock
 from routy_app.timeutil import utcnow
 
 LEVEL_LABELS = {"campaign": "Campaigns", "ad_group": "Ad groups", "ad": "Ads", "keyword": "Keywords"}
@@ -96,8 +96,8 @@ def table(session: Session, integration_id: int, level: str, start: dt.date, end
 
 def next_sync_text(integration: Integration, next_run: dt.datetime | None) -> str:
     """When the next scheduled pull runs, for the empty state."""
-    if next_run is None and integration.last_sync_at is not None:
-        next_run = integration.last_sync_at + dt.timedelta(minutes=integration.schedule_minutes)
+    if next_run is None:
+        next_run = pull_clock.next_pull_due(integration)
     if next_run is None or next_run <= utcnow():
         return "The first sync starts within a minute of connecting; use Sync Now to start it yourself."
     return f"The next sync runs at {next_run:%Y-%m-%d %H:%M} UTC; use Sync Now to run one right away."

@@ -30,21 +30,26 @@ from routy_app.db import get_engine, session_scope
 from routy_app.models import Direction, Integration, IntegrationStatus, MetricRow
 from routy_app.providers.base import Account, AuthExpired, Level, MetricRecord, ProviderError, RateLimited
 from routy_app.providers.registry import get_info
-from routy_app.services import connections, runs
+from routy_app.services import connections, pull_clock, runs
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import ProviderHub
+from routy_app.services.wording import sentence
+from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.pull")
 
 Trigger = Literal["schedule", "manual", "full"]
 PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
 PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
-LOCK_RENEW_SECONDS = 60.0
 
 KEY_COLUMNS = ("integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id")
 VALUE_COLUMNS = ("campaign_name", "ad_group_name", "ad_name", "keyword_text", "impressions", "clicks",
                  "cost_micros", "conversions_micros", "conversion_value_micros", "currency")
 COLUMNS = KEY_COLUMNS + VALUE_COLUMNS
+
+
+class _LockLost(Exception):
+    """The run's lease was taken over mid-level (see runs.HeldLease.keep)."""
 
 
 class PullRefused(Exception):
@@ -266,7 +271,7 @@ def _advance_cursor(integration_id: int, end: dt.date) -> None:
 def _rate_limit_text(name: str, exc: RateLimited) -> str:
     wait = f" It asked to wait {int(exc.retry_after)} s; the next scheduled sync will try again." \
         if exc.retry_after else " The next scheduled sync will try again."
-    return f"{name} rate limit reached: {connections.describe_error(exc)}.{wait}"
+    return sentence(f"{name} rate limit reached: {connections.describe_error(exc)}") + wait
 
 
 async def run_pull(hub: ProviderHub, integration_id: int, trigger: Trigger = "manual",
@@ -281,16 +286,21 @@ async def run_pull(hub: ProviderHub, integration_id: int, trigger: Trigger = "ma
     reason = can_pull(integration)
     if reason:
         raise PullRefused(reason)
-    with runs.run_lock(integration_id) as holder:
-        return await _locked_run(hub, integration_id, trigger, on_progress, holder, levels)
+    async with runs.run_lock(integration_id) as lease:
+        return await _locked_run(hub, integration_id, trigger, on_progress, lease, levels)
+
+
+LOCK_LOST = ("Routy lost this integration's sync lock (this process went without renewing it for a minute) "
+             "and stopped; the next sync reads the same days again.")
 
 
 async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
-                      on_progress: Callable[[str, int], None] | None, holder: str,
+                      on_progress: Callable[[str, int], None] | None, lease: runs.HeldLease,
                       only: Sequence[Level] | None) -> RunSummary:
     started = time.perf_counter()
     integration = _load(integration_id)  # re-read under the lock
-    run_id = runs.open_run(integration_id, "pull", trigger)
+    started_at = utcnow()
+    run_id = runs.open_run(integration_id, "pull", trigger, lease.holder)
     summary = RunSummary(run_id=run_id, status="failed")
     name = get_info(integration.provider).name
     try:
@@ -315,10 +325,13 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
                      start, end, trigger == "full")
         provider = hub.provider(plan.provider_key)
         writer = _Writer(integration_id, plan.full)
-        last_renew = time.monotonic()
         errors: list[str] = []
         auth_error: str | None = None
         for level in plan.levels:
+            if not lease.keep():
+                errors.append(LOCK_LOST)
+                summary.failed_levels.extend(lvl for lvl in plan.levels[plan.levels.index(level):])
+                break
             mark = await asyncio.to_thread(writer.max_id_now) if plan.full else 0
             before = await asyncio.to_thread(writer.count_window, level, start, end) if plan.full else 0
             level_read = 0
@@ -336,13 +349,14 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
                     runs.update_progress(run_id, level, summary.read)
                     if on_progress is not None:
                         on_progress(level, summary.read)
-                    if time.monotonic() - last_renew > LOCK_RENEW_SECONDS:
-                        runs.renew_run_lock(integration_id, holder)
-                        last_renew = time.monotonic()
+                    if not lease.keep():  # another process may be writing this integration now
+                        raise _LockLost()
             except AuthExpired as exc:
                 auth_error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
                 summary.failed_levels.append(level)
-                break
+            except _LockLost:
+                errors.append(LOCK_LOST)
+                summary.failed_levels.append(level)
             except RateLimited as exc:
                 errors.append(f"{level}: {_rate_limit_text(name, exc)}")
                 summary.failed_levels.append(level)
@@ -351,13 +365,15 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
                 summary.failed_levels.append(level)
             finally:
                 connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
-            if plan.full:
+            if plan.full:  # counted for every level read, finished or not: read = new + updated
                 unseen = await asyncio.to_thread(writer.count_window, level, start, end, mark)
                 updated = max(0, before - unseen)
                 summary.updated += updated
                 summary.inserted += max(0, level_read - updated)
                 if level not in summary.failed_levels:  # never sweep a level that did not finish
                     summary.deleted += await asyncio.to_thread(writer.sweep, level, start, end, mark)
+            if auth_error is not None or LOCK_LOST in errors:
+                break  # the next levels would be refused too (or are another process's now)
         summary.write_seconds = writer.seconds
         if auth_error is not None:
             summary.error = auth_error
@@ -384,6 +400,7 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
         summary.total_seconds = time.perf_counter() - started
         runs.close_run(run_id, summary.status, summary.read, summary.inserted, summary.updated, summary.failed,
                        summary.error)
+        pull_clock.mark_pulled(integration_id, started_at)
         log.info("pull run %s of integration %s: %s, %d read, %d new, %d updated, %d removed in %.1f s",
                  run_id, integration_id, summary.status, summary.read, summary.inserted, summary.updated,
                  summary.deleted, summary.total_seconds)

@@ -1,10 +1,11 @@
 """Conversions out: the outbox push engine (read due rows, batch, send, record per-event outcomes, backoff).
 
 Delivery is at-least-once and never loses a row:
-- A run holds the integration's push lock (a Lease row, renewed before its reads and requests; a run
-  that lost it stops), so no two runs of one integration send the same rows, whichever process they
-  are in. Rows stay "pending" until their outcome is written: a process that dies mid-push leaves
-  them due, and the next run (once the dead run's lock has expired) reads and sends them again.
+- A run holds the integration's push lock (a Lease row, services/runs.py: renewed in the background and
+  checked before its reads and requests; a run that lost it stops), so no two runs of one integration send
+  the same rows, whichever process they are in. Rows stay "pending" until their outcome is written: a
+  process that dies mid-push leaves them due, and the next run (as soon as the dead holder is reclaimed)
+  reads and sends them again.
 - Every event carries the same dedup key on every attempt (`dedup_key`: Google `transactionId`,
   Meta `event_id`, GA4 `transaction_id`), so a resend after a crash is not a double count.
 - Outcomes per event: sent (provider answer + Google request id), failed (provider's reason;
@@ -22,8 +23,9 @@ Every request that accepted events is one PushRequest row (the provider's answer
 id and verdict); its sent rows point to it, so answer and verdict are written once per request.
 `poll_verdicts` asks Data Manager for the asynchronous verdict of requests whose check is due.
 
-Each run is a SyncRun (kind "push"): read = rows read, inserted = sent, failed = failed; the
-number skipped (and why) is in the run's text, `records_updated` stays 0.
+Each run is a SyncRun (kind "push"): read = rows read, inserted = sent, failed = failed; counts per
+failure and skip reason are in the run's text, `records_updated` stays 0 (services/push_outcome.py
+decides the run's status and what it means for the integration).
 """
 
 from __future__ import annotations
@@ -35,8 +37,7 @@ import hashlib
 import json
 import logging
 import random
-import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,15 +54,15 @@ from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Cr
 from routy_app.providers.google_ads import NOT_PROCESSED
 from routy_app.providers.meta_ads import BATCH_REJECTED
 from routy_app.providers.registry import PROVIDERS, build_provider, get_info
-from routy_app.services import connections, outbox, runs
+from routy_app.services import connections, outbox, push_outcome, runs
 from routy_app.services.hub import ProviderHub
+from routy_app.services.wording import sentence
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.push")
 
 CHUNK_ROWS = 10_000  # due rows read at a time; batches are cut from a chunk
 MAX_REQUESTS_PER_CHUNK = 20  # small batches (GA4: 25) are read a few hundred at a time, not thousands
-LOCK_RENEW_EVERY = dt.timedelta(minutes=1)  # well inside runs.RUN_LOCK_TTL, even after a slow request
 BACKOFF_FIRST = dt.timedelta(minutes=1)
 BACKOFF_CAP = dt.timedelta(hours=6)
 WINDOW_MARGIN = dt.timedelta(minutes=10)  # skip a little before the provider's own cut-off
@@ -258,23 +259,7 @@ def _chunks(items: list, size: int) -> list[list]:
 # ---------------------------------------------------------------- the run
 
 
-@dataclass
-class _Tally:
-    read: int = 0
-    sent: int = 0
-    failed: int = 0
-    skipped: int = 0
-    skip_reasons: Counter = dataclasses.field(default_factory=Counter)
-    errors: list[str] = dataclasses.field(default_factory=list)  # batch-level errors
-
-    def text(self) -> str:
-        parts = []
-        if self.skipped:
-            parts.append(f"{self.skipped} skipped (" + "; ".join(f"{n}: {r}" for r, n in
-                                                                 self.skip_reasons.most_common(3)) + ")")
-        if self.errors:
-            parts.append("; ".join(dict.fromkeys(self.errors)))
-        return " | ".join(parts)
+_Tally = push_outcome.Tally
 
 
 async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedule") -> PushSummary:
@@ -298,12 +283,12 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
         return PushSummary(integration_id, None, status="idle", message="Push is off (direction is pull).")
     if trigger != "manual" and not has_due(integration_id):
         return PushSummary(integration_id, None, message="Nothing to push.")
-    with runs.run_lock(integration_id, scope="push") as holder:
-        run_id = runs.open_run(integration_id, "push", trigger)
+    async with runs.run_lock(integration_id, scope="push") as lease:
+        run_id = runs.open_run(integration_id, "push", trigger, lease.holder)
         tally = _Tally()
         outcome = "done"
         try:
-            outcome = await _push_all(hub, integration_id, provider_key, account, run_id, holder, tally)
+            outcome = await _push_all(hub, integration_id, provider_key, account, run_id, lease, tally)
         except Exception as exc:  # noqa: BLE001 - the run must be closed whatever happened
             log.exception("push run %s of integration %s crashed", run_id, integration_id)
             tally.errors.append(f"Internal error: {type(exc).__name__}")
@@ -315,52 +300,30 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
 
 
 def _close(integration_id: int, run_id: int, tally: _Tally, outcome: str) -> PushSummary:
-    if outcome == "auth":
-        status = "failed"
-    elif tally.failed and not tally.sent:
-        status = "failed"
-    elif tally.failed or (tally.errors and tally.sent):
-        status = "partial"
-    elif tally.errors:
-        status = "failed"
-    else:
-        status = "success"
-    text = tally.text() or None
-    runs.close_run(run_id, status, read=tally.read, inserted=tally.sent, updated=0, failed=tally.failed, error=text)
-    if outcome == "auth":
-        pass  # connections.mark_auth_failed already ran
-    elif tally.errors:
-        connections.record_failure(integration_id, tally.errors[-1])
-    elif tally.sent or tally.read:
-        connections.record_success(integration_id)
-    counts = [f"{tally.failed} failed"] if tally.failed else []
-    counts += [f"{tally.skipped} skipped"] if tally.skipped else []
-    message = f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
-    if text:
-        message += f" {text}"
+    status, message = push_outcome.close(integration_id, run_id, tally, outcome)
     return PushSummary(integration_id, run_id, tally.read, tally.sent, tally.failed, tally.skipped, status, message)
 
 
 async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, account: Account, run_id: int,
-                    holder: str, tally: _Tally) -> str:
+                    lease: runs.HeldLease, tally: _Tally) -> str:
     """Read-send-record until nothing is due; 'auth' when authorisation was refused."""
     try:
         creds = await connections.fresh_credentials(hub, integration_id)
     except AuthExpired as exc:  # fresh_credentials marked the integration already
-        tally.errors.append(f"Authorisation refused: {exc.message}. Conversions stay queued; reconnect.")
+        tally.errors.append(auth_refused(exc))
         return "auth"
     except connections.ConnectionProblem as exc:
         tally.errors.append(exc.message)
         return "error"
     provider = hub.provider(provider_key)
     try:
-        return await _send_loop(provider, integration_id, provider_key, account, creds, run_id, holder, tally)
+        return await _send_loop(provider, integration_id, provider_key, account, creds, run_id, lease, tally)
     finally:  # the Google adapter may have refreshed the token mid-run
         connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
 
 
 async def _send_loop(provider: Any, integration_id: int, provider_key: str, account: Account, creds: Credentials,
-                     run_id: int, holder: str, tally: _Tally) -> str:
+                     run_id: int, lock: runs.HeldLease, tally: _Tally) -> str:
     """Read a chunk of due rows, send it batch by batch, record outcomes; repeat until nothing is due.
 
     Every row read gets an outcome before the next read, so the loop ends: the only outcome that leaves
@@ -369,7 +332,6 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
     limit = get_info(provider_key).push_batch_limit
     chunk = max(limit, min(CHUNK_ROWS // limit, MAX_REQUESTS_PER_CHUNK) * limit)  # whole batches per chunk
     requeued: set[int] = set()
-    lock = _HeldLock(integration_id, holder)
     while True:
         if not lock.keep():
             tally.errors.append(LOCK_LOST)
@@ -387,7 +349,7 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
                     results = await provider.push_conversions(creds, account, part.convs)
                 except AuthExpired as exc:  # what was not sent stays pending, untouched
                     connections.mark_auth_failed(integration_id, exc.message)
-                    tally.errors.append(f"Authorisation refused: {exc.message}. Conversions stay queued; reconnect.")
+                    tally.errors.append(auth_refused(exc))
                     return "auth"
                 except ProviderError as exc:
                     if _batch_failed(part.ids, exc, run_id, tally):
@@ -396,26 +358,11 @@ async def _send_loop(provider: Any, integration_id: int, provider_key: str, acco
                 _record(integration_id, part, results, run_id, tally, requeued)
 
 
-LOCK_LOST = "The push lock expired and another process took over; the rest of the queue is left to it."
+LOCK_LOST = "The push lock was taken over by another process; the rest of the queue is left to it."
 
 
-@dataclass
-class _HeldLock:
-    """The run's push lock, renewed (at most every LOCK_RENEW_EVERY) before each read and request.
-
-    The lock is what keeps two runs from sending the same rows, so a run that finds it lost (a request
-    outlived the lock's 15 minutes and another process took it) must stop.
-    """
-
-    integration_id: int
-    holder: str
-    renewed_at: float = dataclasses.field(default_factory=time.monotonic)
-
-    def keep(self) -> bool:
-        if time.monotonic() - self.renewed_at < LOCK_RENEW_EVERY.total_seconds():
-            return True
-        self.renewed_at = time.monotonic()
-        return runs.renew_run_lock(self.integration_id, self.holder, scope="push")
+def auth_refused(exc: AuthExpired) -> str:
+    return sentence(f"Authorisation refused: {exc.message}") + " Conversions stay queued; reconnect."
 
 
 @dataclass
@@ -517,8 +464,7 @@ def _write_skips(conn: Connection, skips: dict[str, list[int]], run_id: int, tal
         reason = reason[:200]
         for part in _chunks(push_ids, ID_CHUNK):
             conn.execute(ids.mark_skipped, {**ids.bind(part), "reason": reason, "run": run_id})
-        tally.skipped += len(push_ids)
-        tally.skip_reasons[reason] += len(push_ids)
+        tally.skip(reason, len(push_ids))
 
 
 def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally) -> bool:
@@ -538,7 +484,7 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
             row.next_attempt_at = now + backoff(row.attempts, retry_after) if transient else None
             session.add(row)
         session.commit()
-    tally.failed += len(ids)
+    tally.fail(message, len(ids))
     tally.errors.append(message)
     return transient
 
@@ -626,7 +572,7 @@ def _outcome(pid: int, attempts: int, result: PushResult, now: dt.datetime, tall
         requeued.add(pid)  # resent in this run, without the bad event
         return _SET_REQUEUED, {"pid": pid, "at": now, "error": result.error, "response": result.response}
     attempts += 1
-    tally.failed += 1
+    tally.fail(result.error)
     at = now + backoff(attempts) if (result.retryable or collateral) else None
     return _SET_FAILED, {"pid": pid, "tries": attempts, "at": at, "error": result.error, "response": result.response}
 
@@ -876,12 +822,15 @@ def _sent_detail(push: ConversionPush, request: PushRequest | None) -> str:
 
 
 def push_history(session: Session, integration_id: int, status_filter: str | None = None, page: int = 1,
-                 page_size: int = 50) -> tuple[list[PushRow], int]:
-    """Newest first, paginated in SQL; `status_filter` is one of pending|sent|failed|skipped or None."""
+                 page_size: int = 50, reason: str | None = None) -> tuple[list[PushRow], int]:
+    """Newest first, paginated in SQL; `status_filter` is one of pending|sent|failed|skipped or None;
+    `reason` keeps the rows whose last provider error is exactly that (push_retry.failure_reasons)."""
     page, page_size = max(1, page), max(1, min(page_size, 500))
     where = [ConversionPush.integration_id == integration_id]
     if status_filter and status_filter != "all":
         where.append(ConversionPush.status == status_filter)
+    if reason:
+        where.append(ConversionPush.provider_error == reason)
     total = int(session.exec(select(func.count()).select_from(ConversionPush).where(*where)).one())
     rows = session.exec(select(ConversionPush, Conversion, ConversionMapping, PushRequest)
                         .join(Conversion, Conversion.id == ConversionPush.conversion_id)

@@ -1,10 +1,14 @@
 """Background scheduling: one pull job per syncing integration, token refresh, and hooks for
 other periodic jobs (the push engine adds its own), run by exactly one process (the leader).
 
-Jobs live only in memory and are rebuilt from the database at start-up (and per integration
-by `reschedule` after a schedule or status change), so a restart loses nothing: the database is
-the schedule. The next run time is derived from `last_sync_at`, so a restart does not reset the
-clock either; integrations that are overdue start within a few seconds, staggered.
+Jobs live only in memory and are rebuilt from the database at start-up, so a restart loses nothing:
+the database is the schedule. The next pull is derived from the last pull (services/pull_clock.py), so
+neither a restart nor a push moves it; integrations that are overdue start within seconds, staggered.
+
+Changes saved on any instance (schedule, direction, pause, resume, disconnect, a pull run elsewhere)
+reach the leader by polling: every ROUTY_CHANGE_POLL_SECONDS (10 s) it compares what decides each pull
+job with what it scheduled and reschedules what differs. The leader also sweeps dead leases and
+interrupted runs every ROUTY_SWEEP_SECONDS (60 s; services/runs.py).
 
 Leader election: on SQLite an fcntl file lock in the data dir (one host); on other databases a
 DB lease (Lease row "scheduler") renewed while held, so a crashed leader is replaced.
@@ -23,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import select
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.services import connections, runs
+from routy_app.services import connections, pull_clock, runs
 from routy_app.services.hub import ProviderHub, default_hub
 from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
 from routy_app.timeutil import utcnow
@@ -39,8 +44,9 @@ log = logging.getLogger("routy.scheduler")
 TOKEN_REFRESH_SECONDS = 300
 MISFIRE_GRACE_SECONDS = 600
 STAGGER_SECONDS = 3  # overdue integrations start this far apart after a restart
-LEADER_RETRY_SECONDS = 30
-LEASE_TTL = dt.timedelta(seconds=60)
+DUE_TOLERANCE = dt.timedelta(seconds=2)  # a job this close to the computed due time is left alone
+OVERDUE_SOON = dt.timedelta(minutes=2)  # an overdue integration's job due within this is left alone
+EXPIRY_MARGIN = dt.timedelta(seconds=1)  # sweep this long after another machine's lease would expire
 
 
 def pull_job_id(integration_id: int) -> str:
@@ -52,6 +58,24 @@ def _should_pull(integration: Integration) -> bool:
         and bool(integration.account_id)
 
 
+def _job_matches(job: Any, integration: Integration) -> bool:
+    """True when the job already runs at the integration's interval, next at its due time (or soon, when
+    it is overdue): rescheduling it would only move a pull that is about to happen."""
+    if not isinstance(job.trigger, IntervalTrigger) or job.trigger.interval != pull_clock.interval(integration) \
+            or job.next_run_time is None:
+        return False
+    now = utcnow()
+    due = pull_clock.next_pull_due(integration)
+    if due is None or due <= now:
+        return job.next_run_time <= now + OVERDUE_SOON
+    return abs(job.next_run_time - due) <= DUE_TOLERANCE
+
+
+def _fingerprint(integration: Integration) -> tuple:
+    """What decides an integration's pull job: when it changes, the job is rescheduled."""
+    return (_should_pull(integration), integration.schedule_minutes, integration.last_pull_at)
+
+
 class SyncScheduler:
     """An AsyncIOScheduler holding the pull jobs of every active integration."""
 
@@ -59,17 +83,22 @@ class SyncScheduler:
         self.hub = hub
         self.misfire_grace_seconds = misfire_grace_seconds
         self._scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
-        self._extra: dict[str, tuple[Callable[[], Awaitable[Any]] | Callable[[], Any], int]] = {}
+        self._extra: dict[str, tuple[Callable[[], Awaitable[Any]] | Callable[[], Any], float, float | None]] = {}
+        self._seen: dict[int, tuple] = {}  # integration id -> the fingerprint its pull job was made from
 
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Start (inside a running event loop) with the token refresh job and any extra jobs."""
+        """Start (inside a running event loop) with the token refresh job, the change poll, the lease
+        sweep and any extra jobs."""
+        settings = get_settings()
         self._scheduler.add_job(self._refresh_tokens, IntervalTrigger(seconds=TOKEN_REFRESH_SECONDS),
                                 id="tokens:refresh", replace_existing=True, max_instances=1, coalesce=True,
                                 misfire_grace_time=self.misfire_grace_seconds)
-        for job_id, (func, seconds) in self._extra.items():
-            self._add_interval(job_id, func, seconds)
+        self._add_interval("changes:poll", self._poll_changes, settings.change_poll_seconds)
+        self._add_interval("leases:sweep", self._sweep, settings.sweep_seconds, first_after=1)
+        for job_id, (func, seconds, first) in self._extra.items():
+            self._add_interval(job_id, func, seconds, first)
         self._scheduler.start()
 
     def shutdown(self) -> None:
@@ -87,9 +116,11 @@ class SyncScheduler:
         for job in self._scheduler.get_jobs():
             if job.id.startswith("pull:"):
                 job.remove()
+        self._seen.clear()
         with session_scope() as session:
-            integrations = [i for i in session.exec(select(Integration).order_by(Integration.id)).all()
-                            if _should_pull(i)]
+            everything = session.exec(select(Integration).order_by(Integration.id)).all()
+        integrations = [i for i in everything if _should_pull(i)]
+        self._seen = {int(i.id): _fingerprint(i) for i in everything}  # type: ignore[arg-type]
         overdue = 0
         for integration in integrations:
             overdue = self._schedule(integration, overdue)
@@ -100,24 +131,74 @@ class SyncScheduler:
         """Add, update or remove one integration's pull job now; True when it has one afterwards."""
         with session_scope() as session:
             integration = session.get(Integration, integration_id)
+        return self._apply(integration_id, integration)
+
+    def _apply(self, integration_id: int, integration: Integration | None, overdue: int = 0) -> bool:
+        """Make the integration's pull job match `integration` (None: it is gone); True when it has one."""
         job = self._scheduler.get_job(pull_job_id(integration_id))
+        if integration is None:
+            self._seen.pop(integration_id, None)
+        else:
+            self._seen[integration_id] = _fingerprint(integration)
         if integration is None or not _should_pull(integration):
             if job is not None:
                 job.remove()
+                log.info("scheduler: integration %s no longer pulls on a schedule", integration_id)
             return False
-        if job is not None and isinstance(job.trigger, IntervalTrigger) \
-                and job.trigger.interval == dt.timedelta(minutes=max(1, integration.schedule_minutes)):
-            return True  # unchanged: keep its next run time
-        self._schedule(integration, 0)
+        if job is None or not _job_matches(job, integration):
+            self._schedule(integration, overdue)
         return True
 
+    def sync_with_database(self) -> list[int]:
+        """Reschedule every integration whose pull job no longer matches the database (a change saved on
+        another instance, a pull run elsewhere, a disconnect); returns their ids."""
+        with session_scope() as session:
+            current = {int(i.id): i for i in session.exec(select(Integration)).all()}  # type: ignore[arg-type]
+        changed = [iid for iid, integration in current.items() if self._seen.get(iid) != _fingerprint(integration)]
+        changed += [iid for iid in self._seen if iid not in current]
+        overdue = 0
+        for iid in changed:
+            integration = current.get(iid)
+            if self._apply(iid, integration, overdue) and integration is not None \
+                    and pull_clock.is_overdue(integration):
+                overdue += 1
+        if changed:
+            log.info("scheduler: changes picked up for integration(s) %s", ", ".join(map(str, sorted(changed))))
+        return changed
+
+    async def _poll_changes(self) -> None:
+        try:
+            self.sync_with_database()
+        except Exception:  # noqa: BLE001 - the next poll tries again
+            log.exception("polling for schedule changes failed")
+
+    async def _sweep(self) -> None:
+        """Reclaim dead leases and close their runs; what they held may be due, so push now. A lease of
+        another machine can only expire: the next sweep is brought forward to just after the soonest
+        such expiry, so recovery from a dead replica takes the lease TTL, not TTL + a sweep interval."""
+        try:
+            reclaimed = await asyncio.to_thread(runs.reclaim_dead)
+            if reclaimed.leases:
+                self.run_job_soon("push:all")
+            expiry = await asyncio.to_thread(runs.next_foreign_expiry)
+        except Exception:  # noqa: BLE001
+            log.exception("sweeping dead leases failed")
+            return
+        regular = self._scheduler.get_job("leases:sweep")
+        if expiry is not None and (regular is None or regular.next_run_time is None
+                                   or expiry + EXPIRY_MARGIN < regular.next_run_time):
+            self._scheduler.add_job(self._sweep, DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
+                                    id="leases:at-expiry", replace_existing=True,
+                                    misfire_grace_time=self.misfire_grace_seconds)
+
     def _schedule(self, integration: Integration, overdue: int) -> int:
-        interval = dt.timedelta(minutes=max(1, integration.schedule_minutes))
         now = utcnow()
-        due = (integration.last_sync_at + interval) if integration.last_sync_at else now
+        due = pull_clock.next_pull_due(integration) or now
         if due <= now:
             due = now + dt.timedelta(seconds=STAGGER_SECONDS * (overdue + 1))
             overdue += 1
+        log.info("scheduler: integration %s pulls every %d min, next at %s", integration.id,
+                 max(1, integration.schedule_minutes), due.strftime("%H:%M:%S UTC"))
         self._scheduler.add_job(
             self._pull, IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.timezone.utc),
             args=[int(integration.id)], id=pull_job_id(int(integration.id)), name=f"pull integration {integration.id}",  # type: ignore[arg-type]
@@ -148,8 +229,7 @@ class SyncScheduler:
         except Exception:  # noqa: BLE001 - the run is already closed as failed; keep the scheduler alive
             log.exception("scheduled pull of integration %s crashed", integration_id)
             return
-        if summary.status != "success":
-            self.reschedule(integration_id)  # e.g. Reconnection Required: no more pull jobs for it
+        self.reschedule(integration_id)  # the pull clock moved; Reconnection Required: no more pull jobs
 
     async def _refresh_tokens(self) -> None:
         try:
@@ -160,14 +240,18 @@ class SyncScheduler:
     # ------------------------------------------------------------ other periodic jobs
 
     def add_interval_job(self, job_id: str, func: Callable[[], Awaitable[Any]] | Callable[[], Any],
-                         seconds: int) -> None:
-        """Run `func` every `seconds` (max one instance, coalesced); kept across start()."""
-        self._extra[job_id] = (func, seconds)
-        self._add_interval(job_id, func, seconds)
+                         seconds: float, first_after: float | None = None) -> None:
+        """Run `func` every `seconds` (max one instance, coalesced), the first time `first_after` seconds
+        after the start when given (else after one interval); kept across start()."""
+        self._extra[job_id] = (func, seconds, first_after)
+        self._add_interval(job_id, func, seconds, first_after)
 
-    def _add_interval(self, job_id: str, func: Callable[..., Any], seconds: int) -> None:
+    def _add_interval(self, job_id: str, func: Callable[..., Any], seconds: float,
+                      first_after: float | None = None) -> None:
+        first = {"next_run_time": utcnow() + dt.timedelta(seconds=first_after)} if first_after is not None else {}
         self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True,
-                                max_instances=1, coalesce=True, misfire_grace_time=self.misfire_grace_seconds)
+                                max_instances=1, coalesce=True, misfire_grace_time=self.misfire_grace_seconds,
+                                **first)
 
     def jobs(self) -> dict[str, dt.datetime | None]:
         """Job id -> next run time (None while the scheduler has not started or the job is paused)."""
@@ -206,11 +290,11 @@ def leader_lock(data_dir: Path) -> Iterator[bool]:
 
 
 class DbLease:
-    """The Lease row "scheduler": taken when free or expired, renewed while held (multi-host)."""
+    """The Lease row "scheduler": taken when free, expired or its holder is dead; renewed while held."""
 
-    def __init__(self, name: str = "scheduler", ttl: dt.timedelta = LEASE_TTL) -> None:
+    def __init__(self, name: str = "scheduler", ttl: dt.timedelta | None = None) -> None:
         self.name = name
-        self.ttl = ttl
+        self.ttl = ttl if ttl is not None else runs.lease_ttl()
         self.holder = runs.holder_id()
 
     def acquire(self) -> bool:
@@ -234,7 +318,8 @@ def current_scheduler() -> SyncScheduler | None:
 
 
 def reschedule(integration_id: int) -> None:
-    """Convenience for UI events: update the job if this process runs the scheduler."""
+    """For UI events: update the job at once if this process leads (other instances' leaders pick the
+    change up at their next poll, within ROUTY_CHANGE_POLL_SECONDS)."""
     if _current is not None:
         _current.reschedule(integration_id)
 
@@ -259,7 +344,7 @@ async def scheduler_lifespan() -> AsyncIterator[None]:
 
 async def _lead(data_dir: Path, use_file_lock: bool, stop: asyncio.Event) -> None:
     """Become leader (retrying while another process is), run the scheduler until `stop`."""
-    global _current
+    waiting = False
     while not stop.is_set():
         if use_file_lock:
             with leader_lock(Path(data_dir)) as leader:
@@ -268,7 +353,7 @@ async def _lead(data_dir: Path, use_file_lock: bool, stop: asyncio.Event) -> Non
                     return
         else:
             lease = DbLease()
-            if lease.acquire():
+            if await asyncio.to_thread(lease.acquire):
                 try:
                     await _run_scheduler(stop, lease)
                 finally:
@@ -276,13 +361,15 @@ async def _lead(data_dir: Path, use_file_lock: bool, stop: asyncio.Event) -> Non
                 if stop.is_set():
                     return
                 continue  # lease lost: try to lead again
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=LEADER_RETRY_SECONDS)
+        if not waiting:
+            log.info("scheduler: another process leads; waiting to lead")
+            waiting = True
+        with contextlib.suppress(asyncio.TimeoutError):  # try again while the leader's lease could expire
+            await asyncio.wait_for(stop.wait(), timeout=runs.lease_ttl().total_seconds() / 3)
 
 
 async def _run_scheduler(stop: asyncio.Event, lease: DbLease | None) -> None:
     global _current
-    runs.close_stale_runs()
     scheduler = SyncScheduler(default_hub())
     for hook in list(_startup_hooks):
         hook(scheduler)
@@ -293,8 +380,8 @@ async def _run_scheduler(stop: asyncio.Event, lease: DbLease | None) -> None:
     try:
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=LEASE_TTL.total_seconds() / 3)
-            if lease is not None and not stop.is_set() and not lease.renew():
+                await asyncio.wait_for(stop.wait(), timeout=lease.ttl.total_seconds() / 3 if lease else 60)
+            if lease is not None and not stop.is_set() and not await asyncio.to_thread(lease.renew):
                 log.warning("scheduler lease lost; stopping here")
                 return
     finally:

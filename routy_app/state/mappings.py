@@ -10,7 +10,7 @@ from sqlmodel import select
 from routy_app.db import session_scope
 from routy_app.models import Conversion, Integration
 from routy_app.providers.google_conversion_rules import DEFAULT_EVENT_SOURCE, EVENT_SOURCES
-from routy_app.services import mappings, push
+from routy_app.services import mappings, push, push_retry
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.runs import AlreadyRunning
@@ -211,24 +211,47 @@ class MappingsState(rx.State):
         self.test_payload, self.test_answer, self.test_ok = result.payload_json, result.answer_text, result.ok
 
 
+@dataclass(frozen=True)
+class ReasonOption:
+    value: str
+    label: str
+
+
+ANY_REASON = "any"  # (Radix selects take no empty value)
+REASON_LABEL_CHARS = 90
+
+
 class PushHistoryState(rx.State):
     rows: list[push.PushRow] = []
     total: int = 0
     page: int = 1
     status_filter: str = "all"
+    reason_filter: str = ANY_REASON
+    reasons: list[ReasonOption] = []
+    failed_in_view: int = 0  # what "Retry all failed" would queue again
     pushing: bool = False
     last_result: str = ""
 
     async def _integration_id(self) -> int:
         return (await self.get_state(SettingsState)).integration_id
 
+    def _reason(self) -> str | None:
+        """The reason filter in force (it applies to the Failed view only)."""
+        return self.reason_filter if self.status_filter == "failed" and self.reason_filter != ANY_REASON else None
+
     def _load(self, integration_id: int) -> None:
         if current_user(self) is None:
-            self.rows, self.total = [], 0
+            self.rows, self.total, self.reasons, self.failed_in_view = [], 0, [], 0
             return
         with session_scope() as session:
+            found = push_retry.failure_reasons(session, integration_id)
+            self.reasons = [ReasonOption(r.reason, _reason_label(r.reason, r.count)) for r in found]
+            if self.reason_filter != ANY_REASON and self.reason_filter not in {r.reason for r in found}:
+                self.reason_filter = ANY_REASON  # nothing failed for that reason any more
             self.rows, self.total = push.push_history(session, integration_id, self.status_filter, self.page,
-                                                      PUSH_PAGE_SIZE)
+                                                      PUSH_PAGE_SIZE, self._reason())
+            self.failed_in_view = push_retry.count_failed(session, integration_id, self._reason()) \
+                if self.status_filter in ("all", "failed") else 0
 
     @rx.event
     async def load(self):
@@ -241,6 +264,13 @@ class PushHistoryState(rx.State):
     @rx.event
     async def set_filter(self, value: str):
         self.status_filter, self.page = value, 1
+        if value != "failed":
+            self.reason_filter = ANY_REASON
+        self._load(await self._integration_id())
+
+    @rx.event
+    async def set_reason_filter(self, value: str):
+        self.reason_filter, self.page = value, 1
         self._load(await self._integration_id())
 
     @rx.event
@@ -261,6 +291,27 @@ class PushHistoryState(rx.State):
         return toast.info("Queued again; it goes out with the next push (or press Push now).")
 
     @rx.event
+    async def retry_all(self):
+        """Queue every failed row of the view again (all failed ones, or those of the chosen reason)."""
+        if (denied := refusal(self, "retry pushes")) is not None:
+            return denied
+        integration_id = await self._integration_id()
+        if self.status_filter not in ("all", "failed"):
+            return toast.info("Nothing in this view has failed.")
+        reason = self._reason()
+        with session_scope() as session:
+            count = push_retry.retry_failed(session, integration_id, reason)
+        if count:
+            audit_log(self, AuditAction.PUSHES_RETRIED, integration_id=integration_id,
+                      detail=f"{count} failed push{'es' if count != 1 else ''}"
+                             + (f" ({reason[:120]})" if reason else ""))
+        self._load(integration_id)
+        if not count:
+            return toast.info("Nothing to retry: no failed pushes in this view.")
+        return toast.success(f"{count:,} failed conversion{'s' if count != 1 else ''} queued again: "
+                                "they go out with the next push (within a minute), or press Push now.")
+
+    @rx.event
     async def push_now(self):
         if (denied := refusal(self, "push conversions")) is not None:
             yield denied
@@ -276,3 +327,10 @@ class PushHistoryState(rx.State):
         self.pushing = False
         self._load(integration_id)
         yield SettingsState.reload
+
+
+def _reason_label(reason: str, count: int) -> str:
+    text = reason or "no reason given"
+    if len(text) > REASON_LABEL_CHARS:
+        text = text[:REASON_LABEL_CHARS - 1] + "…"
+    return f"{text} ({count:,})"

@@ -144,8 +144,34 @@ class SettingsState(rx.State):
                   source_id=integration.traffic_source_id)
         reschedule(self.integration_id)
         self._load()
-        return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume." if paused
-                                                            else "Resumed: syncing on schedule again.")]
+        if paused:
+            return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume.")]
+        return [SourceState.refresh_cards, toast.success("Resumed: syncing on schedule again."),
+                SettingsState.flush_queue]
+
+    @rx.event(background=True)
+    async def flush_queue(self):
+        """After Resume, send what waited in the outbox now rather than at the next minute's push job."""
+        from routy_app.services import push
+        from routy_app.services.runs import AlreadyRunning
+
+        async with self:
+            denied = refusal(self, "push conversions")
+            integration_id = self.integration_id
+        if denied is not None:
+            yield denied
+            return
+        try:
+            summary = await push.run_push(default_hub(), integration_id, "resume")
+        except AlreadyRunning:
+            return  # a push is under way: it sends them
+        if summary.run_id is None:
+            return  # nothing was waiting
+        async with self:
+            if self.integration_id == integration_id:
+                self._load()
+        yield SourceState.refresh_cards
+        yield toast.info(f"Sent what waited while paused. {summary.message}")
 
     @rx.event
     def ask_disconnect(self):

@@ -87,7 +87,9 @@ def app_server(tmp_path_factory) -> RunningApp:
            "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24),  # tests drive the sandbox with it
            # Warn a year ahead, so the newest Google Ads API version (projected sunset about November 2027)
            # shows the sunset warning the Connection tab is tested with; every version stays alive.
-           "ROUTY_VERSION_WARNING_DAYS": str(VERSION_WARNING_DAYS)}
+           "ROUTY_VERSION_WARNING_DAYS": str(VERSION_WARNING_DAYS),
+           # pushes in these tests come from the buttons under test (Push now, Resume), not the minute job
+           "ROUTY_PUSH_EVERY_SECONDS": "3600"}
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
     subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",

@@ -93,3 +93,51 @@ def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
     answer = page.request.get(app_server.url + href)
     assert answer.status == 200 and answer.text().splitlines()[0].startswith("id,name,impressions,clicks")
     assert len(answer.text().splitlines()) >= 2
+
+
+def test_a_sync_left_running_by_a_dead_process_is_shown_interrupted_and_sync_now_works(app_server, page: Page):
+    """A process died mid-pull (its lease and running run are left in the database): Sync Now is not
+    refused, and Sync History shows the dead run as interrupted, with why."""
+    source = new_source(app_server, "Dead sync")
+    open_source(page, app_server, source)
+    connect_oauth(page, "Google Ads")
+    pick_account(page, "Routy Shop US")
+    dialog = _settings_tab(page, "Sync History")
+    expect(dialog.locator(".history-row").filter(has_text="Pull · Scheduled").locator(".run-status")) \
+        .to_have_text("success", timeout=60_000)
+    _a_pull_whose_process_died(app_server, source)
+    dialog.get_by_role("tab", name="Sync", exact=True).click()
+    dialog.get_by_role("button", name="Sync Now").click()
+    expect(dialog.locator("#sync-result")).to_contain_text(re.compile(r"rows read"), timeout=90_000)
+    dialog.get_by_role("tab", name="Sync History").click()
+    dead = dialog.locator(".history-row").filter(has_text="Pull · Manual").filter(has_text="interrupted")
+    expect(dead.locator(".run-status")).to_have_text("interrupted")
+    dead.get_by_text("Why").click()
+    expect(dead).to_contain_text("the process is gone")
+    expect(dialog.locator(".history-row").first.locator(".run-status")).to_have_text("success")
+
+
+def _a_pull_whose_process_died(app_server, source_id: int) -> None:
+    """What a SIGKILLed process leaves: its lease (this machine, a pid that has exited) and its run."""
+    import datetime as dt
+    import subprocess
+    import sys
+
+    from sqlmodel import Session, create_engine, select
+
+    from routy_app.models import Integration, Lease, SyncRun
+    from routy_app.services import runs
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    now = dt.datetime.now(dt.timezone.utc)
+    engine = create_engine(f"sqlite:///{app_server.data_dir / 'routy.db'}")
+    with Session(engine) as session:
+        integration = session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).one()
+        session.add(Lease(name=runs.run_lock_name(int(integration.id)), holder=f"dead:{child.pid}:x",
+                          expires_at=now + dt.timedelta(seconds=50), renewed_at=now - dt.timedelta(seconds=10),
+                          machine=runs.current_process().machine, pid=child.pid, pid_started=now.timestamp() - 30))
+        session.add(SyncRun(integration_id=int(integration.id), kind="pull", trigger="manual", status="running",
+                            started_at=now - dt.timedelta(seconds=40), records_read=2000, holder=f"dead:{child.pid}:x"))
+        session.commit()
+    engine.dispose()

@@ -240,7 +240,7 @@ async def test_a_token_refreshed_mid_run_is_stored(hub, small):
 
 async def test_overlapping_runs_are_refused(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    with runs.run_lock(iid):
+    with runs.held_without_heartbeat(iid):
         assert runs.is_running(iid)
         with pytest.raises(AlreadyRunning, match="already running"):
             await run_pull(hub, iid, "manual")

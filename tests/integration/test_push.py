@@ -293,7 +293,7 @@ async def test_rows_of_a_run_that_died_stay_due_and_are_sent_once_when_its_lock_
     integration_id, _ = await mapped(hub)
     ingest(5, gclid="Cj0-{i}")
     lock = runs.run_lock_name(integration_id, scope="push")
-    assert runs.try_acquire_lease(lock, "a-process-that-died", runs.RUN_LOCK_TTL)  # ... and never released it
+    assert runs.try_acquire_lease(lock, "a-process-that-died", runs.lease_ttl())  # ... and never released it
     with pytest.raises(runs.AlreadyRunning):
         await push.run_push(hub, integration_id)
     assert (await push.push_due_all(hub)) == {}  # the scheduler skips it too
@@ -389,7 +389,7 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
 async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(1, gclid="Cj0-x")
-    with runs.run_lock(integration_id, scope="push"):
+    with runs.held_without_heartbeat(integration_id, scope="push"):
         with pytest.raises(runs.AlreadyRunning):
             await push.run_push(hub, integration_id, "manual")
     assert statuses(integration_id) == {"pending": 1}
@@ -401,7 +401,7 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     unsent rows) and Disconnect wait for the run to finish."""
     integration_id, mapping_id = await mapped(hub)
     ingest(2, gclid="Cj0-{i}")
-    with runs.run_lock(integration_id, scope="push"):
+    with runs.held_without_heartbeat(integration_id, scope="push"):
         with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
             mappings.update_mapping(session, mapping_id, event_type="lead")
         with pytest.raises(connections.ConnectionProblem, match="running"):
@@ -410,17 +410,23 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     assert "disconnected" in await connections.disconnect(hub, integration_id)  # once the run is over
 
 
-async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state, monkeypatch):
+async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
-    monkeypatch.setattr(push, "LOCK_RENEW_EVERY", dt.timedelta(0))
-    with runs.run_lock(integration_id, scope="push") as holder:
-        lock = push._HeldLock(integration_id, holder)  # noqa: SLF001
+    ingest(3, gclid="Cj0-{i}")
+    with runs.held_without_heartbeat(integration_id, scope="push") as lock:
+        lock.renewed -= lock.ttl.total_seconds()  # the last renewal is old: keep() renews before answering
         assert lock.keep()
         with session_scope() as session:  # the lease expired and another process took it
             session.exec(update(Lease).where(Lease.name == runs.run_lock_name(integration_id, "push"))
                          .values(holder="another-process"))
             session.commit()
-        assert not lock.keep()
+        lock.renewed -= lock.ttl.total_seconds()
+        assert not lock.keep() and lock.lost
+        tally = push._Tally()  # noqa: SLF001
+        outcome = await push._send_loop(hub.provider("google_ads"), integration_id, "google_ads",  # noqa: SLF001
+                                        None, None, 1, lock, tally)
+    assert outcome == "error" and tally.errors == [push.LOCK_LOST] and tally.read == 0
+    assert statuses(integration_id) == {"pending": 3} and sandbox_state.received["google_ads"] == []
 
 
 async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):

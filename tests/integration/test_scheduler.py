@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import update
@@ -11,7 +13,7 @@ from sqlmodel import select
 
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
-from routy_app.models import Integration, IntegrationStatus, SyncRun
+from routy_app.models import Integration, IntegrationStatus, Lease, SyncRun
 from routy_app.services import connections, runs, scheduler as sched
 from routy_app.services.scheduler import DbLease, SyncScheduler, leader_lock, pull_job_id
 from routy_app.timeutil import utcnow
@@ -72,7 +74,7 @@ async def test_rebuild_makes_one_pull_job_per_syncing_integration(hub, small):
 async def test_jobs_are_rebuilt_from_the_database_after_a_restart(hub, small):
     google, meta, _ = await _three_integrations(hub)
     last = utcnow() - dt.timedelta(minutes=10)
-    _set(google, last_sync_at=last)
+    _set(google, last_pull_at=last)
     _set(meta, status=IntegrationStatus.NEEDS_ATTENTION, schedule_minutes=30)
 
     def snapshot(s: SyncScheduler) -> dict:
@@ -186,20 +188,101 @@ def test_db_lease_is_exclusive_until_released_or_expired(db):
     assert short.acquire() and DbLease("other").acquire()  # an expired lease is taken over
 
 
-def test_runs_left_running_by_a_dead_process_are_closed(db):
+def _integration_row() -> int:
     with session_scope() as session:
         integration = Integration(traffic_source_id=1, provider="google_ads", status="active", account_id="1")
         session.add(integration)
         session.commit()
-        iid = integration.id
-    dead = runs.open_run(iid, "pull", "schedule")
-    assert runs.close_stale_runs() == 1
+        return int(integration.id)
+
+
+def _lease(name: str, holder: str, *, machine: str | None, pid: int | None, started: float | None,
+           expires_in: float = 60) -> None:
+    """A lease as another process would have written it."""
+    now = utcnow()
     with session_scope() as session:
-        assert session.get(SyncRun, dead).status == "failed"
-    with runs.run_lock(iid):
-        alive = runs.open_run(iid, "pull", "manual")
-        assert runs.close_stale_runs() == 0
-    runs.close_run(alive, "success")
+        session.add(Lease(name=name, holder=holder, expires_at=now + dt.timedelta(seconds=expires_in),
+                          renewed_at=now, machine=machine, pid=pid, pid_started=started))
+        session.commit()
+
+
+def _status(run_id: int) -> str:
+    with session_scope() as session:
+        return session.get(SyncRun, run_id).status
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_dead_holder_on_this_machine_is_reclaimed_at_once_and_its_runs_interrupted(db):
+    iid = _integration_row()
+    me = runs.current_process()
+    _lease(runs.run_lock_name(iid), "dead", machine=me.machine, pid=_dead_pid(), started=me.started)
+    dead = runs.open_run(iid, "pull", "schedule", holder="dead")
+    assert not runs.is_running(iid)  # gone, though the lease has a minute left ...
+    assert _status(dead) == "interrupted"  # ... and its run was closed on the way
+    with session_scope() as session:
+        run = session.get(SyncRun, dead)
+        assert "the process is gone" in run.error and "pid" in run.error and run.finished_at is not None
+
+
+def test_a_reused_pid_is_not_taken_for_the_holder(db):
+    iid = _integration_row()
+    me = runs.current_process()  # alive, but not the process that took the lease (another start time)
+    _lease(runs.run_lock_name(iid), "old", machine=me.machine, pid=me.pid, started=me.started - 3600)
+    run = runs.open_run(iid, "pull", "schedule", holder="old")
+    assert runs.try_acquire_lease(runs.run_lock_name(iid), "new")
+    assert _status(run) == "interrupted"
+
+
+def test_a_holder_on_another_machine_is_reclaimed_only_when_its_lease_expires(db):
+    iid = _integration_row()
+    name = runs.run_lock_name(iid, "push")
+    _lease(name, "far", machine="other-host|boot|pid:[1]", pid=_dead_pid(), started=1.0)
+    run = runs.open_run(iid, "push", "schedule", holder="far")
+    assert runs.reclaim_dead() == runs.Reclaimed(0, 0)  # its pid means nothing here
+    assert runs.is_running(iid, "push") and not runs.try_acquire_lease(name, "me")
+    with session_scope() as session:  # a minute without renewal
+        session.exec(update(Lease).where(Lease.name == name).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+        session.commit()
+    assert runs.reclaim_dead() == runs.Reclaimed(1, 1)
+    with session_scope() as session:
+        assert "stopped renewing its lease" in session.get(SyncRun, run).error
+    assert _status(run) == "interrupted" and runs.try_acquire_lease(name, "me")
+
+
+def test_the_sweep_leaves_live_runs_alone_and_closes_orphans(db):
+    iid = _integration_row()
+    legacy = runs.open_run(iid, "push", "schedule")  # from before runs named their holder; no push lock held
+    with runs.held_without_heartbeat(iid) as lease:
+        alive = runs.open_run(iid, "pull", "manual", holder=lease.holder)
+        orphan = runs.open_run(iid, "push", "schedule", holder="a-holder-without-a-lease")
+        assert runs.reclaim_dead() == runs.Reclaimed(0, 2)
+        assert _status(alive) == "running"
+        runs.close_run(alive, "success")
+    assert (_status(legacy), _status(orphan), _status(alive)) == ("interrupted", "interrupted", "success")
+    assert runs.reclaim_dead() == runs.Reclaimed(0, 0)  # a run that closed normally stays as it closed
+
+
+async def test_a_held_lease_is_renewed_in_the_background(db, monkeypatch):
+    monkeypatch.setenv("ROUTY_LEASE_TTL_SECONDS", "0.3")
+    reload_settings()
+    iid = _integration_row()
+    async with runs.run_lock(iid) as lease:
+        with session_scope() as session:
+            first = session.get(Lease, lease.name).expires_at
+        await _until(lambda: _expiry(lease.name) > first + dt.timedelta(seconds=0.15))
+        assert runs.is_running(iid) and not lease.lost
+    assert not runs.is_running(iid)
+
+
+def _expiry(name: str) -> dt.datetime:
+    with session_scope() as session:
+        return session.get(Lease, name).expires_at
 
 
 @sqlite_only

@@ -1,0 +1,27 @@
+"""The app's lifespan: what every backend process runs beside the web UI (Reflex starts it in each
+worker; tests run it in processes of their own, tests/integration/app_worker.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from routy_app.services import jobs, runs
+from routy_app.services.scheduler import scheduler_lifespan
+
+log = logging.getLogger("routy.lifespan")
+
+
+@contextlib.asynccontextmanager
+async def app_lifespan() -> AsyncIterator[None]:
+    """Reclaim what a crashed process left (its leases and running runs), register the periodic jobs,
+    then lead (or wait to lead) the scheduler until the app stops."""
+    try:
+        await asyncio.to_thread(runs.reclaim_dead)
+    except Exception:  # noqa: BLE001 - never keep the app from starting; the leader's sweep tries again
+        log.exception("reclaiming dead leases at start failed")
+    jobs.install()
+    async with scheduler_lifespan():
+        yield
