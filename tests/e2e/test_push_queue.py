@@ -26,6 +26,7 @@ def _google_with_a_mapping(app_server, page: Page, name: str) -> tuple[int, str]
     page.get_by_role("tab", name="Conversions").click()
     page.get_by_role("button", name="Create / rotate key").click()
     key = page.locator("#api-key-new").inner_text()
+    page.get_by_role("dialog", name="New API key").get_by_role("button", name="Done").click()
     page.get_by_role("tab", name="Integrations").click()
     connect_oauth(page, "Google Ads")
     pick_account(page, "Routy Shop US")
