@@ -246,8 +246,8 @@ class Balancer:
         (its event sockets reconnect through the balancer, to `name`)."""
         self.command(f"set server routy/{name} state ready")
         for server in ("app1", "app2"):
-            if server != name:
-                self.command(f"set server routy/{server} state maint")
+            if server != name:  # drain: no new requests, open ones go on (maint would count as marked down)
+                self.command(f"set server routy/{server} state {'maint' if cut else 'drain'}")
                 if cut:
                     self.command(f"shutdown sessions server routy/{server}")
 

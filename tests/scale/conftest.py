@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import CHROMIUM_ARGS, _chromium
 from tests.scale.cluster import (METRICS_TOKEN, ROOT, SECRET_KEY, TEST_ONLY, Balancer, Postgres, Redis, Replica,
-                                 Sandbox, env_file, free_port)
+                                 Sandbox, env_file, free_port, until)
 
 FIGURES: dict[str, object] = {}
 _STARTED = time.monotonic()
@@ -65,6 +65,7 @@ def cluster(tmp_path_factory) -> Cluster:
             cluster.replicas[name] = replica
         for replica in cluster.replicas.values():
             replica.wait_ready()
+        until(lambda: set(balancer.status().values()) == {"UP"}, 30, "HAProxy to see both replicas up")
         FIGURES["replicas_ready_seconds"] = round(time.monotonic() - began, 1)
         _use_cluster_database(cluster)
         yield cluster

@@ -27,6 +27,8 @@ from tests.e2e.helpers import card, expect_status, pick_account
 from tests.scale.cluster import ADMIN_EMAIL, ADMIN_PASSWORD, METRICS_TOKEN, Replica, until
 from tests.scale.conftest import FIGURES, Cluster
 
+expect.set_options(timeout=45_000)  # two replicas, Chromium, PostgreSQL and Redis share two cores
+
 CONVERSIONS = 5000
 BATCH = 10  # events per ingest request: 500 requests, round robin over the replicas
 KILL_AFTER = 150  # acknowledged requests before a replica is killed
@@ -37,6 +39,24 @@ def sql(query: str, **params):  # noqa: ANN201
 
     with get_engine().connect() as conn:
         return conn.execute(text(query), params).all()
+
+
+def in_thread(coroutine_function):  # noqa: ANN001, ANN201
+    """Run an async function to completion in a thread of its own (pytest-playwright holds this one's loop)."""
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["value"] = asyncio.run(coroutine_function())
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 def leader(cluster: Cluster) -> Replica | None:
@@ -202,7 +222,7 @@ def _seed_push() -> tuple[str, dict[str, int]]:
         await hub.http.aclose()
         return ids
 
-    ids = asyncio.run(setup())
+    ids = in_thread(setup)
     with session_scope() as session:
         key = conversions.create_api_key(session, 1)
     return key, ids
