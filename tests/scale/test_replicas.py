@@ -228,56 +228,63 @@ def _seed_push() -> tuple[str, dict[str, int]]:
     return key, ids
 
 
-class Ingest(threading.Thread):
-    """Sends CONVERSIONS events in batches through the balancer, 8 requests at a time, resending a batch
-    until it is acknowledged (the ingest API is idempotent by event id)."""
+class Ingest:
+    """Sends the CONVERSIONS events in batches of BATCH through the balancer from an event loop in a thread
+    of its own, 8 requests at a time, resending a batch until it is acknowledged (the ingest API is
+    idempotent by event id). `send(first, last, per_second)` sends batches [first, last) and returns
+    {replica: requests it acknowledged}."""
 
     def __init__(self, url: str, key: str) -> None:
-        super().__init__(daemon=True)
         self.url, self.key = url, key
         self.acknowledged: set[str] = set()
-        self.batches_done = 0
         self.resends = 0
-        self.by_replica: dict[str, int] = {}
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._send_all())
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    async def _send_all(self) -> None:
         when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
-        batches = [[{"id": f"scale-{i}", "event_type": "sale", "occurred_at": when, "value": "12.50",
-                     "currency": "USD", "gclid": f"Cj0KCQ-scale-{i}", "ga_client_id": f"555.{i}"}
-                    for i in range(start, start + BATCH)] for start in range(0, CONVERSIONS, BATCH)]
+        self.batches = [[{"id": f"scale-{i}", "event_type": "sale", "occurred_at": when, "value": "12.50",
+                          "currency": "USD", "gclid": f"Cj0KCQ-scale-{i}", "ga_client_id": f"555.{i}"}
+                         for i in range(start, start + BATCH)] for start in range(0, CONVERSIONS, BATCH)]
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def send(self, first: int, last: int, per_second: float | None = None) -> dict[str, int]:
+        return asyncio.run_coroutine_threadsafe(self._send(first, last, per_second), self.loop).result(timeout=900)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+    async def _send(self, first: int, last: int, per_second: float | None) -> dict[str, int]:
         queue: asyncio.Queue = asyncio.Queue()
-        for batch in batches:
+        for batch in self.batches[first:last]:
             queue.put_nowait(batch)
+        by_replica: dict[str, int] = {}
         async with httpx.AsyncClient(base_url=self.url, timeout=30,
                                      headers={"Authorization": f"Bearer {self.key}"}) as client:
-            await asyncio.gather(*(self._worker(client, queue) for _ in range(8)))
+            await asyncio.gather(*(self._worker(client, queue, by_replica, per_second) for _ in range(8)))
+        return by_replica
 
-    async def _worker(self, client: httpx.AsyncClient, queue: asyncio.Queue) -> None:
+    async def _worker(self, client: httpx.AsyncClient, queue: asyncio.Queue, by_replica: dict[str, int],
+                      per_second: float | None) -> None:
         while not queue.empty():
             batch = queue.get_nowait()
+            began = time.monotonic()
             for attempt in range(200):
                 try:
                     answer = await client.post("/api/v1/conversions", json=batch)
                 except httpx.HTTPError:
                     answer = None
                 if answer is not None and answer.status_code == 200:
-                    body = answer.json()
-                    self.acknowledged.update(e["external_id"] for e in body["events"] if e["status"] in ("created", "duplicate"))
+                    events = answer.json()["events"]
+                    self.acknowledged.update(e["external_id"] for e in events if e["status"] in ("created", "duplicate"))
                     replica = answer.headers.get("x-routy-replica", "?")
-                    self.by_replica[replica] = self.by_replica.get(replica, 0) + 1
-                    self.batches_done += 1
+                    by_replica[replica] = by_replica.get(replica, 0) + 1
                     break
                 self.resends += 1
-                await asyncio.sleep(min(2.0, 0.1 * (attempt + 1)))
+                await asyncio.sleep(min(2.0, 0.1 * (attempt + 1)))  # backoff before resending
             else:
                 raise AssertionError(f"batch {batch[0]['id']} never acknowledged")
+            if per_second:  # a steady load: each of the 8 senders keeps to its share of the rate
+                await asyncio.sleep(max(0.0, 8 / per_second - (time.monotonic() - began)))
 
 
 def _received(cluster: Cluster) -> dict[str, dict[str, int]]:
@@ -295,20 +302,28 @@ def _received(cluster: Cluster) -> dict[str, dict[str, int]]:
 
 
 def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluster: Cluster):
+    """Three phases of one stream of 500 requests: both replicas up; the leader (which pushes) killed -9
+    and restarting while a steady load goes on; both up again."""
     key, integrations = _seed_push()
     ingest = Ingest(cluster.url, key)
     started = time.monotonic()
-    ingest.start()
-    until(lambda: ingest.batches_done >= KILL_AFTER or ingest.error or not ingest.is_alive(), 300,
-          f"{KILL_AFTER} acknowledged requests")
-    victim = until(lambda: leader(cluster), 90, "a scheduler leader")  # the replica that pushes
-    victim.kill9()
-    FIGURES["conversions_replica_killed"] = f"{victim.name} (the leader) after {ingest.batches_done} requests"
-    victim.start()
-    ingest.join(timeout=900)
-    assert ingest.error is None and not ingest.is_alive(), ingest.error
+    try:
+        before = ingest.send(0, KILL_AFTER)
+        victim = until(lambda: leader(cluster), 90, "a scheduler leader")
+        victim.kill9()
+        victim.start()
+        during = ingest.send(KILL_AFTER, KILL_AFTER + 150, per_second=10)  # ~15 s while it is down
+        victim.wait_ready()
+        until(lambda: cluster.balancer.status().get(victim.name) == "UP", 30, f"HAProxy to see {victim.name} up")
+        after = ingest.send(KILL_AFTER + 150, len(ingest.batches))
+    finally:
+        ingest.close()
     FIGURES["conversions_ingest_seconds"] = round(time.monotonic() - started, 1)
-    victim.wait_ready()
+    FIGURES["conversions_replica_killed"] = f"{victim.name} (the leader) after {KILL_AFTER} of 500 requests"
+    FIGURES["conversions_requests_by_replica"] = {"before the kill": before, "while it was down": during,
+                                                  "after its restart": after}
+    assert set(before) == {"app1", "app2"} and during.get(cluster.other(victim).name)
+    assert after.get(victim.name), after  # the restarted replica takes its share again
 
     def drained() -> bool:
         waiting = sql("SELECT count(*) FROM conversionpush WHERE next_attempt_at IS NOT NULL")[0][0]
@@ -321,7 +336,7 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
     stored = sql("SELECT count(*) FROM conversion WHERE external_id LIKE 'scale-%'")[0][0]
     wanted = {f"1:{i}" for i in ingest.acknowledged}
     figures = {"sent": CONVERSIONS, "acknowledged": len(ingest.acknowledged), "stored": stored,
-               "resent_requests": ingest.resends, "requests_by_replica": ingest.by_replica}
+               "resent_requests": ingest.resends}
     for provider in integrations:
         seen = counts[provider]
         keys = {k for k in seen if k in wanted or k in ingest.acknowledged}
@@ -330,7 +345,6 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
         figures[f"{provider}_missing"] = len(ingest.acknowledged) - len(keys)
     FIGURES["conversions"] = figures
     assert len(ingest.acknowledged) == CONVERSIONS == stored
-    assert set(ingest.by_replica) == {"app1", "app2"}
     for provider in integrations:
         assert figures[f"{provider}_missing"] == 0 and figures[f"{provider}_duplicated"] == 0, figures
     _assert_no_pull_ran_twice(cluster)
