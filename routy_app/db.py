@@ -188,12 +188,15 @@ def migration_lock(url: str) -> Iterator[None]:
     import fcntl
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{path}.migrate-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    fd = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)  # private, like the database
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def ensure_default_source() -> int:
