@@ -34,6 +34,10 @@ class Cluster:
     def url(self) -> str:
         return self.balancer.url
 
+    def balanced(self) -> None:
+        """Wait until HAProxy sees every replica up (a restarted one needs two good health checks)."""
+        until(lambda: set(self.balancer.status().values()) == {"UP"}, 60, "HAProxy to see every replica up")
+
     def other(self, replica: Replica) -> Replica:
         return next(r for r in self.replicas.values() if r is not replica)
 
@@ -65,7 +69,7 @@ def cluster(tmp_path_factory) -> Cluster:
             cluster.replicas[name] = replica
         for replica in cluster.replicas.values():
             replica.wait_ready()
-        until(lambda: set(balancer.status().values()) == {"UP"}, 30, "HAProxy to see both replicas up")
+        cluster.balanced()
         FIGURES["replicas_ready_seconds"] = round(time.monotonic() - began, 1)
         _use_cluster_database(cluster)
         yield cluster

@@ -185,6 +185,7 @@ def test_leader_killed_the_other_replica_takes_over(cluster: Cluster):
     restarted = time.monotonic()
     old.start()
     old.wait_ready()
+    cluster.balanced()
     FIGURES["killed_replica_back_seconds"] = round(time.monotonic() - restarted, 1)
     # Production defaults: followers try to lead every lease TTL / 3 (20 s); a dead holder on the same machine
     # is reclaimed at once, on another machine when its 60 s lease expires.
@@ -305,6 +306,7 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
     """Three phases of one stream of 500 requests: both replicas up; the leader (which pushes) killed -9
     and restarting while a steady load goes on; both up again."""
     key, integrations = _seed_push()
+    cluster.balanced()
     ingest = Ingest(cluster.url, key)
     started = time.monotonic()
     try:
@@ -314,7 +316,7 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
         victim.start()
         during = ingest.send(KILL_AFTER, KILL_AFTER + 150, per_second=10)  # ~15 s while it is down
         victim.wait_ready()
-        until(lambda: cluster.balancer.status().get(victim.name) == "UP", 30, f"HAProxy to see {victim.name} up")
+        cluster.balanced()
         after = ingest.send(KILL_AFTER + 150, len(ingest.batches))
     finally:
         ingest.close()
