@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("routy: configuration OK")
             _print_api_versions(settings)
+            _print_key_check()
     except ConfigError as exc:
         print(f"routy: {exc}", file=sys.stderr)
         return 2
@@ -101,6 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"routy: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_key_check() -> None:
+    """After restoring a database (pg_restore, a copied file): say when the secret key cannot read its tokens."""
+    from routy_app.crypto import get_box
+    from routy_app.ops.backup import undecryptable_in_database
+
+    bad = undecryptable_in_database(get_box())
+    if bad:
+        print(f"routy: warning: the secret key cannot decrypt the stored tokens of {len(bad)} integration(s) "
+              f"(ids {', '.join(map(str, bad))}): they were saved under another ROUTY_SECRET_KEY (or secret.key). "
+              "Use that key, or reconnect those integrations.", file=sys.stderr)
 
 
 def _print_api_versions(settings) -> None:  # noqa: ANN001 - Settings

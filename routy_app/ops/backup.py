@@ -162,6 +162,28 @@ def undecryptable(path: Path, box: SecretBox) -> list[int]:
     return bad
 
 
+def undecryptable_in_database(box: SecretBox) -> list[int]:
+    """Ids of integrations in the configured database (SQLite or PostgreSQL) whose tokens `box` cannot
+    decrypt: what `check-config` reports after a pg_restore made under another key."""
+    from sqlalchemy import inspect, select
+
+    from routy_app.db import get_engine, session_scope
+    from routy_app.models import Integration
+
+    if "integration" not in inspect(get_engine()).get_table_names():
+        return []
+    with session_scope() as session:
+        rows = session.execute(select(Integration.id, Integration.credentials_enc)
+                               .where(Integration.credentials_enc.is_not(None))).all()  # type: ignore[union-attr]
+    bad = []
+    for integration_id, ciphertext in rows:
+        try:
+            box.decrypt(ciphertext)
+        except ConfigError:
+            bad.append(int(integration_id))
+    return bad
+
+
 def restore(settings: Settings, box: SecretBox, path: Path, *, forget_secrets: bool = False) -> tuple[BackupInfo, Path]:
     """Replace the live SQLite database with the backup at `path`; returns (what it held, where the old
     database was kept). Checks everything before changing anything."""

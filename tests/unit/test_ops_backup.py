@@ -18,7 +18,7 @@ from routy_app.db import reset_engine, session_scope
 from routy_app.models import Integration, TrafficSource
 from routy_app.ops import backup as ops
 
-pytestmark = pytest.mark.skipif(bool(os.environ.get("ROUTY_TEST_DATABASE_URL")), reason="SQLite backups")
+SQLITE_ONLY = pytest.mark.skipif(bool(os.environ.get("ROUTY_TEST_DATABASE_URL")), reason="SQLite backups")
 
 
 def _connected(name: str = "Shop", provider: str = "google_ads") -> int:
@@ -47,6 +47,7 @@ def _names(path: Path) -> list[str]:
         conn.close()
 
 
+@SQLITE_ONLY
 def test_backup_is_consistent_while_the_app_writes(db, tmp_path):
     """A writer commits two rows per transaction throughout; every backup holds whole transactions only."""
     live = db / "routy.db"
@@ -82,6 +83,7 @@ def test_backup_is_consistent_while_the_app_writes(db, tmp_path):
     assert all(c % 2 == 0 for c in counts) and counts[-1] > 0, counts
 
 
+@SQLITE_ONLY
 def test_restore_brings_back_the_data_and_keeps_the_previous_database(db, tmp_path, capsys):
     _connected("Before")
     assert main(["backup", str(tmp_path / "b.db")]) == 0
@@ -100,6 +102,7 @@ def test_restore_brings_back_the_data_and_keeps_the_previous_database(db, tmp_pa
         f"SELECT 1 FROM sqlite_master WHERE name = '{ops.INFO_TABLE}'").fetchone()
 
 
+@SQLITE_ONLY
 def test_restore_with_another_secret_key_says_so_and_changes_nothing(db, tmp_path, monkeypatch, capsys):
     _connected("Backed up")
     assert main(["backup", str(tmp_path / "b.db")]) == 0
@@ -112,6 +115,7 @@ def test_restore_with_another_secret_key_says_so_and_changes_nothing(db, tmp_pat
     assert _names(db / "routy.db") == ["Backed up", "Live"] and not list(db.glob("*.before-restore-*"))
 
 
+@SQLITE_ONLY
 def test_forget_secrets_restores_the_rest_and_asks_for_reconnection(db, tmp_path, monkeypatch):
     integration_id = _connected("Backed up")
     assert main(["backup", str(tmp_path / "b.db")]) == 0
@@ -124,6 +128,7 @@ def test_forget_secrets_restores_the_rest_and_asks_for_reconnection(db, tmp_path
     assert "reconnect" in integration.last_error
 
 
+@SQLITE_ONLY
 def test_restore_refuses_while_routy_runs_on_the_data_dir(db, tmp_path, capsys):
     assert main(["backup", str(tmp_path / "b.db")]) == 0
     fd = os.open(db / "scheduler.lock", os.O_RDWR | os.O_CREAT)
@@ -137,6 +142,7 @@ def test_restore_refuses_while_routy_runs_on_the_data_dir(db, tmp_path, capsys):
     assert "Routy is running" in err and "process 4242" in err
 
 
+@SQLITE_ONLY
 def test_restore_refuses_files_that_are_not_routy_backups(db, tmp_path, capsys):
     junk = tmp_path / "notes.txt"
     junk.write_text("hello")
@@ -166,3 +172,13 @@ def test_postgresql_gets_the_pg_dump_line_without_the_password(data_dir, monkeyp
     err = capsys.readouterr().err
     assert "pg_dump --format=custom" in err and "postgresql://routy@db.internal:5433/routy" in err
     assert "pg_restore" in err and "s3cret-pw" not in err
+
+
+def test_check_config_says_when_the_database_was_saved_under_another_key(db, monkeypatch, capsys):
+    """What follows a pg_restore (or a copied database file) with the wrong key."""
+    _connected("Restored elsewhere")
+    assert main(["check-config"]) == 0 and "cannot decrypt" not in capsys.readouterr().err
+    _switch_key(monkeypatch, "a different secret key")
+    assert main(["check-config"]) == 0
+    err = capsys.readouterr().err
+    assert "cannot decrypt the stored tokens of 1 integration(s)" in err and "ROUTY_SECRET_KEY" in err
