@@ -18,13 +18,12 @@ The database part is cached for a few seconds per process, so several scrapers c
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import os
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
-
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -229,9 +228,8 @@ def _process_role() -> Iterable[Metric]:
                             value=1 if current_scheduler() is not None else 0)
 
 
-def _aware(value: Any) -> Any:
-    import datetime as dt
-
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive UTC datetimes from an aggregate (min) that skips the column type."""
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 

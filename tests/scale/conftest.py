@@ -107,6 +107,8 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    if not FIGURES:  # nothing ran (e.g. --collect-only)
+        return
     FIGURES["make_test_scale_pytest_seconds"] = round(time.monotonic() - _STARTED, 1)
     path = Path(os.environ.get("SCALE_REPORT") or ROOT / "scale-report.json")
     path.write_text(json.dumps(FIGURES, indent=2, sort_keys=True) + "\n")

@@ -41,6 +41,12 @@ def sql(query: str, **params):  # noqa: ANN201
         return conn.execute(text(query), params).all()
 
 
+@pytest.fixture(autouse=True)
+def _in_file_order(browser: Browser) -> None:
+    """Every test takes pytest-playwright's (parametrised) browser, so pytest keeps them in file order: they
+    build on each other (the account connected first, the 5,000 conversions before the metrics check)."""
+
+
 def in_thread(coroutine_function):  # noqa: ANN001, ANN201
     """Run an async function to completion in a thread of its own (pytest-playwright holds this one's loop)."""
     result: dict = {}
@@ -203,10 +209,10 @@ def _assert_no_pull_ran_twice(cluster: Cluster) -> None:
     FIGURES["pull_reports_most_in_flight_per_customer"] = max(watch["most_in_flight"].values(), default=0)
 
 
-def _seed_push() -> tuple[str, dict[str, int]]:
-    """GA4 beside Google Ads on source 1, "sale" mapped on both, a fresh ingest key."""
+def _seed_push() -> dict[str, int]:
+    """GA4 beside Google Ads on source 1 and "sale" mapped on both: {provider: integration id}."""
     from routy_app.db import session_scope
-    from routy_app.services import connections, conversions, mappings
+    from routy_app.services import connections, mappings
     from routy_app.services.hub import default_hub
 
     async def setup() -> dict[str, int]:
@@ -223,10 +229,28 @@ def _seed_push() -> tuple[str, dict[str, int]]:
         await hub.http.aclose()
         return ids
 
-    ids = in_thread(setup)
-    with session_scope() as session:
-        key = conversions.create_api_key(session, 1)
-    return key, ids
+    return in_thread(setup)
+
+
+def _key_from_the_ui(browser: Browser, cluster: Cluster) -> str:
+    """The one-time API key display, with the page served by one replica and its events by the other."""
+    lb = cluster.balancer
+    lb.only("app1")
+    page, seen = signed_in_page(browser, cluster)
+    assert served_by(seen, r"/$|/sources/") == "app1"
+    with page.expect_websocket(timeout=60_000):
+        lb.only("app2")  # the event socket is cut and reconnects through the balancer, to app2
+    page.get_by_role("tab", name="Conversions").click()
+    page.get_by_role("button", name="Create / rotate key").click()
+    key = page.locator("#api-key-new").inner_text()
+    assert key.startswith("rk_")
+    expect(page.locator("#api-key-masked")).to_contain_text(key[-4:])
+    page.get_by_role("dialog", name="New API key").get_by_role("button", name="Done").click()
+    expect(page.locator("#api-key-new")).to_have_count(0)
+    lb.both()
+    page.context.close()
+    FIGURES["api_key_page_on"], FIGURES["api_key_events_on"] = "app1", "app2"
+    return key
 
 
 class Ingest:
@@ -302,10 +326,11 @@ def _received(cluster: Cluster) -> dict[str, dict[str, int]]:
     return counts
 
 
-def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluster: Cluster):
+def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluster: Cluster, browser: Browser):
     """Three phases of one stream of 500 requests: both replicas up; the leader (which pushes) killed -9
     and restarting while a steady load goes on; both up again."""
-    key, integrations = _seed_push()
+    integrations = _seed_push()
+    key = _key_from_the_ui(browser, cluster)
     cluster.balanced()
     ingest = Ingest(cluster.url, key)
     started = time.monotonic()
