@@ -58,11 +58,13 @@ class Received:
 
 
 class HttpReceiver:
-    """Records every request; answers with queued statuses (then 200). Use as a context manager."""
+    """Records every request; answers with queued statuses (then 200), or always with the status of a
+    path prefix in `fixed` (a receiver that is gone, say). Use as a context manager."""
 
     def __init__(self) -> None:
         self.requests = _Recorder()
         self.answers: list[int] = []
+        self.fixed: dict[str, int] = {}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,7 +73,8 @@ class HttpReceiver:
                 body = self.rfile.read(length) if length else b""
                 receiver.requests.add(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
                                                body))
-                status = receiver.answers.pop(0) if receiver.answers else 200
+                fixed = next((code for prefix, code in receiver.fixed.items() if self.path.startswith(prefix)), None)
+                status = fixed or (receiver.answers.pop(0) if receiver.answers else 200)
                 payload = b'{"ok": true}' if status < 300 else b'{"error": "receiver says no"}'
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

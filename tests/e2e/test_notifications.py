@@ -35,7 +35,7 @@ def _for_source(items, event: str, kind: str) -> list:
     """Messages about this test's source (other tests' integrations may alert the same channels meanwhile)."""
     if kind == "mail":
         return [m for m in items if SOURCE in m.message["Subject"] and m.message["X-Routy-Event"] == event]
-    return [r for r in items if r.body and json.loads(r.body).get("type") == event
+    return [r for r in items if r.path.startswith("/routy-alerts") and json.loads(r.body).get("type") == event
             and SOURCE in json.loads(r.body)["incident"]["title"]]
 
 
@@ -79,6 +79,10 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         test_hook = hooks.requests.wait_for(lambda r: len(r) == 1)[0]
         verify = verify_routy_signature()
         assert verify(secret, test_hook.headers["x-routy-signature"], test_hook.body)
+        hooks.fixed["/gone"] = 410  # a Slack webhook that was removed on Slack's side
+        dialog = _add_channel(page, "Slack-compatible webhook", {"name": "Old Slack", "url": hooks.base_url + "/gone/T1/B1/x"})
+        dialog.get_by_role("button", name="Save channel").click()
+        expect(dialog).to_be_hidden()
         page.reload()
         expect(_channel(page, "Pager webhook")).to_be_visible()
         assert secret not in page.content() and "e2e-url-token" not in page.content()
@@ -115,6 +119,10 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         page.get_by_role("dialog", name="Google Ads settings").get_by_role("button", name="Close").click()
 
         page.goto(app_server.url + "/notifications")
+        problem = page.locator(".delivery-problem").filter(has_text=f"Google Ads needs reconnection · {SOURCE}")
+        expect(problem).to_contain_text("Old Slack")
+        expect(problem).to_contain_text("The receiver refused the request with HTTP 410; not retried.")
+        expect(problem.get_by_role("button", name="Retry")).to_be_visible()
         mine = page.locator("#incidents .incident").filter(has_text=SOURCE)
         expect(mine).to_have_count(1)
         expect(mine.locator(".incident-status")).to_have_text("Open")
@@ -163,7 +171,7 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         context.clear_cookies()
         context.add_cookies([sign_in_cookie(app_server, "admin@routy.test", "Ops-Lead-pass-8731")])
         page.goto(app_server.url + "/notifications")
-        for name in ("Ops email", "Pager webhook"):
+        for name in ("Ops email", "Pager webhook", "Old Slack"):
             _channel(page, name).get_by_role("button", name="Delete").click()
             page.get_by_role("alertdialog").get_by_role("button", name="Delete channel").click()
             expect(_channel(page, name)).to_have_count(0)

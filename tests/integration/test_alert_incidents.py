@@ -371,3 +371,19 @@ async def test_an_ended_google_consent_means_reconnection_required(hub, sandbox_
     assert not outcome.ok and "Token has been expired or revoked" in outcome.message
     evaluate(clock())
     assert _only(kinds.INTEGRATION_ERROR).title.startswith("Google Ads needs reconnection")
+
+
+async def test_a_status_change_during_a_run_makes_the_job_run_once_more(monkeypatch):
+    runs = []
+
+    async def fake_run_once(transport=None, now=None):
+        runs.append(len(runs))
+        if len(runs) == 1:
+            job.kick()  # committed while the job was evaluating: it must not wait a minute
+
+    monkeypatch.setattr(job, "run_once", fake_run_once)
+    monkeypatch.setattr(job.scheduler, "current_scheduler", lambda: None)
+    await job._tick()  # noqa: SLF001 - the scheduled entry point
+    assert runs == [0, 1]
+    await job._tick()  # noqa: SLF001
+    assert runs == [0, 1, 2]

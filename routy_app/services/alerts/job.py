@@ -1,9 +1,10 @@
 """The alerts job: every minute on the scheduler leader, evaluate then send due notices.
 
 A status change (Needs attention, Reconnection Required, back to Active) wakes the job at once
-instead of waiting for the minute: a SQLAlchemy listener notes commits that change an integration's
-status and asks this process's scheduler to run the job now. That keeps the sync code free of alert
-calls; in a process that does not lead the scheduler the change is picked up by the next run.
+instead of waiting for the minute: a SQLAlchemy listener on `Integration.status` marks the session,
+and its commit asks this process's scheduler to run the job now (or once more, if it is running).
+That keeps the sync code free of alert calls; in a process that does not lead the scheduler the
+change is picked up by the next run.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 
 import httpx
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from routy_app.config import get_settings
 from routy_app.models import Integration
@@ -30,6 +32,8 @@ JOB_ID = "alerts:evaluate"
 EVERY_SECONDS = 60
 _KICK = "routy_alerts_kick"
 _transport: Transport | None = None
+_again = threading.Event()  # a status change arrived: run (again) as soon as possible
+_running = False
 
 
 def default_transport() -> Transport:
@@ -49,24 +53,35 @@ async def run_once(transport: Transport | None = None, now: dt.datetime | None =
 
 
 async def _tick() -> None:
+    """One scheduled run; runs again at once when a status change arrived while it was running."""
+    global _running
+    _running = True
     try:
-        await run_once()
-    except Exception:  # noqa: BLE001 - keep the scheduler alive; the next run tries again
-        log.exception("alerts job failed")
+        while True:
+            _again.clear()
+            try:
+                await run_once()
+            except Exception:  # noqa: BLE001 - keep the scheduler alive; the next run tries again
+                log.exception("alerts job failed")
+            if not _again.is_set():
+                return
+    finally:
+        _running = False
 
 
 def kick() -> None:
     """Run the job as soon as possible (no-op unless this process leads the scheduler)."""
+    _again.set()
     current = scheduler.current_scheduler()
-    if current is not None:
+    if current is not None and not _running:
         current.run_job_soon(JOB_ID)
 
 
-def _note_status_changes(session: Session, _flush_context, _instances) -> None:  # noqa: ANN001
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Integration) and inspect(obj).attrs.status.history.has_changes():
-            session.info[_KICK] = True
-            return
+def _status_set(target: Integration, value, oldvalue, _initiator) -> None:  # noqa: ANN001
+    """An integration's status attribute was assigned: remember it on its session until commit."""
+    session = object_session(target)
+    if session is not None and value != oldvalue:
+        session.info[_KICK] = True
 
 
 def _after_commit(session: Session) -> None:
@@ -85,7 +100,7 @@ def _install(sync_scheduler: scheduler.SyncScheduler) -> None:
 def install() -> None:
     """Register the job with the scheduler (added whenever this process leads) and the status listener."""
     scheduler.on_scheduler_start(_install)
-    if not event.contains(Session, "before_flush", _note_status_changes):
-        event.listen(Session, "before_flush", _note_status_changes)
+    if not event.contains(Integration.status, "set", _status_set):
+        event.listen(Integration.status, "set", _status_set)
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
