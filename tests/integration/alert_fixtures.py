@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import AlertDelivery, Incident
 from routy_app.services.alerts import channels
 from routy_app.services.alerts.transports import Transport
 from routy_app.timeutil import utcnow
-from sqlmodel import select
 from tests.receivers import HttpReceiver, SmtpReceiver, self_signed_cert
 
 SIGNING_SECRET = "whsec_integration-test-secret-42"

@@ -20,9 +20,19 @@ from routy_app.services.alerts.delivery import deliver_due
 from routy_app.services.alerts.evaluator import evaluate, send_test
 from routy_app.services.alerts.transports import Transport
 from routy_app.services.audit import scan_for_secrets
-from tests.integration.alert_fixtures import (SIGNING_SECRET, SMTP_PASSWORD, SMTP_USER, clock,  # noqa: F401
-                                              deliveries, email_channel, http_receiver, slack_channel,
-                                              smtp_receiver, transport, webhook_channel)
+from tests.integration.alert_fixtures import (  # noqa: F401
+    SIGNING_SECRET,
+    SMTP_PASSWORD,
+    SMTP_USER,
+    clock,
+    deliveries,
+    email_channel,
+    http_receiver,
+    slack_channel,
+    smtp_receiver,
+    transport,
+    webhook_channel,
+)
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 from tests.readme_recipe import verify_routy_signature
 from tests.receivers import HttpReceiver, SmtpReceiver
@@ -269,6 +279,5 @@ async def test_nothing_secret_reaches_the_logs(hub, clock, transport, http_recei
     assert any(r.name == "routy.alerts" for r in caplog.records)
     for secret in (SMTP_PASSWORD, SIGNING_SECRET, "XXXXsecretXXXX", "token=abc123"):
         assert secret not in caplog.text
-    with session_scope() as session:
-        for row in deliveries():
-            assert "XXXXsecretXXXX" not in (row.last_error or "") and "abc123" not in (row.last_error or "")
+    for row in deliveries():
+        assert "XXXXsecretXXXX" not in (row.last_error or "") and "abc123" not in (row.last_error or "")

@@ -12,14 +12,29 @@ from sqlmodel import select
 
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
-from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Incident, Integration, IntegrationStatus,
-                              SyncRun)
+from routy_app.models import (
+    Conversion,
+    ConversionMapping,
+    ConversionPush,
+    Incident,
+    Integration,
+    IntegrationStatus,
+    SyncRun,
+)
 from routy_app.services import connections
 from routy_app.services.alerts import job, kinds, rules
 from routy_app.services.alerts.delivery import deliver_due
 from routy_app.services.alerts.evaluator import evaluate
-from tests.integration.alert_fixtures import (clock, deliveries, email_channel, http_receiver,  # noqa: F401
-                                              incidents, smtp_receiver, transport, webhook_channel)
+from tests.integration.alert_fixtures import (  # noqa: F401
+    clock,
+    deliveries,
+    email_channel,
+    http_receiver,
+    incidents,
+    smtp_receiver,
+    transport,
+    webhook_channel,
+)
 from tests.integration.consent import consent
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 

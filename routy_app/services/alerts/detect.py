@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from routy_app.models import (AuditEvent, ConversionPush, Direction, Integration, IntegrationStatus, SyncRun,
-                              TrafficSource)
+from routy_app.models import (
+    AuditEvent,
+    ConversionPush,
+    Direction,
+    Integration,
+    IntegrationStatus,
+    SyncRun,
+    TrafficSource,
+)
 from routy_app.providers import versions
 from routy_app.providers.registry import UnknownProvider, get_info
 from routy_app.services.alerts import kinds

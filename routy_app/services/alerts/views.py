@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from routy_app.models import AlertChannel, AlertDelivery, Incident, Integration, TrafficSource
-from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.models import AlertChannel, AlertDelivery, Incident, TrafficSource
 from routy_app.services.alerts import channels, kinds
 from routy_app.services.alerts.rules import Rule, field_name
 
@@ -166,12 +165,3 @@ def rule_rows(rules: dict[str, Rule]) -> list[RuleRow]:
                             for p in k.params])
             for k in kinds.KINDS]
 
-
-def integration_label(integration: Integration | None) -> str:
-    if integration is None:
-        return ""
-    try:
-        name = get_info(integration.provider).name
-    except UnknownProvider:
-        name = integration.provider
-    return f"{name} · {integration.account_name}" if integration.account_name else name
