@@ -116,6 +116,8 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         expect(incidents).to_have_count(1)
         expect(incidents.locator(".incident-status")).to_have_text("Open")
         expect(incidents.locator(".incident-title")).to_have_text(f"Google Ads needs reconnection · {SOURCE}")
+        incidents.scroll_into_view_if_needed()
+        _shoot(app_server, page, "connection-tab-incident")
         page.get_by_role("dialog", name="Google Ads settings").get_by_role("button", name="Close").click()
 
         page.goto(app_server.url + "/notifications")

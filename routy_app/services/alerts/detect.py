@@ -106,12 +106,14 @@ def integration_error(scope: _Scope) -> list[Finding]:
         name = _name(i.provider)
         if i.status == IntegrationStatus.RECONNECT_REQUIRED:
             title = f"{name} needs reconnection"
-            detail = (f"{name} refused Routy's authorisation ({i.last_error or 'expired or revoked'}). Nothing syncs "
+            why = (i.last_error or "expired or revoked").rstrip(".")
+            detail = (f"{name} refused Routy's authorisation ({why}). Nothing syncs "
                       "or pushes until someone reconnects it: Settings → Connection → Reconnect. Queued conversions "
                       "wait and are sent after.")
         else:
             title = f"{name} needs attention"
-            detail = (f"{i.consecutive_failures} syncs in a row failed. Last error: {i.last_error or 'unknown'}. "
+            detail = (f"{i.consecutive_failures} syncs in a row failed. Last error: "
+                      f"{(i.last_error or 'unknown').rstrip('.')}. "
                       "Routy keeps retrying on schedule; Sync History has each run's error.")
         found.append(scope.finding(kinds.INTEGRATION_ERROR, i, title, detail))
     return found
