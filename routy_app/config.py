@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     google_revoke_url: str = Field(default="", alias="GOOGLE_REVOKE_URL")
     google_ads_base_url: str = Field(default="", alias="GOOGLE_ADS_BASE_URL")
     google_datamanager_base_url: str = Field(default="", alias="GOOGLE_DATAMANAGER_BASE_URL")
+    # The OAuth consent screen's publishing status is "Testing": Google ends each consent after 7 days.
+    # Routy reads Google's `refresh_token_expires_in` when it is sent; this covers answers without it.
+    google_oauth_testing: bool = Field(default=False, alias="GOOGLE_OAUTH_TESTING")
 
     # Meta (Graph API, Conversions API, OAuth dialog).
     meta_app_id: str = Field(default="", alias="META_APP_ID")

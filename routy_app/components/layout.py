@@ -32,9 +32,11 @@ def header() -> rx.Component:
                        on_submit=rx.call_function("() => document.getElementById('logout-form').submit()")),
             align="center",
             spacing="3",
+            wrap="wrap",
         )),
         rx.color_mode.button(aria_label="Toggle dark mode"),
         align="center",
+        wrap="wrap",  # a phone: the user's part goes to a second line instead of widening the page
         padding_x="1.5em",
         padding_y="0.75em",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
@@ -55,11 +57,16 @@ def sources_sidebar() -> rx.Component:
                 size="2",
             ),
         ),
+        rx.separator(size="4", margin_y="0.5em"),
+        rx.link(rx.hstack(rx.icon("bell", size=15), rx.text("Notifications"), align="center", spacing="2"),
+                href="/notifications", size="2", underline="none", id="notifications-link"),
         spacing="2",
-        padding="1.5em",
-        min_width="220px",
-        border_right=f"1px solid {rx.color('gray', 5)}",
-        min_height="calc(100vh - 60px)",
+        padding=rx.breakpoints(initial="1em 1.5em", sm="1.5em"),
+        min_width=rx.breakpoints(initial="0", sm="220px"),
+        # Beside the page from tablet width up; above it on a phone.
+        border_right=rx.breakpoints(initial="none", sm=f"1px solid {rx.color('gray', 5)}"),
+        border_bottom=rx.breakpoints(initial=f"1px solid {rx.color('gray', 5)}", sm="none"),
+        min_height=rx.breakpoints(initial="0", sm="calc(100vh - 60px)"),
     ), id="sources-list", aria_label="Traffic sources")
 
 
@@ -67,10 +74,11 @@ def shell(*body: rx.Component) -> rx.Component:
     return rx.box(
         toast_relay(),
         header(),
-        rx.hstack(
+        rx.flex(
             sources_sidebar(),
-            rx.el.main(*body, style={"padding": "1.5em", "width": "100%"}),
-            align="start",
+            rx.el.main(*body, style={"padding": "1.5em", "width": "100%", "min_width": "0"}),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            align=rx.breakpoints(initial="stretch", sm="start"),
             spacing="0",
             width="100%",
         ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.incidents import incident_list
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
@@ -109,6 +110,13 @@ def connection_tab() -> rx.Component:
                            icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
                            color_scheme=rx.cond(SettingsState.test_ok, "green", "red"))),
         setup_checks(),
+        rx.vstack(
+            rx.hstack(rx.text("Incidents", weight="bold", size="2"), rx.spacer(),
+                      rx.link("Alerts and channels", href="/notifications", size="1"), width="100%"),
+            incident_list(SettingsState.incidents, "No incidents: no alert has fired for this integration.",
+                          show_source=False, list_id="connection-incidents"),
+            width="100%", spacing="1",
+        ),
         versions_table(),
         rx.cond(SettingsState.activity.length() > 0, rx.vstack(
             rx.text("Activity", weight="bold", size="2"),

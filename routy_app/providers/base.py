@@ -69,6 +69,17 @@ class Credentials:
     expires_at: dt.datetime | None = None  # UTC; None = does not expire
     scope: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. GA4 measurement_id / api_secret
+    granted_at: dt.datetime | None = None  # when the user granted it (the refresh token was issued)
+    # When the grant itself ends, refresh or not (Google: `refresh_token_expires_in`, e.g. an OAuth app in
+    # "Testing"); None = not known to end. Without a refresh token, `expires_at` is the end anyway.
+    grant_expires_at: dt.datetime | None = None
+
+    @property
+    def access_ends_at(self) -> dt.datetime | None:
+        """When access stops unless the user consents again (None: it does not end by itself)."""
+        if self.grant_expires_at is not None:
+            return self.grant_expires_at
+        return None if self.refresh_token else self.expires_at
 
     def expires_within(self, seconds: float) -> bool:
         if self.expires_at is None:
@@ -82,17 +93,24 @@ class Credentials:
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "scope": self.scope,
             "extra": self.extra,
+            "granted_at": self.granted_at.isoformat() if self.granted_at else None,
+            "grant_expires_at": self.grant_expires_at.isoformat() if self.grant_expires_at else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Credentials":
-        expires = data.get("expires_at")
+        def when(key: str) -> dt.datetime | None:
+            value = data.get(key)
+            return dt.datetime.fromisoformat(value) if value else None
+
         return cls(
             access_token=data.get("access_token") or "",
             refresh_token=data.get("refresh_token"),
-            expires_at=dt.datetime.fromisoformat(expires) if expires else None,
+            expires_at=when("expires_at"),
             scope=data.get("scope") or "",
             extra=dict(data.get("extra") or {}),
+            granted_at=when("granted_at"),
+            grant_expires_at=when("grant_expires_at"),
         )
 
 

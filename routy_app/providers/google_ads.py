@@ -36,6 +36,9 @@ DATAMANAGER_SCOPE = "https://www.googleapis.com/auth/datamanager"
 SCOPES = (ADWORDS_SCOPE, DATAMANAGER_SCOPE)
 MAX_DESTINATIONS = 10
 REFRESH_MARGIN = 60.0  # refresh proactively when the access token has less than this many seconds left
+# An OAuth app whose consent screen is in "Testing" gets refresh tokens that end 7 days after consent
+# (https://developers.google.com/identity/protocols/oauth2#expiration).
+TESTING_GRANT_LIFETIME = dt.timedelta(days=7)
 NOT_PROCESSED = ("Not processed: Google rejected the whole request because of other events in this batch "
                  "(see their errors); this event can be retried on its own.")
 NO_IDENTIFIER = PushResult("skipped", error="No click ID (gclid/gbraid/wbraid) and no hashed email or phone: "
@@ -306,17 +309,29 @@ class GoogleAdsProvider:
 
         return await with_retries(call, self.retry)
 
-    @staticmethod
-    def _credentials(body: dict[str, Any], previous: Credentials | None) -> Credentials:
+    def _credentials(self, body: dict[str, Any], previous: Credentials | None) -> Credentials:
+        now = dt.datetime.now(dt.timezone.utc)
         expires_in = body.get("expires_in")
-        expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expires_in))
-                      if expires_in not in (None, "") else None)
+        expires_at = now + dt.timedelta(seconds=float(expires_in)) if expires_in not in (None, "") else None
+        new_grant = bool(body.get("refresh_token")) or previous is None
+        granted_at = now if new_grant else previous.granted_at  # type: ignore[union-attr]
+        # Google ends a consent given to an OAuth app in "Testing" after 7 days and then says so in the
+        # token answer (`refresh_token_expires_in`, seconds); GOOGLE_OAUTH_TESTING covers answers without it.
+        rt_expires_in = body.get("refresh_token_expires_in")
+        if rt_expires_in not in (None, ""):
+            grant_expires_at = now + dt.timedelta(seconds=float(rt_expires_in))
+        elif new_grant:
+            grant_expires_at = now + TESTING_GRANT_LIFETIME if self.endpoints.google_oauth_testing else None
+        else:
+            grant_expires_at = previous.grant_expires_at  # type: ignore[union-attr]
         return Credentials(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token") or (previous.refresh_token if previous else None),
             expires_at=expires_at,
             scope=str(body.get("scope") or (previous.scope if previous else "")),
             extra=dict(previous.extra) if previous else {},
+            granted_at=granted_at,
+            grant_expires_at=grant_expires_at,
         )
 
     def _remember(self, creds: Credentials) -> Credentials:

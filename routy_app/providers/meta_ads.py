@@ -221,7 +221,7 @@ class MetaAdsProvider:
         expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in))
                       if expires_in else None)
         return Credentials(access_token=long["access_token"], refresh_token=None, expires_at=expires_at,
-                           scope=",".join(self.SCOPES))
+                           scope=",".join(self.SCOPES), granted_at=dt.datetime.now(dt.timezone.utc))
 
     async def _debug(self, token: str) -> dict[str, Any]:
         app_token = f"{self.endpoints.meta_app_id}|{self.endpoints.meta_app_secret}"

@@ -205,8 +205,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         body: dict[str, Any] = {"expires_in": lifetime, "scope": found.scope, "token_type": "Bearer"}
         refresh_value = None
         if meta.pop(found.code, {}).get("access_type") == "offline":
-            refresh = state.tokens.issue("google", "refresh", None, found.scope, prefix="1//sandbox-")
+            refresh_lifetime = state.config.google_refresh_token_lifetime
+            refresh = state.tokens.issue("google", "refresh", refresh_lifetime, found.scope, prefix="1//sandbox-")
             refresh_value = body["refresh_token"] = refresh.value
+            if refresh_lifetime is not None:
+                body["refresh_token_expires_in"] = int(refresh_lifetime)
         access = state.tokens.issue("google", "access", lifetime, found.scope, refresh_token=refresh_value,
                                     prefix="ya29.sandbox-")
         body["access_token"] = access.value

@@ -22,6 +22,9 @@ class SandboxConfig:
     seed: int = 42
     access_token_lifetime: int = 3599  # seconds (Google access tokens; Meta short-lived token)
     meta_long_lived_lifetime: int = 5_184_000  # about 60 days
+    # Google refresh tokens: None = until revoked (an app "In production"); 604_799 emulates an OAuth app
+    # in "Testing", whose consent ends after 7 days (the token answer then carries refresh_token_expires_in).
+    google_refresh_token_lifetime: int | None = None
     days: int = 90  # days of history every account has
     campaigns_per_account: int = 3
     ad_groups_per_campaign: int = 2

@@ -138,6 +138,8 @@ class TestOutcome:
 def save_credentials(integration: Integration, creds: Credentials) -> None:
     integration.credentials_enc = get_box().encrypt_json(creds.to_dict())
     integration.token_expires_at = creds.expires_at
+    integration.authorized_at = creds.granted_at or integration.authorized_at
+    integration.access_expires_at = creds.access_ends_at  # what the expiring-access alert watches
     integration.updated_at = utcnow()
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from routy_app.db import session_scope
 from routy_app.services import catalog, connections, doctor
+from routy_app.services.alerts import views as alert_views
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
@@ -52,11 +53,13 @@ class SettingsState(rx.State):
     setup_checks: list[SetupCheckRow] = []
     setup_summary: str = ""
     setup_ok: bool = False
+    incidents: list[alert_views.IncidentRow] = []
 
     def _load(self) -> bool:
         with session_scope() as session:
             self.details = catalog.connection_details(session, self.integration_id)
             self.activity = catalog.activity(session, self.integration_id)
+            self.incidents = alert_views.incident_rows(session, integration_id=self.integration_id, limit=10)
         if self.details is not None:
             self.versions, self.version_notice, self.version_notice_color = \
                 catalog.api_versions(self.details.provider)
