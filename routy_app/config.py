@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     ga4_data_api_base_url: str = Field(default="", alias="GA4_DATA_API_BASE_URL")
 
     # How many days before an API version's sunset Routy starts warning (start-up, /healthz, Settings).
-    version_warning_days: int = Field(default=versions.DEFAULT_WARNING_DAYS, ge=0, le=730,
-                                      alias="ROUTY_VERSION_WARNING_DAYS")
+    version_warning_days: int = Field(
+        default=versions.DEFAULT_WARNING_DAYS, ge=0, le=730, alias="ROUTY_VERSION_WARNING_DAYS"
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -148,8 +149,9 @@ class Settings(BaseSettings):
 
     def api_versions(self, today: dt.date | None = None) -> list[versions.VersionStatus]:
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
-        return versions.configured_statuses(self.google_ads_api_version, self.meta_api_version, today,
-                                            self.version_warning_days)
+        return versions.configured_statuses(
+            self.google_ads_api_version, self.meta_api_version, today, self.version_warning_days
+        )
 
     @property
     def public_origin(self) -> str:

@@ -127,10 +127,13 @@ class PlainRows:
             if compiled.post_compile_params or compiled.literal_execute_params:
                 raise ValueError("PlainRows cannot run statements with expanding or literal_execute binds")
             escaped = compiled.escaped_bind_names
-            processors = {escaped.get(name, name): bind.type.dialect_impl(dialect).bind_processor(dialect)
-                          for bind, name in compiled.bind_names.items()}
-            names = [escaped.get(name, name) for name in compiled.positiontup] if compiled.positional \
-                else list(processors)
+            processors = {
+                escaped.get(name, name): bind.type.dialect_impl(dialect).bind_processor(dialect)
+                for bind, name in compiled.bind_names.items()
+            }
+            names = (
+                [escaped.get(name, name) for name in compiled.positiontup] if compiled.positional else list(processors)
+            )
             self._compiled[key] = (compiled, str(compiled), [(name, processors[name]) for name in names])
         return self._compiled[key]
 
@@ -154,7 +157,9 @@ def migrate(url: str | None = None) -> None:
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one readable line
-        raise ConfigError(f"DATABASE_URL: migration failed ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise ConfigError(
+            f"DATABASE_URL: migration failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
     ensure_default_source()
 
 

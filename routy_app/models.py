@@ -192,7 +192,13 @@ class MetricRow(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint(
-            "integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id",
+            "integration_id",
+            "level",
+            "date",
+            "campaign_id",
+            "ad_group_id",
+            "ad_id",
+            "keyword_id",
             name="uq_metricrow_natural_key",
         ),
         Index("ix_metricrow_integration_level_date", "integration_id", "level", "date"),
@@ -273,9 +279,15 @@ class PushRequest(SQLModel, table=True):
     2,000 events) instead of once per event."""
 
     # Only requests still waiting for a verdict are indexed: the every-minute poll reads a handful of rows.
-    __table_args__ = (Index("ix_pushrequest_check", "next_check_at", "integration_id",
-                            sqlite_where=text("next_check_at IS NOT NULL"),
-                            postgresql_where=text("next_check_at IS NOT NULL")),)
+    __table_args__ = (
+        Index(
+            "ix_pushrequest_check",
+            "next_check_at",
+            "integration_id",
+            sqlite_where=text("next_check_at IS NOT NULL"),
+            postgresql_where=text("next_check_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")
@@ -298,8 +310,14 @@ class ConversionPush(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("integration_id", "conversion_id", "mapping_id", name="uq_push_once"),
-        Index("ix_push_due", "integration_id", "status", "next_attempt_at",
-              sqlite_where=text("next_attempt_at IS NOT NULL"), postgresql_where=text("next_attempt_at IS NOT NULL")),
+        Index(
+            "ix_push_due",
+            "integration_id",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -456,8 +474,13 @@ class Incident(SQLModel, table=True):
     """
 
     __table_args__ = (
-        Index("uq_incident_open_key", "key", unique=True, sqlite_where=text("status = 'open'"),
-              postgresql_where=text("status = 'open'")),
+        Index(
+            "uq_incident_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
         Index("ix_incident_integration", "integration_id", "first_seen_at"),
         Index("ix_incident_status_seen", "status", "last_seen_at"),
     )
@@ -487,8 +510,13 @@ class AlertDelivery(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("incident_id", "channel_id", "event", "notice", name="uq_alertdelivery_once"),
-        Index("ix_alertdelivery_due", "status", "next_attempt_at",
-              sqlite_where=text("next_attempt_at IS NOT NULL"), postgresql_where=text("next_attempt_at IS NOT NULL")),
+        Index(
+            "ix_alertdelivery_due",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -27,8 +27,13 @@ def _log_api_versions() -> None:
     log = logging.getLogger("routy.versions")
     for status in get_settings().api_versions():
         if status.level != "ok":
-            log.log(logging.ERROR if status.level == "error" else logging.WARNING, "%s=%s: %s", status.setting,
-                    status.version, status.message)
+            log.log(
+                logging.ERROR if status.level == "error" else logging.WARNING,
+                "%s=%s: %s",
+                status.setting,
+                status.version,
+                status.message,
+            )
 
 
 _log_api_versions()

@@ -71,8 +71,9 @@ class HttpReceiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                receiver.requests.add(Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                               body))
+                receiver.requests.add(
+                    Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
                 fixed = next((code for prefix, code in receiver.fixed.items() if self.path.startswith(prefix)), None)
                 status = fixed or (receiver.answers.pop(0) if receiver.answers else 200)
                 payload = b'{"ok": true}' if status < 300 else b'{"error": "receiver says no"}'
@@ -116,17 +117,26 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -156,16 +166,21 @@ class SmtpReceiver:
             async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
                 if receiver.refuse_with:
                     return receiver.refuse_with
-                message = email.message_from_bytes(envelope.original_content or envelope.content,
-                                                   policy=email.policy.default)
+                message = email.message_from_bytes(
+                    envelope.original_content or envelope.content, policy=email.policy.default
+                )
                 login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
-                receiver.mails.add(Mail(envelope.mail_from, list(envelope.rcpt_tos), message,
-                                        tls=session.ssl is not None, login=login))
+                receiver.mails.add(
+                    Mail(envelope.mail_from, list(envelope.rcpt_tos), message, tls=session.ssl is not None, login=login)
+                )
                 return "250 Message accepted for delivery"
 
         def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
-            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == receiver.username \
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and auth_data.login.decode() == receiver.username
                 and auth_data.password.decode() == receiver.password
+            )
             return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
         kwargs: dict = {}

@@ -6,8 +6,15 @@ import random
 from collections.abc import Callable
 
 
-def delay(attempt: int, *, first: float = 60.0, cap: float = 3600.0, retry_after: float | None = None,
-          jitter: float = 0.2, uniform: Callable[[float, float], float] = random.uniform) -> float:
+def delay(
+    attempt: int,
+    *,
+    first: float = 60.0,
+    cap: float = 3600.0,
+    retry_after: float | None = None,
+    jitter: float = 0.2,
+    uniform: Callable[[float, float], float] = random.uniform,
+) -> float:
     """Seconds to wait after failed attempt number `attempt` (1 = the first failure).
 
     `first` doubles per attempt up to `cap`, spread by +-`jitter` so many failed rows do not retry in

@@ -68,8 +68,15 @@ def _scrub(text: str, url: str) -> str:
     return text.replace(url, "<url>") if url else text
 
 
-async def send_request(client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str] | None = None,
-                       content: bytes | None = None, timeout: float = DEFAULT_TIMEOUT) -> HttpOutcome:
+async def send_request(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> HttpOutcome:
     """One request (no redirects followed); the outcome classified for retrying."""
     started = time.monotonic()
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -78,8 +85,9 @@ async def send_request(client: httpx.AsyncClient, method: str, url: str, *, head
         return int((time.monotonic() - started) * 1000)
 
     try:
-        response = await client.request(method, url, headers=all_headers, content=content, timeout=timeout,
-                                        follow_redirects=False)
+        response = await client.request(
+            method, url, headers=all_headers, content=content, timeout=timeout, follow_redirects=False
+        )
     except httpx.TimeoutException:
         return HttpOutcome(False, True, None, ms(), "", f"No answer within {timeout:g} s (timed out).")
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
@@ -94,11 +102,18 @@ async def send_request(client: httpx.AsyncClient, method: str, url: str, *, head
         return HttpOutcome(True, False, status, latency, body)
     retry_after = retry_after_seconds(response.headers.get("retry-after"))
     if status in RETRYABLE_STATUSES or status >= 500:
-        return HttpOutcome(False, True, status, latency, body, f"The receiver answered HTTP {status}; retrying later.",
-                           retry_after)
+        return HttpOutcome(
+            False, True, status, latency, body, f"The receiver answered HTTP {status}; retrying later.", retry_after
+        )
     if 300 <= status < 400:
-        return HttpOutcome(False, False, status, latency, body,
-                           f"The receiver answered HTTP {status} (a redirect; redirects are not followed): "
-                           "configure the final URL.")
-    return HttpOutcome(False, False, status, latency, body,
-                       f"The receiver refused the request with HTTP {status}; not retried.")
+        return HttpOutcome(
+            False,
+            False,
+            status,
+            latency,
+            body,
+            f"The receiver answered HTTP {status} (a redirect; redirects are not followed): configure the final URL.",
+        )
+    return HttpOutcome(
+        False, False, status, latency, body, f"The receiver refused the request with HTTP {status}; not retried."
+    )

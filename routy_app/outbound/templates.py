@@ -44,8 +44,10 @@ def check(template: str, known: Iterable[str]) -> None:
     unknown = [name for name in macros(template) if name not in allowed]
     if unknown:
         names = ", ".join("{" + name + "}" for name in unknown)
-        raise TemplateError(f"Unknown macro{'s' if len(unknown) > 1 else ''} {names}; "
-                            f"available: {', '.join('{' + k + '}' for k in sorted(allowed))}.")
+        raise TemplateError(
+            f"Unknown macro{'s' if len(unknown) > 1 else ''} {names}; "
+            f"available: {', '.join('{' + k + '}' for k in sorted(allowed))}."
+        )
 
 
 def _value(values: Mapping[str, Any], name: str) -> Any:
@@ -76,7 +78,7 @@ def render_json(template: str, values: Mapping[str, Any]) -> str:
     while i < len(template):
         char = template[i]
         if in_string and char == "\\":
-            out.append(template[i:i + 2])
+            out.append(template[i : i + 2])
             i += 2
             continue
         if char == '"':

@@ -28,8 +28,9 @@ CONVERSION_ORIGINS: tuple[str, ...] = ("web", "app", "in_store", "phone", "other
 class ProviderError(Exception):
     """Base of every adapter error; `message` is the provider's own text, shown to the user."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, code: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
@@ -257,13 +258,15 @@ class Provider(Protocol):
 
     async def test_connection(self, creds: Credentials, account: Account) -> None: ...
 
-    def fetch_metrics(self, creds: Credentials, account: Account, level: Level,
-                      start: dt.date, end: dt.date) -> AsyncIterator[list[MetricRecord]]: ...
+    def fetch_metrics(
+        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
+    ) -> AsyncIterator[list[MetricRecord]]: ...
 
     async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]: ...
 
-    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]:
+    async def push_conversions(
+        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
+    ) -> list[PushResult]:
         """One request's worth of events; one result per event, in batch order (see PushResult)."""
         ...
 

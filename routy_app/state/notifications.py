@@ -140,9 +140,12 @@ class NotificationsState(rx.State):
         except ChannelProblem as exc:
             self.form_errors, self.form_error = exc.field_errors, exc.message
             return None
-        audit_log(self, AuditAction.ALERT_CHANNEL_SAVED,
-                  detail=f"{'Changed' if self.form.id else 'Added'} {channels.KIND_LABELS[channel.kind]} "
-                         f"channel {channel.name}")
+        audit_log(
+            self,
+            AuditAction.ALERT_CHANNEL_SAVED,
+            detail=f"{'Changed' if self.form.id else 'Added'} {channels.KIND_LABELS[channel.kind]} "
+            f"channel {channel.name}",
+        )
         self.form_open, self.form_errors, self.form_error = False, {}, ""
         self._load()
         return toast.success(f"Saved {channel.name}. Use Send test to check it.")
@@ -156,7 +159,9 @@ class NotificationsState(rx.State):
                 channel = channels.set_enabled(session, channel_id, enabled)
         except ChannelProblem as exc:
             return toast.error(exc.message)
-        audit_log(self, AuditAction.ALERT_CHANNEL_SAVED, detail=f"{'Enabled' if enabled else 'Disabled'} {channel.name}")
+        audit_log(
+            self, AuditAction.ALERT_CHANNEL_SAVED, detail=f"{'Enabled' if enabled else 'Disabled'} {channel.name}"
+        )
         self._load()
         return None
 

@@ -35,8 +35,13 @@ def _for_source(items, event: str, kind: str) -> list:
     """Messages about this test's source (other tests' integrations may alert the same channels meanwhile)."""
     if kind == "mail":
         return [m for m in items if SOURCE in m.message["Subject"] and m.message["X-Routy-Event"] == event]
-    return [r for r in items if r.path.startswith("/routy-alerts") and json.loads(r.body).get("type") == event
-            and SOURCE in json.loads(r.body)["incident"]["title"]]
+    return [
+        r
+        for r in items
+        if r.path.startswith("/routy-alerts")
+        and json.loads(r.body).get("type") == event
+        and SOURCE in json.loads(r.body)["incident"]["title"]
+    ]
 
 
 def _shoot(app_server, page: Page, name: str) -> None:
@@ -51,9 +56,17 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         page.goto(app_server.url + "/")
         page.get_by_role("navigation", name="Traffic sources").get_by_role("link", name="Notifications").click()
         expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()
-        dialog = _add_channel(page, "Email (SMTP)", {"name": "Ops email", "host": "127.0.0.1", "port": str(smtp.port),
-                                                     "from_addr": "Routy <alerts@routy.test>",
-                                                     "to_addrs": "ops@example.com"})
+        dialog = _add_channel(
+            page,
+            "Email (SMTP)",
+            {
+                "name": "Ops email",
+                "host": "127.0.0.1",
+                "port": str(smtp.port),
+                "from_addr": "Routy <alerts@routy.test>",
+                "to_addrs": "ops@example.com",
+            },
+        )
         dialog.locator("#channel-security").click()
         page.get_by_role("option", name="None (plain text)").click()
         dialog.get_by_role("button", name="Save channel").click()
@@ -80,7 +93,9 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         verify = verify_routy_signature()
         assert verify(secret, test_hook.headers["x-routy-signature"], test_hook.body)
         hooks.fixed["/gone"] = 410  # a Slack webhook that was removed on Slack's side
-        dialog = _add_channel(page, "Slack-compatible webhook", {"name": "Old Slack", "url": hooks.base_url + "/gone/T1/B1/x"})
+        dialog = _add_channel(
+            page, "Slack-compatible webhook", {"name": "Old Slack", "url": hooks.base_url + "/gone/T1/B1/x"}
+        )
         dialog.get_by_role("button", name="Save channel").click()
         expect(dialog).to_be_hidden()
         page.reload()
@@ -102,10 +117,12 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         expect(settings.locator("#test-result")).to_contain_text("expired or revoked")
 
         # 3. One alert on each channel, one incident shown (Connection tab and Notifications page).
-        opened_mail = _for_source(smtp.mails.wait_for(lambda m: _for_source(m, "incident.opened", "mail")),
-                                  "incident.opened", "mail")
-        opened_hook = _for_source(hooks.requests.wait_for(lambda r: _for_source(r, "incident.opened", "hook")),
-                                  "incident.opened", "hook")
+        opened_mail = _for_source(
+            smtp.mails.wait_for(lambda m: _for_source(m, "incident.opened", "mail")), "incident.opened", "mail"
+        )
+        opened_hook = _for_source(
+            hooks.requests.wait_for(lambda r: _for_source(r, "incident.opened", "hook")), "incident.opened", "hook"
+        )
         assert opened_mail[0].message["Subject"] == f"[Routy] Opened: Google Ads needs reconnection · {SOURCE}"
         assert verify(secret, opened_hook[0].headers["x-routy-signature"], opened_hook[0].body)
         payload = json.loads(opened_hook[0].body)

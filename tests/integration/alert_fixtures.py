@@ -59,22 +59,47 @@ async def transport(clock, smtp_receiver):
 
 def email_channel(smtp: SmtpReceiver, name: str = "Ops email") -> int:
     with session_scope() as session:
-        return int(channels.save_channel(session, None, channels.EMAIL, {
-            "name": name, "host": "127.0.0.1", "port": str(smtp.port), "security": "starttls",
-            "username": SMTP_USER, "password": SMTP_PASSWORD, "from_addr": "Routy <alerts@routy.test>",
-            "to_addrs": "ops@example.com, oncall@example.com"}).id)
+        return int(
+            channels.save_channel(
+                session,
+                None,
+                channels.EMAIL,
+                {
+                    "name": name,
+                    "host": "127.0.0.1",
+                    "port": str(smtp.port),
+                    "security": "starttls",
+                    "username": SMTP_USER,
+                    "password": SMTP_PASSWORD,
+                    "from_addr": "Routy <alerts@routy.test>",
+                    "to_addrs": "ops@example.com, oncall@example.com",
+                },
+            ).id
+        )
 
 
 def webhook_channel(receiver: HttpReceiver, name: str = "Pager webhook", path: str = "/hook?token=abc123") -> int:
     with session_scope() as session:
-        return int(channels.save_channel(session, None, channels.WEBHOOK, {
-            "name": name, "url": receiver.base_url + path, "signing_secret": SIGNING_SECRET}).id)
+        return int(
+            channels.save_channel(
+                session,
+                None,
+                channels.WEBHOOK,
+                {"name": name, "url": receiver.base_url + path, "signing_secret": SIGNING_SECRET},
+            ).id
+        )
 
 
 def slack_channel(receiver: HttpReceiver, name: str = "#alerts") -> int:
     with session_scope() as session:
-        return int(channels.save_channel(session, None, channels.SLACK, {
-            "name": name, "url": receiver.base_url + "/services/T0001/B0001/XXXXsecretXXXX"}).id)
+        return int(
+            channels.save_channel(
+                session,
+                None,
+                channels.SLACK,
+                {"name": name, "url": receiver.base_url + "/services/T0001/B0001/XXXXsecretXXXX"},
+            ).id
+        )
 
 
 def incidents(status: str | None = None) -> list[Incident]:

@@ -75,15 +75,31 @@ def test_channel_secrets_are_encrypted_masked_and_kept_when_left_blank(db, smtp_
     assert scan_for_secrets(files, [SMTP_PASSWORD, SIGNING_SECRET, "XXXXsecretXXXX", "token=abc123"]) == []
 
 
-@pytest.mark.parametrize("kind, form, fields", [
-    ("email", {"name": "", "host": "smtp example", "port": "70000", "security": "ssl3", "from_addr": "nobody",
-               "to_addrs": "a@b.co, not-an-address"}, {"name", "host", "port", "security", "from_addr", "to_addrs"}),
-    ("email", {"name": "x", "host": "smtp.example.com", "username": "me", "from_addr": "a@b.co", "to_addrs": "c@d.co"},
-     {"password"}),
-    ("slack", {"name": "x", "url": "hooks.slack.com/services/T/B/C"}, {"url"}),
-    ("webhook", {"name": "x", "url": "ftp://example.com/", "signing_secret": "short"}, {"url", "signing_secret"}),
-    ("webhook", {"name": "x", "url": "https://example.com/hook"}, {"signing_secret"}),
-])
+@pytest.mark.parametrize(
+    "kind, form, fields",
+    [
+        (
+            "email",
+            {
+                "name": "",
+                "host": "smtp example",
+                "port": "70000",
+                "security": "ssl3",
+                "from_addr": "nobody",
+                "to_addrs": "a@b.co, not-an-address",
+            },
+            {"name", "host", "port", "security", "from_addr", "to_addrs"},
+        ),
+        (
+            "email",
+            {"name": "x", "host": "smtp.example.com", "username": "me", "from_addr": "a@b.co", "to_addrs": "c@d.co"},
+            {"password"},
+        ),
+        ("slack", {"name": "x", "url": "hooks.slack.com/services/T/B/C"}, {"url"}),
+        ("webhook", {"name": "x", "url": "ftp://example.com/", "signing_secret": "short"}, {"url", "signing_secret"}),
+        ("webhook", {"name": "x", "url": "https://example.com/hook"}, {"signing_secret"}),
+    ],
+)
 def test_bad_channel_forms_name_each_field_and_save_nothing(db, kind, form, fields):
     with session_scope() as session:
         with pytest.raises(ChannelProblem) as refused:
@@ -121,9 +137,21 @@ async def test_send_test_refuses_a_server_that_does_not_offer_starttls(db, clock
 async def test_wrong_smtp_password_fails_at_once_and_is_never_logged(db, transport, smtp_receiver, caplog):
     caplog.set_level(logging.DEBUG, logger="routy")
     with session_scope() as session:
-        channel = channels.save_channel(session, None, "email", {
-            "name": "Bad login", "host": "127.0.0.1", "port": str(smtp_receiver.port), "security": "starttls",
-            "username": SMTP_USER, "password": "wrong-password-4471", "from_addr": "a@routy.test", "to_addrs": "b@x.co"})
+        channel = channels.save_channel(
+            session,
+            None,
+            "email",
+            {
+                "name": "Bad login",
+                "host": "127.0.0.1",
+                "port": str(smtp_receiver.port),
+                "security": "starttls",
+                "username": SMTP_USER,
+                "password": "wrong-password-4471",
+                "from_addr": "a@routy.test",
+                "to_addrs": "b@x.co",
+            },
+        )
     outcome = await send_test(transport, int(channel.id), PUBLIC)
     assert not outcome.ok and not outcome.retryable and "refused the user name or password (535" in outcome.message
     assert "wrong-password-4471" not in caplog.text and "wrong-password-4471" not in outcome.message
@@ -148,7 +176,8 @@ async def test_send_test_over_slack_and_the_signed_webhook(db, transport, http_r
 
 
 async def test_incident_notices_reach_every_channel_and_the_signature_verifies_with_the_readme_recipe(
-        hub, clock, transport, smtp_receiver, http_receiver):
+    hub, clock, transport, smtp_receiver, http_receiver
+):
     email_channel(smtp_receiver)
     slack_channel(http_receiver)
     webhook_channel(http_receiver)
@@ -169,8 +198,13 @@ async def test_incident_notices_reach_every_channel_and_the_signature_verifies_w
     assert not verify("whsec_some-other-secret-000", hook.headers["x-routy-signature"], hook.body)
     payload = json.loads(hook.body)
     assert hook.headers["x-routy-delivery"] == payload["id"] == "inc1-opened-0"
-    assert payload["incident"]["integration"] == {"id": 1, "provider": "google_ads", "provider_name": "Google Ads",
-                                                  "account_id": "1234567890", "account_name": "Routy Shop US"}
+    assert payload["incident"]["integration"] == {
+        "id": 1,
+        "provider": "google_ads",
+        "provider_name": "Google Ads",
+        "account_id": "1234567890",
+        "account_name": "Routy Shop US",
+    }
     assert json.loads(slack.body)["text"].startswith(":rotating_light: *Opened* · Google Ads needs reconnection")
     assert "<http://sandbox.test/sources/1|Open in Routy>" in json.loads(slack.body)["text"]
 
@@ -228,9 +262,19 @@ async def test_smtp_temporary_and_permanent_refusals(hub, clock, tmp_path):
         transport = Transport(http=client, now=clock)
         with SmtpReceiver(refuse_with="451 4.3.0 Mail server temporarily rejected message") as busy:
             with session_scope() as session:
-                channels.save_channel(session, None, "email", {"name": "Relay", "host": "127.0.0.1",
-                                                              "port": str(busy.port), "security": "none",
-                                                              "from_addr": "a@routy.test", "to_addrs": "b@x.co"})
+                channels.save_channel(
+                    session,
+                    None,
+                    "email",
+                    {
+                        "name": "Relay",
+                        "host": "127.0.0.1",
+                        "port": str(busy.port),
+                        "security": "none",
+                        "from_addr": "a@routy.test",
+                        "to_addrs": "b@x.co",
+                    },
+                )
             await _incident(hub, clock)
             assert (await deliver_due(transport, PUBLIC, now=clock())).retrying == 1
             busy.refuse_with = "550 5.7.1 Relaying denied"
@@ -257,7 +301,8 @@ async def test_racing_senders_deliver_each_notice_once(hub, clock, transport, ht
 
 
 async def test_a_disabled_channel_gets_nothing_new_and_its_queued_notices_are_cancelled(
-        hub, clock, transport, http_receiver):
+    hub, clock, transport, http_receiver
+):
     channel = webhook_channel(http_receiver)
     await _incident(hub, clock)
     with session_scope() as session:

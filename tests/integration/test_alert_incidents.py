@@ -66,8 +66,9 @@ def _set(integration_id: int, **values) -> None:
 def _watch_only(kind: str, source_id: int = 1) -> None:
     """Turn every other alert kind off for the source (days pass in these tests: pulls would be overdue)."""
     with session_scope() as session:
-        rules.save_rules(session, source_id, {k.key: rules.Rule(k.key, k.key == kind, k.defaults())
-                                              for k in kinds.KINDS})
+        rules.save_rules(
+            session, source_id, {k.key: rules.Rule(k.key, k.key == kind, k.defaults()) for k in kinds.KINDS}
+        )
 
 
 def _only(kind: str, status: str = "open") -> Incident:
@@ -77,7 +78,8 @@ def _only(kind: str, status: str = "open") -> Incident:
 
 
 async def test_reconnection_required_alerts_once_reminds_daily_and_resolves_on_reconnect(
-        hub, sandbox_state, clock, transport, smtp_receiver, http_receiver):
+    hub, sandbox_state, clock, transport, smtp_receiver, http_receiver
+):
     email_channel(smtp_receiver)
     webhook_channel(http_receiver)
     google = await connected_integration(hub, "google_ads")
@@ -151,8 +153,7 @@ async def test_a_disconnected_integration_resolves_its_incidents(hub, clock):
     assert _only(kinds.INTEGRATION_ERROR, "resolved").resolution == "The integration was disconnected."
 
 
-async def test_alerts_turned_off_for_a_source_open_nothing_and_close_open_ones_silently(
-        hub, clock, http_receiver):
+async def test_alerts_turned_off_for_a_source_open_nothing_and_close_open_ones_silently(hub, clock, http_receiver):
     webhook_channel(http_receiver)
     google = await connected_integration(hub, "google_ads")
     _set(google, status=IntegrationStatus.RECONNECT_REQUIRED)
@@ -170,8 +171,7 @@ async def test_alerts_turned_off_for_a_source_open_nothing_and_close_open_ones_s
 # ---------------------------------------------------------------- expiring access, driven by the sandbox's lifetimes
 
 
-async def test_google_consent_of_a_testing_app_alerts_before_it_ends_and_clears_on_reconnect(
-        hub, sandbox_state, clock):
+async def test_google_consent_of_a_testing_app_alerts_before_it_ends_and_clears_on_reconnect(hub, sandbox_state, clock):
     _watch_only(kinds.ACCESS_EXPIRING)
     sandbox_state.config.google_refresh_token_lifetime = 30 * 86_400  # a consent Google ends after 30 days
     google = await connected_integration(hub, "google_ads")
@@ -256,14 +256,25 @@ async def test_configured_api_version_sunsetting_within_30_days_alerts(hub, cloc
 
 def _push_run(integration_id: int, at: dt.datetime, sent: int, failed: int) -> None:
     with session_scope() as session:
-        session.add(SyncRun(integration_id=integration_id, kind="push", trigger="schedule", status="partial",
-                            started_at=at, finished_at=at, records_read=sent + failed, records_inserted=sent,
-                            records_failed=failed))
+        session.add(
+            SyncRun(
+                integration_id=integration_id,
+                kind="push",
+                trigger="schedule",
+                status="partial",
+                started_at=at,
+                finished_at=at,
+                records_read=sent + failed,
+                records_inserted=sent,
+                records_failed=failed,
+            )
+        )
         session.commit()
 
 
-@pytest.mark.parametrize("sent, failed, alerts", [(95, 5, False), (94, 6, True), (9, 1, False), (2000, 51, True),
-                                                  (2000, 50, False)])
+@pytest.mark.parametrize(
+    "sent, failed, alerts", [(95, 5, False), (94, 6, True), (9, 1, False), (2000, 51, True), (2000, 50, False)]
+)
 async def test_push_rejections_over_the_hour_threshold(hub, clock, sent, failed, alerts):
     google = await connected_integration(hub, "google_ads")
     _push_run(google, clock() - dt.timedelta(minutes=10), sent, failed)
@@ -276,14 +287,23 @@ async def test_push_rejections_over_the_hour_threshold(hub, clock, sent, failed,
 async def test_oldest_due_conversion_waiting_too_long_alerts_unless_paused(hub, clock):
     google = await connected_integration(hub, "google_ads")
     with session_scope() as session:
-        conversion = Conversion(traffic_source_id=1, external_id="c-1", event_type="purchase",
-                                occurred_at=clock(), gclid="gclid-1")
-        mapping = ConversionMapping(integration_id=google, event_type="purchase", action_id="customers/1/conversionActions/2")
+        conversion = Conversion(
+            traffic_source_id=1, external_id="c-1", event_type="purchase", occurred_at=clock(), gclid="gclid-1"
+        )
+        mapping = ConversionMapping(
+            integration_id=google, event_type="purchase", action_id="customers/1/conversionActions/2"
+        )
         session.add(conversion)
         session.add(mapping)
         session.flush()
-        session.add(ConversionPush(integration_id=google, conversion_id=conversion.id, mapping_id=mapping.id,
-                                   next_attempt_at=clock() - dt.timedelta(minutes=25)))
+        session.add(
+            ConversionPush(
+                integration_id=google,
+                conversion_id=conversion.id,
+                mapping_id=mapping.id,
+                next_attempt_at=clock() - dt.timedelta(minutes=25),
+            )
+        )
         session.commit()
     assert evaluate(clock()).opened == 0
     assert evaluate(clock.advance(minutes=6)).opened == 1
@@ -299,8 +319,16 @@ async def test_sync_not_succeeding_for_twice_its_schedule_alerts_until_a_pull_su
     assert evaluate(clock.advance(minutes=2)).opened == 1
     assert _only(kinds.SYNC_STALE).title.startswith("Google Ads metrics not pulled for 2 h")
     with session_scope() as session:
-        session.add(SyncRun(integration_id=google, kind="pull", trigger="schedule", status="success",
-                            started_at=clock(), finished_at=clock()))
+        session.add(
+            SyncRun(
+                integration_id=google,
+                kind="pull",
+                trigger="schedule",
+                status="success",
+                started_at=clock(),
+                finished_at=clock(),
+            )
+        )
         session.commit()
     assert evaluate(clock.advance(minutes=1)).resolved == 1
 
@@ -358,7 +386,8 @@ async def test_a_status_change_wakes_the_alerts_job_at_once(hub, monkeypatch):
 
 
 async def test_google_oauth_testing_setting_covers_a_token_answer_without_the_grant_end(
-        db, endpoints, sandbox_http, sandbox_state):
+    db, endpoints, sandbox_http, sandbox_state
+):
     """GOOGLE_OAUTH_TESTING=true: 7 days from consent when Google's answer lacks refresh_token_expires_in."""
     import dataclasses
 
@@ -369,8 +398,9 @@ async def test_google_oauth_testing_setting_covers_a_token_answer_without_the_gr
     assert sandbox_state.config.google_refresh_token_lifetime is None  # the sandbox does not say
     plain = await authorize(GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY), sandbox_http, GOOGLE_REDIRECT)
     assert plain.grant_expires_at is None and plain.access_ends_at is None and plain.granted_at is not None
-    testing = GoogleAdsProvider(dataclasses.replace(endpoints, google_oauth_testing=True), sandbox_http,
-                                retry=FAST_RETRY)
+    testing = GoogleAdsProvider(
+        dataclasses.replace(endpoints, google_oauth_testing=True), sandbox_http, retry=FAST_RETRY
+    )
     creds = await authorize(testing, sandbox_http, GOOGLE_REDIRECT)
     assert creds.grant_expires_at - creds.granted_at == dt.timedelta(days=7)
     refreshed = await testing.refresh(creds)

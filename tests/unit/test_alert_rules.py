@@ -18,8 +18,12 @@ def test_every_kind_is_on_by_default_with_the_issues_thresholds():
 
 
 def test_the_form_is_parsed_with_a_message_per_bad_threshold():
-    form = {"push_rejections__percent": "abc", "push_rejections__count": "0", "outbox_lag__minutes": "45",
-            "access_expiring__days": "61"}
+    form = {
+        "push_rejections__percent": "abc",
+        "push_rejections__count": "0",
+        "outbox_lag__minutes": "45",
+        "access_expiring__days": "61",
+    }
     with pytest.raises(rules.RuleProblem) as refused:
         rules.parse_form({}, form)
     assert refused.value.field_errors == {
@@ -34,8 +38,9 @@ def test_the_form_is_parsed_with_a_message_per_bad_threshold():
 
 def test_rules_are_saved_per_source_and_describe_what_changed(db):
     with session_scope() as session:
-        changed = rules.save_rules(session, 1, rules.parse_form({kinds.SYNC_STALE: False},
-                                                                {"outbox_lag__minutes": "45"}))
+        changed = rules.save_rules(
+            session, 1, rules.parse_form({kinds.SYNC_STALE: False}, {"outbox_lag__minutes": "45"})
+        )
         assert changed == ["Conversions waiting to be pushed: minutes 30 → 45", "Sync overdue: off"]
         assert rules.rules_for_source(session, 1)[kinds.OUTBOX_LAG].params == {"minutes": 45}
         assert rules.save_rules(session, 1, rules.rules_for_source(session, 1)) == []

@@ -77,8 +77,12 @@ def test_url_template_percent_encodes_every_reserved_character():
     assert url == "https://r.test/pb?cid=a%26b%3Dc%2Fd%3Fe%23f%20g&v=3"
 
 
-@given(st.text(max_size=100), st.one_of(st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                                          st.booleans(), st.text(max_size=50)))
+@given(
+    st.text(max_size=100),
+    st.one_of(
+        st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.text(max_size=50)
+    ),
+)
 def test_json_rendering_round_trips_any_value(text, value):
     rendered = templates.render_json('{"in_string": "<{text}>", "as_value": {value}}', {"text": text, "value": value})
     parsed = json.loads(rendered)
@@ -95,7 +99,9 @@ def test_url_rendering_round_trips_and_cannot_add_parameters(value):
 
 
 def test_text_rendering():
-    assert templates.render_text("[Routy] {state}: {title}", {"state": "Opened", "title": "{x}"}) == "[Routy] Opened: {x}"
+    assert (
+        templates.render_text("[Routy] {state}: {title}", {"state": "Opened", "title": "{x}"}) == "[Routy] Opened: {x}"
+    )
     assert templates.macros("{a} {b} {a}") == ["a", "b"]
 
 
@@ -128,11 +134,27 @@ async def test_2xx_is_delivered_with_status_latency_and_excerpt():
     assert len(outcome.response_excerpt) == EXCERPT_BYTES and outcome.summary().startswith("HTTP 200 in ")
 
 
-@pytest.mark.parametrize("status, retryable", [(500, True), (502, True), (503, True), (429, True), (408, True),
-                                               (400, False), (401, False), (404, False), (410, False), (301, False)])
+@pytest.mark.parametrize(
+    "status, retryable",
+    [
+        (500, True),
+        (502, True),
+        (503, True),
+        (429, True),
+        (408, True),
+        (400, False),
+        (401, False),
+        (404, False),
+        (410, False),
+        (301, False),
+    ],
+)
 async def test_answers_are_classified_for_retrying(status, retryable):
-    outcome = await _outcome(lambda request: httpx.Response(status, headers={"Location": "https://x.test/"}
-                                                            if status == 301 else {}, text="no"))
+    outcome = await _outcome(
+        lambda request: httpx.Response(
+            status, headers={"Location": "https://x.test/"} if status == 301 else {}, text="no"
+        )
+    )
     assert not outcome.ok and outcome.retryable is retryable and outcome.status_code == status
     assert str(status) in outcome.error and "sEcReTtOkEn" not in outcome.error
 
@@ -140,15 +162,24 @@ async def test_answers_are_classified_for_retrying(status, retryable):
 async def test_retry_after_is_read_in_seconds_or_as_a_date():
     outcome = await _outcome(lambda request: httpx.Response(429, headers={"Retry-After": "120"}))
     assert outcome.retry_after == 120
-    outcome = await _outcome(lambda request: httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}))
+    outcome = await _outcome(
+        lambda request: httpx.Response(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    )
     assert outcome.retry_after == 0.0
 
 
-@pytest.mark.parametrize("error", [httpx.ConnectError("[Errno 111] Connection refused"), httpx.ReadTimeout("slow"),
-                                   httpx.RemoteProtocolError("Server disconnected without sending a response.")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.ReadTimeout("slow"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ],
+)
 async def test_network_trouble_is_retryable_and_never_raises(error):
     def handler(request):
         raise error
+
     outcome = await _outcome(handler)
     assert not outcome.ok and outcome.retryable and outcome.status_code is None and outcome.error
     assert "sEcReTtOkEn" not in outcome.error
@@ -160,5 +191,6 @@ async def test_redirects_are_not_followed():
     def handler(request):
         seen.append(str(request.url))
         return httpx.Response(302, headers={"Location": "https://elsewhere.test/"})
+
     outcome = await _outcome(handler)
     assert len(seen) == 1 and "redirect" in outcome.error and not outcome.retryable

@@ -105,7 +105,9 @@ def mask_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{tail}"
 
 
-def _validate(kind: str, form: dict[str, Any], stored_secrets: dict[str, str]) -> tuple[dict[str, Any], dict[str, str], str]:
+def _validate(
+    kind: str, form: dict[str, Any], stored_secrets: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str], str]:
     """(settings, secrets, masked target) from the form, or ChannelProblem with a message per field."""
     errors: dict[str, str] = {}
     settings: dict[str, Any] = {}
@@ -137,8 +139,14 @@ def _validate(kind: str, form: dict[str, Any], stored_secrets: dict[str, str]) -
             errors["to_addrs"] = "Enter one or more recipient addresses, separated by commas."
         elif len(recipients) > MAX_RECIPIENTS:
             errors["to_addrs"] = f"At most {MAX_RECIPIENTS} recipients; use a group address for more."
-        settings = {"host": host, "port": port, "security": security, "username": username, "from_addr": from_raw,
-                    "to_addrs": ", ".join(recipients or [])}
+        settings = {
+            "host": host,
+            "port": port,
+            "security": security,
+            "username": username,
+            "from_addr": from_raw,
+            "to_addrs": ", ".join(recipients or []),
+        }
         target = f"{host}:{port} → {settings['to_addrs']}"
     elif kind in (SLACK, WEBHOOK):
         raw = _text(form, "url")

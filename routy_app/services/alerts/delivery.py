@@ -50,23 +50,35 @@ class DeliveryProblem(Exception):
 
 
 def _claim(session: Session, delivery_id: int, now: dt.datetime) -> bool:
-    claimed = session.exec(update(AlertDelivery).where(  # type: ignore[call-overload]
-        AlertDelivery.id == delivery_id, AlertDelivery.status == "pending",
-        AlertDelivery.next_attempt_at <= now).values(  # type: ignore[operator]
-        next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1)).rowcount
+    claimed = session.exec(
+        update(AlertDelivery)
+        .where(  # type: ignore[call-overload]
+            AlertDelivery.id == delivery_id, AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now
+        )
+        .values(  # type: ignore[operator]
+            next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1
+        )
+    ).rowcount
     session.commit()
     return claimed == 1
 
 
 def _due_ids(now: dt.datetime, limit: int) -> list[int]:
     with session_scope() as session:
-        return [int(i) for i in session.exec(select(AlertDelivery.id).where(
-            AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)  # type: ignore[operator]
-            .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id).limit(limit)).all()]
+        return [
+            int(i)
+            for i in session.exec(
+                select(AlertDelivery.id)
+                .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)  # type: ignore[operator]
+                .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
+                .limit(limit)
+            ).all()
+        ]
 
 
-async def deliver_due(transport: Transport, public_url: str, *, now: dt.datetime | None = None,
-                      limit: int = BATCH) -> DeliverySummary:
+async def deliver_due(
+    transport: Transport, public_url: str, *, now: dt.datetime | None = None, limit: int = BATCH
+) -> DeliverySummary:
     """Send every notice due at `now` (up to `limit`); returns what became of them."""
     now = now or transport.now()
     summary = DeliverySummary()
@@ -91,8 +103,13 @@ async def deliver_due(transport: Transport, public_url: str, *, now: dt.datetime
             if row is None:  # the channel was deleted meanwhile
                 continue
             _record(session, row, outcome, attempts, now, summary)
-            log.info("alert notice %s via channel %s (%s): %s", delivery_id, config.id, config.kind,
-                     "sent" if outcome.ok else outcome.message)
+            log.info(
+                "alert notice %s via channel %s (%s): %s",
+                delivery_id,
+                config.id,
+                config.kind,
+                "sent" if outcome.ok else outcome.message,
+            )
     return summary
 
 
@@ -104,8 +121,14 @@ async def _send(transport: Transport, config: channels.ChannelConfig, payload: d
         return SendOutcome(False, True, f"Internal error while sending: {type(exc).__name__}.")
 
 
-def _record(session: Session, row: AlertDelivery, outcome: SendOutcome, attempts: int, now: dt.datetime,
-            summary: DeliverySummary) -> None:
+def _record(
+    session: Session,
+    row: AlertDelivery,
+    outcome: SendOutcome,
+    attempts: int,
+    now: dt.datetime,
+    summary: DeliverySummary,
+) -> None:
     row.response = outcome.response[:2048] or None
     if outcome.ok:
         row.sent_at = now
@@ -114,8 +137,13 @@ def _record(session: Session, row: AlertDelivery, outcome: SendOutcome, attempts
         return
     if outcome.retryable and attempts < MAX_ATTEMPTS:
         wait = backoff.delay(attempts, first=FIRST_RETRY, cap=RETRY_CAP, retry_after=outcome.retry_after)
-        _finish(session, row, "pending", now + dt.timedelta(seconds=wait),
-                f"{outcome.message} (attempt {attempts} of {MAX_ATTEMPTS})")
+        _finish(
+            session,
+            row,
+            "pending",
+            now + dt.timedelta(seconds=wait),
+            f"{outcome.message} (attempt {attempts} of {MAX_ATTEMPTS})",
+        )
         summary.retrying += 1
         return
     why = outcome.message if not outcome.retryable else f"{outcome.message} Gave up after {attempts} attempts."

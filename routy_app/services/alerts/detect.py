@@ -37,10 +37,10 @@ _RESTARTS = ("resumed", "reconnected", "account_selected")
 # What to do before access ends, per provider (the rest of the alert is generic).
 ACCESS_ADVICE = {
     "meta_ads": "Meta long-lived tokens last about 60 days and cannot be refreshed: reconnect "
-                "(Settings → Connection → Refresh Auth / Reconnect) before then to keep syncing.",
-    "google_ads": "Google ends consents given to an OAuth app whose publishing status is \"Testing\" after 7 days. "
-                  "Publish the app (Google Cloud console → Google Auth Platform → Audience → Publish app), then "
-                  "reconnect (Settings → Connection → Refresh Auth / Reconnect).",
+    "(Settings → Connection → Refresh Auth / Reconnect) before then to keep syncing.",
+    "google_ads": 'Google ends consents given to an OAuth app whose publishing status is "Testing" after 7 days. '
+    "Publish the app (Google Cloud console → Google Auth Platform → Audience → Publish app), then "
+    "reconnect (Settings → Connection → Refresh Auth / Reconnect).",
 }
 
 
@@ -93,28 +93,40 @@ class _Scope:
 
     def finding(self, kind: str, integration: Integration, title: str, detail: str) -> Finding:
         source = self.sources.get(integration.traffic_source_id, f"source {integration.traffic_source_id}")
-        return Finding(kind, key(kind, int(integration.id)), integration.traffic_source_id,  # type: ignore[arg-type]
-                       int(integration.id), f"{title} · {source}", detail)  # type: ignore[arg-type]
+        return Finding(
+            kind,
+            key(kind, int(integration.id)),
+            integration.traffic_source_id,  # type: ignore[arg-type]
+            int(integration.id),
+            f"{title} · {source}",
+            detail,
+        )  # type: ignore[arg-type]
 
 
 def integration_error(scope: _Scope) -> list[Finding]:
     found = []
     for i in scope.integrations:
-        if i.status not in (IntegrationStatus.NEEDS_ATTENTION, IntegrationStatus.RECONNECT_REQUIRED) \
-                or not scope.enabled(i, kinds.INTEGRATION_ERROR):
+        if i.status not in (
+            IntegrationStatus.NEEDS_ATTENTION,
+            IntegrationStatus.RECONNECT_REQUIRED,
+        ) or not scope.enabled(i, kinds.INTEGRATION_ERROR):
             continue
         name = _name(i.provider)
         if i.status == IntegrationStatus.RECONNECT_REQUIRED:
             title = f"{name} needs reconnection"
             why = (i.last_error or "expired or revoked").rstrip(".")
-            detail = (f"{name} refused Routy's authorisation ({why}). Nothing syncs "
-                      "or pushes until someone reconnects it: Settings → Connection → Reconnect. Queued conversions "
-                      "wait and are sent after.")
+            detail = (
+                f"{name} refused Routy's authorisation ({why}). Nothing syncs "
+                "or pushes until someone reconnects it: Settings → Connection → Reconnect. Queued conversions "
+                "wait and are sent after."
+            )
         else:
             title = f"{name} needs attention"
-            detail = (f"{i.consecutive_failures} syncs in a row failed. Last error: "
-                      f"{(i.last_error or 'unknown').rstrip('.')}. "
-                      "Routy keeps retrying on schedule; Sync History has each run's error.")
+            detail = (
+                f"{i.consecutive_failures} syncs in a row failed. Last error: "
+                f"{(i.last_error or 'unknown').rstrip('.')}. "
+                "Routy keeps retrying on schedule; Sync History has each run's error."
+            )
         found.append(scope.finding(kinds.INTEGRATION_ERROR, i, title, detail))
     return found
 
@@ -127,8 +139,10 @@ def push_rejections(scope: _Scope) -> list[Finding]:
         if rule is None or i.direction not in PUSHES:
             continue
         sent, failed = scope.session.exec(
-            select(func.coalesce(func.sum(SyncRun.records_inserted), 0), func.coalesce(func.sum(SyncRun.records_failed), 0))
-            .where(SyncRun.integration_id == i.id, SyncRun.kind == "push", SyncRun.started_at >= since)).one()
+            select(
+                func.coalesce(func.sum(SyncRun.records_inserted), 0), func.coalesce(func.sum(SyncRun.records_failed), 0)
+            ).where(SyncRun.integration_id == i.id, SyncRun.kind == "push", SyncRun.started_at >= since)
+        ).one()
         total = int(sent) + int(failed)
         percent = 100.0 * int(failed) / total if total else 0.0
         over_count = failed > rule.params["count"]
@@ -136,11 +150,16 @@ def push_rejections(scope: _Scope) -> list[Finding]:
         if not (over_count or over_share):
             continue
         name = _name(i.provider)
-        found.append(scope.finding(
-            kinds.PUSH_REJECTIONS, i, f"{name} rejected {failed:,} of {total:,} conversions in the last hour",
-            f"{percent:.1f} % of the conversions pushed in the last hour were rejected (alert: more than "
-            f"{rule.params['percent']} % or more than {rule.params['count']:,} events). Push History shows each "
-            "rejection with the provider's reason; fix the cause, then Retry the failed rows."))
+        found.append(
+            scope.finding(
+                kinds.PUSH_REJECTIONS,
+                i,
+                f"{name} rejected {failed:,} of {total:,} conversions in the last hour",
+                f"{percent:.1f} % of the conversions pushed in the last hour were rejected (alert: more than "
+                f"{rule.params['percent']} % or more than {rule.params['count']:,} events). Push History shows each "
+                "rejection with the provider's reason; fix the cause, then Retry the failed rows.",
+            )
+        )
     return found
 
 
@@ -152,9 +171,13 @@ def outbox_lag(scope: _Scope) -> list[Finding]:
             continue
         oldest = None
         for status in ("pending", "failed"):  # one index seek each (ix_push_due)
-            due = scope.session.exec(select(func.min(ConversionPush.next_attempt_at)).where(
-                ConversionPush.integration_id == i.id, ConversionPush.status == status,
-                ConversionPush.next_attempt_at.is_not(None))).one()  # type: ignore[union-attr]
+            due = scope.session.exec(
+                select(func.min(ConversionPush.next_attempt_at)).where(
+                    ConversionPush.integration_id == i.id,
+                    ConversionPush.status == status,
+                    ConversionPush.next_attempt_at.is_not(None),
+                )
+            ).one()  # type: ignore[union-attr]
             if due is not None and (oldest is None or due < oldest):
                 oldest = due
         if oldest is None:
@@ -163,10 +186,15 @@ def outbox_lag(scope: _Scope) -> list[Finding]:
         if waited <= dt.timedelta(minutes=rule.params["minutes"]):
             continue
         name = _name(i.provider)
-        found.append(scope.finding(
-            kinds.OUTBOX_LAG, i, f"Conversions for {name} are waiting to be pushed",
-            f"The oldest conversion due for {name} has waited since {_date(oldest)} (over {rule.params['minutes']} "
-            "minutes). Push History shows why rows are failing or retrying; Sync Now on the Push tab sends them."))
+        found.append(
+            scope.finding(
+                kinds.OUTBOX_LAG,
+                i,
+                f"Conversions for {name} are waiting to be pushed",
+                f"The oldest conversion due for {name} has waited since {_date(oldest)} (over {rule.params['minutes']} "
+                "minutes). Push History shows why rows are failing or retrying; Sync Now on the Push tab sends them.",
+            )
+        )
     return found
 
 
@@ -182,17 +210,30 @@ def access_expiring(scope: _Scope) -> list[Finding]:
             continue
         name = _name(i.provider)
         days = left.days
-        when = "has ended" if left.total_seconds() <= 0 else \
-            "ends within a day" if days == 0 else f"ends in {days} day{'s' if days != 1 else ''}"
+        when = (
+            "has ended"
+            if left.total_seconds() <= 0
+            else "ends within a day"
+            if days == 0
+            else f"ends in {days} day{'s' if days != 1 else ''}"
+        )
         advice = ACCESS_ADVICE.get(i.provider, "Reconnect it before then (Settings → Connection).")
-        found.append(scope.finding(kinds.ACCESS_EXPIRING, i, f"{name} access {when}",
-                                   f"Routy's access to {name} ends on {_date(ends)}. {advice}"))
+        found.append(
+            scope.finding(
+                kinds.ACCESS_EXPIRING,
+                i,
+                f"{name} access {when}",
+                f"Routy's access to {name} ends on {_date(ends)}. {advice}",
+            )
+        )
     return found
 
 
 def api_sunset(scope: _Scope) -> list[Finding]:
-    configured = {versions.GOOGLE_ADS.provider: (versions.GOOGLE_ADS, scope.ctx.google_ads_version),
-                  versions.META_MARKETING.provider: (versions.META_MARKETING, scope.ctx.meta_version)}
+    configured = {
+        versions.GOOGLE_ADS.provider: (versions.GOOGLE_ADS, scope.ctx.google_ads_version),
+        versions.META_MARKETING.provider: (versions.META_MARKETING, scope.ctx.meta_version),
+    }
     today = scope.ctx.now.date()
     found = []
     for i in scope.integrations:
@@ -206,8 +247,14 @@ def api_sunset(scope: _Scope) -> list[Finding]:
         status = versions.assess(table, version, today, warning_days=rule.params["days"])
         if status.level == "ok":
             continue
-        found.append(scope.finding(kinds.API_SUNSET, i, f"{table.api} {version} sunsets {status.sunset}",
-                                   f"{status.message} Every {_name(i.provider)} call fails after the sunset."))
+        found.append(
+            scope.finding(
+                kinds.API_SUNSET,
+                i,
+                f"{table.api} {version} sunsets {status.sunset}",
+                f"{status.message} Every {_name(i.provider)} call fails after the sunset.",
+            )
+        )
     return found
 
 
@@ -218,20 +265,29 @@ def sync_stale(scope: _Scope) -> list[Finding]:
         if rule is None or i.status not in ACTIVE or i.direction not in PULLS or not i.account_id:
             continue
         limit = dt.timedelta(minutes=max(1, i.schedule_minutes) * rule.params["factor"])
-        last_success = scope.session.exec(select(func.max(SyncRun.finished_at)).where(
-            SyncRun.integration_id == i.id, SyncRun.kind == "pull", SyncRun.status == "success")).one()
-        restarted = scope.session.exec(select(func.max(AuditEvent.at)).where(
-            AuditEvent.integration_id == i.id, AuditEvent.action.in_(_RESTARTS))).one()  # type: ignore[attr-defined]
+        last_success = scope.session.exec(
+            select(func.max(SyncRun.finished_at)).where(
+                SyncRun.integration_id == i.id, SyncRun.kind == "pull", SyncRun.status == "success"
+            )
+        ).one()
+        restarted = scope.session.exec(
+            select(func.max(AuditEvent.at)).where(AuditEvent.integration_id == i.id, AuditEvent.action.in_(_RESTARTS))
+        ).one()  # type: ignore[attr-defined]
         since = max(t for t in (last_success, restarted, i.created_at) if t is not None)
         if scope.ctx.now - since <= limit:
             continue
         hours = (scope.ctx.now - since).total_seconds() / 3600
         name = _name(i.provider)
         last = _date(last_success) if last_success else "never"
-        found.append(scope.finding(
-            kinds.SYNC_STALE, i, f"{name} metrics not pulled for {hours:.0f} h",
-            f"No successful pull for {rule.params['factor']}× the {i.schedule_minutes}-minute schedule (last "
-            f"success: {last}; last error: {i.last_error or 'none'}). Sync History shows each run."))
+        found.append(
+            scope.finding(
+                kinds.SYNC_STALE,
+                i,
+                f"{name} metrics not pulled for {hours:.0f} h",
+                f"No successful pull for {rule.params['factor']}× the {i.schedule_minutes}-minute schedule (last "
+                f"success: {last}; last error: {i.last_error or 'none'}). Sync History shows each run.",
+            )
+        )
     return found
 
 

@@ -33,13 +33,16 @@ def evaluate(now: dt.datetime | None = None) -> Summary:
         def rule_of(source_id: int) -> dict[str, rules.Rule]:
             return stored.get(source_id, defaults)
 
-        ctx = Context(now=now, rules=rule_of, google_ads_version=settings.google_ads_api_version,
-                      meta_version=settings.meta_api_version)
+        ctx = Context(
+            now=now,
+            rules=rule_of,
+            google_ads_version=settings.google_ads_api_version,
+            meta_version=settings.meta_api_version,
+        )
         found, failed = detect(session, ctx)
         for kind, error in failed.items():
             log.error("alert check %s failed (its incidents are left as they are): %s", kind, error)
         return reconcile(session, found, now=now, public_url=settings.public_url, rules=rule_of)
-
 
 
 async def send_test(transport: Transport, channel_id: int, public_url: str) -> SendOutcome:

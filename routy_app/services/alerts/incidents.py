@@ -63,8 +63,13 @@ def _provider_name(key: str) -> str:
 def _integration_info(integration: Integration | None) -> dict[str, Any] | None:
     if integration is None:
         return None
-    return {"id": integration.id, "provider": integration.provider, "provider_name": _provider_name(integration.provider),
-            "account_id": integration.account_id or "", "account_name": integration.account_name or ""}
+    return {
+        "id": integration.id,
+        "provider": integration.provider,
+        "provider_name": _provider_name(integration.provider),
+        "account_id": integration.account_id or "",
+        "account_name": integration.account_name or "",
+    }
 
 
 class _Notifier:
@@ -72,26 +77,54 @@ class _Notifier:
 
     def __init__(self, session: Session, now: dt.datetime, public_url: str) -> None:
         self.session, self.now, self.public_url = session, now, public_url
-        self.channels = [int(c.id) for c in session.exec(select(AlertChannel).where(  # type: ignore[arg-type]
-            AlertChannel.enabled.is_(True)).order_by(AlertChannel.id)).all()]  # type: ignore[attr-defined]
+        self.channels = [
+            int(c.id)
+            for c in session.exec(
+                select(AlertChannel)
+                .where(  # type: ignore[arg-type]
+                    AlertChannel.enabled.is_(True)
+                )
+                .order_by(AlertChannel.id)
+            ).all()
+        ]  # type: ignore[attr-defined]
 
     def queue(self, incident: Incident, event: str, notice: int, channel_ids: Iterable[int] | None = None) -> int:
         source = self.session.get(TrafficSource, incident.traffic_source_id) if incident.traffic_source_id else None
         integration = self.session.get(Integration, incident.integration_id) if incident.integration_id else None
-        payload = messages.incident_payload(incident, event=event, notice=notice, now=self.now,
-                                            public_url=self.public_url, source_name=source.name if source else "",
-                                            integration=_integration_info(integration))
+        payload = messages.incident_payload(
+            incident,
+            event=event,
+            notice=notice,
+            now=self.now,
+            public_url=self.public_url,
+            source_name=source.name if source else "",
+            integration=_integration_info(integration),
+        )
         body = json.dumps(payload)
         targets = self.channels if channel_ids is None else [c for c in self.channels if c in set(channel_ids)]
         for channel_id in targets:
-            self.session.add(AlertDelivery(incident_id=int(incident.id), channel_id=channel_id, event=event,  # type: ignore[arg-type]
-                                           notice=notice, payload_json=body, next_attempt_at=self.now,
-                                           created_at=self.now))
+            self.session.add(
+                AlertDelivery(
+                    incident_id=int(incident.id),
+                    channel_id=channel_id,
+                    event=event,  # type: ignore[arg-type]
+                    notice=notice,
+                    payload_json=body,
+                    next_attempt_at=self.now,
+                    created_at=self.now,
+                )
+            )
         return len(targets)
 
 
-def reconcile(session: Session, found: dict[str, list[Finding]], *, now: dt.datetime, public_url: str,
-              rules: Callable[[int], dict[str, Rule]]) -> Summary:
+def reconcile(
+    session: Session,
+    found: dict[str, list[Finding]],
+    *,
+    now: dt.datetime,
+    public_url: str,
+    rules: Callable[[int], dict[str, Rule]],
+) -> Summary:
     """Open, repeat and resolve incidents to match `found` (kind -> findings, for the kinds checked)."""
     summary = Summary()
     notifier = _Notifier(session, now, public_url)
@@ -115,9 +148,19 @@ def reconcile(session: Session, found: dict[str, list[Finding]], *, now: dt.date
 
 
 def _open(session: Session, notifier: _Notifier, finding: Finding, now: dt.datetime, summary: Summary) -> None:
-    row = Incident(key=finding.key, kind=finding.kind, traffic_source_id=finding.source_id,
-                   integration_id=finding.integration_id, status=OPEN, title=finding.title[:300], detail=finding.detail,
-                   first_seen_at=now, last_seen_at=now, last_notified_at=now, notices=1)
+    row = Incident(
+        key=finding.key,
+        kind=finding.kind,
+        traffic_source_id=finding.source_id,
+        integration_id=finding.integration_id,
+        status=OPEN,
+        title=finding.title[:300],
+        detail=finding.detail,
+        first_seen_at=now,
+        last_seen_at=now,
+        last_notified_at=now,
+        notices=1,
+    )
     session.add(row)
     session.flush()
     summary.notices += notifier.queue(row, messages.OPENED, 0)
@@ -126,8 +169,9 @@ def _open(session: Session, notifier: _Notifier, finding: Finding, now: dt.datet
     log.info("incident %s opened: %s", row.id, row.title)
 
 
-def _seen_again(session: Session, notifier: _Notifier, row: Incident, finding: Finding, now: dt.datetime,
-                summary: Summary) -> None:
+def _seen_again(
+    session: Session, notifier: _Notifier, row: Incident, finding: Finding, now: dt.datetime, summary: Summary
+) -> None:
     row.last_seen_at = now
     row.title, row.detail = finding.title[:300], finding.detail
     if row.last_notified_at is None or now - row.last_notified_at >= REMIND_EVERY:
@@ -139,8 +183,14 @@ def _seen_again(session: Session, notifier: _Notifier, row: Incident, finding: F
     session.commit()
 
 
-def _resolve(session: Session, notifier: _Notifier, row: Incident, now: dt.datetime,
-             rules: Callable[[int], dict[str, Rule]], summary: Summary) -> None:
+def _resolve(
+    session: Session,
+    notifier: _Notifier,
+    row: Incident,
+    now: dt.datetime,
+    rules: Callable[[int], dict[str, Rule]],
+    summary: Summary,
+) -> None:
     integration = session.get(Integration, row.integration_id) if row.integration_id else None
     rule = rules(row.traffic_source_id)[row.kind] if row.traffic_source_id is not None else None
     silent = rule is not None and not rule.enabled
@@ -156,7 +206,9 @@ def _resolve(session: Session, notifier: _Notifier, row: Incident, now: dt.datet
     row.status, row.resolved_at, row.resolution = RESOLVED, now, reason[:200]
     session.add(row)
     if not silent:
-        told = session.exec(select(AlertDelivery.channel_id).where(AlertDelivery.incident_id == row.id).distinct()).all()
+        told = session.exec(
+            select(AlertDelivery.channel_id).where(AlertDelivery.incident_id == row.id).distinct()
+        ).all()
         summary.notices += notifier.queue(row, messages.RESOLVED, -1, told)
     session.commit()
     summary.resolved += 1

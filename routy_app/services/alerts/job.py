@@ -44,7 +44,9 @@ def default_transport() -> Transport:
     return _transport
 
 
-async def run_once(transport: Transport | None = None, now: dt.datetime | None = None) -> tuple[Summary, DeliverySummary]:
+async def run_once(
+    transport: Transport | None = None, now: dt.datetime | None = None
+) -> tuple[Summary, DeliverySummary]:
     """Evaluate (in a worker thread: it is database work) and send what is due."""
     transport = transport or default_transport()
     incidents = await asyncio.to_thread(evaluate, now)

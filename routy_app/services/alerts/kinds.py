@@ -46,27 +46,47 @@ SYNC_STALE = "sync_stale"
 PUSH_REJECTIONS_MIN_EVENTS = 20
 
 KINDS: tuple[AlertKind, ...] = (
-    AlertKind(INTEGRATION_ERROR, "Integration needs attention or reconnection",
-              "An integration turns Needs attention (three failed syncs in a row) or Reconnection Required "
-              "(the provider refused Routy's authorisation)."),
-    AlertKind(PUSH_REJECTIONS, "Conversions rejected",
-              f"In the last hour, the provider rejected more than this share of pushed conversions (judged from "
-              f"{PUSH_REJECTIONS_MIN_EVENTS} events) or more than this number.",
-              (Param("percent", "More than", 5, 1, 100, "% of pushed"),
-               Param("count", "or more than", 50, 1, 1_000_000, "events"))),
-    AlertKind(OUTBOX_LAG, "Conversions waiting to be pushed",
-              "The oldest conversion due for a push has waited longer than this (paused integrations excepted).",
-              (Param("minutes", "Waiting longer than", 30, 5, 10_080, "minutes"),)),
-    AlertKind(ACCESS_EXPIRING, "Access expiring",
-              "Routy's access ends within this many days unless someone reconnects: a Meta token's expiry, or "
-              "a Google consent given to an OAuth app in \"Testing\" (7 days).",
-              (Param("days", "Within", 7, 1, 60, "days"),)),
-    AlertKind(API_SUNSET, "API version sunsetting",
-              "The provider API version Routy is configured to use is switched off within this many days.",
-              (Param("days", "Within", 30, 1, 365, "days"),)),
-    AlertKind(SYNC_STALE, "Sync overdue",
-              "Metrics have not been pulled successfully for this many times the sync schedule.",
-              (Param("factor", "For", 2, 2, 48, "× the schedule"),)),
+    AlertKind(
+        INTEGRATION_ERROR,
+        "Integration needs attention or reconnection",
+        "An integration turns Needs attention (three failed syncs in a row) or Reconnection Required "
+        "(the provider refused Routy's authorisation).",
+    ),
+    AlertKind(
+        PUSH_REJECTIONS,
+        "Conversions rejected",
+        f"In the last hour, the provider rejected more than this share of pushed conversions (judged from "
+        f"{PUSH_REJECTIONS_MIN_EVENTS} events) or more than this number.",
+        (
+            Param("percent", "More than", 5, 1, 100, "% of pushed"),
+            Param("count", "or more than", 50, 1, 1_000_000, "events"),
+        ),
+    ),
+    AlertKind(
+        OUTBOX_LAG,
+        "Conversions waiting to be pushed",
+        "The oldest conversion due for a push has waited longer than this (paused integrations excepted).",
+        (Param("minutes", "Waiting longer than", 30, 5, 10_080, "minutes"),),
+    ),
+    AlertKind(
+        ACCESS_EXPIRING,
+        "Access expiring",
+        "Routy's access ends within this many days unless someone reconnects: a Meta token's expiry, or "
+        'a Google consent given to an OAuth app in "Testing" (7 days).',
+        (Param("days", "Within", 7, 1, 60, "days"),),
+    ),
+    AlertKind(
+        API_SUNSET,
+        "API version sunsetting",
+        "The provider API version Routy is configured to use is switched off within this many days.",
+        (Param("days", "Within", 30, 1, 365, "days"),),
+    ),
+    AlertKind(
+        SYNC_STALE,
+        "Sync overdue",
+        "Metrics have not been pulled successfully for this many times the sync schedule.",
+        (Param("factor", "For", 2, 2, 48, "× the schedule"),),
+    ),
 )
 
 BY_KEY: dict[str, AlertKind] = {kind.key: kind for kind in KINDS}

@@ -18,8 +18,7 @@ from routy_app.outbound.templates import render_text
 from routy_app.services.alerts.kinds import BY_KEY
 
 OPENED, REMINDER, RESOLVED, TEST = "opened", "reminder", "resolved", "test"
-EVENT_TYPES = {OPENED: "incident.opened", REMINDER: "incident.reminder", RESOLVED: "incident.resolved",
-               TEST: "test"}
+EVENT_TYPES = {OPENED: "incident.opened", REMINDER: "incident.reminder", RESOLVED: "incident.resolved", TEST: "test"}
 SUBJECT = "[Routy] {state}: {title}"
 STATE_WORDS = {OPENED: "Opened", REMINDER: "Still open", RESOLVED: "Resolved", TEST: "Test"}
 SLACK_ICONS = {OPENED: ":rotating_light:", REMINDER: ":warning:", RESOLVED: ":white_check_mark:", TEST: ":bell:"}
@@ -34,8 +33,16 @@ def event_id(incident_id: int, event: str, notice: int) -> str:
     return f"inc{incident_id}-{event}-{max(notice, 0)}"
 
 
-def incident_payload(incident: Incident, *, event: str, notice: int, now: dt.datetime, public_url: str,
-                     source_name: str, integration: dict[str, Any] | None) -> dict[str, Any]:
+def incident_payload(
+    incident: Incident,
+    *,
+    event: str,
+    notice: int,
+    now: dt.datetime,
+    public_url: str,
+    source_name: str,
+    integration: dict[str, Any] | None,
+) -> dict[str, Any]:
     """The webhook body for one notice of an incident (also what email and Slack are written from)."""
     kind = BY_KEY.get(incident.kind)
     source_url = f"{public_url}/sources/{incident.traffic_source_id}" if incident.traffic_source_id else public_url
@@ -70,7 +77,7 @@ def test_payload(channel_name: str, now: dt.datetime, public_url: str) -> dict[s
         "type": EVENT_TYPES[TEST],
         "created_at": _iso(now),
         "incident": None,
-        "message": f"A test alert from Routy for the channel \"{channel_name}\". If you can read this, it works.",
+        "message": f'A test alert from Routy for the channel "{channel_name}". If you can read this, it works.',
         "notifications_url": f"{public_url}/notifications",
     }
 
@@ -113,7 +120,9 @@ def text_lines(payload: dict[str, Any]) -> list[str]:
     integration = incident.get("integration")
     where = f"Traffic source: {source['name']}"
     if integration:
-        account = f" · {integration['account_name']} ({integration['account_id']})" if integration.get("account_id") else ""
+        account = (
+            f" · {integration['account_name']} ({integration['account_id']})" if integration.get("account_id") else ""
+        )
         where += f" · {integration['provider_name']}{account}"
     lines += ["", where, f"Open in Routy: {incident['url']}", f"All alerts: {payload['notifications_url']}"]
     return lines
@@ -126,8 +135,11 @@ def slack_body(payload: dict[str, Any]) -> dict[str, Any]:
     incident = payload.get("incident")
     url = incident["url"] if incident else payload["notifications_url"]
     head = f"{SLACK_ICONS[event]} *{STATE_WORDS[event]}* · {_escape_slack(title_of(payload))}"
-    body = [_escape_slack(line) for line in lines[2:] if line and not line.startswith(("Open in Routy", "All alerts"))] \
-        if incident else [_escape_slack(lines[0])]
+    body = (
+        [_escape_slack(line) for line in lines[2:] if line and not line.startswith(("Open in Routy", "All alerts"))]
+        if incident
+        else [_escape_slack(lines[0])]
+    )
     return {"text": "\n".join([head, *body, f"<{url}|Open in Routy>"])}
 
 
@@ -140,8 +152,9 @@ def webhook_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def email_message(payload: dict[str, Any], *, from_addr: str, to_addrs: str, now: dt.datetime,
-                  public_url: str) -> EmailMessage:
+def email_message(
+    payload: dict[str, Any], *, from_addr: str, to_addrs: str, now: dt.datetime, public_url: str
+) -> EmailMessage:
     """A plain-text email; notices of one incident share a thread (Message-ID / In-Reply-To)."""
     msg = EmailMessage()
     msg["Subject"] = subject(payload)

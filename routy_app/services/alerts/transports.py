@@ -57,17 +57,32 @@ async def send(transport: Transport, channel: ChannelConfig, payload: dict[str, 
         return await asyncio.to_thread(_send_email, transport, channel, payload, public_url)
     if channel.kind == SLACK:
         body = messages.webhook_body(messages.slack_body(payload))
-        outcome = await send_request(transport.http, "POST", channel.secrets["url"], content=body,
-                                     headers={"Content-Type": "application/json"}, timeout=transport.http_timeout)
+        outcome = await send_request(
+            transport.http,
+            "POST",
+            channel.secrets["url"],
+            content=body,
+            headers={"Content-Type": "application/json"},
+            timeout=transport.http_timeout,
+        )
         return _from_http(outcome)
     if channel.kind == WEBHOOK:
         body = messages.webhook_body(payload)
         stamp = int(transport.now().timestamp())
-        headers = {"Content-Type": "application/json",
-                   signing.SIGNATURE_HEADER: signing.signature_header(channel.secrets["signing_secret"], stamp, body),
-                   "X-Routy-Event": payload["type"], "X-Routy-Delivery": payload["id"]}
-        outcome = await send_request(transport.http, "POST", channel.secrets["url"], content=body, headers=headers,
-                                     timeout=transport.http_timeout)
+        headers = {
+            "Content-Type": "application/json",
+            signing.SIGNATURE_HEADER: signing.signature_header(channel.secrets["signing_secret"], stamp, body),
+            "X-Routy-Event": payload["type"],
+            "X-Routy-Delivery": payload["id"],
+        }
+        outcome = await send_request(
+            transport.http,
+            "POST",
+            channel.secrets["url"],
+            content=body,
+            headers=headers,
+            timeout=transport.http_timeout,
+        )
         return _from_http(outcome)
     return SendOutcome(False, False, f"Unknown channel type {channel.kind!r}.")
 
@@ -81,21 +96,31 @@ def _from_http(outcome: HttpOutcome) -> SendOutcome:
 def _send_email(transport: Transport, channel: ChannelConfig, payload: dict[str, Any], public_url: str) -> SendOutcome:
     settings = channel.settings
     host, port, security = settings["host"], int(settings["port"]), settings["security"]
-    msg = messages.email_message(payload, from_addr=settings["from_addr"], to_addrs=settings["to_addrs"],
-                                 now=transport.now(), public_url=public_url)
+    msg = messages.email_message(
+        payload,
+        from_addr=settings["from_addr"],
+        to_addrs=settings["to_addrs"],
+        now=transport.now(),
+        public_url=public_url,
+    )
     started = time.monotonic()
     try:
         if security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=transport.smtp_timeout,
-                                                    context=transport.tls_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=transport.smtp_timeout, context=transport.tls_context()
+            )
         else:
             client = smtplib.SMTP(host, port, timeout=transport.smtp_timeout)
         with client:
             client.ehlo()
             if security == "starttls":
                 if not client.has_extn("starttls"):
-                    return SendOutcome(False, False, f"{host} does not offer STARTTLS; choose TLS (port 465) or "
-                                                     "None if the server is on a trusted network.")
+                    return SendOutcome(
+                        False,
+                        False,
+                        f"{host} does not offer STARTTLS; choose TLS (port 465) or "
+                        "None if the server is on a trusted network.",
+                    )
                 client.starttls(context=transport.tls_context())
                 client.ehlo()
             if settings.get("username"):
@@ -104,10 +129,16 @@ def _send_email(transport: Transport, channel: ChannelConfig, payload: dict[str,
     except smtplib.SMTPAuthenticationError as exc:
         return SendOutcome(False, False, f"{host} refused the user name or password ({_smtp_reply(exc)}).")
     except smtplib.SMTPRecipientsRefused as exc:
-        return SendOutcome(False, False, "Every recipient was refused: " +
-                           "; ".join(f"{a} ({_reply_text(code, text)})" for a, (code, text) in exc.recipients.items()))
+        return SendOutcome(
+            False,
+            False,
+            "Every recipient was refused: "
+            + "; ".join(f"{a} ({_reply_text(code, text)})" for a, (code, text) in exc.recipients.items()),
+        )
     except smtplib.SMTPSenderRefused as exc:
-        return SendOutcome(False, _transient(exc.smtp_code), f"The sender {exc.sender} was refused ({_smtp_reply(exc)}).")
+        return SendOutcome(
+            False, _transient(exc.smtp_code), f"The sender {exc.sender} was refused ({_smtp_reply(exc)})."
+        )
     except smtplib.SMTPResponseException as exc:
         return SendOutcome(False, _transient(exc.smtp_code), f"{host} answered {_smtp_reply(exc)}.")
     except smtplib.SMTPNotSupportedError as exc:

@@ -102,41 +102,74 @@ class RuleRow:
 
 
 def channel_rows(session: Session) -> list[ChannelRow]:
-    return [ChannelRow(id=int(c.id), name=c.name, kind=c.kind, kind_label=channels.KIND_LABELS.get(c.kind, c.kind),  # type: ignore[arg-type]
-                       enabled=c.enabled, target=c.target, tested=_when(c.last_test_at), test_ok=bool(c.last_test_ok),
-                       test_message=c.last_test_message or "")
-            for c in channels.list_channels(session)]
+    return [
+        ChannelRow(
+            id=int(c.id),
+            name=c.name,
+            kind=c.kind,
+            kind_label=channels.KIND_LABELS.get(c.kind, c.kind),  # type: ignore[arg-type]
+            enabled=c.enabled,
+            target=c.target,
+            tested=_when(c.last_test_at),
+            test_ok=bool(c.last_test_ok),
+            test_message=c.last_test_message or "",
+        )
+        for c in channels.list_channels(session)
+    ]
 
 
 def channel_form(session: Session, channel_id: int) -> ChannelForm:
     channel = channels.get_channel(session, channel_id)
     settings = channels.settings_of(channel)
     secrets = channels.config_of(channel).secrets
-    return ChannelForm(id=channel_id, kind=channel.kind, name=channel.name, host=settings.get("host", ""),
-                       port=str(settings.get("port", "587")), security=settings.get("security", "starttls"),
-                       username=settings.get("username", ""), from_addr=settings.get("from_addr", ""),
-                       to_addrs=settings.get("to_addrs", ""), has_password=bool(secrets.get("password")),
-                       has_url=bool(secrets.get("url")), has_signing_secret=bool(secrets.get("signing_secret")))
+    return ChannelForm(
+        id=channel_id,
+        kind=channel.kind,
+        name=channel.name,
+        host=settings.get("host", ""),
+        port=str(settings.get("port", "587")),
+        security=settings.get("security", "starttls"),
+        username=settings.get("username", ""),
+        from_addr=settings.get("from_addr", ""),
+        to_addrs=settings.get("to_addrs", ""),
+        has_password=bool(secrets.get("password")),
+        has_url=bool(secrets.get("url")),
+        has_signing_secret=bool(secrets.get("signing_secret")),
+    )
 
 
-def incident_rows(session: Session, *, open_only: bool = False, integration_id: int | None = None,
-                  limit: int = 100) -> list[IncidentRow]:
+def incident_rows(
+    session: Session, *, open_only: bool = False, integration_id: int | None = None, limit: int = 100
+) -> list[IncidentRow]:
     """Open incidents first, then the most recently seen."""
     stmt = select(Incident)
     if open_only:
         stmt = stmt.where(Incident.status == "open")
     if integration_id is not None:
         stmt = stmt.where(Incident.integration_id == integration_id)
-    stmt = stmt.order_by((Incident.status == "open").desc(), Incident.last_seen_at.desc(), Incident.id.desc()).limit(limit)  # type: ignore[attr-defined]
+    stmt = stmt.order_by((Incident.status == "open").desc(), Incident.last_seen_at.desc(), Incident.id.desc()).limit(
+        limit
+    )  # type: ignore[attr-defined]
     rows = session.exec(stmt).all()
     names = {int(s.id): s.name for s in session.exec(select(TrafficSource)).all()}  # type: ignore[arg-type]
-    return [IncidentRow(
-        id=int(r.id), kind_label=kinds.BY_KEY[r.kind].label if r.kind in kinds.BY_KEY else r.kind,  # type: ignore[arg-type]
-        title=r.title, detail=r.detail, status=r.status, color=STATUS_COLORS.get(r.status, "gray"),
-        source=names.get(r.traffic_source_id or 0, ""),
-        source_href=f"/sources/{r.traffic_source_id}" if r.traffic_source_id else "/",
-        first_seen=_when(r.first_seen_at), last_seen=_when(r.last_seen_at), last_notified=_when(r.last_notified_at),
-        resolved=_when(r.resolved_at), resolution=r.resolution) for r in rows]
+    return [
+        IncidentRow(
+            id=int(r.id),
+            kind_label=kinds.BY_KEY[r.kind].label if r.kind in kinds.BY_KEY else r.kind,  # type: ignore[arg-type]
+            title=r.title,
+            detail=r.detail,
+            status=r.status,
+            color=STATUS_COLORS.get(r.status, "gray"),
+            source=names.get(r.traffic_source_id or 0, ""),
+            source_href=f"/sources/{r.traffic_source_id}" if r.traffic_source_id else "/",
+            first_seen=_when(r.first_seen_at),
+            last_seen=_when(r.last_seen_at),
+            last_notified=_when(r.last_notified_at),
+            resolved=_when(r.resolved_at),
+            resolution=r.resolution,
+        )
+        for r in rows
+    ]
 
 
 def open_count(session: Session) -> int:
@@ -145,23 +178,51 @@ def open_count(session: Session) -> int:
 
 def delivery_problems(session: Session, limit: int = 50) -> list[DeliveryRow]:
     """Notices that failed for good or are being retried, newest first."""
-    stmt = (select(AlertDelivery, AlertChannel.name, Incident.title)
-            .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
-            .join(Incident, Incident.id == AlertDelivery.incident_id)
-            .where(or_(AlertDelivery.status == "failed",
-                       (AlertDelivery.status == "pending") & (AlertDelivery.attempts > 0)))
-            .order_by(AlertDelivery.created_at.desc(), AlertDelivery.id.desc()).limit(limit))  # type: ignore[attr-defined]
-    return [DeliveryRow(id=int(d.id), created=_when(d.created_at), channel=name, incident=title, event=d.event,  # type: ignore[arg-type]
-                        status="retrying" if d.status == "pending" else d.status,
-                        color=DELIVERY_COLORS.get(d.status, "gray"), attempts=d.attempts, error=d.last_error or "",
-                        next_attempt=_when(d.next_attempt_at) if d.status == "pending" else "")
-            for d, name, title in session.exec(stmt).all()]
+    stmt = (
+        select(AlertDelivery, AlertChannel.name, Incident.title)
+        .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
+        .join(Incident, Incident.id == AlertDelivery.incident_id)
+        .where(
+            or_(AlertDelivery.status == "failed", (AlertDelivery.status == "pending") & (AlertDelivery.attempts > 0))
+        )
+        .order_by(AlertDelivery.created_at.desc(), AlertDelivery.id.desc())
+        .limit(limit)
+    )  # type: ignore[attr-defined]
+    return [
+        DeliveryRow(
+            id=int(d.id),
+            created=_when(d.created_at),
+            channel=name,
+            incident=title,
+            event=d.event,  # type: ignore[arg-type]
+            status="retrying" if d.status == "pending" else d.status,
+            color=DELIVERY_COLORS.get(d.status, "gray"),
+            attempts=d.attempts,
+            error=d.last_error or "",
+            next_attempt=_when(d.next_attempt_at) if d.status == "pending" else "",
+        )
+        for d, name, title in session.exec(stmt).all()
+    ]
 
 
 def rule_rows(rules: dict[str, Rule]) -> list[RuleRow]:
-    return [RuleRow(kind=k.key, label=k.label, description=k.description, enabled=rules[k.key].enabled,
-                    params=[ParamRow(field=field_name(k.key, p.name), label=p.label, unit=p.unit,
-                                     value=str(rules[k.key].params[p.name]), minimum=p.minimum, maximum=p.maximum)
-                            for p in k.params])
-            for k in kinds.KINDS]
-
+    return [
+        RuleRow(
+            kind=k.key,
+            label=k.label,
+            description=k.description,
+            enabled=rules[k.key].enabled,
+            params=[
+                ParamRow(
+                    field=field_name(k.key, p.name),
+                    label=p.label,
+                    unit=p.unit,
+                    value=str(rules[k.key].params[p.name]),
+                    minimum=p.minimum,
+                    maximum=p.maximum,
+                )
+                for p in k.params
+            ],
+        )
+        for k in kinds.KINDS
+    ]
