@@ -85,8 +85,9 @@ async def sandbox_hub(state: "SandboxState", retry: "RetryPolicy") -> AsyncItera
     from routy_app.services.hub import ProviderHub
 
     endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mounted_sandbox(state)), base_url=SANDBOX_ORIGIN,
-                                 timeout=httpx.Timeout(120.0)) as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=mounted_sandbox(state)), base_url=SANDBOX_ORIGIN, timeout=httpx.Timeout(120.0)
+    ) as http:
         yield ProviderHub(endpoints, http, SANDBOX_ORIGIN, retry)
 
 

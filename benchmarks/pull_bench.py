@@ -39,14 +39,19 @@ def _raw_ceiling(db_path: Path, raw_path: Path, integration_id: int) -> tuple[in
     dst = sqlite3.connect(raw_path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=OFF"):
         dst.execute(f"PRAGMA {pragma}")
-    ddl = [sql for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'metricrow' AND sql IS NOT NULL")]
+    ddl = [
+        sql for (sql,) in src.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'metricrow' AND sql IS NOT NULL")
+    ]
     for sql in ddl:
         dst.execute(sql)  # foreign keys are off here: the integration table is not copied
-    cols = ("integration_id, level, date, campaign_id, ad_group_id, ad_id, keyword_id, campaign_name, ad_group_name, "
-            "ad_name, keyword_text, impressions, clicks, cost_micros, conversions_micros, conversion_value_micros, currency")
+    cols = (
+        "integration_id, level, date, campaign_id, ad_group_id, ad_id, keyword_id, campaign_name, ad_group_name, "
+        "ad_name, keyword_text, impressions, clicks, cost_micros, conversions_micros, conversion_value_micros, currency"
+    )
     insert = f"INSERT INTO metricrow ({cols}) VALUES ({', '.join('?' * 17)})"
-    cursor = src.execute(f"SELECT {cols} FROM metricrow WHERE integration_id = ? AND level = 'keyword' ORDER BY id",
-                         (integration_id,))
+    cursor = src.execute(
+        f"SELECT {cols} FROM metricrow WHERE integration_id = ? AND level = 'keyword' ORDER BY id", (integration_id,)
+    )
     rows = seconds = 0
     while True:
         chunk = cursor.fetchmany(PAGE)
@@ -63,8 +68,10 @@ def _raw_ceiling(db_path: Path, raw_path: Path, integration_id: int) -> tuple[in
     return rows, seconds
 
 
-DRILLDOWN_INDEX = ("CREATE INDEX IF NOT EXISTS ix_metricrow_drilldown "
-                   "ON metricrow (integration_id, level, campaign_id, ad_group_id, date)")
+DRILLDOWN_INDEX = (
+    "CREATE INDEX IF NOT EXISTS ix_metricrow_drilldown "
+    "ON metricrow (integration_id, level, campaign_id, ad_group_id, date)"
+)
 
 
 def _query_latencies(integration_id: int, suffix: str = "") -> dict[str, float]:
@@ -80,15 +87,16 @@ def _query_latencies(integration_id: int, suffix: str = "") -> dict[str, float]:
     with Session(get_engine()) as s:
         end = s.exec(select(MetricRow.date).order_by(MetricRow.date.desc())).first() or dt.date.today()
         start = end - dt.timedelta(days=DAYS - 1)
-        campaign, group = s.exec(select(MetricRow.campaign_id, MetricRow.ad_group_id)
-                                 .where(MetricRow.level == "keyword")).first() or ("", "")
+        campaign, group = s.exec(
+            select(MetricRow.campaign_id, MetricRow.ad_group_id).where(MetricRow.level == "keyword")
+        ).first() or ("", "")
         calls = {
             "summary_ms": lambda: mq.summary(s, integration_id, start, end),
             "daily_series_ms": lambda: mq.daily_series(s, integration_id, start, end),
             "breakdown_campaign_ms": lambda: mq.breakdown(s, integration_id, "campaign", start, end),
             "breakdown_keyword_drilldown_ms": lambda: mq.breakdown(
-                s, integration_id, "keyword", start, end,
-                parent_filter={"campaign_id": campaign, "ad_group_id": group}),
+                s, integration_id, "keyword", start, end, parent_filter={"campaign_id": campaign, "ad_group_id": group}
+            ),
             "breakdown_all_keywords_ms": lambda: mq.breakdown(s, integration_id, "keyword", start, end),
         }
         out = {}
@@ -110,8 +118,15 @@ async def bench(rows: int) -> dict:
 
     campaigns = max(1, math.ceil(rows / (AD_GROUPS * KEYWORDS * DAYS)))
     days = max(1, min(DAYS, round(rows / (campaigns * AD_GROUPS * KEYWORDS))))
-    state = SandboxState(SandboxConfig(days=days, campaigns_per_account=campaigns, ad_groups_per_campaign=AD_GROUPS,
-                                       ads_per_ad_group=1, keywords_per_ad_group=KEYWORDS))
+    state = SandboxState(
+        SandboxConfig(
+            days=days,
+            campaigns_per_account=campaigns,
+            ad_groups_per_campaign=AD_GROUPS,
+            ads_per_ad_group=1,
+            keywords_per_ad_group=KEYWORDS,
+        )
+    )
     async with sandbox_hub(state, RetryPolicy(max_attempts=3, initial=0.1, cap=1.0)) as hub:
         integration_id = await connect_google(hub)
         # warm-up (imports, pools, statement caches) that also gives the summary / series queries data
@@ -127,11 +142,15 @@ async def bench(rows: int) -> dict:
     engine_rate = summary.read / summary.write_seconds
     raw_rate = raw_rows / raw_seconds
     result = {
-        "bench": "pull", "rows": summary.read, "raw_rows": raw_rows,
-        "engine_rows_per_s": round(engine_rate), "raw_rows_per_s": round(raw_rate),
+        "bench": "pull",
+        "rows": summary.read,
+        "raw_rows": raw_rows,
+        "engine_rows_per_s": round(engine_rate),
+        "raw_rows_per_s": round(raw_rate),
         "ratio": round(engine_rate / raw_rate, 3),
         "end_to_end_rows_per_s": round(summary.read / elapsed),
-        "end_to_end_s": round(elapsed, 2), "engine_write_s": round(summary.write_seconds, 2),
+        "end_to_end_s": round(elapsed, 2),
+        "engine_write_s": round(summary.write_seconds, 2),
         "db_write_share_of_run": round(summary.write_seconds / elapsed, 3),
         "raw_write_s": round(raw_seconds, 2),
         "peak_rss_delta_mb": round(rss.peak_delta_mb, 1),

@@ -55,8 +55,17 @@ def _when() -> str:
 
 
 def _events(n: int, prefix: str, start: int, when: str) -> list[dict]:
-    return [{"id": f"{prefix}-{i}", "event_type": "sale", "occurred_at": when, "value": "12.34", "currency": "USD",
-             "gclid": f"Cj0KCQjw-{prefix}-{i:08d}"} for i in range(start, start + n)]
+    return [
+        {
+            "id": f"{prefix}-{i}",
+            "event_type": "sale",
+            "occurred_at": when,
+            "value": "12.34",
+            "currency": "USD",
+            "gclid": f"Cj0KCQjw-{prefix}-{i:08d}",
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def _ingest(events: list[dict]) -> float:
@@ -66,23 +75,40 @@ def _ingest(events: list[dict]) -> float:
     started = time.perf_counter()
     for offset in range(0, len(events), INGEST_BATCH):
         with session_scope() as session:
-            stored = ingest_events(session, 1, events[offset:offset + INGEST_BATCH])
+            stored = ingest_events(session, 1, events[offset : offset + INGEST_BATCH])
             assert stored[0].queued_pushes == 1
     return time.perf_counter() - started
 
 
-async def _bare(http: httpx.AsyncClient, url: str, token: str, account_id: str, action_id: str,
-                events: list[dict]) -> float:
+async def _bare(
+    http: httpx.AsyncClient, url: str, token: str, account_id: str, action_id: str, events: list[dict]
+) -> float:
     """The ceiling: the same Data Manager request shape, posted by a plain loop."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-    destination = {"reference": "d0", "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": account_id},
-                   "productDestinationId": action_id}
+    destination = {
+        "reference": "d0",
+        "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": account_id},
+        "productDestinationId": action_id,
+    }
     started = time.perf_counter()
     for offset in range(0, len(events), 2000):
-        body = {"destinations": [destination], "encoding": "HEX", "validateOnly": False, "events": [
-            {"destinationReferences": ["d0"], "transactionId": f"1:{e['id']}", "eventTimestamp": e["occurred_at"],
-             "eventSource": "WEB", "conversionValue": 12.34, "currency": "USD", "adIdentifiers": {"gclid": e["gclid"]}}
-            for e in events[offset:offset + 2000]]}
+        body = {
+            "destinations": [destination],
+            "encoding": "HEX",
+            "validateOnly": False,
+            "events": [
+                {
+                    "destinationReferences": ["d0"],
+                    "transactionId": f"1:{e['id']}",
+                    "eventTimestamp": e["occurred_at"],
+                    "eventSource": "WEB",
+                    "conversionValue": 12.34,
+                    "currency": "USD",
+                    "adIdentifiers": {"gclid": e["gclid"]},
+                }
+                for e in events[offset : offset + 2000]
+            ],
+        }
         answer = await http.post(url, json=body, headers=headers)
         assert answer.status_code == 200, answer.text[:500]
     return time.perf_counter() - started
@@ -91,8 +117,11 @@ async def _bare(http: httpx.AsyncClient, url: str, token: str, account_id: str, 
 def _check_same_payloads(state: object, i: int) -> None:
     """The sandbox recorded the same event (ids aside) from the push engine and from the bare loop."""
     ignore = {"requestId", "transactionId", "gclid", "dedupKey"}
-    seen = {e["transactionId"]: e for e in state.received["google_ads"]  # type: ignore[attr-defined]
-            if e["transactionId"] in (f"1:ord-{i}", f"1:bare-{i}")}
+    seen = {
+        e["transactionId"]: e
+        for e in state.received["google_ads"]  # type: ignore[attr-defined]
+        if e["transactionId"] in (f"1:ord-{i}", f"1:bare-{i}")
+    }
     pushed, bare = ({k: v for k, v in seen[f"1:{p}-{i}"].items() if k not in ignore} for p in ("ord", "bare"))
     assert pushed == bare, (pushed, bare)
 

@@ -47,8 +47,15 @@ def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
     from routy_app.providers.endpoints import SANDBOX_PATHS
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTY_") or k == "ROUTY_DATA_DIR"}
-    env.update({"ROUTY_DATA_DIR": str(tmp), "PUBLIC_URL": f"http://localhost:{port}",
-                "ROUTY_PROVIDER_MODE": "sandbox", "ROUTY_LOG_LEVEL": "INFO", "REFLEX_WEB_WORKDIR": WEB_DIR})
+    env.update(
+        {
+            "ROUTY_DATA_DIR": str(tmp),
+            "PUBLIC_URL": f"http://localhost:{port}",
+            "ROUTY_PROVIDER_MODE": "sandbox",
+            "ROUTY_LOG_LEVEL": "INFO",
+            "REFLEX_WEB_WORKDIR": WEB_DIR,
+        }
+    )
     for name, path in SANDBOX_PATHS.items():
         env[name.upper()] = f"{sandbox_url}/sandbox{path}"
     return env
@@ -56,9 +63,14 @@ def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
 
 def _start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(["reflex", "run", "--env", "prod", "--single-port", "--backend-port", str(port),
-                                 "--loglevel", "warning"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            ["reflex", "run", "--env", "prod", "--single-port", "--backend-port", str(port), "--loglevel", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _healthy(port: int) -> bool:
@@ -155,7 +167,8 @@ async def main(events: int, port: int, timeout: float) -> dict:
                 _wait(lambda: status(pull_run.id) != "running", timeout),
                 _wait(lambda: status(push_run.id) != "running", timeout),
                 _wait(lambda: sync_now_accepted(dead_lock), timeout),
-                _wait(lambda: sent() > 0, timeout))
+                _wait(lambda: sent() > 0, timeout),
+            )
             names = ("pull_run_closed", "push_run_closed", "sync_now_unblocked", "outbox_moving")
             for name, mark in zip(names, marks):
                 result[f"kill_to_{name}_s"] = round(mark - killed, 1) if mark else "-"

@@ -31,8 +31,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="check configuration, apply database migrations, create the default source")
     sub.add_parser("check-config", help="check configuration and the secret key only")
-    doctor = sub.add_parser("doctor", help="check every connected integration against its provider; "
-                                           "exit status 1 when anything fails")
+    doctor = sub.add_parser(
+        "doctor", help="check every connected integration against its provider; exit status 1 when anything fails"
+    )
     doctor.add_argument("--source", type=int, default=None, help="only this traffic source's integrations")
     backup = sub.add_parser("backup", help="write a consistent copy of the SQLite database to PATH while the app "
                                            "runs (PostgreSQL: prints the pg_dump line)")
@@ -58,8 +59,10 @@ def _build_parser() -> argparse.ArgumentParser:
     enable.add_argument("email")
     keys = sub.add_parser("api-keys", help="create or rotate a traffic source's ingest API key")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    for name, text in (("create", "create the source's first key (refused when it has one)"),
-                       ("rotate", "replace the source's key (the old one stops working at once)")):
+    for name, text in (
+        ("create", "create the source's first key (refused when it has one)"),
+        ("rotate", "replace the source's key (the old one stops working at once)"),
+    ):
         cmd = keys_sub.add_parser(name, help=text)
         cmd.add_argument("--source", type=int, required=True, metavar="ID", help="the traffic source's id")
     return parser
@@ -80,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             from routy_app.db import migrate
 
             migrate()
-            print(f"routy: database ready ({settings.database_url.split('@')[-1]}), provider mode {settings.provider_mode}")
+            print(
+                f"routy: database ready ({settings.database_url.split('@')[-1]}), provider mode {settings.provider_mode}"
+            )
             _admin_from_env()
             _print_api_versions(settings)
         elif args.command == "users":
@@ -222,11 +227,19 @@ def _api_keys(args: argparse.Namespace) -> None:
         if args.keys_command == "create" and source.api_key_hash:
             raise CliError(f"traffic source {args.source} already has a key; use `api-keys rotate` to replace it")
         key = conversions.create_api_key(session, args.source)
-        audit.record(session, CLI_ACTOR, audit.AuditAction.API_KEY_ROTATED, source_id=args.source,
-                     detail=f"{args.keys_command}d from the command line")
+        audit.record(
+            session,
+            CLI_ACTOR,
+            audit.AuditAction.API_KEY_ROTATED,
+            source_id=args.source,
+            detail=f"{args.keys_command}d from the command line",
+        )
     print(key)
-    print(f"routy: {args.keys_command}d the API key of traffic source {args.source} ({source.name}); "
-          "it is shown only this once", file=sys.stderr)
+    print(
+        f"routy: {args.keys_command}d the API key of traffic source {args.source} ({source.name}); "
+        "it is shown only this once",
+        file=sys.stderr,
+    )
 
 
 def _password(from_stdin: bool, email: str) -> str:

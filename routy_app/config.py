@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     google_revoke_url: str = Field(default="", alias="GOOGLE_REVOKE_URL")
     google_ads_base_url: str = Field(default="", alias="GOOGLE_ADS_BASE_URL")
     google_datamanager_base_url: str = Field(default="", alias="GOOGLE_DATAMANAGER_BASE_URL")
+    # The OAuth consent screen's publishing status is "Testing": Google ends each consent after 7 days.
+    # Routy reads Google's `refresh_token_expires_in` when it is sent; this covers answers without it.
+    google_oauth_testing: bool = Field(default=False, alias="GOOGLE_OAUTH_TESTING")
 
     # Meta (Graph API, Conversions API, OAuth dialog).
     meta_app_id: str = Field(default="", alias="META_APP_ID")
@@ -86,8 +89,9 @@ class Settings(BaseSettings):
     ga4_data_api_base_url: str = Field(default="", alias="GA4_DATA_API_BASE_URL")
 
     # How many days before an API version's sunset Routy starts warning (start-up, /healthz, Settings).
-    version_warning_days: int = Field(default=versions.DEFAULT_WARNING_DAYS, ge=0, le=730,
-                                      alias="ROUTY_VERSION_WARNING_DAYS")
+    version_warning_days: int = Field(
+        default=versions.DEFAULT_WARNING_DAYS, ge=0, le=730, alias="ROUTY_VERSION_WARNING_DAYS"
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -161,8 +165,9 @@ class Settings(BaseSettings):
 
     def api_versions(self, today: dt.date | None = None) -> list[versions.VersionStatus]:
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
-        return versions.configured_statuses(self.google_ads_api_version, self.meta_api_version, today,
-                                            self.version_warning_days)
+        return versions.configured_statuses(
+            self.google_ads_api_version, self.meta_api_version, today, self.version_warning_days
+        )
 
     @property
     def public_origin(self) -> str:

@@ -65,7 +65,9 @@ class SecretBox:
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken:
-            raise ConfigError("Stored secrets cannot be decrypted: ROUTY_SECRET_KEY changed since they were saved") from None
+            raise ConfigError(
+                "Stored secrets cannot be decrypted: ROUTY_SECRET_KEY changed since they were saved"
+            ) from None
 
     def encrypt_json(self, value: dict[str, Any]) -> str:
         return self.encrypt(json.dumps(value, separators=(",", ":")))

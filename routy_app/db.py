@@ -128,10 +128,13 @@ class PlainRows:
             if compiled.post_compile_params or compiled.literal_execute_params:
                 raise ValueError("PlainRows cannot run statements with expanding or literal_execute binds")
             escaped = compiled.escaped_bind_names
-            processors = {escaped.get(name, name): bind.type.dialect_impl(dialect).bind_processor(dialect)
-                          for bind, name in compiled.bind_names.items()}
-            names = [escaped.get(name, name) for name in compiled.positiontup] if compiled.positional \
-                else list(processors)
+            processors = {
+                escaped.get(name, name): bind.type.dialect_impl(dialect).bind_processor(dialect)
+                for bind, name in compiled.bind_names.items()
+            }
+            names = (
+                [escaped.get(name, name) for name in compiled.positiontup] if compiled.positional else list(processors)
+            )
             self._compiled[key] = (compiled, str(compiled), [(name, processors[name]) for name in names])
         return self._compiled[key]
 

@@ -13,8 +13,12 @@ from routy_app.config import get_settings
 
 _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"ya29\.[\w.-]+|1//[\w.-]+|EAA\w+|sandbox-[\w-]*secret[\w-]*"), "[redacted]"),
-    (re.compile(r"\b(access_token|refresh_token|client_secret|api_secret|fb_exchange_token|input_token|code|key)=[^&\s\"']+"),
-     r"\1=[redacted]"),
+    (
+        re.compile(
+            r"\b(access_token|refresh_token|client_secret|api_secret|fb_exchange_token|input_token|code|key)=[^&\s\"']+"
+        ),
+        r"\1=[redacted]",
+    ),
     (re.compile(r"(Bearer\s+)\S+"), r"\1[redacted]"),
     (re.compile(r"rk_live_[\w-]+"), "[redacted]"),
 ]

@@ -128,6 +128,10 @@ class Integration(SQLModel, table=True):
     login_customer_id: str | None = Field(default=None, max_length=64)
     credentials_enc: str | None = Field(default=None, sa_type=Text)
     token_expires_at: dt.datetime | None = utc_field()
+    # When the current grant was issued, and when access ends without a new consent (a Meta long-lived
+    # token's expiry; a Google refresh token of an OAuth app in "Testing": 7 days). None = not known / never.
+    authorized_at: dt.datetime | None = utc_field()
+    access_expires_at: dt.datetime | None = utc_field()
     settings_json: str = Field(default="{}", sa_type=Text)
     direction: str = Field(default=Direction.BIDIRECTIONAL, max_length=16)
     schedule_minutes: int = Field(default=60)
@@ -188,7 +192,13 @@ class MetricRow(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint(
-            "integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id",
+            "integration_id",
+            "level",
+            "date",
+            "campaign_id",
+            "ad_group_id",
+            "ad_id",
+            "keyword_id",
             name="uq_metricrow_natural_key",
         ),
         Index("ix_metricrow_integration_level_date", "integration_id", "level", "date"),
@@ -269,9 +279,15 @@ class PushRequest(SQLModel, table=True):
     2,000 events) instead of once per event."""
 
     # Only requests still waiting for a verdict are indexed: the every-minute poll reads a handful of rows.
-    __table_args__ = (Index("ix_pushrequest_check", "next_check_at", "integration_id",
-                            sqlite_where=text("next_check_at IS NOT NULL"),
-                            postgresql_where=text("next_check_at IS NOT NULL")),)
+    __table_args__ = (
+        Index(
+            "ix_pushrequest_check",
+            "next_check_at",
+            "integration_id",
+            sqlite_where=text("next_check_at IS NOT NULL"),
+            postgresql_where=text("next_check_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     integration_id: int = Field(foreign_key="integration.id")
@@ -294,8 +310,14 @@ class ConversionPush(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("integration_id", "conversion_id", "mapping_id", name="uq_push_once"),
-        Index("ix_push_due", "integration_id", "status", "next_attempt_at",
-              sqlite_where=text("next_attempt_at IS NOT NULL"), postgresql_where=text("next_attempt_at IS NOT NULL")),
+        Index(
+            "ix_push_due",
+            "integration_id",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -404,3 +426,109 @@ class AuditEvent(SQLModel, table=True):
     integration_id: int | None = Field(default=None)
     traffic_source_id: int | None = Field(default=None)
     detail: str = Field(default="", sa_type=Text)
+
+
+# --- Alerts: channels, rules, incidents and their delivery outbox (services/alerts) ---------------
+
+
+class AlertChannel(SQLModel, table=True):
+    """Where alerts go: email (SMTP), a Slack-compatible incoming webhook or a signed JSON webhook.
+
+    `settings_json` holds what may be shown (host, port, addresses); `secrets_enc` (Fernet) holds the
+    SMTP password, webhook URLs and the signing secret; `target` is a masked one-line description.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=16)  # email | slack | webhook
+    enabled: bool = Field(default=True)
+    settings_json: str = Field(default="{}", sa_type=Text)
+    secrets_enc: str | None = Field(default=None, sa_type=Text)
+    target: str = Field(default="", max_length=300)
+    last_test_at: dt.datetime | None = utc_field()
+    last_test_ok: bool | None = Field(default=None)
+    last_test_message: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    updated_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class AlertRule(SQLModel, table=True):
+    """One alert kind's switch and thresholds for one traffic source; no row = the kind's defaults."""
+
+    __table_args__ = (UniqueConstraint("traffic_source_id", "kind", name="uq_alertrule_source_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    traffic_source_id: int = Field(foreign_key="trafficsource.id")
+    kind: str = Field(max_length=32)
+    enabled: bool = Field(default=True)
+    params_json: str = Field(default="{}", sa_type=Text)
+    updated_at: dt.datetime = utc_field(nullable=False, default_now=True)
+
+
+class Incident(SQLModel, table=True):
+    """One problem from when it is first seen until it clears: alerts are sent per incident, not per check.
+
+    `key` names the problem (kind + integration); at most one open incident per key (partial unique
+    index), so two evaluators racing cannot open it twice. No foreign keys: the history outlives a
+    disconnected integration.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_incident_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index("ix_incident_integration", "integration_id", "first_seen_at"),
+        Index("ix_incident_status_seen", "status", "last_seen_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=100)
+    kind: str = Field(max_length=32)
+    traffic_source_id: int | None = Field(default=None)
+    integration_id: int | None = Field(default=None)
+    status: str = Field(default="open", max_length=16)  # open | resolved
+    title: str = Field(max_length=300)
+    detail: str = Field(default="", sa_type=Text)
+    first_seen_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    last_seen_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    last_notified_at: dt.datetime | None = utc_field()
+    notices: int = Field(default=0)  # opened + reminders sent so far
+    resolved_at: dt.datetime | None = utc_field()
+    resolution: str = Field(default="", max_length=200)
+
+
+class AlertDelivery(SQLModel, table=True):
+    """The alert outbox: one row per incident notice x channel, sent by the alerts job with backoff.
+
+    `payload_json` is the message as it was when the notice was due, so every retry sends the same
+    text and event id. Like ConversionPush, `next_attempt_at` is set exactly while the row waits.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "channel_id", "event", "notice", name="uq_alertdelivery_once"),
+        Index(
+            "ix_alertdelivery_due",
+            "status",
+            "next_attempt_at",
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    channel_id: int = Field(foreign_key="alertchannel.id", index=True)
+    event: str = Field(max_length=16)  # opened | reminder | resolved
+    notice: int = Field(default=0)  # 0 = opened, n = the n-th daily reminder, -1 = resolved
+    status: str = Field(default="pending", max_length=16)  # pending | sent | failed | cancelled
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime | None = utc_field()
+    payload_json: str = Field(default="{}", sa_type=Text)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    response: str | None = Field(default=None, sa_type=Text)
+    created_at: dt.datetime = utc_field(nullable=False, default_now=True)
+    sent_at: dt.datetime | None = utc_field()

@@ -11,11 +11,13 @@ from routy_app.logging_setup import configure_logging
 from routy_app.observability.metrics import HttpTiming
 from routy_app.ops.workers import check_workers
 from routy_app.pages.account import login_page, setup_page, users_page
+from routy_app.pages.notifications import notifications_page
 from routy_app.pages.source import source_page
 from routy_app.security import secure
 from routy_app.services.lifespan import app_lifespan
 from routy_app.state.account import LoginState, UsersState
 from routy_app.state.auth import SessionBinding
+from routy_app.state.notifications import NotificationsState
 from routy_app.state.oneshot import PageLoadReset
 from routy_app.state.source import SourceState
 
@@ -31,8 +33,13 @@ def _log_api_versions() -> None:
     log = logging.getLogger("routy.versions")
     for status in get_settings().api_versions():
         if status.level != "ok":
-            log.log(logging.ERROR if status.level == "error" else logging.WARNING, "%s=%s: %s", status.setting,
-                    status.version, status.message)
+            log.log(
+                logging.ERROR if status.level == "error" else logging.WARNING,
+                "%s=%s: %s",
+                status.setting,
+                status.version,
+                status.message,
+            )
 
 
 _log_api_versions()
@@ -58,6 +65,7 @@ app.add_page(source_page, route="/sources/[source_id]", title="Routy Integration
 app.add_page(login_page, route="/login", title="Sign in · Routy", on_load=LoginState.load_login)
 app.add_page(setup_page, route="/setup", title="Create the admin · Routy", on_load=LoginState.load_setup)
 app.add_page(users_page, route="/users", title="Users · Routy", on_load=UsersState.load)
+app.add_page(notifications_page, route="/notifications", title="Notifications · Routy", on_load=NotificationsState.load)
 
 app.add_middleware(SessionBinding())  # first: a new session starts from fresh states
 app.add_middleware(PageLoadReset())

@@ -53,11 +53,16 @@ def current_lists() -> dict[str, list[str]]:
 
 def render() -> str:
     version = importlib.metadata.version("facebook-business")
-    lines = ['"""Field names from Meta\'s official `facebook-business` SDK ' + version + ' (generated).',
-             "",
-             "Written by scripts/gen_meta_fields.py; tests/contract/test_meta_field_lists.py checks it against the",
-             "installed SDK. Do not edit by hand: upgrade the SDK and run the script.",
-             '"""', "", f'SDK_VERSION = "{version}"', ""]
+    lines = [
+        '"""Field names from Meta\'s official `facebook-business` SDK ' + version + " (generated).",
+        "",
+        "Written by scripts/gen_meta_fields.py; tests/contract/test_meta_field_lists.py checks it against the",
+        "installed SDK. Do not edit by hand: upgrade the SDK and run the script.",
+        '"""',
+        "",
+        f'SDK_VERSION = "{version}"',
+        "",
+    ]
     for name, values in current_lists().items():
         text = pprint.pformat(frozenset(values), width=110, compact=True)
         lines.append(f"{name} = {text}")

@@ -48,10 +48,11 @@ class ControlGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")[len(scope.get("root_path", "")):] if scope["type"] == "http" else ""
+        path = scope.get("path", "")[len(scope.get("root_path", "")) :] if scope["type"] == "http" else ""
         if path.startswith("/_control") and not await _may_control(Request(scope)):
-            await JSONResponse({"error": "The sandbox control API needs a signed-in admin or the control token."},
-                               status_code=403)(scope, receive, send)
+            await JSONResponse(
+                {"error": "The sandbox control API needs a signed-in admin or the control token."}, status_code=403
+            )(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -51,8 +51,9 @@ async def login(request: Request) -> RedirectResponse:
 
     def attempt() -> auth.SignInResult:
         with session_scope() as session:
-            result = auth.sign_in(session, email, password, ip=client_ip(request),
-                                  user_agent=request.headers.get("user-agent"))
+            result = auth.sign_in(
+                session, email, password, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+            )
             if result.ok and result.user is not None:
                 audit.record(session, result.user.email, audit.AuditAction.SIGNED_IN, user_id=result.user.id)
             return result
@@ -75,8 +76,9 @@ async def logout(request: Request) -> RedirectResponse | PlainTextResponse:
             audit.record(session, user.email, audit.AuditAction.SIGNED_OUT, user_id=user.id)
     response = RedirectResponse("/login", status_code=303)
     params = auth.cookie_params(get_settings())
-    response.delete_cookie(params["key"], path=params["path"], secure=params["secure"], httponly=True,
-                           samesite=params["samesite"])
+    response.delete_cookie(
+        params["key"], path=params["path"], secure=params["secure"], httponly=True, samesite=params["samesite"]
+    )
     return response
 
 

@@ -72,8 +72,10 @@ async def post_conversions(request: Request) -> JSONResponse:
         event = stored[0]
         return JSONResponse(event.as_dict(), status_code=201 if event.status == "created" else 200)
     created = sum(1 for e in stored if e.status == "created")
-    return JSONResponse({"created": created, "duplicates": len(stored) - created,
-                         "events": [e.as_dict() for e in stored]}, status_code=200)
+    return JSONResponse(
+        {"created": created, "duplicates": len(stored) - created, "events": [e.as_dict() for e in stored]},
+        status_code=200,
+    )
 
 
 async def postback(request: Request) -> JSONResponse:

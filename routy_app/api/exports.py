@@ -61,7 +61,8 @@ async def export_csv(request: Request) -> Response:
         writer = csv.writer(buffer)
         with session_scope() as session:
             for row_id, name, *numbers, row_currency in mq.csv_rows(
-                    session, integration_id, level, start, end, parent, sort_by, q.get("desc", "1") == "1", currency):
+                session, integration_id, level, start, end, parent, sort_by, q.get("desc", "1") == "1", currency
+            ):
                 writer.writerow((inert(row_id), inert(name), *numbers, inert(row_currency)))
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
@@ -70,9 +71,11 @@ async def export_csv(request: Request) -> Response:
         yield buffer.getvalue()
 
     name = f"routy-{level}-{start}-{end}.csv"
-    return StreamingResponse(lines(), media_type="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 def routes() -> list[Route]:

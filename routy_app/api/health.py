@@ -18,9 +18,23 @@ async def healthz(_request: Request) -> JSONResponse:
     settings = get_settings()
     db_ok = ping()
     statuses = settings.api_versions()
-    api_versions = [{"api": s.api, "setting": s.setting, "version": s.version, "status": s.level,
-                     "sunset": s.sunset, "message": s.message} for s in statuses]
+    api_versions = [
+        {
+            "api": s.api,
+            "setting": s.setting,
+            "version": s.version,
+            "status": s.level,
+            "sunset": s.sunset,
+            "message": s.message,
+        }
+        for s in statuses
+    ]
     status = "ok" if db_ok and worst(statuses) != "error" else "degraded"
-    body = {"status": status, "db": db_ok, "version": __version__, "provider_mode": settings.provider_mode,
-            "api_versions": api_versions}
+    body = {
+        "status": status,
+        "db": db_ok,
+        "version": __version__,
+        "provider_mode": settings.provider_mode,
+        "api_versions": api_versions,
+    }
     return JSONResponse(body, status_code=200 if db_ok else 503)

@@ -25,8 +25,9 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
     params = {k: v for k, v in request.query_params.items()}
     token = request.cookies.get(auth.SESSION_COOKIE)
-    outcome = await connections.complete_oauth(default_hub(), provider, params,
-                                               session_id=auth.session_id_for_token(token) if token else None)
+    outcome = await connections.complete_oauth(
+        default_hub(), provider, params, session_id=auth.session_id_for_token(token) if token else None
+    )
     if outcome.ok:
         _audit(token, outcome)
         if outcome.integration_id:
@@ -44,5 +45,12 @@ def _audit(token: str | None, outcome: connections.CallbackOutcome) -> None:
     with session_scope() as session:
         user = auth.user_for_token(session, token)
         action = audit.AuditAction.RECONNECTED if "reconnected" in outcome.message else audit.AuditAction.CONNECTED
-        audit.record(session, user.email if user else None, action, integration_id=outcome.integration_id,
-                     source_id=outcome.source_id, detail=outcome.provider, user_id=user.id if user else None)
+        audit.record(
+            session,
+            user.email if user else None,
+            action,
+            integration_id=outcome.integration_id,
+            source_id=outcome.source_id,
+            detail=outcome.provider,
+            user_id=user.id if user else None,
+        )

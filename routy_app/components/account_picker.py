@@ -20,10 +20,15 @@ def _account_row(account) -> rx.Component:  # noqa: ANN001 - a Reflex var of an 
     )
     return rx.cond(
         account.selectable,
-        rx.radio_group.item(label, value=account.id, aria_label=account.name,
-                            padding_left=rx.cond(account.child, "1.5em", "0")),
-        rx.box(label, padding_y="0.25em", class_name="manager-row",
-               title="Manager accounts hold no campaigns: pick one of its clients"),
+        rx.radio_group.item(
+            label, value=account.id, aria_label=account.name, padding_left=rx.cond(account.child, "1.5em", "0")
+        ),
+        rx.box(
+            label,
+            padding_y="0.25em",
+            class_name="manager-row",
+            title="Manager accounts hold no campaigns: pick one of its clients",
+        ),
     )
 
 
@@ -32,7 +37,8 @@ def account_picker() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title("Select the ad account to link"),
             rx.dialog.description(
-                "Routy is authorised with ", ConnectState.picker_provider_name,
+                "Routy is authorised with ",
+                ConnectState.picker_provider_name,
                 ". Choose which account this traffic source pulls metrics from and pushes conversions to.",
                 size="2",
             ),
@@ -48,20 +54,27 @@ def account_picker() -> rx.Component:
                             on_change=ConnectState.choose_account,
                             id="account-choices",
                         ),
-                        rx.cond(ConnectState.picker_error == "",
-                                rx.text("No ad accounts are reachable with this authorisation.", size="2")),
+                        rx.cond(
+                            ConnectState.picker_error == "",
+                            rx.text("No ad accounts are reachable with this authorisation.", size="2"),
+                        ),
                     ),
                 ),
                 max_height="50vh",
                 overflow_y="auto",
                 padding_y="1em",
             ),
-            rx.cond(ConnectState.picker_error != "",
-                    rx.callout(ConnectState.picker_error, icon="triangle_alert", color_scheme="red", role="alert")),
+            rx.cond(
+                ConnectState.picker_error != "",
+                rx.callout(ConnectState.picker_error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
             rx.hstack(
                 rx.dialog.close(rx.button("Later", variant="soft", color_scheme="gray")),
-                rx.button("Link account", on_click=ConnectState.link_account,
-                          disabled=(ConnectState.selected_account == "") | ConnectState.picker_loading),
+                rx.button(
+                    "Link account",
+                    on_click=ConnectState.link_account,
+                    disabled=(ConnectState.selected_account == "") | ConnectState.picker_loading,
+                ),
                 justify="end",
                 spacing="3",
                 padding_top="1em",

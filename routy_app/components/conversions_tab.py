@@ -21,8 +21,12 @@ def _field(label: str, name: str, placeholder: str = "", **props) -> rx.Componen
 
 def _curl(key: rx.Var | str) -> rx.Component:
     return rx.code_block(
-        "curl -X POST " + ConversionsState.api_url + " \\\n"
-        + '  -H "Authorization: Bearer ' + key + '" \\\n'
+        "curl -X POST "
+        + ConversionsState.api_url
+        + " \\\n"
+        + '  -H "Authorization: Bearer '
+        + key
+        + '" \\\n'
         + '  -H "Content-Type: application/json" \\\n'
         + """  -d '{"id": "order-1001", "event_type": "sale", "occurred_at": "2026-11-27T14:03:00+01:00",
        "value": "129.90", "currency": "EUR", "gclid": "Cj0KCQ...", "email": "buyer@example.com",
@@ -45,9 +49,13 @@ def new_key_dialog() -> rx.Component:
                 rx.hstack(
                     rx.button("Copy key", variant="soft", on_click=rx.set_clipboard(ConversionsState.new_key)),
                     rx.dialog.close(rx.button("Done")),
-                    justify="end", spacing="3", width="100%",
+                    justify="end",
+                    spacing="3",
+                    width="100%",
                 ),
-                spacing="3", padding_top="0.75em", width="100%",
+                spacing="3",
+                padding_top="0.75em",
+                width="100%",
             ),
             max_width="560px",
         ),
@@ -57,77 +65,118 @@ def new_key_dialog() -> rx.Component:
 
 
 def api_key_card() -> rx.Component:
-    return rx.card(rx.vstack(
-        rx.heading("Ingest API", size="3", as_="h3"),
-        rx.text("Send conversions to Routy with this traffic source's API key. Email and phone are hashed on "
+    return rx.card(
+        rx.vstack(
+            rx.heading("Ingest API", size="3", as_="h3"),
+            rx.text(
+                "Send conversions to Routy with this traffic source's API key. Email and phone are hashed on "
                 "arrival; re-sending the same id changes nothing. `origin` (optional: web, app, in_store, phone, "
                 "other) says where the conversion happened; without it each Google Ads mapping's choice applies.",
-                size="2", color_scheme="gray"),
-        rx.hstack(rx.text("Current key: ", size="2"), rx.code(ConversionsState.key_description, id="api-key-masked"),
-                  rx.cond(AuthState.is_admin, rx.button("Create / rotate key", size="1", variant="soft",
-                                                        on_click=ConversionsState.rotate_key)),
-                  align="center", spacing="3", wrap="wrap"),
-        new_key_dialog(),
-        _curl("<your API key>"),
-        spacing="3",
-        width="100%",
-    ))
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.hstack(
+                rx.text("Current key: ", size="2"),
+                rx.code(ConversionsState.key_description, id="api-key-masked"),
+                rx.cond(
+                    AuthState.is_admin,
+                    rx.button("Create / rotate key", size="1", variant="soft", on_click=ConversionsState.rotate_key),
+                ),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+            new_key_dialog(),
+            _curl("<your API key>"),
+            spacing="3",
+            width="100%",
+        )
+    )
 
 
 def test_form() -> rx.Component:
-    return rx.card(rx.vstack(
-        rx.heading("Record test conversion", size="3", as_="h3"),
-        rx.form(
-            rx.vstack(
-                rx.hstack(
-                    _field("Event type", "event_type", "lead", default_value="lead"),
-                    _field("Value", "value", "49.90"),
-                    _field("Currency", "currency", "EUR"),
-                    _field("Event id (optional)", "id", "generated when empty"),
-                    spacing="3", wrap="wrap", width="100%",
+    return rx.card(
+        rx.vstack(
+            rx.heading("Record test conversion", size="3", as_="h3"),
+            rx.form(
+                rx.vstack(
+                    rx.hstack(
+                        _field("Event type", "event_type", "lead", default_value="lead"),
+                        _field("Value", "value", "49.90"),
+                        _field("Currency", "currency", "EUR"),
+                        _field("Event id (optional)", "id", "generated when empty"),
+                        spacing="3",
+                        wrap="wrap",
+                        width="100%",
+                    ),
+                    rx.hstack(
+                        _field("gclid", "gclid", "Cj0KCQ…"),
+                        _field("fbc", "fbc", "fb.1.1554763741205.AbCd…"),
+                        _field("GA client id", "ga_client_id", "123456789.1234567890"),
+                        _field("Email (hashed on arrival)", "email", "buyer@example.com"),
+                        spacing="3",
+                        wrap="wrap",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        ConversionsState.form_error != "",
+                        rx.callout(
+                            ConversionsState.form_error,
+                            icon="triangle_alert",
+                            color_scheme="red",
+                            role="alert",
+                            id="conversion-form-error",
+                            width="100%",
+                        ),
+                    ),
+                    rx.button("Record test conversion", type="submit"),
+                    spacing="3",
+                    width="100%",
                 ),
-                rx.hstack(
-                    _field("gclid", "gclid", "Cj0KCQ…"),
-                    _field("fbc", "fbc", "fb.1.1554763741205.AbCd…"),
-                    _field("GA client id", "ga_client_id", "123456789.1234567890"),
-                    _field("Email (hashed on arrival)", "email", "buyer@example.com"),
-                    spacing="3", wrap="wrap", width="100%",
-                ),
-                rx.cond(ConversionsState.form_error != "",
-                        rx.callout(ConversionsState.form_error, icon="triangle_alert", color_scheme="red",
-                                   role="alert", id="conversion-form-error", width="100%")),
-                rx.button("Record test conversion", type="submit"),
-                spacing="3",
+                on_submit=ConversionsState.record_test,
+                reset_on_submit=False,
                 width="100%",
             ),
-            on_submit=ConversionsState.record_test,
-            reset_on_submit=False,
+            spacing="3",
             width="100%",
-        ),
-        spacing="3",
-        width="100%",
-    ))
+        )
+    )
 
 
 def _row(row) -> rx.Component:  # noqa: ANN001
     return rx.table.row(
-        rx.table.cell(row.received_at), rx.table.cell(row.external_id), rx.table.cell(row.event_type),
-        rx.table.cell(row.value), rx.table.cell(row.click_ids), rx.table.cell(row.identifiers),
-        rx.table.cell(row.pushes), class_name="conversion-row",
+        rx.table.cell(row.received_at),
+        rx.table.cell(row.external_id),
+        rx.table.cell(row.event_type),
+        rx.table.cell(row.value),
+        rx.table.cell(row.click_ids),
+        rx.table.cell(row.identifiers),
+        rx.table.cell(row.pushes),
+        class_name="conversion-row",
     )
 
 
 def recent_table() -> rx.Component:
     return rx.vstack(
         rx.heading("Recent conversions", size="3", as_="h3"),
-        rx.cond(ConversionsState.total > 0,
-                rx.table.root(
-                    rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                        "Received", "Event id", "Type", "Value", "Click ids", "Identifiers", "Pushes")])),
-                    rx.table.body(rx.foreach(ConversionsState.rows, _row)),
-                    size="1", width="100%", id="recent-conversions",
+        rx.cond(
+            ConversionsState.total > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Received", "Event id", "Type", "Value", "Click ids", "Identifiers", "Pushes")
+                        ]
+                    )
                 ),
-                rx.text("No conversions yet.", size="2", color_scheme="gray")),
+                rx.table.body(rx.foreach(ConversionsState.rows, _row)),
+                size="1",
+                width="100%",
+                id="recent-conversions",
+            ),
+            rx.text("No conversions yet.", size="2", color_scheme="gray"),
+        ),
         pager(ConversionsState.page, ConversionsState.total, PAGE_SIZE, ConversionsState.go, "conversions"),
         width="100%",
         spacing="2",
@@ -136,5 +185,6 @@ def recent_table() -> rx.Component:
 
 
 def conversions_tab() -> rx.Component:
-    return rx.vstack(api_key_card(), rx.cond(AuthState.is_admin, test_form()), recent_table(), spacing="4",
-                     width="100%")
+    return rx.vstack(
+        api_key_card(), rx.cond(AuthState.is_admin, test_form()), recent_table(), spacing="4", width="100%"
+    )

@@ -7,23 +7,42 @@ import reflex as rx
 from routy_app.components.pager import pager
 from routy_app.state.metrics import PAGE_SIZE, MetricsState
 
-COLUMNS = (("Name", "name"), ("Impressions", "impressions"), ("Clicks", "clicks"), ("CTR", "ctr"),
-           ("Cost", "cost_micros"), ("CPC", "cpc_micros"), ("Conversions", "conversions_micros"),
-           ("Cost / conv.", "cost_per_conversion_micros"))
+COLUMNS = (
+    ("Name", "name"),
+    ("Impressions", "impressions"),
+    ("Clicks", "clicks"),
+    ("CTR", "ctr"),
+    ("Cost", "cost_micros"),
+    ("CPC", "cpc_micros"),
+    ("Conversions", "conversions_micros"),
+    ("Cost / conv.", "cost_per_conversion_micros"),
+)
 
 
 def _tile(tile) -> rx.Component:  # noqa: ANN001
-    return rx.card(rx.vstack(rx.text(tile.label, size="1", color_scheme="gray"),
-                             rx.text(tile.value, size="4", weight="bold"), spacing="1"),
-                   class_name="metric-tile", size="1")
+    return rx.card(
+        rx.vstack(
+            rx.text(tile.label, size="1", color_scheme="gray"),
+            rx.text(tile.value, size="4", weight="bold"),
+            spacing="1",
+        ),
+        class_name="metric-tile",
+        size="1",
+    )
 
 
 def _chart() -> rx.Component:
     return rx.box(
         rx.recharts.composed_chart(
             rx.recharts.bar(data_key="cost", name="Cost", y_axis_id="cost", fill=rx.color("indigo", 8)),
-            rx.recharts.line(data_key="clicks", name="Clicks", y_axis_id="clicks", stroke=rx.color("amber", 9),
-                             dot=False, type_="monotone"),
+            rx.recharts.line(
+                data_key="clicks",
+                name="Clicks",
+                y_axis_id="clicks",
+                stroke=rx.color("amber", 9),
+                dot=False,
+                type_="monotone",
+            ),
             rx.recharts.x_axis(data_key="date"),
             rx.recharts.y_axis(y_axis_id="cost", orientation="left"),
             rx.recharts.y_axis(y_axis_id="clicks", orientation="right"),
@@ -42,33 +61,59 @@ def _chart() -> rx.Component:
 def _header(label: str, column: str) -> rx.Component:
     arrow = rx.cond(MetricsState.sort_by == column, rx.cond(MetricsState.descending, " ↓", " ↑"), "")
     return rx.table.column_header_cell(
-        rx.button(label, arrow, variant="ghost", size="1", on_click=MetricsState.sort(column)))
+        rx.button(label, arrow, variant="ghost", size="1", on_click=MetricsState.sort(column))
+    )
 
 
 def _row(row) -> rx.Component:  # noqa: ANN001
     name = rx.cond(
         MetricsState.child_options.length() > 0,
-        rx.button(row.name, on_click=MetricsState.drill(row.id, row.name, MetricsState.child_options[0].level),
-                  variant="ghost", size="1", title="Show what is inside", class_name="drill"),
+        rx.button(
+            row.name,
+            on_click=MetricsState.drill(row.id, row.name, MetricsState.child_options[0].level),
+            variant="ghost",
+            size="1",
+            title="Show what is inside",
+            class_name="drill",
+        ),
         rx.text(row.name),
     )
     return rx.table.row(
-        rx.table.cell(name), rx.table.cell(row.impressions), rx.table.cell(row.clicks), rx.table.cell(row.ctr),
-        rx.table.cell(row.cost), rx.table.cell(row.cpc), rx.table.cell(row.conversions),
-        rx.table.cell(row.cost_per_conversion), class_name="breakdown-row",
+        rx.table.cell(name),
+        rx.table.cell(row.impressions),
+        rx.table.cell(row.clicks),
+        rx.table.cell(row.ctr),
+        rx.table.cell(row.cost),
+        rx.table.cell(row.cpc),
+        rx.table.cell(row.conversions),
+        rx.table.cell(row.cost_per_conversion),
+        class_name="breakdown-row",
     )
 
 
 def _breadcrumbs() -> rx.Component:
     return rx.hstack(
-        rx.foreach(MetricsState.crumbs, lambda crumb, i: rx.hstack(
-            rx.button(crumb.label, variant="ghost", size="1", on_click=MetricsState.back_to(i), class_name="crumb"),
-            rx.text("›"), spacing="1")),
+        rx.foreach(
+            MetricsState.crumbs,
+            lambda crumb, i: rx.hstack(
+                rx.button(crumb.label, variant="ghost", size="1", on_click=MetricsState.back_to(i), class_name="crumb"),
+                rx.text("›"),
+                spacing="1",
+            ),
+        ),
         rx.text(MetricsState.level_label, weight="bold", size="2", id="breakdown-level"),
-        rx.foreach(MetricsState.sibling_options, lambda o: rx.button(
-            o.label, size="1", variant=rx.cond(MetricsState.level == o.level, "solid", "soft"),
-            on_click=MetricsState.switch_child(o.level))),
-        spacing="2", align="center", wrap="wrap",
+        rx.foreach(
+            MetricsState.sibling_options,
+            lambda o: rx.button(
+                o.label,
+                size="1",
+                variant=rx.cond(MetricsState.level == o.level, "solid", "soft"),
+                on_click=MetricsState.switch_child(o.level),
+            ),
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
     )
 
 
@@ -76,38 +121,71 @@ def metrics_tab() -> rx.Component:
     return rx.vstack(
         rx.form(
             rx.hstack(
-                rx.vstack(rx.el.label(rx.text("From", size="1"), html_for="metrics-start"),
-                          rx.input(type="date", name="start", id="metrics-start", default_value=MetricsState.start,
-                                   key=MetricsState.start), spacing="1"),
-                rx.vstack(rx.el.label(rx.text("To", size="1"), html_for="metrics-end"),
-                          rx.input(type="date", name="end", id="metrics-end", default_value=MetricsState.end,
-                                   key=MetricsState.end), spacing="1"),
+                rx.vstack(
+                    rx.el.label(rx.text("From", size="1"), html_for="metrics-start"),
+                    rx.input(
+                        type="date",
+                        name="start",
+                        id="metrics-start",
+                        default_value=MetricsState.start,
+                        key=MetricsState.start,
+                    ),
+                    spacing="1",
+                ),
+                rx.vstack(
+                    rx.el.label(rx.text("To", size="1"), html_for="metrics-end"),
+                    rx.input(
+                        type="date", name="end", id="metrics-end", default_value=MetricsState.end, key=MetricsState.end
+                    ),
+                    spacing="1",
+                ),
                 rx.button("Apply", type="submit", variant="soft"),
                 rx.spacer(),
-                rx.link(rx.button("Export CSV", variant="outline", size="2"), href=MetricsState.export_url,
-                        is_external=False, download=True),
-                align="end", spacing="3", width="100%",
+                rx.link(
+                    rx.button("Export CSV", variant="outline", size="2"),
+                    href=MetricsState.export_url,
+                    is_external=False,
+                    download=True,
+                ),
+                align="end",
+                spacing="3",
+                width="100%",
             ),
             on_submit=MetricsState.set_range,
             reset_on_submit=False,
         ),
-        rx.cond(MetricsState.range_error != "",
-                rx.callout(MetricsState.range_error, icon="triangle_alert", color_scheme="red", role="alert")),
+        rx.cond(
+            MetricsState.range_error != "",
+            rx.callout(MetricsState.range_error, icon="triangle_alert", color_scheme="red", role="alert"),
+        ),
         rx.cond(
             MetricsState.empty_text != "",
             rx.callout(MetricsState.empty_text, icon="info", id="metrics-empty", width="100%"),
             rx.vstack(
-                rx.grid(rx.foreach(MetricsState.tiles, _tile), columns=rx.breakpoints(initial="2", sm="4", md="7"),
-                        spacing="2", width="100%"),
+                rx.grid(
+                    rx.foreach(MetricsState.tiles, _tile),
+                    columns=rx.breakpoints(initial="2", sm="4", md="7"),
+                    spacing="2",
+                    width="100%",
+                ),
                 _chart(),
                 _breadcrumbs(),
                 rx.table.root(
                     rx.table.header(rx.table.row(*[_header(label, col) for label, col in COLUMNS])),
                     rx.table.body(rx.foreach(MetricsState.rows, _row)),
-                    size="1", width="100%", id="breakdown",
+                    size="1",
+                    width="100%",
+                    id="breakdown",
                 ),
-                pager(MetricsState.page, MetricsState.total_rows, PAGE_SIZE, MetricsState.go, "rows",
-                      back="Previous", forward="Next"),
+                pager(
+                    MetricsState.page,
+                    MetricsState.total_rows,
+                    PAGE_SIZE,
+                    MetricsState.go,
+                    "rows",
+                    back="Previous",
+                    forward="Next",
+                ),
                 spacing="3",
                 width="100%",
             ),

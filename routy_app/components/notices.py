@@ -12,8 +12,12 @@ from routy_app.state.toast import KINDS, ToastState
 
 def _relay(kind: str) -> rx.Component:
     show = getattr(rx.toast, kind)
-    return rx.el.span(key=ToastState.seq, hidden=True, class_name="toast-relay",
-                      on_mount=[show(ToastState.text), ToastState.shown(ToastState.seq)])
+    return rx.el.span(
+        key=ToastState.seq,
+        hidden=True,
+        class_name="toast-relay",
+        on_mount=[show(ToastState.text), ToastState.shown(ToastState.seq)],
+    )
 
 
 def toast_relay() -> rx.Component:
@@ -28,10 +32,14 @@ def provider_redirect() -> rx.Component:
     """
     return rx.cond(
         ConnectState.redirect_url != "",
-        rx.el.a("Continue to the provider's consent page", href=ConnectState.redirect_url, id="provider-redirect",
-                reload_document=True,
-                key=ConnectState.redirect_url,
-                on_mount=rx.call_function("() => document.getElementById('provider-redirect')?.click()")),
+        rx.el.a(
+            "Continue to the provider's consent page",
+            href=ConnectState.redirect_url,
+            id="provider-redirect",
+            reload_document=True,
+            key=ConnectState.redirect_url,
+            on_mount=rx.call_function("() => document.getElementById('provider-redirect')?.click()"),
+        ),
     )
 
 
@@ -39,8 +47,11 @@ def query_cleaner() -> rx.Component:
     """Drops the one-time OAuth query from the address bar, so a reload does not replay it."""
     return rx.cond(
         SourceState.clean_query,
-        rx.el.span(hidden=True, on_mount=[
-            rx.call_function("() => window.history.replaceState(null, '', window.location.pathname)"),
-            SourceState.query_cleaned,
-        ]),
+        rx.el.span(
+            hidden=True,
+            on_mount=[
+                rx.call_function("() => window.history.replaceState(null, '', window.location.pathname)"),
+                SourceState.query_cleaned,
+            ],
+        ),
     )

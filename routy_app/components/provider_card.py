@@ -6,8 +6,9 @@ import reflex as rx
 
 
 def status_badge(card) -> rx.Component:  # noqa: ANN001 - a Reflex var of a card dict
-    return rx.badge(card.status_label, color_scheme=card.status_color, variant="soft", size="2",
-                    class_name="status-badge")
+    return rx.badge(
+        card.status_label, color_scheme=card.status_color, variant="soft", size="2", class_name="status-badge"
+    )
 
 
 def provider_card(card, action: rx.Component) -> rx.Component:  # noqa: ANN001
@@ -22,8 +23,16 @@ def provider_card(card, action: rx.Component) -> rx.Component:  # noqa: ANN001
             ),
             rx.text(card.description, size="2", color_scheme="gray"),
             rx.cond(card.account_label != "", rx.text("Account: ", card.account_label, size="2")),
-            rx.cond(card.notice != "", rx.callout(card.notice, size="1", role="alert", class_name="card-notice",
-                                                 color_scheme=rx.cond(card.status == "pending_account", "amber", "red"))),
+            rx.cond(
+                card.notice != "",
+                rx.callout(
+                    card.notice,
+                    size="1",
+                    role="alert",
+                    class_name="card-notice",
+                    color_scheme=rx.cond(card.status == "pending_account", "amber", "red"),
+                ),
+            ),
             rx.hstack(status_badge(card), rx.spacer(), action, align="center", width="100%"),
             spacing="3",
             height="100%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app.components.incidents import incident_list
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
@@ -21,8 +22,9 @@ def _row(label: str, value) -> rx.Component:  # noqa: ANN001
 def _version_row(row) -> rx.Component:  # noqa: ANN001
     return rx.table.row(
         rx.table.cell(row.api),
-        rx.table.cell(rx.code(row.version), rx.cond(row.setting != "", rx.text(row.setting, size="1",
-                                                                                color_scheme="gray"))),
+        rx.table.cell(
+            rx.code(row.version), rx.cond(row.setting != "", rx.text(row.setting, size="1", color_scheme="gray"))
+        ),
         rx.table.cell(rx.badge(row.status_label, color_scheme=row.color, class_name="version-status")),
         rx.table.cell(row.sunset),
         class_name="version-row",
@@ -33,13 +35,21 @@ def versions_table() -> rx.Component:
     """The API versions this integration talks to, with their sunset dates (providers/versions.py)."""
     return rx.vstack(
         rx.text("API versions", weight="bold", size="2"),
-        rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "API", "Version", "Status", "Sunset")])),
-            rx.table.body(rx.foreach(SettingsState.versions, _version_row)),
-            size="1", width="100%", id="api-versions",
-        ), width="100%", overflow_x="auto"),
-        width="100%", spacing="1",
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("API", "Version", "Status", "Sunset")])
+                ),
+                rx.table.body(rx.foreach(SettingsState.versions, _version_row)),
+                size="1",
+                width="100%",
+                id="api-versions",
+            ),
+            width="100%",
+            overflow_x="auto",
+        ),
+        width="100%",
+        spacing="1",
     )
 
 
@@ -50,30 +60,62 @@ def _check_row(row) -> rx.Component:  # noqa: ANN001
             rx.text(row.name, weight="medium", size="2"),
             rx.text(row.message, size="1", style={"word_break": "break-word"}),
             rx.cond(row.fix != "", rx.text("→ ", row.fix, size="1", color_scheme=row.color)),
-            spacing="0", width="100%",
+            spacing="0",
+            width="100%",
         ),
-        align="start", spacing="3", width="100%", class_name="setup-check",
+        align="start",
+        spacing="3",
+        width="100%",
+        class_name="setup-check",
     )
 
 
 def setup_checks() -> rx.Component:
-    return rx.cond(SettingsState.setup_summary != "", rx.card(rx.vstack(
-        rx.callout(SettingsState.setup_summary, role="status", width="100%", id="setup-summary",
-                   icon=rx.cond(SettingsState.setup_ok, "circle_check", "circle_x"),
-                   color_scheme=rx.cond(SettingsState.setup_ok, "green", "red")),
-        rx.foreach(SettingsState.setup_checks, _check_row),
-        spacing="2", width="100%",
-    ), width="100%", id="setup-checks"))
+    return rx.cond(
+        SettingsState.setup_summary != "",
+        rx.card(
+            rx.vstack(
+                rx.callout(
+                    SettingsState.setup_summary,
+                    role="status",
+                    width="100%",
+                    id="setup-summary",
+                    icon=rx.cond(SettingsState.setup_ok, "circle_check", "circle_x"),
+                    color_scheme=rx.cond(SettingsState.setup_ok, "green", "red"),
+                ),
+                rx.foreach(SettingsState.setup_checks, _check_row),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            id="setup-checks",
+        ),
+    )
 
 
 def connection_tab() -> rx.Component:
     return rx.vstack(
-        rx.cond(D.notice != "", rx.callout(D.notice, icon="triangle_alert",
-                                           color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
-                                           role="alert", width="100%")),
-        rx.cond(SettingsState.version_notice != "",
-                rx.callout(SettingsState.version_notice, icon="calendar_clock", id="version-notice",
-                           color_scheme=SettingsState.version_notice_color, role="note", width="100%")),
+        rx.cond(
+            D.notice != "",
+            rx.callout(
+                D.notice,
+                icon="triangle_alert",
+                color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
+                role="alert",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            SettingsState.version_notice != "",
+            rx.callout(
+                SettingsState.version_notice,
+                icon="calendar_clock",
+                id="version-notice",
+                color_scheme=SettingsState.version_notice_color,
+                role="note",
+                width="100%",
+            ),
+        ),
         rx.data_list.root(
             _row("Status", rx.badge(D.status_label, color_scheme=D.status_color, class_name="status-badge")),
             _row("Account", rx.text(D.account_name, " (", D.account_id, ")")),
@@ -86,43 +128,95 @@ def connection_tab() -> rx.Component:
             size="2",
         ),
         rx.hstack(
-            rx.button("Test Connection", on_click=SettingsState.test_connection, loading=SettingsState.testing,
-                      variant="soft"),
-            rx.cond(AuthState.is_admin, rx.button("Check set-up", on_click=SettingsState.check_setup,
-                                                  loading=SettingsState.checking, variant="soft", color_scheme="teal")),
-            rx.cond(D.can_pause, rx.button("Pause", on_click=SettingsState.set_paused(True), variant="soft",
-                                           color_scheme="gray")),
-            rx.cond(D.can_resume, rx.button("Resume", on_click=SettingsState.set_paused(False), variant="soft",
-                                            color_scheme="green")),
-            rx.cond(D.auth == "oauth",
-                    rx.button(rx.cond(D.status == "reconnect_required", "Reconnect", "Refresh Auth / Reconnect"),
-                              on_click=ConnectState.reconnect(D.provider, D.integration_id), variant="soft",
-                              color_scheme=rx.cond(D.status == "reconnect_required", "red", "indigo"))),
+            rx.button(
+                "Test Connection", on_click=SettingsState.test_connection, loading=SettingsState.testing, variant="soft"
+            ),
+            rx.cond(
+                AuthState.is_admin,
+                rx.button(
+                    "Check set-up",
+                    on_click=SettingsState.check_setup,
+                    loading=SettingsState.checking,
+                    variant="soft",
+                    color_scheme="teal",
+                ),
+            ),
+            rx.cond(
+                D.can_pause,
+                rx.button("Pause", on_click=SettingsState.set_paused(True), variant="soft", color_scheme="gray"),
+            ),
+            rx.cond(
+                D.can_resume,
+                rx.button("Resume", on_click=SettingsState.set_paused(False), variant="soft", color_scheme="green"),
+            ),
+            rx.cond(
+                D.auth == "oauth",
+                rx.button(
+                    rx.cond(D.status == "reconnect_required", "Reconnect", "Refresh Auth / Reconnect"),
+                    on_click=ConnectState.reconnect(D.provider, D.integration_id),
+                    variant="soft",
+                    color_scheme=rx.cond(D.status == "reconnect_required", "red", "indigo"),
+                ),
+            ),
             rx.spacer(),
             rx.button("Disconnect", on_click=SettingsState.ask_disconnect, color_scheme="red", variant="outline"),
             wrap="wrap",
             spacing="2",
             width="100%",
         ),
-        rx.cond(SettingsState.test_message != "",
-                rx.callout(SettingsState.test_message, id="test-result", role="status", width="100%",
-                           icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
-                           color_scheme=rx.cond(SettingsState.test_ok, "green", "red"))),
-        setup_checks(),
-        versions_table(),
-        rx.cond(SettingsState.activity.length() > 0, rx.vstack(
-            rx.text("Activity", weight="bold", size="2"),
-            rx.table.root(
-                rx.table.body(rx.foreach(SettingsState.activity, lambda a: rx.table.row(
-                    rx.table.cell(a.when), rx.table.cell(a.who), rx.table.cell(a.action),
-                    rx.table.cell(a.detail, max_width="24em", overflow="hidden", text_overflow="ellipsis")))),
-                size="1",
+        rx.cond(
+            SettingsState.test_message != "",
+            rx.callout(
+                SettingsState.test_message,
+                id="test-result",
+                role="status",
                 width="100%",
-                id="activity-log",
+                icon=rx.cond(SettingsState.test_ok, "circle_check", "circle_x"),
+                color_scheme=rx.cond(SettingsState.test_ok, "green", "red"),
+            ),
+        ),
+        setup_checks(),
+        rx.vstack(
+            rx.hstack(
+                rx.text("Incidents", weight="bold", size="2"),
+                rx.spacer(),
+                rx.link("Alerts and channels", href="/notifications", size="1"),
+                width="100%",
+            ),
+            incident_list(
+                SettingsState.incidents,
+                "No incidents: no alert has fired for this integration.",
+                show_source=False,
+                list_id="connection-incidents",
             ),
             width="100%",
             spacing="1",
-        )),
+        ),
+        versions_table(),
+        rx.cond(
+            SettingsState.activity.length() > 0,
+            rx.vstack(
+                rx.text("Activity", weight="bold", size="2"),
+                rx.table.root(
+                    rx.table.body(
+                        rx.foreach(
+                            SettingsState.activity,
+                            lambda a: rx.table.row(
+                                rx.table.cell(a.when),
+                                rx.table.cell(a.who),
+                                rx.table.cell(a.action),
+                                rx.table.cell(a.detail, max_width="24em", overflow="hidden", text_overflow="ellipsis"),
+                            ),
+                        )
+                    ),
+                    size="1",
+                    width="100%",
+                    id="activity-log",
+                ),
+                width="100%",
+                spacing="1",
+            ),
+        ),
         spacing="4",
         width="100%",
         padding_top="1em",
@@ -136,8 +230,12 @@ def confirm_disconnect() -> rx.Component:
             rx.alert_dialog.description(SettingsState.removal_text, size="2"),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
-                rx.button("Disconnect and delete", color_scheme="red", on_click=SettingsState.disconnect,
-                          loading=SettingsState.busy),
+                rx.button(
+                    "Disconnect and delete",
+                    color_scheme="red",
+                    on_click=SettingsState.disconnect,
+                    loading=SettingsState.busy,
+                ),
                 justify="end",
                 spacing="3",
                 padding_top="1em",
@@ -156,8 +254,9 @@ def settings_dialog() -> rx.Component:
                     D,
                     rx.vstack(
                         rx.dialog.title(D.provider_name, " settings"),
-                        rx.dialog.description("Manage how this traffic source syncs with ", D.provider_name, ".",
-                                              size="2"),
+                        rx.dialog.description(
+                            "Manage how this traffic source syncs with ", D.provider_name, ".", size="2"
+                        ),
                         rx.tabs.root(
                             rx.tabs.list(
                                 rx.tabs.trigger("Connection", value="connection"),
@@ -167,7 +266,8 @@ def settings_dialog() -> rx.Component:
                                 rx.tabs.trigger("Push History", value="push"),
                                 rx.tabs.trigger("Metrics", value="metrics"),
                                 # Six tabs do not fit a phone: they scroll, instead of widening the dialog's content.
-                                overflow_x="auto", max_width="100%",
+                                overflow_x="auto",
+                                max_width="100%",
                             ),
                             rx.tabs.content(connection_tab(), value="connection"),
                             rx.tabs.content(sync_tab(), value="sync"),
@@ -180,8 +280,11 @@ def settings_dialog() -> rx.Component:
                             width="100%",
                             min_width="0",
                         ),
-                        rx.hstack(rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                                  justify="end", width="100%"),
+                        rx.hstack(
+                            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
+                            justify="end",
+                            width="100%",
+                        ),
                         spacing="3",
                         min_width="0",
                     ),

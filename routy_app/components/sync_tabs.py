@@ -34,18 +34,25 @@ def sync_tab() -> rx.Component:
                 rx.hstack(
                     rx.vstack(
                         rx.text("Direction", size="2", weight="medium"),
-                        rx.select.root(rx.select.trigger(aria_label="Direction", width="16em"),
-                                       rx.select.content(direction_items), name="direction",
-                                       value=SyncState.direction, on_change=SyncState.set_direction),
+                        rx.select.root(
+                            rx.select.trigger(aria_label="Direction", width="16em"),
+                            rx.select.content(direction_items),
+                            name="direction",
+                            value=SyncState.direction,
+                            on_change=SyncState.set_direction,
+                        ),
                         _error("direction"),
                         spacing="1",
                     ),
                     rx.vstack(
                         rx.text("Schedule", size="2", weight="medium"),
-                        rx.select.root(rx.select.trigger(aria_label="Schedule", width="12em"),
-                                       rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
-                                       name="schedule_minutes", value=SyncState.schedule_minutes,
-                                       on_change=SyncState.set_schedule),
+                        rx.select.root(
+                            rx.select.trigger(aria_label="Schedule", width="12em"),
+                            rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
+                            name="schedule_minutes",
+                            value=SyncState.schedule_minutes,
+                            on_change=SyncState.set_schedule,
+                        ),
                         _error("schedule_minutes"),
                         spacing="1",
                     ),
@@ -53,10 +60,18 @@ def sync_tab() -> rx.Component:
                     wrap="wrap",
                 ),
                 rx.hstack(
-                    _number("Lookback days", "lookback_days", SyncState.lookback_days,
-                            "Recent days re-pulled each run (providers restate them)."),
-                    _number("History window (days)", "history_days", SyncState.history_days,
-                            "How far back the first sync and Force Full Sync go."),
+                    _number(
+                        "Lookback days",
+                        "lookback_days",
+                        SyncState.lookback_days,
+                        "Recent days re-pulled each run (providers restate them).",
+                    ),
+                    _number(
+                        "History window (days)",
+                        "history_days",
+                        SyncState.history_days,
+                        "How far back the first sync and Force Full Sync go.",
+                    ),
                     spacing="5",
                     wrap="wrap",
                 ),
@@ -69,35 +84,58 @@ def sync_tab() -> rx.Component:
         rx.separator(size="4"),
         rx.hstack(
             rx.button("Sync Now", on_click=SyncState.sync_now("manual"), loading=SyncState.running),
-            rx.button("Force Full Sync", on_click=SyncState.set_confirm_full_open(True), variant="outline",
-                      disabled=SyncState.running),
+            rx.button(
+                "Force Full Sync",
+                on_click=SyncState.set_confirm_full_open(True),
+                variant="outline",
+                disabled=SyncState.running,
+            ),
             spacing="3",
         ),
         rx.cond(
             SyncState.running,
             rx.vstack(
                 rx.progress(value=SyncState.progress_percent, max=100, width="100%", aria_label="Sync progress"),
-                rx.text("Pulling ", SyncState.progress_level, " level: ", SyncState.progress_rows,
-                        " rows so far", size="2", id="sync-progress"),
+                rx.text(
+                    "Pulling ",
+                    SyncState.progress_level,
+                    " level: ",
+                    SyncState.progress_rows,
+                    " rows so far",
+                    size="2",
+                    id="sync-progress",
+                ),
                 width="100%",
                 spacing="1",
             ),
         ),
-        rx.cond(SyncState.last_result != "",
-                rx.callout(SyncState.last_result, id="sync-result", role="status", width="100%",
-                           color_scheme=rx.cond(SyncState.last_result_ok, "green", "red"),
-                           icon=rx.cond(SyncState.last_result_ok, "circle_check", "circle_x"))),
+        rx.cond(
+            SyncState.last_result != "",
+            rx.callout(
+                SyncState.last_result,
+                id="sync-result",
+                role="status",
+                width="100%",
+                color_scheme=rx.cond(SyncState.last_result_ok, "green", "red"),
+                icon=rx.cond(SyncState.last_result_ok, "circle_check", "circle_x"),
+            ),
+        ),
         rx.alert_dialog.root(
             rx.alert_dialog.content(
                 rx.alert_dialog.title("Force a full sync?"),
                 rx.alert_dialog.description(
-                    "Routy re-pulls the whole history window (", SyncState.history_days,
+                    "Routy re-pulls the whole history window (",
+                    SyncState.history_days,
                     " days) at every level and removes rows the provider no longer reports in that window. "
-                    "Large accounts can take several minutes.", size="2"),
+                    "Large accounts can take several minutes.",
+                    size="2",
+                ),
                 rx.hstack(
                     rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
                     rx.button("Re-pull everything", on_click=SyncState.sync_now("full")),
-                    justify="end", spacing="3", padding_top="1em",
+                    justify="end",
+                    spacing="3",
+                    padding_top="1em",
                 ),
             ),
             open=SyncState.confirm_full_open,
@@ -119,11 +157,16 @@ def _history_row(run) -> rx.Component:  # noqa: ANN001
         rx.table.cell(run.inserted),
         rx.table.cell(run.updated),
         rx.table.cell(run.failed),
-        rx.table.cell(rx.cond(run.error != "",
-                              rx.el.details(rx.el.summary(rx.cond(run.status == "interrupted", "Why", "Error")),
-                                            rx.text(run.error, size="1", color_scheme="red",
-                                                    style={"white_space": "pre-wrap"})),
-                              "")),
+        rx.table.cell(
+            rx.cond(
+                run.error != "",
+                rx.el.details(
+                    rx.el.summary(rx.cond(run.status == "interrupted", "Why", "Error")),
+                    rx.text(run.error, size="1", color_scheme="red", style={"white_space": "pre-wrap"}),
+                ),
+                "",
+            )
+        ),
         class_name="history-row",
     )
 
@@ -133,8 +176,24 @@ def history_tab() -> rx.Component:
         rx.cond(
             SyncState.history_total > 0,
             rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                    "Started", "Duration", "Type", "Status", "Read", "Inserted", "Updated", "Failed", "Details")])),
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in (
+                                "Started",
+                                "Duration",
+                                "Type",
+                                "Status",
+                                "Read",
+                                "Inserted",
+                                "Updated",
+                                "Failed",
+                                "Details",
+                            )
+                        ]
+                    )
+                ),
                 rx.table.body(rx.foreach(SyncState.history_rows, _history_row)),
                 size="1",
                 width="100%",

@@ -10,8 +10,11 @@ from routy_app.state.account import LoginState, UsersState
 
 
 def _centered(*children: rx.Component) -> rx.Component:
-    return rx.center(toast_relay(), rx.card(rx.vstack(*children, spacing="4", width="100%"), width="380px", size="3"),
-                     min_height="100vh")
+    return rx.center(
+        toast_relay(),
+        rx.card(rx.vstack(*children, spacing="4", width="100%"), width="380px", size="3"),
+        min_height="100vh",
+    )
 
 
 def _input(label: str, name: str, kind: str = "text", **props) -> rx.Component:  # noqa: ANN003
@@ -28,13 +31,20 @@ def _native_form(form_id: str, action: str, *children: rx.Component) -> rx.Compo
 
     Reflex forms always prevent the default submit; the handler re-submits natively.
     """
-    return rx.el.form(*children, id=form_id, action=action, method="post",
-                      on_submit=rx.call_function(f"() => document.getElementById('{form_id}').submit()"))
+    return rx.el.form(
+        *children,
+        id=form_id,
+        action=action,
+        method="post",
+        on_submit=rx.call_function(f"() => document.getElementById('{form_id}').submit()"),
+    )
 
 
 def _error() -> rx.Component:
-    return rx.cond(LoginState.error != "",
-                   rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red", role="alert", width="100%"))
+    return rx.cond(
+        LoginState.error != "",
+        rx.callout(LoginState.error, icon="triangle_alert", color_scheme="red", role="alert", width="100%"),
+    )
 
 
 def login_page() -> rx.Component:
@@ -58,8 +68,11 @@ def login_page() -> rx.Component:
 def setup_page() -> rx.Component:
     return _centered(
         rx.heading("Create the admin", size="5"),
-        rx.text("No user exists yet. The first account you create here is an admin; this page then disappears.",
-                size="2", color_scheme="gray"),
+        rx.text(
+            "No user exists yet. The first account you create here is an admin; this page then disappears.",
+            size="2",
+            color_scheme="gray",
+        ),
         _error(),
         _native_form(
             "setup-form",
@@ -67,8 +80,11 @@ def setup_page() -> rx.Component:
             rx.vstack(
                 _input("Email", "email", "email", default_value=LoginState.email, required=True),
                 _input("Password", "password", "password", auto_complete="new-password", required=True),
-                rx.text("At least 12 characters, mixing letters, digits or symbols; not a common password.",
-                        size="1", color_scheme="gray"),
+                rx.text(
+                    "At least 12 characters, mixing letters, digits or symbols; not a common password.",
+                    size="1",
+                    color_scheme="gray",
+                ),
                 _input("Repeat password", "confirm", "password", auto_complete="new-password", required=True),
                 rx.button("Create admin and sign in", type="submit", width="100%"),
                 spacing="3",
@@ -83,11 +99,19 @@ def _user_row(user) -> rx.Component:  # noqa: ANN001
         rx.table.cell(rx.badge(user.role)),
         rx.table.cell(user.status),
         rx.table.cell(user.created),
-        rx.table.cell(rx.cond(user.status == "active",
-                              rx.button("Disable", size="1", variant="soft", color_scheme="red",
-                                        on_click=UsersState.set_disabled(user.email, True)),
-                              rx.button("Enable", size="1", variant="soft",
-                                        on_click=UsersState.set_disabled(user.email, False)))),
+        rx.table.cell(
+            rx.cond(
+                user.status == "active",
+                rx.button(
+                    "Disable",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=UsersState.set_disabled(user.email, True),
+                ),
+                rx.button("Enable", size="1", variant="soft", on_click=UsersState.set_disabled(user.email, False)),
+            )
+        ),
     )
 
 
@@ -95,17 +119,24 @@ def users_page() -> rx.Component:
     return shell(
         rx.vstack(
             rx.heading("Users", size="6", as_="h1"),
-            rx.text("Admins connect, disconnect and change settings; viewers see everything except secrets and "
-                    "change nothing.", size="2", color_scheme="gray"),
+            rx.text(
+                "Admins connect, disconnect and change settings; viewers see everything except secrets and "
+                "change nothing.",
+                size="2",
+                color_scheme="gray",
+            ),
             rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                               ("Email", "Role", "Status", "Created", "")])),
+                rx.table.header(
+                    rx.table.row(*[rx.table.column_header_cell(h) for h in ("Email", "Role", "Status", "Created", "")])
+                ),
                 rx.table.body(rx.foreach(UsersState.users, _user_row)),
                 width="100%",
             ),
             rx.heading("Add a user", size="4"),
-            rx.cond(UsersState.error != "",
-                    rx.callout(UsersState.error, icon="triangle_alert", color_scheme="red", role="alert")),
+            rx.cond(
+                UsersState.error != "",
+                rx.callout(UsersState.error, icon="triangle_alert", color_scheme="red", role="alert"),
+            ),
             rx.form(
                 rx.hstack(
                     _input("Email", "email", "email", required=True),

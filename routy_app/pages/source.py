@@ -22,8 +22,12 @@ def card_action(card) -> rx.Component:  # noqa: ANN001
     (to disconnect, or to see history) next to it."""
     settings = rx.cond(
         (card.status == "pending_account") | (card.status == "reconnect_required"),
-        rx.button("Settings", on_click=SettingsState.open_for(card.integration_id), variant="ghost",
-                  aria_label="Settings " + card.name),
+        rx.button(
+            "Settings",
+            on_click=SettingsState.open_for(card.integration_id),
+            variant="ghost",
+            aria_label="Settings " + card.name,
+        ),
     )
     return rx.hstack(settings, _main_button(card), spacing="2")
 
@@ -44,11 +48,20 @@ def integrations_tab() -> rx.Component:
         rx.text(
             "Connect this traffic source to ad networks and analytics tools: Routy pulls campaign metrics "
             "and pushes your conversions back so each provider optimises on real results.",
-            size="2", color_scheme="gray",
+            size="2",
+            color_scheme="gray",
         ),
-        rx.cond(SourceState.flash_error != "",
-                rx.callout(SourceState.flash_error, icon="triangle_alert", color_scheme="red", role="alert",
-                           id="flash-error", width="100%")),
+        rx.cond(
+            SourceState.flash_error != "",
+            rx.callout(
+                SourceState.flash_error,
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+                id="flash-error",
+                width="100%",
+            ),
+        ),
         rx.grid(
             rx.foreach(SourceState.cards, lambda card: provider_card(card, card_action(card))),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),

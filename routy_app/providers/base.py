@@ -28,8 +28,9 @@ CONVERSION_ORIGINS: tuple[str, ...] = ("web", "app", "in_store", "phone", "other
 class ProviderError(Exception):
     """Base of every adapter error; `message` is the provider's own text, shown to the user."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None,
-                 request_id: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, code: str | None = None, request_id: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
@@ -69,6 +70,17 @@ class Credentials:
     expires_at: dt.datetime | None = None  # UTC; None = does not expire
     scope: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. GA4 measurement_id / api_secret
+    granted_at: dt.datetime | None = None  # when the user granted it (the refresh token was issued)
+    # When the grant itself ends, refresh or not (Google: `refresh_token_expires_in`, e.g. an OAuth app in
+    # "Testing"); None = not known to end. Without a refresh token, `expires_at` is the end anyway.
+    grant_expires_at: dt.datetime | None = None
+
+    @property
+    def access_ends_at(self) -> dt.datetime | None:
+        """When access stops unless the user consents again (None: it does not end by itself)."""
+        if self.grant_expires_at is not None:
+            return self.grant_expires_at
+        return None if self.refresh_token else self.expires_at
 
     def expires_within(self, seconds: float) -> bool:
         if self.expires_at is None:
@@ -82,17 +94,24 @@ class Credentials:
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "scope": self.scope,
             "extra": self.extra,
+            "granted_at": self.granted_at.isoformat() if self.granted_at else None,
+            "grant_expires_at": self.grant_expires_at.isoformat() if self.grant_expires_at else None,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Credentials":
-        expires = data.get("expires_at")
+        def when(key: str) -> dt.datetime | None:
+            value = data.get(key)
+            return dt.datetime.fromisoformat(value) if value else None
+
         return cls(
             access_token=data.get("access_token") or "",
             refresh_token=data.get("refresh_token"),
-            expires_at=dt.datetime.fromisoformat(expires) if expires else None,
+            expires_at=when("expires_at"),
             scope=data.get("scope") or "",
             extra=dict(data.get("extra") or {}),
+            granted_at=when("granted_at"),
+            grant_expires_at=when("grant_expires_at"),
         )
 
 
@@ -239,13 +258,15 @@ class Provider(Protocol):
 
     async def test_connection(self, creds: Credentials, account: Account) -> None: ...
 
-    def fetch_metrics(self, creds: Credentials, account: Account, level: Level,
-                      start: dt.date, end: dt.date) -> AsyncIterator[list[MetricRecord]]: ...
+    def fetch_metrics(
+        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
+    ) -> AsyncIterator[list[MetricRecord]]: ...
 
     async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]: ...
 
-    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]:
+    async def push_conversions(
+        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
+    ) -> list[PushResult]:
         """One request's worth of events; one result per event, in batch order (see PushResult)."""
         ...
 

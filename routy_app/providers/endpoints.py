@@ -61,6 +61,7 @@ class Endpoints:
     meta_graph_base_url: str
     ga4_mp_base_url: str
     ga4_data_api_base_url: str
+    google_oauth_testing: bool = False  # the OAuth app's publishing status is "Testing" (7-day refresh tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings, sandbox_base: str | None = None) -> "Endpoints":
@@ -79,5 +80,6 @@ class Endpoints:
             meta_app_id=settings.meta_app_id or (SANDBOX_META_APP_ID if sandbox else ""),
             meta_app_secret=settings.meta_app_secret or (SANDBOX_META_APP_SECRET if sandbox else ""),
             meta_api_version=settings.meta_api_version,
+            google_oauth_testing=settings.google_oauth_testing,
             **urls,
         )

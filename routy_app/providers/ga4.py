@@ -61,23 +61,65 @@ READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 CHECK_CLIENT_ID = "1000000000.1000000000"  # a syntactically normal GA client id for setup checks
 NO_CLIENT_ID = PushResult("skipped", error="no GA client id")
 
-RESERVED_EVENT_NAMES = frozenset({
-    "ad_activeview", "ad_click", "ad_exposure", "ad_impression", "ad_query", "ad_reward", "adunit_exposure",
-    "app_background", "app_clear_data", "app_exception", "app_remove", "app_store_refund",
-    "app_store_subscription_cancel", "app_store_subscription_convert", "app_store_subscription_renew",
-    "app_update", "app_upgrade", "dynamic_link_app_open", "dynamic_link_app_update", "dynamic_link_first_open",
-    "error", "firebase_campaign", "firebase_in_app_message_action", "firebase_in_app_message_dismiss",
-    "firebase_in_app_message_impression", "first_open", "first_visit", "in_app_purchase", "notification_dismiss",
-    "notification_foreground", "notification_open", "notification_receive", "notification_send", "os_update",
-    "screen_view", "session_start", "user_engagement",
-})
+RESERVED_EVENT_NAMES = frozenset(
+    {
+        "ad_activeview",
+        "ad_click",
+        "ad_exposure",
+        "ad_impression",
+        "ad_query",
+        "ad_reward",
+        "adunit_exposure",
+        "app_background",
+        "app_clear_data",
+        "app_exception",
+        "app_remove",
+        "app_store_refund",
+        "app_store_subscription_cancel",
+        "app_store_subscription_convert",
+        "app_store_subscription_renew",
+        "app_update",
+        "app_upgrade",
+        "dynamic_link_app_open",
+        "dynamic_link_app_update",
+        "dynamic_link_first_open",
+        "error",
+        "firebase_campaign",
+        "firebase_in_app_message_action",
+        "firebase_in_app_message_dismiss",
+        "firebase_in_app_message_impression",
+        "first_open",
+        "first_visit",
+        "in_app_purchase",
+        "notification_dismiss",
+        "notification_foreground",
+        "notification_open",
+        "notification_receive",
+        "notification_send",
+        "os_update",
+        "screen_view",
+        "session_start",
+        "user_engagement",
+    }
+)
 RESERVED_PREFIXES = ("_", "ga_", "google_", "firebase_", "gtag.")
 
 # GA4 recommended events a CRM conversion usually maps to (lead-gen and online-sales sets).
 RECOMMENDED_EVENTS = (
-    "purchase", "refund", "generate_lead", "qualify_lead", "working_lead", "close_convert_lead",
-    "close_unconvert_lead", "disqualify_lead", "sign_up", "login", "begin_checkout", "add_to_cart",
-    "add_payment_info", "add_shipping_info",
+    "purchase",
+    "refund",
+    "generate_lead",
+    "qualify_lead",
+    "working_lead",
+    "close_convert_lead",
+    "close_unconvert_lead",
+    "disqualify_lead",
+    "sign_up",
+    "login",
+    "begin_checkout",
+    "add_to_cart",
+    "add_payment_info",
+    "add_shipping_info",
 )
 
 
@@ -93,8 +135,10 @@ class FieldError(ValueError):
 def validate_measurement_id(value: str) -> str | None:
     """Why `value` is not a GA4 web-stream Measurement ID, or None when it is one."""
     if not MEASUREMENT_ID_RE.match(value or ""):
-        return ("Enter the Measurement ID of a web data stream: \"G-\" followed by uppercase letters and digits, "
-                "e.g. G-AB12CD34EF (Admin > Data streams; it is not the numeric stream ID).")
+        return (
+            'Enter the Measurement ID of a web data stream: "G-" followed by uppercase letters and digits, '
+            "e.g. G-AB12CD34EF (Admin > Data streams; it is not the numeric stream ID)."
+        )
     return None
 
 
@@ -107,7 +151,7 @@ def validate_event_name(name: str) -> str | None:
     if not EVENT_NAME_RE.match(name):
         return "Event names start with a letter and use only letters, digits and underscores."
     if name in RESERVED_EVENT_NAMES or name.startswith(RESERVED_PREFIXES):
-        return f"\"{name}\" is reserved by Google Analytics; choose another name."
+        return f'"{name}" is reserved by Google Analytics; choose another name.'
     return None
 
 
@@ -128,8 +172,9 @@ class _Setup:
         return bool(self.property_id and self.service_account)
 
 
-def _parse_setup(measurement_id: str, api_secret: str, property_id: str | None,
-                 service_account_json: str | dict[str, Any] | None) -> _Setup:
+def _parse_setup(
+    measurement_id: str, api_secret: str, property_id: str | None, service_account_json: str | dict[str, Any] | None
+) -> _Setup:
     """Check every field's format; raises FieldError naming the first bad field."""
     measurement_id = (measurement_id or "").strip()
     problem = validate_measurement_id(measurement_id)
@@ -137,18 +182,24 @@ def _parse_setup(measurement_id: str, api_secret: str, property_id: str | None,
         raise FieldError("measurement_id", problem)
     api_secret = (api_secret or "").strip()
     if not api_secret:
-        raise FieldError("api_secret", "Enter the Measurement Protocol API secret (Admin > Data streams > your "
-                                       "stream > Measurement Protocol API secrets).")
+        raise FieldError(
+            "api_secret",
+            "Enter the Measurement Protocol API secret (Admin > Data streams > your "
+            "stream > Measurement Protocol API secrets).",
+        )
     prop = (property_id or "").strip().removeprefix("properties/") or None
     if prop is not None and not prop.isdigit():
-        raise FieldError("property_id", "The property ID is a number such as 123456789 (Admin > Property "
-                                        "details), not the Measurement ID.")
+        raise FieldError(
+            "property_id",
+            "The property ID is a number such as 123456789 (Admin > Property details), not the Measurement ID.",
+        )
     info = _parse_service_account(service_account_json)
     if info is not None and prop is None:
         raise FieldError("property_id", "Enter the property ID to pull reports with this service account.")
     if prop is not None and info is None:
-        raise FieldError("service_account_json", "Paste the service-account key (JSON) to pull reports from "
-                                                 "this property.")
+        raise FieldError(
+            "service_account_json", "Paste the service-account key (JSON) to pull reports from this property."
+        )
     return _Setup(measurement_id, api_secret, prop, info)
 
 
@@ -158,28 +209,38 @@ def _parse_service_account(raw: str | dict[str, Any] | None) -> dict[str, Any] |
     try:
         info = json.loads(raw) if isinstance(raw, str) else dict(raw)
     except ValueError:
-        raise FieldError("service_account_json", "The service-account key is not valid JSON; paste the whole "
-                                                 "downloaded key file.") from None
+        raise FieldError(
+            "service_account_json", "The service-account key is not valid JSON; paste the whole downloaded key file."
+        ) from None
     if not isinstance(info, dict):
         raise FieldError("service_account_json", "The service-account key must be a JSON object.")
     missing = [k for k in ("client_email", "private_key") if not info.get(k)]
     if missing:
-        raise FieldError("service_account_json", f"The service-account key lacks {' and '.join(missing)}; "
-                                                 "download a JSON key for the service account.")
+        raise FieldError(
+            "service_account_json",
+            f"The service-account key lacks {' and '.join(missing)}; download a JSON key for the service account.",
+        )
     try:
-        service_account.Credentials.from_service_account_info({"token_uri": "https://oauth2.googleapis.com/token",
-                                                               **info})
+        service_account.Credentials.from_service_account_info(
+            {"token_uri": "https://oauth2.googleapis.com/token", **info}
+        )
     except (ValueError, TypeError):
-        raise FieldError("service_account_json", "The private key in the service-account JSON could not be "
-                                                 "read.") from None
+        raise FieldError(
+            "service_account_json", "The private key in the service-account JSON could not be read."
+        ) from None
     return info
 
 
 # Where a service-account key may send its JWT grant. google-auth follows a key's `token_uri` as
 # given, so a pasted key could otherwise point the server at any URL (an admin-driven SSRF).
 # google-auth's own endpoint (google/oauth2/service_account.py) and Google's older ones.
-GOOGLE_TOKEN_URIS = frozenset({"https://oauth2.googleapis.com/token", "https://accounts.google.com/o/oauth2/token",
-                               "https://www.googleapis.com/oauth2/v4/token"})
+GOOGLE_TOKEN_URIS = frozenset(
+    {
+        "https://oauth2.googleapis.com/token",
+        "https://accounts.google.com/o/oauth2/token",
+        "https://www.googleapis.com/oauth2/v4/token",
+    }
+)
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 
@@ -187,15 +248,21 @@ def _token_uri_problem(info: dict[str, Any] | None, allowed: frozenset[str]) -> 
     uri = (info or {}).get("token_uri", DEFAULT_TOKEN_URI)
     if isinstance(uri, str) and uri.strip() in allowed:
         return None
-    return ("The service-account key's token_uri is not Google's token endpoint "
-            f"({DEFAULT_TOKEN_URI}); paste the key file exactly as Google Cloud downloaded it.")
+    return (
+        "The service-account key's token_uri is not Google's token endpoint "
+        f"({DEFAULT_TOKEN_URI}); paste the key file exactly as Google Cloud downloaded it."
+    )
 
 
 def _setup_from(creds: Credentials) -> _Setup:
     extra = creds.extra
     try:
-        return _parse_setup(extra.get("measurement_id", ""), extra.get("api_secret", ""),
-                            extra.get("property_id"), extra.get("service_account_json"))
+        return _parse_setup(
+            extra.get("measurement_id", ""),
+            extra.get("api_secret", ""),
+            extra.get("property_id"),
+            extra.get("service_account_json"),
+        )
     except FieldError as exc:
         raise PermanentError(f"GA4 setup is incomplete: {exc.message}", code="SETUP_INVALID") from None
 
@@ -217,8 +284,15 @@ class _HttpxBridge(BaseAdapter):
         self._http = http
         self._loop = loop
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in self._DROP}
         body = request.body.encode() if isinstance(request.body, str) else request.body
         call = self._http.request(request.method or "GET", request.url or "", headers=headers, content=body)
@@ -227,8 +301,7 @@ class _HttpxBridge(BaseAdapter):
         except httpx.TimeoutException as exc:
             raise requests.Timeout("GA4 Data API timed out", request=request) from exc
         except httpx.TransportError as exc:
-            raise requests.ConnectionError(f"GA4 Data API unreachable ({type(exc).__name__})",
-                                           request=request) from exc
+            raise requests.ConnectionError(f"GA4 Data API unreachable ({type(exc).__name__})", request=request) from exc
         response = requests.Response()
         response.status_code = answer.status_code
         response.headers.update({k: v for k, v in answer.headers.items() if k.lower() != "content-encoding"})
@@ -258,8 +331,9 @@ def _google_message(exc: gexc.GoogleAPICallError) -> str:
 def _raise_mapped(exc: BaseException) -> NoReturn:
     """Data API / SDK exception -> our typed error."""
     if isinstance(exc, auth_exc.RefreshError):
-        raise AuthExpired(f"Google refused the service-account credentials: {exc.args[0] if exc.args else exc}",
-                          code="REFRESH_FAILED") from None
+        raise AuthExpired(
+            f"Google refused the service-account credentials: {exc.args[0] if exc.args else exc}", code="REFRESH_FAILED"
+        ) from None
     if isinstance(exc, gexc.GoogleAPICallError):
         message, status = _google_message(exc), exc.code
         if isinstance(exc, gexc.Unauthorized):
@@ -267,8 +341,7 @@ def _raise_mapped(exc: BaseException) -> NoReturn:
         if isinstance(exc, gexc.TooManyRequests):
             response = getattr(exc, "response", None)
             retry_after = parse_duration(response.headers.get("Retry-After")) if response is not None else None
-            raise RateLimited(message, retry_after=retry_after, status_code=status,
-                              code="RESOURCE_EXHAUSTED") from None
+            raise RateLimited(message, retry_after=retry_after, status_code=status, code="RESOURCE_EXHAUSTED") from None
         if isinstance(exc, gexc.ServerError):
             raise TransientError(message, status_code=status, code=type(exc).__name__) from None
         raise PermanentError(message, status_code=status, code=type(exc).__name__) from None
@@ -317,8 +390,13 @@ class GA4Provider:
 
     # ---- setup and accounts
 
-    async def validate_manual_setup(self, measurement_id: str, api_secret: str, property_id: str | None = None,
-                                    service_account_json: str | dict[str, Any] | None = None) -> Account:
+    async def validate_manual_setup(
+        self,
+        measurement_id: str,
+        api_secret: str,
+        property_id: str | None = None,
+        service_account_json: str | dict[str, Any] | None = None,
+    ) -> Account:
         """Check the form fields, then the stream (debug collect) and, when given, the property (runReport).
 
         A wrong api secret cannot be detected: Google's validation server does not check it.
@@ -327,8 +405,13 @@ class GA4Provider:
         await self._check_stream(setup)
         return await self._describe(setup)
 
-    def credentials_for(self, measurement_id: str, api_secret: str, property_id: str | None = None,
-                        service_account_json: str | dict[str, Any] | None = None) -> Credentials:
+    def credentials_for(
+        self,
+        measurement_id: str,
+        api_secret: str,
+        property_id: str | None = None,
+        service_account_json: str | dict[str, Any] | None = None,
+    ) -> Credentials:
         """The Credentials to store after `validate_manual_setup` succeeded."""
         setup = self._checked(_parse_setup(measurement_id, api_secret, property_id, service_account_json))
         extra: dict[str, Any] = {"measurement_id": setup.measurement_id, "api_secret": setup.api_secret}
@@ -353,12 +436,18 @@ class GA4Provider:
         setup = _setup_from(creds)
         await self._check_stream(setup)
         if setup.can_pull:
-            await self._report_page(setup, _report_request(setup, "7daysAgo", "yesterday", limit=1, offset=0,
-                                                           dims=("date",), metrics=("sessions",)))
+            await self._report_page(
+                setup,
+                _report_request(
+                    setup, "7daysAgo", "yesterday", limit=1, offset=0, dims=("date",), metrics=("sessions",)
+                ),
+            )
 
     async def _check_stream(self, setup: _Setup) -> None:
-        payload = {"client_id": CHECK_CLIENT_ID,
-                   "events": [{"name": "routy_connection_check", "params": {"engagement_time_msec": 1}}]}
+        payload = {
+            "client_id": CHECK_CLIENT_ID,
+            "events": [{"name": "routy_connection_check", "params": {"engagement_time_msec": 1}}],
+        }
         messages = await self._debug(setup, payload)
         if messages:
             raise PermanentError(_describe_messages(messages), code=messages[0].get("validationCode"))
@@ -366,8 +455,12 @@ class GA4Provider:
     async def _describe(self, setup: _Setup) -> Account:
         currency, timezone = "USD", "UTC"
         if setup.can_pull:
-            response = await self._report_page(setup, _report_request(
-                setup, "7daysAgo", "yesterday", limit=1, offset=0, dims=("date",), metrics=("sessions",)))
+            response = await self._report_page(
+                setup,
+                _report_request(
+                    setup, "7daysAgo", "yesterday", limit=1, offset=0, dims=("date",), metrics=("sessions",)
+                ),
+            )
             currency = response.metadata.currency_code or currency
             timezone = response.metadata.time_zone or timezone
             name = f"GA4 property {setup.property_id} ({setup.measurement_id})"
@@ -377,21 +470,29 @@ class GA4Provider:
 
     # ---- pull
 
-    async def fetch_metrics(self, creds: Credentials, account: Account, level: Level, start: dt.date,
-                            end: dt.date) -> AsyncIterator[list[MetricRecord]]:
+    async def fetch_metrics(
+        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
+    ) -> AsyncIterator[list[MetricRecord]]:
         """Campaign x source/medium x day rows, one list per Data API page (offset paging)."""
         if level != "campaign":
             raise PermanentError(f"GA4 reports only the campaign level, not {level}.", code="LEVEL_UNSUPPORTED")
         setup = _setup_from(creds)
         if not setup.can_pull:
-            raise PermanentError("Pulling from GA4 needs a property ID and a service-account key.",
-                                 code="PULL_NOT_CONFIGURED")
+            raise PermanentError(
+                "Pulling from GA4 needs a property ID and a service-account key.", code="PULL_NOT_CONFIGURED"
+            )
         client = self._data_client(setup)
         offset = 0
         while True:
-            request = _report_request(setup, start.isoformat(), end.isoformat(), limit=PAGE_SIZE, offset=offset,
-                                      dims=("date", "sessionCampaignName", "sessionSourceMedium"),
-                                      metrics=("sessions", "keyEvents", "totalRevenue"))
+            request = _report_request(
+                setup,
+                start.isoformat(),
+                end.isoformat(),
+                limit=PAGE_SIZE,
+                offset=offset,
+                dims=("date", "sessionCampaignName", "sessionSourceMedium"),
+                metrics=("sessions", "keyEvents", "totalRevenue"),
+            )
             response = await self._report_page(setup, request, client)
             records = _records(response)
             if records:
@@ -400,8 +501,9 @@ class GA4Provider:
             if not records or offset >= response.row_count:
                 return
 
-    async def _report_page(self, setup: _Setup, request: RunReportRequest,
-                           client: BetaAnalyticsDataClient | None = None) -> RunReportResponse:
+    async def _report_page(
+        self, setup: _Setup, request: RunReportRequest, client: BetaAnalyticsDataClient | None = None
+    ) -> RunReportResponse:
         """One runReport call through the official client, retried per the shared policy."""
         client = client or self._data_client(setup)
 
@@ -415,9 +517,11 @@ class GA4Provider:
         if problem := _token_uri_problem(setup.service_account, self._token_uris()):  # keys saved before the check
             raise PermanentError(f"GA4 setup is incomplete: {problem}", code="SETUP_INVALID")
         creds = service_account.Credentials.from_service_account_info(
-            {"token_uri": DEFAULT_TOKEN_URI, **(setup.service_account or {})}, scopes=[READONLY_SCOPE])
-        client = BetaAnalyticsDataClient(credentials=creds, transport="rest",
-                                         client_options={"api_endpoint": self.endpoints.ga4_data_api_base_url})
+            {"token_uri": DEFAULT_TOKEN_URI, **(setup.service_account or {})}, scopes=[READONLY_SCOPE]
+        )
+        client = BetaAnalyticsDataClient(
+            credentials=creds, transport="rest", client_options={"api_endpoint": self.endpoints.ga4_data_api_base_url}
+        )
         bridge = _HttpxBridge(self.http, asyncio.get_running_loop())
         session = client.transport._session  # noqa: SLF001 - the REST transport's requests session
         session.mount("http://", bridge)
@@ -428,11 +532,14 @@ class GA4Provider:
 
     async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]:
         """GA4 has no conversion-action objects: the target is an event name (recommended ones listed)."""
-        return [ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
-                for name in RECOMMENDED_EVENTS]
+        return [
+            ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
+            for name in RECOMMENDED_EVENTS
+        ]
 
-    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]:
+    async def push_conversions(
+        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
+    ) -> list[PushResult]:
         """Validate each request on /debug/mp/collect, then send it to /mp/collect.
 
         Client id, consent and user data are request-level in the Measurement Protocol, so events are
@@ -447,8 +554,13 @@ class GA4Provider:
         groups: dict[tuple[Any, ...], list[int]] = {}  # request-level fields -> positions in batch
         for i, conv in enumerate(batch):
             if conv.ga_client_id:
-                group = (conv.ga_client_id, conv.consent_ad_user_data, conv.consent_ad_personalization,
-                         conv.email_sha256, conv.phone_sha256)
+                group = (
+                    conv.ga_client_id,
+                    conv.consent_ad_user_data,
+                    conv.consent_ad_personalization,
+                    conv.email_sha256,
+                    conv.phone_sha256,
+                )
                 groups.setdefault(group, []).append(i)
         sent_any = False
         for positions in groups.values():
@@ -472,8 +584,10 @@ class GA4Provider:
         return results
 
     def _mp_url(self, path: str, setup: _Setup) -> tuple[str, dict[str, str]]:
-        return (f"{self.endpoints.ga4_mp_base_url}{path}",
-                {"measurement_id": setup.measurement_id, "api_secret": setup.api_secret})
+        return (
+            f"{self.endpoints.ga4_mp_base_url}{path}",
+            {"measurement_id": setup.measurement_id, "api_secret": setup.api_secret},
+        )
 
     async def _debug(self, setup: _Setup, payload: dict[str, Any]) -> list[dict[str, Any]]:
         """The validation server's messages for `payload` (empty = valid)."""
@@ -488,8 +602,10 @@ class GA4Provider:
                 if not isinstance(messages, list):
                     raise TypeError
             except (ValueError, KeyError, TypeError):
-                raise TransientError("The Measurement Protocol validation server answered with an unreadable "
-                                     "response.", status_code=response.status_code) from None
+                raise TransientError(
+                    "The Measurement Protocol validation server answered with an unreadable response.",
+                    status_code=response.status_code,
+                ) from None
             return messages
 
         return await with_retries(call, self.retry)
@@ -516,8 +632,9 @@ async def _in_thread(call: Callable[[], T]) -> T:
         _raise_mapped(exc)
 
 
-async def _mp_post(http: httpx.AsyncClient, url: str, params: dict[str, str], payload: dict[str, Any],
-                   what: str) -> httpx.Response:
+async def _mp_post(
+    http: httpx.AsyncClient, url: str, params: dict[str, str], payload: dict[str, Any], what: str
+) -> httpx.Response:
     try:
         return await http.post(url, params=params, json=payload)
     except httpx.TimeoutException:
@@ -530,12 +647,17 @@ def _describe_messages(messages: list[dict[str, Any]]) -> str:
     return "; ".join(str(m.get("description") or m.get("validationCode") or "invalid") for m in messages)
 
 
-def _report_request(setup: _Setup, start: str, end: str, *, limit: int, offset: int, dims: tuple[str, ...],
-                    metrics: tuple[str, ...]) -> RunReportRequest:
-    return RunReportRequest(property=f"properties/{setup.property_id}",
-                            date_ranges=[DateRange(start_date=start, end_date=end)],
-                            dimensions=[Dimension(name=d) for d in dims], metrics=[Metric(name=m) for m in metrics],
-                            limit=limit, offset=offset)
+def _report_request(
+    setup: _Setup, start: str, end: str, *, limit: int, offset: int, dims: tuple[str, ...], metrics: tuple[str, ...]
+) -> RunReportRequest:
+    return RunReportRequest(
+        property=f"properties/{setup.property_id}",
+        date_ranges=[DateRange(start_date=start, end_date=end)],
+        dimensions=[Dimension(name=d) for d in dims],
+        metrics=[Metric(name=m) for m in metrics],
+        limit=limit,
+        offset=offset,
+    )
 
 
 def _decimal(value: str) -> Decimal:
@@ -562,17 +684,19 @@ def _records(response: RunReportResponse) -> list[MetricRecord]:
 
         campaign = dvals[d_campaign].value if d_campaign is not None else ""
         source_medium = dvals[d_source].value if d_source is not None else ""
-        records.append(MetricRecord(
-            level="campaign",
-            date=dt.datetime.strptime(dvals[d_date].value, "%Y%m%d").date(),
-            campaign_id=f"{campaign}|{source_medium}",
-            campaign_name=campaign,
-            ad_group_name=source_medium,
-            clicks=int(metric("sessions")),
-            conversions_micros=int((metric("keyEvents") * 1_000_000).to_integral_value()),
-            conversion_value_micros=int((metric("totalRevenue") * 1_000_000).to_integral_value()),
-            currency=currency,
-        ))
+        records.append(
+            MetricRecord(
+                level="campaign",
+                date=dt.datetime.strptime(dvals[d_date].value, "%Y%m%d").date(),
+                campaign_id=f"{campaign}|{source_medium}",
+                campaign_name=campaign,
+                ad_group_name=source_medium,
+                clicks=int(metric("sessions")),
+                conversions_micros=int((metric("keyEvents") * 1_000_000).to_integral_value()),
+                conversion_value_micros=int((metric("totalRevenue") * 1_000_000).to_integral_value()),
+                currency=currency,
+            )
+        )
     return records
 
 
@@ -595,11 +719,18 @@ def _mp_payload(convs: list[OutgoingConversion]) -> dict[str, Any]:
         if conv.value_micros:  # GA4 needs currency whenever value is set
             params["value"] = conv.value_micros / 1_000_000  # the wire wants a JSON number
             params["currency"] = conv.currency or "USD"
-        events.append({"name": conv.action.id, "params": params,
-                       "timestamp_micros": _timestamp_micros(conv.occurred_at)})
+        events.append(
+            {"name": conv.action.id, "params": params, "timestamp_micros": _timestamp_micros(conv.occurred_at)}
+        )
     payload: dict[str, Any] = {"client_id": first.ga_client_id, "events": events}
-    consent = {k: v for k, v in (("ad_user_data", _consent(first.consent_ad_user_data)),
-                                 ("ad_personalization", _consent(first.consent_ad_personalization))) if v}
+    consent = {
+        k: v
+        for k, v in (
+            ("ad_user_data", _consent(first.consent_ad_user_data)),
+            ("ad_personalization", _consent(first.consent_ad_personalization)),
+        )
+        if v
+    }
     if consent:
         payload["consent"] = consent
     user_data = {}

@@ -22,31 +22,53 @@ async def check(adapter: GA4Provider, creds: Credentials, account: Account, *, s
     measurement_id = str(creds.extra.get("measurement_id") or "")
     problem = validate_measurement_id(measurement_id)
     if problem:
-        return [fail("Measurement ID", f"{measurement_id!r}: {problem}", "Disconnect and set GA4 up again with the "
-                                                                        "stream's Measurement ID.")]
+        return [
+            fail(
+                "Measurement ID",
+                f"{measurement_id!r}: {problem}",
+                "Disconnect and set GA4 up again with the stream's Measurement ID.",
+            )
+        ]
     results.append(ok("Measurement ID", f"{measurement_id} has the format of a web stream's Measurement ID."))
 
     stream_only = dataclasses.replace(creds, extra={k: v for k, v in creds.extra.items() if k not in PULL_KEYS})
     try:
         await adapter.test_connection(stream_only, account)
-        results.append(ok("Stream (validation server)", "Google's validation server accepts a test event for this "
-                                                        "stream (it cannot check the API secret)."))
+        results.append(
+            ok(
+                "Stream (validation server)",
+                "Google's validation server accepts a test event for this stream (it cannot check the API secret).",
+            )
+        )
     except ProviderError as exc:
-        results.append(unreachable("Stream (validation server)", exc, sandbox)
-                       or fail("Stream (validation server)", provider_text(exc),
-                               "Check the Measurement ID in Admin → Data streams."))
+        results.append(
+            unreachable("Stream (validation server)", exc, sandbox)
+            or fail(
+                "Stream (validation server)", provider_text(exc), "Check the Measurement ID in Admin → Data streams."
+            )
+        )
 
     if not creds.extra.get("property_id"):
-        results.append(skip("Data API property access", "No property ID and service account: metrics are not "
-                                                        "pulled (conversions are still sent)."))
+        results.append(
+            skip(
+                "Data API property access",
+                "No property ID and service account: metrics are not pulled (conversions are still sent).",
+            )
+        )
         return results
     try:
         await adapter.list_accounts(creds)  # one small runReport on the property
-        results.append(ok("Data API property access",
-                          f"The service account can read property {creds.extra['property_id']}."))
+        results.append(
+            ok("Data API property access", f"The service account can read property {creds.extra['property_id']}.")
+        )
     except ProviderError as exc:
-        results.append(unreachable("Data API property access", exc, sandbox)
-                       or fail("Data API property access", provider_text(exc),
-                               "Add the service account's email as Viewer on the property (Admin → Property access "
-                               "management) and enable the Google Analytics Data API in its Cloud project."))
+        results.append(
+            unreachable("Data API property access", exc, sandbox)
+            or fail(
+                "Data API property access",
+                provider_text(exc),
+                "Add the service account's email as Viewer on the property (Admin → Property access "
+                "management) and enable the Google Analytics Data API in its Cloud project.",
+            )
+        )
     return results

@@ -20,9 +20,22 @@ from urllib.parse import quote, urlencode
 import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, Level, MetricRecord,
-                                      OutgoingConversion, PermanentError, ProviderError, ProviderInfo, PushResult,
-                                      RateLimited, TransientError, Verdict)
+from routy_app.providers.base import (
+    Account,
+    AuthExpired,
+    ConversionAction,
+    Credentials,
+    Level,
+    MetricRecord,
+    OutgoingConversion,
+    PermanentError,
+    ProviderError,
+    ProviderInfo,
+    PushResult,
+    RateLimited,
+    TransientError,
+    Verdict,
+)
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.google_conversion_rules import event_source
 from routy_app.providers.registry import GOOGLE_ADS
@@ -36,35 +49,54 @@ DATAMANAGER_SCOPE = "https://www.googleapis.com/auth/datamanager"
 SCOPES = (ADWORDS_SCOPE, DATAMANAGER_SCOPE)
 MAX_DESTINATIONS = 10
 REFRESH_MARGIN = 60.0  # refresh proactively when the access token has less than this many seconds left
-NOT_PROCESSED = ("Not processed: Google rejected the whole request because of other events in this batch "
-                 "(see their errors); this event can be retried on its own.")
-NO_IDENTIFIER = PushResult("skipped", error="No click ID (gclid/gbraid/wbraid) and no hashed email or phone: "
-                                            "Google cannot match this conversion.")
-NO_EVENT_SOURCE = PushResult("skipped", error="No event source: Google requires one for offline conversions. Choose "
-                                              "where this mapping's conversions happen (Conversion Mappings), or send "
-                                              "`origin` with each conversion.")
+# An OAuth app whose consent screen is in "Testing" gets refresh tokens that end 7 days after consent
+# (https://developers.google.com/identity/protocols/oauth2#expiration).
+TESTING_GRANT_LIFETIME = dt.timedelta(days=7)
+NOT_PROCESSED = (
+    "Not processed: Google rejected the whole request because of other events in this batch "
+    "(see their errors); this event can be retried on its own."
+)
+NO_IDENTIFIER = PushResult(
+    "skipped",
+    error="No click ID (gclid/gbraid/wbraid) and no hashed email or phone: Google cannot match this conversion.",
+)
+NO_EVENT_SOURCE = PushResult(
+    "skipped",
+    error="No event source: Google requires one for offline conversions. Choose "
+    "where this mapping's conversions happen (Conversion Mappings), or send "
+    "`origin` with each conversion.",
+)
 
-_METRICS = "segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, " \
-           "metrics.conversions_value"
+_METRICS = (
+    "segments.date, metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, "
+    "metrics.conversions_value"
+)
 LEVEL_QUERIES: dict[str, str] = {
     "campaign": f"SELECT campaign.id, campaign.name, campaign.status, {_METRICS} FROM campaign",
     "ad_group": f"SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, {_METRICS} FROM ad_group",
     "ad": "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_ad.ad.id, ad_group_ad.ad.name, "
-          f"ad_group_ad.status, {_METRICS} FROM ad_group_ad",
+    f"ad_group_ad.status, {_METRICS} FROM ad_group_ad",
     "keyword": "SELECT campaign.id, campaign.name, ad_group.id, ad_group.name, ad_group_criterion.criterion_id, "
-               f"ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, {_METRICS} FROM keyword_view",
+    f"ad_group_criterion.keyword.text, ad_group_criterion.keyword.match_type, {_METRICS} FROM keyword_view",
 }
-CUSTOMER_QUERY = ("SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, "
-                  "customer.manager, customer.test_account, customer.status FROM customer")
-CHILDREN_QUERY = ("SELECT customer_client.client_customer, customer_client.id, customer_client.level, "
-                  "customer_client.manager, customer_client.descriptive_name, customer_client.currency_code, "
-                  "customer_client.time_zone, customer_client.status FROM customer_client "
-                  "WHERE customer_client.level <= 1")
-CONVERSION_ACTION_QUERY = ("SELECT conversion_action.id, conversion_action.name, conversion_action.type, "
-                           "conversion_action.status, conversion_action.category, conversion_action.owner_customer, "
-                           "conversion_action.resource_name FROM conversion_action")
-CONVERSION_ACTIONS_QUERY = (f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.type = 'UPLOAD_CLICKS' "
-                            "AND conversion_action.status = 'ENABLED'")
+CUSTOMER_QUERY = (
+    "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone, "
+    "customer.manager, customer.test_account, customer.status FROM customer"
+)
+CHILDREN_QUERY = (
+    "SELECT customer_client.client_customer, customer_client.id, customer_client.level, "
+    "customer_client.manager, customer_client.descriptive_name, customer_client.currency_code, "
+    "customer_client.time_zone, customer_client.status FROM customer_client "
+    "WHERE customer_client.level <= 1"
+)
+CONVERSION_ACTION_QUERY = (
+    "SELECT conversion_action.id, conversion_action.name, conversion_action.type, "
+    "conversion_action.status, conversion_action.category, conversion_action.owner_customer, "
+    "conversion_action.resource_name FROM conversion_action"
+)
+CONVERSION_ACTIONS_QUERY = (
+    f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.type = 'UPLOAD_CLICKS' AND conversion_action.status = 'ENABLED'"
+)
 CONSENT = {"granted": "CONSENT_GRANTED", "denied": "CONSENT_DENIED"}
 TRANSIENT_CODES = {"INTERNAL_ERROR", "TRANSIENT_ERROR", "DEADLINE_EXCEEDED", "CONCURRENT_MODIFICATION", "UNAVAILABLE"}
 
@@ -158,8 +190,11 @@ def _decode(resp: httpx.Response) -> Any:
     except ValueError:
         body = None
         if resp.is_success:
-            raise TransientError("Google returned a malformed (non-JSON or truncated) response",
-                                 status_code=resp.status_code, request_id=resp.headers.get("request-id")) from None
+            raise TransientError(
+                "Google returned a malformed (non-JSON or truncated) response",
+                status_code=resp.status_code,
+                request_id=resp.headers.get("request-id"),
+            ) from None
     if not resp.is_success:
         raise _error_from(resp.status_code, body if body is not None else {}, resp.headers)
     return body
@@ -195,8 +230,9 @@ def _timestamp(moment: dt.datetime) -> str:
     """
     if moment.tzinfo is _UTC and (year := moment.year) >= 1000:  # the fast path
         two = _TWO_DIGITS
-        text = (f"{year}-{two[moment.month]}-{two[moment.day]}"
-                f"T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}")
+        text = (
+            f"{year}-{two[moment.month]}-{two[moment.day]}T{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}"
+        )
         micro = moment.microsecond
         return f"{text}.{micro:06d}Z" if micro else text + "Z"
     if moment.tzinfo is not None:
@@ -232,10 +268,16 @@ class GoogleAdsProvider:
     def authorization_url(self, state: str, code_verifier: str, redirect_uri: str) -> str:
         """One consent for reporting (adwords) and ingestion (datamanager), offline, PKCE S256."""
         params = {
-            "client_id": self.endpoints.google_client_id, "redirect_uri": redirect_uri, "response_type": "code",
-            "scope": " ".join(SCOPES), "access_type": "offline", "prompt": "consent",
-            "include_granted_scopes": "true", "state": state,
-            "code_challenge": create_s256_code_challenge(code_verifier), "code_challenge_method": "S256",
+            "client_id": self.endpoints.google_client_id,
+            "redirect_uri": redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(SCOPES),
+            "access_type": "offline",
+            "prompt": "consent",
+            "include_granted_scopes": "true",
+            "state": state,
+            "code_challenge": create_s256_code_challenge(code_verifier),
+            "code_challenge_method": "S256",
         }
         return f"{self.endpoints.google_auth_url}?{urlencode(params, quote_via=quote)}"
 
@@ -246,15 +288,21 @@ class GoogleAdsProvider:
         return [s for s in SCOPES if s not in granted]
 
     async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> Credentials:
-        body = await self._token({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                                  "code_verifier": code_verifier}, refreshing=False)
+        body = await self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            },
+            refreshing=False,
+        )
         return self._remember(self._credentials(body, None))
 
     async def refresh(self, creds: Credentials) -> Credentials:
         if not creds.refresh_token:
             raise AuthExpired("No refresh token: reconnect Google Ads.", code="NO_REFRESH_TOKEN")
-        body = await self._token({"grant_type": "refresh_token", "refresh_token": creds.refresh_token},
-                                 refreshing=True)
+        body = await self._token({"grant_type": "refresh_token", "refresh_token": creds.refresh_token}, refreshing=True)
         return self._remember(self._credentials(body, creds))
 
     async def revoke(self, creds: Credentials) -> None:
@@ -268,22 +316,31 @@ class GoogleAdsProvider:
             if resp.status_code == 400:
                 return  # invalid_token: expired or already revoked
             if resp.status_code == 429:
-                raise RateLimited("Google throttled the revoke call", status_code=429,
-                                  retry_after=parse_duration(resp.headers.get("retry-after")))
+                raise RateLimited(
+                    "Google throttled the revoke call",
+                    status_code=429,
+                    retry_after=parse_duration(resp.headers.get("retry-after")),
+                )
             if resp.status_code >= 500:
                 raise TransientError(f"Google returned HTTP {resp.status_code} on revoke", status_code=resp.status_code)
             if not resp.is_success:
-                raise PermanentError(f"Google refused the revoke (HTTP {resp.status_code})", status_code=resp.status_code)
+                raise PermanentError(
+                    f"Google refused the revoke (HTTP {resp.status_code})", status_code=resp.status_code
+                )
 
         await with_retries(call, self.retry)
 
     async def _token(self, form: dict[str, str], *, refreshing: bool) -> dict[str, Any]:
-        data = {**form, "client_id": self.endpoints.google_client_id,
-                "client_secret": self.endpoints.google_client_secret}
+        data = {
+            **form,
+            "client_id": self.endpoints.google_client_id,
+            "client_secret": self.endpoints.google_client_secret,
+        }
 
         async def call() -> dict[str, Any]:
-            resp = await _send(self.http, "POST", self.endpoints.google_token_url, data=data,
-                               headers={"Accept": "application/json"})
+            resp = await _send(
+                self.http, "POST", self.endpoints.google_token_url, data=data, headers={"Accept": "application/json"}
+            )
             try:
                 body = resp.json()
             except ValueError:
@@ -306,17 +363,29 @@ class GoogleAdsProvider:
 
         return await with_retries(call, self.retry)
 
-    @staticmethod
-    def _credentials(body: dict[str, Any], previous: Credentials | None) -> Credentials:
+    def _credentials(self, body: dict[str, Any], previous: Credentials | None) -> Credentials:
+        now = dt.datetime.now(dt.timezone.utc)
         expires_in = body.get("expires_in")
-        expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expires_in))
-                      if expires_in not in (None, "") else None)
+        expires_at = now + dt.timedelta(seconds=float(expires_in)) if expires_in not in (None, "") else None
+        new_grant = bool(body.get("refresh_token")) or previous is None
+        granted_at = now if new_grant else previous.granted_at  # type: ignore[union-attr]
+        # Google ends a consent given to an OAuth app in "Testing" after 7 days and then says so in the
+        # token answer (`refresh_token_expires_in`, seconds); GOOGLE_OAUTH_TESTING covers answers without it.
+        rt_expires_in = body.get("refresh_token_expires_in")
+        if rt_expires_in not in (None, ""):
+            grant_expires_at = now + dt.timedelta(seconds=float(rt_expires_in))
+        elif new_grant:
+            grant_expires_at = now + TESTING_GRANT_LIFETIME if self.endpoints.google_oauth_testing else None
+        else:
+            grant_expires_at = previous.grant_expires_at  # type: ignore[union-attr]
         return Credentials(
             access_token=str(body["access_token"]),
             refresh_token=body.get("refresh_token") or (previous.refresh_token if previous else None),
             expires_at=expires_at,
             scope=str(body.get("scope") or (previous.scope if previous else "")),
             extra=dict(previous.extra) if previous else {},
+            granted_at=granted_at,
+            grant_expires_at=grant_expires_at,
         )
 
     def _remember(self, creds: Credentials) -> Credentials:
@@ -357,15 +426,21 @@ class GoogleAdsProvider:
             headers["login-customer-id"] = str(login_customer_id).replace("-", "")
         return headers
 
-    async def _search_page(self, creds: Credentials, customer_id: str, query: str, page_token: str | None,
-                           login_customer_id: str | None) -> dict[str, Any]:
+    async def _search_page(
+        self, creds: Credentials, customer_id: str, query: str, page_token: str | None, login_customer_id: str | None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"query": query}
         if page_token:
             body["pageToken"] = page_token
 
         async def call(token: str) -> dict[str, Any]:
-            resp = await _send(self.http, "POST", self._ads_url(f"customers/{customer_id}/googleAds:search"),
-                               json=body, headers=self._ads_headers(token, login_customer_id))
+            resp = await _send(
+                self.http,
+                "POST",
+                self._ads_url(f"customers/{customer_id}/googleAds:search"),
+                json=body,
+                headers=self._ads_headers(token, login_customer_id),
+            )
             page = _decode(resp)
             if not isinstance(page, dict):
                 raise TransientError("Google returned a malformed search page", status_code=resp.status_code)
@@ -373,13 +448,19 @@ class GoogleAdsProvider:
 
         return await self._authed(creds, call)
 
-    async def search_stream(self, creds: Credentials, customer_id: str, query: str,
-                            login_customer_id: str | None = None) -> list[dict[str, Any]]:
+    async def search_stream(
+        self, creds: Credentials, customer_id: str, query: str, login_customer_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """All rows of a (small) query in one searchStream round trip; errors may arrive array-wrapped."""
 
         async def call(token: str) -> list[dict[str, Any]]:
-            resp = await _send(self.http, "POST", self._ads_url(f"customers/{customer_id}/googleAds:searchStream"),
-                               json={"query": query}, headers=self._ads_headers(token, login_customer_id))
+            resp = await _send(
+                self.http,
+                "POST",
+                self._ads_url(f"customers/{customer_id}/googleAds:searchStream"),
+                json={"query": query},
+                headers=self._ads_headers(token, login_customer_id),
+            )
             batches = _decode(resp)
             if isinstance(batches, dict):
                 batches = [batches]
@@ -399,8 +480,12 @@ class GoogleAdsProvider:
         """customers:listAccessibleCustomers: the customers the user reaches directly (no manager header)."""
 
         async def call(token: str) -> dict[str, Any]:
-            resp = await _send(self.http, "GET", self._ads_url("customers:listAccessibleCustomers"),
-                               headers=self._ads_headers(token, None))
+            resp = await _send(
+                self.http,
+                "GET",
+                self._ads_url("customers:listAccessibleCustomers"),
+                headers=self._ads_headers(token, None),
+            )
             return _decode(resp)
 
         listing = await self._authed(creds, call)
@@ -414,14 +499,22 @@ class GoogleAdsProvider:
             try:
                 rows = await self.search_stream(creds, customer_id, CUSTOMER_QUERY)
             except PermanentError as exc:  # e.g. CUSTOMER_NOT_ENABLED: listed but not usable
-                log.warning("Skipping Google Ads customer %s: %s (request-id %s)", customer_id, exc.message,
-                            exc.request_id)
+                log.warning(
+                    "Skipping Google Ads customer %s: %s (request-id %s)", customer_id, exc.message, exc.request_id
+                )
                 continue
             if rows:
                 c = rows[0].get("customer") or {}
-                accounts.append(Account(id=str(c.get("id", customer_id)), name=c.get("descriptiveName") or customer_id,
-                                        currency=c.get("currencyCode", ""), timezone=c.get("timeZone", ""),
-                                        manager=bool(c.get("manager")), status=c.get("status", "ENABLED")))
+                accounts.append(
+                    Account(
+                        id=str(c.get("id", customer_id)),
+                        name=c.get("descriptiveName") or customer_id,
+                        currency=c.get("currencyCode", ""),
+                        timezone=c.get("timeZone", ""),
+                        manager=bool(c.get("manager")),
+                        status=c.get("status", "ENABLED"),
+                    )
+                )
         known = {a.id for a in accounts}
         for manager in [a for a in accounts if a.manager]:
             try:
@@ -435,19 +528,29 @@ class GoogleAdsProvider:
                 if not child_id or str(cc.get("level", "0")) == "0" or child_id in known:
                     continue
                 known.add(child_id)
-                accounts.append(Account(id=child_id, name=cc.get("descriptiveName") or child_id,
-                                        currency=cc.get("currencyCode", ""), timezone=cc.get("timeZone", ""),
-                                        manager=bool(cc.get("manager")), login_customer_id=manager.id,
-                                        parent_id=manager.id, status=cc.get("status", "ENABLED")))
+                accounts.append(
+                    Account(
+                        id=child_id,
+                        name=cc.get("descriptiveName") or child_id,
+                        currency=cc.get("currencyCode", ""),
+                        timezone=cc.get("timeZone", ""),
+                        manager=bool(cc.get("manager")),
+                        login_customer_id=manager.id,
+                        parent_id=manager.id,
+                        status=cc.get("status", "ENABLED"),
+                    )
+                )
         return accounts
 
     async def test_connection(self, creds: Credentials, account: Account) -> None:
         """A one-row customer query: proves the token, the account access and the login-customer-id."""
-        await self.search_stream(creds, account.id, "SELECT customer.id FROM customer LIMIT 1",
-                                 login_customer_id=account.login_customer_id)
+        await self.search_stream(
+            creds, account.id, "SELECT customer.id FROM customer LIMIT 1", login_customer_id=account.login_customer_id
+        )
 
-    async def fetch_metrics(self, creds: Credentials, account: Account, level: Level, start: dt.date,
-                            end: dt.date) -> AsyncIterator[list[MetricRecord]]:
+    async def fetch_metrics(
+        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
+    ) -> AsyncIterator[list[MetricRecord]]:
         """Daily rows for `level`, one list per 10,000-row search page (never the whole report at once)."""
         if level not in LEVEL_QUERIES:
             raise ValueError(f"Google Ads has no {level!r} level")
@@ -472,13 +575,18 @@ class GoogleAdsProvider:
         try:
             day = dt.date.fromisoformat(str((row.get("segments") or {})["date"]))
             return MetricRecord(
-                level=level, date=day,
-                campaign_id=str(campaign.get("id", "")), campaign_name=str(campaign.get("name", "")),
-                ad_group_id=str(ad_group.get("id", "")), ad_group_name=str(ad_group.get("name", "")),
-                ad_id=str(ad.get("id", "")), ad_name=str(ad.get("name", "")),
+                level=level,
+                date=day,
+                campaign_id=str(campaign.get("id", "")),
+                campaign_name=str(campaign.get("name", "")),
+                ad_group_id=str(ad_group.get("id", "")),
+                ad_group_name=str(ad_group.get("name", "")),
+                ad_id=str(ad.get("id", "")),
+                ad_name=str(ad.get("name", "")),
                 keyword_id=str(criterion.get("criterionId", "")),
                 keyword_text=str((criterion.get("keyword") or {}).get("text", "")),
-                impressions=int(metrics.get("impressions", 0)), clicks=int(metrics.get("clicks", 0)),
+                impressions=int(metrics.get("impressions", 0)),
+                clicks=int(metrics.get("clicks", 0)),
                 cost_micros=int(metrics.get("costMicros", 0)),
                 conversions_micros=_micros(metrics.get("conversions")),
                 conversion_value_micros=_micros(metrics.get("conversionsValue")),
@@ -493,25 +601,37 @@ class GoogleAdsProvider:
         With cross-account conversion tracking the list also holds actions a manager owns
         (`extra["owner_customer"]`); google_conversion_rules refuses those as destinations.
         """
-        rows = await self.search_stream(creds, account.id, CONVERSION_ACTIONS_QUERY,
-                                        login_customer_id=account.login_customer_id)
+        rows = await self.search_stream(
+            creds, account.id, CONVERSION_ACTIONS_QUERY, login_customer_id=account.login_customer_id
+        )
         return [self._action(row) for row in rows]
 
     async def conversion_action(self, creds: Credentials, account: Account, action_id: str) -> ConversionAction | None:
         """One conversion action by id, whatever its type and status (None when the account has no such action)."""
         if not str(action_id).isdigit():
             return None
-        rows = await self.search_stream(creds, account.id, f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.id = "
-                                                           f"{int(action_id)}", login_customer_id=account.login_customer_id)
+        rows = await self.search_stream(
+            creds,
+            account.id,
+            f"{CONVERSION_ACTION_QUERY} WHERE conversion_action.id = {int(action_id)}",
+            login_customer_id=account.login_customer_id,
+        )
         return self._action(rows[0]) if rows else None
 
     @staticmethod
     def _action(row: dict[str, Any]) -> ConversionAction:
         ca = row.get("conversionAction") or {}
         return ConversionAction(
-            id=str(ca.get("id", "")), name=str(ca.get("name", "")), kind=str(ca.get("type", "")),
-            extra={"category": ca.get("category", ""), "resource_name": ca.get("resourceName", ""),
-                   "owner_customer": ca.get("ownerCustomer", ""), "status": ca.get("status", "")})
+            id=str(ca.get("id", "")),
+            name=str(ca.get("name", "")),
+            kind=str(ca.get("type", "")),
+            extra={
+                "category": ca.get("category", ""),
+                "resource_name": ca.get("resourceName", ""),
+                "owner_customer": ca.get("ownerCustomer", ""),
+                "status": ca.get("status", ""),
+            },
+        )
 
     # ------------------------------------------------------------ Data Manager API
 
@@ -519,8 +639,13 @@ class GoogleAdsProvider:
         url = f"{self.endpoints.google_datamanager_base_url}/{path}"
 
         async def call(token: str) -> dict[str, Any]:
-            resp = await _send(self.http, method, url, headers={"Authorization": f"Bearer {token}",
-                                                                "Accept": "application/json"}, **kwargs)
+            resp = await _send(
+                self.http,
+                method,
+                url,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+                **kwargs,
+            )
             body = _decode(resp)
             if not isinstance(body, dict):
                 raise TransientError("Google returned a malformed Data Manager response", status_code=resp.status_code)
@@ -536,8 +661,12 @@ class GoogleAdsProvider:
         of a request that go to the same destination).
         """
         refs = reference if isinstance(reference, list) else [reference]
-        event: dict[str, Any] = {"destinationReferences": refs, "transactionId": conv.key,
-                                 "eventTimestamp": _timestamp(conv.occurred_at), "eventSource": event_source(conv)}
+        event: dict[str, Any] = {
+            "destinationReferences": refs,
+            "transactionId": conv.key,
+            "eventTimestamp": _timestamp(conv.occurred_at),
+            "eventSource": event_source(conv),
+        }
         currency = conv.currency
         if conv.value_micros or currency:
             event["conversionValue"] = conv.value_micros / 1_000_000
@@ -556,18 +685,26 @@ class GoogleAdsProvider:
         if ad_ids:
             event["adIdentifiers"] = ad_ids
         if conv.email_sha256 or conv.phone_sha256:
-            event["userData"] = {"userIdentifiers": ([{"emailAddress": conv.email_sha256}] if conv.email_sha256 else [])
-                                 + ([{"phoneNumber": conv.phone_sha256}] if conv.phone_sha256 else [])}
+            event["userData"] = {
+                "userIdentifiers": ([{"emailAddress": conv.email_sha256}] if conv.email_sha256 else [])
+                + ([{"phoneNumber": conv.phone_sha256}] if conv.phone_sha256 else [])
+            }
         if conv.consent_ad_user_data or conv.consent_ad_personalization:
-            consent = {k: CONSENT[v] for k, v in (("adUserData", conv.consent_ad_user_data),
-                                                  ("adPersonalization", conv.consent_ad_personalization))
-                       if v in CONSENT}
+            consent = {
+                k: CONSENT[v]
+                for k, v in (
+                    ("adUserData", conv.consent_ad_user_data),
+                    ("adPersonalization", conv.consent_ad_personalization),
+                )
+                if v in CONSENT
+            }
             if consent:
                 event["consent"] = consent
         return event
 
-    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]:
+    async def push_conversions(
+        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
+    ) -> list[PushResult]:
         """Send one events:ingest request for the batch; results come back in batch order.
 
         - More than `info.push_batch_limit` events, or more than 10 distinct conversion actions: ValueError.
@@ -581,8 +718,9 @@ class GoogleAdsProvider:
         - Auth, quota and server errors raise (after retries), as for every other call.
         """
         if len(batch) > self.info.push_batch_limit:
-            raise ValueError(f"At most {self.info.push_batch_limit} conversions per Data Manager request, "
-                             f"got {len(batch)}")
+            raise ValueError(
+                f"At most {self.info.push_batch_limit} conversions per Data Manager request, got {len(batch)}"
+            )
         results: list[PushResult] = [NO_IDENTIFIER] * len(batch)
         sendable = []
         for i, conv in enumerate(batch):
@@ -596,8 +734,15 @@ class GoogleAdsProvider:
             await self._ingest(creds, account, batch, sendable, results, validate_only)
         return results
 
-    async def _ingest(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                      sendable: list[int], results: list[PushResult], validate_only: bool) -> None:
+    async def _ingest(
+        self,
+        creds: Credentials,
+        account: Account,
+        batch: list[OutgoingConversion],
+        sendable: list[int],
+        results: list[PushResult],
+        validate_only: bool,
+    ) -> None:
         references: dict[str, str] = {}  # action id -> destination reference
         by_action: dict[str, list[str]] = {}  # ConversionAction.id -> [reference], one _action_id per action
         event, events = self._event, []
@@ -605,16 +750,19 @@ class GoogleAdsProvider:
             conv = batch[i]
             refs = by_action.get(conv.action.id)
             if refs is None:  # events of one action share one (never mutated) destinationReferences list
-                refs = by_action[conv.action.id] = [references.setdefault(_action_id(conv.action),
-                                                                          f"d{len(references)}")]
+                refs = by_action[conv.action.id] = [
+                    references.setdefault(_action_id(conv.action), f"d{len(references)}")
+                ]
             events.append(event(conv, refs))
         if len(references) > MAX_DESTINATIONS:
             raise ValueError(f"At most {MAX_DESTINATIONS} conversion actions per Data Manager request")
         destinations = []
         for action_id, ref in references.items():
-            dest: dict[str, Any] = {"reference": ref,
-                                    "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": account.id},
-                                    "productDestinationId": action_id}
+            dest: dict[str, Any] = {
+                "reference": ref,
+                "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": account.id},
+                "productDestinationId": action_id,
+            }
             if account.login_customer_id and account.login_customer_id != account.id:
                 dest["loginAccount"] = {"accountType": "GOOGLE_ADS", "accountId": account.login_customer_id}
             destinations.append(dest)
@@ -625,8 +773,11 @@ class GoogleAdsProvider:
             self._rejected(exc, sendable, results)
             return
         request_id = None if validate_only else answer.get("requestId")
-        text = "validated only (validateOnly): nothing was ingested" if validate_only else \
-            f"accepted by Data Manager, requestId {answer.get('requestId')}"
+        text = (
+            "validated only (validateOnly): nothing was ingested"
+            if validate_only
+            else f"accepted by Data Manager, requestId {answer.get('requestId')}"
+        )
         if answer.get("fieldWarnings"):
             text += "; warnings: " + "; ".join(f"{w.get('field')}: {w.get('reason')}" for w in answer["fieldWarnings"])
         sent = PushResult("sent", response=text, request_id=request_id)

@@ -12,8 +12,16 @@ from __future__ import annotations
 from routy_app.providers.base import Account, AuthExpired, ConversionAction, Credentials, ProviderError
 from routy_app.providers.google_ads import ADWORDS_SCOPE, DATAMANAGER_SCOPE, GoogleAdsProvider
 from routy_app.providers.google_conversion_rules import destination_problem
-from routy_app.providers.setup_checks import (CheckResult, fail, ok, provider_text, skip, unreachable, version_check,
-                                              warn)
+from routy_app.providers.setup_checks import (
+    CheckResult,
+    fail,
+    ok,
+    provider_text,
+    skip,
+    unreachable,
+    version_check,
+    warn,
+)
 from routy_app.providers.versions import VersionStatus
 
 PROBE_REQUEST_ID = "routy-set-up-check"  # not a real request: Data Manager answers INVALID_REQUEST_ID when reachable
@@ -21,36 +29,58 @@ SCOPE_NAMES = {ADWORDS_SCOPE: "adwords (Google Ads API)", DATAMANAGER_SCOPE: "da
 
 
 def _reconnect(what: str) -> str:
-    return (f"{what} Reconnect Google Ads (Settings → Connection → Refresh Auth / Reconnect) and leave every box "
-            "ticked on Google's consent screen.")
+    return (
+        f"{what} Reconnect Google Ads (Settings → Connection → Refresh Auth / Reconnect) and leave every box "
+        "ticked on Google's consent screen."
+    )
 
 
-def _api_failure(name: str, api: str, exc: ProviderError, client_id: str, sandbox: bool,
-                 account: Account | None = None) -> CheckResult:
+def _api_failure(
+    name: str, api: str, exc: ProviderError, client_id: str, sandbox: bool, account: Account | None = None
+) -> CheckResult:
     """A failed call to one of the two APIs, with what to do about it."""
     if (result := unreachable(name, exc, sandbox)) is not None:
         return result
     text = provider_text(exc)
     if exc.code == "SERVICE_DISABLED":
-        return fail(name, text, f"Enable the {api} in the Google Cloud console for the project that owns OAuth "
-                                f"client {client_id or '(GOOGLE_CLIENT_ID)'}: APIs & Services → Library → {api} → "
-                                "Enable (Google's message above has the direct link), wait a few minutes, check again.")
+        return fail(
+            name,
+            text,
+            f"Enable the {api} in the Google Cloud console for the project that owns OAuth "
+            f"client {client_id or '(GOOGLE_CLIENT_ID)'}: APIs & Services → Library → {api} → "
+            "Enable (Google's message above has the direct link), wait a few minutes, check again.",
+        )
     if exc.code in ("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "CREDENTIALS_MISSING") or isinstance(exc, AuthExpired):
         return fail(name, text, _reconnect("The authorisation does not cover this API."))
     if exc.code in ("USER_PERMISSION_DENIED", "PERMISSION_DENIED", "CUSTOMER_NOT_ENABLED"):
         target = f"customer {account.id}" if account else "this account"
         via = f" or through manager {account.login_customer_id}" if account and account.login_customer_id else ""
-        return fail(name, text, f"The Google user who connected cannot reach {target} directly{via}. Grant that "
-                                "user access in Google Ads (Admin → Access and security), or reconnect as a user who "
-                                "has it.")
+        return fail(
+            name,
+            text,
+            f"The Google user who connected cannot reach {target} directly{via}. Grant that "
+            "user access in Google Ads (Admin → Access and security), or reconnect as a user who "
+            "has it.",
+        )
     if exc.code in ("CLOUD_PROJECT_NOT_APPROVED_FOR_PRODUCTION", "DEVELOPER_TOKEN_NOT_APPROVED"):
-        return fail(name, text, "This Cloud project has test-level access only: apply for production access in the "
-                                "Google Ads API Center, or use test accounts.")
+        return fail(
+            name,
+            text,
+            "This Cloud project has test-level access only: apply for production access in the "
+            "Google Ads API Center, or use test accounts.",
+        )
     return fail(name, text, f"See Google's message; the {api} refused the call.")
 
 
-async def check(adapter: GoogleAdsProvider, creds: Credentials, account: Account, version: VersionStatus,
-                mapped: dict[str, str], *, sandbox: bool) -> tuple[list[CheckResult], Credentials]:
+async def check(
+    adapter: GoogleAdsProvider,
+    creds: Credentials,
+    account: Account,
+    version: VersionStatus,
+    mapped: dict[str, str],
+    *,
+    sandbox: bool,
+) -> tuple[list[CheckResult], Credentials]:
     """Every check, in order; later checks are skipped when the token is gone. Returns the (refreshed) creds.
 
     `mapped`: conversion action id -> the Routy event type mapped to it (each must stay a valid destination).
@@ -62,19 +92,30 @@ async def check(adapter: GoogleAdsProvider, creds: Credentials, account: Account
         try:
             creds = await adapter.refresh(creds)
         except AuthExpired as exc:
-            results.append(fail(name, f"Google refused the refresh token: {provider_text(exc)}",
-                                _reconnect("The grant was revoked or expired.")))
+            results.append(
+                fail(
+                    name,
+                    f"Google refused the refresh token: {provider_text(exc)}",
+                    _reconnect("The grant was revoked or expired."),
+                )
+            )
             results.append(version_check(version))
-            return results + [skip("Google Ads API", "needs a valid token"),
-                              skip("Data Manager API", "needs a valid token")], creds
+            return results + [
+                skip("Google Ads API", "needs a valid token"),
+                skip("Data Manager API", "needs a valid token"),
+            ], creds
         except ProviderError as exc:
             results.append(unreachable(name, exc, sandbox) or fail(name, provider_text(exc)))
             return results + [version_check(version)], creds
     missing = adapter.missing_scopes(creds)
     if missing:
-        results.append(fail(name, "Not granted: " + ", ".join(SCOPE_NAMES.get(s, s) for s in missing) + ".",
-                            _reconnect("Routy needs both permissions: reports need adwords, conversions need "
-                                       "datamanager.")))
+        results.append(
+            fail(
+                name,
+                "Not granted: " + ", ".join(SCOPE_NAMES.get(s, s) for s in missing) + ".",
+                _reconnect("Routy needs both permissions: reports need adwords, conversions need datamanager."),
+            )
+        )
     else:
         fresh = "refreshed" if creds.refresh_token else "valid"
         results.append(ok(name, f"Access token {fresh}; granted: adwords and datamanager."))
@@ -83,8 +124,7 @@ async def check(adapter: GoogleAdsProvider, creds: Credentials, account: Account
     name = "Google Ads API"
     try:
         reachable = await adapter.accessible_customer_ids(creds)
-        results.append(ok(name, f"Reachable with this OAuth client; {len(reachable)} customer(s) accessible "
-                                "directly."))
+        results.append(ok(name, f"Reachable with this OAuth client; {len(reachable)} customer(s) accessible directly."))
     except ProviderError as exc:
         results.append(_api_failure(name, "Google Ads API", exc, client_id, sandbox))
 
@@ -110,8 +150,9 @@ async def check(adapter: GoogleAdsProvider, creds: Credentials, account: Account
     return results, creds
 
 
-async def _actions(adapter: GoogleAdsProvider, creds: Credentials, account: Account, mapped: dict[str, str],
-                   sandbox: bool) -> CheckResult:
+async def _actions(
+    adapter: GoogleAdsProvider, creds: Credentials, account: Account, mapped: dict[str, str], sandbox: bool
+) -> CheckResult:
     name = "Conversion actions"
     try:
         listed = await adapter.list_conversion_actions(creds, account)
@@ -119,9 +160,12 @@ async def _actions(adapter: GoogleAdsProvider, creds: Credentials, account: Acco
         return _api_failure(name, "Google Ads API", exc, adapter.endpoints.google_client_id, sandbox, account)
     usable: list[ConversionAction] = [a for a in listed if destination_problem(account, a) is None]
     if not usable:
-        return fail(name, f"No enabled UPLOAD_CLICKS conversion action owned by {account.id}.",
-                    "In Google Ads: Goals → Conversions → New conversion action → Import → from clicks; then map "
-                    "Routy event types to it (Conversion Mappings).")
+        return fail(
+            name,
+            f"No enabled UPLOAD_CLICKS conversion action owned by {account.id}.",
+            "In Google Ads: Goals → Conversions → New conversion action → Import → from clicks; then map "
+            "Routy event types to it (Conversion Mappings).",
+        )
     problems = []
     by_id = {a.id: a for a in listed}
     for action_id, event_type in sorted(mapped.items(), key=lambda item: item[1]):
@@ -134,6 +178,9 @@ async def _actions(adapter: GoogleAdsProvider, creds: Credentials, account: Acco
     if problems:
         return fail(name, "; ".join(problems) + ".", "Change these mappings to one of: " + names + ".")
     if not mapped:
-        return warn(name, f"{len(usable)} usable UPLOAD_CLICKS action(s) ({names}), but no mapping yet: nothing "
-                          "is pushed.", "Map Routy event types in Conversion Mappings.")
+        return warn(
+            name,
+            f"{len(usable)} usable UPLOAD_CLICKS action(s) ({names}), but no mapping yet: nothing is pushed.",
+            "Map Routy event types in Conversion Mappings.",
+        )
     return ok(name, f"{len(usable)} usable UPLOAD_CLICKS action(s) ({names}); every mapping points at one.")

@@ -25,8 +25,13 @@ EVENT_SOURCES: dict[str, str] = {
 }
 DEFAULT_EVENT_SOURCE = "WEB"
 # A conversion's own origin (the ingest API's `origin`) wins over the mapping's choice.
-ORIGIN_TO_EVENT_SOURCE: dict[str, str] = {"web": "WEB", "app": "APP", "in_store": "IN_STORE", "phone": "PHONE",
-                                          "other": "OTHER"}
+ORIGIN_TO_EVENT_SOURCE: dict[str, str] = {
+    "web": "WEB",
+    "app": "APP",
+    "in_store": "IN_STORE",
+    "phone": "PHONE",
+    "other": "OTHER",
+}
 UPLOAD_CLICKS = "UPLOAD_CLICKS"
 
 
@@ -45,22 +50,28 @@ def normalise_event_source(value: object) -> str | None:
 
 
 def _customer_id(resource: str) -> str:
-    """"customers/123" -> "123"."""
+    """ "customers/123" -> "123"."""
     return str(resource or "").rsplit("/", 1)[-1]
 
 
 def destination_problem(account: Account, action: ConversionAction) -> str | None:
     """Why Data Manager would refuse `action` as a destination when pushing as `account`, else None."""
     if account.manager:
-        return (f"{account.name or account.id} is a manager account: Data Manager takes conversions only for the "
-                "customer that owns the conversion action (a manager is only ever the login account). Connect the "
-                "client account that owns the action instead.")
+        return (
+            f"{account.name or account.id} is a manager account: Data Manager takes conversions only for the "
+            "customer that owns the conversion action (a manager is only ever the login account). Connect the "
+            "client account that owns the action instead."
+        )
     if action.kind and action.kind != UPLOAD_CLICKS:
-        return (f"'{action.name}' has type {action.kind}; only UPLOAD_CLICKS conversion actions accept offline "
-                "conversions (create an 'Import from clicks' action in Google Ads).")
+        return (
+            f"'{action.name}' has type {action.kind}; only UPLOAD_CLICKS conversion actions accept offline "
+            "conversions (create an 'Import from clicks' action in Google Ads)."
+        )
     owner = _customer_id(str(action.extra.get("owner_customer") or ""))
     if owner and owner != account.id:
-        return (f"'{action.name}' belongs to customer {owner}, not to {account.id}: Data Manager needs the operating "
-                f"account to be the customer that owns the action. Use an action owned by {account.id}, or connect "
-                f"customer {owner}.")
+        return (
+            f"'{action.name}' belongs to customer {owner}, not to {account.id}: Data Manager needs the operating "
+            f"account to be the customer that owns the action. Use an action owned by {account.id}, or connect "
+            f"customer {owner}."
+        )
     return None

@@ -32,18 +32,47 @@ from urllib.parse import urlencode
 import httpx
 
 from routy_app.providers.base import (
-    Account, AuthExpired, ConversionAction, Credentials, Level, MetricRecord, OutgoingConversion,
-    PermanentError, ProviderError, ProviderInfo, PushResult, RateLimited, TransientError,
+    Account,
+    AuthExpired,
+    ConversionAction,
+    Credentials,
+    Level,
+    MetricRecord,
+    OutgoingConversion,
+    PermanentError,
+    ProviderError,
+    ProviderInfo,
+    PushResult,
+    RateLimited,
+    TransientError,
 )
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.registry import META_ADS
 from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, with_retries
 
-ACCOUNT_STATUS = {1: "ENABLED", 2: "DISABLED", 3: "UNSETTLED", 7: "PENDING_RISK_REVIEW", 8: "PENDING_SETTLEMENT",
-                  9: "IN_GRACE_PERIOD", 100: "PENDING_CLOSURE", 101: "CLOSED"}
+ACCOUNT_STATUS = {
+    1: "ENABLED",
+    2: "DISABLED",
+    3: "UNSETTLED",
+    7: "PENDING_RISK_REVIEW",
+    8: "PENDING_SETTLEMENT",
+    9: "IN_GRACE_PERIOD",
+    100: "PENDING_CLOSURE",
+    101: "CLOSED",
+}
 META_LEVEL = {"campaign": "campaign", "ad_group": "adset", "ad": "ad"}
-STANDARD_EVENTS = ("Purchase", "Lead", "CompleteRegistration", "Contact", "Schedule", "SubmitApplication",
-                   "AddToCart", "InitiateCheckout", "Subscribe", "StartTrial")
+STANDARD_EVENTS = (
+    "Purchase",
+    "Lead",
+    "CompleteRegistration",
+    "Contact",
+    "Schedule",
+    "SubmitApplication",
+    "AddToCart",
+    "InitiateCheckout",
+    "Subscribe",
+    "StartTrial",
+)
 BATCH_REJECTED = "batch rejected because of event {index}"
 _INDEX = re.compile(r"\bindex\s+(\d+)|\bevent\s+#?(\d+)\b", re.IGNORECASE)
 _MICRO = Decimal(1_000_000)
@@ -69,8 +98,13 @@ def _retry_after(headers: httpx.Headers) -> float:
     """Seconds until access is back: the usage headers' own estimate, else 60 s."""
     try:
         usage = json.loads(headers.get("x-business-use-case-usage") or "{}")
-        minutes = [float(item.get("estimated_time_to_regain_access") or 0)
-                   for items in usage.values() if isinstance(items, list) for item in items if isinstance(item, dict)]
+        minutes = [
+            float(item.get("estimated_time_to_regain_access") or 0)
+            for items in usage.values()
+            if isinstance(items, list)
+            for item in items
+            if isinstance(item, dict)
+        ]
         if minutes and max(minutes) > 0:
             return max(minutes) * 60
     except (ValueError, AttributeError):
@@ -91,8 +125,12 @@ def error_from_response(response: httpx.Response) -> ProviderError:
     try:
         body = response.json()
     except ValueError:
-        return TransientError(f"Meta returned a response that is not JSON (HTTP {status})", status_code=status,
-                              code="malformed", request_id=trace)
+        return TransientError(
+            f"Meta returned a response that is not JSON (HTTP {status})",
+            status_code=status,
+            code="malformed",
+            request_id=trace,
+        )
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
         cls = TransientError if status >= 500 else PermanentError
@@ -103,8 +141,11 @@ def error_from_response(response: httpx.Response) -> ProviderError:
         code = 0
     subcode = err.get("error_subcode")
     message = str(err.get("message") or f"Meta error {code}")
-    kwargs = {"status_code": status, "code": f"{code}/{subcode}" if subcode else str(code),
-              "request_id": err.get("fbtrace_id") or trace}
+    kwargs = {
+        "status_code": status,
+        "code": f"{code}/{subcode}" if subcode else str(code),
+        "request_id": err.get("fbtrace_id") or trace,
+    }
     if code in (190, 102, 104, 10) or 200 <= code <= 299:
         return AuthExpired(message, **kwargs)
     if code in (4, 17, 32, 613) or 80000 <= code <= 80014:
@@ -163,12 +204,21 @@ class MetaAdsProvider:
         digest = hmac.new(self.endpoints.meta_app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
         return {"appsecret_proof": digest}
 
-    async def _send(self, method: str, url: str, *, token: str | None = None, params: dict[str, Any] | None = None,
-                    data: dict[str, Any] | None = None, json_body: Any = None) -> dict[str, Any]:
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> dict[str, Any]:
         """One Graph call: the parsed JSON body, or the typed error (transport failures are transient)."""
         try:
-            response = await self.http.request(method, url, params=params, data=data, json=json_body,
-                                               headers=self._headers(token))
+            response = await self.http.request(
+                method, url, params=params, data=data, json=json_body, headers=self._headers(token)
+            )
         except httpx.TransportError as exc:  # the message never carries the URL (it may hold secrets)
             raise TransientError(f"Could not reach Meta ({type(exc).__name__})", code="transport") from None
         if response.status_code >= 400:
@@ -180,8 +230,9 @@ class MetaAdsProvider:
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             raise error_from_response(response)
         if not isinstance(body, dict):
-            raise TransientError("Meta returned an unexpected response", status_code=response.status_code,
-                                 code="malformed")
+            raise TransientError(
+                "Meta returned an unexpected response", status_code=response.status_code, code="malformed"
+            )
         return body
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
@@ -192,8 +243,15 @@ class MetaAdsProvider:
     def authorization_url(self, state: str, code_verifier: str, redirect_uri: str) -> str:
         """The Facebook Login dialog; Meta's web flow has no PKCE, so `code_verifier` is unused."""
         del code_verifier
-        query = urlencode({"client_id": self.endpoints.meta_app_id, "redirect_uri": redirect_uri, "state": state,
-                           "response_type": "code", "scope": ",".join(self.SCOPES)})
+        query = urlencode(
+            {
+                "client_id": self.endpoints.meta_app_id,
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "response_type": "code",
+                "scope": ",".join(self.SCOPES),
+            }
+        )
         return f"{self.endpoints.meta_dialog_base_url}/{self.endpoints.meta_api_version}/dialog/oauth?{query}"
 
     async def _token_call(self, params: dict[str, str]) -> dict[str, Any]:
@@ -204,8 +262,9 @@ class MetaAdsProvider:
                 return await self._send("GET", f"{self.graph}/oauth/access_token", params=params)
             except TransientError as exc:
                 if exc.status_code is not None and exc.status_code < 500 and exc.code == "1":
-                    raise PermanentError(exc.message, status_code=exc.status_code, code=exc.code,
-                                         request_id=exc.request_id) from None
+                    raise PermanentError(
+                        exc.message, status_code=exc.status_code, code=exc.code, request_id=exc.request_id
+                    ) from None
                 raise
 
         return await with_retries(call, self.retry)
@@ -215,13 +274,18 @@ class MetaAdsProvider:
         del code_verifier
         app = {"client_id": self.endpoints.meta_app_id, "client_secret": self.endpoints.meta_app_secret}
         short = await self._token_call({**app, "redirect_uri": redirect_uri, "code": code})
-        long = await self._token_call({**app, "grant_type": "fb_exchange_token",
-                                       "fb_exchange_token": short["access_token"]})
+        long = await self._token_call(
+            {**app, "grant_type": "fb_exchange_token", "fb_exchange_token": short["access_token"]}
+        )
         expires_in = long.get("expires_in")
-        expires_at = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in))
-                      if expires_in else None)
-        return Credentials(access_token=long["access_token"], refresh_token=None, expires_at=expires_at,
-                           scope=",".join(self.SCOPES))
+        expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in)) if expires_in else None
+        return Credentials(
+            access_token=long["access_token"],
+            refresh_token=None,
+            expires_at=expires_at,
+            scope=",".join(self.SCOPES),
+            granted_at=dt.datetime.now(dt.timezone.utc),
+        )
 
     async def _debug(self, token: str) -> dict[str, Any]:
         app_token = f"{self.endpoints.meta_app_id}|{self.endpoints.meta_app_secret}"
@@ -246,8 +310,12 @@ class MetaAdsProvider:
     async def revoke(self, creds: Credentials) -> None:
         """DELETE /me/permissions de-authorises the app; an already-dead token counts as revoked."""
         try:
-            await self._call("DELETE", f"{self.graph}/me/permissions", token=creds.access_token,
-                             params=self._proof(creds.access_token))
+            await self._call(
+                "DELETE",
+                f"{self.graph}/me/permissions",
+                token=creds.access_token,
+                params=self._proof(creds.access_token),
+            )
         except AuthExpired:
             return
 
@@ -269,10 +337,15 @@ class MetaAdsProvider:
         async for rows in self._pages(f"{self.graph}/me/adaccounts", creds.access_token, params):
             for row in rows:
                 status = row.get("account_status")
-                accounts.append(Account(
-                    id=row.get("id") or f"act_{row.get('account_id')}", name=row.get("name") or "",
-                    currency=row.get("currency") or "", timezone=row.get("timezone_name") or "UTC",
-                    status=ACCOUNT_STATUS.get(int(status), str(status)) if status is not None else "ENABLED"))
+                accounts.append(
+                    Account(
+                        id=row.get("id") or f"act_{row.get('account_id')}",
+                        name=row.get("name") or "",
+                        currency=row.get("currency") or "",
+                        timezone=row.get("timezone_name") or "UTC",
+                        status=ACCOUNT_STATUS.get(int(status), str(status)) if status is not None else "ENABLED",
+                    )
+                )
         return accounts
 
     @staticmethod
@@ -281,8 +354,12 @@ class MetaAdsProvider:
 
     async def test_connection(self, creds: Credentials, account: Account) -> None:
         """A cheap read of the ad account proves the token reaches it."""
-        await self._call("GET", f"{self.graph}/{self._node(account)}", token=creds.access_token,
-                         params={"fields": "id,name,account_status", **self._proof(creds.access_token)})
+        await self._call(
+            "GET",
+            f"{self.graph}/{self._node(account)}",
+            token=creds.access_token,
+            params={"fields": "id,name,account_status", **self._proof(creds.access_token)},
+        )
 
     # ------------------------------------------------------------ metrics
 
@@ -293,22 +370,34 @@ class MetaAdsProvider:
         if level == "ad":
             fields += ["ad_id", "ad_name"]
         fields += ["impressions", "clicks", "spend", "actions", "action_values", "account_currency"]
-        return {"level": META_LEVEL[level], "fields": ",".join(fields),
-                "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
-                "time_increment": 1}
+        return {
+            "level": META_LEVEL[level],
+            "fields": ",".join(fields),
+            "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
+            "time_increment": 1,
+        }
 
     def _record(self, row: dict[str, Any], level: Level, account: Account) -> MetricRecord:
         def total(key: str) -> int:
-            return sum(to_micros(a.get("value")) for a in row.get(key) or []
-                       if isinstance(a, dict) and a.get("action_type") in self.CONVERSION_ACTION_TYPES)
+            return sum(
+                to_micros(a.get("value"))
+                for a in row.get(key) or []
+                if isinstance(a, dict) and a.get("action_type") in self.CONVERSION_ACTION_TYPES
+            )
 
         return MetricRecord(
-            level=level, date=dt.date.fromisoformat(row["date_start"]),
-            campaign_id=str(row.get("campaign_id") or ""), campaign_name=row.get("campaign_name") or "",
-            ad_group_id=str(row.get("adset_id") or ""), ad_group_name=row.get("adset_name") or "",
-            ad_id=str(row.get("ad_id") or ""), ad_name=row.get("ad_name") or "",
-            impressions=int(row.get("impressions") or 0), clicks=int(row.get("clicks") or 0),
-            cost_micros=to_micros(row.get("spend")), conversions_micros=total("actions"),
+            level=level,
+            date=dt.date.fromisoformat(row["date_start"]),
+            campaign_id=str(row.get("campaign_id") or ""),
+            campaign_name=row.get("campaign_name") or "",
+            ad_group_id=str(row.get("adset_id") or ""),
+            ad_group_name=row.get("adset_name") or "",
+            ad_id=str(row.get("ad_id") or ""),
+            ad_name=row.get("ad_name") or "",
+            impressions=int(row.get("impressions") or 0),
+            clicks=int(row.get("clicks") or 0),
+            cost_micros=to_micros(row.get("spend")),
+            conversions_micros=total("actions"),
             conversion_value_micros=total("action_values"),
             currency=row.get("account_currency") or account.currency,
         )
@@ -322,8 +411,16 @@ class MetaAdsProvider:
                 raise _ReduceData(exc) from None
             raise
 
-    async def _rows(self, url: str, token: str, params: dict[str, Any] | None,
-                    level: Level, account: Account, *, first_may_reduce: bool) -> AsyncIterator[list[MetricRecord]]:
+    async def _rows(
+        self,
+        url: str,
+        token: str,
+        params: dict[str, Any] | None,
+        level: Level,
+        account: Account,
+        *,
+        first_may_reduce: bool,
+    ) -> AsyncIterator[list[MetricRecord]]:
         """Insights pages as records. A "reduce data" answer on the first page raises _ReduceData."""
         next_url: str | None = url
         first = True
@@ -340,8 +437,9 @@ class MetaAdsProvider:
                 yield rows
             next_url = (body.get("paging") or {}).get("next")
 
-    async def fetch_metrics(self, creds: Credentials, account: Account, level: Level,
-                            start: dt.date, end: dt.date) -> AsyncIterator[list[MetricRecord]]:
+    async def fetch_metrics(
+        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
+    ) -> AsyncIterator[list[MetricRecord]]:
         """Daily rows, one list per Graph page; long ranges (or "reduce data") go through an async run."""
         if level not in META_LEVEL:
             raise PermanentError(f"Meta Ads has no {level} level")
@@ -359,19 +457,22 @@ class MetaAdsProvider:
             async for rows in self._fetch_async(creds, account, level, params):
                 yield rows
 
-    async def _fetch_async(self, creds: Credentials, account: Account, level: Level,
-                           params: dict[str, Any]) -> AsyncIterator[list[MetricRecord]]:
+    async def _fetch_async(
+        self, creds: Credentials, account: Account, level: Level, params: dict[str, Any]
+    ) -> AsyncIterator[list[MetricRecord]]:
         """POST an AdReportRun, poll it with backoff until complete, then page its insights."""
         token, proof = creds.access_token, self._proof(creds.access_token)
         for attempt in range(self.MAX_RESUBMITS + 1):
-            run = await self._call("POST", f"{self.graph}/{self._node(account)}/insights", token=token,
-                                   data={**params, **proof})
+            run = await self._call(
+                "POST", f"{self.graph}/{self._node(account)}/insights", token=token, data={**params, **proof}
+            )
             run_id = str(run["report_run_id"])
             status = await self._wait_for(run_id, token, proof)
             if status == "Job Completed":
                 url = f"{self.graph}/{run_id}/insights"
-                async for rows in self._rows(url, token, {"limit": self.PAGE_LIMIT, **proof}, level, account,
-                                             first_may_reduce=False):
+                async for rows in self._rows(
+                    url, token, {"limit": self.PAGE_LIMIT, **proof}, level, account, first_may_reduce=False
+                ):
                     yield rows
                 return
             if attempt == self.MAX_RESUBMITS:
@@ -398,8 +499,15 @@ class MetaAdsProvider:
         params = {"fields": "id,name", "limit": 100, **self._proof(creds.access_token)}
         actions: list[ConversionAction] = []
         async for rows in self._pages(f"{self.graph}/{self._node(account)}/adspixels", creds.access_token, params):
-            actions += [ConversionAction(id=str(row["id"]), name=row.get("name") or str(row["id"]), kind="pixel",
-                                         extra={"standard_events": list(STANDARD_EVENTS)}) for row in rows]
+            actions += [
+                ConversionAction(
+                    id=str(row["id"]),
+                    name=row.get("name") or str(row["id"]),
+                    kind="pixel",
+                    extra={"standard_events": list(STANDARD_EVENTS)},
+                )
+                for row in rows
+            ]
         return actions
 
     def _event(self, conv: OutgoingConversion, account: Account) -> dict[str, Any]:
@@ -409,8 +517,12 @@ class MetaAdsProvider:
             user["em"] = [conv.email_sha256_meta]
         if conv.phone_sha256_meta:
             user["ph"] = [conv.phone_sha256_meta]
-        for key, value in (("fbc", conv.fbc), ("fbp", conv.fbp), ("client_ip_address", conv.ip),
-                           ("client_user_agent", conv.user_agent)):
+        for key, value in (
+            ("fbc", conv.fbc),
+            ("fbp", conv.fbp),
+            ("client_ip_address", conv.ip),
+            ("client_user_agent", conv.user_agent),
+        ):
             if value:
                 user[key] = value
         event: dict[str, Any] = {
@@ -419,15 +531,19 @@ class MetaAdsProvider:
             "event_id": conv.key,
             "action_source": "website" if conv.user_agent else "system_generated",
             "user_data": user,
-            "custom_data": {"value": _micros_to_number(conv.value_micros),
-                            "currency": (conv.currency or account.currency).lower(), "order_id": conv.key},
+            "custom_data": {
+                "value": _micros_to_number(conv.value_micros),
+                "currency": (conv.currency or account.currency).lower(),
+                "order_id": conv.key,
+            },
         }
         if conv.user_agent:
             event["event_source_url"] = extra.get("event_source_url") or self.DEFAULT_EVENT_SOURCE_URL
         return event
 
-    async def push_conversions(self, creds: Credentials, account: Account, batch: list[OutgoingConversion],
-                               *, validate_only: bool = False) -> list[PushResult]:
+    async def push_conversions(
+        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
+    ) -> list[PushResult]:
         """Send one pixel's batch to CAPI. Meta rejects a whole batch for one bad event (code 100):
         the event it names gets Meta's message and the others "batch rejected because of event N",
         so the caller can resend them without it. Auth, throttling and transient errors propagate."""
@@ -443,12 +559,22 @@ class MetaAdsProvider:
         if validate_only:
             body["test_event_code"] = batch[0].action.extra.get("test_event_code") or self.DEFAULT_TEST_EVENT_CODE
         try:
-            answer = await self._call("POST", f"{self.graph}/{pixel_id}/events", token=creds.access_token,
-                                      params=self._proof(creds.access_token) or None, json_body=body)
+            answer = await self._call(
+                "POST",
+                f"{self.graph}/{pixel_id}/events",
+                token=creds.access_token,
+                params=self._proof(creds.access_token) or None,
+                json_body=body,
+            )
         except PermanentError as exc:
             return self._rejected(batch, exc)
-        text = json.dumps({"events_received": answer.get("events_received"), "messages": answer.get("messages") or [],
-                           "fbtrace_id": answer.get("fbtrace_id")})
+        text = json.dumps(
+            {
+                "events_received": answer.get("events_received"),
+                "messages": answer.get("messages") or [],
+                "fbtrace_id": answer.get("fbtrace_id"),
+            }
+        )
         return [PushResult("sent", response=text)] * len(batch)
 
     @staticmethod
@@ -461,4 +587,3 @@ class MetaAdsProvider:
         results = [PushResult("failed", error=BATCH_REJECTED.format(index=index))] * len(batch)
         results[index] = named
         return results
-

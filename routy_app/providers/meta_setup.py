@@ -11,8 +11,16 @@ import datetime as dt
 
 from routy_app.providers.base import Account, AuthExpired, Credentials, ProviderError
 from routy_app.providers.meta_ads import MetaAdsProvider
-from routy_app.providers.setup_checks import (CheckResult, fail, ok, provider_text, skip, unreachable, version_check,
-                                              warn)
+from routy_app.providers.setup_checks import (
+    CheckResult,
+    fail,
+    ok,
+    provider_text,
+    skip,
+    unreachable,
+    version_check,
+    warn,
+)
 from routy_app.providers.versions import VersionStatus
 
 REQUIRED_PERMISSIONS = ("ads_read", "ads_management")
@@ -30,8 +38,15 @@ def _failure(name: str, exc: ProviderError, sandbox: bool, fix: str) -> CheckRes
     return fail(name, provider_text(exc), fix)
 
 
-async def check(adapter: MetaAdsProvider, creds: Credentials, account: Account, version: VersionStatus,
-                mapped: dict[str, str], *, sandbox: bool) -> list[CheckResult]:
+async def check(
+    adapter: MetaAdsProvider,
+    creds: Credentials,
+    account: Account,
+    version: VersionStatus,
+    mapped: dict[str, str],
+    *,
+    sandbox: bool,
+) -> list[CheckResult]:
     """`mapped`: pixel id -> the Routy event type mapped to it."""
     results: list[CheckResult] = []
     name = "Token and permissions"
@@ -39,21 +54,32 @@ async def check(adapter: MetaAdsProvider, creds: Credentials, account: Account, 
         info = await adapter.token_info(creds)
     except ProviderError as exc:
         results.append(_failure(name, exc, sandbox, "Check META_APP_ID and META_APP_SECRET."))
-        return results + [version_check(version), skip("Ad account", "needs a valid token"),
-                          skip("Pixels (datasets)", "needs a valid token")]
+        return results + [
+            version_check(version),
+            skip("Ad account", "needs a valid token"),
+            skip("Pixels (datasets)", "needs a valid token"),
+        ]
     if not info.get("is_valid"):
         error = (info.get("error") or {}).get("message") or "Meta says the token is not valid."
         results.append(fail(name, error, RECONNECT))
-        return results + [version_check(version), skip("Ad account", "needs a valid token"),
-                          skip("Pixels (datasets)", "needs a valid token")]
+        return results + [
+            version_check(version),
+            skip("Ad account", "needs a valid token"),
+            skip("Pixels (datasets)", "needs a valid token"),
+        ]
     granted = set(info.get("scopes") or [])
     missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
     expires = int(info.get("expires_at") or 0)
     until = dt.datetime.fromtimestamp(expires, dt.timezone.utc) if expires else None
     when = f"expires {until:%Y-%m-%d}" if until else "does not expire"
     if missing:
-        results.append(fail(name, f"Token valid ({when}) but not granted: {', '.join(missing)}.",
-                            RECONNECT + " ads_management is needed to send conversions."))
+        results.append(
+            fail(
+                name,
+                f"Token valid ({when}) but not granted: {', '.join(missing)}.",
+                RECONNECT + " ads_management is needed to send conversions.",
+            )
+        )
     elif until and until - dt.datetime.now(dt.timezone.utc) < EXPIRY_WARNING:
         results.append(warn(name, f"Token valid but {when}; Meta tokens cannot be refreshed.", RECONNECT))
     else:
@@ -65,26 +91,49 @@ async def check(adapter: MetaAdsProvider, creds: Credentials, account: Account, 
         await adapter.test_connection(creds, account)
         results.append(ok(name, f"{account.name or account.id} ({account.id}) is readable."))
     except ProviderError as exc:
-        results.append(_failure(name, exc, sandbox, "Give the person who connected access to this ad account in "
-                                                    "Business Settings → Accounts → Ad accounts."))
+        results.append(
+            _failure(
+                name,
+                exc,
+                sandbox,
+                "Give the person who connected access to this ad account in "
+                "Business Settings → Accounts → Ad accounts.",
+            )
+        )
 
     name = "Pixels (datasets)"
     try:
         pixels = await adapter.list_conversion_actions(creds, account)
     except ProviderError as exc:
-        results.append(_failure(name, exc, sandbox, "In Business Settings → Data sources → Datasets, give the person "
-                                                    "who connected access to the pixel."))
+        results.append(
+            _failure(
+                name,
+                exc,
+                sandbox,
+                "In Business Settings → Data sources → Datasets, give the person who connected access to the pixel.",
+            )
+        )
         return results
     if not pixels:
-        results.append(fail(name, f"No pixel (dataset) is shared with ad account {account.id}.",
-                            "Create one in Events Manager or share an existing one with this ad account."))
+        results.append(
+            fail(
+                name,
+                f"No pixel (dataset) is shared with ad account {account.id}.",
+                "Create one in Events Manager or share an existing one with this ad account.",
+            )
+        )
         return results
     known = {p.id for p in pixels}
     lost = [f"'{event_type}' → pixel {pixel}" for pixel, event_type in sorted(mapped.items()) if pixel not in known]
     names = ", ".join(p.name for p in pixels[:5])
     if lost:
-        results.append(fail(name, "Not accessible: " + "; ".join(lost) + ".",
-                            f"Share those pixels with the ad account, or map to one of: {names}."))
+        results.append(
+            fail(
+                name,
+                "Not accessible: " + "; ".join(lost) + ".",
+                f"Share those pixels with the ad account, or map to one of: {names}.",
+            )
+        )
     else:
         results.append(ok(name, f"{len(pixels)} accessible ({names})."))
     return results

@@ -64,8 +64,9 @@ def get_info(key: str) -> ProviderInfo:
         raise UnknownProvider(key) from None
 
 
-def build_provider(key: str, endpoints: Endpoints, http: httpx.AsyncClient,
-                   retry: RetryPolicy = DEFAULT_POLICY) -> Provider:
+def build_provider(
+    key: str, endpoints: Endpoints, http: httpx.AsyncClient, retry: RetryPolicy = DEFAULT_POLICY
+) -> Provider:
     """The adapter for `key`, speaking to `endpoints` through `http` (tests pass an ASGI client)."""
     get_info(key)
     module_name, class_name = _ADAPTERS[key].split(":")

@@ -54,8 +54,11 @@ def version_check(status: VersionStatus) -> CheckResult:
     if status.level == "error":
         return fail(name, text, f"Set {status.setting}={status.newest} and restart Routy.")
     if status.level == "warning":
-        plan = (f"Plan the move to {status.newest} ({status.setting})." if status.version != status.newest else
-                "Update Routy before then; it will default to the next version.")
+        plan = (
+            f"Plan the move to {status.newest} ({status.setting})."
+            if status.version != status.newest
+            else "Update Routy before then; it will default to the next version."
+        )
         return warn(name, text, plan)
     return ok(name, text)
 
@@ -75,8 +78,11 @@ def unreachable(name: str, exc: ProviderError, sandbox: bool) -> CheckResult | N
     if isinstance(exc, RateLimited):
         return warn(name, f"Throttled: {provider_text(exc)}", "Check again in a few minutes.")
     if isinstance(exc, TransientError):
-        hint = ("In sandbox mode the emulator is served by Routy itself: start Routy (make run) and check "
-                "that PUBLIC_URL is where it listens." if sandbox else
-                "Check this server's network access to the provider, then check again.")
+        hint = (
+            "In sandbox mode the emulator is served by Routy itself: start Routy (make run) and check "
+            "that PUBLIC_URL is where it listens."
+            if sandbox
+            else "Check this server's network access to the provider, then check again."
+        )
         return fail(name, provider_text(exc), hint)
     return None

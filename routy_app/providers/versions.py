@@ -76,7 +76,9 @@ class VersionStatus:
 
 
 GOOGLE_ADS = VersionTable(
-    provider="google_ads", api="Google Ads API", setting="GOOGLE_ADS_API_VERSION",
+    provider="google_ads",
+    api="Google Ads API",
+    setting="GOOGLE_ADS_API_VERSION",
     schedule_url="https://developers.google.com/google-ads/api/docs/sunset-dates",
     versions=(
         ApiVersion("v19", dt.date(2025, 2, 26), dt.date(2026, 2, 11)),
@@ -91,9 +93,11 @@ GOOGLE_ADS = VersionTable(
 )
 
 META_MARKETING = VersionTable(
-    provider="meta_ads", api="Meta Marketing API", setting="META_API_VERSION",
+    provider="meta_ads",
+    api="Meta Marketing API",
+    setting="META_API_VERSION",
     schedule_url="https://developers.facebook.com/documentation/ads-commerce/marketing-api/"
-                 "marketing-api-changelog/versions",
+    "marketing-api-changelog/versions",
     versions=(
         ApiVersion("v22.0", dt.date(2025, 1, 21), dt.date(2026, 2, 19)),
         ApiVersion("v23.0", dt.date(2025, 5, 29), dt.date(2026, 6, 9)),
@@ -115,8 +119,9 @@ def _number(name: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2) or 0)) if match else None
 
 
-def assess(table: VersionTable, configured: str, today: dt.date,
-           warning_days: int = DEFAULT_WARNING_DAYS) -> VersionStatus:
+def assess(
+    table: VersionTable, configured: str, today: dt.date, warning_days: int = DEFAULT_WARNING_DAYS
+) -> VersionStatus:
     """ok / warning (sunsets within `warning_days`) / error (sunset, or older than every known version)."""
     newest = table.newest.name
     known = table.find(configured)
@@ -127,20 +132,31 @@ def assess(table: VersionTable, configured: str, today: dt.date,
     if known is None:
         number, oldest = _number(configured), _number(table.versions[0].name)
         if number is not None and oldest is not None and number < oldest:
-            return status("error", "sunset", f"{table.api} {configured} was switched off long ago; "
-                                             f"set {table.setting}={newest}.")
-        return status("warning", "unknown", f"{table.api} {configured} is not in Routy's version table (newest "
-                                            f"known: {newest}); Routy has not been checked against it.")
+            return status(
+                "error", "sunset", f"{table.api} {configured} was switched off long ago; set {table.setting}={newest}."
+            )
+        return status(
+            "warning",
+            "unknown",
+            f"{table.api} {configured} is not in Routy's version table (newest "
+            f"known: {newest}); Routy has not been checked against it.",
+        )
     when = known.sunset_text()
     if known.sunset is not None and known.sunset <= today and not known.projected:
-        return status("error", when, f"{table.api} {configured} was switched off on {when}: every call fails. "
-                                     f"Set {table.setting}={newest}.")
+        return status(
+            "error",
+            when,
+            f"{table.api} {configured} was switched off on {when}: every call fails. Set {table.setting}={newest}.",
+        )
     if known.sunset is not None and (known.sunset - today).days <= warning_days:
         days = (known.sunset - today).days
         lead = "is projected to sunset" if known.projected else "sunsets"
         left = f"in {days} days" if days > 0 else "any day now"
-        advice = (f"Move to {newest} before then ({table.setting})." if configured != newest else
-                  "It is the newest version Routy knows: update Routy before then for the next one.")
+        advice = (
+            f"Move to {newest} before then ({table.setting})."
+            if configured != newest
+            else "It is the newest version Routy knows: update Routy before then for the next one."
+        )
         return status("warning", when, f"{table.api} {configured} {lead} on {when} ({left}). {advice}")
     until = f"works until {when}" if known.sunset is not None else "has no sunset announced"
     if configured != newest:
@@ -148,12 +164,15 @@ def assess(table: VersionTable, configured: str, today: dt.date,
     return status("ok", when, f"{table.api} {configured} is the newest version and {until}.")
 
 
-def configured_statuses(google_ads_version: str, meta_version: str, today: dt.date | None = None,
-                        warning_days: int = DEFAULT_WARNING_DAYS) -> list[VersionStatus]:
+def configured_statuses(
+    google_ads_version: str, meta_version: str, today: dt.date | None = None, warning_days: int = DEFAULT_WARNING_DAYS
+) -> list[VersionStatus]:
     """The configured Google Ads and Meta versions, judged today (UTC)."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    return [assess(GOOGLE_ADS, google_ads_version, today, warning_days),
-            assess(META_MARKETING, meta_version, today, warning_days)]
+    return [
+        assess(GOOGLE_ADS, google_ads_version, today, warning_days),
+        assess(META_MARKETING, meta_version, today, warning_days),
+    ]
 
 
 def worst(statuses: list[VersionStatus]) -> Level:

@@ -20,12 +20,20 @@ import datetime as dt
 import re
 
 # Exact sunset days from Google's sunset reminders; majors without one are still served.
-GOOGLE_ADS_SUNSET: dict[int, dt.date] = {19: dt.date(2026, 2, 11), 20: dt.date(2026, 6, 10),
-                                         21: dt.date(2026, 8, 5), 22: dt.date(2026, 10, 7)}
+GOOGLE_ADS_SUNSET: dict[int, dt.date] = {
+    19: dt.date(2026, 2, 11),
+    20: dt.date(2026, 6, 10),
+    21: dt.date(2026, 8, 5),
+    22: dt.date(2026, 10, 7),
+}
 GOOGLE_ADS_NEWEST = 26
 # Marketing API version history: expiration dates.
-META_EXPIRY: dict[str, dt.date] = {"v22.0": dt.date(2026, 2, 19), "v23.0": dt.date(2026, 6, 9),
-                                   "v24.0": dt.date(2026, 11, 10), "v25.0": dt.date(2027, 2, 23)}
+META_EXPIRY: dict[str, dt.date] = {
+    "v22.0": dt.date(2026, 2, 19),
+    "v23.0": dt.date(2026, 6, 9),
+    "v24.0": dt.date(2026, 11, 10),
+    "v25.0": dt.date(2027, 2, 23),
+}
 META_SERVED = ("v22.0", "v23.0", "v24.0", "v25.0", "v26.0", "v27.0")
 META_NEWEST = "v27.0"
 

@@ -15,7 +15,9 @@ def build_sandbox_app(state: SandboxState | None = None, *, with_control: bool =
     state = state or SandboxState(SandboxConfig())
 
     async def index(_request) -> HTMLResponse:  # noqa: ANN001
-        return HTMLResponse("<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators.</p>")
+        return HTMLResponse(
+            "<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators.</p>"
+        )
 
     routes = [Route("/", index), *google.routes(state), *meta.routes(state), *ga4.routes(state)]
     if with_control:

@@ -16,8 +16,9 @@ def routes(state: SandboxState) -> list[Route]:
         body = await request.json()
         if not body.get("operation") or not body.get("condition"):
             return JSONResponse({"error": "operation and condition are required"}, status_code=422)
-        fault = state.faults.add(body["operation"], body["condition"], int(body.get("times", 1)),
-                                 **(body.get("params") or {}))
+        fault = state.faults.add(
+            body["operation"], body["condition"], int(body.get("times", 1)), **(body.get("params") or {})
+        )
         return JSONResponse(fault.describe(), status_code=201)
 
     async def list_faults(_: Request) -> JSONResponse:

@@ -17,7 +17,9 @@ def rng(seed: int, *key: object) -> random.Random:
     return random.Random(int.from_bytes(digest, "big"))
 
 
-def daily_metrics(seed: int, entity: str, day: dt.date, scale: float = 1.0, restated: int = 0) -> dict[str, int | float]:
+def daily_metrics(
+    seed: int, entity: str, day: dt.date, scale: float = 1.0, restated: int = 0
+) -> dict[str, int | float]:
     """Plausible metrics for one entity on one day.
 
     impressions 200..5,000 x scale; CTR 1-8 %; CPC 0.10-2.50 (in micros); conversion rate 2-12 %
@@ -30,8 +32,13 @@ def daily_metrics(seed: int, entity: str, day: dt.date, scale: float = 1.0, rest
     cost_micros = int(clicks * r.uniform(0.10, 2.50) * 1_000_000) // 10_000 * 10_000
     conversions = round(clicks * r.uniform(0.02, 0.12), 2)
     conversions_value = round(conversions * r.uniform(20, 150), 2)
-    return {"impressions": impressions, "clicks": clicks, "cost_micros": cost_micros,
-            "conversions": conversions, "conversions_value": conversions_value}
+    return {
+        "impressions": impressions,
+        "clicks": clicks,
+        "cost_micros": cost_micros,
+        "conversions": conversions,
+        "conversions_value": conversions_value,
+    }
 
 
 def entity_id(seed: int, *key: object, digits: int = 10) -> str:

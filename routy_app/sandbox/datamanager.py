@@ -29,6 +29,7 @@ from routy_app.sandbox.datamanager_rules import processing_error, validate
 from routy_app.sandbox.google_errors import check_auth, fault_response, rpc_error
 from routy_app.sandbox.state import SandboxState
 
+
 async def _stall(request: Request, seconds: float) -> None:
     """Hold the answer back (a timeout or a caller that dies mid-request, as seen by the provider)."""
     deadline = asyncio.get_running_loop().time() + seconds
@@ -53,18 +54,23 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         body = proto_json.canonical(message)
         violations, actions = validate(body, state.config.seed)
         if violations:
-            return rpc_error(400, "There was a problem with the request.", reason="INVALID_ARGUMENT",
-                             field_violations=violations)
+            return rpc_error(
+                400, "There was a problem with the request.", reason="INVALID_ARGUMENT", field_violations=violations
+            )
         for i, dest in enumerate(body["destinations"]):
             operating = dest["operatingAccount"]["accountId"]
             login = (dest.get("loginAccount") or {}).get("accountId")
             if not gd.can_access(operating, login):
-                return rpc_error(403, f"The caller does not have permission to access operating account {operating} "
-                                      f"(destinations[{i}]); set login_account to the manager it is reached through.",
-                                 reason="PERMISSION_DENIED")
+                return rpc_error(
+                    403,
+                    f"The caller does not have permission to access operating account {operating} "
+                    f"(destinations[{i}]); set login_account to the manager it is reached through.",
+                    reason="PERMISSION_DENIED",
+                )
         request_id = secrets.token_hex(16)
-        answer = proto_json.render(dm.IngestEventsResponse, {"requestId": request_id},
-                                   int_enums=proto_json.wants_int_enums(request))
+        answer = proto_json.render(
+            dm.IngestEventsResponse, {"requestId": request_id}, int_enums=proto_json.wants_int_enums(request)
+        )
         if body.get("validateOnly"):
             return JSONResponse(answer)  # never stored: not usable for status lookups
         _accept(body, actions, request_id)
@@ -90,22 +96,31 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                     if error:
                         slot["errors"][error] += 1
                     ad_ids = event.get("adIdentifiers") or {}
-                    recorded.append({
-                        "api": "datamanager", "requestId": request_id,
-                        "destination": {"operatingAccount": dest["operatingAccount"]["accountId"],
-                                        "loginAccount": (dest.get("loginAccount") or {}).get("accountId"),
-                                        "productDestinationId": action_id,
-                                        "conversionAction": action.get("conversion_action.name")},
-                        "transactionId": event.get("transactionId"), "gclid": ad_ids.get("gclid"),
-                        "gbraid": ad_ids.get("gbraid"), "wbraid": ad_ids.get("wbraid"),
-                        "eventTimestamp": event.get("eventTimestamp"), "eventSource": event.get("eventSource"),
-                        "conversionValue": event.get("conversionValue"),
-                        "currency": event.get("currency"),
-                        "userIdentifiers": (event.get("userData") or {}).get("userIdentifiers") or [],
-                        "consent": event.get("consent") or body.get("consent"),
-                        "dedupKey": event.get("transactionId") or f"{ad_ids.get('gclid')}|{event.get('eventTimestamp')}",
-                        "processingError": error,
-                    })
+                    recorded.append(
+                        {
+                            "api": "datamanager",
+                            "requestId": request_id,
+                            "destination": {
+                                "operatingAccount": dest["operatingAccount"]["accountId"],
+                                "loginAccount": (dest.get("loginAccount") or {}).get("accountId"),
+                                "productDestinationId": action_id,
+                                "conversionAction": action.get("conversion_action.name"),
+                            },
+                            "transactionId": event.get("transactionId"),
+                            "gclid": ad_ids.get("gclid"),
+                            "gbraid": ad_ids.get("gbraid"),
+                            "wbraid": ad_ids.get("wbraid"),
+                            "eventTimestamp": event.get("eventTimestamp"),
+                            "eventSource": event.get("eventSource"),
+                            "conversionValue": event.get("conversionValue"),
+                            "currency": event.get("currency"),
+                            "userIdentifiers": (event.get("userData") or {}).get("userIdentifiers") or [],
+                            "consent": event.get("consent") or body.get("consent"),
+                            "dedupKey": event.get("transactionId")
+                            or f"{ad_ids.get('gclid')}|{event.get('eventTimestamp')}",
+                            "processingError": error,
+                        }
+                    )
             mem["requests"][request_id] = {"polls": 0, "destinations": per_dest, "forced": None}
         for item in recorded:
             state.record("google_ads", item)
@@ -114,8 +129,13 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         fault = state.faults.take("datamanager.status")
         forced = None
         if fault is not None and fault.condition == "partial_failure":
-            forced = Counter({str(fault.params.get("reason", "PROCESSING_ERROR_REASON_EVENT_TOO_OLD")):
-                              int(fault.params.get("count", 1))})
+            forced = Counter(
+                {
+                    str(fault.params.get("reason", "PROCESSING_ERROR_REASON_EVENT_TOO_OLD")): int(
+                        fault.params.get("count", 1)
+                    )
+                }
+            )
         elif fault is not None:
             return fault_response(fault, "datamanager")
         if (denied := check_auth(state, request, "datamanager")) is not None:
@@ -129,17 +149,30 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         with mem["lock"]:
             stored = mem["requests"].get(request_id)
             if stored is None:
-                return rpc_error(400, "There was a problem with the request.", reason="INVALID_ARGUMENT",
-                                 field_violations=[{"field": "request_id", "reason": "INVALID_REQUEST_ID",
-                                                    "description": "The request ID is not valid."}])
+                return rpc_error(
+                    400,
+                    "There was a problem with the request.",
+                    reason="INVALID_ARGUMENT",
+                    field_violations=[
+                        {
+                            "field": "request_id",
+                            "reason": "INVALID_REQUEST_ID",
+                            "description": "The request ID is not valid.",
+                        }
+                    ],
+                )
             if forced is not None:
                 stored["forced"] = forced
             stored["polls"] += 1
             processing = stored["polls"] <= state.config.verdict_after_polls and stored["forced"] is None
             entries = [_status_entry(slot, processing, stored["forced"]) for slot in stored["destinations"]]
-        return JSONResponse(proto_json.render(dm.RetrieveRequestStatusResponse,
-                                              {"requestStatusPerDestination": entries},
-                                              int_enums=proto_json.wants_int_enums(request)))
+        return JSONResponse(
+            proto_json.render(
+                dm.RetrieveRequestStatusResponse,
+                {"requestStatusPerDestination": entries},
+                int_enums=proto_json.wants_int_enums(request),
+            )
+        )
 
     return [
         Route("/v1/events:ingest", ingest, methods=["POST"]),
@@ -149,13 +182,19 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
 def _schema_error(refused: proto_json.SchemaViolation) -> Response:
     """What Google's JSON transcoder answers for a request its schema refuses (no ErrorInfo reason)."""
-    return rpc_error(400, refused.description, reason="INVALID_ARGUMENT",
-                     field_violations=[{"field": refused.field, "description": refused.description}])
+    return rpc_error(
+        400,
+        refused.description,
+        reason="INVALID_ARGUMENT",
+        field_violations=[{"field": refused.field, "description": refused.description}],
+    )
 
 
 def _status_entry(slot: dict[str, Any], processing: bool, forced: Counter | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"destination": slot["destination"],
-                             "eventsIngestionStatus": {"recordCount": str(slot["count"])}}
+    entry: dict[str, Any] = {
+        "destination": slot["destination"],
+        "eventsIngestionStatus": {"recordCount": str(slot["count"])},
+    }
     if processing:
         entry["requestStatus"] = "PROCESSING"
         return entry
@@ -165,6 +204,7 @@ def _status_entry(slot: dict[str, Any], processing: bool, forced: Counter | None
         entry["requestStatus"] = "SUCCESS"
         return entry
     entry["requestStatus"] = "FAILED" if failed >= slot["count"] and forced is None else "PARTIAL_SUCCESS"
-    entry["errorInfo"] = {"errorCounts": [{"recordCount": str(n), "reason": reason}
-                                          for reason, n in sorted(errors.items())]}
+    entry["errorInfo"] = {
+        "errorCounts": [{"recordCount": str(n), "reason": reason} for reason, n in sorted(errors.items())]
+    }
     return entry

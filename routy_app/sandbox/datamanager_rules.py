@@ -44,8 +44,9 @@ class Violations(list):
 
     def bad_enum(self, field: str, proto_type: str, value: Any) -> None:
         """An enum number the schema does not name (proto3 enums are open, so the parser lets it through)."""
-        self.add(field, f"Invalid value at '{field}' (type.googleapis.com/google.ads.datamanager.v1.{proto_type}), "
-                        f"{value!r}")
+        self.add(
+            field, f"Invalid value at '{field}' (type.googleapis.com/google.ads.datamanager.v1.{proto_type}), {value!r}"
+        )
 
 
 def parse_timestamp(value: Any) -> dt.datetime | None:
@@ -127,57 +128,81 @@ def _validate_account(v: Violations, account: dict[str, Any] | None, path: str) 
     return account_id
 
 
-def _validate_destination(v: Violations, dest: dict[str, Any], i: int, references: set[str],
-                          seed: int) -> dict[str, Any]:
+def _validate_destination(
+    v: Violations, dest: dict[str, Any], i: int, references: set[str], seed: int
+) -> dict[str, Any]:
     path = f"destinations[{i}]"
     ref = dest.get("reference")
     if ref is not None:
         if ref in references:
-            v.add(f"{path}.reference", f"Destination reference {ref!r} is used twice.", "DUPLICATE_DESTINATION_REFERENCE")
+            v.add(
+                f"{path}.reference", f"Destination reference {ref!r} is used twice.", "DUPLICATE_DESTINATION_REFERENCE"
+            )
         references.add(ref)
     operating = _validate_account(v, dest.get("operatingAccount"), f"{path}.operating_account")
     if dest.get("loginAccount") is not None:
         _validate_account(v, dest["loginAccount"], f"{path}.login_account")
     action_id = dest.get("productDestinationId")
     if not action_id:
-        v.add(f"{path}.product_destination_id", "The conversion action ID is required for Google Ads conversions.",
-              "REQUIRED_FIELD_MISSING")
+        v.add(
+            f"{path}.product_destination_id",
+            "The conversion action ID is required for Google Ads conversions.",
+            "REQUIRED_FIELD_MISSING",
+        )
         return {}
     if operating is None:
         return {}
     # An account's own actions only: the operating account must be the customer that owns the action
     # (a manager is only ever the login account).
-    found = next((a for a in gd.owned_conversion_actions(seed, operating)
-                  if str(a["conversion_action.id"]) == action_id and a["conversion_action.status"] == "ENABLED"), None)
+    found = next(
+        (
+            a
+            for a in gd.owned_conversion_actions(seed, operating)
+            if str(a["conversion_action.id"]) == action_id and a["conversion_action.status"] == "ENABLED"
+        ),
+        None,
+    )
     if found is None:
-        v.add(f"{path}.product_destination_id",
-              f"Conversion action {action_id} does not exist, is not enabled or is not owned by operating account "
-              f"{operating}.", "INVALID_CONVERSION_ACTION_ID")
+        v.add(
+            f"{path}.product_destination_id",
+            f"Conversion action {action_id} does not exist, is not enabled or is not owned by operating account "
+            f"{operating}.",
+            "INVALID_CONVERSION_ACTION_ID",
+        )
         return {}
     if found["conversion_action.type"] != "UPLOAD_CLICKS":
-        v.add(f"{path}.product_destination_id",
-              f"Conversion action {action_id} has type {found['conversion_action.type']}; only UPLOAD_CLICKS actions "
-              "accept offline conversions.", "INVALID_CONVERSION_ACTION_TYPE")
+        v.add(
+            f"{path}.product_destination_id",
+            f"Conversion action {action_id} has type {found['conversion_action.type']}; only UPLOAD_CLICKS actions "
+            "accept offline conversions.",
+            "INVALID_CONVERSION_ACTION_TYPE",
+        )
         return {}
     return found
 
 
-def _validate_event(v: Violations, event: dict[str, Any], path: str, references: set[str],
-                    encoding: str | None) -> bool:
+def _validate_event(
+    v: Violations, event: dict[str, Any], path: str, references: set[str], encoding: str | None
+) -> bool:
     """Validate one event; True when it carries userData (so `encoding` is needed)."""
     if "eventTimestamp" not in event:
         v.add(f"{path}.event_timestamp", "event_timestamp is required.", "REQUIRED_FIELD_MISSING")
     for j, ref in enumerate(event.get("destinationReferences") or []):
         if ref not in references:
-            v.add(f"{path}.destination_references[{j}]", f"No destination has reference {ref!r}.", "INVALID_DESTINATION")
+            v.add(
+                f"{path}.destination_references[{j}]", f"No destination has reference {ref!r}.", "INVALID_DESTINATION"
+            )
     currency = event.get("currency")
     if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
         v.add(f"{path}.currency", f"{currency!r} is not an ISO 4217 currency code.", "INVALID_CURRENCY_CODE")
     source = event.get("eventSource")
     if source is None:  # every destination here is a Google Ads conversion action: an offline conversion
-        v.add(f"{path}.event_source", "event_source is required for offline conversions and enhanced conversions "
-                                      "for leads (WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER).",
-              "REQUIRED_FIELD_MISSING")
+        v.add(
+            f"{path}.event_source",
+            "event_source is required for offline conversions and enhanced conversions "
+            "for leads (WEB, APP, IN_STORE, PHONE, MESSAGE or OTHER).",
+            "REQUIRED_FIELD_MISSING",
+        )
     elif source not in EVENT_SOURCES:
         v.bad_enum(f"{path}.event_source", "EventSource", source)
     _validate_consent(v, event.get("consent") or {}, f"{path}.consent")
@@ -186,27 +211,43 @@ def _validate_event(v: Violations, event: dict[str, Any], path: str, references:
     user_data = event.get("userData") or {}
     identifiers = user_data.get("userIdentifiers") or []
     if len(identifiers) > MAX_USER_IDENTIFIERS:
-        v.add(f"{path}.user_data.user_identifiers", f"At most {MAX_USER_IDENTIFIERS} user identifiers per event.",
-              "TOO_MANY_ELEMENTS")
+        v.add(
+            f"{path}.user_data.user_identifiers",
+            f"At most {MAX_USER_IDENTIFIERS} user identifiers per event.",
+            "TOO_MANY_ELEMENTS",
+        )
     for j, ident in enumerate(identifiers):
         ipath = f"{path}.user_data.user_identifiers[{j}]"
         keys = [k for k in ("emailAddress", "phoneNumber", "address") if ident.get(k)]
         if len(keys) != 1:  # the schema allows at most one (a oneof); an empty one is refused here
-            v.add(ipath, "Each user identifier needs exactly one of email_address, phone_number or address.",
-                  "INVALID_FORMAT")
+            v.add(
+                ipath,
+                "Each user identifier needs exactly one of email_address, phone_number or address.",
+                "INVALID_FORMAT",
+            )
             continue
         if keys[0] in ("emailAddress", "phoneNumber") and (reason := _check_hash(ident[keys[0]], encoding)):
-            v.add(ipath, {"INVALID_HEX_ENCODING": "The value is not hex encoded.",
-                          "INVALID_BASE64_ENCODING": "The value is not base64 encoded.",
-                          "INVALID_SHA256_FORMAT": "The value is not a SHA-256 hash."}[reason], reason)
+            v.add(
+                ipath,
+                {
+                    "INVALID_HEX_ENCODING": "The value is not hex encoded.",
+                    "INVALID_BASE64_ENCODING": "The value is not base64 encoded.",
+                    "INVALID_SHA256_FORMAT": "The value is not a SHA-256 hash.",
+                }[reason],
+                reason,
+            )
     if not has_click and not identifiers:
-        v.add(path, "The event has no ad identifiers (gclid, gbraid, wbraid) and no user identifiers.",
-              "NO_IDENTIFIERS_PROVIDED")
+        v.add(
+            path,
+            "The event has no ad identifiers (gclid, gbraid, wbraid) and no user identifiers.",
+            "NO_IDENTIFIERS_PROVIDED",
+        )
     return bool(user_data)
 
 
-def processing_error(event: dict[str, Any], action_id: str, request_consent: dict[str, Any],
-                     seen: set[tuple[str, ...]]) -> str | None:
+def processing_error(
+    event: dict[str, Any], action_id: str, request_consent: dict[str, Any], seen: set[tuple[str, ...]]
+) -> str | None:
     """The asynchronous verdict for one event at one destination (None = accepted)."""
     ad_ids = event.get("adIdentifiers") or {}
     click = ad_ids.get("gclid") or ad_ids.get("gbraid") or ad_ids.get("wbraid") or ""
@@ -228,5 +269,3 @@ def processing_error(event: dict[str, Any], action_id: str, request_consent: dic
         return reason
     seen.add(key)
     return None
-
-

@@ -27,8 +27,12 @@ class Fault:
 
     def describe(self) -> dict[str, Any]:
         """The fault as the control API shows it."""
-        return {"operation": self.operation, "condition": self.condition, "remaining": self.remaining,
-                "params": dict(self.params)}
+        return {
+            "operation": self.operation,
+            "condition": self.condition,
+            "remaining": self.remaining,
+            "params": dict(self.params),
+        }
 
 
 class FaultRegistry:

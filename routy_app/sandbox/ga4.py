@@ -74,14 +74,24 @@ def _property(state: SandboxState, property_id: str) -> Stream | None:
 
 # ---------------------------------------------------------------- Google error shapes and faults
 
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
 
 
 def google_error(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """The standard google.rpc error body every Google REST API answers with."""
-    return JSONResponse({"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}},
-                        status_code=code, headers=headers)
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}},
+        status_code=code,
+        headers=headers,
+    )
 
 
 def _fault_response(fault: Fault) -> Response:
@@ -94,21 +104,42 @@ def _fault_response(fault: Fault) -> Response:
     if condition == "http_503":
         return google_error(503, "The service is currently unavailable.", headers)
     if condition == "quota_429":
-        return google_error(429, fault.params.get("message") or "Exhausted property tokens per hour for a project "
-                            "per property. This property's quota will be refreshed in under an hour.", headers)
+        return google_error(
+            429,
+            fault.params.get("message")
+            or "Exhausted property tokens per hour for a project "
+            "per property. This property's quota will be refreshed in under an hour.",
+            headers,
+        )
     if condition == "unauthenticated":
-        return google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-                            "login cookie or other valid authentication credential. See "
-                            "https://developers.google.com/identity/sign-in/web/devconsole-project.")
+        return google_error(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+            "login cookie or other valid authentication credential. See "
+            "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+        )
     if condition == "permission_denied":
-        return google_error(403, "User does not have sufficient permissions for this property. To learn more "
-                            "about Property ID, see https://developers.google.com/analytics/devguides/reporting/"
-                            "data/v1/property-id.")
+        return google_error(
+            403,
+            "User does not have sufficient permissions for this property. To learn more "
+            "about Property ID, see https://developers.google.com/analytics/devguides/reporting/"
+            "data/v1/property-id.",
+        )
     if condition == "invalid_argument":
         return google_error(400, fault.params.get("message") or "Request contains an invalid argument.")
     if condition == "validation_messages":  # a 200 from the validation server carrying messages
-        return JSONResponse({"validationMessages": fault.params.get("messages") or [_msg(
-            "measurement_id", "Measurement ID [G-XXXX] does not belong to a web data stream.", "VALUE_INVALID")]})
+        return JSONResponse(
+            {
+                "validationMessages": fault.params.get("messages")
+                or [
+                    _msg(
+                        "measurement_id",
+                        "Measurement ID [G-XXXX] does not belong to a web data stream.",
+                        "VALUE_INVALID",
+                    )
+                ]
+            }
+        )
     if condition == "malformed":
         return Response("<html><body>502 Bad Gateway</body></html>", status_code=200, media_type="text/html")
     return google_error(500, f"sandbox: unknown fault condition {condition!r}")
@@ -118,20 +149,52 @@ def _fault_response(fault: Fault) -> Response:
 
 MEASUREMENT_ID_RE = re.compile(r"^G-[A-Z0-9]+$")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-RESERVED_EVENTS = frozenset({
-    "ad_activeview", "ad_click", "ad_exposure", "ad_impression", "ad_query", "ad_reward", "adunit_exposure",
-    "app_background", "app_clear_data", "app_exception", "app_remove", "app_store_refund",
-    "app_store_subscription_cancel", "app_store_subscription_convert", "app_store_subscription_renew",
-    "app_update", "app_upgrade", "dynamic_link_app_open", "dynamic_link_app_update", "dynamic_link_first_open",
-    "error", "firebase_campaign", "firebase_in_app_message_action", "firebase_in_app_message_dismiss",
-    "firebase_in_app_message_impression", "first_open", "first_visit", "in_app_purchase", "notification_dismiss",
-    "notification_foreground", "notification_open", "notification_receive", "notification_send", "os_update",
-    "screen_view", "session_start", "user_engagement",
-})
+RESERVED_EVENTS = frozenset(
+    {
+        "ad_activeview",
+        "ad_click",
+        "ad_exposure",
+        "ad_impression",
+        "ad_query",
+        "ad_reward",
+        "adunit_exposure",
+        "app_background",
+        "app_clear_data",
+        "app_exception",
+        "app_remove",
+        "app_store_refund",
+        "app_store_subscription_cancel",
+        "app_store_subscription_convert",
+        "app_store_subscription_renew",
+        "app_update",
+        "app_upgrade",
+        "dynamic_link_app_open",
+        "dynamic_link_app_update",
+        "dynamic_link_first_open",
+        "error",
+        "firebase_campaign",
+        "firebase_in_app_message_action",
+        "firebase_in_app_message_dismiss",
+        "firebase_in_app_message_impression",
+        "first_open",
+        "first_visit",
+        "in_app_purchase",
+        "notification_dismiss",
+        "notification_foreground",
+        "notification_open",
+        "notification_receive",
+        "notification_send",
+        "os_update",
+        "screen_view",
+        "session_start",
+        "user_engagement",
+    }
+)
 RESERVED_PARAMS = frozenset({"firebase_conversion"})
 RESERVED_PREFIXES = ("_", "ga_", "google_", "firebase_", "gtag.")
-RESERVED_USER_PROPERTIES = frozenset({"first_open_time", "first_visit_time", "last_deep_link_referrer", "user_id",
-                                      "first_open_after_install"})
+RESERVED_USER_PROPERTIES = frozenset(
+    {"first_open_time", "first_visit_time", "last_deep_link_referrer", "user_id", "first_open_after_install"}
+)
 MAX_EVENTS = 25
 MAX_PARAMS = 25
 MAX_USER_PROPERTIES = 25
@@ -141,9 +204,21 @@ MAX_AGE_MICROS = 72 * 3600 * 1_000_000
 MAX_BODY = 130 * 1024
 CONSENT_VALUES = ("GRANTED", "DENIED")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_TOP_FIELDS = {"client_id", "app_instance_id", "user_id", "timestamp_micros", "consent", "non_personalized_ads",
-               "user_properties", "validation_behavior", "events", "user_location", "device", "ip_override",
-               "user_data"}
+_TOP_FIELDS = {
+    "client_id",
+    "app_instance_id",
+    "user_id",
+    "timestamp_micros",
+    "consent",
+    "non_personalized_ads",
+    "user_properties",
+    "validation_behavior",
+    "events",
+    "user_location",
+    "device",
+    "ip_override",
+    "user_data",
+}
 
 
 def _msg(field_path: str, description: str, code: str) -> dict[str, str]:
@@ -156,12 +231,18 @@ def _name_problem(kind: str, index: str, name: Any, reserved: frozenset[str]) ->
     if not isinstance(name, str) or not name:
         return _msg(where, f"Event at index: [{index}] has a {kind} with no name.", "VALUE_REQUIRED")
     if len(name) > MAX_NAME:
-        return _msg(where, f"Event at index: [{index}] has {kind} name [{name}] longer than {MAX_NAME} "
-                           "characters.", "NAME_INVALID")
+        return _msg(
+            where,
+            f"Event at index: [{index}] has {kind} name [{name}] longer than {MAX_NAME} characters.",
+            "NAME_INVALID",
+        )
     if not NAME_RE.match(name):
-        return _msg(where, f"Event at index: [{index}] has invalid {kind} name [{name}]. Names must start with "
-                           "an alphabetic character and contain only alphanumeric characters and underscores.",
-                    "NAME_INVALID")
+        return _msg(
+            where,
+            f"Event at index: [{index}] has invalid {kind} name [{name}]. Names must start with "
+            "an alphabetic character and contain only alphanumeric characters and underscores.",
+            "NAME_INVALID",
+        )
     if name in reserved or name.startswith(RESERVED_PREFIXES):
         return _msg(where, f"Event at index: [{index}] has {kind} name [{name}] which is reserved.", "NAME_RESERVED")
     return None
@@ -172,11 +253,17 @@ def validate_payload(query: dict[str, str], raw: bytes, now_micros: int | None =
     messages: list[dict[str, str]] = []
     measurement_id = query.get("measurement_id")
     if not measurement_id and not query.get("firebase_app_id"):
-        messages.append(_msg("measurement_id", "Measurement requires a measurement_id or firebase_app_id.",
-                             "VALUE_REQUIRED"))
+        messages.append(
+            _msg("measurement_id", "Measurement requires a measurement_id or firebase_app_id.", "VALUE_REQUIRED")
+        )
     elif measurement_id and not MEASUREMENT_ID_RE.match(measurement_id):
-        messages.append(_msg("measurement_id", f"Measurement ID [{measurement_id}] is invalid. A measurement ID "
-                                               "looks like G-XXXXXXXXXX.", "VALUE_INVALID"))
+        messages.append(
+            _msg(
+                "measurement_id",
+                f"Measurement ID [{measurement_id}] is invalid. A measurement ID looks like G-XXXXXXXXXX.",
+                "VALUE_INVALID",
+            )
+        )
     if len(raw) > MAX_BODY:
         return [*messages, _msg("", f"Request body exceeds {MAX_BODY} bytes.", "VALUE_OUT_OF_BOUNDS")]
     try:
@@ -184,12 +271,19 @@ def validate_payload(query: dict[str, str], raw: bytes, now_micros: int | None =
     except ValueError as exc:
         return [*messages, _msg("", f"Unable to parse Measurement Protocol JSON payload. {exc}", "VALUE_INVALID")]
     if not isinstance(body, dict):
-        return [*messages, _msg("", "Unable to parse Measurement Protocol JSON payload. Expected a JSON object.",
-                                "VALUE_INVALID")]
+        return [
+            *messages,
+            _msg("", "Unable to parse Measurement Protocol JSON payload. Expected a JSON object.", "VALUE_INVALID"),
+        ]
     unknown = sorted(set(body) - _TOP_FIELDS)
     if unknown:
-        messages.append(_msg(unknown[0], "Unable to parse Measurement Protocol JSON payload. Cannot find field: "
-                                         f"{unknown[0]}.", "VALUE_INVALID"))
+        messages.append(
+            _msg(
+                unknown[0],
+                f"Unable to parse Measurement Protocol JSON payload. Cannot find field: {unknown[0]}.",
+                "VALUE_INVALID",
+            )
+        )
     if not body.get("client_id") and not body.get("app_instance_id"):
         messages.append(_msg("client_id", "Measurement requires a client_id.", "VALUE_REQUIRED"))
     now = now_micros if now_micros is not None else int(time.time() * 1_000_000)
@@ -202,8 +296,13 @@ def validate_payload(query: dict[str, str], raw: bytes, now_micros: int | None =
         messages.append(_msg("events", "Measurement requires at least one event.", "VALUE_REQUIRED"))
         return messages
     if len(events) > MAX_EVENTS:
-        messages.append(_msg("events", f"Measurement has {len(events)} events, which exceeds the maximum of "
-                                       f"{MAX_EVENTS}.", "EXCEEDED_MAX_ENTITIES"))
+        messages.append(
+            _msg(
+                "events",
+                f"Measurement has {len(events)} events, which exceeds the maximum of {MAX_EVENTS}.",
+                "EXCEEDED_MAX_ENTITIES",
+            )
+        )
     for index, event in enumerate(events):
         messages += _check_event(index, event, now)
     return messages
@@ -217,8 +316,13 @@ def _check_timestamp(path: str, value: Any, now: int) -> list[dict[str, str]]:
     except (TypeError, ValueError):
         return [_msg(path, f"Timestamp [{value}] is not a valid integer of microseconds.", "VALUE_INVALID")]
     if micros < now - MAX_AGE_MICROS:
-        return [_msg(path, f"Measurement timestamp_micros [{micros}] is more than 72 hours in the past.",
-                     "VALUE_OUT_OF_BOUNDS")]
+        return [
+            _msg(
+                path,
+                f"Measurement timestamp_micros [{micros}] is more than 72 hours in the past.",
+                "VALUE_OUT_OF_BOUNDS",
+            )
+        ]
     if micros > now + 15 * 60 * 1_000_000:
         return [_msg(path, f"Measurement timestamp_micros [{micros}] is in the future.", "VALUE_OUT_OF_BOUNDS")]
     return []
@@ -233,8 +337,13 @@ def _check_consent(consent: Any) -> list[dict[str, str]]:
     for key in ("ad_user_data", "ad_personalization"):
         value = consent.get(key)
         if value is not None and value not in CONSENT_VALUES:
-            out.append(_msg(f"consent.{key}", f"Consent value [{value}] for {key} is invalid. Allowed values are "
-                                              "GRANTED and DENIED.", "VALUE_INVALID"))
+            out.append(
+                _msg(
+                    f"consent.{key}",
+                    f"Consent value [{value}] for {key} is invalid. Allowed values are GRANTED and DENIED.",
+                    "VALUE_INVALID",
+                )
+            )
     return out
 
 
@@ -250,8 +359,9 @@ def _check_user_data(user_data: Any) -> list[dict[str, str]]:
             continue
         for value in values if isinstance(values, list) else [values]:
             if not isinstance(value, str) or not _HEX64.match(value):
-                out.append(_msg(f"user_data.{key}", f"Value for {key} must be a hex-encoded SHA-256 digest.",
-                                "VALUE_INVALID"))
+                out.append(
+                    _msg(f"user_data.{key}", f"Value for {key} must be a hex-encoded SHA-256 digest.", "VALUE_INVALID")
+                )
     return out
 
 
@@ -262,8 +372,13 @@ def _check_user_properties(props: Any) -> list[dict[str, str]]:
         return [_msg("user_properties", "user_properties must be an object.", "VALUE_INVALID")]
     out = []
     if len(props) > MAX_USER_PROPERTIES:
-        out.append(_msg("user_properties", f"Measurement has more than {MAX_USER_PROPERTIES} user properties.",
-                        "EXCEEDED_MAX_ENTITIES"))
+        out.append(
+            _msg(
+                "user_properties",
+                f"Measurement has more than {MAX_USER_PROPERTIES} user properties.",
+                "EXCEEDED_MAX_ENTITIES",
+            )
+        )
     for name, prop in props.items():
         if len(name) > 24 or not NAME_RE.match(name):
             out.append(_msg("user_properties", f"User property name [{name}] is invalid.", "NAME_INVALID"))
@@ -271,8 +386,13 @@ def _check_user_properties(props: Any) -> list[dict[str, str]]:
             out.append(_msg("user_properties", f"User property name [{name}] is reserved.", "NAME_RESERVED"))
         value = prop.get("value") if isinstance(prop, dict) else None
         if isinstance(value, str) and len(value) > 36:
-            out.append(_msg(f"user_properties.{name}", f"User property [{name}] has a value longer than 36 "
-                                                       "characters.", "VALUE_OUT_OF_BOUNDS"))
+            out.append(
+                _msg(
+                    f"user_properties.{name}",
+                    f"User property [{name}] has a value longer than 36 characters.",
+                    "VALUE_OUT_OF_BOUNDS",
+                )
+            )
     return out
 
 
@@ -286,20 +406,36 @@ def _check_event(index: int, event: Any, now: int) -> list[dict[str, str]]:
     out += _check_timestamp(f"events[{index}].timestamp_micros", event.get("timestamp_micros"), now)
     params = event.get("params") or {}
     if not isinstance(params, dict):
-        return [*out, _msg(f"events[{index}].params", f"Event at index: [{index}] has params that are not an "
-                                                       "object.", "VALUE_INVALID")]
+        return [
+            *out,
+            _msg(
+                f"events[{index}].params",
+                f"Event at index: [{index}] has params that are not an object.",
+                "VALUE_INVALID",
+            ),
+        ]
     if len(params) > MAX_PARAMS:
-        out.append(_msg(f"events[{index}].params", f"Event at index: [{index}] has {len(params)} parameters, "
-                                                    f"which exceeds the maximum of {MAX_PARAMS}.",
-                        "EXCEEDED_MAX_ENTITIES"))
+        out.append(
+            _msg(
+                f"events[{index}].params",
+                f"Event at index: [{index}] has {len(params)} parameters, which exceeds the maximum of {MAX_PARAMS}.",
+                "EXCEEDED_MAX_ENTITIES",
+            )
+        )
     for name, value in params.items():
         problem = _name_problem("parameter", str(index), name, RESERVED_PARAMS)
         if problem:
             out.append(problem)
         if isinstance(value, str) and len(value) > MAX_PARAM_VALUE:
-            out.append(_msg(f"events[{index}].params.{name}", f"Event at index: [{index}] has parameter [{name}] "
-                                                               f"with a value longer than {MAX_PARAM_VALUE} "
-                                                               "characters.", "VALUE_OUT_OF_BOUNDS"))
+            out.append(
+                _msg(
+                    f"events[{index}].params.{name}",
+                    f"Event at index: [{index}] has parameter [{name}] "
+                    f"with a value longer than {MAX_PARAM_VALUE} "
+                    "characters.",
+                    "VALUE_OUT_OF_BOUNDS",
+                )
+            )
     return out
 
 
@@ -362,19 +498,31 @@ def _mp_routes(state: SandboxState) -> list[BaseRoute]:
         raw = await request.body()
         return JSONResponse({"validationMessages": validate_payload(dict(request.query_params), raw)})
 
-    return [Route("/mp/collect", collect, methods=["POST"]),
-            Route("/debug/mp/collect", debug_collect, methods=["POST"])]
+    return [
+        Route("/mp/collect", collect, methods=["POST"]),
+        Route("/debug/mp/collect", debug_collect, methods=["POST"]),
+    ]
 
 
 # ---------------------------------------------------------------- Data API runReport
 
 SOURCE_MEDIUMS = ("google / cpc", "facebook / paid_social", "newsletter / email")
 # dimension name -> (axis, how to render a value on that axis)
-DIMENSIONS = {"date": "date", "sessionCampaignName": "campaign", "sessionCampaignId": "campaign",
-              "sessionSourceMedium": "source_medium", "sessionSource": "source_medium",
-              "sessionMedium": "source_medium"}
-METRIC_TYPES = {"sessions": "TYPE_INTEGER", "totalUsers": "TYPE_INTEGER", "keyEvents": "TYPE_INTEGER",
-                "totalRevenue": "TYPE_CURRENCY", "engagedSessions": "TYPE_INTEGER"}
+DIMENSIONS = {
+    "date": "date",
+    "sessionCampaignName": "campaign",
+    "sessionCampaignId": "campaign",
+    "sessionSourceMedium": "source_medium",
+    "sessionSource": "source_medium",
+    "sessionMedium": "source_medium",
+}
+METRIC_TYPES = {
+    "sessions": "TYPE_INTEGER",
+    "totalUsers": "TYPE_INTEGER",
+    "keyEvents": "TYPE_INTEGER",
+    "totalRevenue": "TYPE_CURRENCY",
+    "engagedSessions": "TYPE_INTEGER",
+}
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 250_000
 _RELATIVE = re.compile(r"^(\d+)daysAgo$")
@@ -411,8 +559,7 @@ def _parse_date(value: Any, today: dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"Invalid date: {value!r}. Dates must be YYYY-MM-DD, NdaysAgo, yesterday, or "
-                         "today.") from None
+        raise ValueError(f"Invalid date: {value!r}. Dates must be YYYY-MM-DD, NdaysAgo, yesterday, or today.") from None
 
 
 def _int_field(body: dict[str, Any], name: str, default: int) -> int:
@@ -466,12 +613,16 @@ def _parse_report(body: dict[str, Any], stream: Stream, state: SandboxState) -> 
     metrics = [m.get("name") for m in body.get("metrics") or []]
     for name in dims:
         if name not in DIMENSIONS:
-            raise ValueError(f"Field {name} is not a valid dimension. For a list of valid dimensions and metrics, "
-                             "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema")
+            raise ValueError(
+                f"Field {name} is not a valid dimension. For a list of valid dimensions and metrics, "
+                "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+            )
     for name in metrics:
         if name not in METRIC_TYPES:
-            raise ValueError(f"Field {name} is not a valid metric. For a list of valid dimensions and metrics, "
-                             "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema")
+            raise ValueError(
+                f"Field {name} is not a valid metric. For a list of valid dimensions and metrics, "
+                "see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+            )
     if not metrics:
         raise ValueError("At least one metric is required.")
     today = dt.datetime.now(zoneinfo.ZoneInfo(stream.timezone)).date()
@@ -483,8 +634,15 @@ def _parse_report(body: dict[str, Any], stream: Stream, state: SandboxState) -> 
     days = list(data.date_range(max(start, first), min(end, today - dt.timedelta(days=1))))
     axes = list(dict.fromkeys(DIMENSIONS[d] for d in dims))
     limit = _int_field(body, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
-    return _Report(dims, metrics, axes, days, state.config.campaigns_per_account, min(limit, MAX_LIMIT),
-                   _int_field(body, "offset", 0))
+    return _Report(
+        dims,
+        metrics,
+        axes,
+        days,
+        state.config.campaigns_per_account,
+        min(limit, MAX_LIMIT),
+        _int_field(body, "offset", 0),
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -497,15 +655,21 @@ def _cell_metrics(seed: int, property_id: str, day: dt.date, campaign: int, sm: 
     base = data.daily_metrics(seed, f"ga4:{property_id}:{campaign}:{sm}", day, scale=0.5)
     sessions = max(1, base["clicks"])
     key_events = int(base["conversions"])
-    return {"sessions": sessions, "totalUsers": max(1, int(sessions * 0.8)), "engagedSessions": int(sessions * 0.6),
-            "keyEvents": key_events, "totalRevenue": round(key_events * (base["conversions_value"] /
-                                                                         max(base["conversions"], 0.01)), 2)}
+    return {
+        "sessions": sessions,
+        "totalUsers": max(1, int(sessions * 0.8)),
+        "engagedSessions": int(sessions * 0.6),
+        "keyEvents": key_events,
+        "totalRevenue": round(key_events * (base["conversions_value"] / max(base["conversions"], 0.01)), 2),
+    }
 
 
 def _row(report: _Report, index: int, seed: int, property_id: str) -> dict[str, Any]:
     position = report.coordinates(index)
-    ranges = {axis: [position[axis]] if axis in position else range(report.axis_size(axis))
-              for axis in ("date", "campaign", "source_medium")}
+    ranges = {
+        axis: [position[axis]] if axis in position else range(report.axis_size(axis))
+        for axis in ("date", "campaign", "source_medium")
+    }
     totals = dict.fromkeys(report.metrics, 0.0)
     for d in ranges["date"]:
         for c in ranges["campaign"]:
@@ -526,18 +690,22 @@ def _row(report: _Report, index: int, seed: int, property_id: str) -> dict[str, 
             source, medium = SOURCE_MEDIUMS[position["source_medium"]].split(" / ")
             value = {"sessionSource": source, "sessionMedium": medium}.get(name, f"{source} / {medium}")
         dim_values.append({"value": value})
-    metric_values = [{"value": f"{totals[m]:.2f}" if METRIC_TYPES[m] == "TYPE_CURRENCY" else str(int(totals[m]))}
-                     for m in report.metrics]
+    metric_values = [
+        {"value": f"{totals[m]:.2f}" if METRIC_TYPES[m] == "TYPE_CURRENCY" else str(int(totals[m]))}
+        for m in report.metrics
+    ]
     return {"dimensionValues": dim_values, "metricValues": metric_values}
 
 
 def _quota(consumed: int) -> dict[str, Any]:
-    return {"tokensPerDay": {"consumed": consumed, "remaining": 200_000 - consumed},
-            "tokensPerHour": {"consumed": consumed, "remaining": 40_000 - consumed},
-            "concurrentRequests": {"remaining": 10},
-            "serverErrorsPerProjectPerHour": {"remaining": 10},
-            "potentiallyThresholdedRequestsPerHour": {"remaining": 120},
-            "tokensPerProjectPerHour": {"consumed": consumed, "remaining": 14_000 - consumed}}
+    return {
+        "tokensPerDay": {"consumed": consumed, "remaining": 200_000 - consumed},
+        "tokensPerHour": {"consumed": consumed, "remaining": 40_000 - consumed},
+        "concurrentRequests": {"remaining": 10},
+        "serverErrorsPerProjectPerHour": {"remaining": 10},
+        "potentiallyThresholdedRequestsPerHour": {"remaining": 120},
+        "tokensPerProjectPerHour": {"consumed": consumed, "remaining": 14_000 - consumed},
+    }
 
 
 def _data_api_routes(state: SandboxState) -> list[BaseRoute]:

@@ -45,9 +45,11 @@ class QueryPlan:
         self.by_date = "segments.date" in query.select
         start, end = gaql.date_range(query, gd.today_in(customer))
         if self.by_date and (start is None or end is None):
-            raise gaql.GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE",
-                                 "Error in query: a finite date range filter (BETWEEN or DURING) on segments.date is "
-                                 "required when segments.date is selected.")
+            raise gaql.GaqlError(
+                "EXPECTED_FILTERS_ON_DATE_RANGE",
+                "Error in query: a finite date range filter (BETWEEN or DURING) on segments.date is "
+                "required when segments.date is selected.",
+            )
         first, last = gd.history(customer, config)
         start, end = max(first, start or first), min(last, end or last)
         self.days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)] if start <= end else []
@@ -59,12 +61,17 @@ class QueryPlan:
         if self.resource == "customer_client":
             self._static = gd.customer_client_rows(customer)
         elif self.resource == "conversion_action":
-            self._static = [{**gd.customer_ctx(customer), **ctx} for ctx in gd.conversion_actions(config.seed, customer.id)]
+            self._static = [
+                {**gd.customer_ctx(customer), **ctx} for ctx in gd.conversion_actions(config.seed, customer.id)
+            ]
         if self._static is not None:
             self.entities: list[Any] | range = [r for r in self._static if _passes(entity_conds, r)]
         elif entity_conds:
-            self.entities = [i for i in range(self.tree.count(self.resource))
-                             if _passes(entity_conds, self.tree.entity(self.resource, i)[1])]
+            self.entities = [
+                i
+                for i in range(self.tree.count(self.resource))
+                if _passes(entity_conds, self.tree.entity(self.resource, i)[1])
+            ]
         else:
             self.entities = range(self.tree.count(self.resource))
         if self.by_date and not self.days:
@@ -83,8 +90,9 @@ class QueryPlan:
         slots = len(self.day_slots)
         key, ctx = self._entity(self.entities[index // slots])
         day = self.day_slots[index % slots]
-        extra: dict[str, Any] = gd.metrics_for(self.seed, key, self.resource, [day] if day else self.days) \
-            if self.needs_metrics else {}
+        extra: dict[str, Any] = (
+            gd.metrics_for(self.seed, key, self.resource, [day] if day else self.days) if self.needs_metrics else {}
+        )
         if day is not None:
             extra["segments.date"] = day.isoformat()
         return ctx, extra
@@ -136,28 +144,44 @@ def _passes(conds: list[gaql.Condition], ctx: dict[str, Any]) -> bool:
 
 def _validate_fields(query: gaql.Query, customer: gd.Customer) -> None:
     if query.resource not in gd.RESOURCES:
-        raise gaql.GaqlError("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
-                             f"Error in query: '{query.resource}' is not a supported resource in the FROM clause.")
+        raise gaql.GaqlError(
+            "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+            f"Error in query: '{query.resource}' is not a supported resource in the FROM clause.",
+        )
     allowed, metrics_ok = gd.RESOURCES[query.resource]
-    clauses = [("SELECT", f) for f in query.select] + [("WHERE", c.field) for c in query.where] + \
-              [("ORDER_BY", f) for f, _ in query.order_by]
+    clauses = (
+        [("SELECT", f) for f in query.select]
+        + [("WHERE", c.field) for c in query.where]
+        + [("ORDER_BY", f) for f, _ in query.order_by]
+    )
     for clause, fname in clauses:
         if fname not in gd.FIELDS:
             raise gaql.GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field '{fname}'.")
         res = gd.resource_of(fname)
         if res in ("metrics", "segments"):
             if not metrics_ok:
-                code = "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE" if res == "metrics" else \
-                    "PROHIBITED_SEGMENT_IN_SELECT_OR_WHERE_CLAUSE"
-                raise gaql.GaqlError(code, f"Error in query: '{fname}' cannot be used with resource '{query.resource}'.")
+                code = (
+                    "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"
+                    if res == "metrics"
+                    else "PROHIBITED_SEGMENT_IN_SELECT_OR_WHERE_CLAUSE"
+                )
+                raise gaql.GaqlError(
+                    code, f"Error in query: '{fname}' cannot be used with resource '{query.resource}'."
+                )
             if res == "metrics" and customer.manager:
-                raise gaql.GaqlError("REQUESTED_METRICS_FOR_MANAGER",
-                                     "Metrics cannot be requested for a manager account. To retrieve metrics, issue "
-                                     "separate requests against each client account under the manager account.")
+                raise gaql.GaqlError(
+                    "REQUESTED_METRICS_FOR_MANAGER",
+                    "Metrics cannot be requested for a manager account. To retrieve metrics, issue "
+                    "separate requests against each client account under the manager account.",
+                )
         elif res not in allowed:
-            code = {"SELECT": "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
-                    "WHERE": "PROHIBITED_RESOURCE_TYPE_IN_WHERE_CLAUSE"}.get(clause, "PROHIBITED_FIELD_IN_ORDER_BY_CLAUSE")
-            raise gaql.GaqlError(code, f"Error in query: '{fname}' cannot be selected with resource '{query.resource}'.")
+            code = {
+                "SELECT": "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
+                "WHERE": "PROHIBITED_RESOURCE_TYPE_IN_WHERE_CLAUSE",
+            }.get(clause, "PROHIBITED_FIELD_IN_ORDER_BY_CLAUSE")
+            raise gaql.GaqlError(
+                code, f"Error in query: '{fname}' cannot be selected with resource '{query.resource}'."
+            )
 
 
 def _query_digest(customer_id: str, query: str) -> str:
@@ -185,17 +209,29 @@ def _decode_token(token: str, digest: str) -> int | str:
 
 def routes(state: SandboxState) -> list[BaseRoute]:
 
-    def _guard(request: Request, operation: str, stream: bool = False, fault: Fault | None = None,
-               take: bool = True) -> Response | None:
+    def _guard(
+        request: Request, operation: str, stream: bool = False, fault: Fault | None = None, take: bool = True
+    ) -> Response | None:
         ver = request.path_params["ver"]
         served = api_versions.google_ads(ver)
         if served == "unknown":
-            return JSONResponse({"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}}, status_code=404)
+            return JSONResponse(
+                {"error": {"code": 404, "message": "Not Found", "status": "NOT_FOUND"}}, status_code=404
+            )
         if served == "sunset":
-            return ads_error(400, "Request contains an invalid argument.",
-                             [ads_failure("requestError", "UNSUPPORTED_VERSION",
-                                          f"Version {ver} is deprecated. Requests to this version will be blocked.")],
-                             version=ver, wrap_in_array=stream)
+            return ads_error(
+                400,
+                "Request contains an invalid argument.",
+                [
+                    ads_failure(
+                        "requestError",
+                        "UNSUPPORTED_VERSION",
+                        f"Version {ver} is deprecated. Requests to this version will be blocked.",
+                    )
+                ],
+                version=ver,
+                wrap_in_array=stream,
+            )
         if fault is None and take:
             fault = state.faults.take(operation)
         if fault is not None:
@@ -209,8 +245,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def list_customers(request: Request) -> Response:
         if (denied := _guard(request, "google_ads.list_customers")) is not None:
             return denied
-        return JSONResponse({"resourceNames": [f"customers/{cid}" for cid in gd.DIRECTLY_ACCESSIBLE]},
-                            headers={"request-id": new_request_id()})
+        return JSONResponse(
+            {"resourceNames": [f"customers/{cid}" for cid in gd.DIRECTLY_ACCESSIBLE]},
+            headers={"request-id": new_request_id()},
+        )
 
     async def _prepare(request: Request, allowed_keys: set[str], stream: bool) -> tuple[QueryPlan, dict] | Response:
         ver, cid = request.path_params["ver"], request.path_params["cid"]
@@ -229,25 +267,45 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return fail(400, f'Invalid JSON payload received. Unknown name "{unknown[0]}": Cannot find field.')
         if "pageSize" in body:
             msg = "Setting the page size is not supported. Search Responses will have fixed page size of '10000' rows."
-            return fail(400, "Request contains an invalid argument.", [ads_failure("requestError", "PAGE_SIZE_NOT_SUPPORTED", msg)])
+            return fail(
+                400,
+                "Request contains an invalid argument.",
+                [ads_failure("requestError", "PAGE_SIZE_NOT_SUPPORTED", msg)],
+            )
         if not cid.isdigit():
-            return fail(400, "Request contains an invalid argument.",
-                        [ads_failure("requestError", "INVALID_CUSTOMER_ID", "The customer ID must be 10 digits without dashes.")])
+            return fail(
+                400,
+                "Request contains an invalid argument.",
+                [
+                    ads_failure(
+                        "requestError", "INVALID_CUSTOMER_ID", "The customer ID must be 10 digits without dashes."
+                    )
+                ],
+            )
         login = request.headers.get("login-customer-id")
         if login is not None and not login.isdigit():
-            return fail(400, "Request contains an invalid argument.",
-                        [ads_failure("requestError", "INVALID_CUSTOMER_ID", "Invalid login-customer-id header: digits only.")])
+            return fail(
+                400,
+                "Request contains an invalid argument.",
+                [ads_failure("requestError", "INVALID_CUSTOMER_ID", "Invalid login-customer-id header: digits only.")],
+            )
         if not gd.can_access(cid, login):
-            msg = ("User doesn't have permission to access customer. Note: If you're accessing a client customer, the "
-                   "manager's customer id must be set in the 'login-customer-id' header. See "
-                   "https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid")
-            return fail(403, "The caller does not have permission",
-                        [ads_failure("authorizationError", "USER_PERMISSION_DENIED", msg)])
+            msg = (
+                "User doesn't have permission to access customer. Note: If you're accessing a client customer, the "
+                "manager's customer id must be set in the 'login-customer-id' header. See "
+                "https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"
+            )
+            return fail(
+                403,
+                "The caller does not have permission",
+                [ads_failure("authorizationError", "USER_PERMISSION_DENIED", msg)],
+            )
         try:
             plan = QueryPlan(gaql.parse(str(body.get("query", ""))), gd.CUSTOMERS[cid], state.config)
         except gaql.GaqlError as exc:
-            return fail(400, "Request contains an invalid argument.",
-                        [ads_failure("queryError", exc.code, exc.message)])
+            return fail(
+                400, "Request contains an invalid argument.", [ads_failure("queryError", exc.code, exc.message)]
+            )
         return plan, body
 
     async def search(request: Request) -> Response:
@@ -263,11 +321,18 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if body.get("pageToken"):
             decoded = _decode_token(str(body["pageToken"]), digest)
             if isinstance(decoded, str):
-                msg = "Page token has expired." if decoded == "EXPIRED_PAGE_TOKEN" else \
-                    "Page token is invalid: resend the identical query with a token from its previous page."
-                return ads_error(400, "Request contains an invalid argument.",
-                                 [ads_failure("requestError", decoded, msg)], version=request.path_params["ver"],
-                                 request_id=request_id)
+                msg = (
+                    "Page token has expired."
+                    if decoded == "EXPIRED_PAGE_TOKEN"
+                    else "Page token is invalid: resend the identical query with a token from its previous page."
+                )
+                return ads_error(
+                    400,
+                    "Request contains an invalid argument.",
+                    [ads_failure("requestError", decoded, msg)],
+                    version=request.path_params["ver"],
+                    request_id=request_id,
+                )
             offset = decoded
         out: dict[str, Any] = {"fieldMask": plan.field_mask()}
         if not body.get("validateOnly"):
@@ -284,8 +349,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def search_stream(request: Request) -> Response:
         fault = state.faults.take("google_ads.search_stream")
         stream_fault = fault if fault is not None and fault.condition == "stream_error" else None
-        if (denied := _guard(request, "google_ads.search_stream", stream=True,
-                             fault=None if stream_fault else fault, take=False)) is not None:
+        if (
+            denied := _guard(
+                request, "google_ads.search_stream", stream=True, fault=None if stream_fault else fault, take=False
+            )
+        ) is not None:
             return denied
         prepared = await _prepare(request, STREAM_KEYS, stream=True)
         if isinstance(prepared, Response):
@@ -293,21 +361,36 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         plan, _ = prepared
         request_id = new_request_id()
         if stream_fault is None:
-            return StreamingResponse(_stream_batches(plan, request_id), media_type="application/json",
-                                     headers={"request-id": request_id})
+            return StreamingResponse(
+                _stream_batches(plan, request_id), media_type="application/json", headers={"request-id": request_id}
+            )
         # "stream_error": an array-wrapped error, alone (HTTP status = its code) or after `after_batches` batches
         # of a 200 stream, as REST searchStream reports failures.
         code = int(stream_fault.params.get("status", 500))
         after = int(stream_fault.params.get("after_batches", 0))
-        kind, value, text = ("internalError", "TRANSIENT_ERROR", "The request failed due to a transient error.") \
-            if code == 503 else ("internalError", "INTERNAL_ERROR", "An internal error has occurred.")
-        error = json.loads(bytes(ads_error(code, "Internal error encountered." if code >= 500 else "Request failed.",
-                                           [ads_failure(kind, value, text)], version=request.path_params["ver"],
-                                           request_id=request_id).body))
+        kind, value, text = (
+            ("internalError", "TRANSIENT_ERROR", "The request failed due to a transient error.")
+            if code == 503
+            else ("internalError", "INTERNAL_ERROR", "An internal error has occurred.")
+        )
+        error = json.loads(
+            bytes(
+                ads_error(
+                    code,
+                    "Internal error encountered." if code >= 500 else "Request failed.",
+                    [ads_failure(kind, value, text)],
+                    version=request.path_params["ver"],
+                    request_id=request_id,
+                ).body
+            )
+        )
         if after <= 0:
             return JSONResponse([error], status_code=code, headers={"request-id": request_id})
-        return StreamingResponse(_stream_batches(plan, request_id, after, error), media_type="application/json",
-                                 headers={"request-id": request_id})
+        return StreamingResponse(
+            _stream_batches(plan, request_id, after, error),
+            media_type="application/json",
+            headers={"request-id": request_id},
+        )
 
     return [
         Route("/{ver}/customers:listAccessibleCustomers", list_customers, methods=["GET"]),
@@ -316,8 +399,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     ]
 
 
-def _stream_batches(plan: QueryPlan, request_id: str, error_after: int | None = None,
-                    error: dict[str, Any] | None = None) -> Iterator[bytes]:
+def _stream_batches(
+    plan: QueryPlan, request_id: str, error_after: int | None = None, error: dict[str, Any] | None = None
+) -> Iterator[bytes]:
     """`[batch, batch, ...]` built one 10,000-row batch at a time (an error element may end it)."""
     yield b"["
     offset, first, batches = 0, True, 0

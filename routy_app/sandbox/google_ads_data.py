@@ -32,18 +32,31 @@ class Customer:
 
 
 MANAGER_ID = "9000000001"
-CUSTOMERS: dict[str, Customer] = {c.id: c for c in (
-    Customer("1234567890", "Routy Shop US", "USD", "America/New_York"),
-    Customer("2345678901", "Routy Shop UK", "GBP", "Europe/London"),
-    Customer(MANAGER_ID, "Routy Agency (manager)", "USD", "America/Los_Angeles", manager=True),
-    Customer("5550000001", "Shop DE", "EUR", "Europe/Berlin", parent=MANAGER_ID),
-    Customer("5550000002", "Shop JP", "JPY", "Asia/Tokyo", parent=MANAGER_ID),
-)}
+CUSTOMERS: dict[str, Customer] = {
+    c.id: c
+    for c in (
+        Customer("1234567890", "Routy Shop US", "USD", "America/New_York"),
+        Customer("2345678901", "Routy Shop UK", "GBP", "Europe/London"),
+        Customer(MANAGER_ID, "Routy Agency (manager)", "USD", "America/Los_Angeles", manager=True),
+        Customer("5550000001", "Shop DE", "EUR", "Europe/Berlin", parent=MANAGER_ID),
+        Customer("5550000002", "Shop JP", "JPY", "Asia/Tokyo", parent=MANAGER_ID),
+    )
+}
 DIRECTLY_ACCESSIBLE = ("1234567890", "2345678901", MANAGER_ID)
 
 CAMPAIGN_NAMES = ("Brand", "Generic", "Competitors", "Shopping", "Remarketing", "Performance Max")
-KEYWORD_WORDS = ("running shoes", "trail shoes", "buy sneakers", "shoe store", "walking boots", "sale shoes",
-                 "kids shoes", "waterproof boots", "sandals", "shoe repair")
+KEYWORD_WORDS = (
+    "running shoes",
+    "trail shoes",
+    "buy sneakers",
+    "shoe store",
+    "walking boots",
+    "sale shoes",
+    "kids shoes",
+    "waterproof boots",
+    "sandals",
+    "shoe repair",
+)
 MATCH_TYPES = ("EXACT", "PHRASE", "BROAD")
 CONVERSION_ACTIONS = (  # (name, type, category, status)
     ("CRM purchase", "UPLOAD_CLICKS", "PURCHASE", "ENABLED"),
@@ -82,12 +95,17 @@ def _owned_actions(seed: int, customer: Customer) -> list[dict[str, Any]]:
     out = []
     for i, (name, kind, category, status) in enumerate(table):
         action_id = int(data.entity_id(seed, customer.id, "conversion_action", i, digits=9))
-        out.append({
-            "conversion_action.id": action_id, "conversion_action.name": name, "conversion_action.type": kind,
-            "conversion_action.category": category, "conversion_action.status": status,
-            "conversion_action.owner_customer": f"customers/{customer.id}",
-            "conversion_action.resource_name": f"customers/{customer.id}/conversionActions/{action_id}",
-        })
+        out.append(
+            {
+                "conversion_action.id": action_id,
+                "conversion_action.name": name,
+                "conversion_action.type": kind,
+                "conversion_action.category": category,
+                "conversion_action.status": status,
+                "conversion_action.owner_customer": f"customers/{customer.id}",
+                "conversion_action.resource_name": f"customers/{customer.id}/conversionActions/{action_id}",
+            }
+        )
     return out
 
 
@@ -110,39 +128,77 @@ def conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]]:
 
 def owned_conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]]:
     """Only the actions `customer_id` owns: the ones Data Manager accepts with it as operating account."""
-    return [a for a in conversion_actions(seed, customer_id)
-            if a["conversion_action.owner_customer"] == f"customers/{customer_id}"]
+    return [
+        a
+        for a in conversion_actions(seed, customer_id)
+        if a["conversion_action.owner_customer"] == f"customers/{customer_id}"
+    ]
 
 
 # ---------------------------------------------------------------- field catalog
 
 FIELDS: dict[str, FieldType] = {
-    "customer.id": "int64", "customer.descriptive_name": "str", "customer.currency_code": "str",
-    "customer.time_zone": "str", "customer.manager": "bool", "customer.test_account": "bool",
-    "customer.status": "str", "customer.resource_name": "str",
+    "customer.id": "int64",
+    "customer.descriptive_name": "str",
+    "customer.currency_code": "str",
+    "customer.time_zone": "str",
+    "customer.manager": "bool",
+    "customer.test_account": "bool",
+    "customer.status": "str",
+    "customer.resource_name": "str",
     "customer.conversion_tracking_setting.google_ads_conversion_customer": "str",
-    "customer_client.client_customer": "str", "customer_client.id": "int64", "customer_client.level": "int64",
-    "customer_client.manager": "bool", "customer_client.descriptive_name": "str",
-    "customer_client.currency_code": "str", "customer_client.time_zone": "str", "customer_client.status": "str",
-    "customer_client.test_account": "bool", "customer_client.hidden": "bool", "customer_client.resource_name": "str",
-    "campaign.id": "int64", "campaign.name": "str", "campaign.status": "str",
-    "campaign.advertising_channel_type": "str", "campaign.resource_name": "str",
-    "ad_group.id": "int64", "ad_group.name": "str", "ad_group.status": "str", "ad_group.campaign": "str",
-    "ad_group.type": "str", "ad_group.resource_name": "str",
-    "ad_group_ad.ad.id": "int64", "ad_group_ad.ad.name": "str", "ad_group_ad.ad.type": "str",
-    "ad_group_ad.ad.resource_name": "str", "ad_group_ad.status": "str", "ad_group_ad.ad_group": "str",
+    "customer_client.client_customer": "str",
+    "customer_client.id": "int64",
+    "customer_client.level": "int64",
+    "customer_client.manager": "bool",
+    "customer_client.descriptive_name": "str",
+    "customer_client.currency_code": "str",
+    "customer_client.time_zone": "str",
+    "customer_client.status": "str",
+    "customer_client.test_account": "bool",
+    "customer_client.hidden": "bool",
+    "customer_client.resource_name": "str",
+    "campaign.id": "int64",
+    "campaign.name": "str",
+    "campaign.status": "str",
+    "campaign.advertising_channel_type": "str",
+    "campaign.resource_name": "str",
+    "ad_group.id": "int64",
+    "ad_group.name": "str",
+    "ad_group.status": "str",
+    "ad_group.campaign": "str",
+    "ad_group.type": "str",
+    "ad_group.resource_name": "str",
+    "ad_group_ad.ad.id": "int64",
+    "ad_group_ad.ad.name": "str",
+    "ad_group_ad.ad.type": "str",
+    "ad_group_ad.ad.resource_name": "str",
+    "ad_group_ad.status": "str",
+    "ad_group_ad.ad_group": "str",
     "ad_group_ad.resource_name": "str",
-    "ad_group_criterion.criterion_id": "int64", "ad_group_criterion.keyword.text": "str",
-    "ad_group_criterion.keyword.match_type": "str", "ad_group_criterion.status": "str",
-    "ad_group_criterion.type": "str", "ad_group_criterion.resource_name": "str",
+    "ad_group_criterion.criterion_id": "int64",
+    "ad_group_criterion.keyword.text": "str",
+    "ad_group_criterion.keyword.match_type": "str",
+    "ad_group_criterion.status": "str",
+    "ad_group_criterion.type": "str",
+    "ad_group_criterion.resource_name": "str",
     "keyword_view.resource_name": "str",
-    "conversion_action.id": "int64", "conversion_action.name": "str", "conversion_action.status": "str",
-    "conversion_action.type": "str", "conversion_action.category": "str",
-    "conversion_action.owner_customer": "str", "conversion_action.resource_name": "str",
+    "conversion_action.id": "int64",
+    "conversion_action.name": "str",
+    "conversion_action.status": "str",
+    "conversion_action.type": "str",
+    "conversion_action.category": "str",
+    "conversion_action.owner_customer": "str",
+    "conversion_action.resource_name": "str",
     "segments.date": "str",
-    "metrics.impressions": "int64", "metrics.clicks": "int64", "metrics.cost_micros": "int64",
-    "metrics.conversions": "double", "metrics.conversions_value": "double", "metrics.all_conversions": "double",
-    "metrics.ctr": "double", "metrics.average_cpc": "double",
+    "metrics.impressions": "int64",
+    "metrics.clicks": "int64",
+    "metrics.cost_micros": "int64",
+    "metrics.conversions": "double",
+    "metrics.conversions_value": "double",
+    "metrics.all_conversions": "double",
+    "metrics.ctr": "double",
+    "metrics.average_cpc": "double",
 }
 
 # FROM resource -> (resources whose fields may be selected, whether metrics/segments are allowed)
@@ -179,10 +235,14 @@ def camel_path(field_name: str) -> str:
 
 def customer_ctx(customer: Customer) -> dict[str, Any]:
     return {
-        "customer.id": int(customer.id), "customer.descriptive_name": customer.name,
-        "customer.currency_code": customer.currency, "customer.time_zone": customer.time_zone,
-        "customer.manager": customer.manager, "customer.test_account": customer.test_account,
-        "customer.status": customer.status, "customer.resource_name": f"customers/{customer.id}",
+        "customer.id": int(customer.id),
+        "customer.descriptive_name": customer.name,
+        "customer.currency_code": customer.currency,
+        "customer.time_zone": customer.time_zone,
+        "customer.manager": customer.manager,
+        "customer.test_account": customer.test_account,
+        "customer.status": customer.status,
+        "customer.resource_name": f"customers/{customer.id}",
         "customer.conversion_tracking_setting.google_ads_conversion_customer": f"customers/{customer.id}",
     }
 
@@ -192,13 +252,22 @@ def customer_client_rows(customer: Customer) -> list[dict[str, Any]]:
     rows = []
     members = [(customer, 0)] + [(c, 1) for c in CUSTOMERS.values() if c.parent == customer.id]
     for member, level in members:
-        rows.append({**customer_ctx(customer),
-                     "customer_client.client_customer": f"customers/{member.id}", "customer_client.id": int(member.id),
-                     "customer_client.level": level, "customer_client.manager": member.manager,
-                     "customer_client.descriptive_name": member.name, "customer_client.currency_code": member.currency,
-                     "customer_client.time_zone": member.time_zone, "customer_client.status": member.status,
-                     "customer_client.test_account": member.test_account, "customer_client.hidden": False,
-                     "customer_client.resource_name": f"customers/{customer.id}/customerClients/{member.id}"})
+        rows.append(
+            {
+                **customer_ctx(customer),
+                "customer_client.client_customer": f"customers/{member.id}",
+                "customer_client.id": int(member.id),
+                "customer_client.level": level,
+                "customer_client.manager": member.manager,
+                "customer_client.descriptive_name": member.name,
+                "customer_client.currency_code": member.currency,
+                "customer_client.time_zone": member.time_zone,
+                "customer_client.status": member.status,
+                "customer_client.test_account": member.test_account,
+                "customer_client.hidden": False,
+                "customer_client.resource_name": f"customers/{customer.id}/customerClients/{member.id}",
+            }
+        )
     return rows
 
 
@@ -215,26 +284,42 @@ class EntityTree:
         self.base = customer_ctx(customer)
 
     def count(self, resource: str) -> int:
-        return {"customer": 1, "campaign": self.c, "ad_group": self.c * self.g,
-                "ad_group_ad": self.c * self.g * self.a, "keyword_view": self.c * self.g * self.k}[resource]
+        return {
+            "customer": 1,
+            "campaign": self.c,
+            "ad_group": self.c * self.g,
+            "ad_group_ad": self.c * self.g * self.a,
+            "keyword_view": self.c * self.g * self.k,
+        }[resource]
 
     def _campaign(self, ci: int) -> dict[str, Any]:
         cid = self.customer.id
         camp_id = int(data.entity_id(self.seed, cid, "campaign", ci))
         base_name = CAMPAIGN_NAMES[ci % len(CAMPAIGN_NAMES)]
         name = base_name if ci < len(CAMPAIGN_NAMES) else f"{base_name} {ci // len(CAMPAIGN_NAMES) + 1}"
-        return {**self.base, "campaign.id": camp_id, "campaign.name": name,
-                "campaign.status": "PAUSED" if ci % 5 == 4 else "ENABLED",
-                "campaign.advertising_channel_type": "SHOPPING" if base_name == "Shopping" else "SEARCH",
-                "campaign.resource_name": f"customers/{cid}/campaigns/{camp_id}"}
+        return {
+            **self.base,
+            "campaign.id": camp_id,
+            "campaign.name": name,
+            "campaign.status": "PAUSED" if ci % 5 == 4 else "ENABLED",
+            "campaign.advertising_channel_type": "SHOPPING" if base_name == "Shopping" else "SEARCH",
+            "campaign.resource_name": f"customers/{cid}/campaigns/{camp_id}",
+        }
 
     def _ad_group(self, ci: int, gi: int) -> dict[str, Any]:
         ctx = self._campaign(ci)
         cid = self.customer.id
         ag_id = int(data.entity_id(self.seed, cid, "ad_group", ci, gi))
-        ctx.update({"ad_group.id": ag_id, "ad_group.name": f"{ctx['campaign.name']} - Group {gi + 1}",
-                    "ad_group.status": "ENABLED", "ad_group.campaign": ctx["campaign.resource_name"],
-                    "ad_group.type": "SEARCH_STANDARD", "ad_group.resource_name": f"customers/{cid}/adGroups/{ag_id}"})
+        ctx.update(
+            {
+                "ad_group.id": ag_id,
+                "ad_group.name": f"{ctx['campaign.name']} - Group {gi + 1}",
+                "ad_group.status": "ENABLED",
+                "ad_group.campaign": ctx["campaign.resource_name"],
+                "ad_group.type": "SEARCH_STANDARD",
+                "ad_group.resource_name": f"customers/{cid}/adGroups/{ag_id}",
+            }
+        )
         return ctx
 
     def entity(self, resource: str, index: int) -> tuple[str, dict[str, Any]]:
@@ -252,10 +337,17 @@ class EntityTree:
             ci, gi = divmod(rest, self.g)
             ctx = self._ad_group(ci, gi)
             ad_id = int(data.entity_id(self.seed, cid, "ad", ci, gi, ai, digits=12))
-            ctx.update({"ad_group_ad.ad.id": ad_id, "ad_group_ad.ad.name": f"Responsive search ad {ai + 1}",
-                        "ad_group_ad.ad.type": "RESPONSIVE_SEARCH_AD", "ad_group_ad.ad.resource_name": f"customers/{cid}/ads/{ad_id}",
-                        "ad_group_ad.status": "ENABLED", "ad_group_ad.ad_group": ctx["ad_group.resource_name"],
-                        "ad_group_ad.resource_name": f"customers/{cid}/adGroupAds/{ctx['ad_group.id']}~{ad_id}"})
+            ctx.update(
+                {
+                    "ad_group_ad.ad.id": ad_id,
+                    "ad_group_ad.ad.name": f"Responsive search ad {ai + 1}",
+                    "ad_group_ad.ad.type": "RESPONSIVE_SEARCH_AD",
+                    "ad_group_ad.ad.resource_name": f"customers/{cid}/ads/{ad_id}",
+                    "ad_group_ad.status": "ENABLED",
+                    "ad_group_ad.ad_group": ctx["ad_group.resource_name"],
+                    "ad_group_ad.resource_name": f"customers/{cid}/adGroupAds/{ctx['ad_group.id']}~{ad_id}",
+                }
+            )
             return f"{cid}/ad/{ci}/{gi}/{ai}", ctx
         if resource == "keyword_view":
             rest, ki = divmod(index, self.k)
@@ -265,11 +357,17 @@ class EntityTree:
             word = KEYWORD_WORDS[(ci + gi + ki) % len(KEYWORD_WORDS)]
             text = word if ki < len(KEYWORD_WORDS) else f"{word} {ki // len(KEYWORD_WORDS) + 1}"
             ag = ctx["ad_group.id"]
-            ctx.update({"ad_group_criterion.criterion_id": crit, "ad_group_criterion.keyword.text": text,
-                        "ad_group_criterion.keyword.match_type": MATCH_TYPES[ki % len(MATCH_TYPES)],
-                        "ad_group_criterion.status": "ENABLED", "ad_group_criterion.type": "KEYWORD",
-                        "ad_group_criterion.resource_name": f"customers/{cid}/adGroupCriteria/{ag}~{crit}",
-                        "keyword_view.resource_name": f"customers/{cid}/keywordViews/{ag}~{crit}"})
+            ctx.update(
+                {
+                    "ad_group_criterion.criterion_id": crit,
+                    "ad_group_criterion.keyword.text": text,
+                    "ad_group_criterion.keyword.match_type": MATCH_TYPES[ki % len(MATCH_TYPES)],
+                    "ad_group_criterion.status": "ENABLED",
+                    "ad_group_criterion.type": "KEYWORD",
+                    "ad_group_criterion.resource_name": f"customers/{cid}/adGroupCriteria/{ag}~{crit}",
+                    "keyword_view.resource_name": f"customers/{cid}/keywordViews/{ag}~{crit}",
+                }
+            )
             return f"{cid}/keyword/{ci}/{gi}/{ki}", ctx
         raise KeyError(resource)
 
@@ -287,15 +385,22 @@ def metrics_for(seed: int, key: str, resource: str, days: list[dt.date]) -> dict
         conversions += float(m["conversions"])
         value += float(m["conversions_value"])
     conversions, value = round(conversions, 2), round(value, 2)
-    return {"metrics.impressions": impressions, "metrics.clicks": clicks, "metrics.cost_micros": cost,
-            "metrics.conversions": conversions, "metrics.conversions_value": value,
-            "metrics.all_conversions": conversions,
-            "metrics.ctr": clicks / impressions if impressions else 0.0,
-            "metrics.average_cpc": cost / clicks if clicks else 0.0}
+    return {
+        "metrics.impressions": impressions,
+        "metrics.clicks": clicks,
+        "metrics.cost_micros": cost,
+        "metrics.conversions": conversions,
+        "metrics.conversions_value": value,
+        "metrics.all_conversions": conversions,
+        "metrics.ctr": clicks / impressions if impressions else 0.0,
+        "metrics.average_cpc": cost / clicks if clicks else 0.0,
+    }
 
 
 @functools.lru_cache(maxsize=256)
-def _projection(select: tuple[str, ...], from_resource: str) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str, tuple[str, ...]], ...]]:
+def _projection(
+    select: tuple[str, ...], from_resource: str
+) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str, tuple[str, ...]], ...]]:
     """Per query (not per row): resources needing a resourceName, and each field's type and JSON path."""
     resources = {resource_of(f) for f in select if not f.startswith(("metrics.", "segments."))} | {from_resource}
     nested_ad = any(f.startswith("ad_group_ad.ad.") for f in select)
@@ -303,8 +408,9 @@ def _projection(select: tuple[str, ...], from_resource: str) -> tuple[tuple[str,
     return tuple(sorted(resources)), nested_ad, fields
 
 
-def to_json(ctx: dict[str, Any], select: list[str], from_resource: str,
-            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def to_json(
+    ctx: dict[str, Any], select: list[str], from_resource: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One result row in REST JSON: nested camelCase, int64 as strings, zero metrics omitted.
 
     `extra` holds the per-row values (segments, metrics) that take precedence over the entity's `ctx`.

@@ -39,10 +39,29 @@ class Query:
     limit: int | None = None
 
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])"""
-                    r"""|(?P<op><=|>=|!=|=|<|>)|(?P<punct>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))""")
-_KEYWORDS = {"SELECT", "FROM", "WHERE", "AND", "ORDER", "BY", "LIMIT", "PARAMETERS", "IN", "NOT", "LIKE", "BETWEEN",
-             "DURING", "IS", "NULL", "ASC", "DESC"}
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?)(?![\w.])"""
+    r"""|(?P<op><=|>=|!=|=|<|>)|(?P<punct>[(),])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"""
+)
+_KEYWORDS = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "ORDER",
+    "BY",
+    "LIMIT",
+    "PARAMETERS",
+    "IN",
+    "NOT",
+    "LIKE",
+    "BETWEEN",
+    "DURING",
+    "IS",
+    "NULL",
+    "ASC",
+    "DESC",
+}
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -52,7 +71,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise GaqlError("BAD_SYMBOL", f"Error in query: unexpected input {text[pos:pos + 20]!r}.")
+            raise GaqlError("BAD_SYMBOL", f"Error in query: unexpected input {text[pos : pos + 20]!r}.")
         kind = match.lastgroup or ""
         value = match.group(kind)
         if kind == "str":
@@ -184,7 +203,9 @@ class _Parser:
         if self.peek() is not None:
             raise GaqlError("BAD_SYMBOL", f"Error in query: unexpected {self.peek()[1]!r}.")  # type: ignore[index]
         if len(set(select)) != len(select):
-            raise GaqlError("PROHIBITED_FIELD_COMBINATION_IN_SELECT_CLAUSE", "Error in query: a field is selected twice.")
+            raise GaqlError(
+                "PROHIBITED_FIELD_COMBINATION_IN_SELECT_CLAUSE", "Error in query: a field is selected twice."
+            )
         return query
 
 

@@ -26,11 +26,22 @@ from routy_app.sandbox.state import SandboxState
 SCOPE_LABELS = {
     "https://www.googleapis.com/auth/adwords": "See, edit, create and delete your Google Ads accounts and data.",
     "https://www.googleapis.com/auth/datamanager": "Send your conversion and audience data to Google Ads "
-                                                   "(Data Manager API).",
+    "(Data Manager API).",
     "https://www.googleapis.com/auth/analytics.readonly": "See and download your Google Analytics data.",
 }
-OAUTH_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "access_type", "prompt",
-                "include_granted_scopes", "code_challenge", "code_challenge_method", "login_hint")
+OAUTH_PARAMS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "access_type",
+    "prompt",
+    "include_granted_scopes",
+    "code_challenge",
+    "code_challenge_method",
+    "login_hint",
+)
 INVALID_GRANT = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
 
 _PAGE = """<!doctype html>
@@ -57,14 +68,17 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def _error_page(error: str, detail: str) -> HTMLResponse:
     """Google shows an error page (never a redirect) when the client or redirect URI is not trusted."""
-    body = (f'<p class="sandbox">Sign in with Google (Routy sandbox)</p><h1>Access blocked: authorization error</h1>'
-            f'<p class="error">Error 400: {html.escape(error)}</p><p>{html.escape(detail)}</p>')
+    body = (
+        f'<p class="sandbox">Sign in with Google (Routy sandbox)</p><h1>Access blocked: authorization error</h1>'
+        f'<p class="error">Error 400: {html.escape(error)}</p><p>{html.escape(detail)}</p>'
+    )
     return _page("Error 400: " + error, body, status=400)
 
 
 def _hidden(params: dict[str, str]) -> str:
-    return "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                   for k, v in params.items() if v)
+    return "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items() if v
+    )
 
 
 def _with_query(url: str, params: dict[str, str]) -> str:
@@ -95,7 +109,9 @@ def _consent_page(params: dict[str, str]) -> HTMLResponse:
     scopes = params["scope"].split()
     items = "".join(
         f'<li><label><input type="checkbox" name="granted_scope" value="{html.escape(s)}" checked> '
-        f'{html.escape(SCOPE_LABELS.get(s, s))}</label></li>' for s in scopes)
+        f"{html.escape(SCOPE_LABELS.get(s, s))}</label></li>"
+        for s in scopes
+    )
     hidden = _hidden({k: params.get(k, "") for k in OAUTH_PARAMS})
     body = (
         '<p class="sandbox">Sign in with Google (Routy sandbox: no real Google account is used)</p>'
@@ -140,15 +156,22 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         redirect = params["redirect_uri"]
         granted = [s for s in form.getlist("granted_scope") if s in params["scope"].split()]
         if form.get("decision") != "allow" or not granted:
-            return RedirectResponse(_with_query(redirect, {"error": "access_denied", "state": params.get("state")}),
-                                    status_code=303)
+            return RedirectResponse(
+                _with_query(redirect, {"error": "access_denied", "state": params.get("state")}), status_code=303
+            )
         scope = " ".join(granted)
-        code = state.tokens.issue_code("google", params["client_id"], redirect, scope,
-                                       params.get("code_challenge") or None,
-                                       params.get("code_challenge_method") or ("plain" if params.get("code_challenge") else None))
+        code = state.tokens.issue_code(
+            "google",
+            params["client_id"],
+            redirect,
+            scope,
+            params.get("code_challenge") or None,
+            params.get("code_challenge_method") or ("plain" if params.get("code_challenge") else None),
+        )
         meta[code] = {"access_type": params.get("access_type", "online")}
-        return RedirectResponse(_with_query(redirect, {"code": code, "scope": scope, "state": params.get("state")}),
-                                status_code=303)
+        return RedirectResponse(
+            _with_query(redirect, {"code": code, "scope": scope, "state": params.get("state")}), status_code=303
+        )
 
     async def token(request: Request) -> Response:
         fault = state.faults.take("google.token")
@@ -160,13 +183,19 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             if fault.condition in ("http_500", "http_503"):
                 code = 500 if fault.condition == "http_500" else 503
                 headers = {"Retry-After": str(fault.params["retry_after"])} if "retry_after" in fault.params else None
-                return JSONResponse({"error": "internal_failure", "error_description": "Backend Error"},
-                                    status_code=code, headers=headers)
+                return JSONResponse(
+                    {"error": "internal_failure", "error_description": "Backend Error"},
+                    status_code=code,
+                    headers=headers,
+                )
             if fault.condition == "quota_429":
-                return JSONResponse({"error": "rate_limit_exceeded", "error_description": "Rate Limit Exceeded"},
-                                    status_code=429)
-            return JSONResponse({"error": "server_error",
-                                 "error_description": f"sandbox: unsupported fault {fault.condition!r}"}, status_code=500)
+                return JSONResponse(
+                    {"error": "rate_limit_exceeded", "error_description": "Rate Limit Exceeded"}, status_code=429
+                )
+            return JSONResponse(
+                {"error": "server_error", "error_description": f"sandbox: unsupported fault {fault.condition!r}"},
+                status_code=500,
+            )
         form = {k: str(v) for k, v in (await request.form()).items()}
         client_id, secret = _client_credentials(request, form)
         if client_id != SANDBOX_GOOGLE_CLIENT_ID or secret != SANDBOX_GOOGLE_CLIENT_SECRET:
@@ -177,38 +206,53 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return _exchange(form, client_id, lifetime)
         if grant == "refresh_token":
             refresh = state.tokens.get(form.get("refresh_token", ""))
-            if (refresh is None or refresh.provider != "google" or refresh.kind != "refresh"
-                    or state.tokens.check(refresh.value) != "ok"):
+            if (
+                refresh is None
+                or refresh.provider != "google"
+                or refresh.kind != "refresh"
+                or state.tokens.check(refresh.value) != "ok"
+            ):
                 return JSONResponse(INVALID_GRANT, status_code=400)
-            access = state.tokens.issue("google", "access", lifetime, refresh.scope, refresh_token=refresh.value,
-                                        prefix="ya29.sandbox-")
-            return JSONResponse({"access_token": access.value, "expires_in": lifetime, "scope": refresh.scope,
-                                 "token_type": "Bearer"})
-        return JSONResponse({"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"},
-                            status_code=400)
+            access = state.tokens.issue(
+                "google", "access", lifetime, refresh.scope, refresh_token=refresh.value, prefix="ya29.sandbox-"
+            )
+            return JSONResponse(
+                {"access_token": access.value, "expires_in": lifetime, "scope": refresh.scope, "token_type": "Bearer"}
+            )
+        return JSONResponse(
+            {"error": "unsupported_grant_type", "error_description": f"Invalid grant_type: {grant}"}, status_code=400
+        )
 
     def _exchange(form: dict[str, str], client_id: str, lifetime: int) -> Response:
         found = state.tokens.take_code(form.get("code", ""))
         if found is None or found.provider != "google" or found.client_id != client_id:
-            return JSONResponse({"error": "invalid_grant", "error_description": "Malformed auth code."}, status_code=400)
+            return JSONResponse(
+                {"error": "invalid_grant", "error_description": "Malformed auth code."}, status_code=400
+            )
         if form.get("redirect_uri") != found.redirect_uri:
             return JSONResponse({"error": "redirect_uri_mismatch", "error_description": "Bad Request"}, status_code=400)
         verifier = form.get("code_verifier", "")
         if found.code_challenge:
             if not verifier:
-                return JSONResponse({"error": "invalid_grant", "error_description": "Missing code verifier."},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": "invalid_grant", "error_description": "Missing code verifier."}, status_code=400
+                )
             expected = _s256(verifier) if found.code_challenge_method == "S256" else verifier
             if not secrets.compare_digest(expected, found.code_challenge):
-                return JSONResponse({"error": "invalid_grant", "error_description": "Invalid code verifier."},
-                                    status_code=400)
+                return JSONResponse(
+                    {"error": "invalid_grant", "error_description": "Invalid code verifier."}, status_code=400
+                )
         body: dict[str, Any] = {"expires_in": lifetime, "scope": found.scope, "token_type": "Bearer"}
         refresh_value = None
         if meta.pop(found.code, {}).get("access_type") == "offline":
-            refresh = state.tokens.issue("google", "refresh", None, found.scope, prefix="1//sandbox-")
+            refresh_lifetime = state.config.google_refresh_token_lifetime
+            refresh = state.tokens.issue("google", "refresh", refresh_lifetime, found.scope, prefix="1//sandbox-")
             refresh_value = body["refresh_token"] = refresh.value
-        access = state.tokens.issue("google", "access", lifetime, found.scope, refresh_token=refresh_value,
-                                    prefix="ya29.sandbox-")
+            if refresh_lifetime is not None:
+                body["refresh_token_expires_in"] = int(refresh_lifetime)
+        access = state.tokens.issue(
+            "google", "access", lifetime, found.scope, refresh_token=refresh_value, prefix="ya29.sandbox-"
+        )
         body["access_token"] = access.value
         return JSONResponse(body)
 
@@ -218,8 +262,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             value = str((await request.form()).get("token", ""))
         found = state.tokens.get(value)
         if found is None or found.provider != "google" or found.revoked:
-            return JSONResponse({"error": "invalid_token", "error_description": "Token expired or revoked"},
-                                status_code=400)
+            return JSONResponse(
+                {"error": "invalid_token", "error_description": "Token expired or revoked"}, status_code=400
+            )
         # Revoking an access token revokes the whole grant, i.e. its refresh token too (as Google does).
         state.tokens.revoke(found.refresh_token if found.kind == "access" and found.refresh_token else value)
         state.tokens.revoke(value)

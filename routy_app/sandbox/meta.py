@@ -69,8 +69,12 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             version = request.path_params["ver"]
             served = api_versions.meta_marketing(version)
             if served == "expired":
-                return g.graph_error(state, "(#2635) You are calling a deprecated version of the Ads API. Please "
-                                            f"update to the latest version: {api_versions.META_NEWEST}.", 2635)
+                return g.graph_error(
+                    state,
+                    "(#2635) You are calling a deprecated version of the Ads API. Please "
+                    f"update to the latest version: {api_versions.META_NEWEST}.",
+                    2635,
+                )
             if served == "unknown":
                 return g.graph_error(state, f"Unknown path components: /{version}", 2500)
             return await handler(request)

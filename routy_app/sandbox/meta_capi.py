@@ -30,8 +30,17 @@ from routy_app.sandbox.state import SandboxState
 
 MAX_EVENTS = 1000
 DEDUP_SECONDS = 48 * 3600
-ACTION_SOURCES = {"website", "app", "email", "phone_call", "chat", "physical_store", "system_generated",
-                  "business_messaging", "other"}
+ACTION_SOURCES = {
+    "website",
+    "app",
+    "email",
+    "phone_call",
+    "chat",
+    "physical_store",
+    "system_generated",
+    "business_messaging",
+    "other",
+}
 HASHED_KEYS = ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "db", "ge", "external_id")
 USER_KEYS = CAPI_USER_DATA_KEYS
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -70,45 +79,72 @@ def _check_event(index: int, event: dict[str, Any], now: float) -> None:
     if not isinstance(when, int) or isinstance(when, bool):
         raise Rejected(index, 2804002, "Invalid Event Time", "event_time must be a Unix timestamp in seconds.")
     if when > now + 600:
-        raise Rejected(index, 2804004, "Event Timestamp In The Future",
-                       "The timestamp for this event is in the future. event_time must be in seconds, "
-                       "not milliseconds.")
+        raise Rejected(
+            index,
+            2804004,
+            "Event Timestamp In The Future",
+            "The timestamp for this event is in the future. event_time must be in seconds, not milliseconds.",
+        )
     source = event.get("action_source")
     max_age = 62 if source == "physical_store" else 7
     if when < now - max_age * 86400:
-        raise Rejected(index, 2804003, "Event Timestamp Too Old",
-                       f"The timestamp for this event is too far in the past. Events need to be logged within "
-                       f"{max_age} days of their occurrence.")
+        raise Rejected(
+            index,
+            2804003,
+            "Event Timestamp Too Old",
+            f"The timestamp for this event is too far in the past. Events need to be logged within "
+            f"{max_age} days of their occurrence.",
+        )
     if source not in ACTION_SOURCES:
-        raise Rejected(index, 2804050, "Invalid Action Source",
-                       f"The value '{source}' is not a valid action_source. "
-                       f"Use one of: {', '.join(sorted(ACTION_SOURCES))}.")
+        raise Rejected(
+            index,
+            2804050,
+            "Invalid Action Source",
+            f"The value '{source}' is not a valid action_source. Use one of: {', '.join(sorted(ACTION_SOURCES))}.",
+        )
     user = event.get("user_data")
     if not isinstance(user, dict) or not (set(user) & USER_KEYS):
-        raise Rejected(index, 2804005, "Missing User Data",
-                       "The user_data parameter must contain at least one customer information parameter.")
+        raise Rejected(
+            index,
+            2804005,
+            "Missing User Data",
+            "The user_data parameter must contain at least one customer information parameter.",
+        )
     unknown_user = sorted(set(user) - USER_KEYS)
     if unknown_user:
-        raise Rejected(index, 2804005, "Invalid User Data",
-                       f"user_data.{unknown_user[0]} is not a customer information parameter.")
+        raise Rejected(
+            index, 2804005, "Invalid User Data", f"user_data.{unknown_user[0]} is not a customer information parameter."
+        )
     if source == "website" and not (event.get("event_source_url") and user.get("client_user_agent")):
-        raise Rejected(index, 2804019, "Missing Website Parameters",
-                       "Website events require event_source_url and client_user_agent.")
+        raise Rejected(
+            index,
+            2804019,
+            "Missing Website Parameters",
+            "Website events require event_source_url and client_user_agent.",
+        )
     for key in HASHED_KEYS:
         if key not in user:
             continue
         values = user[key] if isinstance(user[key], list) else [user[key]]
         if not all(isinstance(v, str) and SHA256.fullmatch(v) for v in values):
-            raise Rejected(index, 2804013, "Invalid Hashed Value",
-                           f"user_data.{key} must be SHA-256 hashed (64 lowercase hex characters).")
+            raise Rejected(
+                index,
+                2804013,
+                "Invalid Hashed Value",
+                f"user_data.{key} must be SHA-256 hashed (64 lowercase hex characters).",
+            )
     custom = event.get("custom_data") or {}
     if not isinstance(custom, dict):
         raise Rejected(index, 2804001, "Invalid Custom Data", "custom_data must be a JSON object.")
     if "value" in custom and not isinstance(custom["value"], (int, float, str)):
         raise Rejected(index, 2804016, "Invalid Value", "custom_data.value must be a number.")
     if event["event_name"] == "Purchase" and ("value" not in custom or not custom.get("currency")):
-        raise Rejected(index, 2804017, "Missing Purchase Value",
-                       "Purchase events require custom_data.value and custom_data.currency.")
+        raise Rejected(
+            index,
+            2804017,
+            "Missing Purchase Value",
+            "Purchase events require custom_data.value and custom_data.currency.",
+        )
     if custom.get("currency") is not None and not re.fullmatch(r"[A-Za-z]{3}", str(custom["currency"])):
         raise Rejected(index, 2804018, "Invalid Currency", "custom_data.currency must be an ISO 4217 code.")
 
@@ -126,8 +162,13 @@ def routes(state: SandboxState) -> dict[str, Any]:
             return g.fault_response(state, fault, token)
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
         rows = [{k: v for k, v in p.items() if k == "id" or k in fields} for p in g.pixels_of(state, account)]
-        return g.ok(state, {"data": rows, "paging": {"cursors": {"before": g.encode_cursor(0),
-                                                                 "after": g.encode_cursor(len(rows) - 1)}}})
+        return g.ok(
+            state,
+            {
+                "data": rows,
+                "paging": {"cursors": {"before": g.encode_cursor(0), "after": g.encode_cursor(len(rows) - 1)}},
+            },
+        )
 
     async def pixel_node(request: Request, pixel_id: str) -> Response:
         token = g.token_of(request)
@@ -167,17 +208,23 @@ def routes(state: SandboxState) -> dict[str, Any]:
             return g.graph_error(state, "(#100) The parameter data is required", 100)
         test_code = body.get("test_event_code") or form.get("test_event_code") or None
         if len(raw_data) > MAX_EVENTS:
-            return g.graph_error(state, "Invalid parameter", 100, subcode=2804008, user_title="Too Many Events",
-                                 user_msg=f"A request can contain at most {MAX_EVENTS} events; this one has "
-                                          f"{len(raw_data)}.")
+            return g.graph_error(
+                state,
+                "Invalid parameter",
+                100,
+                subcode=2804008,
+                user_title="Too Many Events",
+                user_msg=f"A request can contain at most {MAX_EVENTS} events; this one has {len(raw_data)}.",
+            )
         now = time.time()
         try:
             raw_data = [_decode_event(index, event) for index, event in enumerate(raw_data)]
             for index, event in enumerate(raw_data):
                 _check_event(index, event, now)
         except Rejected as exc:
-            return g.graph_error(state, "Invalid parameter", 100, subcode=exc.subcode, user_title=exc.title,
-                                 user_msg=exc.message)
+            return g.graph_error(
+                state, "Invalid parameter", 100, subcode=exc.subcode, user_title=exc.title, user_msg=exc.message
+            )
         trace = g.fbtrace_id()
         dedup = g.memory(state)["dedup"]  # looked up per call: /_control/reset replaces state.extra
         for event in raw_data:
@@ -187,13 +234,23 @@ def routes(state: SandboxState) -> dict[str, Any]:
                 duplicate = bool(event.get("event_id")) and seen is not None and now - seen < DEDUP_SECONDS
                 if not duplicate:
                     dedup[key] = now
-            state.record("meta_ads", {
-                "pixel_id": pixel_id, "event_name": event["event_name"], "event_id": event.get("event_id"),
-                "event_time": int(event["event_time"]), "action_source": event["action_source"],
-                "test_event_code": test_code, "duplicate": duplicate, "user_data": event["user_data"],
-                "custom_data": event.get("custom_data") or {}, "event_source_url": event.get("event_source_url"),
-                "received_at": now, "fbtrace_id": trace,
-            })
+            state.record(
+                "meta_ads",
+                {
+                    "pixel_id": pixel_id,
+                    "event_name": event["event_name"],
+                    "event_id": event.get("event_id"),
+                    "event_time": int(event["event_time"]),
+                    "action_source": event["action_source"],
+                    "test_event_code": test_code,
+                    "duplicate": duplicate,
+                    "user_data": event["user_data"],
+                    "custom_data": event.get("custom_data") or {},
+                    "event_source_url": event.get("event_source_url"),
+                    "received_at": now,
+                    "fbtrace_id": trace,
+                },
+            )
         return g.ok(state, {"events_received": len(raw_data), "messages": [], "fbtrace_id": trace})
 
     return {"adspixels": adspixels, "pixel_node": pixel_node, "events": events}

@@ -29,11 +29,12 @@ BUSINESS_ID = "1000000000000099"  # the business object the usage header is keye
 USER_ID = "10000000000042"
 APP_NAME = "Routy (sandbox)"
 
-EXPIRED_MSG = ("Error validating access token: Session has expired on {when}. "
-               "The current time is {now}.")
+EXPIRED_MSG = "Error validating access token: Session has expired on {when}. The current time is {now}."
 REVOKED_MSG = {
-    460: ("Error validating access token: The session has been invalidated because the user changed "
-          "their password or Facebook has changed the session for security reasons."),
+    460: (
+        "Error validating access token: The session has been invalidated because the user changed "
+        "their password or Facebook has changed the session for security reasons."
+    ),
     458: f"Error validating access token: The user has not authorized application {SANDBOX_META_APP_ID}.",
 }
 
@@ -71,8 +72,13 @@ def find_account(node: str) -> AdAccount | None:
 def pixels_of(state: SandboxState, account: AdAccount) -> list[dict[str, str]]:
     """The account's pixels (datasets): two on the first account so the mapping has a choice."""
     count = 2 if account is AD_ACCOUNTS[0] else 1
-    return [{"id": data.entity_id(state.config.seed, "meta_pixel", account.account_id, n, digits=15),
-             "name": f"{account.name} Pixel" + (f" {n + 1}" if n else "")} for n in range(count)]
+    return [
+        {
+            "id": data.entity_id(state.config.seed, "meta_pixel", account.account_id, n, digits=15),
+            "name": f"{account.name} Pixel" + (f" {n + 1}" if n else ""),
+        }
+        for n in range(count)
+    ]
 
 
 def find_pixel(state: SandboxState, pixel_id: str) -> tuple[AdAccount, dict[str, str]] | None:
@@ -96,8 +102,9 @@ def fbtrace_id() -> str:
 # ---------------------------------------------------------------- responses
 
 
-def usage_headers(state: SandboxState, *, pct: float | None = None, kind: str = "ads_insights",
-                  regain_minutes: int = 0) -> dict[str, str]:
+def usage_headers(
+    state: SandboxState, *, pct: float | None = None, kind: str = "ads_insights", regain_minutes: int = 0
+) -> dict[str, str]:
     """x-app-usage, x-ad-account-usage and x-business-use-case-usage as Graph sends them (JSON text)."""
     mem = memory(state)
     with state.lock:
@@ -106,15 +113,30 @@ def usage_headers(state: SandboxState, *, pct: float | None = None, kind: str = 
     low = float(calls % 20 + 1)
     value = low if pct is None else pct
     return {
-        "x-app-usage": json.dumps({"call_count": int(value), "total_cputime": int(value / 2),
-                                   "total_time": int(value / 2)}),
-        "x-ad-account-usage": json.dumps({"acc_id_util_pct": value,
-                                          "reset_time_duration": regain_minutes * 60,
-                                          "ads_api_access_tier": "standard_access"}),
-        "x-business-use-case-usage": json.dumps({BUSINESS_ID: [{
-            "type": kind, "call_count": int(value), "total_cputime": int(value / 2),
-            "total_time": int(value / 2), "estimated_time_to_regain_access": regain_minutes,
-            "ads_api_access_tier": "standard_access"}]}),
+        "x-app-usage": json.dumps(
+            {"call_count": int(value), "total_cputime": int(value / 2), "total_time": int(value / 2)}
+        ),
+        "x-ad-account-usage": json.dumps(
+            {
+                "acc_id_util_pct": value,
+                "reset_time_duration": regain_minutes * 60,
+                "ads_api_access_tier": "standard_access",
+            }
+        ),
+        "x-business-use-case-usage": json.dumps(
+            {
+                BUSINESS_ID: [
+                    {
+                        "type": kind,
+                        "call_count": int(value),
+                        "total_cputime": int(value / 2),
+                        "total_time": int(value / 2),
+                        "estimated_time_to_regain_access": regain_minutes,
+                        "ads_api_access_tier": "standard_access",
+                    }
+                ]
+            }
+        ),
     }
 
 
@@ -122,10 +144,19 @@ def ok(state: SandboxState, body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=usage_headers(state))
 
 
-def graph_error(state: SandboxState, message: str, code: int, *, subcode: int | None = None,
-                status: int = 400, transient: bool = False, user_title: str | None = None,
-                user_msg: str | None = None, headers: dict[str, str] | None = None,
-                error_type: str = "OAuthException") -> JSONResponse:
+def graph_error(
+    state: SandboxState,
+    message: str,
+    code: int,
+    *,
+    subcode: int | None = None,
+    status: int = 400,
+    transient: bool = False,
+    user_title: str | None = None,
+    user_msg: str | None = None,
+    headers: dict[str, str] | None = None,
+    error_type: str = "OAuthException",
+) -> JSONResponse:
     """A Graph error body; OAuth and throttling errors are HTTP 400, like the real API."""
     trace = fbtrace_id()
     error: dict[str, Any] = {"message": message, "type": error_type, "code": code}
@@ -142,10 +173,15 @@ def graph_error(state: SandboxState, message: str, code: int, *, subcode: int | 
 
 
 def no_such_object(state: SandboxState, node: str, method: str = "get") -> JSONResponse:
-    return graph_error(state, f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be "
-                       "loaded due to missing permissions, or does not support this operation. Please read the "
-                       "Graph API documentation at https://developers.facebook.com/docs/graph-api",
-                       100, subcode=33, error_type="GraphMethodException")
+    return graph_error(
+        state,
+        f"Unsupported {method} request. Object with ID '{node}' does not exist, cannot be "
+        "loaded due to missing permissions, or does not support this operation. Please read the "
+        "Graph API documentation at https://developers.facebook.com/docs/graph-api",
+        100,
+        subcode=33,
+        error_type="GraphMethodException",
+    )
 
 
 def token_error(state: SandboxState, status: str, token: str | None) -> JSONResponse:
@@ -154,8 +190,9 @@ def token_error(state: SandboxState, status: str, token: str | None) -> JSONResp
         return graph_error(state, "An access token is required to request this resource.", 104)
     if status == "expired":
         issued = state.tokens.get(token or "")
-        when = time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(issued.expires_at if issued and
-                                                                          issued.expires_at else time.time()))
+        when = time.strftime(
+            "%A, %d-%b-%y %H:%M:%S UTC", time.gmtime(issued.expires_at if issued and issued.expires_at else time.time())
+        )
         now = time.strftime("%A, %d-%b-%y %H:%M:%S UTC", time.gmtime())
         return graph_error(state, EXPIRED_MSG.format(when=when, now=now), 190, subcode=463)
     if status == "revoked":
@@ -179,7 +216,7 @@ def token_of(request: Request, form: dict[str, str] | None = None, body: dict[st
     header = request.headers.get("authorization", "")
     for scheme in ("bearer ", "oauth "):
         if header.lower().startswith(scheme):
-            return header[len(scheme):].strip() or None
+            return header[len(scheme) :].strip() or None
     for source in (request.query_params, form or {}, body or {}):
         value = source.get("access_token")
         if value:
@@ -192,8 +229,9 @@ def param(request: Request, form: dict[str, str], name: str, default: str | None
     return request.query_params.get(name) or form.get(name) or default
 
 
-def check_user_token(state: SandboxState, request: Request, token: str | None,
-                     form: dict[str, str] | None = None) -> JSONResponse | None:
+def check_user_token(
+    state: SandboxState, request: Request, token: str | None, form: dict[str, str] | None = None
+) -> JSONResponse | None:
     """None if `token` is a live Meta user token (and any appsecret_proof matches), else the error."""
     status = state.tokens.check(token)
     issued = state.tokens.get(token or "")
@@ -233,8 +271,7 @@ def decode_cursor(cursor: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def page(state: SandboxState, request: Request, rows: list[dict[str, Any]], offset: int,
-         limit: int) -> dict[str, Any]:
+def page(state: SandboxState, request: Request, rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
     """A Graph page: `paging.cursors` and an absolute `paging.next` while the page was full.
 
     Like the real API, a full last page still carries `next`, which then answers `data: []`.
@@ -276,13 +313,22 @@ THROTTLES = {
     "throttle_4": (4, 1504022, "(#4) Application request limit reached", "ads_insights"),
     "throttle_17": (17, 2446079, "(#17) User request limit reached", "ads_insights"),
     "throttle_613": (613, 1487742, "(#613) Calls to this api have exceeded the rate limit.", "ads_management"),
-    "throttle_80000": (80000, 2446079, "(#80000) There have been too many calls from this ad-account. "
-                       "Wait a bit and try again. For more info, please refer to "
-                       "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.", "ads_insights"),
-    "throttle_80004": (80004, 2446079, "(#80004) There have been too many calls to this ad-account. "
-                       "Wait a bit and try again. For more info, please refer to "
-                       "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management.",
-                       "ads_management"),
+    "throttle_80000": (
+        80000,
+        2446079,
+        "(#80000) There have been too many calls from this ad-account. "
+        "Wait a bit and try again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        "ads_insights",
+    ),
+    "throttle_80004": (
+        80004,
+        2446079,
+        "(#80004) There have been too many calls to this ad-account. "
+        "Wait a bit and try again. For more info, please refer to "
+        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management.",
+        "ads_management",
+    ),
 }
 
 
@@ -306,19 +352,34 @@ def fault_response(state: SandboxState, fault: Fault, token: str | None = None) 
         headers = usage_headers(state, pct=100, kind=kind, regain_minutes=minutes)
         return graph_error(state, message, code, subcode=subcode, transient=True, headers=headers)
     if cond == "transient_2":
-        return graph_error(state, "An unexpected error has occurred. Please retry your request later.", 2,
-                           status=int(params.get("status", 500)), transient=True)
+        return graph_error(
+            state,
+            "An unexpected error has occurred. Please retry your request later.",
+            2,
+            status=int(params.get("status", 500)),
+            transient=True,
+        )
     if cond == "reduce_data":
-        return graph_error(state, "Please reduce the amount of data you're asking for, then retry your request",
-                           1, status=500)
+        return graph_error(
+            state, "Please reduce the amount of data you're asking for, then retry your request", 1, status=500
+        )
     if cond == "http_500":
         return graph_error(state, "An unknown error occurred", 1, subcode=99, status=500, transient=True)
     if cond == "permission_denied":
-        return graph_error(state, "(#200) Requires ads_read permission to manage the object", 200, status=403,
-                           error_type="OAuthException")
+        return graph_error(
+            state,
+            "(#200) Requires ads_read permission to manage the object",
+            200,
+            status=403,
+            error_type="OAuthException",
+        )
     if cond == "invalid_parameter":
         return graph_error(state, "(#100) Invalid parameter", 100)
     if cond == "malformed":
-        return Response('{"data": [{"campaign_id": "23850', status_code=int(params.get("status", 200)),
-                        media_type="application/json", headers=usage_headers(state))
+        return Response(
+            '{"data": [{"campaign_id": "23850',
+            status_code=int(params.get("status", 200)),
+            media_type="application/json",
+            headers=usage_headers(state),
+        )
     return graph_error(state, f"sandbox: unknown fault condition {cond!r}", 1, status=500)

@@ -26,13 +26,28 @@ from routy_app.sandbox.state import SandboxConfig, SandboxState
 
 LEVELS = ("account", "campaign", "adset", "ad")
 ENTITY_FIELDS = {
-    "account_id": "account", "account_name": "account",
-    "campaign_id": "campaign", "campaign_name": "campaign",
-    "adset_id": "adset", "adset_name": "adset",
-    "ad_id": "ad", "ad_name": "ad",
+    "account_id": "account",
+    "account_name": "account",
+    "campaign_id": "campaign",
+    "campaign_name": "campaign",
+    "adset_id": "adset",
+    "adset_name": "adset",
+    "ad_id": "ad",
+    "ad_name": "ad",
 }
-METRIC_FIELDS = {"impressions", "clicks", "spend", "actions", "action_values", "ctr", "cpc", "cpm",
-                 "account_currency", "date_start", "date_stop"}  # what the sandbox computes; other valid fields
+METRIC_FIELDS = {
+    "impressions",
+    "clicks",
+    "spend",
+    "actions",
+    "action_values",
+    "ctr",
+    "cpc",
+    "cpm",
+    "account_currency",
+    "date_start",
+    "date_stop",
+}  # what the sandbox computes; other valid fields
 # (any name in the SDK's AdsInsights.Field) are accepted and left out of the rows.
 # Attribution windows Ads Insights no longer offers since 2026-01-12 (Meta developer blog, 2025-10-16,
 # "Ads Insights API Metric Availability Updates").
@@ -56,32 +71,38 @@ class Entity:
 
 def entities(cfg: SandboxConfig, account: g.AdAccount, level: str) -> list[Entity]:
     """The level's entities in a stable order (cached: size = campaigns x ad sets x ads at most)."""
-    return _entities(cfg.seed, account, level, cfg.campaigns_per_account, cfg.ad_groups_per_campaign,
-                     cfg.ads_per_ad_group)
+    return _entities(
+        cfg.seed, account, level, cfg.campaigns_per_account, cfg.ad_groups_per_campaign, cfg.ads_per_ad_group
+    )
 
 
 @functools.lru_cache(maxsize=64)
-def _entities(seed: int, account: g.AdAccount, level: str, n_campaigns: int, n_adsets: int,
-              n_ads: int) -> list[Entity]:
+def _entities(seed: int, account: g.AdAccount, level: str, n_campaigns: int, n_adsets: int, n_ads: int) -> list[Entity]:
     acct = {"account": (account.account_id, account.name)}
     if level == "account":
         return [Entity(acct, account.account_id, n_campaigns * n_adsets * n_ads)]
     out: list[Entity] = []
     for c in range(n_campaigns):
-        campaign = (data.entity_id(seed, "meta", account.account_id, "campaign", c, digits=17),
-                    f"Campaign {c + 1} - {account.name}")
+        campaign = (
+            data.entity_id(seed, "meta", account.account_id, "campaign", c, digits=17),
+            f"Campaign {c + 1} - {account.name}",
+        )
         if level == "campaign":
             out.append(Entity({**acct, "campaign": campaign}, campaign[0], n_adsets * n_ads))
             continue
         for s in range(n_adsets):
-            adset = (data.entity_id(seed, "meta", account.account_id, "adset", c, s, digits=17),
-                     f"Ad set {c + 1}.{s + 1}")
+            adset = (
+                data.entity_id(seed, "meta", account.account_id, "adset", c, s, digits=17),
+                f"Ad set {c + 1}.{s + 1}",
+            )
             if level == "adset":
                 out.append(Entity({**acct, "campaign": campaign, "adset": adset}, adset[0], n_ads))
                 continue
             for a in range(n_ads):
-                ad = (data.entity_id(seed, "meta", account.account_id, "ad", c, s, a, digits=17),
-                      f"Ad {c + 1}.{s + 1}.{a + 1}")
+                ad = (
+                    data.entity_id(seed, "meta", account.account_id, "ad", c, s, a, digits=17),
+                    f"Ad {c + 1}.{s + 1}.{a + 1}",
+                )
                 out.append(Entity({**acct, "campaign": campaign, "adset": adset, "ad": ad}, ad[0]))
     return out
 
@@ -97,11 +118,15 @@ def entity_metrics(seed: int, entity: Entity, day: dt.date) -> dict[str, int]:
     purchase = (total + 1) // 2
     clicks, impressions = int(m["clicks"]), int(m["impressions"])
     return {
-        "impressions": impressions, "clicks": clicks, "spend_cents": int(m["cost_micros"]) // 10_000,
-        "purchase": purchase, "lead": total - purchase,
+        "impressions": impressions,
+        "clicks": clicks,
+        "spend_cents": int(m["cost_micros"]) // 10_000,
+        "purchase": purchase,
+        "lead": total - purchase,
         "complete_registration": (impressions + clicks) % 3 if clicks else 0,
         "purchase_value_cents": int(round(float(m["conversions_value"]) * 100 * purchase / total)) if total else 0,
-        "link_click": int(clicks * 0.9), "landing_page_view": int(clicks * 0.7),
+        "link_click": int(clicks * 0.9),
+        "landing_page_view": int(clicks * 0.7),
     }
 
 
@@ -123,17 +148,25 @@ def ratio(num: float, den: float, scale: float = 1.0) -> str:
     return f"{(num / den * scale):.6f}".rstrip("0").rstrip(".") if den else "0"
 
 
-def format_row(entity: Entity, m: dict[str, int], fields: list[str], level: str, currency: str,
-               since: dt.date, until: dt.date) -> dict[str, Any]:
+def format_row(
+    entity: Entity, m: dict[str, int], fields: list[str], level: str, currency: str, since: dt.date, until: dt.date
+) -> dict[str, Any]:
     """The row as Graph sends it: ids/names the level has, numbers as strings, absent actions omitted."""
     row: dict[str, Any] = {}
-    actions = [(k, m[k]) for k in ("link_click", "landing_page_view", "purchase", "lead",
-                                   "complete_registration") if m.get(k)]
+    actions = [
+        (k, m[k]) for k in ("link_click", "landing_page_view", "purchase", "lead", "complete_registration") if m.get(k)
+    ]
     if m.get("purchase"):  # pixel and omni duplicates of purchase, as the real API reports them
         actions += [("offsite_conversion.fb_pixel_purchase", m["purchase"]), ("omni_purchase", m["purchase"])]
-    values = ([("purchase", m["purchase_value_cents"]), ("offsite_conversion.fb_pixel_purchase",
-               m["purchase_value_cents"]), ("omni_purchase", m["purchase_value_cents"])]
-              if m.get("purchase_value_cents") else [])
+    values = (
+        [
+            ("purchase", m["purchase_value_cents"]),
+            ("offsite_conversion.fb_pixel_purchase", m["purchase_value_cents"]),
+            ("omni_purchase", m["purchase_value_cents"]),
+        ]
+        if m.get("purchase_value_cents")
+        else []
+    )
     for name in fields:
         owner = ENTITY_FIELDS.get(name)
         if owner is not None:
@@ -225,14 +258,22 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
     fields = [f.strip() for f in (p("fields") or ",".join(DEFAULT_FIELDS)).split(",") if f.strip()]
     unknown = [f for f in fields if f not in ADS_INSIGHTS_FIELDS]
     if unknown:
-        return g.graph_error(state, f"(#100) {unknown[0]} is not valid for fields param. please check "
-                             "https://developers.facebook.com/docs/marketing-api/reference/ads-insights/", 100)
+        return g.graph_error(
+            state,
+            f"(#100) {unknown[0]} is not valid for fields param. please check "
+            "https://developers.facebook.com/docs/marketing-api/reference/ads-insights/",
+            100,
+        )
     windows = _list_param(p("action_attribution_windows"))
     removed = [w for w in windows if w in REMOVED_ATTRIBUTION_WINDOWS]
     if removed:
-        return g.graph_error(state, f"(#100) action_attribution_windows[{windows.index(removed[0])}] {removed[0]} is no "
-                             "longer available: 7-day and 28-day view attribution windows were removed from Ads "
-                             "Insights on January 12, 2026. Use 1d_view, 1d_ev, 1d_click, 7d_click or 28d_click.", 100)
+        return g.graph_error(
+            state,
+            f"(#100) action_attribution_windows[{windows.index(removed[0])}] {removed[0]} is no "
+            "longer available: 7-day and 28-day view attribution windows were removed from Ads "
+            "Insights on January 12, 2026. Use 1d_view, 1d_ev, 1d_click, 7d_click or 28d_click.",
+            100,
+        )
     first, last = history(state.config)
     yesterday = last - dt.timedelta(days=1)
     time_range, preset = p("time_range"), p("date_preset")
@@ -241,8 +282,9 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
             tr = json.loads(time_range)
             since, until = dt.date.fromisoformat(tr["since"]), dt.date.fromisoformat(tr["until"])
         except (ValueError, KeyError, TypeError):
-            return g.graph_error(state, "(#100) param time_range must be a JSON object with since and until "
-                                 "dates (YYYY-MM-DD)", 100)
+            return g.graph_error(
+                state, "(#100) param time_range must be a JSON object with since and until dates (YYYY-MM-DD)", 100
+            )
         if since > until:
             return g.graph_error(state, "(#100) Since date must be before until date", 100)
     else:
@@ -286,8 +328,9 @@ def routes(state: SandboxState) -> dict[str, Any]:
         unknown = [f for f in fields if f not in AD_ACCOUNT_FIELDS]
         if not unknown:
             return None
-        return g.graph_error(state, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type "
-                                    "(AdAccount)", 100)
+        return g.graph_error(
+            state, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type (AdAccount)", 100
+        )
 
     async def adaccounts(request: Request) -> Response:
         _, outcome = await guarded(request, "meta.adaccounts")
@@ -299,8 +342,10 @@ def routes(state: SandboxState) -> dict[str, Any]:
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
         if (problem := _unknown_account_field(fields)) is not None:
             return problem
-        rows = [{f: getattr(a, f) for f in ["id", *fields] if f in ACCOUNT_FIELDS}
-                for a in g.AD_ACCOUNTS[offset:offset + limit]]
+        rows = [
+            {f: getattr(a, f) for f in ["id", *fields] if f in ACCOUNT_FIELDS}
+            for a in g.AD_ACCOUNTS[offset : offset + limit]
+        ]
         body = g.page(state, request, rows, offset, limit)
         if offset + len(rows) >= len(g.AD_ACCOUNTS):
             body.get("paging", {}).pop("next", None)  # the account list knows its end
@@ -341,10 +386,16 @@ def routes(state: SandboxState) -> dict[str, Any]:
     def _run_body(run_id: str, run: dict[str, Any]) -> dict[str, Any]:
         query: Query = run["query"]
         status, pct = ("Job Failed", 0) if run["failed"] else RUN_STEPS[run["step"]]
-        body = {"id": run_id, "account_id": query.account.account_id, "async_status": status,
-                "async_percent_completion": pct, "date_start": query.since.isoformat(),
-                "date_stop": query.until.isoformat(), "time_ref": run["created"], "is_running": status not in
-                ("Job Completed", "Job Failed")}
+        body = {
+            "id": run_id,
+            "account_id": query.account.account_id,
+            "async_status": status,
+            "async_percent_completion": pct,
+            "date_start": query.since.isoformat(),
+            "date_stop": query.until.isoformat(),
+            "time_ref": run["created"],
+            "is_running": status not in ("Job Completed", "Job Failed"),
+        }
         if status == "Job Completed":
             body["time_completed"] = int(time.time())
         return body
@@ -369,9 +420,18 @@ def routes(state: SandboxState) -> dict[str, Any]:
             return outcome
         run = g.memory(state)["runs"][run_id]
         if run["failed"] or RUN_STEPS[run["step"]][0] != "Job Completed":
-            return g.graph_error(state, "(#100) The report run is not complete; poll it until async_status is "
-                                 "'Job Completed'", 100, subcode=1487534)
+            return g.graph_error(
+                state,
+                "(#100) The report run is not complete; poll it until async_status is 'Job Completed'",
+                100,
+                subcode=1487534,
+            )
         return _page(request, run["query"])
 
-    return {"adaccounts": adaccounts, "account_node": account_node, "insights": insights,
-            "run_node": run_node, "run_insights": run_insights}
+    return {
+        "adaccounts": adaccounts,
+        "account_node": account_node,
+        "insights": insights,
+        "run_node": run_node,
+        "run_insights": run_insights,
+    }

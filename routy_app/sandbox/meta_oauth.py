@@ -41,8 +41,10 @@ def _valid_redirect(uri: str) -> bool:
 
 
 def _error_page(title: str, text: str, status: int = 400) -> HTMLResponse:
-    body = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"</head><body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>")
+    body = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"</head><body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>"
+    )
     return HTMLResponse(body, status_code=status)
 
 
@@ -50,8 +52,10 @@ def _check_dialog(client_id: str, redirect_uri: str) -> HTMLResponse | None:
     if client_id != SANDBOX_META_APP_ID:
         return _error_page("Invalid App ID", "The provided app ID does not look like a valid app ID.")
     if not _valid_redirect(redirect_uri):
-        return _error_page("URL blocked", "This redirect failed because the redirect URI is not whitelisted in "
-                           "the app's Client OAuth Settings.")
+        return _error_page(
+            "URL blocked",
+            "This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
+        )
     return None
 
 
@@ -59,13 +63,19 @@ def _dialog_page(request: Request, client_id: str, redirect_uri: str, state_valu
     e = html.escape
     scopes = [s.strip() for s in scope.split(",") if s.strip()]
     # Each permission can be declined, as in Facebook Login's "Edit access" step.
-    items = "".join(f"<li><label><input type='checkbox' name='granted_scope' value='{e(s)}' checked> <code>{e(s)}"
-                    f"</code> &mdash; {e(SCOPE_TEXT.get(s, 'Additional permission'))}</label></li>"
-                    for s in scopes) or "<li>Your public profile</li>"
+    items = (
+        "".join(
+            f"<li><label><input type='checkbox' name='granted_scope' value='{e(s)}' checked> <code>{e(s)}"
+            f"</code> &mdash; {e(SCOPE_TEXT.get(s, 'Additional permission'))}</label></li>"
+            for s in scopes
+        )
+        or "<li>Your public profile</li>"
+    )
     accounts = "".join(f"<li>{e(a.name)} ({e(a.id)}, {e(a.currency)})</li>" for a in g.AD_ACCOUNTS)
-    hidden = "".join(f"<input type='hidden' name='{e(k)}' value='{e(v)}'>" for k, v in
-                     (("client_id", client_id), ("redirect_uri", redirect_uri), ("state", state_value),
-                      ("scope", scope)))
+    hidden = "".join(
+        f"<input type='hidden' name='{e(k)}' value='{e(v)}'>"
+        for k, v in (("client_id", client_id), ("redirect_uri", redirect_uri), ("state", state_value), ("scope", scope))
+    )
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log in with Facebook (sandbox)</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -106,9 +116,16 @@ def dialog_routes(state: SandboxState) -> list[RouteSpec]:
             return problem
         state_value, scope = str(form.get("state", "")), str(form.get("scope", ""))
         if form.get("decision") != "allow":
-            target = _with_params(redirect_uri, {
-                "error": "access_denied", "error_code": "200", "error_description": "Permissions error",
-                "error_reason": "user_denied", "state": state_value})
+            target = _with_params(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_code": "200",
+                    "error_description": "Permissions error",
+                    "error_reason": "user_denied",
+                    "state": state_value,
+                },
+            )
             return RedirectResponse(target, status_code=302)
         requested = [x.strip() for x in scope.split(",") if x.strip()]
         granted = [x for x in form.getlist("granted_scope") if x in requested]
@@ -133,8 +150,11 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
             return g.graph_error(state, "Error validating client secret.", 1)
         if p("grant_type") == "fb_exchange_token":
             short = p("fb_exchange_token")
-            problem = g.check_user_token(state, request, short) if short else g.graph_error(
-                state, "Missing fb_exchange_token parameter", 100)
+            problem = (
+                g.check_user_token(state, request, short)
+                if short
+                else g.graph_error(state, "Missing fb_exchange_token parameter", 100)
+            )
             if problem:
                 return problem
             scope = state.tokens.get(short).scope  # type: ignore[union-attr]
@@ -151,8 +171,13 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
         if issued_code.used:
             return g.graph_error(state, "This authorization code has been used.", 100, subcode=36009)
         if issued_code.redirect_uri != p("redirect_uri"):
-            return g.graph_error(state, "Error validating verification code. Please make sure your redirect_uri "
-                                 "is identical to the one you used in the OAuth dialog request", 100, subcode=36008)
+            return g.graph_error(
+                state,
+                "Error validating verification code. Please make sure your redirect_uri "
+                "is identical to the one you used in the OAuth dialog request",
+                100,
+                subcode=36008,
+            )
         taken = state.tokens.take_code(code)
         if taken is None:
             return g.graph_error(state, "This authorization code has expired.", 100, subcode=36007)
@@ -173,23 +198,41 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
             return g.fault_response(state, fault)
         issued = state.tokens.get(input_token)
         if issued is None or issued.provider != "meta":
-            return g.ok(state, {"data": {"error": {"code": 190, "message": "Invalid OAuth access token."},
-                                         "is_valid": False, "scopes": []}})
+            return g.ok(
+                state,
+                {
+                    "data": {
+                        "error": {"code": 190, "message": "Invalid OAuth access token."},
+                        "is_valid": False,
+                        "scopes": [],
+                    }
+                },
+            )
         status = state.tokens.check(input_token)
         scopes = [s for s in issued.scope.split(",") if s]
         body = {
-            "app_id": SANDBOX_META_APP_ID, "type": "USER", "application": g.APP_NAME,
+            "app_id": SANDBOX_META_APP_ID,
+            "type": "USER",
+            "application": g.APP_NAME,
             "data_access_expires_at": int(time.time()) + 90 * 86400,
             "expires_at": int(issued.expires_at) if issued.expires_at else 0,
-            "is_valid": status == "ok", "issued_at": int(time.time()), "scopes": scopes,
-            "granular_scopes": [{"scope": s, "target_ids": [a.account_id for a in g.AD_ACCOUNTS]}
-                                for s in scopes if s.startswith("ads_")],
+            "is_valid": status == "ok",
+            "issued_at": int(time.time()),
+            "scopes": scopes,
+            "granular_scopes": [
+                {"scope": s, "target_ids": [a.account_id for a in g.AD_ACCOUNTS]}
+                for s in scopes
+                if s.startswith("ads_")
+            ],
             "user_id": g.USER_ID,
         }
         if status != "ok":
             subcode = 463 if status == "expired" else int(issued.extra.get("revoked_subcode", 460))
-            message = (g.EXPIRED_MSG.format(when="an earlier date", now="later") if status == "expired"
-                       else g.REVOKED_MSG.get(subcode, g.REVOKED_MSG[460]))
+            message = (
+                g.EXPIRED_MSG.format(when="an earlier date", now="later")
+                if status == "expired"
+                else g.REVOKED_MSG.get(subcode, g.REVOKED_MSG[460])
+            )
             body["error"] = {"code": 190, "message": message, "subcode": subcode}
         return g.ok(state, {"data": body})
 
@@ -219,4 +262,3 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
         ("/{ver}/me/permissions", permissions, ["DELETE"]),
         ("/{ver}/me", me, ["GET"]),
     ]
-

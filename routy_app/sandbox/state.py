@@ -22,6 +22,9 @@ class SandboxConfig:
     seed: int = 42
     access_token_lifetime: int = 3599  # seconds (Google access tokens; Meta short-lived token)
     meta_long_lived_lifetime: int = 5_184_000  # about 60 days
+    # Google refresh tokens: None = until revoked (an app "In production"); 604_799 emulates an OAuth app
+    # in "Testing", whose consent ends after 7 days (the token answer then carries refresh_token_expires_in).
+    google_refresh_token_lifetime: int | None = None
     days: int = 90  # days of history every account has
     campaigns_per_account: int = 3
     ad_groups_per_campaign: int = 2
@@ -76,12 +79,20 @@ class TokenStore:
         self.codes: dict[str, AuthCode] = {}
         self.tokens: dict[str, IssuedToken] = {}
 
-    def issue_code(self, provider: str, client_id: str, redirect_uri: str, scope: str,
-                   code_challenge: str | None, code_challenge_method: str | None) -> str:
+    def issue_code(
+        self,
+        provider: str,
+        client_id: str,
+        redirect_uri: str,
+        scope: str,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
+    ) -> str:
         code = f"{provider[:1]}c-" + secrets.token_urlsafe(24)
         with self._lock:
-            self.codes[code] = AuthCode(provider, code, client_id, redirect_uri, scope, code_challenge,
-                                        code_challenge_method, time.time() + 600)
+            self.codes[code] = AuthCode(
+                provider, code, client_id, redirect_uri, scope, code_challenge, code_challenge_method, time.time() + 600
+            )
         return code
 
     def take_code(self, code: str) -> AuthCode | None:
@@ -93,18 +104,32 @@ class TokenStore:
             found.used = True
             return found
 
-    def issue(self, provider: str, kind: str, lifetime: float | None, scope: str = "",
-              refresh_token: str | None = None, prefix: str = "") -> IssuedToken:
+    def issue(
+        self,
+        provider: str,
+        kind: str,
+        lifetime: float | None,
+        scope: str = "",
+        refresh_token: str | None = None,
+        prefix: str = "",
+    ) -> IssuedToken:
         expires_at = None if lifetime is None else time.time() + lifetime
         refresh_hash = _short_hash(refresh_token) if refresh_token else None
         value = prefix + secrets.token_urlsafe(32)
         if self._secret is not None:
-            claims = {"p": provider, "k": kind, "e": expires_at, "s": scope, "rh": refresh_hash,
-                      "n": secrets.token_urlsafe(12)}
+            claims = {
+                "p": provider,
+                "k": kind,
+                "e": expires_at,
+                "s": scope,
+                "rh": refresh_hash,
+                "n": secrets.token_urlsafe(12),
+            }
             body = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode().rstrip("=")
             value = f"{prefix}{body}.{self._sign(prefix + body)}"
-        token = IssuedToken(provider, kind, value, expires_at, scope, refresh_token=refresh_token,
-                            refresh_hash=refresh_hash)
+        token = IssuedToken(
+            provider, kind, value, expires_at, scope, refresh_token=refresh_token, refresh_hash=refresh_hash
+        )
         with self._lock:
             self.tokens[value] = token
         return token
@@ -129,8 +154,9 @@ class TokenStore:
             claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
             return None
-        token = IssuedToken(claims["p"], claims["k"], value, claims.get("e"), claims.get("s") or "",
-                            refresh_hash=claims.get("rh"))
+        token = IssuedToken(
+            claims["p"], claims["k"], value, claims.get("e"), claims.get("s") or "", refresh_hash=claims.get("rh")
+        )
         with self._lock:
             self.tokens.setdefault(value, token)
         return self.tokens[value]

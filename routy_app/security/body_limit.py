@@ -21,8 +21,13 @@ BODY_SECONDS = 120.0  # longest time for a whole body
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, stall_seconds: float = STALL_SECONDS,
-                 body_seconds: float = BODY_SECONDS) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        stall_seconds: float = STALL_SECONDS,
+        body_seconds: float = BODY_SECONDS,
+    ) -> None:
         self.app, self.max_bytes = app, max_bytes
         self.stall_seconds, self.body_seconds = stall_seconds, body_seconds
 
@@ -112,7 +117,15 @@ def _content_length(scope: Scope) -> int | None:
 
 async def _answer(send: Send, status: int, text: str) -> None:
     body = json.dumps({"error": text}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -66,18 +66,20 @@ class SecurityHeaders:
         parts = urlsplit(origin)
         socket_origin = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
         scripts = " ".join(["'self'", *(f"'sha256-{h}'" for h in self.script_hashes())])
-        return "; ".join([
-            "default-src 'self'",
-            f"script-src {scripts}",
-            "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data: blob:",
-            "font-src 'self' data:",
-            f"connect-src 'self' {socket_origin}",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ])
+        return "; ".join(
+            [
+                "default-src 'self'",
+                f"script-src {scripts}",
+                "style-src 'self' 'unsafe-inline'",
+                "img-src 'self' data: blob:",
+                "font-src 'self' data:",
+                f"connect-src 'self' {socket_origin}",
+                "object-src 'none'",
+                "base-uri 'self'",
+                "form-action 'self'",
+                "frame-ancestors 'none'",
+            ]
+        )
 
     def script_hashes(self) -> tuple[str, ...]:
         """SHA-256 of every inline script in the built pages, re-read when the build changes."""

@@ -35,7 +35,9 @@ class SocketGuard:
                 await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
                 return
         # Every WebSocket here is Reflex's event socket; its HTTP (polling) form lives under its path.
-        if scope["type"] == "websocket" or (scope["type"] == "http" and scope.get("path", "").startswith(_event_path())):
+        if scope["type"] == "websocket" or (
+            scope["type"] == "http" and scope.get("path", "").startswith(_event_path())
+        ):
             scope = {**scope, "headers": _scrubbed(scope.get("headers", []))}
         await self.app(scope, receive, send)
 

@@ -40,6 +40,10 @@ class AuditAction(StrEnum):
     MAPPING_DELETED = "mapping_deleted"
     PUSHES_RETRIED = "pushes_retried"
     API_KEY_ROTATED = "api_key_rotated"
+    ALERT_CHANNEL_SAVED = "alert_channel_saved"
+    ALERT_CHANNEL_DELETED = "alert_channel_deleted"
+    ALERT_CHANNEL_TESTED = "alert_channel_tested"
+    ALERT_RULES_CHANGED = "alert_rules_changed"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
     USER_ENABLED = "user_enabled"
@@ -50,9 +54,10 @@ class AuditAction(StrEnum):
 
 def scrub(detail: str) -> str:
     """The detail with token-like strings masked and its length capped."""
+
     def mask(match: re.Match[str]) -> str:
         text = match.group(0)
-        if match.string[match.end():match.end() + 1] == "@":  # an email's local part
+        if match.string[match.end() : match.end() + 1] == "@":  # an email's local part
             return text
         if any(c.isdigit() for c in text) and any(c.isalpha() for c in text):
             return f"[redacted …{len(text)} chars]"
@@ -62,9 +67,17 @@ def scrub(detail: str) -> str:
     return cleaned if len(cleaned) <= MAX_DETAIL else cleaned[: MAX_DETAIL - 1] + "…"
 
 
-def record(session: Session, user_email: str | None, action: str, *, integration_id: int | None = None,
-           source_id: int | None = None, detail: str = "", user_id: int | None = None,
-           commit: bool = True) -> AuditEvent:
+def record(
+    session: Session,
+    user_email: str | None,
+    action: str,
+    *,
+    integration_id: int | None = None,
+    source_id: int | None = None,
+    detail: str = "",
+    user_id: int | None = None,
+    commit: bool = True,
+) -> AuditEvent:
     """Append one event; `action` must be an AuditAction value (a typo fails loudly in tests).
 
     `commit=False` leaves the row in the caller's transaction so it lands with the change itself.
@@ -73,8 +86,15 @@ def record(session: Session, user_email: str | None, action: str, *, integration
         action = AuditAction(action).value
     except ValueError:
         raise ValueError(f"unknown audit action {action!r}") from None
-    event = AuditEvent(at=utcnow(), user_id=user_id, user_email=(user_email or "")[:254], action=action,
-                       integration_id=integration_id, traffic_source_id=source_id, detail=scrub(detail))
+    event = AuditEvent(
+        at=utcnow(),
+        user_id=user_id,
+        user_email=(user_email or "")[:254],
+        action=action,
+        integration_id=integration_id,
+        traffic_source_id=source_id,
+        detail=scrub(detail),
+    )
     session.add(event)
     if commit:
         session.commit()
@@ -84,8 +104,12 @@ def record(session: Session, user_email: str | None, action: str, *, integration
 
 def recent_for_integration(session: Session, integration_id: int, limit: int = 50) -> list[AuditEvent]:
     """The newest events for one integration, newest first."""
-    stmt = (select(AuditEvent).where(AuditEvent.integration_id == integration_id)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.integration_id == integration_id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
     return list(session.exec(stmt).all())
 
 

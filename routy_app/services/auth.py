@@ -65,20 +65,79 @@ _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 # The most common passwords and the words they are built on; a password equal to one, or one of
 # the base words followed only by digits/symbols ("Password123!"), is refused.
-_COMMON_PASSWORDS = frozenset({
-    "123456789012", "1234567890ab", "qwertyuiop12", "qwerty123456", "password1234", "password123!",
-    "iloveyou1234", "abc123abc123", "1q2w3e4r5t6y", "1qaz2wsx3edc", "qazwsxedcrfv", "zaq12wsxcde3",
-    "aa123456789a", "changeme1234", "welcome12345", "letmein12345", "administrator", "adminadmin12",
-    "passw0rdpassw0rd", "p@ssw0rd1234", "p@ssword1234", "trustno1trustno1", "football1234",
-    "baseball1234", "monkey123456", "dragon123456", "sunshine1234", "princess1234", "starwars1234",
-    "superman1234", "master123456", "michael12345", "shadow123456", "whatever1234", "qwertyqwerty",
-    "asdfghjkl123", "asdfasdfasdf", "zxcvbnm12345", "correcthorsebatterystaple", "abcdefghijkl",
-})
-_COMMON_BASES = frozenset({
-    "password", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "qwertyuiop", "letmein", "welcome",
-    "admin", "administrator", "changeme", "iloveyou", "routy", "secret", "default", "monkey",
-    "dragon", "football", "baseball", "sunshine", "princess", "master", "login", "abc", "qazwsx",
-})
+_COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890ab",
+        "qwertyuiop12",
+        "qwerty123456",
+        "password1234",
+        "password123!",
+        "iloveyou1234",
+        "abc123abc123",
+        "1q2w3e4r5t6y",
+        "1qaz2wsx3edc",
+        "qazwsxedcrfv",
+        "zaq12wsxcde3",
+        "aa123456789a",
+        "changeme1234",
+        "welcome12345",
+        "letmein12345",
+        "administrator",
+        "adminadmin12",
+        "passw0rdpassw0rd",
+        "p@ssw0rd1234",
+        "p@ssword1234",
+        "trustno1trustno1",
+        "football1234",
+        "baseball1234",
+        "monkey123456",
+        "dragon123456",
+        "sunshine1234",
+        "princess1234",
+        "starwars1234",
+        "superman1234",
+        "master123456",
+        "michael12345",
+        "shadow123456",
+        "whatever1234",
+        "qwertyqwerty",
+        "asdfghjkl123",
+        "asdfasdfasdf",
+        "zxcvbnm12345",
+        "correcthorsebatterystaple",
+        "abcdefghijkl",
+    }
+)
+_COMMON_BASES = frozenset(
+    {
+        "password",
+        "passw0rd",
+        "p@ssw0rd",
+        "p@ssword",
+        "qwerty",
+        "qwertyuiop",
+        "letmein",
+        "welcome",
+        "admin",
+        "administrator",
+        "changeme",
+        "iloveyou",
+        "routy",
+        "secret",
+        "default",
+        "monkey",
+        "dragon",
+        "football",
+        "baseball",
+        "sunshine",
+        "princess",
+        "master",
+        "login",
+        "abc",
+        "qazwsx",
+    }
+)
 
 
 # What the sign-in and set-up pages say for the codes in their `?error=` (never text from the URL).
@@ -237,14 +296,14 @@ def create_first_admin(session: Session, email: str, password: str) -> User:
     return _create_user(session, email, password, UserRole.ADMIN, actor=None, first=True)
 
 
-def add_user(session: Session, email: str, password: str, role: str = UserRole.VIEWER, *,
-             actor: str = CLI_ACTOR) -> User:
+def add_user(
+    session: Session, email: str, password: str, role: str = UserRole.VIEWER, *, actor: str = CLI_ACTOR
+) -> User:
     """A new user (admin or viewer); the first user ever created also takes the bootstrap slot."""
     return _create_user(session, email, password, role, actor=actor, first=needs_first_admin(session))
 
 
-def _create_user(session: Session, email: str, password: str, role: str, *, actor: str | None,
-                 first: bool) -> User:
+def _create_user(session: Session, email: str, password: str, role: str, *, actor: str | None, first: bool) -> User:
     normalized = normalize_email(email)
     if role not in (UserRole.ADMIN, UserRole.VIEWER):
         raise AuthError("Role must be admin or viewer.")
@@ -254,8 +313,14 @@ def _create_user(session: Session, email: str, password: str, role: str, *, acto
     if get_user(session, normalized) is not None:
         raise AuthError(f"A user with email {normalized} already exists.")
     now = utcnow()
-    user = User(email=normalized, password_hash=hash_password(password), role=str(role),
-                bootstrap_slot=1 if first else None, created_at=now, password_changed_at=now)
+    user = User(
+        email=normalized,
+        password_hash=hash_password(password),
+        role=str(role),
+        bootstrap_slot=1 if first else None,
+        created_at=now,
+        password_changed_at=now,
+    )
     session.add(user)
     try:
         session.commit()
@@ -267,8 +332,13 @@ def _create_user(session: Session, email: str, password: str, role: str, *, acto
             raise
         raise AuthError(f"A user with email {normalized} already exists.") from None
     session.refresh(user)
-    audit.record(session, actor or normalized, audit.AuditAction.USER_ADDED, user_id=user.id,
-                 detail=f"{normalized} as {user.role}" + (" (first admin)" if first else ""))
+    audit.record(
+        session,
+        actor or normalized,
+        audit.AuditAction.USER_ADDED,
+        user_id=user.id,
+        detail=f"{normalized} as {user.role}" + (" (first admin)" if first else ""),
+    )
     return user
 
 
@@ -390,8 +460,9 @@ def session_id_for_token(token: str) -> str:
     return session_id_for_ref(session_ref(token))
 
 
-def sign_in(session: Session, email: str, password: str, ip: str | None = None,
-            user_agent: str | None = None) -> SignInResult:
+def sign_in(
+    session: Session, email: str, password: str, ip: str | None = None, user_agent: str | None = None
+) -> SignInResult:
     """Check the password (rate limited per account and per IP) and open a session."""
     now = utcnow()
     try:
@@ -403,8 +474,12 @@ def sign_in(session: Session, email: str, password: str, ip: str | None = None,
     if wait is not None:
         _record_attempt(session, normalized, ip, "blocked", now)
         seconds = max(1, math.ceil(wait.total_seconds()))
-        return SignInResult(None, f"Too many attempts; try again in {wait_text(seconds)}.", code="locked",
-                            retry_after=dt.timedelta(seconds=seconds))
+        return SignInResult(
+            None,
+            f"Too many attempts; try again in {wait_text(seconds)}.",
+            code="locked",
+            retry_after=dt.timedelta(seconds=seconds),
+        )
     user = session.exec(select(User).where(User.email == normalized)).first() if normalized else None
     if user is None:
         verify_password(_dummy_hash(), password)  # same cost as a real check
@@ -419,9 +494,17 @@ def sign_in(session: Session, email: str, password: str, ip: str | None = None,
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now,
-                            expires_at=min(now + SESSION_IDLE, now + SESSION_ABSOLUTE), last_seen_at=now,
-                            ip=ip, user_agent=(user_agent or None) and user_agent[:500]))
+    session.add(
+        UserSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=min(now + SESSION_IDLE, now + SESSION_ABSOLUTE),
+            last_seen_at=now,
+            ip=ip,
+            user_agent=(user_agent or None) and user_agent[:500],
+        )
+    )
     user.last_sign_in_at = now
     session.add(user)
     _record_attempt(session, normalized, ip, "success", now, commit=False)
@@ -464,15 +547,21 @@ def sign_out(session: Session, token: str | None) -> None:
     """Revoke this browser's session (no error when it is already gone)."""
     if not token:
         return
-    session.execute(update(UserSession).where(UserSession.token_hash == _token_hash(token),
-                                           UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     session.commit()
 
 
 def revoke_user_sessions(session: Session, user_id: int) -> int:
     """Sign a user out everywhere; returns how many sessions were open."""
-    result = session.execute(update(UserSession).where(UserSession.user_id == user_id,
-                                                    UserSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
     session.commit()
     return int(result.rowcount or 0)
 
@@ -497,31 +586,37 @@ def _lockout_remaining(session: Session, email: str, ip: str | None, now: dt.dat
     since = now - ATTEMPT_WINDOW
     waits = []
     # Per account: failures since the window start or the last success, whichever is later.
-    last_ok = session.exec(select(func.max(LoginAttempt.at)).where(
-        LoginAttempt.email == email, LoginAttempt.outcome == "success", LoginAttempt.at > since)).one()
+    last_ok = session.exec(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == email, LoginAttempt.outcome == "success", LoginAttempt.at > since
+        )
+    ).one()
     account_since = max(since, last_ok) if last_ok else since
-    waits.append(_wait(session, LoginAttempt.email == email, account_since, MAX_ACCOUNT_FAILURES, now,
-                       ATTEMPT_WINDOW))
+    waits.append(_wait(session, LoginAttempt.email == email, account_since, MAX_ACCOUNT_FAILURES, now, ATTEMPT_WINDOW))
     if ip:  # a rate: at most MAX_IP_FAILURES a minute, never a lock of the whole address
-        waits.append(_wait(session, LoginAttempt.ip == ip, now - IP_RATE_WINDOW, MAX_IP_FAILURES, now,
-                           IP_RATE_WINDOW))
+        waits.append(_wait(session, LoginAttempt.ip == ip, now - IP_RATE_WINDOW, MAX_IP_FAILURES, now, IP_RATE_WINDOW))
     waits = [w for w in waits if w is not None]
     return max(waits) if waits else None
 
 
-def _wait(session: Session, key, since: dt.datetime, limit: int, now: dt.datetime,
-          window: dt.timedelta) -> dt.timedelta | None:
+def _wait(
+    session: Session, key, since: dt.datetime, limit: int, now: dt.datetime, window: dt.timedelta
+) -> dt.timedelta | None:
     """Waiting while `limit` failures lie in the window: until the oldest that matters ages out."""
-    times = session.exec(select(LoginAttempt.at).where(key, LoginAttempt.outcome == "failure",
-                                                       LoginAttempt.at > since)
-                         .order_by(LoginAttempt.at.desc()).limit(limit)).all()
+    times = session.exec(
+        select(LoginAttempt.at)
+        .where(key, LoginAttempt.outcome == "failure", LoginAttempt.at > since)
+        .order_by(LoginAttempt.at.desc())
+        .limit(limit)
+    ).all()
     if len(times) < limit:
         return None
     return times[-1] + window - now
 
 
-def _record_attempt(session: Session, email: str, ip: str | None, outcome: str, now: dt.datetime,
-                    commit: bool = True) -> None:
+def _record_attempt(
+    session: Session, email: str, ip: str | None, outcome: str, now: dt.datetime, commit: bool = True
+) -> None:
     session.add(LoginAttempt(email=email[:254], ip=ip, outcome=outcome, at=now))
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
     if commit:

@@ -57,8 +57,7 @@ def list_sources(session: Session) -> list[SourceItem]:
 def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
     """One card per registered provider, in registry order, with the integration's status."""
     integrations = {
-        i.provider: i
-        for i in session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).all()
+        i.provider: i for i in session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).all()
     }
     cards = []
     for info in PROVIDERS:
@@ -68,13 +67,23 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
         account = ""
         if integration and integration.account_id:
             account = f"{integration.account_name or ''} ({integration.account_id})".strip()
-        cards.append(ProviderCard(
-            key=info.key, name=info.name, description=info.description, logo=info.logo, auth=info.auth,
-            status=status, status_label=label, status_color=color, action_label=action,
-            integration_id=int(integration.id) if integration else 0, account_label=account,
-            last_error=(integration.last_error or "") if integration else "",
-            notice=_notice(integration),
-        ))
+        cards.append(
+            ProviderCard(
+                key=info.key,
+                name=info.name,
+                description=info.description,
+                logo=info.logo,
+                auth=info.auth,
+                status=status,
+                status_label=label,
+                status_color=color,
+                action_label=action,
+                integration_id=int(integration.id) if integration else 0,
+                account_label=account,
+                last_error=(integration.last_error or "") if integration else "",
+                notice=_notice(integration),
+            )
+        )
     return cards
 
 
@@ -86,8 +95,10 @@ def _notice(integration: Integration | None) -> str:
         why = f" ({integration.last_error})" if integration.last_error else ""
         return f"Reconnection Required: the provider's authorisation expired or was revoked{why}. Reconnect to resume syncing."
     if integration.status == IntegrationStatus.NEEDS_ATTENTION:
-        return (f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "
-                f"Last error: {integration.last_error or 'unknown'}")
+        return (
+            f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "
+            f"Last error: {integration.last_error or 'unknown'}"
+        )
     if integration.status == IntegrationStatus.PENDING_ACCOUNT:
         return "Authorised. Pick the ad account to link to finish connecting."
     return ""
@@ -130,12 +141,21 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
     info = get_info(integration.provider)
     label, color, _ = STATUS_DISPLAY[integration.status]
     return ConnectionDetails(
-        integration_id=int(integration.id), provider=integration.provider, provider_name=info.name, auth=info.auth,
-        status=integration.status, status_label=label, status_color=color,
-        account_name=integration.account_name or "", account_id=integration.account_id or "",
-        account_currency=integration.account_currency or "", account_timezone=integration.account_timezone or "",
-        last_success=_when(integration.last_success_at), last_sync=_when(integration.last_sync_at),
-        consecutive_failures=integration.consecutive_failures, last_error=integration.last_error or "",
+        integration_id=int(integration.id),
+        provider=integration.provider,
+        provider_name=info.name,
+        auth=info.auth,
+        status=integration.status,
+        status_label=label,
+        status_color=color,
+        account_name=integration.account_name or "",
+        account_id=integration.account_id or "",
+        account_currency=integration.account_currency or "",
+        account_timezone=integration.account_timezone or "",
+        last_success=_when(integration.last_success_at),
+        last_sync=_when(integration.last_sync_at),
+        consecutive_failures=integration.consecutive_failures,
+        last_error=integration.last_error or "",
         notice=_notice(integration),
         token_expires=_when(integration.token_expires_at) if integration.token_expires_at else "does not expire",
         connected_since=_when(integration.created_at),
@@ -166,14 +186,27 @@ def api_versions(provider: str) -> tuple[list[VersionRow], str, str]:
     rows, notices, worst = [], [], "ok"
     for status in for_provider(get_settings().api_versions(), provider):
         label, color = VERSION_DISPLAY[status.level]
-        rows.append(VersionRow(status.api, status.version, status.setting, status.level, label, color, status.sunset,
-                               status.message))
+        rows.append(
+            VersionRow(
+                status.api, status.version, status.setting, status.level, label, color, status.sunset, status.message
+            )
+        )
         if status.level != "ok":
             notices.append(status.message)
             worst = "error" if status.level == "error" else worst if worst == "error" else "warning"
     for api, version in FIXED_VERSIONS.get(provider, ()):
-        rows.append(VersionRow(api, version, "", "ok", "Supported", "green", "no sunset announced",
-                               f"{api} {version}: fixed by Routy; no sunset announced."))
+        rows.append(
+            VersionRow(
+                api,
+                version,
+                "",
+                "ok",
+                "Supported",
+                "green",
+                "no sunset announced",
+                f"{api} {version}: fixed by Routy; no sunset announced.",
+            )
+        )
     return rows, " ".join(notices), VERSION_DISPLAY[worst][1] if notices else ""
 
 
@@ -195,7 +228,14 @@ def activity(session: Session, integration_id: int, limit: int = 10) -> list[Act
 
     integration = session.get(Integration, integration_id)
     since = integration.created_at if integration else None
-    events = [e for e in audit.recent_for_integration(session, integration_id, limit * 3)
-              if since is None or e.at >= since - dt.timedelta(seconds=5)][:limit]
-    return [ActivityRow(when=_when(e.at), who=e.user_email or "system", action=e.action.replace("_", " "),
-                        detail=e.detail or "") for e in events]
+    events = [
+        e
+        for e in audit.recent_for_integration(session, integration_id, limit * 3)
+        if since is None or e.at >= since - dt.timedelta(seconds=5)
+    ][:limit]
+    return [
+        ActivityRow(
+            when=_when(e.at), who=e.user_email or "system", action=e.action.replace("_", " "), detail=e.detail or ""
+        )
+        for e in events
+    ]

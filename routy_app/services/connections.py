@@ -80,13 +80,12 @@ CALLBACK_MESSAGES = {
     "expired": "The authorisation took longer than 10 minutes and expired. Please click Connect again.",
     "other_session": "This authorisation was started in another browser session. Please click Connect again.",
     "declined": "You declined access on the {name} consent page. Nothing was connected.",
-    "not_authorised": "{name} did not authorise Routy. Please click Connect again; the server log has {name}'s "
-                      "reason.",
+    "not_authorised": "{name} did not authorise Routy. Please click Connect again; the server log has {name}'s reason.",
     "no_code": "{name} sent no authorisation code. Please try again.",
     "exchange_failed": "{name} refused the token exchange. Please click Connect again; if it keeps failing, "
-                       "check the OAuth client id and secret (the server log has {name}'s reason).",
+    "check the OAuth client id and secret (the server log has {name}'s reason).",
     "missing_scopes": "{name} access was granted without some of the requested permissions; please allow every "
-                      "requested permission.",
+    "requested permission.",
     "disconnected": "This integration was disconnected meanwhile. Click Connect to start again.",
     "already_connected": "{name} is already connected to this traffic source.",
 }
@@ -104,8 +103,9 @@ def callback_message(code: str, provider_key: str) -> str:
     return template.format(name=name)
 
 
-def _refused(source_id: int | None, provider_key: str, code: str, detail: str = "",
-             integration_id: int | None = None) -> CallbackOutcome:
+def _refused(
+    source_id: int | None, provider_key: str, code: str, detail: str = "", integration_id: int | None = None
+) -> CallbackOutcome:
     message = callback_message(code, provider_key)
     if detail:  # the provider's own words, for the log (the page shows only `code`'s text)
         message = f"{message} Detail: {' '.join(detail.split())[:300]}"
@@ -138,6 +138,8 @@ class TestOutcome:
 def save_credentials(integration: Integration, creds: Credentials) -> None:
     integration.credentials_enc = get_box().encrypt_json(creds.to_dict())
     integration.token_expires_at = creds.expires_at
+    integration.authorized_at = creds.granted_at or integration.authorized_at
+    integration.access_expires_at = creds.access_ends_at  # what the expiring-access alert watches
     integration.updated_at = utcnow()
 
 
@@ -149,9 +151,13 @@ def load_credentials(integration: Integration) -> Credentials:
 
 def account_of(integration: Integration) -> Account:
     """The integration's linked account as the adapters take it."""
-    return Account(id=integration.account_id or "", name=integration.account_name or "",
-                   currency=integration.account_currency or "", timezone=integration.account_timezone or "UTC",
-                   login_customer_id=integration.login_customer_id)
+    return Account(
+        id=integration.account_id or "",
+        name=integration.account_name or "",
+        currency=integration.account_currency or "",
+        timezone=integration.account_timezone or "UTC",
+        login_customer_id=integration.login_customer_id,
+    )
 
 
 def _get(session: Session, integration_id: int) -> Integration:
@@ -210,12 +216,20 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
     """Refresh every access token that expires soon (the scheduler runs this); returns how many."""
     horizon = utcnow() + dt.timedelta(seconds=within_seconds)
     with session_scope() as session:
-        ids = session.exec(select(Integration.id).where(
-            Integration.token_expires_at.is_not(None),  # type: ignore[union-attr]
-            Integration.token_expires_at < horizon,  # type: ignore[operator]
-            Integration.status.in_([IntegrationStatus.ACTIVE, IntegrationStatus.PAUSED,  # type: ignore[attr-defined]
-                                    IntegrationStatus.NEEDS_ATTENTION, IntegrationStatus.PENDING_ACCOUNT]),
-        )).all()
+        ids = session.exec(
+            select(Integration.id).where(
+                Integration.token_expires_at.is_not(None),  # type: ignore[union-attr]
+                Integration.token_expires_at < horizon,  # type: ignore[operator]
+                Integration.status.in_(
+                    [
+                        IntegrationStatus.ACTIVE,
+                        IntegrationStatus.PAUSED,  # type: ignore[attr-defined]
+                        IntegrationStatus.NEEDS_ATTENTION,
+                        IntegrationStatus.PENDING_ACCOUNT,
+                    ]
+                ),
+            )
+        ).all()
     refreshed = 0
     for integration_id in ids:
         try:
@@ -231,8 +245,14 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
 # ---------------------------------------------------------------- OAuth
 
 
-async def start_oauth(hub: ProviderHub, source_id: int, provider_key: str, *, session_id: str | None = None,
-                      reconnect_integration_id: int | None = None) -> str:
+async def start_oauth(
+    hub: ProviderHub,
+    source_id: int,
+    provider_key: str,
+    *,
+    session_id: str | None = None,
+    reconnect_integration_id: int | None = None,
+) -> str:
     """Create a single-use state (10 minutes, PKCE verifier) and return the provider's authorize URL."""
     try:
         info = get_info(provider_key)
@@ -243,19 +263,27 @@ async def start_oauth(hub: ProviderHub, source_id: int, provider_key: str, *, se
     with session_scope() as session:
         if session.get(TrafficSource, source_id) is None:
             raise ConnectionProblem("This traffic source does not exist.")
-        existing = session.exec(select(Integration).where(Integration.traffic_source_id == source_id,
-                                                          Integration.provider == provider_key)).first()
+        existing = session.exec(
+            select(Integration).where(Integration.traffic_source_id == source_id, Integration.provider == provider_key)
+        ).first()
         if reconnect_integration_id is None and existing is not None:
             raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
         if reconnect_integration_id is not None and (existing is None or existing.id != reconnect_integration_id):
             raise ConnectionProblem("This integration no longer exists (it may have been disconnected).")
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)
-        session.add(OAuthState(state=state, provider=provider_key, traffic_source_id=source_id,
-                               integration_id=reconnect_integration_id,
-                               purpose="reconnect" if reconnect_integration_id else "connect",
-                               code_verifier=verifier, session_id=session_id,
-                               expires_at=utcnow() + STATE_TTL))
+        session.add(
+            OAuthState(
+                state=state,
+                provider=provider_key,
+                traffic_source_id=source_id,
+                integration_id=reconnect_integration_id,
+                purpose="reconnect" if reconnect_integration_id else "connect",
+                code_verifier=verifier,
+                session_id=session_id,
+                expires_at=utcnow() + STATE_TTL,
+            )
+        )
         session.commit()
     return hub.provider(provider_key).authorization_url(state, verifier, hub.redirect_uri(provider_key))
 
@@ -272,8 +300,11 @@ def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuth
             raise ConnectionProblem(CALLBACK_MESSAGES["expired"], code="expired")
         if row.session_id and row.session_id != session_id:
             raise ConnectionProblem(CALLBACK_MESSAGES["other_session"], code="other_session")
-        claimed = session.exec(update(OAuthState).where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[union-attr]
-                               .values(used_at=utcnow())).rowcount
+        claimed = session.exec(
+            update(OAuthState)
+            .where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[union-attr]
+            .values(used_at=utcnow())
+        ).rowcount
         session.commit()
         if claimed != 1:
             raise ConnectionProblem(CALLBACK_MESSAGES["used_link"], code="used_link")
@@ -287,8 +318,9 @@ def _source_of_state(state: str) -> int | None:
         return row.traffic_source_id if row else None
 
 
-async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, str],
-                         session_id: str | None = None) -> CallbackOutcome:
+async def complete_oauth(
+    hub: ProviderHub, provider_key: str, params: dict[str, str], session_id: str | None = None
+) -> CallbackOutcome:
     """Handle the provider's redirect back: check the state, exchange the code, store the tokens."""
     state = params.get("state", "")
     if not state:
@@ -312,8 +344,13 @@ async def complete_oauth(hub: ProviderHub, provider_key: str, params: dict[str, 
         return _refused(source_id, provider_key, "exchange_failed", exc.message, row.integration_id)
     missing = getattr(hub.provider(provider_key), "missing_scopes", lambda _c: [])(creds)
     if missing:
-        return _refused(source_id, provider_key, "missing_scopes",
-                        ", ".join(s.rsplit("/", 1)[-1] for s in missing), row.integration_id)
+        return _refused(
+            source_id,
+            provider_key,
+            "missing_scopes",
+            ", ".join(s.rsplit("/", 1)[-1] for s in missing),
+            row.integration_id,
+        )
     return _store_authorisation(row, creds, _provider_name(provider_key))
 
 
@@ -333,19 +370,31 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
             session.add(integration)
             session.commit()
             return CallbackOutcome(row.traffic_source_id, row.provider, True, f"{name} is reconnected.", integration.id)
-        existing = session.exec(select(Integration).where(Integration.traffic_source_id == row.traffic_source_id,
-                                                          Integration.provider == row.provider)).first()
+        existing = session.exec(
+            select(Integration).where(
+                Integration.traffic_source_id == row.traffic_source_id, Integration.provider == row.provider
+            )
+        ).first()
         if existing is not None:
             return _refused(row.traffic_source_id, row.provider, "already_connected", integration_id=existing.id)
         info = get_info(row.provider)
         direction = Direction.BIDIRECTIONAL if len(info.capabilities) == 2 else next(iter(info.capabilities))
-        integration = Integration(traffic_source_id=row.traffic_source_id, provider=row.provider,
-                                  status=IntegrationStatus.PENDING_ACCOUNT, direction=direction)
+        integration = Integration(
+            traffic_source_id=row.traffic_source_id,
+            provider=row.provider,
+            status=IntegrationStatus.PENDING_ACCOUNT,
+            direction=direction,
+        )
         save_credentials(integration, creds)
         session.add(integration)
         session.commit()
-        return CallbackOutcome(row.traffic_source_id, row.provider, True,
-                               f"{name} authorised Routy. Now pick the ad account to link.", integration.id)
+        return CallbackOutcome(
+            row.traffic_source_id,
+            row.provider,
+            True,
+            f"{name} authorised Routy. Now pick the ad account to link.",
+            integration.id,
+        )
 
 
 # ---------------------------------------------------------------- account choice
@@ -389,8 +438,15 @@ def _order_choices(accounts: list[Account]) -> list[AccountChoice]:
 
 
 def _choice(account: Account) -> AccountChoice:
-    return AccountChoice(id=account.id, name=account.name, currency=account.currency, timezone=account.timezone,
-                         manager=account.manager, parent_id=account.parent_id or "", selectable=not account.manager)
+    return AccountChoice(
+        id=account.id,
+        name=account.name,
+        currency=account.currency,
+        timezone=account.timezone,
+        manager=account.manager,
+        parent_id=account.parent_id or "",
+        selectable=not account.manager,
+    )
 
 
 async def select_account(hub: ProviderHub, integration_id: int, account_id: str) -> Integration:
@@ -400,7 +456,9 @@ async def select_account(hub: ProviderHub, integration_id: int, account_id: str)
     if account is None:
         raise ConnectionProblem("That account is not reachable with this authorisation.", field="account")
     if account.manager:
-        raise ConnectionProblem("A manager account holds no campaigns; pick one of its client accounts.", field="account")
+        raise ConnectionProblem(
+            "A manager account holds no campaigns; pick one of its client accounts.", field="account"
+        )
     with session_scope() as session:
         integration = _get(session, integration_id)
         integration.account_id = account.id
@@ -433,8 +491,9 @@ async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fiel
     with session_scope() as session:
         if session.get(TrafficSource, source_id) is None:
             raise ConnectionProblem("This traffic source does not exist.")
-        if session.exec(select(Integration).where(Integration.traffic_source_id == source_id,
-                                                  Integration.provider == provider_key)).first():
+        if session.exec(
+            select(Integration).where(Integration.traffic_source_id == source_id, Integration.provider == provider_key)
+        ).first():
             raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
     provider = hub.provider(provider_key)
     measurement_id = (fields.get("measurement_id") or "").strip()
@@ -450,8 +509,12 @@ async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fiel
     creds = provider.credentials_for(measurement_id, api_secret, property_id, sa_json)  # type: ignore[attr-defined]
     with session_scope() as session:
         integration = Integration(
-            traffic_source_id=source_id, provider=provider_key, status=IntegrationStatus.ACTIVE,
-            account_id=account.id, account_name=account.name, account_currency=account.currency,
+            traffic_source_id=source_id,
+            provider=provider_key,
+            status=IntegrationStatus.ACTIVE,
+            account_id=account.id,
+            account_name=account.name,
+            account_currency=account.currency,
             account_timezone=account.timezone,
             direction=Direction.BIDIRECTIONAL if property_id else Direction.PUSH,
             settings_json=json.dumps({"pull_enabled": bool(property_id)}),
@@ -528,14 +591,18 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
     name = _provider_name(provider_key)
     note = ""
     if creds is not None and _grant_shared(integration_id, provider_key):
-        note = (f" (Routy's access was not revoked at {name}: another traffic source is connected to {name}, "
-                "possibly with the same login; remove Routy's access there if no source needs it)")
+        note = (
+            f" (Routy's access was not revoked at {name}: another traffic source is connected to {name}, "
+            "possibly with the same login; remove Routy's access there if no source needs it)"
+        )
         creds = None
     if creds is not None:
         try:
             await hub.provider(provider_key).revoke(creds)
         except (ProviderError, NotImplementedError) as exc:
-            note = f" (revoking the token at {name} failed: {getattr(exc, 'message', exc)}; remove Routy's access there)"
+            note = (
+                f" (revoking the token at {name} failed: {getattr(exc, 'message', exc)}; remove Routy's access there)"
+            )
     with session_scope() as session:
         for table in (ConversionPush, PushRequest, ConversionMapping, MetricRow, SyncRun):
             session.exec(delete(table).where(table.integration_id == integration_id))  # type: ignore[arg-type]
@@ -550,10 +617,16 @@ def _grant_shared(integration_id: int, provider_key: str) -> bool:
     revoke ends the whole grant of that login (Google revokes the grant, Meta removes the app),
     which would break that integration too. Routy cannot tell logins apart, so it stays safe."""
     with session_scope() as session:
-        return session.exec(select(Integration.id).where(Integration.provider == provider_key,
-                                                         Integration.id != integration_id,
-                                                         Integration.credentials_enc.is_not(None))  # type: ignore[union-attr]
-                            ).first() is not None
+        return (
+            session.exec(
+                select(Integration.id).where(
+                    Integration.provider == provider_key,
+                    Integration.id != integration_id,
+                    Integration.credentials_enc.is_not(None),
+                )  # type: ignore[union-attr]
+            ).first()
+            is not None
+        )
 
 
 def describe_removal(integration_id: int) -> str:
@@ -568,15 +641,19 @@ def describe_removal(integration_id: int) -> str:
         }
         name = _provider_name(integration.provider)
     parts = ", ".join(f"{n:,} {label}" for label, n in counts.items())
-    return (f"Disconnecting {name} stops all syncing, revokes Routy's access token where {name} allows it, "
-            f"and permanently deletes this integration with its settings and data ({parts}). "
-            "Conversions stay in Routy.")
+    return (
+        f"Disconnecting {name} stops all syncing, revokes Routy's access token where {name} allows it, "
+        f"and permanently deletes this integration with its settings and data ({parts}). "
+        "Conversions stay in Routy."
+    )
 
 
 def _count(session: Session, table, integration_id: int) -> int:  # noqa: ANN001
     from sqlalchemy import func
 
-    return int(session.exec(select(func.count()).select_from(table).where(table.integration_id == integration_id)).one())
+    return int(
+        session.exec(select(func.count()).select_from(table).where(table.integration_id == integration_id)).one()
+    )
 
 
 # ---------------------------------------------------------------- status changes from syncs
@@ -604,8 +681,10 @@ def record_failure(integration_id: int, message: str) -> None:
         integration.consecutive_failures += 1
         integration.last_error = message
         integration.last_sync_at = utcnow()
-        if (integration.consecutive_failures >= FAILURES_BEFORE_ATTENTION
-                and integration.status == IntegrationStatus.ACTIVE):
+        if (
+            integration.consecutive_failures >= FAILURES_BEFORE_ATTENTION
+            and integration.status == IntegrationStatus.ACTIVE
+        ):
             integration.status = IntegrationStatus.NEEDS_ATTENTION
         session.add(integration)
         session.commit()

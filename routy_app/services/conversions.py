@@ -44,8 +44,22 @@ CONSENT_VALUES = ("granted", "denied")
 _MICRO = Decimal(1_000_000)
 
 CLICK_FIELDS = {"gclid": 512, "gbraid": 512, "wbraid": 512, "fbc": 512, "fbp": 512, "ga_client_id": 200}
-ALLOWED_FIELDS = frozenset({"id", "event_type", "occurred_at", "value", "currency", *CLICK_FIELDS, "email",
-                            "phone", "user_agent", "ip", "consent", "origin"})
+ALLOWED_FIELDS = frozenset(
+    {
+        "id",
+        "event_type",
+        "occurred_at",
+        "value",
+        "currency",
+        *CLICK_FIELDS,
+        "email",
+        "phone",
+        "user_agent",
+        "ip",
+        "consent",
+        "origin",
+    }
+)
 # Characters that reorder how text is displayed (a "Trojan Source" id or name reads as something
 # else in the UI, logs or a provider's console): refused like control characters.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -302,8 +316,9 @@ def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> N
         else:
             google, meta = hashing.hash_phone_google(phone), hashing.hash_phone_meta(phone)
             if google is None or meta is None:
-                bad("phone", "must be in E.164 format with the country code, e.g. +14155550123 "
-                             "(or SHA-256 hex of that)")
+                bad(
+                    "phone", "must be in E.164 format with the country code, e.g. +14155550123 (or SHA-256 hex of that)"
+                )
             out["phone_sha256"], out["phone_sha256_meta"] = google, meta
 
 
@@ -360,9 +375,14 @@ class StoredEvent:
     queued_pushes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.conversion_id, "external_id": self.external_id, "event_type": self.event_type,
-                "received_at": self.received_at.isoformat().replace("+00:00", "Z"), "status": self.status,
-                "queued_pushes": self.queued_pushes}
+        return {
+            "id": self.conversion_id,
+            "external_id": self.external_id,
+            "event_type": self.event_type,
+            "received_at": self.received_at.isoformat().replace("+00:00", "Z"),
+            "status": self.status,
+            "queued_pushes": self.queued_pushes,
+        }
 
 
 def ingest_events(session: Session, source_id: int, events: list[Any]) -> list[StoredEvent]:
@@ -400,8 +420,11 @@ def _insert_new(session: Session, source_id: int, rows: list[dict[str, Any]], no
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this request created (race-safe)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     payload = [{**row, "traffic_source_id": source_id, "received_at": now} for row in rows]
-    stmt = insert(Conversion).on_conflict_do_nothing(index_elements=["traffic_source_id", "external_id"]) \
+    stmt = (
+        insert(Conversion)
+        .on_conflict_do_nothing(index_elements=["traffic_source_id", "external_id"])
         .returning(Conversion.id, Conversion.external_id)
+    )
     created: dict[str, int] = {}
     for result in session.execute(stmt, payload).all():
         created[result.external_id] = int(result.id)
@@ -410,8 +433,12 @@ def _insert_new(session: Session, source_id: int, rows: list[dict[str, Any]], no
 
 def _stored(session: Session, source_id: int, order: list[str], created: set[str]) -> list[StoredEvent]:
     unique = list(dict.fromkeys(order))
-    rows = {c.external_id: c for c in session.exec(select(Conversion).where(
-        Conversion.traffic_source_id == source_id, Conversion.external_id.in_(unique)))}  # type: ignore[attr-defined]
+    rows = {
+        c.external_id: c
+        for c in session.exec(
+            select(Conversion).where(Conversion.traffic_source_id == source_id, Conversion.external_id.in_(unique))
+        )
+    }  # type: ignore[attr-defined]
     counts = queued_counts(session, [int(c.id) for c in rows.values()])  # type: ignore[arg-type]
     out: list[StoredEvent] = []
     seen: set[str] = set()
@@ -419,8 +446,11 @@ def _stored(session: Session, source_id: int, order: list[str], created: set[str
         conv = rows[external_id]
         status = "created" if external_id in created and external_id not in seen else "duplicate"
         seen.add(external_id)
-        out.append(StoredEvent(int(conv.id), conv.external_id, conv.event_type, conv.received_at,
-                               status, counts.get(int(conv.id), 0)))  # type: ignore[arg-type]
+        out.append(
+            StoredEvent(
+                int(conv.id), conv.external_id, conv.event_type, conv.received_at, status, counts.get(int(conv.id), 0)
+            )
+        )  # type: ignore[arg-type]
     return out
 
 
@@ -429,8 +459,11 @@ def queued_counts(session: Session, conversion_ids: Iterable[int]) -> dict[int, 
     ids = list(conversion_ids)
     if not ids:
         return {}
-    query = select(ConversionPush.conversion_id, func.count()).where(
-        ConversionPush.conversion_id.in_(ids)).group_by(ConversionPush.conversion_id)  # type: ignore[attr-defined]
+    query = (
+        select(ConversionPush.conversion_id, func.count())
+        .where(ConversionPush.conversion_id.in_(ids))
+        .group_by(ConversionPush.conversion_id)
+    )  # type: ignore[attr-defined]
     return {int(cid): int(n) for cid, n in session.exec(query)}
 
 
@@ -446,8 +479,22 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
     duplicate; without occurred_at the minute of arrival stands in, so a retried fire within the
     minute is one conversion while a later, separate conversion is not swallowed as a duplicate.
     """
-    allowed = {"key", "event", "click_id", "click_id_type", "value", "currency", "id", "occurred_at", "email",
-               "phone", "user_agent", "ip", "origin", *CLICK_FIELDS}
+    allowed = {
+        "key",
+        "event",
+        "click_id",
+        "click_id_type",
+        "value",
+        "currency",
+        "id",
+        "occurred_at",
+        "email",
+        "phone",
+        "user_agent",
+        "ip",
+        "origin",
+        *CLICK_FIELDS,
+    }
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValidationFailed([FieldError(0, field_label(name), "unknown parameter") for name in unknown])
@@ -512,32 +559,48 @@ def format_money(micros: int, currency: str) -> str:
     return f"{amount} {currency}".strip()
 
 
-def recent_conversions(session: Session, source_id: int, page: int = 1, page_size: int = 50
-                       ) -> tuple[list[ConversionRow], int]:
+def recent_conversions(
+    session: Session, source_id: int, page: int = 1, page_size: int = 50
+) -> tuple[list[ConversionRow], int]:
     """Newest first, paginated in SQL; each row says how many pushes it has in which status."""
     page, page_size = max(1, page), max(1, min(page_size, 500))
-    total = int(session.exec(select(func.count()).select_from(Conversion)
-                             .where(Conversion.traffic_source_id == source_id)).one())
-    convs = session.exec(select(Conversion).where(Conversion.traffic_source_id == source_id)
-                         .order_by(Conversion.received_at.desc(), Conversion.id.desc())  # type: ignore[attr-defined]
-                         .offset((page - 1) * page_size).limit(page_size)).all()
+    total = int(
+        session.exec(
+            select(func.count()).select_from(Conversion).where(Conversion.traffic_source_id == source_id)
+        ).one()
+    )
+    convs = session.exec(
+        select(Conversion)
+        .where(Conversion.traffic_source_id == source_id)
+        .order_by(Conversion.received_at.desc(), Conversion.id.desc())  # type: ignore[attr-defined]
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
     ids = [int(c.id) for c in convs]  # type: ignore[arg-type]
     statuses: dict[int, dict[str, int]] = {}
     if ids:
-        for cid, status, n in session.exec(select(ConversionPush.conversion_id, ConversionPush.status, func.count())
-                                           .where(ConversionPush.conversion_id.in_(ids))  # type: ignore[attr-defined]
-                                           .group_by(ConversionPush.conversion_id, ConversionPush.status)):
+        for cid, status, n in session.exec(
+            select(ConversionPush.conversion_id, ConversionPush.status, func.count())
+            .where(ConversionPush.conversion_id.in_(ids))  # type: ignore[attr-defined]
+            .group_by(ConversionPush.conversion_id, ConversionPush.status)
+        ):
             statuses.setdefault(int(cid), {})[status] = int(n)
     rows = []
     for c in convs:
         clicks = ", ".join(name for name in CLICK_FIELDS if getattr(c, name))
         idents = ", ".join(n for n, v in (("email", c.email_sha256), ("phone", c.phone_sha256)) if v)
         per = statuses.get(int(c.id), {})  # type: ignore[arg-type]
-        rows.append(ConversionRow(
-            id=int(c.id), external_id=c.external_id, event_type=c.event_type,  # type: ignore[arg-type]
-            occurred_at=c.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            received_at=c.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            value=format_money(c.value_micros, c.currency) if c.value_micros or c.currency else "",
-            click_ids=clicks or "none", identifiers=(idents + " (hashed)") if idents else "none",
-            pushes=", ".join(f"{n} {s}" for s, n in sorted(per.items())) or "not queued"))
+        rows.append(
+            ConversionRow(
+                id=int(c.id),
+                external_id=c.external_id,
+                event_type=c.event_type,  # type: ignore[arg-type]
+                occurred_at=c.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                received_at=c.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                value=format_money(c.value_micros, c.currency) if c.value_micros or c.currency else "",
+                click_ids=clicks or "none",
+                identifiers=(idents + " (hashed)") if idents else "none",
+                pushes=", ".join(f"{n} {s}" for s, n in sorted(per.items())) or "not queued",
+            )
+        )
     return rows, total

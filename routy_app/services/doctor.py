@@ -62,8 +62,9 @@ class Report:
             out += ["", report.title]
             out += _check_lines(report.checks)
         failed = sum(c.failed for c in self.configuration) + sum(c.failed for i in self.integrations for c in i.checks)
-        warned = sum(c.status == "warn" for c in self.configuration) + \
-            sum(c.status == "warn" for i in self.integrations for c in i.checks)
+        warned = sum(c.status == "warn" for c in self.configuration) + sum(
+            c.status == "warn" for i in self.integrations for c in i.checks
+        )
         out += ["", f"{failed} check(s) failed, {warned} warning(s)." if failed or warned else "Everything checks out."]
         return out
 
@@ -80,8 +81,12 @@ def _check_lines(checks: list[CheckResult]) -> list[str]:
 
 def _quick(hub: ProviderHub) -> ProviderHub:
     """The same adapters with a short retry budget: a check should answer in seconds, not back off for minutes."""
-    retry = dataclasses.replace(hub.retry, max_attempts=min(hub.retry.max_attempts, 2), cap=min(hub.retry.cap, 2.0),
-                                max_hint=min(hub.retry.max_hint, 5.0))
+    retry = dataclasses.replace(
+        hub.retry,
+        max_attempts=min(hub.retry.max_attempts, 2),
+        cap=min(hub.retry.cap, 2.0),
+        max_hint=min(hub.retry.max_hint, 5.0),
+    )
     return ProviderHub(hub.endpoints, hub.http, hub.public_url, retry)
 
 
@@ -96,13 +101,17 @@ def _integration_ids(source_id: int | None) -> list[int]:
 def _mapped(integration_id: int) -> dict[str, str]:
     """Enabled mappings' provider action id -> Routy event type."""
     with session_scope() as session:
-        rows = session.exec(select(ConversionMapping).where(ConversionMapping.integration_id == integration_id,
-                                                            ConversionMapping.enabled == True))  # noqa: E712
+        rows = session.exec(
+            select(ConversionMapping).where(
+                ConversionMapping.integration_id == integration_id, ConversionMapping.enabled == True
+            )
+        )  # noqa: E712
         return {m.action_id: m.event_type for m in rows}
 
 
-async def check_integration(hub: ProviderHub, integration_id: int,
-                            versions: list[VersionStatus] | None = None) -> IntegrationReport:
+async def check_integration(
+    hub: ProviderHub, integration_id: int, versions: list[VersionStatus] | None = None
+) -> IntegrationReport:
     """Every set-up check of one integration (the Check set-up button runs exactly this)."""
     settings = get_settings()
     versions = versions if versions is not None else settings.api_versions()
@@ -118,21 +127,25 @@ async def check_integration(hub: ProviderHub, integration_id: int,
     info = get_info(provider_key)
     title = f"{info.name} · {account.name or 'no account'} ({account.id or '–'})"
     if status == IntegrationStatus.PENDING_ACCOUNT or creds is None:
-        return IntegrationReport(integration_id, provider_key, title,
-                                 [skip("Set-up", "No account chosen yet: finish connecting in the app.")])
+        return IntegrationReport(
+            integration_id,
+            provider_key,
+            title,
+            [skip("Set-up", "No account chosen yet: finish connecting in the app.")],
+        )
     sandbox = settings.is_sandbox
     adapter = hub.provider(provider_key)
     version = next(iter(for_provider(versions, provider_key)), None)
     if provider_key == "google_ads":
         assert version is not None
-        checks, fresh = await google_ads_setup.check(adapter, creds, account, version, _mapped(integration_id),
-                                                     sandbox=sandbox)  # type: ignore[arg-type]
+        checks, fresh = await google_ads_setup.check(
+            adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox
+        )  # type: ignore[arg-type]
         if fresh.access_token != creds.access_token:
             connections.persist_refreshed(integration_id, fresh)
     elif provider_key == "meta_ads":
         assert version is not None
-        checks = await meta_setup.check(adapter, creds, account, version, _mapped(integration_id),
-                                        sandbox=sandbox)  # type: ignore[arg-type]
+        checks = await meta_setup.check(adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox)  # type: ignore[arg-type]
     elif provider_key == "ga4":
         checks = await ga4_setup.check(adapter, creds, account, sandbox=sandbox)  # type: ignore[arg-type]
     else:
@@ -146,8 +159,11 @@ async def run(hub: ProviderHub, source_id: int | None = None) -> Report:
     """The whole report: configuration (API versions), then every integration (of one source, if given)."""
     settings = get_settings()
     versions = settings.api_versions()
-    report = Report(mode=str(settings.provider_mode), checked_at=dt.datetime.now(dt.timezone.utc),
-                    configuration=[dataclasses.replace(version_check(v), name=v.api) for v in versions])
+    report = Report(
+        mode=str(settings.provider_mode),
+        checked_at=dt.datetime.now(dt.timezone.utc),
+        configuration=[dataclasses.replace(version_check(v), name=v.api) for v in versions],
+    )
     for integration_id in _integration_ids(source_id):
         report.integrations.append(await check_integration(hub, integration_id, versions))
     return report

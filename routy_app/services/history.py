@@ -39,20 +39,40 @@ def _duration(run: SyncRun) -> str:
 
 
 def page(session: Session, integration_id: int, page_number: int = 1, page_size: int = 20) -> tuple[list[RunRow], int]:
-    total = int(session.exec(select(func.count()).select_from(SyncRun)
-                             .where(SyncRun.integration_id == integration_id)).one())
-    runs = session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id)
-                        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined]
-                        .offset(max(0, page_number - 1) * page_size).limit(page_size)).all()
-    rows = [RunRow(
-        id=int(r.id), started=r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"), duration=_duration(r),
-        kind=r.kind.capitalize(), trigger=TRIGGER_LABELS.get(r.trigger, r.trigger), status=r.status,
-        status_color=STATUS_COLORS.get(r.status, "gray"), read=r.records_read, inserted=r.records_inserted,
-        updated=r.records_updated, failed=r.records_failed, level=r.progress_level or "", error=r.error or "",
-    ) for r in runs]
+    total = int(
+        session.exec(select(func.count()).select_from(SyncRun).where(SyncRun.integration_id == integration_id)).one()
+    )
+    runs = session.exec(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration_id)
+        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined]
+        .offset(max(0, page_number - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    rows = [
+        RunRow(
+            id=int(r.id),
+            started=r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            duration=_duration(r),
+            kind=r.kind.capitalize(),
+            trigger=TRIGGER_LABELS.get(r.trigger, r.trigger),
+            status=r.status,
+            status_color=STATUS_COLORS.get(r.status, "gray"),
+            read=r.records_read,
+            inserted=r.records_inserted,
+            updated=r.records_updated,
+            failed=r.records_failed,
+            level=r.progress_level or "",
+            error=r.error or "",
+        )
+        for r in runs
+    ]
     return rows, total
 
 
 def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:
-    return session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
-                        .order_by(SyncRun.id.desc())).first()  # type: ignore[attr-defined]
+    return session.exec(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
+        .order_by(SyncRun.id.desc())
+    ).first()  # type: ignore[attr-defined]

@@ -20,8 +20,9 @@ HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 class ProviderHub:
     """Endpoints + an httpx client + the retry policy; hands out fresh adapters."""
 
-    def __init__(self, endpoints: Endpoints, http: httpx.AsyncClient, public_url: str,
-                 retry: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self, endpoints: Endpoints, http: httpx.AsyncClient, public_url: str, retry: RetryPolicy = DEFAULT_POLICY
+    ) -> None:
         self.endpoints = endpoints
         self.http = http
         self.public_url = public_url.rstrip("/")

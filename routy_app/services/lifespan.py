@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from routy_app.services import jobs, runs
+from routy_app.services.alerts import job as alerts_job
 from routy_app.services.scheduler import scheduler_lifespan
 
 log = logging.getLogger("routy.lifespan")
@@ -23,5 +24,6 @@ async def app_lifespan() -> AsyncIterator[None]:
     except Exception:  # noqa: BLE001 - never keep the app from starting; the leader's sweep tries again
         log.exception("reclaiming dead leases at start failed")
     jobs.install()
+    alerts_job.install()
     async with scheduler_lifespan():
         yield

@@ -27,8 +27,12 @@ from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
 from routy_app.providers.base import AuthExpired, ConversionAction, ProviderError
 from routy_app.providers.ga4 import RECOMMENDED_EVENTS, validate_event_name
-from routy_app.providers.google_conversion_rules import (DEFAULT_EVENT_SOURCE, EVENT_SOURCES, destination_problem,
-                                                         normalise_event_source)
+from routy_app.providers.google_conversion_rules import (
+    DEFAULT_EVENT_SOURCE,
+    EVENT_SOURCES,
+    destination_problem,
+    normalise_event_source,
+)
 from routy_app.providers.meta_ads import STANDARD_EVENTS
 from routy_app.providers.registry import get_info
 from routy_app.services import connections, outbox, runs
@@ -91,8 +95,10 @@ def _mapping(session: Session, mapping_id: int) -> ConversionMapping:
 def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict[str, Any]) -> tuple[str, dict]:
     """The normalised action id and extra, or MappingProblem naming the field."""
     if not isinstance(event_type, str) or not EVENT_TYPE_RE.fullmatch(event_type):
-        raise MappingProblem("The Routy event type must be 1-64 lowercase letters, digits or underscores "
-                             "(e.g. lead, sale).", "event_type")
+        raise MappingProblem(
+            "The Routy event type must be 1-64 lowercase letters, digits or underscores (e.g. lead, sale).",
+            "event_type",
+        )
     action_id = (action_id or "").strip()
     extra = dict(extra or {})
     if provider == "google_ads":
@@ -102,15 +108,17 @@ def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict
         chosen = extra.get("event_source")
         source = DEFAULT_EVENT_SOURCE if chosen in (None, "") else normalise_event_source(chosen)
         if source is None:
-            raise MappingProblem("Choose where these conversions happen: " + ", ".join(EVENT_SOURCES) + ".",
-                                 "event_source")
+            raise MappingProblem(
+                "Choose where these conversions happen: " + ", ".join(EVENT_SOURCES) + ".", "event_source"
+            )
         extra["event_source"] = source
     elif provider == "meta_ads":
         if not action_id.isdigit():
             raise MappingProblem("Choose a Meta pixel (dataset); its id is a number.", "action_id")
         if extra.get("event_name") not in STANDARD_EVENTS:
-            raise MappingProblem("Choose the Meta standard event to send: " + ", ".join(STANDARD_EVENTS) + ".",
-                                 "event_name")
+            raise MappingProblem(
+                "Choose the Meta standard event to send: " + ", ".join(STANDARD_EVENTS) + ".", "event_name"
+            )
     elif provider == "ga4":
         problem = validate_event_name(action_id)
         if problem:
@@ -123,8 +131,14 @@ def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict
 # ---------------------------------------------------------------- CRUD
 
 
-async def save_mapping(hub: ProviderHub, integration_id: int, event_type: str, action_id: str, action_name: str,
-                       extra: dict[str, Any] | None = None) -> MappingView:
+async def save_mapping(
+    hub: ProviderHub,
+    integration_id: int,
+    event_type: str,
+    action_id: str,
+    action_name: str,
+    extra: dict[str, Any] | None = None,
+) -> MappingView:
     """add_mapping after the provider's own destination rules, read live (what the Mappings form calls).
 
     Google: the conversion action is looked up by id in the integration's account, whatever its type,
@@ -164,30 +178,50 @@ async def _live_google_action(hub: ProviderHub, integration_id: int, account: An
     if action is None:
         raise MappingProblem(f"Google Ads account {account.id} has no conversion action {action_id}.", "action_id")
     if action.extra.get("status") not in (None, "", "ENABLED"):
-        raise MappingProblem(f"'{action.name}' is {str(action.extra['status']).lower()} in Google Ads; enable it "
-                             "first.", "action_id")
+        raise MappingProblem(
+            f"'{action.name}' is {str(action.extra['status']).lower()} in Google Ads; enable it first.", "action_id"
+        )
     return action
 
 
 def list_mappings(session: Session, integration_id: int) -> list[MappingView]:
-    rows = session.exec(select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)
-                        .order_by(ConversionMapping.event_type, ConversionMapping.id)).all()
+    rows = session.exec(
+        select(ConversionMapping)
+        .where(ConversionMapping.integration_id == integration_id)
+        .order_by(ConversionMapping.event_type, ConversionMapping.id)
+    ).all()
     return [_view(m) for m in rows]
 
 
-def add_mapping(session: Session, integration_id: int, event_type: str, action_id: str, action_name: str,
-                extra: dict[str, Any] | None = None, enabled: bool = True) -> MappingView:
+def add_mapping(
+    session: Session,
+    integration_id: int,
+    event_type: str,
+    action_id: str,
+    action_name: str,
+    extra: dict[str, Any] | None = None,
+    enabled: bool = True,
+) -> MappingView:
     """Create a mapping (committed) and, when enabled, queue recent conversions of its event type."""
     integration = _integration(session, integration_id)
     action_id, extra = validate_mapping(integration.provider, event_type, action_id, extra or {})
-    duplicate = session.exec(select(ConversionMapping).where(
-        ConversionMapping.integration_id == integration_id, ConversionMapping.event_type == event_type,
-        ConversionMapping.action_id == action_id)).first()
+    duplicate = session.exec(
+        select(ConversionMapping).where(
+            ConversionMapping.integration_id == integration_id,
+            ConversionMapping.event_type == event_type,
+            ConversionMapping.action_id == action_id,
+        )
+    ).first()
     if duplicate is not None:
         raise MappingProblem(f"'{event_type}' is already mapped to {duplicate.action_name or action_id}.", "action_id")
-    mapping = ConversionMapping(integration_id=integration_id, event_type=event_type, action_id=action_id,
-                                action_name=(action_name or action_id)[:300], extra_json=json.dumps(extra),
-                                enabled=enabled)
+    mapping = ConversionMapping(
+        integration_id=integration_id,
+        event_type=event_type,
+        action_id=action_id,
+        action_name=(action_name or action_id)[:300],
+        extra_json=json.dumps(extra),
+        enabled=enabled,
+    )
     session.add(mapping)
     session.flush()
     if enabled:
@@ -196,29 +230,49 @@ def add_mapping(session: Session, integration_id: int, event_type: str, action_i
     return _view(mapping)
 
 
-def update_mapping(session: Session, mapping_id: int, *, event_type: str | None = None, action_id: str | None = None,
-                   action_name: str | None = None, extra: dict[str, Any] | None = None) -> MappingView:
+def update_mapping(
+    session: Session,
+    mapping_id: int,
+    *,
+    event_type: str | None = None,
+    action_id: str | None = None,
+    action_name: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> MappingView:
     """Change a mapping; rows not yet sent follow it (they are built from the mapping at push time)."""
     mapping = _mapping(session, mapping_id)
     integration = _integration(session, mapping.integration_id)
     new_type = mapping.event_type if event_type is None else event_type
     new_extra = json.loads(mapping.extra_json or "{}") if extra is None else extra
-    new_action, new_extra = validate_mapping(integration.provider, new_type,
-                                             mapping.action_id if action_id is None else action_id, new_extra)
-    clash = session.exec(select(ConversionMapping).where(
-        ConversionMapping.integration_id == mapping.integration_id, ConversionMapping.event_type == new_type,
-        ConversionMapping.action_id == new_action, ConversionMapping.id != mapping_id)).first()
+    new_action, new_extra = validate_mapping(
+        integration.provider, new_type, mapping.action_id if action_id is None else action_id, new_extra
+    )
+    clash = session.exec(
+        select(ConversionMapping).where(
+            ConversionMapping.integration_id == mapping.integration_id,
+            ConversionMapping.event_type == new_type,
+            ConversionMapping.action_id == new_action,
+            ConversionMapping.id != mapping_id,
+        )
+    ).first()
     if clash is not None:
         raise MappingProblem(f"'{new_type}' is already mapped to {clash.action_name or new_action}.", "action_id")
     type_changed = new_type != mapping.event_type
     if type_changed and _sent_count(session, mapping_id):
-        raise MappingProblem("This mapping has already sent conversions of its event type; add a new mapping "
-                             "for the other event type instead.", "event_type")
+        raise MappingProblem(
+            "This mapping has already sent conversions of its event type; add a new mapping "
+            "for the other event type instead.",
+            "event_type",
+        )
     if type_changed and runs.is_running(mapping.integration_id, scope="push"):  # its rows may be in flight
         raise MappingProblem("A push of this integration is in progress; try again in a minute.", "event_type")
     if type_changed:  # unsent rows were for the old event type
-        session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id,  # type: ignore[arg-type]
-                                                  ConversionPush.status.in_(["pending", "failed", "skipped"])))
+        session.exec(
+            delete(ConversionPush).where(
+                ConversionPush.mapping_id == mapping_id,  # type: ignore[arg-type]
+                ConversionPush.status.in_(["pending", "failed", "skipped"]),
+            )
+        )
     mapping.event_type, mapping.action_id, mapping.extra_json = new_type, new_action, json.dumps(new_extra)
     if action_name is not None or action_id is not None:
         mapping.action_name = (action_name or new_action)[:300]
@@ -239,11 +293,21 @@ def set_enabled(session: Session, mapping_id: int, enabled: bool) -> MappingView
     session.flush()
     if enabled:
         horizon = _window_start(integration)
-        skipped_ids = select(ConversionPush.id).join(Conversion, Conversion.id == ConversionPush.conversion_id).where(
-            ConversionPush.mapping_id == mapping_id, ConversionPush.status == "skipped",
-            ConversionPush.skip_reason == SKIPPED_DISABLED, Conversion.occurred_at >= horizon)
-        session.exec(update(ConversionPush).where(ConversionPush.id.in_(skipped_ids))  # type: ignore[attr-defined]
-                     .values(status="pending", skip_reason=None, next_attempt_at=utcnow()))
+        skipped_ids = (
+            select(ConversionPush.id)
+            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+            .where(
+                ConversionPush.mapping_id == mapping_id,
+                ConversionPush.status == "skipped",
+                ConversionPush.skip_reason == SKIPPED_DISABLED,
+                Conversion.occurred_at >= horizon,
+            )
+        )
+        session.exec(
+            update(ConversionPush)
+            .where(ConversionPush.id.in_(skipped_ids))  # type: ignore[attr-defined]
+            .values(status="pending", skip_reason=None, next_attempt_at=utcnow())
+        )
         _queue_recent(session, integration, mapping)
     session.commit()
     return _view(mapping)
@@ -254,8 +318,10 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
     mapping = _mapping(session, mapping_id)
     sent = _sent_count(session, mapping_id)
     if sent:
-        raise MappingProblem(f"This mapping has sent {sent:,} conversion{'s' if sent != 1 else ''}; Push History "
-                             "keeps them, so it cannot be deleted. Disable it to stop pushing.")
+        raise MappingProblem(
+            f"This mapping has sent {sent:,} conversion{'s' if sent != 1 else ''}; Push History "
+            "keeps them, so it cannot be deleted. Disable it to stop pushing."
+        )
     if runs.is_running(mapping.integration_id, scope="push"):
         raise MappingProblem("A push of this mapping is in progress; try again in a minute.")
     session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id))  # type: ignore[arg-type]
@@ -264,8 +330,13 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
 
 
 def _sent_count(session: Session, mapping_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(ConversionPush).where(
-        ConversionPush.mapping_id == mapping_id, ConversionPush.status == "sent")).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(ConversionPush)
+            .where(ConversionPush.mapping_id == mapping_id, ConversionPush.status == "sent")
+        ).one()
+    )
 
 
 def _window_start(integration: Integration) -> dt.datetime:
@@ -274,8 +345,11 @@ def _window_start(integration: Integration) -> dt.datetime:
 
 def _queue_recent(session: Session, integration: Integration, mapping: ConversionMapping) -> int:
     """Queue this mapping's conversions that occurred inside the provider's window (idempotent)."""
-    condition = and_(Conversion.event_type == mapping.event_type, Conversion.occurred_at >= _window_start(integration),
-                     ConversionMapping.id == mapping.id)
+    condition = and_(
+        Conversion.event_type == mapping.event_type,
+        Conversion.occurred_at >= _window_start(integration),
+        ConversionMapping.id == mapping.id,
+    )
     return outbox._enqueue(session, condition)  # noqa: SLF001 - the outbox's own insert, narrowed to one mapping
 
 
@@ -290,8 +364,10 @@ async def available_actions(hub: ProviderHub, integration_id: int) -> list[Conve
         provider_key = integration.provider
         account = connections.account_of(integration)
     if provider_key == "ga4":
-        return [ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
-                for name in RECOMMENDED_EVENTS]
+        return [
+            ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
+            for name in RECOMMENDED_EVENTS
+        ]
     try:
         creds = await connections.fresh_credentials(hub, integration_id)
         provider = hub.provider(provider_key)
@@ -305,8 +381,10 @@ async def available_actions(hub: ProviderHub, integration_id: int) -> list[Conve
     except connections.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
     if provider_key == "meta_ads":
-        actions = [ConversionAction(a.id, a.name, a.kind, {**a.extra, "standard_events": list(STANDARD_EVENTS)})
-                   for a in actions]
+        actions = [
+            ConversionAction(a.id, a.name, a.kind, {**a.extra, "standard_events": list(STANDARD_EVENTS)})
+            for a in actions
+        ]
     return actions
 
 
@@ -314,8 +392,12 @@ async def flag_missing(hub: ProviderHub, integration_id: int) -> list[int]:
     """Ids of this integration's mappings whose provider action no longer exists (GA4 never: names are free)."""
     with session_scope() as session:
         integration = _integration(session, integration_id)
-        mappings = [(int(m.id), m.action_id) for m in session.exec(  # type: ignore[arg-type]
-            select(ConversionMapping).where(ConversionMapping.integration_id == integration_id))]
+        mappings = [
+            (int(m.id), m.action_id)
+            for m in session.exec(  # type: ignore[arg-type]
+                select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)
+            )
+        ]
         provider_key = integration.provider
     if provider_key == "ga4" or not mappings:
         return []

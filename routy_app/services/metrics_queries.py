@@ -80,8 +80,17 @@ ENTITY = {
     "ad": ("ad_id", "ad_name"),
     "keyword": ("keyword_id", "keyword_text"),
 }
-SORTABLE = ("name", "impressions", "clicks", "cost_micros", "conversions_micros", "conversion_value_micros",
-            "ctr", "cpc_micros", "cost_per_conversion_micros")
+SORTABLE = (
+    "name",
+    "impressions",
+    "clicks",
+    "cost_micros",
+    "conversions_micros",
+    "conversion_value_micros",
+    "ctr",
+    "cpc_micros",
+    "cost_per_conversion_micros",
+)
 
 
 def _ratio(num: int, den: int) -> int | None:
@@ -98,35 +107,59 @@ def _where(integration_id: int, level: str, start: dt.date, end: dt.date) -> lis
 
 
 def _sums() -> list:
-    return [func.coalesce(func.sum(T.impressions), 0).label("impressions"),
-            func.coalesce(func.sum(T.clicks), 0).label("clicks"),
-            func.coalesce(func.sum(T.cost_micros), 0).label("cost_micros"),
-            func.coalesce(func.sum(T.conversions_micros), 0).label("conversions_micros"),
-            func.coalesce(func.sum(T.conversion_value_micros), 0).label("conversion_value_micros")]
+    return [
+        func.coalesce(func.sum(T.impressions), 0).label("impressions"),
+        func.coalesce(func.sum(T.clicks), 0).label("clicks"),
+        func.coalesce(func.sum(T.cost_micros), 0).label("cost_micros"),
+        func.coalesce(func.sum(T.conversions_micros), 0).label("conversions_micros"),
+        func.coalesce(func.sum(T.conversion_value_micros), 0).label("conversion_value_micros"),
+    ]
 
 
 def summary(session: Session, integration_id: int, start: dt.date, end: dt.date) -> Summary:
     """Totals for the date range (inclusive), from the campaign level."""
-    row = session.execute(select(*_sums(), func.max(T.currency).label("currency"))
-                          .where(*_where(integration_id, TOTALS_LEVEL, start, end))).one()
-    imp, clicks, cost, conv, value = (int(row.impressions), int(row.clicks), int(row.cost_micros),
-                                      int(row.conversions_micros), int(row.conversion_value_micros))
-    return Summary(imp, clicks, cost, conv, value, ctr=(clicks / imp) if imp else 0.0,
-                   cpc_micros=_ratio(cost, clicks), cost_per_conversion_micros=_per_conversion(cost, conv),
-                   currency=row.currency or "")
+    row = session.execute(
+        select(*_sums(), func.max(T.currency).label("currency")).where(
+            *_where(integration_id, TOTALS_LEVEL, start, end)
+        )
+    ).one()
+    imp, clicks, cost, conv, value = (
+        int(row.impressions),
+        int(row.clicks),
+        int(row.cost_micros),
+        int(row.conversions_micros),
+        int(row.conversion_value_micros),
+    )
+    return Summary(
+        imp,
+        clicks,
+        cost,
+        conv,
+        value,
+        ctr=(clicks / imp) if imp else 0.0,
+        cpc_micros=_ratio(cost, clicks),
+        cost_per_conversion_micros=_per_conversion(cost, conv),
+        currency=row.currency or "",
+    )
 
 
 def daily_series(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[DayPoint]:
     """Cost and clicks per day (days without rows are absent; the chart fills them)."""
-    rows = session.execute(select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
-                           .where(*_where(integration_id, TOTALS_LEVEL, start, end))
-                           .group_by(T.date).order_by(T.date)).all()
-    return [DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0))
-            for d, c, k in rows]
+    rows = session.execute(
+        select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
+        .where(*_where(integration_id, TOTALS_LEVEL, start, end))
+        .group_by(T.date)
+        .order_by(T.date)
+    ).all()
+    return [
+        DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0))
+        for d, c, k in rows
+    ]
 
 
-def _breakdown_query(integration_id: int, level: str, start: dt.date, end: dt.date,
-                     parent_filter: dict[str, str] | None):
+def _breakdown_query(
+    integration_id: int, level: str, start: dt.date, end: dt.date, parent_filter: dict[str, str] | None
+):
     if level not in ENTITY:
         raise ValueError(f"unknown level {level!r}")
     id_col, name_col = ENTITY[level]
@@ -136,9 +169,17 @@ def _breakdown_query(integration_id: int, level: str, start: dt.date, end: dt.da
             raise ValueError(f"cannot filter by {key!r}")
         conditions.append(T[key] == value)
     sums = _sums()
-    query = (select(T[id_col].label("id"), func.max(T[name_col]).label("name"),
-                    func.max(T.campaign_id).label("campaign_id"), func.max(T.ad_group_id).label("ad_group_id"), *sums)
-             .where(*conditions).group_by(T[id_col]))
+    query = (
+        select(
+            T[id_col].label("id"),
+            func.max(T[name_col]).label("name"),
+            func.max(T.campaign_id).label("campaign_id"),
+            func.max(T.ad_group_id).label("ad_group_id"),
+            *sums,
+        )
+        .where(*conditions)
+        .group_by(T[id_col])
+    )
     return query, conditions, id_col
 
 
@@ -146,12 +187,15 @@ def _sort_expr(sort_by: str):
     """The SQL expression of a metric sort key ("name" is handled by the caller: it depends on the level)."""
     clicks = func.sum(T.clicks)
     expressions = {
-        "impressions": func.sum(T.impressions), "clicks": clicks, "cost_micros": func.sum(T.cost_micros),
+        "impressions": func.sum(T.impressions),
+        "clicks": clicks,
+        "cost_micros": func.sum(T.cost_micros),
         "conversions_micros": func.sum(T.conversions_micros),
         "conversion_value_micros": func.sum(T.conversion_value_micros),
         "ctr": cast(clicks, Float) / func.nullif(func.sum(T.impressions), 0),
         "cpc_micros": cast(func.sum(T.cost_micros), Float) / func.nullif(clicks, 0),
-        "cost_per_conversion_micros": cast(func.sum(T.cost_micros), Float) / func.nullif(func.sum(T.conversions_micros), 0),
+        "cost_per_conversion_micros": cast(func.sum(T.cost_micros), Float)
+        / func.nullif(func.sum(T.conversions_micros), 0),
     }
     return expressions.get(sort_by)
 
@@ -164,49 +208,96 @@ def _ordered(query, level: str, id_col: str, sort_by: str, descending: bool):  #
     return query.order_by(key.is_(None), ordered, tiebreak)
 
 
-def breakdown(session: Session, integration_id: int, level: str, start: dt.date, end: dt.date,
-              parent_filter: dict[str, str] | None = None, sort_by: str = "cost_micros", descending: bool = True,
-              page: int = 1, page_size: int = 25) -> BreakdownPage:
+def breakdown(
+    session: Session,
+    integration_id: int,
+    level: str,
+    start: dt.date,
+    end: dt.date,
+    parent_filter: dict[str, str] | None = None,
+    sort_by: str = "cost_micros",
+    descending: bool = True,
+    page: int = 1,
+    page_size: int = 25,
+) -> BreakdownPage:
     """One page of the level's entities with summed metrics, sorted in SQL (ties by id)."""
     if sort_by not in SORTABLE:
         raise ValueError(f"cannot sort by {sort_by!r}")
     page, page_size = max(1, int(page)), max(1, min(500, int(page_size)))
     query, conditions, id_col = _breakdown_query(integration_id, level, start, end, parent_filter)
     total = int(session.execute(select(func.count(func.distinct(T[id_col]))).where(*conditions)).scalar() or 0)
-    rows = session.execute(_ordered(query, level, id_col, sort_by, descending)
-                           .limit(page_size).offset((page - 1) * page_size)).all()
+    rows = session.execute(
+        _ordered(query, level, id_col, sort_by, descending).limit(page_size).offset((page - 1) * page_size)
+    ).all()
     return BreakdownPage([_row(r) for r in rows], total, page, page_size)
 
 
 def _row(r) -> BreakdownRow:  # noqa: ANN001
     imp, clicks, cost, conv = int(r.impressions), int(r.clicks), int(r.cost_micros), int(r.conversions_micros)
-    return BreakdownRow(id=str(r.id), name=str(r.name or ""), campaign_id=str(r.campaign_id or ""),
-                        ad_group_id=str(r.ad_group_id or ""), impressions=imp, clicks=clicks, cost_micros=cost,
-                        conversions_micros=conv, conversion_value_micros=int(r.conversion_value_micros),
-                        ctr=(clicks / imp) if imp else 0.0, cpc_micros=_ratio(cost, clicks),
-                        cost_per_conversion_micros=_per_conversion(cost, conv))
+    return BreakdownRow(
+        id=str(r.id),
+        name=str(r.name or ""),
+        campaign_id=str(r.campaign_id or ""),
+        ad_group_id=str(r.ad_group_id or ""),
+        impressions=imp,
+        clicks=clicks,
+        cost_micros=cost,
+        conversions_micros=conv,
+        conversion_value_micros=int(r.conversion_value_micros),
+        ctr=(clicks / imp) if imp else 0.0,
+        cpc_micros=_ratio(cost, clicks),
+        cost_per_conversion_micros=_per_conversion(cost, conv),
+    )
 
 
-CSV_HEADER = ("id", "name", "impressions", "clicks", "ctr_percent", "cost", "cpc", "conversions",
-              "conversion_value", "cost_per_conversion", "currency")
+CSV_HEADER = (
+    "id",
+    "name",
+    "impressions",
+    "clicks",
+    "ctr_percent",
+    "cost",
+    "cpc",
+    "conversions",
+    "conversion_value",
+    "cost_per_conversion",
+    "currency",
+)
 
 
 def _units(micros: int | None) -> str:
     return "" if micros is None else str((Decimal(micros) / 1_000_000).quantize(Decimal("0.01")))
 
 
-def csv_rows(session: Session, integration_id: int, level: str, start: dt.date, end: dt.date,
-             parent_filter: dict[str, str] | None = None, sort_by: str = "cost_micros",
-             descending: bool = True, currency: str = "") -> Iterator[tuple[str, ...]]:
+def csv_rows(
+    session: Session,
+    integration_id: int,
+    level: str,
+    start: dt.date,
+    end: dt.date,
+    parent_filter: dict[str, str] | None = None,
+    sort_by: str = "cost_micros",
+    descending: bool = True,
+    currency: str = "",
+) -> Iterator[tuple[str, ...]]:
     """The header, then every row of the breakdown (all pages, same order) as strings, streamed."""
     if sort_by not in SORTABLE:
         raise ValueError(f"cannot sort by {sort_by!r}")
     query, _, id_col = _breakdown_query(integration_id, level, start, end, parent_filter)
     yield CSV_HEADER
-    result = session.execute(_ordered(query, level, id_col, sort_by, descending),
-                             execution_options={"yield_per": 1000})
+    result = session.execute(_ordered(query, level, id_col, sort_by, descending), execution_options={"yield_per": 1000})
     for r in result:
         row = _row(r)
-        yield (row.id, row.name, str(row.impressions), str(row.clicks), f"{row.ctr * 100:.2f}",
-               _units(row.cost_micros), _units(row.cpc_micros), _units(row.conversions_micros),
-               _units(row.conversion_value_micros), _units(row.cost_per_conversion_micros), currency)
+        yield (
+            row.id,
+            row.name,
+            str(row.impressions),
+            str(row.clicks),
+            f"{row.ctr * 100:.2f}",
+            _units(row.cost_micros),
+            _units(row.cpc_micros),
+            _units(row.conversions_micros),
+            _units(row.conversion_value_micros),
+            _units(row.cost_per_conversion_micros),
+            currency,
+        )

@@ -70,27 +70,56 @@ def child_levels(provider: str, level: str) -> list[str]:
 def tiles(session: Session, integration_id: int, start: dt.date, end: dt.date, currency: str) -> list[Tile]:
     s = mq.summary(session, integration_id, start, end)
     cur = s.currency or currency
-    return [Tile("Impressions", f"{s.impressions:,}"), Tile("Clicks", f"{s.clicks:,}"),
-            Tile("Cost", money(s.cost_micros, cur)), Tile("CTR", f"{s.ctr * 100:.2f} %"),
-            Tile("CPC", money(s.cpc_micros, cur)), Tile("Conversions", count(s.conversions_micros)),
-            Tile("Cost / conversion", money(s.cost_per_conversion_micros, cur))]
+    return [
+        Tile("Impressions", f"{s.impressions:,}"),
+        Tile("Clicks", f"{s.clicks:,}"),
+        Tile("Cost", money(s.cost_micros, cur)),
+        Tile("CTR", f"{s.ctr * 100:.2f} %"),
+        Tile("CPC", money(s.cpc_micros, cur)),
+        Tile("Conversions", count(s.conversions_micros)),
+        Tile("Cost / conversion", money(s.cost_per_conversion_micros, cur)),
+    ]
 
 
 def chart(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[ChartPoint]:
-    return [ChartPoint(p.date.isoformat(), float(Decimal(p.cost_micros) / 1_000_000), p.clicks)
-            for p in mq.daily_series(session, integration_id, start, end)]
+    return [
+        ChartPoint(p.date.isoformat(), float(Decimal(p.cost_micros) / 1_000_000), p.clicks)
+        for p in mq.daily_series(session, integration_id, start, end)
+    ]
 
 
-def table(session: Session, integration_id: int, level: str, start: dt.date, end: dt.date,
-          parent: dict[str, str], sort_by: str, descending: bool, page: int, page_size: int,
-          currency: str) -> tuple[list[TableRow], int]:
-    result = mq.breakdown(session, integration_id, level, start, end, parent or None, sort_by, descending, page,
-                          page_size)
-    rows = [TableRow(id=r.id, name=r.name or r.id, campaign_id=r.campaign_id, ad_group_id=r.ad_group_id,
-                     impressions=f"{r.impressions:,}", clicks=f"{r.clicks:,}", ctr=f"{r.ctr * 100:.2f} %",
-                     cost=money(r.cost_micros, currency), cpc=money(r.cpc_micros, currency),
-                     conversions=count(r.conversions_micros),
-                     cost_per_conversion=money(r.cost_per_conversion_micros, currency)) for r in result.rows]
+def table(
+    session: Session,
+    integration_id: int,
+    level: str,
+    start: dt.date,
+    end: dt.date,
+    parent: dict[str, str],
+    sort_by: str,
+    descending: bool,
+    page: int,
+    page_size: int,
+    currency: str,
+) -> tuple[list[TableRow], int]:
+    result = mq.breakdown(
+        session, integration_id, level, start, end, parent or None, sort_by, descending, page, page_size
+    )
+    rows = [
+        TableRow(
+            id=r.id,
+            name=r.name or r.id,
+            campaign_id=r.campaign_id,
+            ad_group_id=r.ad_group_id,
+            impressions=f"{r.impressions:,}",
+            clicks=f"{r.clicks:,}",
+            ctr=f"{r.ctr * 100:.2f} %",
+            cost=money(r.cost_micros, currency),
+            cpc=money(r.cpc_micros, currency),
+            conversions=count(r.conversions_micros),
+            cost_per_conversion=money(r.cost_per_conversion_micros, currency),
+        )
+        for r in result.rows
+    ]
     return rows, result.total_rows
 
 

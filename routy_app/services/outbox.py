@@ -20,8 +20,12 @@ from routy_app.timeutil import utcnow
 
 PUSH_PROVIDERS = [info.key for info in PROVIDERS if "push" in info.capabilities]
 # Statuses that keep a queue: paused and reconnect-needed integrations flush later; pending has no account.
-QUEUEING_STATUSES = [IntegrationStatus.ACTIVE, IntegrationStatus.PAUSED, IntegrationStatus.RECONNECT_REQUIRED,
-                     IntegrationStatus.NEEDS_ATTENTION]
+QUEUEING_STATUSES = [
+    IntegrationStatus.ACTIVE,
+    IntegrationStatus.PAUSED,
+    IntegrationStatus.RECONNECT_REQUIRED,
+    IntegrationStatus.NEEDS_ATTENTION,
+]
 
 
 def _insert(session: Session):
@@ -33,13 +37,20 @@ def enqueue_query(conversion_filter) -> select:  # noqa: ANN001 - a SQL conditio
     return (
         select(Integration.id, Conversion.id, ConversionMapping.id)
         .join(Integration, Integration.traffic_source_id == Conversion.traffic_source_id)
-        .join(ConversionMapping, and_(ConversionMapping.integration_id == Integration.id,
-                                      ConversionMapping.event_type == Conversion.event_type,
-                                      ConversionMapping.enabled.is_(True)))
-        .where(conversion_filter,
-               Integration.provider.in_(PUSH_PROVIDERS),
-               Integration.status.in_(QUEUEING_STATUSES),
-               Integration.direction.in_([Direction.PUSH, Direction.BIDIRECTIONAL]))
+        .join(
+            ConversionMapping,
+            and_(
+                ConversionMapping.integration_id == Integration.id,
+                ConversionMapping.event_type == Conversion.event_type,
+                ConversionMapping.enabled.is_(True),
+            ),
+        )
+        .where(
+            conversion_filter,
+            Integration.provider.in_(PUSH_PROVIDERS),
+            Integration.status.in_(QUEUEING_STATUSES),
+            Integration.direction.in_([Direction.PUSH, Direction.BIDIRECTIONAL]),
+        )
     )
 
 
@@ -63,11 +74,16 @@ def enqueue_missing(session: Session, since=None) -> int:  # noqa: ANN001 - opti
 def _enqueue(session: Session, condition) -> int:  # noqa: ANN001
     now = utcnow()
     triples = enqueue_query(condition).subquery()
-    stmt = _insert(session)(ConversionPush.__table__).from_select(
-        ["integration_id", "conversion_id", "mapping_id", "status", "attempts", "next_attempt_at", "created_at"],
-        select(triples.c[0], triples.c[1], triples.c[2], _literal("pending"), _literal(0), _literal(now),
-               _literal(now)).where(triples.c[0].is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
-    ).on_conflict_do_nothing(index_elements=["integration_id", "conversion_id", "mapping_id"])
+    stmt = (
+        _insert(session)(ConversionPush.__table__)
+        .from_select(
+            ["integration_id", "conversion_id", "mapping_id", "status", "attempts", "next_attempt_at", "created_at"],
+            select(
+                triples.c[0], triples.c[1], triples.c[2], _literal("pending"), _literal(0), _literal(now), _literal(now)
+            ).where(triples.c[0].is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
+        )
+        .on_conflict_do_nothing(index_elements=["integration_id", "conversion_id", "mapping_id"])
+    )
     session.flush()  # a Core statement does not autoflush: the conversions and mappings it selects must be in
     # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked (psycopg answers -1 otherwise)
     return session.connection().execute(stmt.execution_options(preserve_rowcount=True)).rowcount

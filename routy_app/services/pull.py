@@ -43,8 +43,18 @@ PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
 PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
 
 KEY_COLUMNS = ("integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id")
-VALUE_COLUMNS = ("campaign_name", "ad_group_name", "ad_name", "keyword_text", "impressions", "clicks",
-                 "cost_micros", "conversions_micros", "conversion_value_micros", "currency")
+VALUE_COLUMNS = (
+    "campaign_name",
+    "ad_group_name",
+    "ad_name",
+    "keyword_text",
+    "impressions",
+    "clicks",
+    "cost_micros",
+    "conversions_micros",
+    "conversion_value_micros",
+    "currency",
+)
 COLUMNS = KEY_COLUMNS + VALUE_COLUMNS
 
 
@@ -81,8 +91,9 @@ class RunSummary:
     @property
     def message(self) -> str:
         """One line for the UI after Sync Now."""
-        counts = (f"{self.read:,} rows read: {self.inserted:,} new, {self.updated:,} updated"
-                  + (f", {self.deleted:,} removed" if self.deleted else ""))
+        counts = f"{self.read:,} rows read: {self.inserted:,} new, {self.updated:,} updated" + (
+            f", {self.deleted:,} removed" if self.deleted else ""
+        )
         window = f" for {self.start} to {self.end}" if self.start and self.end else ""
         took = f" in {self.total_seconds:.1f} s" if self.total_seconds else ""
         if self.status == "success":
@@ -175,8 +186,10 @@ class _Writer:
                 self.sql = f"INSERT OR REPLACE INTO metricrow ({cols}) VALUES ({marks})"
             else:
                 sets = ", ".join(f"{c} = excluded.{c}" for c in VALUE_COLUMNS)
-                self.sql = (f"INSERT INTO metricrow ({cols}) VALUES ({marks}) "
-                            f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {sets}")
+                self.sql = (
+                    f"INSERT INTO metricrow ({cols}) VALUES ({marks}) "
+                    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {sets}"
+                )
         else:
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -184,18 +197,34 @@ class _Writer:
             set_ = {c: stmt.excluded[c] for c in VALUE_COLUMNS}
             if full:  # excluded.id is the sequence value drawn for the proposed row: a fresh id
                 set_["id"] = stmt.excluded.id
-            self.stmt = stmt.on_conflict_do_update(constraint="uq_metricrow_natural_key", set_=set_) \
-                .returning(literal_column("(xmax = 0)"))
+            self.stmt = stmt.on_conflict_do_update(constraint="uq_metricrow_natural_key", set_=set_).returning(
+                literal_column("(xmax = 0)")
+            )
 
     def _rows(self, records: Sequence[MetricRecord]) -> list[tuple]:
         """Tuples in COLUMNS order, one per natural key (a repeated key in a page: last wins)."""
         iid = self.integration_id
         out: dict[tuple, tuple] = {}
         for r in records:
-            row = (iid, r.level, r.date.isoformat(), r.campaign_id or "", r.ad_group_id or "", r.ad_id or "",
-                   r.keyword_id or "", r.campaign_name or "", r.ad_group_name or "", r.ad_name or "",
-                   r.keyword_text or "", int(r.impressions), int(r.clicks), int(r.cost_micros),
-                   int(r.conversions_micros), int(r.conversion_value_micros), r.currency or "")
+            row = (
+                iid,
+                r.level,
+                r.date.isoformat(),
+                r.campaign_id or "",
+                r.ad_group_id or "",
+                r.ad_id or "",
+                r.keyword_id or "",
+                r.campaign_name or "",
+                r.ad_group_name or "",
+                r.ad_name or "",
+                r.keyword_text or "",
+                int(r.impressions),
+                int(r.clicks),
+                int(r.cost_micros),
+                int(r.conversions_micros),
+                int(r.conversion_value_micros),
+                r.currency or "",
+            )
             out[row[:7]] = row
         return list(out.values())
 
@@ -218,9 +247,17 @@ class _Writer:
                 conn.exec_driver_sql(self.sql, rows)
                 # new rows got ids above `before`; only this run writes this integration's rows (run lock),
                 # so other integrations' concurrent pages cannot be counted as ours
-                inserted = 0 if before is None else int(conn.exec_driver_sql(
-                    "SELECT COUNT(*) FROM metricrow WHERE id > ? AND integration_id = ?",
-                    (before, self.integration_id)).scalar() or 0)
+                inserted = (
+                    0
+                    if before is None
+                    else int(
+                        conn.exec_driver_sql(
+                            "SELECT COUNT(*) FROM metricrow WHERE id > ? AND integration_id = ?",
+                            (before, self.integration_id),
+                        ).scalar()
+                        or 0
+                    )
+                )
             else:
                 params = [dict(zip(COLUMNS, (*row[:2], dt.date.fromisoformat(row[2]), *row[3:]))) for row in rows]
                 flags = conn.execute(self.stmt, params).scalars().all() if params else []
@@ -229,8 +266,10 @@ class _Writer:
         return inserted
 
     def count_window(self, level: str, start: dt.date, end: dt.date, max_id: int | None = None) -> int:
-        sql = ("SELECT COUNT(*) FROM metricrow WHERE integration_id = :i AND level = :l "
-               "AND date >= :s AND date <= :e" + (" AND id <= :m" if max_id is not None else ""))
+        sql = (
+            "SELECT COUNT(*) FROM metricrow WHERE integration_id = :i AND level = :l "
+            "AND date >= :s AND date <= :e" + (" AND id <= :m" if max_id is not None else "")
+        )
         params = {"i": self.integration_id, "l": level, "s": start, "e": end}
         if max_id is not None:
             params["m"] = max_id
@@ -241,9 +280,13 @@ class _Writer:
         """Delete the window's rows of `level` not rewritten by this full run (ids <= mark)."""
         started = time.perf_counter()
         with self.engine.begin() as conn:
-            deleted = conn.execute(_dated(
-                "DELETE FROM metricrow WHERE integration_id = :i AND level = :l AND date >= :s AND date <= :e "
-                "AND id <= :m"), {"i": self.integration_id, "l": level, "s": start, "e": end, "m": mark}).rowcount
+            deleted = conn.execute(
+                _dated(
+                    "DELETE FROM metricrow WHERE integration_id = :i AND level = :l AND date >= :s AND date <= :e "
+                    "AND id <= :m"
+                ),
+                {"i": self.integration_id, "l": level, "s": start, "e": end, "m": mark},
+            ).rowcount
         self.seconds += time.perf_counter() - started
         return int(deleted or 0)
 
@@ -269,14 +312,21 @@ def _advance_cursor(integration_id: int, end: dt.date) -> None:
 
 
 def _rate_limit_text(name: str, exc: RateLimited) -> str:
-    wait = f" It asked to wait {int(exc.retry_after)} s; the next scheduled sync will try again." \
-        if exc.retry_after else " The next scheduled sync will try again."
+    wait = (
+        f" It asked to wait {int(exc.retry_after)} s; the next scheduled sync will try again."
+        if exc.retry_after
+        else " The next scheduled sync will try again."
+    )
     return sentence(f"{name} rate limit reached: {connections.describe_error(exc)}") + wait
 
 
-async def run_pull(hub: ProviderHub, integration_id: int, trigger: Trigger = "manual",
-                   on_progress: Callable[[str, int], None] | None = None,
-                   levels: Sequence[Level] | None = None) -> RunSummary:
+async def run_pull(
+    hub: ProviderHub,
+    integration_id: int,
+    trigger: Trigger = "manual",
+    on_progress: Callable[[str, int], None] | None = None,
+    levels: Sequence[Level] | None = None,
+) -> RunSummary:
     """Pull every supported level (or only `levels`) for the run's window and record the outcome.
 
     Raises PullRefused (paused, push-only, not set up) or runs.AlreadyRunning before any run row
@@ -290,13 +340,20 @@ async def run_pull(hub: ProviderHub, integration_id: int, trigger: Trigger = "ma
         return await _locked_run(hub, integration_id, trigger, on_progress, lease, levels)
 
 
-LOCK_LOST = ("Routy lost this integration's sync lock (this process went without renewing it for a minute) "
-             "and stopped; the next sync reads the same days again.")
+LOCK_LOST = (
+    "Routy lost this integration's sync lock (this process went without renewing it for a minute) "
+    "and stopped; the next sync reads the same days again."
+)
 
 
-async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
-                      on_progress: Callable[[str, int], None] | None, lease: runs.HeldLease,
-                      only: Sequence[Level] | None) -> RunSummary:
+async def _locked_run(
+    hub: ProviderHub,
+    integration_id: int,
+    trigger: Trigger,
+    on_progress: Callable[[str, int], None] | None,
+    lease: runs.HeldLease,
+    only: Sequence[Level] | None,
+) -> RunSummary:
     started = time.perf_counter()
     integration = _load(integration_id)  # re-read under the lock
     started_at = utcnow()
@@ -321,8 +378,16 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
         today = today_in(integration.account_timezone)
         start, end = pull_window(integration, trigger == "full", today)
         summary.start, summary.end = start, end
-        plan = _Plan(integration_id, integration.provider, name, connections.account_of(integration), levels,
-                     start, end, trigger == "full")
+        plan = _Plan(
+            integration_id,
+            integration.provider,
+            name,
+            connections.account_of(integration),
+            levels,
+            start,
+            end,
+            trigger == "full",
+        )
         provider = hub.provider(plan.provider_key)
         writer = _Writer(integration_id, plan.full)
         errors: list[str] = []
@@ -330,7 +395,7 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
         for level in plan.levels:
             if not lease.keep():
                 errors.append(LOCK_LOST)
-                summary.failed_levels.extend(lvl for lvl in plan.levels[plan.levels.index(level):])
+                summary.failed_levels.extend(lvl for lvl in plan.levels[plan.levels.index(level) :])
                 break
             mark = await asyncio.to_thread(writer.max_id_now) if plan.full else 0
             before = await asyncio.to_thread(writer.count_window, level, start, end) if plan.full else 0
@@ -398,10 +463,18 @@ async def _locked_run(hub: ProviderHub, integration_id: int, trigger: Trigger,
         raise
     finally:
         summary.total_seconds = time.perf_counter() - started
-        runs.close_run(run_id, summary.status, summary.read, summary.inserted, summary.updated, summary.failed,
-                       summary.error)
+        runs.close_run(
+            run_id, summary.status, summary.read, summary.inserted, summary.updated, summary.failed, summary.error
+        )
         pull_clock.mark_pulled(integration_id, started_at)
-        log.info("pull run %s of integration %s: %s, %d read, %d new, %d updated, %d removed in %.1f s",
-                 run_id, integration_id, summary.status, summary.read, summary.inserted, summary.updated,
-                 summary.deleted, summary.total_seconds)
-
+        log.info(
+            "pull run %s of integration %s: %s, %d read, %d new, %d updated, %d removed in %.1f s",
+            run_id,
+            integration_id,
+            summary.status,
+            summary.read,
+            summary.inserted,
+            summary.updated,
+            summary.deleted,
+            summary.total_seconds,
+        )

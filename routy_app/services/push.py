@@ -47,10 +47,28 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from routy_app.db import PlainRows, session_scope
-from routy_app.models import (Conversion, ConversionMapping, ConversionPush, Direction, Integration,
-                              IntegrationStatus, PushRequest, UTCDateTime)
-from routy_app.providers.base import (Account, AuthExpired, ConversionAction, Credentials, OutgoingConversion,
-                                      ProviderError, PushResult, RateLimited, TransientError, Verdict)
+from routy_app.models import (
+    Conversion,
+    ConversionMapping,
+    ConversionPush,
+    Direction,
+    Integration,
+    IntegrationStatus,
+    PushRequest,
+    UTCDateTime,
+)
+from routy_app.providers.base import (
+    Account,
+    AuthExpired,
+    ConversionAction,
+    Credentials,
+    OutgoingConversion,
+    ProviderError,
+    PushResult,
+    RateLimited,
+    TransientError,
+    Verdict,
+)
 from routy_app.providers.google_ads import NOT_PROCESSED
 from routy_app.providers.meta_ads import BATCH_REJECTED
 from routy_app.providers.registry import PROVIDERS, build_provider, get_info
@@ -129,8 +147,9 @@ def missing_identifier(provider: str, conv: Any) -> str | None:
         if not (conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256):
             return "no click id (gclid/gbraid/wbraid) and no email or phone: Google cannot match it"
     elif provider == "meta_ads":
-        if not (conv.fbc or conv.fbp or conv.email_sha256_meta or conv.phone_sha256_meta
-                or (conv.ip and conv.user_agent)):
+        if not (
+            conv.fbc or conv.fbp or conv.email_sha256_meta or conv.phone_sha256_meta or (conv.ip and conv.user_agent)
+        ):
             return "no fbc/fbp, email, phone or IP + user agent: Meta cannot match it"
     elif provider == "ga4":
         if not conv.ga_client_id:
@@ -164,14 +183,28 @@ def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> Outgoi
     """The adapter's input for one conversion (a Conversion or a row with its columns) and its target."""
     action = mapping if isinstance(mapping, ConversionAction) else action_of(mapping)
     return OutgoingConversion(
-        key=dedup_key(conv.traffic_source_id, conv.external_id), event_type=conv.event_type,
-        action=action, occurred_at=conv.occurred_at, value_micros=conv.value_micros,
-        currency=conv.currency, gclid=conv.gclid, gbraid=conv.gbraid, wbraid=conv.wbraid, fbc=conv.fbc,
-        fbp=conv.fbp, ga_client_id=conv.ga_client_id, email_sha256=conv.email_sha256,
-        phone_sha256=conv.phone_sha256, email_sha256_meta=conv.email_sha256_meta,
-        phone_sha256_meta=conv.phone_sha256_meta, user_agent=conv.user_agent, ip=conv.ip,
-        consent_ad_user_data=conv.consent_ad_user_data, consent_ad_personalization=conv.consent_ad_personalization,
-        origin=conv.origin)
+        key=dedup_key(conv.traffic_source_id, conv.external_id),
+        event_type=conv.event_type,
+        action=action,
+        occurred_at=conv.occurred_at,
+        value_micros=conv.value_micros,
+        currency=conv.currency,
+        gclid=conv.gclid,
+        gbraid=conv.gbraid,
+        wbraid=conv.wbraid,
+        fbc=conv.fbc,
+        fbp=conv.fbp,
+        ga_client_id=conv.ga_client_id,
+        email_sha256=conv.email_sha256,
+        phone_sha256=conv.phone_sha256,
+        email_sha256_meta=conv.email_sha256_meta,
+        phone_sha256_meta=conv.phone_sha256_meta,
+        user_agent=conv.user_agent,
+        ip=conv.ip,
+        consent_ad_user_data=conv.consent_ad_user_data,
+        consent_ad_personalization=conv.consent_ad_personalization,
+        origin=conv.origin,
+    )
 
 
 # ---------------------------------------------------------------- due rows
@@ -197,8 +230,9 @@ def _due_scan(status: str):  # noqa: ANN202 - a SELECT of ids
 
 _DUE_SCANS = (_due_scan("pending"), _due_scan("failed"))
 # Up to `limit` due row ids (each range scan stops at `limit`).
-_DUE_IDS = select(union_all(*(select(scan.limit(_LIMIT).subquery().c.id) for scan in _DUE_SCANS))
-                  .subquery().c.id).limit(_LIMIT)
+_DUE_IDS = select(
+    union_all(*(select(scan.limit(_LIMIT).subquery().c.id) for scan in _DUE_SCANS)).subquery().c.id
+).limit(_LIMIT)
 
 
 ID_CHUNK = 5000  # ids per statement (well under SQLite's and PostgreSQL's bound-parameter limits)
@@ -222,14 +256,28 @@ class _IdList:
 
     @functools.cached_property
     def mark_sent(self):  # noqa: ANN202 - params: ids, at, request, run
-        return update(ConversionPush.__table__).where(self.where).values(
-            status="sent", sent_at=_AT, attempts=_cp.attempts + 1, push_request_id=bindparam("request"),
-            provider_response=None, provider_error=None, run_id=bindparam("run"), next_attempt_at=None)
+        return (
+            update(ConversionPush.__table__)
+            .where(self.where)
+            .values(
+                status="sent",
+                sent_at=_AT,
+                attempts=_cp.attempts + 1,
+                push_request_id=bindparam("request"),
+                provider_response=None,
+                provider_error=None,
+                run_id=bindparam("run"),
+                next_attempt_at=None,
+            )
+        )
 
     @functools.cached_property
     def mark_skipped(self):  # noqa: ANN202 - params: ids, reason, run
-        return update(ConversionPush.__table__).where(self.where).values(
-            status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run"))
+        return (
+            update(ConversionPush.__table__)
+            .where(self.where)
+            .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run"))
+        )
 
     @functools.cached_property
     def attempts(self):  # noqa: ANN202 - params: ids
@@ -253,7 +301,7 @@ def has_due(integration_id: int) -> bool:
 
 
 def _chunks(items: list, size: int) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # ---------------------------------------------------------------- the run
@@ -276,9 +324,14 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
     if status == IntegrationStatus.PAUSED:
         return PushSummary(integration_id, None, status="paused", message="Paused: conversions stay queued.")
     if status not in RUNNABLE:
-        return PushSummary(integration_id, None, status=str(status),
-                           message="Reconnect to push: conversions stay queued." if
-                           status == IntegrationStatus.RECONNECT_REQUIRED else "Finish connecting first.")
+        return PushSummary(
+            integration_id,
+            None,
+            status=str(status),
+            message="Reconnect to push: conversions stay queued."
+            if status == IntegrationStatus.RECONNECT_REQUIRED
+            else "Finish connecting first.",
+        )
     if direction not in PUSH_DIRECTIONS:
         return PushSummary(integration_id, None, status="idle", message="Push is off (direction is pull).")
     if trigger != "manual" and not has_due(integration_id):
@@ -304,8 +357,15 @@ def _close(integration_id: int, run_id: int, tally: _Tally, outcome: str) -> Pus
     return PushSummary(integration_id, run_id, tally.read, tally.sent, tally.failed, tally.skipped, status, message)
 
 
-async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, account: Account, run_id: int,
-                    lease: runs.HeldLease, tally: _Tally) -> str:
+async def _push_all(
+    hub: ProviderHub,
+    integration_id: int,
+    provider_key: str,
+    account: Account,
+    run_id: int,
+    lease: runs.HeldLease,
+    tally: _Tally,
+) -> str:
     """Read-send-record until nothing is due; 'auth' when authorisation was refused."""
     try:
         creds = await connections.fresh_credentials(hub, integration_id)
@@ -322,8 +382,16 @@ async def _push_all(hub: ProviderHub, integration_id: int, provider_key: str, ac
         connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
 
 
-async def _send_loop(provider: Any, integration_id: int, provider_key: str, account: Account, creds: Credentials,
-                     run_id: int, lock: runs.HeldLease, tally: _Tally) -> str:
+async def _send_loop(
+    provider: Any,
+    integration_id: int,
+    provider_key: str,
+    account: Account,
+    creds: Credentials,
+    run_id: int,
+    lock: runs.HeldLease,
+    tally: _Tally,
+) -> str:
     """Read a chunk of due rows, send it batch by batch, record outcomes; repeat until nothing is due.
 
     Every row read gets an outcome before the next read, so the loop ends: the only outcome that leaves
@@ -374,7 +442,7 @@ class _Batch:
     convs: list[OutgoingConversion] = dataclasses.field(default_factory=list)
 
     def parts(self, size: int) -> list[_Batch]:
-        return [_Batch(self.ids[i:i + size], self.convs[i:i + size]) for i in range(0, len(self.ids), size)]
+        return [_Batch(self.ids[i : i + size], self.convs[i : i + size]) for i in range(0, len(self.ids), size)]
 
 
 # The adapter's input straight from one joined row: OutgoingConversion's fields after (key, event_type,
@@ -387,10 +455,12 @@ if _OUT_COLUMNS[0].name != "occurred_at":
 
 _cv = Conversion.__table__.c
 # Due rows joined with their conversion, in one Core SELECT; binds: integration, now, limit.
-_LOAD_DUE = PlainRows(select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type,
-                             *_OUT_COLUMNS)
-                      .join(Conversion.__table__, _cv.id == _cp.conversion_id)
-                      .where(_cp.id.in_(_DUE_IDS)).order_by(_cp.id))
+_LOAD_DUE = PlainRows(
+    select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type, *_OUT_COLUMNS)
+    .join(Conversion.__table__, _cv.id == _cp.conversion_id)
+    .where(_cp.id.in_(_DUE_IDS))
+    .order_by(_cp.id)
+)
 _cm = ConversionMapping.__table__.c
 _MAPPING_ACTIONS = select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
 
@@ -412,12 +482,15 @@ class _Actions(dict):
 
     @staticmethod
     def _actions(conn: Connection, where: Any) -> list[tuple[int, ConversionAction | None]]:
-        return [(mapping_id, _action(action_id, name, extra_json) if enabled else None)
-                for mapping_id, enabled, action_id, name, extra_json in conn.execute(_MAPPING_ACTIONS.where(where))]
+        return [
+            (mapping_id, _action(action_id, name, extra_json) if enabled else None)
+            for mapping_id, enabled, action_id, name, extra_json in conn.execute(_MAPPING_ACTIONS.where(where))
+        ]
 
 
-def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
-             tally: _Tally) -> tuple[list[int], list[_Batch]]:
+def _prepare(
+    integration_id: int, provider_key: str, limit: int, run_id: int, tally: _Tally
+) -> tuple[list[int], list[_Batch]]:
     """Read up to `limit` due rows; record skips; group the rest by action (one pixel / destination per
     request). Returns (ids read, batches).
 
@@ -444,8 +517,9 @@ def _prepare(integration_id: int, provider_key: str, limit: int, run_id: int,
                     skips["mapping disabled"].append(push_id)
                     continue
                 conv = make(dedup_key(source_id, external_id), event_type, action, utc(occurred_at), *values)
-                reason = (too_old(provider_key, conv, now, start) if conv.occurred_at < start else None) \
-                    or missing_identifier(provider_key, conv)
+                reason = (
+                    too_old(provider_key, conv, now, start) if conv.occurred_at < start else None
+                ) or missing_identifier(provider_key, conv)
                 if reason:
                     skips[reason].append(push_id)
                     continue
@@ -474,8 +548,7 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
     now = utcnow()
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
     with session_scope() as session:
-        rows = session.exec(select(ConversionPush).where(
-            ConversionPush.id.in_(ids))).all()  # type: ignore[attr-defined]
+        rows = session.exec(select(ConversionPush).where(ConversionPush.id.in_(ids))).all()  # type: ignore[attr-defined]
         for row in rows:
             row.attempts += 1
             row.status = "failed"
@@ -491,16 +564,34 @@ def _batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: _Tally
 
 # Per-row writes of failed and requeued rows (executemany: one statement, one parameter set per row; sent
 # and skipped rows are written per id list: _IdList.mark_sent / mark_skipped).
-_SET_REQUEUED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
-                 .values(status="pending", next_attempt_at=_AT, run_id=bindparam("run"),
-                         provider_error=bindparam("error"), provider_response=bindparam("response")))
-_SET_FAILED = (update(ConversionPush.__table__).where(_cp.id == bindparam("pid"))
-               .values(status="failed", attempts=bindparam("tries"), next_attempt_at=_AT,
-                       run_id=bindparam("run"), provider_error=bindparam("error"), provider_response=bindparam("response")))
+_SET_REQUEUED = (
+    update(ConversionPush.__table__)
+    .where(_cp.id == bindparam("pid"))
+    .values(
+        status="pending",
+        next_attempt_at=_AT,
+        run_id=bindparam("run"),
+        provider_error=bindparam("error"),
+        provider_response=bindparam("response"),
+    )
+)
+_SET_FAILED = (
+    update(ConversionPush.__table__)
+    .where(_cp.id == bindparam("pid"))
+    .values(
+        status="failed",
+        attempts=bindparam("tries"),
+        next_attempt_at=_AT,
+        run_id=bindparam("run"),
+        provider_error=bindparam("error"),
+        provider_response=bindparam("response"),
+    )
+)
 
 
-def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_id: int, tally: _Tally,
-            requeued: set[int]) -> None:
+def _record(
+    integration_id: int, batch: _Batch, results: list[PushResult], run_id: int, tally: _Tally, requeued: set[int]
+) -> None:
     """Store each event's outcome (results[i] is batch.ids[i]'s); collateral rejections go back to
     pending for an immediate resend.
 
@@ -513,8 +604,11 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
     """
     now = utcnow()
     if len(results) != len(batch.ids):
-        log.error("the adapter answered %d results for %d events; treating the batch as unanswered",
-                  len(results), len(batch.ids))
+        log.error(
+            "the adapter answered %d results for %d events; treating the batch as unanswered",
+            len(results),
+            len(batch.ids),
+        )
         results = [NO_RESULT] * len(batch.ids)
     sent: dict[PushResult, list[int]] = {}  # events of one accepted request share one result
     skips: dict[str, list[int]] = defaultdict(list)
@@ -534,10 +628,16 @@ def _record(integration_id: int, batch: _Batch, results: list[PushResult], run_i
         conn = session.connection()
         ids = _IdList.of(conn)
         for result, pids in sent.items():
-            request_pk = conn.execute(insert(PushRequest.__table__).values(
-                integration_id=integration_id, run_id=run_id, request_id=result.request_id,
-                response=result.response, sent_at=now,
-                next_check_at=now + VERDICT_FIRST if result.request_id else None)).inserted_primary_key[0]
+            request_pk = conn.execute(
+                insert(PushRequest.__table__).values(
+                    integration_id=integration_id,
+                    run_id=run_id,
+                    request_id=result.request_id,
+                    response=result.response,
+                    sent_at=now,
+                    next_check_at=now + VERDICT_FIRST if result.request_id else None,
+                )
+            ).inserted_primary_key[0]
             for part in _chunks(pids, ID_CHUNK):
                 conn.execute(ids.mark_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
             tally.sent += len(pids)
@@ -564,8 +664,9 @@ def _collateral(result: PushResult) -> bool:
     return error == NOT_PROCESSED or error.startswith(BATCH_REJECTED.split("{", 1)[0])
 
 
-def _outcome(pid: int, attempts: int, result: PushResult, now: dt.datetime, tally: _Tally,
-             requeued: set[int]) -> tuple[Any, dict[str, Any]]:
+def _outcome(
+    pid: int, attempts: int, result: PushResult, now: dt.datetime, tally: _Tally, requeued: set[int]
+) -> tuple[Any, dict[str, Any]]:
     """The write for one row whose event failed: (statement, its parameters)."""
     collateral = _collateral(result)
     if collateral and pid not in requeued:
@@ -582,16 +683,19 @@ def _outcome(pid: int, attempts: int, result: PushResult, now: dt.datetime, tall
 
 def _verdict_text(verdict: Verdict) -> tuple[str, str]:
     """(short verdict for the column, full sentence for the row's response)."""
-    counts = ", ".join(f"{reason.replace('PROCESSING_ERROR_REASON_', '')} x{n}"
-                       for reason, n in sorted(verdict.error_counts.items()))
+    counts = ", ".join(
+        f"{reason.replace('PROCESSING_ERROR_REASON_', '')} x{n}" for reason, n in sorted(verdict.error_counts.items())
+    )
     if verdict.status == "SUCCESS":
         return "accepted", f"Verdict: SUCCESS ({verdict.record_count} events of the request accepted)."
     if verdict.status == "FAILED":
         return f"rejected: {counts or 'FAILED'}"[:64], f"Verdict: FAILED ({counts or 'no reason given'})."
     if verdict.status == "PARTIAL_SUCCESS":
-        return (f"partial: {counts}"[:64],
-                f"Verdict: PARTIAL_SUCCESS, {counts} out of {verdict.record_count} events of this request. Google "
-                "reports counts per request, not which event failed; this event may be among them.")
+        return (
+            f"partial: {counts}"[:64],
+            f"Verdict: PARTIAL_SUCCESS, {counts} out of {verdict.record_count} events of this request. Google "
+            "reports counts per request, not which event failed; this event may be among them.",
+        )
     return "unknown", f"Verdict: {verdict.status}."
 
 
@@ -603,9 +707,13 @@ async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedel
         if integration is None or integration.status not in (*RUNNABLE, IntegrationStatus.PAUSED):
             return 0
         provider_key = integration.provider
-        due = session.exec(select(PushRequest.id, PushRequest.request_id, PushRequest.sent_at).where(
-            PushRequest.integration_id == integration_id, PushRequest.next_check_at <= now,  # type: ignore[operator]
-            PushRequest.request_id.is_not(None))).all()  # type: ignore[union-attr]
+        due = session.exec(
+            select(PushRequest.id, PushRequest.request_id, PushRequest.sent_at).where(
+                PushRequest.integration_id == integration_id,
+                PushRequest.next_check_at <= now,  # type: ignore[operator]
+                PushRequest.request_id.is_not(None),
+            )
+        ).all()  # type: ignore[union-attr]
     provider = hub.provider(provider_key)
     if not due or not hasattr(provider, "check_verdict"):
         return 0
@@ -669,19 +777,30 @@ def catch_up(session: Session | None = None) -> int:
 
 def integrations_with_due_rows() -> list[int]:
     with session_scope() as session:
-        ids = session.exec(select(Integration.id).where(
-            Integration.status.in_(list(RUNNABLE)),  # type: ignore[attr-defined]
-            Integration.direction.in_(list(PUSH_DIRECTIONS)))).all()  # type: ignore[attr-defined]
+        ids = session.exec(
+            select(Integration.id).where(
+                Integration.status.in_(list(RUNNABLE)),  # type: ignore[attr-defined]
+                Integration.direction.in_(list(PUSH_DIRECTIONS)),
+            )
+        ).all()  # type: ignore[attr-defined]
     return [int(i) for i in ids if has_due(int(i))]
 
 
 def integrations_awaiting_verdicts() -> list[int]:
     """Integrations with a sent request whose verdict check is due."""
     with session_scope() as session:
-        return [int(i) for i in session.exec(select(PushRequest.integration_id).distinct()
-                                             .join(Integration, Integration.id == PushRequest.integration_id)
-                                             .where(PushRequest.next_check_at <= utcnow(),  # type: ignore[operator]
-                                                    Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED])))]  # type: ignore[attr-defined]
+        return [
+            int(i)
+            for i in session.exec(
+                select(PushRequest.integration_id)
+                .distinct()
+                .join(Integration, Integration.id == PushRequest.integration_id)
+                .where(
+                    PushRequest.next_check_at <= utcnow(),  # type: ignore[operator]
+                    Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED]),
+                )
+            )
+        ]  # type: ignore[attr-defined]
 
 
 async def push_due_all(hub: ProviderHub) -> dict[int, PushSummary]:
@@ -716,8 +835,11 @@ class _Recorder(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
         answer = await self.http.send(request)
-        headers = [(k, v) for k, v in answer.headers.items()
-                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        headers = [
+            (k, v)
+            for k, v in answer.headers.items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
         copy = httpx.Response(answer.status_code, headers=headers, content=answer.content)
         self.exchanges.append((request, copy))
         return copy
@@ -750,8 +872,9 @@ async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conv
             connections.mark_auth_failed(integration_id, exc.message)
             return TestPushResult(_payloads(recorder), f"Authorisation refused: {exc.message}", False)
         except ProviderError as exc:
-            return TestPushResult(_payloads(recorder), f"{connections.describe_error(exc)}\n{_answers(recorder)}",
-                                  False)
+            return TestPushResult(
+                _payloads(recorder), f"{connections.describe_error(exc)}\n{_answers(recorder)}", False
+            )
         connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
     result = results[0] if results else PushResult("failed", error="no result")
     lines = [f"Result: {result.status}" + (f" - {result.error}" if result.error else "")]
@@ -821,8 +944,14 @@ def _sent_detail(push: ConversionPush, request: PushRequest | None) -> str:
     return " | ".join(part for part in (request.response, request.verdict_detail) if part)
 
 
-def push_history(session: Session, integration_id: int, status_filter: str | None = None, page: int = 1,
-                 page_size: int = 50, reason: str | None = None) -> tuple[list[PushRow], int]:
+def push_history(
+    session: Session,
+    integration_id: int,
+    status_filter: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    reason: str | None = None,
+) -> tuple[list[PushRow], int]:
     """Newest first, paginated in SQL; `status_filter` is one of pending|sent|failed|skipped or None;
     `reason` keeps the rows whose last provider error is exactly that (push_retry.failure_reasons)."""
     page, page_size = max(1, page), max(1, min(page_size, 500))
@@ -832,27 +961,45 @@ def push_history(session: Session, integration_id: int, status_filter: str | Non
     if reason:
         where.append(ConversionPush.provider_error == reason)
     total = int(session.exec(select(func.count()).select_from(ConversionPush).where(*where)).one())
-    rows = session.exec(select(ConversionPush, Conversion, ConversionMapping, PushRequest)
-                        .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-                        .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
-                        .outerjoin(PushRequest, PushRequest.id == ConversionPush.push_request_id)
-                        .where(*where)
-                        .order_by(func.coalesce(ConversionPush.sent_at, ConversionPush.created_at).desc(),
-                                  ConversionPush.id.desc())
-                        .offset((page - 1) * page_size).limit(page_size)).all()
+    rows = session.exec(
+        select(ConversionPush, Conversion, ConversionMapping, PushRequest)
+        .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+        .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
+        .outerjoin(PushRequest, PushRequest.id == ConversionPush.push_request_id)
+        .where(*where)
+        .order_by(func.coalesce(ConversionPush.sent_at, ConversionPush.created_at).desc(), ConversionPush.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
     out = []
     for push, conv, mapping, request in rows:
         when = push.sent_at or push.created_at
-        detail = push.provider_error if push.status == "failed" else \
-            push.skip_reason if push.status == "skipped" else _sent_detail(push, request)
+        detail = (
+            push.provider_error
+            if push.status == "failed"
+            else push.skip_reason
+            if push.status == "skipped"
+            else _sent_detail(push, request)
+        )
         extra = json.loads(mapping.extra_json or "{}")
         action = mapping.action_name or mapping.action_id
         if extra.get("event_name"):
             action = f"{extra['event_name']} on {action}"
-        out.append(PushRow(
-            id=int(push.id), time=when.strftime("%Y-%m-%d %H:%M:%S UTC"), conversion_id=int(conv.id),
-            external_id=conv.external_id, event_type=conv.event_type, action=action, status=push.status,
-            attempts=push.attempts, detail=detail or "", verdict=(request.verdict if request else None) or "",
-            next_attempt=push.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
-            if push.next_attempt_at and push.status in ("pending", "failed") else ""))
+        out.append(
+            PushRow(
+                id=int(push.id),
+                time=when.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                conversion_id=int(conv.id),
+                external_id=conv.external_id,
+                event_type=conv.event_type,
+                action=action,
+                status=push.status,
+                attempts=push.attempts,
+                detail=detail or "",
+                verdict=(request.verdict if request else None) or "",
+                next_attempt=push.next_attempt_at.strftime("%Y-%m-%d %H:%M UTC")
+                if push.next_attempt_at and push.status in ("pending", "failed")
+                else "",
+            )
+        )
     return out, total

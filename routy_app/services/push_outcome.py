@@ -72,9 +72,13 @@ def for_the_card(tally: Tally, status: str) -> str:
     """The integration's last error after a failed or partial run: counts and the main reasons."""
     if tally.failed:
         failed = f"{tally.failed} of {tally.read} conversions failed: " + "; ".join(
-            f"{reason.rstrip('.')} (x{n})" for reason, n in tally.fail_reasons.most_common(REASONS_SHOWN))
-        done = f" {tally.sent} sent" + (f", {tally.skipped} skipped" if tally.skipped else "") + "." \
-            if status == "partial" else ""
+            f"{reason.rstrip('.')} (x{n})" for reason, n in tally.fail_reasons.most_common(REASONS_SHOWN)
+        )
+        done = (
+            f" {tally.sent} sent" + (f", {tally.skipped} skipped" if tally.skipped else "") + "."
+            if status == "partial"
+            else ""
+        )
         return f"Push {status}: {sentence(failed)}{done} Failed ones wait in Push History (Retry all failed)."
     return f"Push {status}: " + sentence("; ".join(dict.fromkeys(tally.errors)) or "no reason given")
 
@@ -94,7 +98,9 @@ def close(integration_id: int, run_id: int, tally: Tally, outcome: str) -> tuple
         connections.record_success(integration_id)
     counts = [f"{tally.failed} failed"] if tally.failed else []
     counts += [f"{tally.skipped} skipped"] if tally.skipped else []
-    message = f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
+    message = (
+        f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
+    )
     if text:
         message += f" {text}"
     return status, message

@@ -33,22 +33,29 @@ def _failed(integration_id: int, reason: str | None) -> list:
 
 def failure_reasons(session: Session, integration_id: int) -> list[FailureReason]:
     """The distinct reasons of the integration's failed rows, most frequent first."""
-    rows = session.exec(select(ConversionPush.provider_error, func.count())
-                        .where(*_failed(integration_id, None))
-                        .group_by(ConversionPush.provider_error)
-                        .order_by(func.count().desc()).limit(REASONS_LISTED)).all()
+    rows = session.exec(
+        select(ConversionPush.provider_error, func.count())
+        .where(*_failed(integration_id, None))
+        .group_by(ConversionPush.provider_error)
+        .order_by(func.count().desc())
+        .limit(REASONS_LISTED)
+    ).all()
     return [FailureReason(reason or "", int(count)) for reason, count in rows]
 
 
 def count_failed(session: Session, integration_id: int, reason: str | None = None) -> int:
-    return int(session.exec(select(func.count()).select_from(ConversionPush)
-                            .where(*_failed(integration_id, reason))).one())
+    return int(
+        session.exec(select(func.count()).select_from(ConversionPush).where(*_failed(integration_id, reason))).one()
+    )
 
 
 def retry_failed(session: Session, integration_id: int, reason: str | None = None) -> int:
     """Queue every failed row of the integration (of `reason` only, when given) again, due now; returns
     how many. Attempts and the last error stay on the row until its next outcome is written."""
-    requeued = session.exec(update(ConversionPush).where(*_failed(integration_id, reason))  # type: ignore[arg-type]
-                            .values(status="pending", next_attempt_at=utcnow())).rowcount
+    requeued = session.exec(
+        update(ConversionPush)
+        .where(*_failed(integration_id, reason))  # type: ignore[arg-type]
+        .values(status="pending", next_attempt_at=utcnow())
+    ).rowcount
     session.commit()
     return int(requeued or 0)

@@ -132,8 +132,14 @@ def _dead_reason(lease: Lease, now: dt.datetime) -> str | None:
 
 def _stamp(holder: str, ttl: dt.timedelta, now: dt.datetime) -> dict:
     me = current_process()
-    return {"holder": holder, "expires_at": now + ttl, "renewed_at": now, "machine": me.machine, "pid": me.pid,
-            "pid_started": me.started}
+    return {
+        "holder": holder,
+        "expires_at": now + ttl,
+        "renewed_at": now,
+        "machine": me.machine,
+        "pid": me.pid,
+        "pid_started": me.started,
+    }
 
 
 def try_acquire_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool:
@@ -167,8 +173,11 @@ def try_acquire_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -
 
 def _take(session: Session, name: str, expected: str, holder: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
     """Write ourselves into the lease if it is still held by `expected` (compare-and-set)."""
-    taken = session.exec(update(Lease).where(Lease.name == name, Lease.holder == expected)  # type: ignore[arg-type]
-                         .values(**_stamp(holder, ttl, now))).rowcount
+    taken = session.exec(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == expected)  # type: ignore[arg-type]
+        .values(**_stamp(holder, ttl, now))
+    ).rowcount
     session.commit()
     return bool(taken)
 
@@ -177,8 +186,11 @@ def renew_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool
     """Extend our lease; False when it was lost (taken over by someone else)."""
     now = utcnow()
     with session_scope() as session:
-        n = session.exec(update(Lease).where(Lease.name == name, Lease.holder == holder)  # type: ignore[arg-type]
-                         .values(expires_at=now + (ttl if ttl is not None else lease_ttl()), renewed_at=now)).rowcount
+        n = session.exec(
+            update(Lease)
+            .where(Lease.name == name, Lease.holder == holder)  # type: ignore[arg-type]
+            .values(expires_at=now + (ttl if ttl is not None else lease_ttl()), renewed_at=now)
+        ).rowcount
         session.commit()
         return bool(n)
 
@@ -200,8 +212,12 @@ def lease_held(name: str) -> bool:
         if why is None:
             return True
         previous = _snapshot(lease)
-        reclaimed = session.exec(delete(Lease).where(Lease.name == name,  # type: ignore[arg-type]
-                                                     Lease.holder == previous.holder)).rowcount
+        reclaimed = session.exec(
+            delete(Lease).where(
+                Lease.name == name,  # type: ignore[arg-type]
+                Lease.holder == previous.holder,
+            )
+        ).rowcount
         session.commit()
     if reclaimed:
         _interrupt_runs_of(previous, why, now)
@@ -309,18 +325,39 @@ def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = 
 def update_progress(run_id: int, level: str | None, rows: int) -> None:
     """Record the level being read and rows read so far (the UI polls this row)."""
     with session_scope() as session:
-        session.exec(update(SyncRun).where(SyncRun.id == run_id)  # type: ignore[arg-type]
-                     .values(progress_level=level, records_read=rows))
+        session.exec(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)  # type: ignore[arg-type]
+            .values(progress_level=level, records_read=rows)
+        )
         session.commit()
 
 
-def close_run(run_id: int, status: str, read: int = 0, inserted: int = 0, updated: int = 0,
-              failed: int = 0, error: str | None = None) -> None:
+def close_run(
+    run_id: int,
+    status: str,
+    read: int = 0,
+    inserted: int = 0,
+    updated: int = 0,
+    failed: int = 0,
+    error: str | None = None,
+) -> None:
     """Close the run: success | partial | failed, with counts, finish time and error text."""
     with session_scope() as session:
-        session.exec(update(SyncRun).where(SyncRun.id == run_id).values(  # type: ignore[arg-type]
-            status=status, records_read=read, records_inserted=inserted, records_updated=updated,
-            records_failed=failed, error=error, finished_at=utcnow(), progress_level=None))
+        session.exec(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(  # type: ignore[arg-type]
+                status=status,
+                records_read=read,
+                records_inserted=inserted,
+                records_updated=updated,
+                records_failed=failed,
+                error=error,
+                finished_at=utcnow(),
+                progress_level=None,
+            )
+        )
         session.commit()
 
 
@@ -351,15 +388,19 @@ def _snapshot(lease: Lease) -> _Holder:
     return _Holder(lease.name, lease.holder, lease.machine, lease.pid, lease.renewed_at)
 
 
-NEXT_STEP = {"pull": "The next pull reads the same days again.",
-             "push": "Conversions it had not recorded as sent stay queued and go out with the next push."}
+NEXT_STEP = {
+    "pull": "The next pull reads the same days again.",
+    "push": "Conversions it had not recorded as sent stay queued and go out with the next push.",
+}
 
 
 def _interruption(kind: str, holder: _Holder | None, why: str, now: dt.datetime) -> str:
     who = f" ({holder.machine.split('|', 1)[0]}, pid {holder.pid})" if holder and holder.machine else ""
     seen = f" Last sign of life {holder.renewed_at:%Y-%m-%d %H:%M:%S} UTC." if holder and holder.renewed_at else ""
-    return (f"Interrupted: the process running this {kind}{who} stopped before it finished: {why}.{seen} "
-            f"Closed at {now:%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()}. {NEXT_STEP.get(kind, '')}").strip()
+    return (
+        f"Interrupted: the process running this {kind}{who} stopped before it finished: {why}.{seen} "
+        f"Closed at {now:%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()}. {NEXT_STEP.get(kind, '')}"
+    ).strip()
 
 
 def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, why: str, now: dt.datetime) -> int:
@@ -367,9 +408,16 @@ def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, wh
     closed = 0
     for run in runs:
         ended = max(run.started_at, holder.renewed_at) if holder and holder.renewed_at else now
-        closed += session.exec(update(SyncRun).where(SyncRun.id == run.id, SyncRun.status == "running")  # type: ignore[arg-type]
-                               .values(status="interrupted", finished_at=min(ended, now), progress_level=None,
-                                       error=_interruption(run.kind, holder, why, now))).rowcount
+        closed += session.exec(
+            update(SyncRun)
+            .where(SyncRun.id == run.id, SyncRun.status == "running")  # type: ignore[arg-type]
+            .values(
+                status="interrupted",
+                finished_at=min(ended, now),
+                progress_level=None,
+                error=_interruption(run.kind, holder, why, now),
+            )
+        ).rowcount
     session.commit()
     if closed:
         log.warning("closed %d run(s) as interrupted: %s", closed, why)
@@ -378,8 +426,9 @@ def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, wh
 
 def _interrupt_runs_of(holder: _Holder, why: str, now: dt.datetime) -> int:
     with session_scope() as session:
-        running = list(session.exec(select(SyncRun).where(SyncRun.status == "running",
-                                                          SyncRun.holder == holder.holder)).all())
+        running = list(
+            session.exec(select(SyncRun).where(SyncRun.status == "running", SyncRun.holder == holder.holder)).all()
+        )
         return _interrupt(session, running, holder, why, now) if running else 0
 
 
@@ -409,8 +458,12 @@ def reclaim_dead() -> Reclaimed:
             continue
         previous = _snapshot(lease)
         with session_scope() as session:
-            gone = session.exec(delete(Lease).where(Lease.name == lease.name,  # type: ignore[arg-type]
-                                                    Lease.holder == lease.holder)).rowcount
+            gone = session.exec(
+                delete(Lease).where(
+                    Lease.name == lease.name,  # type: ignore[arg-type]
+                    Lease.holder == lease.holder,
+                )
+            ).rowcount
             session.commit()
         if gone:
             reclaimed += 1

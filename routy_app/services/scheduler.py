@@ -54,15 +54,21 @@ def pull_job_id(integration_id: int) -> str:
 
 
 def _should_pull(integration: Integration) -> bool:
-    return integration.status in PULL_STATUSES and integration.direction in PULL_DIRECTIONS \
+    return (
+        integration.status in PULL_STATUSES
+        and integration.direction in PULL_DIRECTIONS
         and bool(integration.account_id)
+    )
 
 
 def _job_matches(job: Any, integration: Integration) -> bool:
     """True when the job already runs at the integration's interval, next at its due time (or soon, when
     it is overdue): rescheduling it would only move a pull that is about to happen."""
-    if not isinstance(job.trigger, IntervalTrigger) or job.trigger.interval != pull_clock.interval(integration) \
-            or job.next_run_time is None:
+    if (
+        not isinstance(job.trigger, IntervalTrigger)
+        or job.trigger.interval != pull_clock.interval(integration)
+        or job.next_run_time is None
+    ):
         return False
     now = utcnow()
     due = pull_clock.next_pull_due(integration)
@@ -92,9 +98,15 @@ class SyncScheduler:
         """Start (inside a running event loop) with the token refresh job, the change poll, the lease
         sweep and any extra jobs."""
         settings = get_settings()
-        self._scheduler.add_job(self._refresh_tokens, IntervalTrigger(seconds=TOKEN_REFRESH_SECONDS),
-                                id="tokens:refresh", replace_existing=True, max_instances=1, coalesce=True,
-                                misfire_grace_time=self.misfire_grace_seconds)
+        self._scheduler.add_job(
+            self._refresh_tokens,
+            IntervalTrigger(seconds=TOKEN_REFRESH_SECONDS),
+            id="tokens:refresh",
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=self.misfire_grace_seconds,
+        )
         self._add_interval("changes:poll", self._poll_changes, settings.change_poll_seconds)
         self._add_interval("leases:sweep", self._sweep, settings.sweep_seconds, first_after=1)
         for job_id, (func, seconds, first) in self._extra.items():
@@ -159,8 +171,11 @@ class SyncScheduler:
         overdue = 0
         for iid in changed:
             integration = current.get(iid)
-            if self._apply(iid, integration, overdue) and integration is not None \
-                    and pull_clock.is_overdue(integration):
+            if (
+                self._apply(iid, integration, overdue)
+                and integration is not None
+                and pull_clock.is_overdue(integration)
+            ):
                 overdue += 1
         if changed:
             log.info("scheduler: changes picked up for integration(s) %s", ", ".join(map(str, sorted(changed))))
@@ -185,11 +200,16 @@ class SyncScheduler:
             log.exception("sweeping dead leases failed")
             return
         regular = self._scheduler.get_job("leases:sweep")
-        if expiry is not None and (regular is None or regular.next_run_time is None
-                                   or expiry + EXPIRY_MARGIN < regular.next_run_time):
-            self._scheduler.add_job(self._sweep, DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
-                                    id="leases:at-expiry", replace_existing=True,
-                                    misfire_grace_time=self.misfire_grace_seconds)
+        if expiry is not None and (
+            regular is None or regular.next_run_time is None or expiry + EXPIRY_MARGIN < regular.next_run_time
+        ):
+            self._scheduler.add_job(
+                self._sweep,
+                DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
+                id="leases:at-expiry",
+                replace_existing=True,
+                misfire_grace_time=self.misfire_grace_seconds,
+            )
 
     def _schedule(self, integration: Integration, overdue: int) -> int:
         now = utcnow()
@@ -197,13 +217,24 @@ class SyncScheduler:
         if due <= now:
             due = now + dt.timedelta(seconds=STAGGER_SECONDS * (overdue + 1))
             overdue += 1
-        log.info("scheduler: integration %s pulls every %d min, next at %s", integration.id,
-                 max(1, integration.schedule_minutes), due.strftime("%H:%M:%S UTC"))
+        log.info(
+            "scheduler: integration %s pulls every %d min, next at %s",
+            integration.id,
+            max(1, integration.schedule_minutes),
+            due.strftime("%H:%M:%S UTC"),
+        )
         self._scheduler.add_job(
-            self._pull, IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.timezone.utc),
-            args=[int(integration.id)], id=pull_job_id(int(integration.id)), name=f"pull integration {integration.id}",  # type: ignore[arg-type]
-            replace_existing=True, max_instances=1, coalesce=True, misfire_grace_time=self.misfire_grace_seconds,
-            next_run_time=due)
+            self._pull,
+            IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.timezone.utc),
+            args=[int(integration.id)],
+            id=pull_job_id(int(integration.id)),
+            name=f"pull integration {integration.id}",  # type: ignore[arg-type]
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=self.misfire_grace_seconds,
+            next_run_time=due,
+        )
         return overdue
 
     def run_soon(self, integration_id: int) -> bool:
@@ -239,19 +270,32 @@ class SyncScheduler:
 
     # ------------------------------------------------------------ other periodic jobs
 
-    def add_interval_job(self, job_id: str, func: Callable[[], Awaitable[Any]] | Callable[[], Any],
-                         seconds: float, first_after: float | None = None) -> None:
+    def add_interval_job(
+        self,
+        job_id: str,
+        func: Callable[[], Awaitable[Any]] | Callable[[], Any],
+        seconds: float,
+        first_after: float | None = None,
+    ) -> None:
         """Run `func` every `seconds` (max one instance, coalesced), the first time `first_after` seconds
         after the start when given (else after one interval); kept across start()."""
         self._extra[job_id] = (func, seconds, first_after)
         self._add_interval(job_id, func, seconds, first_after)
 
-    def _add_interval(self, job_id: str, func: Callable[..., Any], seconds: float,
-                      first_after: float | None = None) -> None:
+    def _add_interval(
+        self, job_id: str, func: Callable[..., Any], seconds: float, first_after: float | None = None
+    ) -> None:
         first = {"next_run_time": utcnow() + dt.timedelta(seconds=first_after)} if first_after is not None else {}
-        self._scheduler.add_job(func, IntervalTrigger(seconds=seconds), id=job_id, replace_existing=True,
-                                max_instances=1, coalesce=True, misfire_grace_time=self.misfire_grace_seconds,
-                                **first)
+        self._scheduler.add_job(
+            func,
+            IntervalTrigger(seconds=seconds),
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=self.misfire_grace_seconds,
+            **first,
+        )
 
     def jobs(self) -> dict[str, dt.datetime | None]:
         """Job id -> next run time (None while the scheduler has not started or the job is paused)."""

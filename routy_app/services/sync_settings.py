@@ -12,10 +12,16 @@ from routy_app.timeutil import utcnow
 
 # (minutes, label) — what the schedule picker offers.
 SCHEDULES: tuple[tuple[int, str], ...] = (
-    (15, "Every 15 minutes"), (60, "Every hour"), (360, "Every 6 hours"), (1440, "Once a day"),
+    (15, "Every 15 minutes"),
+    (60, "Every hour"),
+    (360, "Every 6 hours"),
+    (1440, "Once a day"),
 )
-DIRECTION_LABELS = {Direction.PULL: "Pull metrics", Direction.PUSH: "Push conversions",
-                    Direction.BIDIRECTIONAL: "Bidirectional (pull and push)"}
+DIRECTION_LABELS = {
+    Direction.PULL: "Pull metrics",
+    Direction.PUSH: "Push conversions",
+    Direction.BIDIRECTIONAL: "Bidirectional (pull and push)",
+}
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,15 @@ def validate(provider: str, values: dict[str, str], can_pull: bool = True) -> Sy
     """Parse the form; raise ConnectionProblem naming the field on bad input (changes nothing)."""
     direction = str(values.get("direction", ""))
     if direction not in allowed_directions(provider, can_pull):
-        raise ConnectionProblem(f"Direction must be one of: {', '.join(allowed_directions(provider, can_pull))}.",
-                                field="direction")
+        raise ConnectionProblem(
+            f"Direction must be one of: {', '.join(allowed_directions(provider, can_pull))}.", field="direction"
+        )
     numbers = {}
-    for field, low, high, label in (("schedule_minutes", 5, 10080, "Schedule"),
-                                    ("lookback_days", 0, 90, "Lookback days"),
-                                    ("history_days", 1, 1095, "History window")):
+    for field, low, high, label in (
+        ("schedule_minutes", 5, 10080, "Schedule"),
+        ("lookback_days", 0, 90, "Lookback days"),
+        ("history_days", 1, 1095, "History window"),
+    ):
         raw = str(values.get(field, "")).strip()
         if not raw.isdigit() or not low <= int(raw) <= high:
             raise ConnectionProblem(f"{label} must be a whole number from {low} to {high}.", field=field)
@@ -91,6 +100,9 @@ def current(integration_id: int) -> tuple[SyncSettings, list[str]]:
         integration = session.get(Integration, integration_id)
         if integration is None:
             raise ConnectionProblem("This integration no longer exists.")
-        return (SyncSettings(integration.direction, integration.schedule_minutes, integration.lookback_days,
-                             integration.history_days),
-                allowed_directions(integration.provider, _can_pull(integration)))
+        return (
+            SyncSettings(
+                integration.direction, integration.schedule_minutes, integration.lookback_days, integration.history_days
+            ),
+            allowed_directions(integration.provider, _can_pull(integration)),
+        )

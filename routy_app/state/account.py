@@ -55,8 +55,15 @@ class UsersState(rx.State):
 
     def _load(self) -> None:
         with session_scope() as session:
-            self.users = [UserRow(email=u.email, role=str(u.role), status="disabled" if u.disabled else "active",
-                                  created=u.created_at.strftime("%Y-%m-%d")) for u in auth.list_users(session)]
+            self.users = [
+                UserRow(
+                    email=u.email,
+                    role=str(u.role),
+                    status="disabled" if u.disabled else "active",
+                    created=u.created_at.strftime("%Y-%m-%d"),
+                )
+                for u in auth.list_users(session)
+            ]
 
     @rx.event
     async def load(self):
@@ -73,7 +80,11 @@ class UsersState(rx.State):
         if (denied := refusal(self, "add users")) is not None:
             return denied
         actor = current_user(self)
-        email, password, role = str(form.get("email", "")), str(form.get("password", "")), str(form.get("role", "viewer"))
+        email, password, role = (
+            str(form.get("email", "")),
+            str(form.get("password", "")),
+            str(form.get("role", "viewer")),
+        )
 
         def create() -> None:
             with session_scope() as session:
@@ -102,4 +113,3 @@ class UsersState(rx.State):
             return toast.error(str(exc))
         self._load()
         return toast.success(f"{email} is {'disabled' if disabled else 'enabled'}.")
-

@@ -80,13 +80,21 @@ class AuthState(rx.State):
         return rx.redirect(f"/login?next={quote(str(path) or '/')}")
 
 
-def audit_log(state: rx.State, action: str, *, integration_id: int | None = None, source_id: int | None = None,
-              detail: str = "") -> None:
+def audit_log(
+    state: rx.State, action: str, *, integration_id: int | None = None, source_id: int | None = None, detail: str = ""
+) -> None:
     """Record who did what (shown in the Connection tab's activity list)."""
     user = current_user(state)
     with session_scope() as session:
-        audit.record(session, user.email if user else None, action, integration_id=integration_id,
-                     source_id=source_id, detail=detail, user_id=user.id if user else None)
+        audit.record(
+            session,
+            user.email if user else None,
+            action,
+            integration_id=integration_id,
+            source_id=source_id,
+            detail=detail,
+            user_id=user.id if user else None,
+        )
 
 
 class SessionBinding(Middleware):

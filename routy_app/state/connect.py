@@ -79,8 +79,13 @@ class ConnectState(rx.State):
     async def _start(self, provider: str, integration_id: int | None):
         source = await self.get_state(SourceState)
         try:
-            url = await connections.start_oauth(default_hub(), source.source_id, provider,
-                                                reconnect_integration_id=integration_id, session_id=session_id(self))
+            url = await connections.start_oauth(
+                default_hub(),
+                source.source_id,
+                provider,
+                reconnect_integration_id=integration_id,
+                session_id=session_id(self),
+            )
         except ConnectionProblem as exc:
             return toast.error(exc.message)
         # A full page load, not client-side routing (the sandbox's consent page is on our own host):
@@ -112,8 +117,18 @@ class ConnectState(rx.State):
             self.picker_loading = False
             yield SourceState.refresh_cards
             return
-        self.accounts = [AccountRow(id=c.id, name=c.name, currency=c.currency, timezone=c.timezone, manager=c.manager,
-                                    child=bool(c.parent_id), selectable=c.selectable) for c in choices]
+        self.accounts = [
+            AccountRow(
+                id=c.id,
+                name=c.name,
+                currency=c.currency,
+                timezone=c.timezone,
+                manager=c.manager,
+                child=bool(c.parent_id),
+                selectable=c.selectable,
+            )
+            for c in choices
+        ]
         if len([a for a in self.accounts if a.selectable]) == 1:
             self.selected_account = next(a.id for a in self.accounts if a.selectable)
         self.picker_loading = False
@@ -136,19 +151,25 @@ class ConnectState(rx.State):
             self.picker_error = "Pick an account first."
             return
         try:
-            integration = await connections.select_account(default_hub(), self.picker_integration_id,
-                                                           self.selected_account)
+            integration = await connections.select_account(
+                default_hub(), self.picker_integration_id, self.selected_account
+            )
         except (ConnectionProblem, ProviderError) as exc:
             self.picker_error = getattr(exc, "message", str(exc))
             return
         self.picker_open = False
         reschedule(integration.id)
-        audit_log(self, AuditAction.ACCOUNT_SELECTED, integration_id=integration.id,
-                  source_id=integration.traffic_source_id,
-                  detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})")
+        audit_log(
+            self,
+            AuditAction.ACCOUNT_SELECTED,
+            integration_id=integration.id,
+            source_id=integration.traffic_source_id,
+            detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})",
+        )
         yield SourceState.refresh_cards
-        yield toast.success(f"{self.picker_provider_name} is active: linked {integration.account_name} "
-                               f"({integration.account_id}).")
+        yield toast.success(
+            f"{self.picker_provider_name} is active: linked {integration.account_name} ({integration.account_id})."
+        )
 
     # ------------------------------------------------------------ GA4 manual setup
 
@@ -167,8 +188,9 @@ class ConnectState(rx.State):
         yield
         source = await self.get_state(SourceState)
         try:
-            integration = await connections.setup_manual(default_hub(), source.source_id, "ga4",
-                                                         {k: str(v) for k, v in form.items()})
+            integration = await connections.setup_manual(
+                default_hub(), source.source_id, "ga4", {k: str(v) for k, v in form.items()}
+            )
         except ConnectionProblem as exc:
             self.ga4_saving = False
             if exc.field:
@@ -178,7 +200,12 @@ class ConnectState(rx.State):
             return
         self.ga4_saving, self.ga4_open = False, False
         reschedule(integration.id)
-        audit_log(self, AuditAction.CONNECTED, integration_id=integration.id, source_id=source.source_id,
-                  detail=f"Google Analytics 4 stream {integration.account_id}")
+        audit_log(
+            self,
+            AuditAction.CONNECTED,
+            integration_id=integration.id,
+            source_id=source.source_id,
+            detail=f"Google Analytics 4 stream {integration.account_id}",
+        )
         yield SourceState.refresh_cards
         yield toast.success(f"Google Analytics 4 is active for {integration.account_id}.")

@@ -75,8 +75,10 @@ class MappingsState(rx.State):
 
     def _load_rows(self, integration_id: int) -> None:
         with session_scope() as session:
-            self.rows = [MappingRow(m.id, m.event_type, m.label, m.enabled, m.id in self._missing)
-                         for m in mappings.list_mappings(session, integration_id)]
+            self.rows = [
+                MappingRow(m.id, m.event_type, m.label, m.enabled, m.id in self._missing)
+                for m in mappings.list_mappings(session, integration_id)
+            ]
             integration = session.get(Integration, integration_id)
             self.provider = integration.provider if integration else ""
 
@@ -129,8 +131,13 @@ class MappingsState(rx.State):
             self.form_error = "Choose one of the provider's actions listed here."
             return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
-        extra = {"event_name": self.new_event_name} if self.provider == "meta_ads" else \
-            {"event_source": self.new_event_source} if self.provider == "google_ads" else {}
+        extra = (
+            {"event_name": self.new_event_name}
+            if self.provider == "meta_ads"
+            else {"event_source": self.new_event_source}
+            if self.provider == "google_ads"
+            else {}
+        )
         try:
             view = await mappings.save_mapping(default_hub(), integration_id, event_type, action_id, name, extra)
         except mappings.MappingProblem as exc:
@@ -152,8 +159,12 @@ class MappingsState(rx.State):
                 view = mappings.set_enabled(session, mapping_id, enabled)
         except mappings.MappingProblem as exc:
             return toast.error(exc.message)
-        audit_log(self, AuditAction.MAPPING_CHANGED, integration_id=integration_id,
-                  detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}")
+        audit_log(
+            self,
+            AuditAction.MAPPING_CHANGED,
+            integration_id=integration_id,
+            detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}",
+        )
         self._load_rows(integration_id)
         return None
 
@@ -180,11 +191,18 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         with session_scope() as session:
             integration = session.get(Integration, integration_id)
-            convs = session.exec(select(Conversion).where(
-                Conversion.traffic_source_id == (integration.traffic_source_id if integration else 0),
-                Conversion.event_type == (row.event_type if row else "")).order_by(Conversion.id.desc()).limit(20)).all()
-        self.test_conversions = [ConversionOption(str(c.id), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}")
-                                 for c in convs]
+            convs = session.exec(
+                select(Conversion)
+                .where(
+                    Conversion.traffic_source_id == (integration.traffic_source_id if integration else 0),
+                    Conversion.event_type == (row.event_type if row else ""),
+                )
+                .order_by(Conversion.id.desc())
+                .limit(20)
+            ).all()
+        self.test_conversions = [
+            ConversionOption(str(c.id), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}") for c in convs
+        ]
         self.test_mapping_id, self.test_payload, self.test_answer = mapping_id, "", ""
         self.test_conversion = self.test_conversions[0].id if self.test_conversions else ""
 
@@ -203,8 +221,9 @@ class MappingsState(rx.State):
         self.test_answer = "Sending…"
         yield
         try:
-            result = await push.test_push(default_hub(), await self._integration_id(), self.test_mapping_id,
-                                          int(self.test_conversion))
+            result = await push.test_push(
+                default_hub(), await self._integration_id(), self.test_mapping_id, int(self.test_conversion)
+            )
         except push.PushProblem as exc:
             self.test_answer, self.test_ok = exc.message, False
             return
@@ -248,10 +267,14 @@ class PushHistoryState(rx.State):
             self.reasons = [ReasonOption(r.reason, _reason_label(r.reason, r.count)) for r in found]
             if self.reason_filter != ANY_REASON and self.reason_filter not in {r.reason for r in found}:
                 self.reason_filter = ANY_REASON  # nothing failed for that reason any more
-            self.rows, self.total = push.push_history(session, integration_id, self.status_filter, self.page,
-                                                      PUSH_PAGE_SIZE, self._reason())
-            self.failed_in_view = push_retry.count_failed(session, integration_id, self._reason()) \
-                if self.status_filter in ("all", "failed") else 0
+            self.rows, self.total = push.push_history(
+                session, integration_id, self.status_filter, self.page, PUSH_PAGE_SIZE, self._reason()
+            )
+            self.failed_in_view = (
+                push_retry.count_failed(session, integration_id, self._reason())
+                if self.status_filter in ("all", "failed")
+                else 0
+            )
 
     @rx.event
     async def load(self):
@@ -302,14 +325,19 @@ class PushHistoryState(rx.State):
         with session_scope() as session:
             count = push_retry.retry_failed(session, integration_id, reason)
         if count:
-            audit_log(self, AuditAction.PUSHES_RETRIED, integration_id=integration_id,
-                      detail=f"{count} failed push{'es' if count != 1 else ''}"
-                             + (f" ({reason[:120]})" if reason else ""))
+            audit_log(
+                self,
+                AuditAction.PUSHES_RETRIED,
+                integration_id=integration_id,
+                detail=f"{count} failed push{'es' if count != 1 else ''}" + (f" ({reason[:120]})" if reason else ""),
+            )
         self._load(integration_id)
         if not count:
             return toast.info("Nothing to retry: no failed pushes in this view.")
-        return toast.success(f"{count:,} failed conversion{'s' if count != 1 else ''} queued again: "
-                                "they go out with the next push (within a minute), or press Push now.")
+        return toast.success(
+            f"{count:,} failed conversion{'s' if count != 1 else ''} queued again: "
+            "they go out with the next push (within a minute), or press Push now."
+        )
 
     @rx.event
     async def push_now(self):
@@ -332,5 +360,5 @@ class PushHistoryState(rx.State):
 def _reason_label(reason: str, count: int) -> str:
     text = reason or "no reason given"
     if len(text) > REASON_LABEL_CHARS:
-        text = text[:REASON_LABEL_CHARS - 1] + "…"
+        text = text[: REASON_LABEL_CHARS - 1] + "…"
     return f"{text} ({count:,})"

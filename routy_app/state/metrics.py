@@ -110,17 +110,35 @@ class MetricsState(rx.State):
             self._provider, self._currency = integration.provider, integration.account_currency or ""
             labels = metrics_view.level_labels(self._provider)
             self.level_label = labels[self.level]
-            self.child_options = [LevelOption(c, labels[c]) for c in metrics_view.child_levels(self._provider, self.level)]
+            self.child_options = [
+                LevelOption(c, labels[c]) for c in metrics_view.child_levels(self._provider, self.level)
+            ]
             siblings = metrics_view.child_levels(self._provider, "ad_group") if self.level in ("ad", "keyword") else []
             self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
             self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency)
             self.points = [dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end)]
             self.rows, self.total_rows = metrics_view.table(
-                session, integration_id, self.level, start, end, self._parent(), self.sort_by, self.descending,
-                self.page, PAGE_SIZE, self._currency)
+                session,
+                integration_id,
+                self.level,
+                start,
+                end,
+                self._parent(),
+                self.sort_by,
+                self.descending,
+                self.page,
+                PAGE_SIZE,
+                self._currency,
+            )
             self.empty_text = "" if self.points else self._empty(integration)
-        query = {"level": self.level, "start": self.start, "end": self.end, "sort": self.sort_by,
-                 "desc": "1" if self.descending else "0", **self._parent()}
+        query = {
+            "level": self.level,
+            "start": self.start,
+            "end": self.end,
+            "sort": self.sort_by,
+            "desc": "1" if self.descending else "0",
+            **self._parent(),
+        }
         self.export_url = f"/api/metrics/{integration_id}/export.csv?{urlencode(query)}"
 
     def _empty(self, integration: Integration) -> str:
@@ -161,9 +179,14 @@ class MetricsState(rx.State):
     @rx.event
     async def drill(self, row_id: str, name: str, child_level: str):
         """Open the children of a row: a campaign's ad groups, an ad group's ads or keywords."""
-        if (not self._provider or child_level not in metrics_view.child_levels(self._provider, self.level)
-                or not isinstance(row_id, str) or not row_id or len(row_id) > MAX_ID_LENGTH
-                or not isinstance(name, str)):
+        if (
+            not self._provider
+            or child_level not in metrics_view.child_levels(self._provider, self.level)
+            or not isinstance(row_id, str)
+            or not row_id
+            or len(row_id) > MAX_ID_LENGTH
+            or not isinstance(name, str)
+        ):
             return toast.error("That breakdown does not exist.")
         self.crumbs = [*self.crumbs, Crumb(name[:MAX_NAME_LENGTH], self.level, self.campaign_id, self.ad_group_id)]
         if self.level == "campaign":
@@ -177,8 +200,11 @@ class MetricsState(rx.State):
     @rx.event
     async def switch_child(self, child_level: str):
         """Ads vs keywords of the same ad group."""
-        if (not self._provider or self.level not in ("ad", "keyword")
-                or child_level not in metrics_view.child_levels(self._provider, "ad_group")):
+        if (
+            not self._provider
+            or self.level not in ("ad", "keyword")
+            or child_level not in metrics_view.child_levels(self._provider, "ad_group")
+        ):
             return toast.error("That breakdown does not exist.")
         self.level, self.page = child_level, 1
         self._refresh(await self._integration_id())

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from routy_app.db import session_scope
 from routy_app.services import catalog, connections, doctor
+from routy_app.services.alerts import views as alert_views
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
@@ -29,8 +30,12 @@ class SetupCheckRow:
     fix: str
 
 
-CHECK_DISPLAY = {"ok": ("OK", "green"), "warn": ("Warning", "orange"), "fail": ("Failed", "red"),
-                 "skip": ("Skipped", "gray")}
+CHECK_DISPLAY = {
+    "ok": ("OK", "green"),
+    "warn": ("Warning", "orange"),
+    "fail": ("Failed", "red"),
+    "skip": ("Skipped", "gray"),
+}
 
 
 class SettingsState(rx.State):
@@ -52,14 +57,15 @@ class SettingsState(rx.State):
     setup_checks: list[SetupCheckRow] = []
     setup_summary: str = ""
     setup_ok: bool = False
+    incidents: list[alert_views.IncidentRow] = []
 
     def _load(self) -> bool:
         with session_scope() as session:
             self.details = catalog.connection_details(session, self.integration_id)
             self.activity = catalog.activity(session, self.integration_id)
+            self.incidents = alert_views.incident_rows(session, integration_id=self.integration_id, limit=10)
         if self.details is not None:
-            self.versions, self.version_notice, self.version_notice_color = \
-                catalog.api_versions(self.details.provider)
+            self.versions, self.version_notice, self.version_notice_color = catalog.api_versions(self.details.provider)
         return self.details is not None
 
     @rx.event
@@ -89,8 +95,13 @@ class SettingsState(rx.State):
         from routy_app.state.metrics import MetricsState
         from routy_app.state.sync import SyncState
 
-        loaders = {"sync": [SyncState.load], "history": [SyncState.load, SyncState.watch_history],
-                   "mappings": [MappingsState.load], "push": [PushHistoryState.load], "metrics": [MetricsState.load]}
+        loaders = {
+            "sync": [SyncState.load],
+            "history": [SyncState.load, SyncState.watch_history],
+            "mappings": [MappingsState.load],
+            "push": [PushHistoryState.load],
+            "metrics": [MetricsState.load],
+        }
         return loaders.get(value)
 
     @rx.event
@@ -103,8 +114,12 @@ class SettingsState(rx.State):
         outcome = await connections.test_connection(default_hub(), self.integration_id)
         self.testing, self.test_ok = False, outcome.ok
         self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
-        audit_log(self, AuditAction.TEST_CONNECTION, integration_id=self.integration_id,
-                  detail="OK" if outcome.ok else outcome.message)
+        audit_log(
+            self,
+            AuditAction.TEST_CONNECTION,
+            integration_id=self.integration_id,
+            detail="OK" if outcome.ok else outcome.message,
+        )
         self._load()
         yield SourceState.refresh_cards
 
@@ -121,13 +136,15 @@ class SettingsState(rx.State):
         except ConnectionProblem as exc:
             self.checking, self.setup_summary, self.setup_ok = False, exc.message, False
             return
-        self.setup_checks = [SetupCheckRow(c.name, c.status, *CHECK_DISPLAY[c.status], c.message, c.fix)
-                             for c in report.checks]
+        self.setup_checks = [
+            SetupCheckRow(c.name, c.status, *CHECK_DISPLAY[c.status], c.message, c.fix) for c in report.checks
+        ]
         failed = sum(c.failed for c in report.checks)
         warned = sum(c.status == "warn" for c in report.checks)
         self.setup_ok = not failed
-        self.setup_summary = (f"{failed} check(s) failed" if failed else "Every check passed") + \
-            (f", {warned} warning(s)." if warned else ".")
+        self.setup_summary = (f"{failed} check(s) failed" if failed else "Every check passed") + (
+            f", {warned} warning(s)." if warned else "."
+        )
         self.checking = False
         audit_log(self, AuditAction.SETUP_CHECKED, integration_id=self.integration_id, detail=self.setup_summary)
         self._load()
@@ -140,14 +157,21 @@ class SettingsState(rx.State):
             integration = connections.set_paused(self.integration_id, paused)
         except ConnectionProblem as exc:
             return toast.error(exc.message)
-        audit_log(self, AuditAction.PAUSED if paused else AuditAction.RESUMED, integration_id=self.integration_id,
-                  source_id=integration.traffic_source_id)
+        audit_log(
+            self,
+            AuditAction.PAUSED if paused else AuditAction.RESUMED,
+            integration_id=self.integration_id,
+            source_id=integration.traffic_source_id,
+        )
         reschedule(self.integration_id)
         self._load()
         if paused:
             return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume.")]
-        return [SourceState.refresh_cards, toast.success("Resumed: syncing on schedule again."),
-                SettingsState.flush_queue]
+        return [
+            SourceState.refresh_cards,
+            toast.success("Resumed: syncing on schedule again."),
+            SettingsState.flush_queue,
+        ]
 
     @rx.event(background=True)
     async def flush_queue(self):
@@ -201,8 +225,12 @@ class SettingsState(rx.State):
             yield toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
-        audit_log(self, AuditAction.DISCONNECTED, integration_id=self.integration_id,
-                  detail=self.details.provider_name if self.details else "")
+        audit_log(
+            self,
+            AuditAction.DISCONNECTED,
+            integration_id=self.integration_id,
+            detail=self.details.provider_name if self.details else "",
+        )
         reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards

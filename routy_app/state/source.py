@@ -60,8 +60,9 @@ class SourceState(rx.State):
         from routy_app.state.connect import ConnectState
 
         params = self.router.page.params
-        self.flash_error = connections.callback_message(str(params.get("oauth_error", "")),
-                                                        str(params.get("provider", "")))
+        self.flash_error = connections.callback_message(
+            str(params.get("oauth_error", "")), str(params.get("provider", ""))
+        )
         # Drop the one-time query so a reload does not replay it (components/notices.py does it).
         self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider"))
         if self.flash_error:

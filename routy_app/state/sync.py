@@ -67,8 +67,9 @@ class SyncState(rx.State):
 
     def _load_history(self, integration_id: int) -> None:
         with session_scope() as session:
-            self.history_rows, self.history_total = history.page(session, integration_id, self.history_page,
-                                                                 HISTORY_PAGE_SIZE)
+            self.history_rows, self.history_total = history.page(
+                session, integration_id, self.history_page, HISTORY_PAGE_SIZE
+            )
 
     @rx.event(background=True)
     async def watch_history(self):
@@ -112,9 +113,13 @@ class SyncState(rx.State):
         self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
         self.lookback_days, self.history_days = str(saved.lookback_days), str(saved.history_days)
         reschedule(integration_id)
-        audit_log(self, AuditAction.SETTINGS_CHANGED, integration_id=integration_id,
-                  detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
-                         f"history {saved.history_days} d")
+        audit_log(
+            self,
+            AuditAction.SETTINGS_CHANGED,
+            integration_id=integration_id,
+            detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
+            f"history {saved.history_days} d",
+        )
         return toast.success("Sync settings saved; the new schedule applies now.")
 
     @rx.event
@@ -150,11 +155,17 @@ class SyncState(rx.State):
             yield denied
         if not start:
             return
-        audit_log(self, AuditAction.FULL_SYNC_REQUESTED if trigger == "full" else AuditAction.SYNC_REQUESTED,
-                  integration_id=integration_id)
+        audit_log(
+            self,
+            AuditAction.FULL_SYNC_REQUESTED if trigger == "full" else AuditAction.SYNC_REQUESTED,
+            integration_id=integration_id,
+        )
         push_only = self.direction == "push"  # Sync Now on a push-only integration sends its queue
-        job = run_push(default_hub(), integration_id, "manual") if push_only else \
-            run_pull(default_hub(), integration_id, trigger)
+        job = (
+            run_push(default_hub(), integration_id, "manual")
+            if push_only
+            else run_pull(default_hub(), integration_id, trigger)
+        )
         task = asyncio.create_task(job)
         while not task.done():
             await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)

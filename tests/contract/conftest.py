@@ -40,8 +40,9 @@ class LiveSandbox:
 
     def meta_token(self) -> IssuedToken:
         """A long-lived Meta user token, as after Facebook Login."""
-        return self.state.tokens.issue("meta", "access", 5_184_000, "ads_read,ads_management,business_management",
-                                       prefix="EAAB")
+        return self.state.tokens.issue(
+            "meta", "access", 5_184_000, "ads_read,ads_management,business_management", prefix="EAAB"
+        )
 
 
 def _free_port() -> int:
@@ -55,8 +56,9 @@ def live_server() -> Iterator[tuple[str, SandboxState]]:
     """One uvicorn server per test module; its state is reset between tests (see `sandbox`)."""
     state = SandboxState(SandboxConfig())
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_sandbox_app(state), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_sandbox_app(state), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -21,28 +21,41 @@ CUSTOMER = "1234567890"
 
 def _client(sandbox: LiveSandbox) -> dm.IngestionServiceClient:
     token = sandbox.google_token().value
-    return dm.IngestionServiceClient(credentials=Credentials(token), transport="rest",
-                                     client_options={"api_endpoint": f"{sandbox.url}/datamanager"})
+    return dm.IngestionServiceClient(
+        credentials=Credentials(token), transport="rest", client_options={"api_endpoint": f"{sandbox.url}/datamanager"}
+    )
 
 
 def _upload_clicks_action(sandbox: LiveSandbox) -> str:
-    return next(str(a["conversion_action.id"]) for a in gd.conversion_actions(sandbox.state.config.seed, CUSTOMER)
-                if a["conversion_action.type"] == "UPLOAD_CLICKS" and a["conversion_action.status"] == "ENABLED")
+    return next(
+        str(a["conversion_action.id"])
+        for a in gd.conversion_actions(sandbox.state.config.seed, CUSTOMER)
+        if a["conversion_action.type"] == "UPLOAD_CLICKS" and a["conversion_action.status"] == "ENABLED"
+    )
 
 
 def _request(sandbox: LiveSandbox, count: int = 2, **request_fields) -> dm.IngestEventsRequest:  # noqa: ANN003
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     destination = dm.Destination(
-        reference="ca1", product_destination_id=_upload_clicks_action(sandbox),
-        operating_account=dm.ProductAccount(account_type=dm.ProductAccount.AccountType.GOOGLE_ADS, account_id=CUSTOMER))
-    events = [dm.Event(destination_references=["ca1"], transaction_id=f"SDK-{i}", event_timestamp=now,
-                       event_source=dm.EventSource.WEB, conversion_value=19.99, currency="USD",
-                       ad_identifiers=dm.AdIdentifiers(gclid=f"Cj0KCQ-sdk-{i}"),
-                       user_data=dm.UserData(user_identifiers=[dm.UserIdentifier(email_address="a" * 64)]),
-                       consent=dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED))
-              for i in range(count)]
-    return dm.IngestEventsRequest(destinations=[destination], events=events, encoding=dm.Encoding.HEX,
-                                  **request_fields)
+        reference="ca1",
+        product_destination_id=_upload_clicks_action(sandbox),
+        operating_account=dm.ProductAccount(account_type=dm.ProductAccount.AccountType.GOOGLE_ADS, account_id=CUSTOMER),
+    )
+    events = [
+        dm.Event(
+            destination_references=["ca1"],
+            transaction_id=f"SDK-{i}",
+            event_timestamp=now,
+            event_source=dm.EventSource.WEB,
+            conversion_value=19.99,
+            currency="USD",
+            ad_identifiers=dm.AdIdentifiers(gclid=f"Cj0KCQ-sdk-{i}"),
+            user_data=dm.UserData(user_identifiers=[dm.UserIdentifier(email_address="a" * 64)]),
+            consent=dm.Consent(ad_user_data=dm.ConsentStatus.CONSENT_GRANTED),
+        )
+        for i in range(count)
+    ]
+    return dm.IngestEventsRequest(destinations=[destination], events=events, encoding=dm.Encoding.HEX, **request_fields)
 
 
 def test_ingest_events_as_the_official_client_sends_it(sandbox: LiveSandbox) -> None:
@@ -60,7 +73,8 @@ def test_retrieve_request_status_reads_as_the_official_types(sandbox: LiveSandbo
     request_id = client.ingest_events(request=_request(sandbox, count=3)).request_id
     first = client.retrieve_request_status(request=dm.RetrieveRequestStatusRequest(request_id=request_id))
     assert [d.request_status for d in first.request_status_per_destination] == [
-        dm.RequestStatusPerDestination.RequestStatus.PROCESSING]
+        dm.RequestStatusPerDestination.RequestStatus.PROCESSING
+    ]
     settled = client.retrieve_request_status(request=dm.RetrieveRequestStatusRequest(request_id=request_id))
     (entry,) = settled.request_status_per_destination
     assert entry.request_status == dm.RequestStatusPerDestination.RequestStatus.SUCCESS

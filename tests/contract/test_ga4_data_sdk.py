@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from google.analytics.data_v1beta import BetaAnalyticsDataClient
-from google.analytics.data_v1beta.types import (DateRange, Dimension, Metric, MetricType, OrderBy,
-                                                RunReportRequest)
+from google.analytics.data_v1beta.types import DateRange, Dimension, Metric, MetricType, OrderBy, RunReportRequest
 from google.api_core import exceptions as gexc
 from google.oauth2.credentials import Credentials
 
@@ -15,16 +14,23 @@ from tests.contract.conftest import LiveSandbox
 
 def _client(sandbox: LiveSandbox) -> BetaAnalyticsDataClient:
     token = sandbox.google_token("https://www.googleapis.com/auth/analytics.readonly").value
-    return BetaAnalyticsDataClient(credentials=Credentials(token), transport="rest",
-                                   client_options={"api_endpoint": f"{sandbox.url}/analyticsdata"})
+    return BetaAnalyticsDataClient(
+        credentials=Credentials(token),
+        transport="rest",
+        client_options={"api_endpoint": f"{sandbox.url}/analyticsdata"},
+    )
 
 
 def _request(limit: int, offset: int = 0) -> RunReportRequest:
-    return RunReportRequest(property=f"properties/{DEMO_PROPERTY_ID}",
-                            date_ranges=[DateRange(start_date="7daysAgo", end_date="yesterday")],
-                            dimensions=[Dimension(name="date"), Dimension(name="sessionCampaignName")],
-                            metrics=[Metric(name="sessions"), Metric(name="totalRevenue")],
-                            limit=limit, offset=offset, return_property_quota=True)
+    return RunReportRequest(
+        property=f"properties/{DEMO_PROPERTY_ID}",
+        date_ranges=[DateRange(start_date="7daysAgo", end_date="yesterday")],
+        dimensions=[Dimension(name="date"), Dimension(name="sessionCampaignName")],
+        metrics=[Metric(name="sessions"), Metric(name="totalRevenue")],
+        limit=limit,
+        offset=offset,
+        return_property_quota=True,
+    )
 
 
 def test_run_report_pages_with_offset(sandbox: LiveSandbox) -> None:

@@ -38,6 +38,13 @@ def test_what_routy_sends_is_in_the_lists() -> None:
         fields = provider._insights_params(level, dt.date(2026, 11, 1), dt.date(2026, 11, 2))["fields"]  # noqa: SLF001
         assert set(fields.split(",")) <= meta_fields.ADS_INSIGHTS_FIELDS
     assert {"id", "account_id", "name", "currency", "timezone_name", "account_status"} <= meta_fields.AD_ACCOUNT_FIELDS
-    assert {"event_name", "event_time", "event_id", "action_source", "user_data", "custom_data",
-            "event_source_url"} <= meta_fields.CAPI_EVENT_KEYS
+    assert {
+        "event_name",
+        "event_time",
+        "event_id",
+        "action_source",
+        "user_data",
+        "custom_data",
+        "event_source_url",
+    } <= meta_fields.CAPI_EVENT_KEYS
     assert {"em", "ph", "fbc", "fbp", "client_ip_address", "client_user_agent"} <= meta_fields.CAPI_USER_DATA_KEYS

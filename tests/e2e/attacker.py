@@ -51,7 +51,9 @@ def socket_attack_page(port: int, source_id: int) -> str:
 
 def auto_submit_page(port: int, path: str, fields: dict[str, str] | None = None) -> str:
     inputs = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in (fields or {}).items())
-    return "<!doctype html><html><body>" + AUTO_SUBMIT % {"port": port, "path": path, "fields": inputs} + "</body></html>"
+    return (
+        "<!doctype html><html><body>" + AUTO_SUBMIT % {"port": port, "path": path, "fields": inputs} + "</body></html>"
+    )
 
 
 class EvilSite:

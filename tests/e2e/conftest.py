@@ -21,8 +21,14 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 START_TIMEOUT = 240
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@routy.test", "Ops-Lead-pass-8731"
 VIEWER_EMAIL, VIEWER_PASSWORD = "viewer@routy.test", "Read-Only-pass-5521"
@@ -37,8 +43,12 @@ def _free_port() -> int:
 
 def _chromium() -> str | None:
     """An installed Chromium (Debian's), else None to let Playwright use its own download."""
-    for candidate in (os.environ.get("ROUTY_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser",
-                      shutil.which("chromium")):
+    for candidate in (
+        os.environ.get("ROUTY_CHROMIUM"),
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        shutil.which("chromium"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -65,7 +75,10 @@ def _wait_until_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> Non
         if proc.poll() is not None:
             raise RuntimeError(f"app exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200 and httpx.get(url, timeout=5).status_code == 200:
+            if (
+                httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+                and httpx.get(url, timeout=5).status_code == 200
+            ):
                 return
         except httpx.HTTPError:
             pass
@@ -73,7 +86,9 @@ def _wait_until_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> Non
             proc.wait(timeout=0.5)  # waits on the child, returning early if it dies
         except subprocess.TimeoutExpired:
             pass
-    raise RuntimeError(f"app did not become healthy in {START_TIMEOUT}s:\n{log_path.read_text(errors='replace')[-3000:]}")
+    raise RuntimeError(
+        f"app did not become healthy in {START_TIMEOUT}s:\n{log_path.read_text(errors='replace')[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -81,24 +96,41 @@ def app_server(tmp_path_factory) -> RunningApp:
     port = _free_port()
     data_dir = tmp_path_factory.mktemp("routy-data")
     url = f"http://localhost:{port}"
-    env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "PUBLIC_URL": url, "ROUTY_PROVIDER_MODE": "sandbox",
-           "REFLEX_TELEMETRY_ENABLED": "false", "ROUTY_SECRET_KEY": "e2e-test-key",
-           "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-           "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24),  # tests drive the sandbox with it
-           # Warn a year ahead, so the newest Google Ads API version (projected sunset about November 2027)
-           # shows the sunset warning the Connection tab is tested with; every version stays alive.
-           "ROUTY_VERSION_WARNING_DAYS": str(VERSION_WARNING_DAYS),
-           # pushes in these tests come from the buttons under test (Push now, Resume), not the minute job
-           "ROUTY_PUSH_EVERY_SECONDS": "3600"}
+    env = {
+        **os.environ,
+        "ROUTY_DATA_DIR": str(data_dir),
+        "PUBLIC_URL": url,
+        "ROUTY_PROVIDER_MODE": "sandbox",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "ROUTY_SECRET_KEY": "e2e-test-key",
+        "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ROUTY_SANDBOX_CONTROL_TOKEN": secrets.token_urlsafe(24),  # tests drive the sandbox with it
+        # Warn a year ahead, so the newest Google Ads API version (projected sunset about November 2027)
+        # shows the sunset warning the Connection tab is tested with; every version stays alive.
+        "ROUTY_VERSION_WARNING_DAYS": str(VERSION_WARNING_DAYS),
+        # pushes in these tests come from the buttons under test (Push now, Resume), not the minute job
+        "ROUTY_PUSH_EVERY_SECONDS": "3600",
+    }
     env.pop("DATABASE_URL", None)
     subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, check=True)
-    subprocess.run([sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer",
-                    "--password-stdin"], env=env, cwd=ROOT, check=True, input=VIEWER_PASSWORD, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "routy_app", "users", "add", VIEWER_EMAIL, "--role", "viewer", "--password-stdin"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        input=VIEWER_PASSWORD,
+        text=True,
+    )
     log_path = data_dir / "server.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             ["reflex", "run", "--env", "prod", "--single-port", "--backend-port", str(port), "--loglevel", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_until_healthy(proc, url, log_path)

@@ -40,8 +40,9 @@ def sandbox(app_server, method: str, path: str, **json):
     """The sandbox's control API, with the control token the server was started with."""
     token = app_server.env["ROUTY_SANDBOX_CONTROL_TOKEN"]
     with app_server.api() as client:
-        response = client.request(method, f"/sandbox/_control{path}", json=json or None,
-                                  headers={"X-Sandbox-Control-Token": token})
+        response = client.request(
+            method, f"/sandbox/_control{path}", json=json or None, headers={"X-Sandbox-Control-Token": token}
+        )
         assert response.status_code < 300, response.text
         return response.json()
 

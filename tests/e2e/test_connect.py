@@ -88,9 +88,22 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     expect(dialog.locator("#measurement_id-error")).to_contain_text("G-")
     expect_status(page, "Google Analytics 4", "Not Connected")
 
-    sandbox(app_server, "POST", "/faults", operation="ga4.debug_collect", condition="validation_messages",
-            params={"messages": [{"fieldPath": "measurement_id", "description": "Measurement ID is not a web stream",
-                                  "validationCode": "VALUE_INVALID"}]})
+    sandbox(
+        app_server,
+        "POST",
+        "/faults",
+        operation="ga4.debug_collect",
+        condition="validation_messages",
+        params={
+            "messages": [
+                {
+                    "fieldPath": "measurement_id",
+                    "description": "Measurement ID is not a web stream",
+                    "validationCode": "VALUE_INVALID",
+                }
+            ]
+        },
+    )
     dialog.get_by_label("Measurement ID").fill("G-ROUTY12345")
     dialog.get_by_role("button", name="Check and save").click()
     expect(dialog.get_by_role("alert")).to_contain_text("Measurement ID is not a web stream")

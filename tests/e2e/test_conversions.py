@@ -30,9 +30,16 @@ def test_api_key_test_conversion_and_ingest_api(app_server, page: Page):
     expect(page.locator(".conversion-row")).to_have_count(1)
     expect(page.locator(".conversion-row").first).to_contain_text("12.50 EUR")
 
-    answer = httpx.post(f"{app_server.url}/api/v1/conversions", headers={"Authorization": f"Bearer {key}"},
-                        json={"id": "api-1", "event_type": "sale", "occurred_at": "2026-11-27T10:00:00+00:00",
-                              "email": "Buyer@Example.com"})
+    answer = httpx.post(
+        f"{app_server.url}/api/v1/conversions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "id": "api-1",
+            "event_type": "sale",
+            "occurred_at": "2026-11-27T10:00:00+00:00",
+            "email": "Buyer@Example.com",
+        },
+    )
     assert answer.status_code == 201, answer.text
     page.reload()
     page.get_by_role("tab", name="Conversions").click()
@@ -40,6 +47,9 @@ def test_api_key_test_conversion_and_ingest_api(app_server, page: Page):
     expect(page.locator(".conversion-row").filter(has_text="api-1")).to_contain_text("email (hashed)")
     page.get_by_role("button", name="Create / rotate key").click()
     expect(page.locator("#api-key-new")).not_to_have_text(key)
-    refused = httpx.post(f"{app_server.url}/api/v1/conversions", headers={"Authorization": f"Bearer {key}"},
-                         json={"id": "api-2", "event_type": "sale", "occurred_at": "2026-11-27T10:00:00+00:00"})
+    refused = httpx.post(
+        f"{app_server.url}/api/v1/conversions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={"id": "api-2", "event_type": "sale", "occurred_at": "2026-11-27T10:00:00+00:00"},
+    )
     assert refused.status_code == 401 and re.search("key", refused.text, re.I)

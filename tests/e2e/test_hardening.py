@@ -77,9 +77,11 @@ def _raw_status(app_server, request: bytes) -> str:  # noqa: ANN001
 
 
 def _handshake(origin: str) -> bytes:
-    return ("GET /_event/?EIO=4&transport=websocket&token=e2e HTTP/1.1\r\nHost: localhost\r\n"
-            "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-            f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n\r\n").encode()
+    return (
+        "GET /_event/?EIO=4&transport=websocket&token=e2e HTTP/1.1\r\nHost: localhost\r\n"
+        "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n\r\n"
+    ).encode()
 
 
 # ---------------------------------------------------------------- item 1
@@ -119,8 +121,10 @@ def test_a_page_on_another_port_can_neither_drive_the_event_socket_nor_read_expo
         evil.pages["/"] = socket_attack_page(port, source)
         page.goto(evil.url + "/")
         # Settled: both fetches answered, and the socket either closed or the attack got its answer.
-        page.wait_for_function("window.__csv !== null && window.__control !== null && (window.__closed !== null"
-                               " || window.__log.some(m => m.includes('new_key')))")
+        page.wait_for_function(
+            "window.__csv !== null && window.__control !== null && (window.__closed !== null"
+            " || window.__log.some(m => m.includes('new_key')))"
+        )
         assert page.evaluate("window.__opened") is False, page.evaluate("window.__log")
         assert page.evaluate("window.__csv").startswith("blocked")
         assert page.evaluate("window.__control").startswith("blocked")
@@ -178,8 +182,9 @@ def test_a_viewer_signing_in_after_an_admin_in_the_same_tab_gets_nothing_of_the_
 def test_a_cross_site_form_can_neither_sign_the_victim_in_as_someone_else_nor_out(app_server, page: Page):
     port = int(app_server.url.rsplit(":", 1)[1])
     with evil_site() as evil:
-        evil.pages["/login"] = auto_submit_page(port, "/auth/login", {"email": VIEWER_EMAIL,
-                                                                      "password": VIEWER_PASSWORD})
+        evil.pages["/login"] = auto_submit_page(
+            port, "/auth/login", {"email": VIEWER_EMAIL, "password": VIEWER_PASSWORD}
+        )
         evil.pages["/logout"] = auto_submit_page(port, "/auth/logout")
         page.goto(evil.url + "/login")  # lands on our /login?error=origin, which sends the signed-in home
         expect(page.locator("#signed-in-user")).to_have_text(ADMIN_EMAIL)  # not the attacker's account
@@ -195,8 +200,12 @@ def test_a_cross_site_form_can_neither_sign_the_victim_in_as_someone_else_nor_ou
 def test_the_sandbox_control_api_is_closed_to_strangers(app_server, admin_cookie):
     assert httpx.get(f"{app_server.url}/sandbox/_control/tokens").status_code == 403
     assert httpx.post(f"{app_server.url}/sandbox/_control/reset").status_code == 403
-    assert httpx.get(f"{app_server.url}/sandbox/_control/tokens",
-                     cookies={"routy_session": admin_cookie["value"]}).status_code == 200
+    assert (
+        httpx.get(
+            f"{app_server.url}/sandbox/_control/tokens", cookies={"routy_session": admin_cookie["value"]}
+        ).status_code
+        == 200
+    )
 
 
 # ---------------------------------------------------------------- item 12
@@ -223,4 +232,5 @@ def test_the_source_page_shows_only_our_own_oauth_messages(app_server, page: Pag
     expect(page.get_by_text("Call +1 555")).to_have_count(0)
     page.goto(f"{app_server.url}/sources/{source}?oauth_error=declined&provider=google_ads")
     expect(page.locator("#flash-error")).to_have_text(
-        "You declined access on the Google Ads consent page. Nothing was connected.")
+        "You declined access on the Google Ads consent page. Nothing was connected."
+    )

@@ -24,11 +24,22 @@ EXPECTED = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "ref
 # ---------------------------------------------------------------- item 4: headers
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/login"), ("GET", "/sources/1"), ("GET", "/favicon.svg"), ("GET", "/healthz"),
-    ("GET", "/no/such/page"), ("POST", "/api/v1/conversions"), ("GET", "/postback"),
-    ("GET", "/sandbox/"), ("GET", "/sandbox/_control/tokens"), ("POST", "/auth/logout"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/"),
+        ("GET", "/login"),
+        ("GET", "/sources/1"),
+        ("GET", "/favicon.svg"),
+        ("GET", "/healthz"),
+        ("GET", "/no/such/page"),
+        ("POST", "/api/v1/conversions"),
+        ("GET", "/postback"),
+        ("GET", "/sandbox/"),
+        ("GET", "/sandbox/_control/tokens"),
+        ("POST", "/auth/logout"),
+    ],
+)
 def test_every_kind_of_answer_carries_the_security_headers(app_server, method, path):
     answer = httpx.request(method, app_server.url + path)
     for name, value in EXPECTED.items():
@@ -56,8 +67,9 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
     def check(where: str) -> None:
         page.wait_for_timeout(300)  # let late violations (async chunks, styles) reach the console
         seen.append(where)
-        violations = page.evaluate("window.__csp || []") + [m for m in console if "Content Security Policy" in m
-                                                           or "Content-Security-Policy" in m or "pageerror" in m]
+        violations = page.evaluate("window.__csp || []") + [
+            m for m in console if "Content Security Policy" in m or "Content-Security-Policy" in m or "pageerror" in m
+        ]
         assert violations == [], f"{where}: {violations}"
 
     page.goto(app_server.url + "/login")
@@ -80,7 +92,8 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
     dialog = page.get_by_role("dialog", name="Google Ads settings")
     dialog.get_by_role("tab", name="Sync History").click()
     expect(dialog.locator(".history-row").filter(has_text="Pull").locator(".run-status").first).to_have_text(
-        "success", timeout=60_000)
+        "success", timeout=60_000
+    )
     dialog.get_by_role("tab", name="Metrics").click()
     expect(dialog.locator("#metrics-chart svg").first).to_be_visible()
     check("settings dialog with the metrics chart")
@@ -158,21 +171,33 @@ def _stream(app_server, path: str, headers: str, chunks: int, chunk: bytes, chun
 
 def test_a_declared_200_mb_body_is_refused_before_it_is_read(app_server):
     key = _create_key(app_server, 1)
-    status, sent = _stream(app_server, "/api/v1/conversions",
-                           f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-                           f"Content-Length: {200 * 1024 * 1024}\r\n", 200, b" " * (1024 * 1024), chunked=False)
+    status, sent = _stream(
+        app_server,
+        "/api/v1/conversions",
+        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {200 * 1024 * 1024}\r\n",
+        200,
+        b" " * (1024 * 1024),
+        chunked=False,
+    )
     assert status == "HTTP/1.1 413 Request Entity Too Large" or status.startswith("HTTP/1.1 413"), status
     assert sent <= 8 * 1024 * 1024
 
 
-@pytest.mark.parametrize("path", ["/api/v1/conversions", "/sandbox/ga/mp/collect?measurement_id=G-X&api_secret=s",
-                                  "/auth/login"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/conversions", "/sandbox/ga/mp/collect?measurement_id=G-X&api_secret=s", "/auth/login"]
+)
 def test_a_chunked_200_mb_body_is_cut_off_near_the_cap_and_memory_stays_flat(app_server, path):
     key = _create_key(app_server, 1)
     kind = "application/x-www-form-urlencoded" if path.startswith("/auth") else "application/json"
     before = _server_rss(app_server)
-    status, sent = _stream(app_server, path, f"Authorization: Bearer {key}\r\nContent-Type: {kind}\r\n"
-                                             "Transfer-Encoding: chunked\r\n", 200, b"a" * (1024 * 1024), chunked=True)
+    status, sent = _stream(
+        app_server,
+        path,
+        f"Authorization: Bearer {key}\r\nContent-Type: {kind}\r\nTransfer-Encoding: chunked\r\n",
+        200,
+        b"a" * (1024 * 1024),
+        chunked=True,
+    )
     # A form route may refuse even earlier: Starlette's form parser caps a field at 1 MB (400).
     refusals = ("HTTP/1.1 413", "HTTP/1.1 400") if path.startswith("/auth") else ("HTTP/1.1 413",)
     assert status.startswith(refusals), status

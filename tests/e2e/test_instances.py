@@ -17,8 +17,15 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, RunningApp, _free_port, _wait_until_healthy, \
-    sign_in_cookie
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    ROOT,
+    RunningApp,
+    _free_port,
+    _wait_until_healthy,
+    sign_in_cookie,
+)
 from tests.e2e.helpers import card, connect_oauth, expect_status, open_source, pick_account
 
 TARGET = 30  # seconds from saving a schedule to the leader pulling
@@ -28,15 +35,27 @@ def _make_run(data_dir: Path, port: int, web_dir: str) -> tuple[subprocess.Popen
     """`make run` as a person would type it, with the test's data dir (and a build folder that stays
     warm between test runs: WEB_DIR defaults to .web-<port>, and these ports are random)."""
     url = f"http://localhost:{port}"
-    env = {**os.environ, "ROUTY_DATA_DIR": str(data_dir), "ROUTY_PROVIDER_MODE": "sandbox",
-           "ROUTY_SECRET_KEY": "e2e-instances-key", "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL,
-           "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD, "ROUTY_LOG_LEVEL": "INFO"}
+    env = {
+        **os.environ,
+        "ROUTY_DATA_DIR": str(data_dir),
+        "ROUTY_PROVIDER_MODE": "sandbox",
+        "ROUTY_SECRET_KEY": "e2e-instances-key",
+        "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ROUTY_LOG_LEVEL": "INFO",
+    }
     for name in ("DATABASE_URL", "PUBLIC_URL", "REFLEX_WEB_WORKDIR"):
         env.pop(name, None)
     log_path = data_dir / f"make-run-{port}.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(["make", "run", f"PORT={port}", f"WEB_DIR={web_dir}"], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "run", f"PORT={port}", f"WEB_DIR={web_dir}"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return proc, RunningApp(url=url, data_dir=data_dir, env=env, log_path=log_path)
 
 
@@ -74,8 +93,9 @@ def _sockets(page: Page) -> list[str]:
 
 
 def _scheduled_pulls(conn) -> int:  # noqa: ANN001
-    return conn.execute(text("SELECT COUNT(*) FROM syncrun WHERE kind = 'pull' AND trigger = 'schedule' "
-                             "AND status = 'success'")).scalar()
+    return conn.execute(
+        text("SELECT COUNT(*) FROM syncrun WHERE kind = 'pull' AND trigger = 'schedule' AND status = 'success'")
+    ).scalar()
 
 
 def _db(app: RunningApp):
@@ -84,7 +104,8 @@ def _db(app: RunningApp):
 
 @pytest.mark.signed_out
 def test_two_instances_from_one_folder_each_serve_their_own_pages_and_share_the_schedule(
-        two_instances, context, page: Page):
+    two_instances, context, page: Page
+):
     (first_proc, first), (second_proc, second) = two_instances
     context.add_cookies([sign_in_cookie(first, ADMIN_EMAIL, ADMIN_PASSWORD)])  # one database: valid on both
     for app in (first, second):
@@ -113,8 +134,10 @@ def test_two_instances_from_one_folder_each_serve_their_own_pages_and_share_the_
 
     # Daily, last pulled 20 minutes ago; then, on the instance that does not lead: every 15 minutes.
     with engine.begin() as conn:
-        conn.execute(text("UPDATE integration SET schedule_minutes = 1440, last_pull_at = :t"),
-                     {"t": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)).replace(tzinfo=None)})
+        conn.execute(
+            text("UPDATE integration SET schedule_minutes = 1440, last_pull_at = :t"),
+            {"t": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)).replace(tzinfo=None)},
+        )
         pulls_before = _scheduled_pulls(conn)
     card(other, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
     dialog = other.get_by_role("dialog", name="Google Ads settings")

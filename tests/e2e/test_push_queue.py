@@ -50,10 +50,13 @@ def _settings(page: Page, tab: str):
 
 def _record(app_server, key: str, ids: list[str]) -> None:
     when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
-    events = [{"id": i, "event_type": "sale", "occurred_at": when, "value": "5", "currency": "USD",
-               "gclid": f"Cj0-{i}"} for i in ids]
-    answer = httpx.post(f"{app_server.url}/api/v1/conversions", headers={"Authorization": f"Bearer {key}"},
-                        json=events, timeout=30)
+    events = [
+        {"id": i, "event_type": "sale", "occurred_at": when, "value": "5", "currency": "USD", "gclid": f"Cj0-{i}"}
+        for i in ids
+    ]
+    answer = httpx.post(
+        f"{app_server.url}/api/v1/conversions", headers={"Authorization": f"Bearer {key}"}, json=events, timeout=30
+    )
     assert answer.status_code in (200, 201) and answer.json()["created"] == len(ids), answer.text
 
 
@@ -70,8 +73,14 @@ def test_retry_all_failed_requeues_the_failed_pushes_of_the_chosen_reason(app_se
     dialog.get_by_role("button", name="Push now").click()
     expect(dialog.locator("#push-result")).to_contain_text("3 failed")
     _record(app_server, key, [f"quota-{source}-{n}" for n in range(2)])
-    sandbox(app_server, "POST", "/faults", operation="datamanager.ingest", condition="quota_429",
-            params={"retry_delay": "3600s"})  # beyond what a run waits for: failed, retried in an hour
+    sandbox(
+        app_server,
+        "POST",
+        "/faults",
+        operation="datamanager.ingest",
+        condition="quota_429",
+        params={"retry_delay": "3600s"},
+    )  # beyond what a run waits for: failed, retried in an hour
     dialog.get_by_role("button", name="Push now").click()
     expect(dialog.locator("#push-result")).to_contain_text("2 failed")
     expect(dialog.locator("#retry-all-failed")).to_have_text("Retry all failed (5)")
@@ -125,5 +134,6 @@ def test_a_refused_authorisation_is_said_in_one_sentence(app_server, page: Page)
     result = dialog.locator("#push-result")
     expect(result).to_contain_text("Conversions stay queued; reconnect.")
     assert ".." not in result.inner_text(), result.inner_text()
-    expect(dialog.locator(".push-row").filter(has_text=f"refused-{source}").locator(".push-status")) \
-        .to_have_text("pending")
+    expect(dialog.locator(".push-row").filter(has_text=f"refused-{source}").locator(".push-status")).to_have_text(
+        "pending"
+    )

@@ -30,8 +30,12 @@ def test_version_table_and_its_sunset_warning(app_server, page: Page, width: int
     page.set_viewport_size({"width": width, "height": height})
     dialog, _ = _google_settings(app_server, page, f"Versions {width}")
     notice = dialog.locator("#version-notice")
-    expect(notice).to_contain_text(re.compile(r"Google Ads API v26 is projected to sunset on about November 2027 "
-                                              r"\(in \d+ days\)"))
+    expect(notice).to_contain_text(
+        re.compile(
+            r"Google Ads API v26 is projected to sunset on about November 2027 "
+            r"\(in \d+ days\)"
+        )
+    )
     rows = dialog.locator("#api-versions .version-row")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("Google Ads API")
@@ -84,13 +88,25 @@ def test_doctor_command_checks_the_running_apps_sandbox(app_server, page: Page):
     from tests.e2e.conftest import ROOT
 
     _, source = _google_settings(app_server, page, "Doctor CLI")
-    run = subprocess.run([sys.executable, "-m", "routy_app", "doctor", "--source", str(source)], cwd=ROOT,
-                         env=app_server.env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "routy_app", "doctor", "--source", str(source)],
+        cwd=ROOT,
+        env=app_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Google Ads · Routy Shop US (1234567890)" in run.stdout
     assert "[ok  ] Data Manager API" in run.stdout and "[WARN] API version" in run.stdout
     sandbox(app_server, "POST", "/faults", operation="google_ads.list_customers", condition="service_disabled")
-    run = subprocess.run([sys.executable, "-m", "routy_app", "doctor", "--source", str(source)], cwd=ROOT,
-                         env=app_server.env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "routy_app", "doctor", "--source", str(source)],
+        cwd=ROOT,
+        env=app_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "[FAIL] Google Ads API" in run.stdout and "SERVICE_DISABLED" in run.stdout

@@ -35,8 +35,13 @@ def test_unknown_source_says_so(app_server, page: Page):
 def test_healthz_is_served_on_the_same_port(app_server):
     with app_server.api() as client:
         body = client.get("/healthz").json()
-    assert body == {"status": "ok", "db": True, "version": body["version"], "provider_mode": "sandbox",
-                    "api_versions": body["api_versions"]}
+    assert body == {
+        "status": "ok",
+        "db": True,
+        "version": body["version"],
+        "provider_mode": "sandbox",
+        "api_versions": body["api_versions"],
+    }
     google, meta = body["api_versions"]
     # The e2e app warns a year ahead (conftest), so the newest Google Ads API version is a warning, not an error.
     assert (google["setting"], google["version"], google["status"]) == ("GOOGLE_ADS_API_VERSION", "v26", "warning")

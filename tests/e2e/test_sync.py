@@ -70,7 +70,8 @@ def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
     pick_account(page, "Shop DE")
     dialog = _settings_tab(page, "Sync History")
     expect(dialog.locator(".history-row").filter(has_text="Pull").locator(".run-status").first).to_have_text(
-        "success", timeout=60_000)
+        "success", timeout=60_000
+    )
     dialog.get_by_role("tab", name="Metrics").click()
     expect(dialog.locator(".metric-tile")).to_have_count(7)
     expect(dialog.locator(".metric-tile").filter(has_text="Cost").first).to_contain_text("EUR")
@@ -103,8 +104,9 @@ def test_a_sync_left_running_by_a_dead_process_is_shown_interrupted_and_sync_now
     connect_oauth(page, "Google Ads")
     pick_account(page, "Routy Shop US")
     dialog = _settings_tab(page, "Sync History")
-    expect(dialog.locator(".history-row").filter(has_text="Pull · Scheduled").locator(".run-status")) \
-        .to_have_text("success", timeout=60_000)
+    expect(dialog.locator(".history-row").filter(has_text="Pull · Scheduled").locator(".run-status")).to_have_text(
+        "success", timeout=60_000
+    )
     _a_pull_whose_process_died(app_server, source)
     dialog.get_by_role("tab", name="Sync", exact=True).click()
     dialog.get_by_role("button", name="Sync Now").click()
@@ -134,10 +136,27 @@ def _a_pull_whose_process_died(app_server, source_id: int) -> None:
     engine = create_engine(f"sqlite:///{app_server.data_dir / 'routy.db'}")
     with Session(engine) as session:
         integration = session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).one()
-        session.add(Lease(name=runs.run_lock_name(int(integration.id)), holder=f"dead:{child.pid}:x",
-                          expires_at=now + dt.timedelta(seconds=50), renewed_at=now - dt.timedelta(seconds=10),
-                          machine=runs.current_process().machine, pid=child.pid, pid_started=now.timestamp() - 30))
-        session.add(SyncRun(integration_id=int(integration.id), kind="pull", trigger="manual", status="running",
-                            started_at=now - dt.timedelta(seconds=40), records_read=2000, holder=f"dead:{child.pid}:x"))
+        session.add(
+            Lease(
+                name=runs.run_lock_name(int(integration.id)),
+                holder=f"dead:{child.pid}:x",
+                expires_at=now + dt.timedelta(seconds=50),
+                renewed_at=now - dt.timedelta(seconds=10),
+                machine=runs.current_process().machine,
+                pid=child.pid,
+                pid_started=now.timestamp() - 30,
+            )
+        )
+        session.add(
+            SyncRun(
+                integration_id=int(integration.id),
+                kind="pull",
+                trigger="manual",
+                status="running",
+                started_at=now - dt.timedelta(seconds=40),
+                records_read=2000,
+                holder=f"dead:{child.pid}:x",
+            )
+        )
         session.commit()
     engine.dispose()

@@ -98,8 +98,9 @@ async def open_consent(client: httpx.AsyncClient, authorize_url: str) -> tuple[h
     return page, ConsentPage(page.text)
 
 
-async def press(client: httpx.AsyncClient, authorize_url: str, label: str,
-                untick: tuple[str, ...] = ()) -> httpx.Response:
+async def press(
+    client: httpx.AsyncClient, authorize_url: str, label: str, untick: tuple[str, ...] = ()
+) -> httpx.Response:
     """Open the consent page, press the button labelled `label` ("Allow"/"Deny"); the (unfollowed) redirect."""
     page, parsed = await open_consent(client, authorize_url)
     assert page.status_code == 200, page.text
@@ -112,8 +113,9 @@ def redirect_query(answer: httpx.Response) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["location"]).query).items()}
 
 
-async def consent(client: httpx.AsyncClient, authorize_url: str, decision: str = "allow",
-                  untick: tuple[str, ...] = ()) -> dict[str, str]:
+async def consent(
+    client: httpx.AsyncClient, authorize_url: str, decision: str = "allow", untick: tuple[str, ...] = ()
+) -> dict[str, str]:
     """Open the consent page, press Allow or Deny, return the query the app's callback receives."""
     page, parsed = await open_consent(client, authorize_url)
     assert page.status_code == 200, page.text

@@ -33,8 +33,9 @@ def hub(db, endpoints, sandbox_http) -> ProviderHub:
     return ProviderHub(endpoints, sandbox_http, SANDBOX_ORIGIN, FAST_RETRY)
 
 
-async def connected_integration(hub: ProviderHub, provider: str = "google_ads", account_id: str | None = None,
-                                source_id: int = 1) -> int:
+async def connected_integration(
+    hub: ProviderHub, provider: str = "google_ads", account_id: str | None = None, source_id: int = 1
+) -> int:
     """OAuth (Allow on the sandbox consent page) + account choice; returns an Active integration's id.
 
     GA4 is set up with the sandbox's demo stream instead. `account_id` defaults to the first
@@ -42,7 +43,8 @@ async def connected_integration(hub: ProviderHub, provider: str = "google_ads", 
     """
     if provider == "ga4":
         integration = await connections.setup_manual(
-            hub, source_id, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"})
+            hub, source_id, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
+        )
         return int(integration.id)
     url = await connections.start_oauth(hub, source_id, provider)
     outcome = await connections.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
@@ -53,8 +55,9 @@ async def connected_integration(hub: ProviderHub, provider: str = "google_ads", 
     return int(outcome.integration_id)
 
 
-async def authorize(adapter: Provider, http: httpx.AsyncClient, redirect_uri: str, state: str = "st-1",
-                    untick: tuple[str, ...] = ()) -> Credentials:
+async def authorize(
+    adapter: Provider, http: httpx.AsyncClient, redirect_uri: str, state: str = "st-1", untick: tuple[str, ...] = ()
+) -> Credentials:
     """Allow on the adapter's consent page (clearing the scopes in `untick`), then exchange the code."""
     verifier = secrets.token_urlsafe(48)  # PKCE for Google; Meta ignores it
     query = await consent(http, adapter.authorization_url(state, verifier, redirect_uri), "allow", untick)

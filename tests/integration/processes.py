@@ -30,8 +30,12 @@ from routy_app.sandbox.app import mounted_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 # Short intervals so a test sees several leases, sweeps and pushes in seconds (production: 60/60/60/10 s).
-FAST = {"ROUTY_LEASE_TTL_SECONDS": "3", "ROUTY_SWEEP_SECONDS": "1", "ROUTY_PUSH_EVERY_SECONDS": "1",
-        "ROUTY_CHANGE_POLL_SECONDS": "1"}
+FAST = {
+    "ROUTY_LEASE_TTL_SECONDS": "3",
+    "ROUTY_SWEEP_SECONDS": "1",
+    "ROUTY_PUSH_EVERY_SECONDS": "1",
+    "ROUTY_CHANGE_POLL_SECONDS": "1",
+}
 
 
 class Gate:
@@ -114,13 +118,23 @@ class AppProcess:
     proc: subprocess.Popen | None = None
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PUBLIC_URL": self.sandbox_url, "ROUTY_PROVIDER_MODE": "sandbox",
-                "ROUTY_LOG_LEVEL": "INFO", **self.extra_env}
+        return {
+            **os.environ,
+            "PUBLIC_URL": self.sandbox_url,
+            "ROUTY_PROVIDER_MODE": "sandbox",
+            "ROUTY_LOG_LEVEL": "INFO",
+            **self.extra_env,
+        }
 
     def start(self) -> AppProcess:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.integration.app_worker"], cwd=ROOT,
-                                     env=self.env(), stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.app_worker"],
+            cwd=ROOT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         return self
 
     @property
@@ -169,8 +183,9 @@ def app_processes(served_sandbox, tmp_path):
         app.stop()
 
 
-async def until(predicate: Callable[[], object], timeout: float, what: str = "condition",
-                on_fail: Callable[[], str] | None = None) -> float:
+async def until(
+    predicate: Callable[[], object], timeout: float, what: str = "condition", on_fail: Callable[[], str] | None = None
+) -> float:
     """Poll `predicate` (a blocking check, run off the event loop) until truthy; returns seconds waited."""
     started = time.monotonic()
     while True:

@@ -41,8 +41,9 @@ def _recording(http: httpx.AsyncClient) -> list[httpx.Request]:
     return seen
 
 
-async def test_datamanager_ingest_and_status_requests_parse_strictly(google: GoogleAdsProvider, creds: Credentials,
-                                                                     sandbox_http: httpx.AsyncClient) -> None:
+async def test_datamanager_ingest_and_status_requests_parse_strictly(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_http: httpx.AsyncClient
+) -> None:
     accounts = {a.id: a for a in await google.list_accounts(creds)}
     seen = _recording(sandbox_http)
     for account_id in (US, DE):  # DE is reached through its manager: loginAccount is sent too
@@ -50,14 +51,32 @@ async def test_datamanager_ingest_and_status_requests_parse_strictly(google: Goo
         action = (await google.list_conversion_actions(creds, account))[0]
         action = dataclasses.replace(action, extra={**action.extra, "event_source": "PHONE"})
         when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
-        batch = [OutgoingConversion(key=f"K-{account_id}-1", event_type="sale", action=action, occurred_at=when,
-                                    value_micros=12_340_000, currency="usd", gclid="Cj0-a", gbraid="gb-1",
-                                    email_sha256=hash_email_google("a@example.com"),
-                                    phone_sha256=hash_phone_google("+14155550123"), user_agent="Mozilla/5.0",
-                                    ip="203.0.113.9", consent_ad_user_data="granted",
-                                    consent_ad_personalization="denied"),
-                 OutgoingConversion(key=f"K-{account_id}-2", event_type="sale", action=action,
-                                    occurred_at=when.replace(microsecond=123456), wbraid="wb-1", origin="in_store")]
+        batch = [
+            OutgoingConversion(
+                key=f"K-{account_id}-1",
+                event_type="sale",
+                action=action,
+                occurred_at=when,
+                value_micros=12_340_000,
+                currency="usd",
+                gclid="Cj0-a",
+                gbraid="gb-1",
+                email_sha256=hash_email_google("a@example.com"),
+                phone_sha256=hash_phone_google("+14155550123"),
+                user_agent="Mozilla/5.0",
+                ip="203.0.113.9",
+                consent_ad_user_data="granted",
+                consent_ad_personalization="denied",
+            ),
+            OutgoingConversion(
+                key=f"K-{account_id}-2",
+                event_type="sale",
+                action=action,
+                occurred_at=when.replace(microsecond=123456),
+                wbraid="wb-1",
+                origin="in_store",
+            ),
+        ]
         results = await google.push_conversions(creds, account, batch)
         assert {r.status for r in results} == {"sent"}
         await google.check_verdict(creds, results[0].request_id)

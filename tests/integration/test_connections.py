@@ -205,7 +205,8 @@ async def test_ga4_manual_setup_validates_fields_and_saves_only_on_success(hub):
     with session_scope() as session:
         assert session.exec(select(Integration)).all() == []
     integration = await connections.setup_manual(
-        hub, 1, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"})
+        hub, 1, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
+    )
     assert integration.status == IntegrationStatus.ACTIVE and integration.account_id == "G-ROUTY12345"
     assert "sandbox-mp-secret" not in integration.credentials_enc
 

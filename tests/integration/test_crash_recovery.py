@@ -43,8 +43,13 @@ asyncio.run(run_pull(default_hub(), int(sys.argv[1]), "manual"))
 
 def _runs(integration_id: int, kind: str) -> list[SyncRun]:
     with session_scope() as session:
-        return list(session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id,
-                                                       SyncRun.kind == kind).order_by(SyncRun.id)).all())
+        return list(
+            session.exec(
+                select(SyncRun)
+                .where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
+                .order_by(SyncRun.id)
+            ).all()
+        )
 
 
 def _run(run_id: int) -> SyncRun:
@@ -58,12 +63,18 @@ def _running(integration_id: int, kind: str) -> SyncRun | None:
 
 def _sent(integration_id: int) -> int:
     with session_scope() as session:
-        return len(session.exec(select(ConversionPush.id).where(ConversionPush.integration_id == integration_id,
-                                                                ConversionPush.status == "sent")).all())
+        return len(
+            session.exec(
+                select(ConversionPush.id).where(
+                    ConversionPush.integration_id == integration_id, ConversionPush.status == "sent"
+                )
+            ).all()
+        )
 
 
 async def test_an_app_killed_mid_pull_has_its_run_closed_at_restart_and_pulls_again(
-        hub, sandbox_state, served_sandbox, app_processes):
+    hub, sandbox_state, served_sandbox, app_processes
+):
     google = await connected_integration(hub, "google_ads")
     served_sandbox.gate.hold(REPORT_REQUEST, skip=1)  # the campaign level is written, the next is in flight
     first = app_processes()
@@ -82,21 +93,30 @@ async def test_an_app_killed_mid_pull_has_its_run_closed_at_restart_and_pulls_ag
     assert f"pid {first.pid}" in run.error and "stopped" in run.error and run.finished_at is not None
     assert run.records_read == dead.records_read  # what it had done stays on record
     # the interrupted pull never completed, so the restarted app pulls again on its own
-    await until(lambda: any(r.status == "success" for r in _runs(google, "pull")), TARGET_CLOSED,
-                "a pull after the restart", second.log_tail)
+    await until(
+        lambda: any(r.status == "success" for r in _runs(google, "pull")),
+        TARGET_CLOSED,
+        "a pull after the restart",
+        second.log_tail,
+    )
     synced = time.monotonic()
     assert (await run_pull(hub, google, "manual")).status == "success"  # and Sync Now works
-    print(f"\nmid-pull kill: kill->run closed {closed - killed:.1f} s (restart->closed {closed - restarted:.1f} s), "
-          f"kill->pulled again {synced - killed:.1f} s")
+    print(
+        f"\nmid-pull kill: kill->run closed {closed - killed:.1f} s (restart->closed {closed - restarted:.1f} s), "
+        f"kill->pulled again {synced - killed:.1f} s"
+    )
 
 
-async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_died(
-        hub, sandbox_state, served_sandbox):
+async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_died(hub, sandbox_state, served_sandbox):
     google = await connected_integration(hub, "google_ads")
     served_sandbox.gate.hold(REPORT_REQUEST, skip=1)
-    child = subprocess.Popen([sys.executable, "-c", CHILD_PULL, str(google)], cwd=ROOT,
-                             env={**os.environ, "PUBLIC_URL": served_sandbox.url}, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_PULL, str(google)],
+        cwd=ROOT,
+        env={**os.environ, "PUBLIC_URL": served_sandbox.url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         await until(served_sandbox.gate.held.is_set, 60, "the pull in flight")
         dead = _running(google, "pull")
@@ -113,8 +133,7 @@ async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_di
     assert "disconnected" in await connections.disconnect(hub, google)
 
 
-async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox_state, served_sandbox,
-                                                                    app_processes):
+async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox_state, served_sandbox, app_processes):
     integration_id, _ = await mapped(hub)
     with session_scope() as session:  # push only: this test is about the outbox
         integration = session.get(Integration, integration_id)
@@ -133,8 +152,9 @@ async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox
     restarted = time.monotonic()
     await until(lambda: _sent(integration_id) > 0, TARGET_OUTBOX, "the outbox moving", second.log_tail)
     moving = time.monotonic()
-    await until(lambda: statuses(integration_id) == {"sent": 5000}, TARGET_OUTBOX, "the outbox drained",
-                second.log_tail)
+    await until(
+        lambda: statuses(integration_id) == {"sent": 5000}, TARGET_OUTBOX, "the outbox drained", second.log_tail
+    )
     run = _run(dead.id)
     assert run.status == "interrupted" and f"pid {first.pid}" in run.error
     received = sandbox_state.received["google_ads"]
@@ -144,7 +164,8 @@ async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox
 
 
 async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_restarts(
-        hub, sandbox_state, served_sandbox, app_processes):
+    hub, sandbox_state, served_sandbox, app_processes
+):
     integration_id, _ = await mapped(hub)
     first = await run_pull(hub, integration_id, "schedule")
     # An hourly schedule whose last pull started 59 min 48 s ago: the next one is due in 12 s.
@@ -163,8 +184,15 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         await until(lambda: _sent(integration_id) == n, 70, "the app pushing", app.log_tail)
         # An app killed within seconds of every start could never pull: each life lasts until the pull,
         # once due, has run (and is not cut short).
-        await until(lambda: (dt.datetime.now(dt.timezone.utc) < due or _pulled_since(integration_id, first.run_id))
-                    and _running(integration_id, "pull") is None, 60, "the due pull done", app.log_tail)
+        await until(
+            lambda: (
+                (dt.datetime.now(dt.timezone.utc) < due or _pulled_since(integration_id, first.run_id))
+                and _running(integration_id, "pull") is None
+            ),
+            60,
+            "the due pull done",
+            app.log_tail,
+        )
         app.kill()
         restarts += 1
 
@@ -177,8 +205,10 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
     for _ in range(3):  # and no other pull comes before its hour is up, however many pushes and restarts
         await conversions_flow_through_a_life_of_the_app()
     assert len([r for r in _runs(integration_id, "pull") if r.id != first.run_id]) == 1
-    print(f"\nschedule: one pull at {started:%H:%M:%S} for {due:%H:%M:%S} across {restarts} restarts, "
-          f"{n} conversions pushed")
+    print(
+        f"\nschedule: one pull at {started:%H:%M:%S} for {due:%H:%M:%S} across {restarts} restarts, "
+        f"{n} conversions pushed"
+    )
 
 
 def _pulled_since(integration_id: int, first_run_id: int) -> bool:
@@ -200,7 +230,8 @@ def _backdate_pull(integration_id: int, run_id: int, when: dt.datetime) -> None:
 
 
 async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_lease_expires(
-        hub, sandbox_state, monkeypatch):
+    hub, sandbox_state, monkeypatch
+):
     """Its pid means nothing here, so only the lease's expiry tells; the leader sweeps right after it
     (not at its next minute) and pushes what the dead replica held."""
     monkeypatch.setenv("ROUTY_PUSH_EVERY_SECONDS", "3600")  # the push seen here is the sweep's
@@ -209,9 +240,17 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
     ingest(3, gclid="Cj0-{i}")
     expires = utcnow() + dt.timedelta(seconds=5)  # the first push job (2 s after start) finds it held
     with session_scope() as session:  # a push run of a replica on another host, last renewed 58 s ago
-        session.add(Lease(name=runs.run_lock_name(integration_id, "push"), holder="far:4242:ab", expires_at=expires,
-                          renewed_at=expires - dt.timedelta(seconds=60), machine="far|boot|pid:[1]", pid=4242,
-                          pid_started=1.0))
+        session.add(
+            Lease(
+                name=runs.run_lock_name(integration_id, "push"),
+                holder="far:4242:ab",
+                expires_at=expires,
+                renewed_at=expires - dt.timedelta(seconds=60),
+                machine="far|boot|pid:[1]",
+                pid=4242,
+                pid_started=1.0,
+            )
+        )
         session.commit()
     dead = runs.open_run(integration_id, "push", "schedule", holder="far:4242:ab")
     leader = SyncScheduler(hub)
@@ -227,5 +266,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
     run = _run(dead)
     assert run.status == "interrupted" and "stopped renewing its lease" in run.error and "pid 4242" in run.error
     assert closed - expires < dt.timedelta(seconds=5)  # not the next regular sweep (a minute later)
-    print(f"\nanother machine: lease expiry->run closed {(closed - expires).total_seconds():.1f} s, "
-          f"->outbox moving {(moving - expires).total_seconds():.1f} s")
+    print(
+        f"\nanother machine: lease expiry->run closed {(closed - expires).total_seconds():.1f} s, "
+        f"->outbox moving {(moving - expires).total_seconds():.1f} s"
+    )

@@ -30,8 +30,9 @@ def _action(customer: str, name: str) -> dict:
 async def test_an_own_upload_clicks_action_is_saved_with_its_event_source(hub) -> None:
     integration_id = await connected_integration(hub, "google_ads", US)
     crm = _action(US, "CRM purchase")
-    view = await mappings.save_mapping(hub, integration_id, "call", str(crm["conversion_action.id"]), "ignored",
-                                       {"event_source": "phone"})
+    view = await mappings.save_mapping(
+        hub, integration_id, "call", str(crm["conversion_action.id"]), "ignored", {"event_source": "phone"}
+    )
     assert view.action_name == "CRM purchase" and view.extra == {"event_source": "PHONE"}
     assert view.label == "CRM purchase · phone"
     default = await mappings.save_mapping(hub, integration_id, "sale", str(crm["conversion_action.id"]), "x", {})
@@ -85,8 +86,13 @@ def test_destination_rules_read_as_sentences() -> None:
     assert "manager account" in destination_problem(manager, own)
     tag = ConversionAction(id="2", name="Tag", kind="WEBPAGE", extra={"owner_customer": f"customers/{DE}"})
     assert "only UPLOAD_CLICKS" in destination_problem(client, tag)
-    assert [normalise_event_source(v) for v in ("web", "In store", "in-store", "MESSAGE", "")] == \
-        ["WEB", "IN_STORE", "IN_STORE", None, None]
+    assert [normalise_event_source(v) for v in ("web", "In store", "in-store", "MESSAGE", "")] == [
+        "WEB",
+        "IN_STORE",
+        "IN_STORE",
+        None,
+        None,
+    ]
 
 
 async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN001
@@ -98,15 +104,23 @@ async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN
 
     command.downgrade(alembic_config(), "0004")
     with get_engine().begin() as conn:
-        conn.execute(text("INSERT INTO integration (id, traffic_source_id, provider, status, settings_json, direction, "
-                          "schedule_minutes, lookback_days, history_days, consecutive_failures, created_at, updated_at) "
-                          "VALUES (1, 1, 'google_ads', 'active', '{}', 'bidirectional', 60, 7, 90, 0, "
-                          "'2026-11-01 00:00:00', '2026-11-01 00:00:00'), (2, 1, 'meta_ads', 'active', '{}', "
-                          "'bidirectional', 60, 7, 90, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"))
-        conn.execute(text("INSERT INTO conversionmapping (integration_id, event_type, action_id, action_name, "
-                          "extra_json, enabled, created_at) VALUES (1, 'sale', '7', 'CRM', '{}', TRUE, "
-                          "'2026-11-01 00:00:00'), (2, 'sale', '8', 'Pixel', '{\"event_name\": \"Purchase\"}', TRUE, "
-                          "'2026-11-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO integration (id, traffic_source_id, provider, status, settings_json, direction, "
+                "schedule_minutes, lookback_days, history_days, consecutive_failures, created_at, updated_at) "
+                "VALUES (1, 1, 'google_ads', 'active', '{}', 'bidirectional', 60, 7, 90, 0, "
+                "'2026-11-01 00:00:00', '2026-11-01 00:00:00'), (2, 1, 'meta_ads', 'active', '{}', "
+                "'bidirectional', 60, 7, 90, 0, '2026-11-01 00:00:00', '2026-11-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO conversionmapping (integration_id, event_type, action_id, action_name, "
+                "extra_json, enabled, created_at) VALUES (1, 'sale', '7', 'CRM', '{}', TRUE, "
+                "'2026-11-01 00:00:00'), (2, 'sale', '8', 'Pixel', '{\"event_name\": \"Purchase\"}', TRUE, "
+                "'2026-11-01 00:00:00')"
+            )
+        )
     command.upgrade(alembic_config(), "head")
     with session_scope() as session:
         extras = {m.integration_id: json.loads(m.extra_json) for m in session.query(ConversionMapping)}
@@ -120,8 +134,9 @@ async def test_the_pushed_event_source_follows_origin_then_mapping(hub, sandbox_
 
     integration_id = await connected_integration(hub, "google_ads", US)
     crm = _action(US, "CRM purchase")
-    await mappings.save_mapping(hub, integration_id, "sale", str(crm["conversion_action.id"]), "x",
-                                {"event_source": "PHONE"})
+    await mappings.save_mapping(
+        hub, integration_id, "sale", str(crm["conversion_action.id"]), "x", {"event_source": "PHONE"}
+    )
     ingest(2, gclid="Cj0-{i}")
     ingest(1, start=2, gclid="Cj0-{i}", origin="in_store")
     await push.run_push(hub, integration_id, "manual")

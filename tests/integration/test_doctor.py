@@ -38,7 +38,13 @@ async def test_a_good_set_up_checks_out(hub: ProviderHub) -> None:
     report = await doctor.run(hub)
     assert report.ok, "\n".join(report.lines())
     assert [c.name for c in report.integrations[0].checks] == [
-        "Token and scopes", "API version", "Google Ads API", "Account", "Data Manager API", "Conversion actions"]
+        "Token and scopes",
+        "API version",
+        "Google Ads API",
+        "Account",
+        "Data Manager API",
+        "Conversion actions",
+    ]
     assert {c.status for i in report.integrations for c in i.checks} <= {"ok", "warn", "skip"}
     checks = by_name(await doctor.check_integration(hub, google))
     assert checks["Conversion actions"].status == "ok" and "CRM purchase" in checks["Conversion actions"].message
@@ -63,8 +69,10 @@ async def test_data_manager_api_not_enabled(hub: ProviderHub, sandbox_state: San
     sandbox_state.faults.add("datamanager.status", "service_disabled")
     checks = by_name(await doctor.check_integration(hub, integration_id))
     assert checks["Google Ads API"].status == "ok"
-    assert checks["Data Manager API"].status == "fail" and "Data Manager API has not been used" in \
-        checks["Data Manager API"].message
+    assert (
+        checks["Data Manager API"].status == "fail"
+        and "Data Manager API has not been used" in checks["Data Manager API"].message
+    )
     assert "Enable the Data Manager API" in checks["Data Manager API"].fix
 
 
@@ -92,22 +100,28 @@ async def test_a_grant_without_the_datamanager_scope(hub: ProviderHub, sandbox_s
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         creds = connections.load_credentials(integration)
-        connections.save_credentials(integration, dataclasses.replace(creds, refresh_token=narrow.value,
-                                                                      access_token="", scope=ADWORDS_SCOPE))
+        connections.save_credentials(
+            integration, dataclasses.replace(creds, refresh_token=narrow.value, access_token="", scope=ADWORDS_SCOPE)
+        )
         session.add(integration)
         session.commit()
     checks = by_name(await doctor.check_integration(hub, integration_id))
     assert checks["Token and scopes"].status == "fail" and "datamanager" in checks["Token and scopes"].message
-    assert checks["Data Manager API"].status == "fail" and "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in \
-        checks["Data Manager API"].message
+    assert (
+        checks["Data Manager API"].status == "fail"
+        and "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in checks["Data Manager API"].message
+    )
     assert checks["Google Ads API"].status == "ok"
 
 
 async def test_a_mapping_whose_action_is_not_a_valid_destination(hub: ProviderHub) -> None:
     """A mapping saved before the destination rules (here: to the manager's cross-account action)."""
     integration_id = await connected_integration(hub, "google_ads", DE)
-    shared = next(a for a in gd.conversion_actions(42, DE)
-                  if a["conversion_action.owner_customer"] == f"customers/{gd.MANAGER_ID}")
+    shared = next(
+        a
+        for a in gd.conversion_actions(42, DE)
+        if a["conversion_action.owner_customer"] == f"customers/{gd.MANAGER_ID}"
+    )
     with session_scope() as session:
         mappings.add_mapping(session, integration_id, "sale", str(shared["conversion_action.id"]), "Agency", {})
         mappings.add_mapping(session, integration_id, "lead", "999999999", "Removed", {})
@@ -124,8 +138,9 @@ async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:  # n
     integration_id = await _google(hub)
     monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
     settings = reload_settings()
-    old = ProviderHub(Endpoints.from_settings(settings, "http://sandbox.test/sandbox"), hub.http, hub.public_url,
-                      hub.retry)
+    old = ProviderHub(
+        Endpoints.from_settings(settings, "http://sandbox.test/sandbox"), hub.http, hub.public_url, hub.retry
+    )
     report = await doctor.run(old)
     assert not report.ok
     assert report.configuration[0].status == "fail" and "2026-10-07" in report.configuration[0].message
@@ -137,8 +152,9 @@ async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:  # n
 
 async def test_meta_without_ads_management(hub: ProviderHub) -> None:
     url = await connections.start_oauth(hub, 1, "meta_ads")
-    outcome = await connections.complete_oauth(hub, "meta_ads", await consent(hub.http, url, "allow",
-                                                                              untick=("ads_management",)))
+    outcome = await connections.complete_oauth(
+        hub, "meta_ads", await consent(hub.http, url, "allow", untick=("ads_management",))
+    )
     choices = await connections.list_account_choices(hub, outcome.integration_id)
     await connections.select_account(hub, outcome.integration_id, choices[0].id)
     check = by_name(await doctor.check_integration(hub, outcome.integration_id))["Token and permissions"]
@@ -146,10 +162,12 @@ async def test_meta_without_ads_management(hub: ProviderHub) -> None:
     assert "ads_management is needed to send conversions" in check.fix
 
 
-@pytest.mark.parametrize("operation, check_name", [("meta.pixels", "Pixels (datasets)"),
-                                                    ("meta.account", "Ad account")])
-async def test_meta_access_refused(hub: ProviderHub, sandbox_state: SandboxState, operation: str,
-                                   check_name: str) -> None:
+@pytest.mark.parametrize(
+    "operation, check_name", [("meta.pixels", "Pixels (datasets)"), ("meta.account", "Ad account")]
+)
+async def test_meta_access_refused(
+    hub: ProviderHub, sandbox_state: SandboxState, operation: str, check_name: str
+) -> None:
     integration_id = await connected_integration(hub, "meta_ads")
     sandbox_state.faults.add(operation, "permission_denied")
     check = by_name(await doctor.check_integration(hub, integration_id))[check_name]
@@ -160,16 +178,25 @@ async def test_meta_expired_token(hub: ProviderHub, sandbox_state: SandboxState)
     integration_id = await connected_integration(hub, "meta_ads")
     sandbox_state.faults.add("meta.debug_token", "expired_token")
     checks = by_name(await doctor.check_integration(hub, integration_id))
-    assert checks["Token and permissions"].status == "fail" and "Session has expired" in \
-        checks["Token and permissions"].message
+    assert (
+        checks["Token and permissions"].status == "fail"
+        and "Session has expired" in checks["Token and permissions"].message
+    )
     assert checks["Ad account"].status == "skip"
 
 
-async def test_ga4_property_access_and_stream(hub: ProviderHub, sandbox_state: SandboxState,
-                                             sa_json: str) -> None:
-    integration = await connections.setup_manual(hub, 1, "ga4", {
-        "measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret", "property_id": "123456789",
-        "service_account_json": sa_json})
+async def test_ga4_property_access_and_stream(hub: ProviderHub, sandbox_state: SandboxState, sa_json: str) -> None:
+    integration = await connections.setup_manual(
+        hub,
+        1,
+        "ga4",
+        {
+            "measurement_id": "G-ROUTY12345",
+            "api_secret": "sandbox-mp-secret",
+            "property_id": "123456789",
+            "service_account_json": sa_json,
+        },
+    )
     assert all(c.status == "ok" for c in (await doctor.check_integration(hub, integration.id)).checks)
     sandbox_state.faults.add("ga4.run_report", "permission_denied")
     sandbox_state.faults.add("ga4.debug_collect", "validation_messages")
@@ -185,17 +212,21 @@ async def test_ga4_measurement_id_format(hub: ProviderHub) -> None:
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         creds = connections.load_credentials(integration)
-        connections.save_credentials(integration, dataclasses.replace(
-            creds, extra={**creds.extra, "measurement_id": "UA-12345-1"}))
+        connections.save_credentials(
+            integration, dataclasses.replace(creds, extra={**creds.extra, "measurement_id": "UA-12345-1"})
+        )
         session.add(integration)
         session.commit()
     (check,) = (await doctor.check_integration(hub, integration_id)).checks
     assert check.name == "Measurement ID" and check.status == "fail" and "G-" in check.message
 
 
-async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(hub: ProviderHub,  # noqa: ANN001
-                                                                         sandbox_state: SandboxState,
-                                                                         monkeypatch, capsys) -> None:  # noqa: ANN001
+async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
+    hub: ProviderHub,  # noqa: ANN001
+    sandbox_state: SandboxState,
+    monkeypatch,
+    capsys,
+) -> None:  # noqa: ANN001
     """`python -m routy_app doctor` end to end (its own event loop and HTTP client, as from a shell)."""
     import asyncio
 
@@ -207,8 +238,9 @@ async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(hub: Pr
     await _google(hub)
 
     def sandbox_hub(cls, settings=None) -> ProviderHub:  # noqa: ANN001 - what from_settings builds, in-process
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=mounted_sandbox(sandbox_state)),
-                                   base_url="http://sandbox.test")
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=mounted_sandbox(sandbox_state)), base_url="http://sandbox.test"
+        )
         return ProviderHub(hub.endpoints, client, hub.public_url, hub.retry)
 
     monkeypatch.setattr(ProviderHub, "from_settings", classmethod(sandbox_hub))

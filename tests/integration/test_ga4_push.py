@@ -27,16 +27,32 @@ def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
     return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
 
 
-def conv(key: str, *, event: str = "purchase", client_id: str | None = "111.222", value_micros: int = 129_900_000,
-         hours_ago: float = 1, **kw) -> OutgoingConversion:
-    return OutgoingConversion(key=key, event_type="deal_won", action=ConversionAction(event, event, "event"),
-                              occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours_ago),
-                              value_micros=value_micros, currency="EUR", ga_client_id=client_id, **kw)
+def conv(
+    key: str,
+    *,
+    event: str = "purchase",
+    client_id: str | None = "111.222",
+    value_micros: int = 129_900_000,
+    hours_ago: float = 1,
+    **kw,
+) -> OutgoingConversion:
+    return OutgoingConversion(
+        key=key,
+        event_type="deal_won",
+        action=ConversionAction(event, event, "event"),
+        occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours_ago),
+        value_micros=value_micros,
+        currency="EUR",
+        ga_client_id=client_id,
+        **kw,
+    )
 
 
 async def test_push_sends_events_with_the_wire_fields(ga4: GA4Provider, sandbox_state: SandboxState) -> None:
-    batch = [conv("ORD-1", email_sha256=EMAIL, consent_ad_user_data="granted", consent_ad_personalization="denied"),
-             conv("ORD-2", client_id="333.444", event="generate_lead", value_micros=0)]
+    batch = [
+        conv("ORD-1", email_sha256=EMAIL, consent_ad_user_data="granted", consent_ad_personalization="denied"),
+        conv("ORD-2", client_id="333.444", event="generate_lead", value_micros=0),
+    ]
     results = await ga4.push_conversions(CREDS, ACCOUNT, batch)
     assert [r.status for r in results] == ["sent", "sent"]
     got = {e["transaction_id"]: e for e in sandbox_state.received["ga4"]}
@@ -88,9 +104,11 @@ async def test_25_events_of_one_client_go_in_one_request(ga4: GA4Provider, sandb
 
 
 async def test_reserved_event_name_fails_with_the_validation_description(
-        ga4: GA4Provider, sandbox_state: SandboxState) -> None:
-    results = await ga4.push_conversions(CREDS, ACCOUNT, [conv("A", event="session_start", client_id="1.1"),
-                                                          conv("B", client_id="2.2")])
+    ga4: GA4Provider, sandbox_state: SandboxState
+) -> None:
+    results = await ga4.push_conversions(
+        CREDS, ACCOUNT, [conv("A", event="session_start", client_id="1.1"), conv("B", client_id="2.2")]
+    )
     assert results[0].status == "failed"
     assert "session_start" in results[0].error and "reserved" in results[0].error
     assert results[1].status == "sent"
@@ -123,8 +141,9 @@ async def test_collect_5xx_is_retried(ga4: GA4Provider, sandbox_state: SandboxSt
     assert len(sandbox_state.received["ga4"]) == 1
 
 
-async def test_collect_down_raises_transient_when_nothing_was_sent(ga4: GA4Provider,
-                                                                  sandbox_state: SandboxState) -> None:
+async def test_collect_down_raises_transient_when_nothing_was_sent(
+    ga4: GA4Provider, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("ga4.mp_collect", "http_500", times=10)
     with pytest.raises(TransientError) as caught:
         await ga4.push_conversions(CREDS, ACCOUNT, [conv("R2")])

@@ -22,11 +22,20 @@ from tests.integration.conftest import FAST_RETRY
 def sa_json() -> str:
     """A service-account key file made from a locally generated RSA key (the client self-signs JWTs)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "project_id": "routy-test", "private_key_id": "k1",
-                       "private_key": pem, "client_email": "routy@routy-test.iam.gserviceaccount.com",
-                       "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"})
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "routy-test",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "routy@routy-test.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
 
 
 @pytest.fixture
@@ -36,14 +45,15 @@ def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
 
 async def test_stream_only_setup_returns_the_stream_account(ga4: GA4Provider) -> None:
     account = await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)
-    assert account == Account(id=DEMO_MEASUREMENT_ID, name=f"GA4 stream {DEMO_MEASUREMENT_ID}", currency="USD",
-                              timezone="UTC")
+    assert account == Account(
+        id=DEMO_MEASUREMENT_ID, name=f"GA4 stream {DEMO_MEASUREMENT_ID}", currency="USD", timezone="UTC"
+    )
 
 
-async def test_setup_with_property_reads_currency_and_timezone(ga4: GA4Provider, sandbox_state: SandboxState,
-                                                               sa_json: str) -> None:
-    add_stream(sandbox_state, Stream("G-EUROPE1", "eu-secret", "987654321", currency="EUR",
-                                     timezone="Europe/Berlin"))
+async def test_setup_with_property_reads_currency_and_timezone(
+    ga4: GA4Provider, sandbox_state: SandboxState, sa_json: str
+) -> None:
+    add_stream(sandbox_state, Stream("G-EUROPE1", "eu-secret", "987654321", currency="EUR", timezone="Europe/Berlin"))
     account = await ga4.validate_manual_setup("G-EUROPE1", "eu-secret", "987654321", sa_json)
     assert (account.id, account.currency, account.timezone) == ("G-EUROPE1", "EUR", "Europe/Berlin")
     assert "987654321" in account.name
@@ -52,21 +62,27 @@ async def test_setup_with_property_reads_currency_and_timezone(ga4: GA4Provider,
     await ga4.test_connection(creds, account)
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"measurement_id": "UA-1234-1"}, "measurement_id"),
-    ({"measurement_id": "g-routy12345"}, "measurement_id"),
-    ({"measurement_id": "12345678"}, "measurement_id"),
-    ({"api_secret": "   "}, "api_secret"),
-    ({"property_id": "G-ROUTY12345", "service_account_json": "SA"}, "property_id"),
-    ({"property_id": "", "service_account_json": "SA"}, "property_id"),
-    ({"property_id": DEMO_PROPERTY_ID, "service_account_json": "{not json"}, "service_account_json"),
-    ({"property_id": DEMO_PROPERTY_ID, "service_account_json": '{"client_email": "a@b"}'}, "service_account_json"),
-    ({"property_id": DEMO_PROPERTY_ID, "service_account_json": '{"client_email": "a@b", "private_key": "nope"}'},
-     "service_account_json"),
-    ({"property_id": DEMO_PROPERTY_ID}, "service_account_json"),
-])
-async def test_bad_fields_raise_field_error_naming_the_field(ga4: GA4Provider, sandbox_state: SandboxState,
-                                                             sa_json: str, fields: dict, field: str) -> None:
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"measurement_id": "UA-1234-1"}, "measurement_id"),
+        ({"measurement_id": "g-routy12345"}, "measurement_id"),
+        ({"measurement_id": "12345678"}, "measurement_id"),
+        ({"api_secret": "   "}, "api_secret"),
+        ({"property_id": "G-ROUTY12345", "service_account_json": "SA"}, "property_id"),
+        ({"property_id": "", "service_account_json": "SA"}, "property_id"),
+        ({"property_id": DEMO_PROPERTY_ID, "service_account_json": "{not json"}, "service_account_json"),
+        ({"property_id": DEMO_PROPERTY_ID, "service_account_json": '{"client_email": "a@b"}'}, "service_account_json"),
+        (
+            {"property_id": DEMO_PROPERTY_ID, "service_account_json": '{"client_email": "a@b", "private_key": "nope"}'},
+            "service_account_json",
+        ),
+        ({"property_id": DEMO_PROPERTY_ID}, "service_account_json"),
+    ],
+)
+async def test_bad_fields_raise_field_error_naming_the_field(
+    ga4: GA4Provider, sandbox_state: SandboxState, sa_json: str, fields: dict, field: str
+) -> None:
     args = {"measurement_id": DEMO_MEASUREMENT_ID, "api_secret": DEMO_API_SECRET, **fields}
     if args.get("service_account_json") == "SA":
         args["service_account_json"] = sa_json
@@ -80,9 +96,13 @@ async def test_bad_fields_raise_field_error_naming_the_field(ga4: GA4Provider, s
 
 
 async def test_debug_validation_failure_becomes_permanent_error_with_googles_words(
-        ga4: GA4Provider, sandbox_state: SandboxState) -> None:
-    message = {"fieldPath": "measurement_id", "validationCode": "VALUE_INVALID",
-               "description": "Measurement ID [G-ROUTY12345] does not belong to a web data stream."}
+    ga4: GA4Provider, sandbox_state: SandboxState
+) -> None:
+    message = {
+        "fieldPath": "measurement_id",
+        "validationCode": "VALUE_INVALID",
+        "description": "Measurement ID [G-ROUTY12345] does not belong to a web data stream.",
+    }
     sandbox_state.faults.add("ga4.debug_collect", "validation_messages", messages=[message])
     with pytest.raises(PermanentError) as caught:
         await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)
@@ -96,8 +116,9 @@ async def test_wrong_api_secret_is_not_detectable(ga4: GA4Provider) -> None:
     assert account.id == DEMO_MEASUREMENT_ID
 
 
-async def test_unreadable_validation_answer_is_retried_then_transient(ga4: GA4Provider,
-                                                                      sandbox_state: SandboxState) -> None:
+async def test_unreadable_validation_answer_is_retried_then_transient(
+    ga4: GA4Provider, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("ga4.debug_collect", "malformed")
     assert (await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)).id == DEMO_MEASUREMENT_ID
     sandbox_state.faults.add("ga4.debug_collect", "malformed", times=10)
@@ -130,8 +151,9 @@ async def test_registry_builds_the_adapter(endpoints: Endpoints, sandbox_http: h
 
 async def test_conversion_actions_are_valid_recommended_event_names(ga4: GA4Provider) -> None:
     creds = ga4.credentials_for(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)
-    actions = await ga4.list_conversion_actions(creds, await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID,
-                                                                                       DEMO_API_SECRET))
+    actions = await ga4.list_conversion_actions(
+        creds, await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)
+    )
     names = [a.id for a in actions]
     assert {"purchase", "generate_lead", "close_convert_lead", "sign_up"} <= set(names)
     assert all(a.kind == "event" and a.name == a.id and ga4.validate_event_name(a.id) is None for a in actions)

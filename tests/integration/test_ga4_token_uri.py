@@ -27,11 +27,18 @@ METADATA = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/
 @pytest.fixture(scope="module")
 def key_info() -> dict:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    return {"type": "service_account", "project_id": "routy-test", "private_key_id": "k1", "private_key": pem,
-            "client_email": "routy@routy-test.iam.gserviceaccount.com", "client_id": "1",
-            "token_uri": "https://oauth2.googleapis.com/token"}
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "routy-test",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "routy@routy-test.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
 
 
 @pytest.fixture
@@ -39,8 +46,10 @@ def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
     return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
 
 
-@pytest.mark.parametrize("token_uri", [METADATA, "http://localhost:6379/", "https://oauth2.googleapis.com.evil.example/token",
-                                       "file:///etc/passwd", 42])
+@pytest.mark.parametrize(
+    "token_uri",
+    [METADATA, "http://localhost:6379/", "https://oauth2.googleapis.com.evil.example/token", "file:///etc/passwd", 42],
+)
 async def test_setup_refuses_a_key_whose_token_uri_is_not_googles(ga4, key_info, token_uri):
     bad = json.dumps({**key_info, "token_uri": token_uri})
     with pytest.raises(FieldError) as caught:
@@ -52,17 +61,23 @@ async def test_setup_refuses_a_key_whose_token_uri_is_not_googles(ga4, key_info,
 
 async def test_googles_endpoint_and_the_configured_one_are_accepted(ga4, key_info, endpoints):
     for uri in ("https://oauth2.googleapis.com/token", endpoints.google_token_url):
-        creds = ga4.credentials_for(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID,
-                                    json.dumps({**key_info, "token_uri": uri}))
+        creds = ga4.credentials_for(
+            DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, json.dumps({**key_info, "token_uri": uri})
+        )
         assert creds.extra["property_id"] == DEMO_PROPERTY_ID
 
 
 async def test_a_stored_key_with_a_foreign_token_uri_is_refused_before_any_request(ga4, key_info, sandbox_http):
     sent: list[str] = []
     sandbox_http.event_hooks["request"].append(lambda request: sent.append(str(request.url)))
-    creds = Credentials(extra={"measurement_id": DEMO_MEASUREMENT_ID, "api_secret": DEMO_API_SECRET,
-                               "property_id": DEMO_PROPERTY_ID,
-                               "service_account_json": json.dumps({**key_info, "token_uri": METADATA})})
+    creds = Credentials(
+        extra={
+            "measurement_id": DEMO_MEASUREMENT_ID,
+            "api_secret": DEMO_API_SECRET,
+            "property_id": DEMO_PROPERTY_ID,
+            "service_account_json": json.dumps({**key_info, "token_uri": METADATA}),
+        }
+    )
     account = Account(id=DEMO_MEASUREMENT_ID, name="property", currency="USD", timezone="UTC")
     day = dt.date.today() - dt.timedelta(days=3)
     with pytest.raises(PermanentError) as caught:

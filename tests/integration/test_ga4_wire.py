@@ -14,8 +14,10 @@ from routy_app.sandbox.state import SandboxState
 MP = "/sandbox/ga"
 REPORT = f"/sandbox/analyticsdata/v1beta/properties/{DEMO_PROPERTY_ID}:runReport"
 QUERY = {"measurement_id": DEMO_MEASUREMENT_ID, "api_secret": DEMO_API_SECRET}
-EVENT = {"client_id": "1.2", "events": [{"name": "purchase", "params": {"transaction_id": "T1", "value": 5,
-                                                                          "currency": "EUR"}}]}
+EVENT = {
+    "client_id": "1.2",
+    "events": [{"name": "purchase", "params": {"transaction_id": "T1", "value": 5, "currency": "EUR"}}],
+}
 
 
 def jwt(exp: float | None = None) -> str:
@@ -24,16 +26,21 @@ def jwt(exp: float | None = None) -> str:
 
 
 AUTH = {"Authorization": f"Bearer {jwt()}"}
-BODY = {"dateRanges": [{"startDate": "30daysAgo", "endDate": "yesterday"}],
-        "dimensions": [{"name": "date"}, {"name": "sessionCampaignName"}, {"name": "sessionSourceMedium"}],
-        "metrics": [{"name": "sessions"}, {"name": "totalUsers"}, {"name": "keyEvents"}, {"name": "totalRevenue"}],
-        "limit": "10000"}
+BODY = {
+    "dateRanges": [{"startDate": "30daysAgo", "endDate": "yesterday"}],
+    "dimensions": [{"name": "date"}, {"name": "sessionCampaignName"}, {"name": "sessionSourceMedium"}],
+    "metrics": [{"name": "sessions"}, {"name": "totalUsers"}, {"name": "keyEvents"}, {"name": "totalRevenue"}],
+    "limit": "10000",
+}
 
 
 async def test_collect_always_answers_204_empty(sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState) -> None:
-    cases = [(QUERY, b"{not json"), ({**QUERY, "api_secret": "wrong"}, json.dumps(EVENT).encode()),
-             ({"measurement_id": "nonsense"}, json.dumps(EVENT).encode()),
-             (QUERY, json.dumps({"events": [{"name": "_bad"}]}).encode())]
+    cases = [
+        (QUERY, b"{not json"),
+        ({**QUERY, "api_secret": "wrong"}, json.dumps(EVENT).encode()),
+        ({"measurement_id": "nonsense"}, json.dumps(EVENT).encode()),
+        (QUERY, json.dumps({"events": [{"name": "_bad"}]}).encode()),
+    ]
     for query, body in cases:
         answer = await sandbox_http.post(f"{MP}/mp/collect", params=query, content=body)
         assert (answer.status_code, answer.content) == (204, b"")
@@ -43,10 +50,12 @@ async def test_collect_always_answers_204_empty(sandbox_http: httpx.AsyncClient,
     assert [e["transaction_id"] for e in sandbox_state.received["ga4"]] == ["T1"]
 
 
-async def test_debug_collect_reports_but_stores_nothing(sandbox_http: httpx.AsyncClient,
-                                                        sandbox_state: SandboxState) -> None:
-    answer = await sandbox_http.post(f"{MP}/debug/mp/collect", params=QUERY,
-                                     json={"client_id": "1.2", "events": [{"name": "_bad"}]})
+async def test_debug_collect_reports_but_stores_nothing(
+    sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState
+) -> None:
+    answer = await sandbox_http.post(
+        f"{MP}/debug/mp/collect", params=QUERY, json={"client_id": "1.2", "events": [{"name": "_bad"}]}
+    )
     assert answer.status_code == 200
     [message] = answer.json()["validationMessages"]
     assert message["fieldPath"] == "events" and message["validationCode"] == "NAME_INVALID"
@@ -67,8 +76,9 @@ async def test_run_report_shape_and_offset_paging(sandbox_http: httpx.AsyncClien
     assert all(isinstance(v["value"], str) for v in row["metricValues"])
     paged = []
     for offset in range(0, 270, 100):
-        page = (await sandbox_http.post(REPORT, headers=AUTH, json={**BODY, "limit": "100",
-                                                                    "offset": str(offset)})).json()
+        page = (
+            await sandbox_http.post(REPORT, headers=AUTH, json={**BODY, "limit": "100", "offset": str(offset)})
+        ).json()
         assert page["rowCount"] == 270
         paged += page["rows"]
     assert paged == full["rows"]
@@ -76,8 +86,11 @@ async def test_run_report_shape_and_offset_paging(sandbox_http: httpx.AsyncClien
 
 async def test_run_report_aggregates_over_unrequested_dimensions(sandbox_http: httpx.AsyncClient) -> None:
     by_row = (await sandbox_http.post(REPORT, headers=AUTH, json=BODY)).json()["rows"]
-    by_date = (await sandbox_http.post(REPORT, headers=AUTH, json={**BODY, "dimensions": [{"name": "date"}],
-                                                                   "returnPropertyQuota": True})).json()
+    by_date = (
+        await sandbox_http.post(
+            REPORT, headers=AUTH, json={**BODY, "dimensions": [{"name": "date"}], "returnPropertyQuota": True}
+        )
+    ).json()
     assert by_date["rowCount"] == 30 and "tokensPerDay" in by_date["propertyQuota"]
     day = by_date["rows"][0]["dimensionValues"][0]["value"]
     sessions = sum(int(r["metricValues"][0]["value"]) for r in by_row if r["dimensionValues"][0]["value"] == day)
@@ -85,8 +98,11 @@ async def test_run_report_aggregates_over_unrequested_dimensions(sandbox_http: h
 
 
 async def test_run_report_empty_has_no_rows(sandbox_http: httpx.AsyncClient) -> None:
-    answer = (await sandbox_http.post(REPORT, headers=AUTH, json={
-        **BODY, "dateRanges": [{"startDate": "2001-01-01", "endDate": "2001-01-31"}]})).json()
+    answer = (
+        await sandbox_http.post(
+            REPORT, headers=AUTH, json={**BODY, "dateRanges": [{"startDate": "2001-01-01", "endDate": "2001-01-31"}]}
+        )
+    ).json()
     assert "rows" not in answer and "rowCount" not in answer and answer["metadata"]["currencyCode"] == "USD"
 
 
@@ -100,16 +116,20 @@ async def test_run_report_errors_in_google_shape(sandbox_http: httpx.AsyncClient
     assert unknown.status_code == 403 and unknown.json()["error"]["status"] == "PERMISSION_DENIED"
     bad_dim = await sandbox_http.post(REPORT, headers=AUTH, json={**BODY, "dimensions": [{"name": "nope"}]})
     assert bad_dim.status_code == 400 and bad_dim.json()["error"] == {
-        "code": 400, "status": "INVALID_ARGUMENT",
+        "code": 400,
+        "status": "INVALID_ARGUMENT",
         "message": "Field nope is not a valid dimension. For a list of valid dimensions and metrics, see "
-                   "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"}
+        "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema",
+    }
     bad_limit = await sandbox_http.post(REPORT, headers=AUTH, json={**BODY, "limit": "ten"})
     assert bad_limit.status_code == 400
 
 
 async def test_faults_through_the_control_api(sandbox_http: httpx.AsyncClient) -> None:
-    added = await sandbox_http.post("/sandbox/_control/faults", json={
-        "operation": "ga4.run_report", "condition": "quota_429", "times": 1, "params": {"retry_after": 3}})
+    added = await sandbox_http.post(
+        "/sandbox/_control/faults",
+        json={"operation": "ga4.run_report", "condition": "quota_429", "times": 1, "params": {"retry_after": 3}},
+    )
     assert added.status_code == 201
     throttled = await sandbox_http.post(REPORT, headers=AUTH, json=BODY)
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "3"

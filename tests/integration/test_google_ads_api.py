@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from routy_app.providers.base import (Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError)
+from routy_app.providers.base import Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError
 from routy_app.providers.google_ads import CUSTOMER_QUERY, GoogleAdsProvider
 from routy_app.providers.retry import RetryPolicy
 from routy_app.sandbox.state import SandboxState
@@ -24,19 +24,30 @@ def _week() -> tuple[dt.date, dt.date]:
     return end - dt.timedelta(days=6), end
 
 
-async def _collect(google: GoogleAdsProvider, creds: Credentials, account: Account, level: str,
-                   start: dt.date, end: dt.date) -> list[list]:
+async def _collect(
+    google: GoogleAdsProvider, creds: Credentials, account: Account, level: str, start: dt.date, end: dt.date
+) -> list[list]:
     return [page async for page in google.fetch_metrics(creds, account, level, start, end)]  # type: ignore[arg-type]
 
 
-async def _raw_search(sandbox_http, endpoints, creds: Credentials, customer: str, body: dict,  # noqa: ANN001
-                      login: str | None = None, stream: bool = False):
+async def _raw_search(
+    sandbox_http,
+    endpoints,
+    creds: Credentials,
+    customer: str,
+    body: dict,  # noqa: ANN001
+    login: str | None = None,
+    stream: bool = False,
+):
     headers = {"Authorization": f"Bearer {creds.access_token}"}
     if login:
         headers["login-customer-id"] = login
     method = "searchStream" if stream else "search"
-    return await sandbox_http.post(f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers/{customer}/googleAds:{method}",
-                                   json=body, headers=headers)
+    return await sandbox_http.post(
+        f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers/{customer}/googleAds:{method}",
+        json=body,
+        headers=headers,
+    )
 
 
 # ---------------------------------------------------------------- accounts
@@ -76,8 +87,9 @@ async def test_developer_token_header_is_optional(endpoints, sandbox_http, creds
 
 
 @pytest.mark.parametrize(("level", "per_day"), [("campaign", 3), ("ad_group", 6), ("ad", 12), ("keyword", 18)])
-async def test_fetch_metrics_every_level(google: GoogleAdsProvider, creds: Credentials, level: str, per_day: int,
-                                         sandbox_state: SandboxState) -> None:
+async def test_fetch_metrics_every_level(
+    google: GoogleAdsProvider, creds: Credentials, level: str, per_day: int, sandbox_state: SandboxState
+) -> None:
     sandbox_state.config.ads_per_ad_group, sandbox_state.config.keywords_per_ad_group = 2, 3
     start, end = _week()
     pages = await _collect(google, creds, _account(DE, login=MANAGER, currency="EUR"), level, start, end)
@@ -97,27 +109,40 @@ async def test_fetch_metrics_every_level(google: GoogleAdsProvider, creds: Crede
     assert len({(getattr(r, key), r.date) for r in rows}) == len(rows)
 
 
-async def test_typed_values_match_the_wire(google: GoogleAdsProvider, creds: Credentials, endpoints,  # noqa: ANN001
-                                           sandbox_http) -> None:
+async def test_typed_values_match_the_wire(
+    google: GoogleAdsProvider,
+    creds: Credentials,
+    endpoints,  # noqa: ANN001
+    sandbox_http,
+) -> None:
     start, end = _week()
-    query = ("SELECT campaign.id, segments.date, metrics.impressions, metrics.cost_micros, metrics.conversions, "
-             f"metrics.conversions_value FROM campaign WHERE segments.date BETWEEN '{start}' AND '{end}'")
+    query = (
+        "SELECT campaign.id, segments.date, metrics.impressions, metrics.cost_micros, metrics.conversions, "
+        f"metrics.conversions_value FROM campaign WHERE segments.date BETWEEN '{start}' AND '{end}'"
+    )
     wire = (await _raw_search(sandbox_http, endpoints, creds, US, {"query": query})).json()
-    assert wire["fieldMask"] == "campaign.id,segments.date,metrics.impressions,metrics.costMicros," \
-                                "metrics.conversions,metrics.conversionsValue"
+    assert (
+        wire["fieldMask"] == "campaign.id,segments.date,metrics.impressions,metrics.costMicros,"
+        "metrics.conversions,metrics.conversionsValue"
+    )
     row = wire["results"][0]
-    assert isinstance(row["campaign"]["id"], str) and row["campaign"]["resourceName"].startswith(f"customers/{US}/campaigns/")
+    assert isinstance(row["campaign"]["id"], str) and row["campaign"]["resourceName"].startswith(
+        f"customers/{US}/campaigns/"
+    )
     assert isinstance(row["metrics"]["impressions"], str) and isinstance(row["metrics"]["costMicros"], str)
     records = [r for page in await _collect(google, creds, _account(US), "campaign", start, end) for r in page]
-    match = next(r for r in records if r.campaign_id == row["campaign"]["id"] and r.date.isoformat() == row["segments"]["date"])
+    match = next(
+        r for r in records if r.campaign_id == row["campaign"]["id"] and r.date.isoformat() == row["segments"]["date"]
+    )
     assert match.impressions == int(row["metrics"]["impressions"])
     assert match.cost_micros == int(row["metrics"]["costMicros"])
     assert match.conversions_micros == round(row["metrics"].get("conversions", 0) * 1_000_000)
     assert match.conversion_value_micros == round(row["metrics"].get("conversionsValue", 0) * 1_000_000)
 
 
-async def test_paging_returns_every_row_exactly_once(google: GoogleAdsProvider, creds: Credentials,
-                                                     sandbox_state: SandboxState) -> None:
+async def test_paging_returns_every_row_exactly_once(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     config = sandbox_state.config
     config.campaigns_per_account, config.ad_groups_per_campaign, config.keywords_per_ad_group = 5, 5, 10
     config.days = 120
@@ -152,19 +177,29 @@ async def test_search_contract_errors(sandbox_http, endpoints, creds: Credential
     assert await error_of({"query": one_sided}) == (400, {"queryError": "EXPECTED_FILTERS_ON_DATE_RANGE"})
     no_range = "SELECT campaign.id, segments.date, metrics.clicks FROM campaign"
     assert await error_of({"query": no_range}) == (400, {"queryError": "EXPECTED_FILTERS_ON_DATE_RANGE"})
-    assert await error_of({"query": "SELECT campaign.nope FROM campaign"}) == (400, {"queryError": "UNRECOGNIZED_FIELD"})
-    assert (await error_of({"query": "SELECT ad_group.id FROM campaign"}))[1] == \
-        {"queryError": "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"}
+    assert await error_of({"query": "SELECT campaign.nope FROM campaign"}) == (
+        400,
+        {"queryError": "UNRECOGNIZED_FIELD"},
+    )
+    assert (await error_of({"query": "SELECT ad_group.id FROM campaign"}))[1] == {
+        "queryError": "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"
+    }
     resp = await _raw_search(sandbox_http, endpoints, creds, US, {"query": good, "bogus": 1})
     assert resp.status_code == 400 and "Unknown name" in resp.json()["error"]["message"]
 
 
-async def test_page_token_belongs_to_its_query(sandbox_http, endpoints, creds: Credentials,  # noqa: ANN001
-                                               sandbox_state: SandboxState) -> None:
+async def test_page_token_belongs_to_its_query(
+    sandbox_http,
+    endpoints,
+    creds: Credentials,  # noqa: ANN001
+    sandbox_state: SandboxState,
+) -> None:
     sandbox_state.config.keywords_per_ad_group = 300  # 3 x 2 x 300 keywords x 90 days > 10,000 rows
     start, end = dt.date.today() - dt.timedelta(days=40), dt.date.today() - dt.timedelta(days=2)
-    query = ("SELECT ad_group_criterion.criterion_id, segments.date FROM keyword_view "
-             f"WHERE segments.date BETWEEN '{start}' AND '{end}'")
+    query = (
+        "SELECT ad_group_criterion.criterion_id, segments.date FROM keyword_view "
+        f"WHERE segments.date BETWEEN '{start}' AND '{end}'"
+    )
     first = (await _raw_search(sandbox_http, endpoints, creds, US, {"query": query})).json()
     token = first["nextPageToken"]
     assert len(first["results"]) == 10_000
@@ -177,13 +212,25 @@ async def test_page_token_belongs_to_its_query(sandbox_http, endpoints, creds: C
 
 
 async def test_search_stream_is_an_array_of_batches(sandbox_http, endpoints, creds: Credentials) -> None:  # noqa: ANN001
-    resp = await _raw_search(sandbox_http, endpoints, creds, MANAGER,
-                             {"query": "SELECT customer_client.id, customer_client.level FROM customer_client "
-                                       "WHERE customer_client.level <= 1"}, login=MANAGER, stream=True)
+    resp = await _raw_search(
+        sandbox_http,
+        endpoints,
+        creds,
+        MANAGER,
+        {
+            "query": "SELECT customer_client.id, customer_client.level FROM customer_client "
+            "WHERE customer_client.level <= 1"
+        },
+        login=MANAGER,
+        stream=True,
+    )
     batches = resp.json()
     assert isinstance(batches, list) and len(batches) == 1
-    assert sorted((r["customerClient"]["id"], r["customerClient"]["level"]) for r in batches[0]["results"]) == \
-        [(DE, "1"), (JP, "1"), (MANAGER, "0")]
+    assert sorted((r["customerClient"]["id"], r["customerClient"]["level"]) for r in batches[0]["results"]) == [
+        (DE, "1"),
+        (JP, "1"),
+        (MANAGER, "0"),
+    ]
     assert batches[-1]["queryResourceConsumption"] and batches[0]["requestId"]
     denied = await _raw_search(sandbox_http, endpoints, creds, DE, {"query": CUSTOMER_QUERY}, stream=True)
     assert denied.status_code == 403 and isinstance(denied.json(), list) and "error" in denied.json()[0]
@@ -209,8 +256,9 @@ def _recording(google: GoogleAdsProvider) -> _Sleeps:
 
 
 @pytest.mark.parametrize("condition", ["expired_token", "unauthenticated_no_details"])
-async def test_401_faults_refresh_and_retry(google: GoogleAdsProvider, creds: Credentials, condition: str,
-                                            sandbox_state: SandboxState) -> None:
+async def test_401_faults_refresh_and_retry(
+    google: GoogleAdsProvider, creds: Credentials, condition: str, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search", condition)
     start, end = _week()
     pages = await _collect(google, creds, _account(US), "campaign", start, end)
@@ -218,26 +266,30 @@ async def test_401_faults_refresh_and_retry(google: GoogleAdsProvider, creds: Cr
     assert google.last_credentials.access_token != creds.access_token
 
 
-@pytest.mark.parametrize(("condition", "code"), [("expired_token", "OAUTH_TOKEN_EXPIRED"),
-                                                 ("unauthenticated_no_details", "UNAUTHENTICATED")])
-async def test_401_without_refresh_token_is_auth_expired(google: GoogleAdsProvider, creds: Credentials,
-                                                         condition: str, code: str, sandbox_state: SandboxState) -> None:
+@pytest.mark.parametrize(
+    ("condition", "code"), [("expired_token", "OAUTH_TOKEN_EXPIRED"), ("unauthenticated_no_details", "UNAUTHENTICATED")]
+)
+async def test_401_without_refresh_token_is_auth_expired(
+    google: GoogleAdsProvider, creds: Credentials, condition: str, code: str, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.list_customers", condition)
     with pytest.raises(AuthExpired) as exc:
         await google.list_accounts(Credentials(access_token=creds.access_token, scope=creds.scope))
     assert exc.value.status_code == 401 and exc.value.code == code
 
 
-async def test_wrong_login_customer_fault(google: GoogleAdsProvider, creds: Credentials,
-                                          sandbox_state: SandboxState) -> None:
+async def test_wrong_login_customer_fault(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search_stream", "wrong_login_customer")
     with pytest.raises(PermanentError) as exc:
         await google.test_connection(creds, _account(US))
     assert exc.value.code == "USER_PERMISSION_DENIED" and "login-customer-id" in exc.value.message
 
 
-async def test_quota_429_waits_the_retry_delay_then_succeeds(google: GoogleAdsProvider, creds: Credentials,
-                                                            sandbox_state: SandboxState) -> None:
+async def test_quota_429_waits_the_retry_delay_then_succeeds(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sleeps = _recording(google)
     sandbox_state.faults.add("google_ads.search", "quota_429", retry_delay="7s")
     start, end = _week()
@@ -245,8 +297,9 @@ async def test_quota_429_waits_the_retry_delay_then_succeeds(google: GoogleAdsPr
     assert sleeps.waits == [7.0]
 
 
-async def test_quota_429_that_persists_raises_rate_limited(google: GoogleAdsProvider, creds: Credentials,
-                                                          sandbox_state: SandboxState) -> None:
+async def test_quota_429_that_persists_raises_rate_limited(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search", "quota_429", times=10)
     start, end = _week()
     with pytest.raises(RateLimited) as exc:
@@ -254,8 +307,9 @@ async def test_quota_429_that_persists_raises_rate_limited(google: GoogleAdsProv
     assert exc.value.retry_after == 1.0 and exc.value.code == "RESOURCE_TEMPORARILY_EXHAUSTED"
 
 
-async def test_daily_quota_is_rate_limited_until_the_reset(google: GoogleAdsProvider, creds: Credentials,
-                                                          sandbox_state: SandboxState) -> None:
+async def test_daily_quota_is_rate_limited_until_the_reset(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search", "daily_quota", times=10)
     start, end = _week()
     with pytest.raises(RateLimited) as exc:
@@ -265,8 +319,9 @@ async def test_daily_quota_is_rate_limited_until_the_reset(google: GoogleAdsProv
 
 
 @pytest.mark.parametrize("condition", ["http_500", "http_503", "malformed"])
-async def test_transient_faults_are_retried(google: GoogleAdsProvider, creds: Credentials, condition: str,
-                                            sandbox_state: SandboxState) -> None:
+async def test_transient_faults_are_retried(
+    google: GoogleAdsProvider, creds: Credentials, condition: str, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search", condition, times=2)
     start, end = _week()
     assert await _collect(google, creds, _account(US), "ad_group", start, end)
@@ -274,15 +329,17 @@ async def test_transient_faults_are_retried(google: GoogleAdsProvider, creds: Cr
 
 
 @pytest.mark.parametrize("condition", ["http_500", "http_503", "malformed"])
-async def test_transient_faults_that_persist_raise_transient(google: GoogleAdsProvider, creds: Credentials,
-                                                             condition: str, sandbox_state: SandboxState) -> None:
+async def test_transient_faults_that_persist_raise_transient(
+    google: GoogleAdsProvider, creds: Credentials, condition: str, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.list_customers", condition, times=10)
     with pytest.raises(TransientError):
         await google.list_accounts(creds)
 
 
-async def test_503_retry_after_header_is_honoured(google: GoogleAdsProvider, creds: Credentials,
-                                                 sandbox_state: SandboxState) -> None:
+async def test_503_retry_after_header_is_honoured(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sleeps = _recording(google)
     sandbox_state.faults.add("google_ads.list_customers", "http_503", retry_after=3)
     assert await google.list_accounts(creds)
@@ -290,8 +347,9 @@ async def test_503_retry_after_header_is_honoured(google: GoogleAdsProvider, cre
 
 
 @pytest.mark.parametrize("after_batches", [0, 1])
-async def test_stream_error_is_parsed_in_both_shapes(google: GoogleAdsProvider, creds: Credentials,
-                                                     after_batches: int, sandbox_state: SandboxState) -> None:
+async def test_stream_error_is_parsed_in_both_shapes(
+    google: GoogleAdsProvider, creds: Credentials, after_batches: int, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("google_ads.search_stream", "stream_error", times=10, after_batches=after_batches)
     with pytest.raises(TransientError) as exc:
         await google.list_conversion_actions(creds, _account(US))
@@ -301,12 +359,19 @@ async def test_stream_error_is_parsed_in_both_shapes(google: GoogleAdsProvider, 
     assert len(await google.list_conversion_actions(creds, _account(US))) == 2  # retried once, then fine
 
 
-async def test_faults_can_be_armed_over_the_control_api(google: GoogleAdsProvider, creds: Credentials,
-                                                        sandbox_http) -> None:  # noqa: ANN001
+async def test_faults_can_be_armed_over_the_control_api(
+    google: GoogleAdsProvider, creds: Credentials, sandbox_http
+) -> None:  # noqa: ANN001
     sleeps = _recording(google)
-    armed = await sandbox_http.post("/sandbox/_control/faults", json={
-        "operation": "google_ads.list_customers", "condition": "quota_429", "times": 2,
-        "params": {"retry_delay": "5s"}})
+    armed = await sandbox_http.post(
+        "/sandbox/_control/faults",
+        json={
+            "operation": "google_ads.list_customers",
+            "condition": "quota_429",
+            "times": 2,
+            "params": {"retry_delay": "5s"},
+        },
+    )
     assert armed.status_code == 201
     assert len(await google.list_accounts(creds)) == 5
     assert sleeps.waits == [5.0, 5.0]

@@ -50,7 +50,9 @@ async def test_allow_redirects_with_code_state_and_scope_then_exchange(google: G
     creds = await google.exchange_code(q["code"], verifier, REDIRECT_URI)
     assert creds.access_token and creds.refresh_token
     assert creds.scope.split() == [ADWORDS_SCOPE, DATAMANAGER_SCOPE]
-    assert creds.expires_at is not None and creds.expires_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=55)
+    assert creds.expires_at is not None and creds.expires_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(
+        minutes=55
+    )
     assert google.last_credentials == creds
     with pytest.raises(PermanentError) as reused:  # codes are single use
         await google.exchange_code(q["code"], verifier, REDIRECT_URI)
@@ -108,8 +110,11 @@ async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(google: Googl
     await google.revoke(fresh)  # revoking twice is harmless
 
 
-async def test_api_401_refreshes_once_and_exposes_new_credentials(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
-                                                                  sandbox_state: SandboxState) -> None:
+async def test_api_401_refreshes_once_and_exposes_new_credentials(
+    google: GoogleAdsProvider,
+    sandbox_http,  # noqa: ANN001
+    sandbox_state: SandboxState,
+) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     assert sandbox_state.tokens.expire(creds.access_token)
     accounts = await google.list_accounts(creds)
@@ -118,8 +123,11 @@ async def test_api_401_refreshes_once_and_exposes_new_credentials(google: Google
     assert google.last_credentials.refresh_token == creds.refresh_token
 
 
-async def test_revoked_grant_surfaces_as_auth_expired(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
-                                                      sandbox_state: SandboxState) -> None:
+async def test_revoked_grant_surfaces_as_auth_expired(
+    google: GoogleAdsProvider,
+    sandbox_http,  # noqa: ANN001
+    sandbox_state: SandboxState,
+) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.tokens.revoke(creds.refresh_token or "")  # e.g. the user removed Routy's access
     with pytest.raises(AuthExpired) as exc:
@@ -127,8 +135,11 @@ async def test_revoked_grant_surfaces_as_auth_expired(google: GoogleAdsProvider,
     assert exc.value.code == "invalid_grant"
 
 
-async def test_expired_token_without_refresh_token_is_auth_expired(google: GoogleAdsProvider, sandbox_http,  # noqa: ANN001
-                                                                   sandbox_state: SandboxState) -> None:
+async def test_expired_token_without_refresh_token_is_auth_expired(
+    google: GoogleAdsProvider,
+    sandbox_http,  # noqa: ANN001
+    sandbox_state: SandboxState,
+) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.tokens.expire(creds.access_token)
     with pytest.raises(AuthExpired) as exc:

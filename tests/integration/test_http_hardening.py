@@ -55,8 +55,7 @@ def api_key(db) -> str:
 
 
 def _event(**extra) -> dict:
-    return {"id": "ord-1", "event_type": "sale", "occurred_at": (utcnow() - dt.timedelta(hours=1)).isoformat(),
-            **extra}
+    return {"id": "ord-1", "event_type": "sale", "occurred_at": (utcnow() - dt.timedelta(hours=1)).isoformat(), **extra}
 
 
 async def test_json_nested_a_thousand_deep_is_a_400(client, api_key):
@@ -65,8 +64,10 @@ async def test_json_nested_a_thousand_deep_is_a_400(client, api_key):
     assert answer.status_code == 400 and "nested" in answer.json()["error"]
 
 
-@pytest.mark.parametrize("field, value", [("email", "buyer\ud800@example.com"), ("id", "a\ud800b"),
-                                          ("user_agent", "a\ud800b"), ("gclid", "a\ud800b")])
+@pytest.mark.parametrize(
+    "field, value",
+    [("email", "buyer\ud800@example.com"), ("id", "a\ud800b"), ("user_agent", "a\ud800b"), ("gclid", "a\ud800b")],
+)
 async def test_lone_surrogate_is_a_422_naming_the_field(client, api_key, field, value):
     body = json.dumps(_event(**{field: value})).encode()  # json.dumps escapes it as \ud800
     answer = await client.post("/api/v1/conversions", content=body, headers={"Authorization": f"Bearer {api_key}"})
@@ -82,8 +83,9 @@ async def test_lone_surrogate_in_an_unknown_key_is_echoed_escaped(client, api_ke
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 async def test_timestamps_outside_utc_range_are_a_422_on_both_routes(client, api_key, moment):
-    answer = await client.post("/api/v1/conversions", json=_event(occurred_at=moment),
-                               headers={"Authorization": f"Bearer {api_key}"})
+    answer = await client.post(
+        "/api/v1/conversions", json=_event(occurred_at=moment), headers={"Authorization": f"Bearer {api_key}"}
+    )
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "occurred_at"
     answer = await client.get("/postback", params={"key": api_key, "event": "sale", "occurred_at": moment})
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "occurred_at"
@@ -108,15 +110,17 @@ async def test_a_body_over_the_cap_is_refused_after_reading_at_most_the_cap(clie
             consumed += 1024 * 1024
             yield b" " * (1024 * 1024)
 
-    answer = await client.post("/api/v1/conversions", content=body(),
-                               headers={"Authorization": f"Bearer {api_key}"})
+    answer = await client.post("/api/v1/conversions", content=body(), headers={"Authorization": f"Bearer {api_key}"})
     assert answer.status_code == 413
     assert consumed <= 6 * 1024 * 1024  # the cap (5 MB) plus the chunk that crossed it
 
 
 async def test_a_declared_length_over_the_cap_is_refused_before_the_route_runs(client):
-    answer = await client.post("/sandbox/ga/mp/collect?measurement_id=G-X&api_secret=s",
-                               content=b"{}", headers={"Content-Length": str(200 * 1024 * 1024)})
+    answer = await client.post(
+        "/sandbox/ga/mp/collect?measurement_id=G-X&api_secret=s",
+        content=b"{}",
+        headers={"Content-Length": str(200 * 1024 * 1024)},
+    )
     assert answer.status_code == 413
 
 
@@ -138,15 +142,18 @@ async def test_the_sandbox_body_routes_are_capped_too(client):
 
 async def test_sign_in_posted_from_another_origin_sets_no_cookie(client):
     _user(ATTACKER, ATTACKER_PASSWORD)
-    answer = await client.post("/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD},
-                               headers={"Origin": EVIL})
+    answer = await client.post(
+        "/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD}, headers={"Origin": EVIL}
+    )
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login?error=origin")
     assert "set-cookie" not in answer.headers
-    referred = await client.post("/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD},
-                                 headers={"Referer": f"{EVIL}/trap.html"})
+    referred = await client.post(
+        "/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD}, headers={"Referer": f"{EVIL}/trap.html"}
+    )
     assert "set-cookie" not in referred.headers
-    ours = await client.post("/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD},
-                             headers={"Origin": ORIGIN})
+    ours = await client.post(
+        "/auth/login", data={"email": ATTACKER, "password": ATTACKER_PASSWORD}, headers={"Origin": ORIGIN}
+    )
     assert ours.status_code == 303 and ours.cookies.get(auth.SESSION_COOKIE)
 
 
@@ -161,8 +168,11 @@ async def test_sign_out_posted_from_another_origin_keeps_the_session(client):
 
 
 async def test_first_admin_setup_posted_from_another_origin_creates_nobody(client):
-    answer = await client.post("/auth/setup", data={"email": ATTACKER, "password": ATTACKER_PASSWORD,
-                                                    "confirm": ATTACKER_PASSWORD}, headers={"Origin": "null"})
+    answer = await client.post(
+        "/auth/setup",
+        data={"email": ATTACKER, "password": ATTACKER_PASSWORD, "confirm": ATTACKER_PASSWORD},
+        headers={"Origin": "null"},
+    )
     assert answer.headers["location"].startswith("/setup?error=origin")
     with session_scope() as session:
         assert session.exec(select(User)).all() == []
@@ -177,8 +187,9 @@ async def test_sandbox_control_needs_an_admin_or_the_control_token(client, monke
     assert (await client.get("/sandbox/_control/tokens")).status_code == 403
     assert (await client.post("/sandbox/_control/reset")).status_code == 403
     assert (await client.get("/sandbox/_control/tokens", headers={CONTROL_TOKEN_HEADER: "wrong"})).status_code == 403
-    assert (await client.get("/sandbox/_control/tokens",
-                             headers={CONTROL_TOKEN_HEADER: "per-start-random-token"})).status_code == 200
+    assert (
+        await client.get("/sandbox/_control/tokens", headers={CONTROL_TOKEN_HEADER: "per-start-random-token"})
+    ).status_code == 200
     _user("viewer@example.com", PASSWORD, "viewer")
     client.cookies.set(auth.SESSION_COOKIE, _token("viewer@example.com"))
     assert (await client.get("/sandbox/_control/tokens")).status_code == 403
@@ -196,13 +207,21 @@ async def test_csv_export_neutralises_formula_cells(client):
     client.cookies.set(auth.SESSION_COOKIE, _token())
     names = ['=HYPERLINK("http://evil.example","Click")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "Plain"]
     with session_scope() as session:
-        integration = Integration(traffic_source_id=1, provider="google_ads", status="active",
-                                  account_currency="USD")
+        integration = Integration(traffic_source_id=1, provider="google_ads", status="active", account_currency="USD")
         session.add(integration)
         session.commit()
         for n, name in enumerate(names):
-            session.add(MetricRow(integration_id=integration.id, level="campaign", date=dt.date(2026, 11, 1),
-                                  campaign_id=f"=c{n}", campaign_name=name, impressions=10, clicks=n))
+            session.add(
+                MetricRow(
+                    integration_id=integration.id,
+                    level="campaign",
+                    date=dt.date(2026, 11, 1),
+                    campaign_id=f"=c{n}",
+                    campaign_name=name,
+                    impressions=10,
+                    clicks=n,
+                )
+            )
         session.commit()
         integration_id = integration.id
     answer = await client.get(f"/api/metrics/{integration_id}/export.csv?start=2026-11-01&end=2026-11-01&sort=name")
@@ -237,8 +256,11 @@ async def test_oauth_refusal_redirects_with_a_code_not_provider_text(client):
 
 async def _failed_sign_ins(client, n: int, forwarded_for: str) -> None:
     for i in range(n):
-        await client.post("/auth/login", data={"email": f"user{i}@example.com", "password": "wrong-password-1A"},
-                          headers={"X-Forwarded-For": forwarded_for})
+        await client.post(
+            "/auth/login",
+            data={"email": f"user{i}@example.com", "password": "wrong-password-1A"},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
 
 
 async def test_behind_a_trusted_proxy_one_client_cannot_lock_out_another(client, monkeypatch):
@@ -248,8 +270,9 @@ async def test_behind_a_trusted_proxy_one_client_cannot_lock_out_another(client,
     await _failed_sign_ins(client, 20, "203.0.113.66")
     with session_scope() as session:
         assert {a.ip for a in session.exec(select(LoginAttempt))} == {"203.0.113.66"}
-    answer = await client.post("/auth/login", data={"email": ADMIN, "password": PASSWORD},
-                               headers={"X-Forwarded-For": "192.0.2.10"})
+    answer = await client.post(
+        "/auth/login", data={"email": ADMIN, "password": PASSWORD}, headers={"X-Forwarded-For": "192.0.2.10"}
+    )
     assert answer.status_code == 303 and answer.cookies.get(auth.SESSION_COOKIE)
 
 
@@ -265,8 +288,9 @@ async def test_a_burst_from_one_address_waits_seconds_not_a_lockout(client, monk
     reload_settings()
     _user(ADMIN, PASSWORD)
     await _failed_sign_ins(client, auth.MAX_IP_FAILURES, "203.0.113.66")
-    answer = await client.post("/auth/login", data={"email": ADMIN, "password": PASSWORD},
-                               headers={"X-Forwarded-For": "203.0.113.66"})
+    answer = await client.post(
+        "/auth/login", data={"email": ADMIN, "password": PASSWORD}, headers={"X-Forwarded-For": "203.0.113.66"}
+    )
     location = answer.headers["location"]
     assert "error=locked" in location and "wait=" in location
     assert 0 < int(location.split("wait=")[1].split("&")[0]) <= 60
@@ -275,13 +299,23 @@ async def test_a_burst_from_one_address_waits_seconds_not_a_lockout(client, monk
             attempt.at -= dt.timedelta(seconds=61)
             session.add(attempt)
         session.commit()
-    answer = await client.post("/auth/login", data={"email": ADMIN, "password": PASSWORD},
-                               headers={"X-Forwarded-For": "203.0.113.66"})
+    answer = await client.post(
+        "/auth/login", data={"email": ADMIN, "password": PASSWORD}, headers={"X-Forwarded-For": "203.0.113.66"}
+    )
     assert answer.cookies.get(auth.SESSION_COOKIE)
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "/\\/evil.example", "/\t/evil.example",
-                                    "https://evil.example/", "/%0a/evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "/\t/evil.example",
+        "https://evil.example/",
+        "/%0a/evil.example",
+    ],
+)
 async def test_sign_in_never_redirects_off_site(client, target):
     _user(ADMIN, PASSWORD)
     answer = await client.post("/auth/login", data={"email": ADMIN, "password": PASSWORD, "next": target})

@@ -33,8 +33,15 @@ async def api(db):
 
 def event(n: int = 1, **extra) -> dict:
     when = (utcnow() - dt.timedelta(hours=1)).isoformat()
-    return {"id": f"ord-{n}", "event_type": "sale", "occurred_at": when, "value": "19.99", "currency": "USD",
-            "gclid": f"Cj0KCQ-{n}", **extra}
+    return {
+        "id": f"ord-{n}",
+        "event_type": "sale",
+        "occurred_at": when,
+        "value": "19.99",
+        "currency": "USD",
+        "gclid": f"Cj0KCQ-{n}",
+        **extra,
+    }
 
 
 def stored_count() -> int:
@@ -75,13 +82,16 @@ async def test_one_bad_event_rejects_the_whole_batch_naming_index_and_field(api,
     assert stored_count() == 0
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"event_type": "lead"}, "id"),
-    ({"id": "a", "occurred_at": "2026-01-01T00:00:00Z"}, "event_type"),
-    ({"id": "a", "event_type": "lead"}, "occurred_at"),
-    ({"id": "a", "event_type": "lead", "occurred_at": "2026-01-01T00:00:00Z", "value": 5}, "currency"),
-    ({"id": "a", "event_type": "lead", "occurred_at": "2026-01-01T00:00:00Z", "bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"event_type": "lead"}, "id"),
+        ({"id": "a", "occurred_at": "2026-01-01T00:00:00Z"}, "event_type"),
+        ({"id": "a", "event_type": "lead"}, "occurred_at"),
+        ({"id": "a", "event_type": "lead", "occurred_at": "2026-01-01T00:00:00Z", "value": 5}, "currency"),
+        ({"id": "a", "event_type": "lead", "occurred_at": "2026-01-01T00:00:00Z", "bogus": 1}, "bogus"),
+    ],
+)
 async def test_single_event_422_names_the_field(api, api_key, payload, field):
     answer = await api.post("/api/v1/conversions", json=payload, headers=auth(api_key))
     assert answer.status_code == 422
@@ -109,8 +119,9 @@ async def test_missing_wrong_or_rotated_key_is_401(api, api_key):
 
 async def test_value_is_parsed_as_decimal_not_float(api, api_key):
     raw = b'{"id":"d","event_type":"sale","occurred_at":"2026-01-01T00:00:00Z","value":0.29,"currency":"EUR"}'
-    answer = await api.post("/api/v1/conversions", content=raw, headers={**auth(api_key),
-                                                                          "content-type": "application/json"})
+    answer = await api.post(
+        "/api/v1/conversions", content=raw, headers={**auth(api_key), "content-type": "application/json"}
+    )
     assert answer.status_code == 201
     with session_scope() as session:
         assert session.exec(select(Conversion)).one().value_micros == 290_000  # float would give 289999.99...
@@ -133,8 +144,7 @@ async def test_ingest_queues_mapped_types_only_in_the_same_transaction(hub, api,
     action = (await mappings.available_actions(hub, integration_id))[0]
     with session_scope() as session:
         mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
-    answer = await api.post("/api/v1/conversions", json=[event(1), event(2, event_type="lead")],
-                            headers=auth(api_key))
+    answer = await api.post("/api/v1/conversions", json=[event(1), event(2, event_type="lead")], headers=auth(api_key))
     assert [e["queued_pushes"] for e in answer.json()["events"]] == [1, 0]
     with session_scope() as session:
         rows = session.exec(select(ConversionPush)).all()
@@ -143,8 +153,9 @@ async def test_ingest_queues_mapped_types_only_in_the_same_transaction(hub, api,
 
 def test_test_conversion_form_and_recent_list(db):
     with session_scope() as session:
-        conv = conversions.record_test_conversion(session, 1, {"event_type": "lead", "gclid": "abc", "value": "",
-                                                               "email": "a@b.co"})
+        conv = conversions.record_test_conversion(
+            session, 1, {"event_type": "lead", "gclid": "abc", "value": "", "email": "a@b.co"}
+        )
         assert conv.external_id.startswith("test-") and conv.email_sha256 and conv.value_micros == 0
         with pytest.raises(conversions.ValidationFailed) as problem:
             conversions.record_test_conversion(session, 1, {"event_type": "lead", "value": "5"})

@@ -28,45 +28,130 @@ from routy_app.security import secure
 from routy_app.services import conversions
 from routy_app.services.conversions import ALLOWED_FIELDS, CLICK_FIELDS
 
-settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.register_profile("fuzz", max_examples=3000, deadline=None, database=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=3000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-HOSTILE_CHARS = st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b", "\x7f", "\x85", "\u202e", "\u2066", "\u200f",
-                                 "\ufeff", "é", "😀", " ", "\n", "=", "%", "'", '"', "\\"])
-TEXT = st.one_of(st.text(max_size=30), st.lists(st.one_of(HOSTILE_CHARS, st.characters()), max_size=12).map("".join),
-                 st.sampled_from(["", " ", "lead", "sale", "USD", "EUR", "usd", "buyer@example.com", "+14155550123",
-                                  "203.0.113.7", "fe80::1%eth0", "::1", "a" * 1001]))
-MOMENTS = st.one_of(
-    st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59),
-                 timezones=st.sampled_from([dt.timezone.utc, dt.timezone(dt.timedelta(hours=1)),
-                                            dt.timezone(dt.timedelta(hours=-1)),
-                                            dt.timezone(dt.timedelta(hours=23, minutes=59))])).map(dt.datetime.isoformat),
-    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-01-01T00:00:00",
-                     "2026-01-01T00:00:00Z", "2020-02-30T00:00:00Z", "nonsense"]),
+HOSTILE_CHARS = st.sampled_from(
+    [
+        "\ud800",
+        "\udfff",
+        "\x00",
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\u202e",
+        "\u2066",
+        "\u200f",
+        "\ufeff",
+        "é",
+        "😀",
+        " ",
+        "\n",
+        "=",
+        "%",
+        "'",
+        '"',
+        "\\",
+    ]
 )
-NUMBERS = st.one_of(st.integers(), st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True),
-                    st.sampled_from(["1e999999", "-0", "NaN", "1e-999999", "19.99", "0.0000001", "999999999999.99"]))
+TEXT = st.one_of(
+    st.text(max_size=30),
+    st.lists(st.one_of(HOSTILE_CHARS, st.characters()), max_size=12).map("".join),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "lead",
+            "sale",
+            "USD",
+            "EUR",
+            "usd",
+            "buyer@example.com",
+            "+14155550123",
+            "203.0.113.7",
+            "fe80::1%eth0",
+            "::1",
+            "a" * 1001,
+        ]
+    ),
+)
+MOMENTS = st.one_of(
+    st.datetimes(
+        min_value=dt.datetime(1, 1, 1),
+        max_value=dt.datetime(9999, 12, 31, 23, 59, 59),
+        timezones=st.sampled_from(
+            [
+                dt.timezone.utc,
+                dt.timezone(dt.timedelta(hours=1)),
+                dt.timezone(dt.timedelta(hours=-1)),
+                dt.timezone(dt.timedelta(hours=23, minutes=59)),
+            ]
+        ),
+    ).map(dt.datetime.isoformat),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59-01:00",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00Z",
+            "2020-02-30T00:00:00Z",
+            "nonsense",
+        ]
+    ),
+)
+NUMBERS = st.one_of(
+    st.integers(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True),
+    st.sampled_from(["1e999999", "-0", "NaN", "1e-999999", "19.99", "0.0000001", "999999999999.99"]),
+)
 JSON_LEAF = st.one_of(st.none(), st.booleans(), NUMBERS, TEXT)
-JSON_ANY = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
-                        max_leaves=8)
-FIELD_VALUE = st.one_of(TEXT, NUMBERS, st.none(), st.booleans(), st.lists(JSON_LEAF, max_size=2),
-                        st.dictionaries(TEXT, JSON_LEAF, max_size=2))
+JSON_ANY = st.recursive(
+    JSON_LEAF, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
+)
+FIELD_VALUE = st.one_of(
+    TEXT,
+    NUMBERS,
+    st.none(),
+    st.booleans(),
+    st.lists(JSON_LEAF, max_size=2),
+    st.dictionaries(TEXT, JSON_LEAF, max_size=2),
+)
 
 EVENT = st.fixed_dictionaries(
-    {"id": st.one_of(st.integers(0, 50).map(lambda n: f"fz-{n}"), FIELD_VALUE),
-     "event_type": st.one_of(st.sampled_from(["sale", "lead"]), FIELD_VALUE),
-     "occurred_at": st.one_of(MOMENTS, FIELD_VALUE)},
+    {
+        "id": st.one_of(st.integers(0, 50).map(lambda n: f"fz-{n}"), FIELD_VALUE),
+        "event_type": st.one_of(st.sampled_from(["sale", "lead"]), FIELD_VALUE),
+        "occurred_at": st.one_of(MOMENTS, FIELD_VALUE),
+    },
     optional={
-        "value": st.one_of(NUMBERS, FIELD_VALUE), "currency": st.one_of(st.sampled_from(["USD", "EUR"]), FIELD_VALUE),
-        **{name: FIELD_VALUE for name in sorted(ALLOWED_FIELDS - {"id", "event_type", "occurred_at", "value",
-                                                                   "currency", "consent"})},
-        "consent": st.one_of(st.fixed_dictionaries({}, optional={"ad_user_data": FIELD_VALUE,
-                                                                 "ad_personalization": FIELD_VALUE}), FIELD_VALUE),
+        "value": st.one_of(NUMBERS, FIELD_VALUE),
+        "currency": st.one_of(st.sampled_from(["USD", "EUR"]), FIELD_VALUE),
+        **{
+            name: FIELD_VALUE
+            for name in sorted(ALLOWED_FIELDS - {"id", "event_type", "occurred_at", "value", "currency", "consent"})
+        },
+        "consent": st.one_of(
+            st.fixed_dictionaries({}, optional={"ad_user_data": FIELD_VALUE, "ad_personalization": FIELD_VALUE}),
+            FIELD_VALUE,
+        ),
         "unknown": FIELD_VALUE,
-    })
+    },
+)
 BODIES = st.one_of(
     EVENT.map(lambda e: json.dumps(e).encode()),
     st.lists(EVENT, min_size=0, max_size=4).map(lambda es: json.dumps(es).encode()),
@@ -75,13 +160,46 @@ BODIES = st.one_of(
     st.binary(max_size=200),
 )
 POSTBACK_VALUE = st.one_of(TEXT, MOMENTS, NUMBERS.map(str))
-POSTBACK_NAMES = st.sampled_from(sorted({"event", "click_id", "click_id_type", "value", "currency", "id", "occurred_at",
-                                         "email", "phone", "user_agent", "ip", *CLICK_FIELDS, "bogus"}))
+POSTBACK_NAMES = st.sampled_from(
+    sorted(
+        {
+            "event",
+            "click_id",
+            "click_id_type",
+            "value",
+            "currency",
+            "id",
+            "occurred_at",
+            "email",
+            "phone",
+            "user_agent",
+            "ip",
+            *CLICK_FIELDS,
+            "bogus",
+        }
+    )
+)
 POSTBACK_FIELDS = st.fixed_dictionaries(
     {"event": st.one_of(st.sampled_from(["sale", "lead"]), TEXT)},
-    optional={"occurred_at": MOMENTS, "id": st.one_of(st.integers(0, 50).map(lambda n: f"pb-{n}"), TEXT),
-              **{name: POSTBACK_VALUE for name in ("click_id", "click_id_type", "value", "currency", "email", "phone",
-                                                   "user_agent", "ip", *CLICK_FIELDS)}})
+    optional={
+        "occurred_at": MOMENTS,
+        "id": st.one_of(st.integers(0, 50).map(lambda n: f"pb-{n}"), TEXT),
+        **{
+            name: POSTBACK_VALUE
+            for name in (
+                "click_id",
+                "click_id_type",
+                "value",
+                "currency",
+                "email",
+                "phone",
+                "user_agent",
+                "ip",
+                *CLICK_FIELDS,
+            )
+        },
+    },
+)
 
 
 def _query(pairs) -> str:  # noqa: ANN001
@@ -133,8 +251,15 @@ def test_conversions_api_answers_2xx_or_4xx_and_stores_only_what_it_acknowledged
 
     @given(body=BODIES)
     def post(body: bytes) -> None:
-        ledger.record(_call(app, "POST", "/api/v1/conversions", content=body,
-                            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}))
+        ledger.record(
+            _call(
+                app,
+                "POST",
+                "/api/v1/conversions",
+                content=body,
+                headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+            )
+        )
 
     post()
     ledger.matches_database()

@@ -27,20 +27,27 @@ TARGET = 30  # seconds from saving a change to the leader acting on it
 
 def _pulls(integration_id: int) -> list[SyncRun]:
     with session_scope() as session:
-        return list(session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id,
-                                                       SyncRun.kind == "pull").order_by(SyncRun.id)).all())
+        return list(
+            session.exec(
+                select(SyncRun)
+                .where(SyncRun.integration_id == integration_id, SyncRun.kind == "pull")
+                .order_by(SyncRun.id)
+            ).all()
+        )
 
 
 def _pulled_ago(integration_id: int, minutes: int) -> None:
     with session_scope() as session:
-        session.exec(update(Integration).where(Integration.id == integration_id)
-                     .values(last_pull_at=utcnow() - dt.timedelta(minutes=minutes)))
+        session.exec(
+            update(Integration)
+            .where(Integration.id == integration_id)
+            .values(last_pull_at=utcnow() - dt.timedelta(minutes=minutes))
+        )
         session.commit()
 
 
 def _settings(schedule: int) -> dict[str, str]:
-    return {"direction": "bidirectional", "schedule_minutes": str(schedule), "lookback_days": "7",
-            "history_days": "90"}
+    return {"direction": "bidirectional", "schedule_minutes": str(schedule), "lookback_days": "7", "history_days": "90"}
 
 
 async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state, served_sandbox, app_processes):
@@ -51,15 +58,23 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     leader = app_processes()
     await until(lambda: "this process leads" in leader.log_tail(), 30, "the first instance leading", leader.log_tail)
     other = app_processes()
-    await until(lambda: other.alive() and "waiting to lead" in other.log_tail(), 30, "the second instance waiting",
-                other.log_tail)
+    await until(
+        lambda: other.alive() and "waiting to lead" in other.log_tail(),
+        30,
+        "the second instance waiting",
+        other.log_tail,
+    )
     timings = {}
 
     async def leader_pulls(what: str) -> None:
         before = len(_pulls(google))
         saved = time.monotonic()
-        await until(lambda: any(r.status == "success" for r in _pulls(google)[before:]), TARGET,
-                    f"the leader pulling after {what}", leader.log_tail)
+        await until(
+            lambda: any(r.status == "success" for r in _pulls(google)[before:]),
+            TARGET,
+            f"the leader pulling after {what}",
+            leader.log_tail,
+        )
         timings[what] = time.monotonic() - saved
         assert f":{leader.pid}:" in _pulls(google)[-1].holder  # the leader ran it, not the test or the other
 
@@ -67,8 +82,12 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     await leader_pulls("a schedule change")
 
     connections.set_paused(google, True)
-    await until(lambda: "integration %d no longer pulls" % google in leader.log_tail(), TARGET,
-                "the leader dropping the paused integration's job", leader.log_tail)
+    await until(
+        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        TARGET,
+        "the leader dropping the paused integration's job",
+        leader.log_tail,
+    )
     _pulled_ago(google, 20)
     connections.set_paused(google, False)  # resumed, overdue
     await leader_pulls("a resume")
@@ -81,6 +100,10 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
 
     await until(lambda: not runs.is_running(google), 30, "the pull's lock released")  # it closes the run first
     assert "disconnected" in await connections.disconnect(hub, google)
-    await until(lambda: "integration %d no longer pulls" % google in leader.log_tail(), TARGET,
-                "the leader dropping the disconnected integration's job", leader.log_tail)
+    await until(
+        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        TARGET,
+        "the leader dropping the disconnected integration's job",
+        leader.log_tail,
+    )
     print("\nchange -> leader acting: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))

@@ -26,14 +26,17 @@ async def test_live_actions_per_provider(hub):
     assert "purchase" in {a.id for a in await mappings.available_actions(hub, ga4)}
 
 
-@pytest.mark.parametrize("provider, event_type, action_id, extra, field", [
-    ("google_ads", "Sale", "123", {}, "event_type"),
-    ("google_ads", "sale", "abc", {}, "action_id"),
-    ("meta_ads", "sale", "123456", {}, "event_name"),
-    ("meta_ads", "sale", "123456", {"event_name": "BoughtStuff"}, "event_name"),
-    ("ga4", "sale", "session_start", {}, "action_id"),
-    ("ga4", "sale", "google_thing", {}, "action_id"),
-])
+@pytest.mark.parametrize(
+    "provider, event_type, action_id, extra, field",
+    [
+        ("google_ads", "Sale", "123", {}, "event_type"),
+        ("google_ads", "sale", "abc", {}, "action_id"),
+        ("meta_ads", "sale", "123456", {}, "event_name"),
+        ("meta_ads", "sale", "123456", {"event_name": "BoughtStuff"}, "event_name"),
+        ("ga4", "sale", "session_start", {}, "action_id"),
+        ("ga4", "sale", "google_thing", {}, "action_id"),
+    ],
+)
 async def test_invalid_mappings_are_refused_with_the_field(hub, provider, event_type, action_id, extra, field):
     integration_id = await connected_integration(hub, provider)
     with session_scope() as session, pytest.raises(MappingProblem) as problem:

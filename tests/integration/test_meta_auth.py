@@ -29,8 +29,9 @@ def test_authorization_url_is_the_classic_dialog(provider: MetaAdsProvider, endp
     assert "code_challenge" not in query  # Meta's web flow has no PKCE
 
 
-async def test_consent_page_is_a_real_page_with_allow_and_deny(provider: MetaAdsProvider,
-                                                               sandbox_http: httpx.AsyncClient) -> None:
+async def test_consent_page_is_a_real_page_with_allow_and_deny(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient
+) -> None:
     page, parsed = await open_consent(sandbox_http, provider.authorization_url("<b>x</b>", "v", REDIRECT))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert parsed.headings == ["Routy wants to access your Meta ad accounts"]
@@ -40,8 +41,9 @@ async def test_consent_page_is_a_real_page_with_allow_and_deny(provider: MetaAds
     assert "<b>x</b>" not in page.text and parsed.hidden["state"] == "<b>x</b>"  # escaped, round-trips intact
 
 
-async def test_allow_exchanges_code_for_a_long_lived_token(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient,
-                                                         sandbox_state: SandboxState) -> None:
+async def test_allow_exchanges_code_for_a_long_lived_token(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState
+) -> None:
     creds = await authorize(provider, sandbox_http, REDIRECT)
     assert creds.refresh_token is None
     lifetime = sandbox_state.config.meta_long_lived_lifetime
@@ -52,8 +54,9 @@ async def test_allow_exchanges_code_for_a_long_lived_token(provider: MetaAdsProv
     assert issued.scope == "ads_read,ads_management,business_management"
 
 
-async def test_code_is_single_use_and_redirect_uri_must_match(provider: MetaAdsProvider,
-                                                              sandbox_http: httpx.AsyncClient) -> None:
+async def test_code_is_single_use_and_redirect_uri_must_match(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient
+) -> None:
     code = (await consent(sandbox_http, provider.authorization_url("s", "v", REDIRECT)))["code"]
     with pytest.raises(PermanentError) as mismatch:
         await provider.exchange_code(code, "v", REDIRECT + "/other")
@@ -72,8 +75,9 @@ async def test_deny_returns_access_denied(provider: MetaAdsProvider, sandbox_htt
     assert query["state"] == "st-deny" and "code" not in query and query["error_description"]
 
 
-async def test_dialog_refuses_unknown_app_and_bad_redirect(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient,
-                                                           endpoints: Endpoints) -> None:
+async def test_dialog_refuses_unknown_app_and_bad_redirect(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+) -> None:
     other = MetaAdsProvider(dataclasses.replace(endpoints, meta_app_id="999"), sandbox_http)
     page = await sandbox_http.get(other.authorization_url("s", "v", REDIRECT))
     assert page.status_code == 400 and "Invalid App ID" in page.text
@@ -81,8 +85,9 @@ async def test_dialog_refuses_unknown_app_and_bad_redirect(provider: MetaAdsProv
     assert page.status_code == 400 and "URL blocked" in page.text
 
 
-async def test_wrong_app_secret_is_permanent(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient,
-                                             endpoints: Endpoints) -> None:
+async def test_wrong_app_secret_is_permanent(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+) -> None:
     code = (await consent(sandbox_http, provider.authorization_url("s", "v", REDIRECT)))["code"]
     wrong = MetaAdsProvider(dataclasses.replace(endpoints, meta_app_secret="nope"), sandbox_http, retry=FAST_RETRY)
     with pytest.raises(PermanentError) as caught:
@@ -91,7 +96,8 @@ async def test_wrong_app_secret_is_permanent(provider: MetaAdsProvider, sandbox_
 
 
 async def test_refresh_keeps_a_valid_token_and_refuses_an_expired_one(
-        provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState) -> None:
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState
+) -> None:
     creds = await authorize(provider, sandbox_http, REDIRECT)
     assert await provider.refresh(creds) is creds
     sandbox_state.tokens.expire(creds.access_token)
@@ -112,8 +118,9 @@ async def test_revoke_removes_permissions(provider: MetaAdsProvider, sandbox_htt
     await provider.revoke(creds)  # revoking a dead token is a no-op
 
 
-async def test_debug_token_wire_shape(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient,
-                                      endpoints: Endpoints) -> None:
+async def test_debug_token_wire_shape(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+) -> None:
     creds = await authorize(provider, sandbox_http, REDIRECT)
     url = f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/debug_token"
     app_token = f"{endpoints.meta_app_id}|{endpoints.meta_app_secret}"

@@ -25,16 +25,33 @@ PHONE = hashlib.sha256(b"14155550123").hexdigest()
 @pytest.fixture
 async def pixel(provider: MetaAdsProvider, creds: Credentials) -> ConversionAction:
     first = (await provider.list_conversion_actions(creds, ACCOUNT))[0]
-    return dataclasses.replace(first, extra={**first.extra, "event_name": "Purchase",
-                                             "event_source_url": "https://shop.example/thanks"})
+    return dataclasses.replace(
+        first, extra={**first.extra, "event_name": "Purchase", "event_source_url": "https://shop.example/thanks"}
+    )
 
 
-def conv(action: ConversionAction, key: str, *, age: dt.timedelta = dt.timedelta(hours=1),
-         user_agent: str | None = "Mozilla/5.0", value_micros: int = 129_900_000) -> OutgoingConversion:
-    return OutgoingConversion(key=key, event_type="purchase", action=action, occurred_at=NOW - age,
-                              value_micros=value_micros, currency="EUR", fbc="fb.1.1554763741205.AbCdEf",
-                              fbp="fb.1.1558571054389.1098115397", email_sha256_meta=EMAIL,
-                              phone_sha256_meta=PHONE, user_agent=user_agent, ip="203.0.113.7")
+def conv(
+    action: ConversionAction,
+    key: str,
+    *,
+    age: dt.timedelta = dt.timedelta(hours=1),
+    user_agent: str | None = "Mozilla/5.0",
+    value_micros: int = 129_900_000,
+) -> OutgoingConversion:
+    return OutgoingConversion(
+        key=key,
+        event_type="purchase",
+        action=action,
+        occurred_at=NOW - age,
+        value_micros=value_micros,
+        currency="EUR",
+        fbc="fb.1.1554763741205.AbCdEf",
+        fbp="fb.1.1558571054389.1098115397",
+        email_sha256_meta=EMAIL,
+        phone_sha256_meta=PHONE,
+        user_agent=user_agent,
+        ip="203.0.113.7",
+    )
 
 
 async def test_pixels_are_the_conversion_actions(provider: MetaAdsProvider, creds: Credentials) -> None:
@@ -45,8 +62,9 @@ async def test_pixels_are_the_conversion_actions(provider: MetaAdsProvider, cred
     assert {"Purchase", "Lead", "CompleteRegistration", "AddToCart", "StartTrial"} <= set(events)
 
 
-async def test_push_sends_events_in_the_wire_format(provider: MetaAdsProvider, creds: Credentials,
-                                                    pixel: ConversionAction, sandbox_state: SandboxState) -> None:
+async def test_push_sends_events_in_the_wire_format(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction, sandbox_state: SandboxState
+) -> None:
     batch = [conv(pixel, "ORD-1"), conv(pixel, "ORD-2", user_agent=None, value_micros=5_000_000)]
     results = await provider.push_conversions(creds, ACCOUNT, batch)
     assert [r.status for r in results] == ["sent", "sent"]
@@ -61,8 +79,9 @@ async def test_push_sends_events_in_the_wire_format(provider: MetaAdsProvider, c
     assert system["action_source"] == "system_generated" and system["custom_data"]["value"] == 5
 
 
-async def test_duplicate_event_id_is_stored_once(provider: MetaAdsProvider, creds: Credentials,
-                                                 pixel: ConversionAction, sandbox_state: SandboxState) -> None:
+async def test_duplicate_event_id_is_stored_once(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction, sandbox_state: SandboxState
+) -> None:
     first = await provider.push_conversions(creds, ACCOUNT, [conv(pixel, "ORD-7")])
     again = await provider.push_conversions(creds, ACCOUNT, [conv(pixel, "ORD-7")])
     assert first[0].status == again[0].status == "sent"
@@ -71,8 +90,9 @@ async def test_duplicate_event_id_is_stored_once(provider: MetaAdsProvider, cred
     assert len(stored) == 1 and len(sandbox_state.received["meta_ads"]) == 2
 
 
-async def test_old_event_rejects_the_whole_batch(provider: MetaAdsProvider, creds: Credentials,
-                                                 pixel: ConversionAction, sandbox_state: SandboxState) -> None:
+async def test_old_event_rejects_the_whole_batch(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction, sandbox_state: SandboxState
+) -> None:
     batch = [conv(pixel, "A"), conv(pixel, "B", age=dt.timedelta(days=8)), conv(pixel, "C")]
     results = await provider.push_conversions(creds, ACCOUNT, batch)
     assert [r.status for r in results] == ["failed"] * 3
@@ -83,8 +103,9 @@ async def test_old_event_rejects_the_whole_batch(provider: MetaAdsProvider, cred
     assert [r.status for r in retry] == ["sent", "sent"]
 
 
-async def test_validate_only_sends_a_test_event_code(provider: MetaAdsProvider, creds: Credentials,
-                                                     pixel: ConversionAction, sandbox_state: SandboxState) -> None:
+async def test_validate_only_sends_a_test_event_code(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction, sandbox_state: SandboxState
+) -> None:
     await provider.push_conversions(creds, ACCOUNT, [conv(pixel, "ORD-9")], validate_only=True)
     await provider.push_conversions(creds, ACCOUNT, [conv(pixel, "ORD-9")])
     test, real = sandbox_state.received["meta_ads"]
@@ -92,8 +113,9 @@ async def test_validate_only_sends_a_test_event_code(provider: MetaAdsProvider, 
     assert not real["duplicate"]  # a test event does not deduplicate the real one
 
 
-async def test_batch_limits_are_enforced_before_sending(provider: MetaAdsProvider, creds: Credentials,
-                                                        pixel: ConversionAction) -> None:
+async def test_batch_limits_are_enforced_before_sending(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction
+) -> None:
     with pytest.raises(ValueError, match="at most 1000"):
         await provider.push_conversions(creds, ACCOUNT, [conv(pixel, f"K{i}") for i in range(1001)])
     other = dataclasses.replace(pixel, id="123")
@@ -106,25 +128,41 @@ async def test_batch_limits_are_enforced_before_sending(provider: MetaAdsProvide
 
 
 def _event(**overrides) -> dict:  # noqa: ANN003
-    event = {"event_name": "Lead", "event_time": int(NOW.timestamp()), "action_source": "system_generated",
-             "event_id": "E1", "user_data": {"em": [EMAIL]}}
+    event = {
+        "event_name": "Lead",
+        "event_time": int(NOW.timestamp()),
+        "action_source": "system_generated",
+        "event_id": "E1",
+        "user_data": {"em": [EMAIL]},
+    }
     return {**event, **overrides}
 
 
-async def _post(http: httpx.AsyncClient, endpoints: Endpoints, pixel_id: str,
-                **kwargs) -> httpx.Response:  # noqa: ANN003
+async def _post(http: httpx.AsyncClient, endpoints: Endpoints, pixel_id: str, **kwargs) -> httpx.Response:  # noqa: ANN003
     return await http.post(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{pixel_id}/events", **kwargs)
 
 
 async def test_events_accept_form_and_multipart_with_token_in_form(
-        sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials, pixel: ConversionAction,
-        sandbox_state: SandboxState) -> None:
-    form = await _post(sandbox_http, endpoints, pixel.id,
-                       data={"data": json.dumps([_event()]), "access_token": creds.access_token})
+    sandbox_http: httpx.AsyncClient,
+    endpoints: Endpoints,
+    creds: Credentials,
+    pixel: ConversionAction,
+    sandbox_state: SandboxState,
+) -> None:
+    form = await _post(
+        sandbox_http, endpoints, pixel.id, data={"data": json.dumps([_event()]), "access_token": creds.access_token}
+    )
     assert form.status_code == 200 and form.json()["events_received"] == 1 and form.json()["messages"] == []
-    multi = await _post(sandbox_http, endpoints, pixel.id,
-                        files={"data": (None, json.dumps([_event(event_id="E2")])),
-                               "access_token": (None, creds.access_token), "test_event_code": (None, "TEST1")})
+    multi = await _post(
+        sandbox_http,
+        endpoints,
+        pixel.id,
+        files={
+            "data": (None, json.dumps([_event(event_id="E2")])),
+            "access_token": (None, creds.access_token),
+            "test_event_code": (None, "TEST1"),
+        },
+    )
     assert multi.status_code == 200
     assert [e["event_id"] for e in sandbox_state.received["meta_ads"]] == ["E1", "E2"]
     assert sandbox_state.received["meta_ads"][1]["test_event_code"] == "TEST1"
@@ -132,33 +170,59 @@ async def test_events_accept_form_and_multipart_with_token_in_form(
         assert isinstance(json.loads(multi.headers[name]), dict)
 
 
-@pytest.mark.parametrize(("bad", "words"), [
-    ({"user_data": {"em": ["jane@example.com"]}}, "SHA-256"),
-    ({"action_source": "website"}, "client_user_agent"),
-    ({"action_source": "billboard"}, "action_source"),
-    ({"event_time": int(NOW.timestamp() * 1000)}, "milliseconds"),
-    ({"event_name": "Purchase"}, "currency"),
-])
-async def test_events_reject_invalid_batches(sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials,
-                                             pixel: ConversionAction, sandbox_state: SandboxState, bad: dict,
-                                             words: str) -> None:
-    answer = await _post(sandbox_http, endpoints, pixel.id, json={"data": [_event(event_id="ok"), _event(**bad)]},
-                         headers={"Authorization": f"Bearer {creds.access_token}"})
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ({"user_data": {"em": ["jane@example.com"]}}, "SHA-256"),
+        ({"action_source": "website"}, "client_user_agent"),
+        ({"action_source": "billboard"}, "action_source"),
+        ({"event_time": int(NOW.timestamp() * 1000)}, "milliseconds"),
+        ({"event_name": "Purchase"}, "currency"),
+    ],
+)
+async def test_events_reject_invalid_batches(
+    sandbox_http: httpx.AsyncClient,
+    endpoints: Endpoints,
+    creds: Credentials,
+    pixel: ConversionAction,
+    sandbox_state: SandboxState,
+    bad: dict,
+    words: str,
+) -> None:
+    answer = await _post(
+        sandbox_http,
+        endpoints,
+        pixel.id,
+        json={"data": [_event(event_id="ok"), _event(**bad)]},
+        headers={"Authorization": f"Bearer {creds.access_token}"},
+    )
     error = answer.json()["error"]
     assert answer.status_code == 400 and error["code"] == 100 and error["type"] == "OAuthException"
     assert words in error["error_user_msg"] and "index 1" in error["error_user_msg"] and error["error_subcode"]
     assert sandbox_state.received["meta_ads"] == []
 
 
-async def test_events_refuse_more_than_1000(sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials,
-                                            pixel: ConversionAction) -> None:
-    answer = await _post(sandbox_http, endpoints, pixel.id, params={"access_token": creds.access_token},
-                         json={"data": [_event(event_id=str(i)) for i in range(1001)]})
+async def test_events_refuse_more_than_1000(
+    sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials, pixel: ConversionAction
+) -> None:
+    answer = await _post(
+        sandbox_http,
+        endpoints,
+        pixel.id,
+        params={"access_token": creds.access_token},
+        json={"data": [_event(event_id=str(i)) for i in range(1001)]},
+    )
     assert answer.status_code == 400 and answer.json()["error"]["error_user_title"] == "Too Many Events"
 
 
-async def test_events_to_an_unknown_pixel(sandbox_http: httpx.AsyncClient, endpoints: Endpoints,
-                                          creds: Credentials) -> None:
-    answer = await _post(sandbox_http, endpoints, "1", json={"data": [_event()]},
-                         headers={"Authorization": f"Bearer {creds.access_token}"})
+async def test_events_to_an_unknown_pixel(
+    sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials
+) -> None:
+    answer = await _post(
+        sandbox_http,
+        endpoints,
+        "1",
+        json={"data": [_event()]},
+        headers={"Authorization": f"Bearer {creds.access_token}"},
+    )
     assert answer.status_code == 400 and answer.json()["error"]["error_subcode"] == 33

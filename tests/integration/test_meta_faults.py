@@ -10,7 +10,13 @@ import httpx
 import pytest
 
 from routy_app.providers.base import (
-    Account, AuthExpired, Credentials, OutgoingConversion, PermanentError, RateLimited, TransientError,
+    Account,
+    AuthExpired,
+    Credentials,
+    OutgoingConversion,
+    PermanentError,
+    RateLimited,
+    TransientError,
 )
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider
@@ -46,8 +52,9 @@ def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient, sleeps: Slee
 
 
 async def insights(provider: MetaAdsProvider, creds: Credentials) -> list:
-    return [row async for page in provider.fetch_metrics(creds, ACCOUNT, "campaign", YESTERDAY, YESTERDAY)
-            for row in page]
+    return [
+        row async for page in provider.fetch_metrics(creds, ACCOUNT, "campaign", YESTERDAY, YESTERDAY) for row in page
+    ]
 
 
 async def test_expired_token_fault(provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState) -> None:
@@ -60,8 +67,9 @@ async def test_expired_token_fault(provider: MetaAdsProvider, creds: Credentials
         await provider.refresh(creds)
 
 
-async def test_revoked_token_fault_makes_debug_token_invalid(provider: MetaAdsProvider, creds: Credentials,
-                                                             sandbox_state: SandboxState) -> None:
+async def test_revoked_token_fault_makes_debug_token_invalid(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.adaccounts", "revoked_token")
     with pytest.raises(AuthExpired) as caught:
         await provider.list_accounts(creds)
@@ -71,16 +79,18 @@ async def test_revoked_token_fault_makes_debug_token_invalid(provider: MetaAdsPr
     assert refreshed.value.code == "190/460"
 
 
-async def test_revoked_token_via_debug_token_fault(provider: MetaAdsProvider, creds: Credentials,
-                                                   sandbox_state: SandboxState) -> None:
+async def test_revoked_token_via_debug_token_fault(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.debug_token", "revoked_token", subcode=458)
     with pytest.raises(AuthExpired) as caught:
         await provider.refresh(creds)
     assert caught.value.code == "190/458"
 
 
-async def test_token_expired_through_the_control_api(provider: MetaAdsProvider, creds: Credentials,
-                                                     sandbox_http: httpx.AsyncClient) -> None:
+async def test_token_expired_through_the_control_api(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_http: httpx.AsyncClient
+) -> None:
     answer = await sandbox_http.post("/sandbox/_control/tokens/expire", json={"all": True, "provider": "meta"})
     assert answer.status_code == 200
     with pytest.raises(AuthExpired) as caught:
@@ -88,15 +98,17 @@ async def test_token_expired_through_the_control_api(provider: MetaAdsProvider, 
     assert caught.value.code == "190/463"
 
 
-async def test_throttle_17_waits_the_regain_time_then_succeeds(provider: MetaAdsProvider, creds: Credentials,
-                                                               sandbox_state: SandboxState, sleeps: Sleeps) -> None:
+async def test_throttle_17_waits_the_regain_time_then_succeeds(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, sleeps: Sleeps
+) -> None:
     sandbox_state.faults.add("meta.insights", "throttle_17")
     assert len(await insights(provider, creds)) == 3
     assert sleeps.waits == [60.0]  # estimated_time_to_regain_access: 1 minute
 
 
-async def test_throttle_longer_than_the_run_can_wait_is_raised(provider: MetaAdsProvider, creds: Credentials,
-                                                               sandbox_state: SandboxState, sleeps: Sleeps) -> None:
+async def test_throttle_longer_than_the_run_can_wait_is_raised(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, sleeps: Sleeps
+) -> None:
     sandbox_state.faults.add("meta.insights", "throttle_17", estimated_time_to_regain_access=5)
     with pytest.raises(RateLimited) as caught:
         await insights(provider, creds)
@@ -105,42 +117,70 @@ async def test_throttle_longer_than_the_run_can_wait_is_raised(provider: MetaAds
     assert sleeps.waits == []
 
 
-@pytest.mark.parametrize(("condition", "operation", "code"), [
-    ("throttle_80000", "meta.insights", "80000/2446079"),
-    ("throttle_80004", "meta.account", "80004/2446079"),
-    ("throttle_4", "meta.adaccounts", "4/1504022"),
-    ("throttle_613", "meta.insights", "613/1487742"),
-])
-async def test_business_use_case_throttles(provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState,
-                                           sleeps: Sleeps, condition: str, operation: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("condition", "operation", "code"),
+    [
+        ("throttle_80000", "meta.insights", "80000/2446079"),
+        ("throttle_80004", "meta.account", "80004/2446079"),
+        ("throttle_4", "meta.adaccounts", "4/1504022"),
+        ("throttle_613", "meta.insights", "613/1487742"),
+    ],
+)
+async def test_business_use_case_throttles(
+    provider: MetaAdsProvider,
+    creds: Credentials,
+    sandbox_state: SandboxState,
+    sleeps: Sleeps,
+    condition: str,
+    operation: str,
+    code: str,
+) -> None:
     sandbox_state.faults.add(operation, condition, times=10)
-    call = {"meta.insights": lambda: insights(provider, creds),
-            "meta.account": lambda: provider.test_connection(creds, ACCOUNT),
-            "meta.adaccounts": lambda: provider.list_accounts(creds)}[operation]
+    call = {
+        "meta.insights": lambda: insights(provider, creds),
+        "meta.account": lambda: provider.test_connection(creds, ACCOUNT),
+        "meta.adaccounts": lambda: provider.list_accounts(creds),
+    }[operation]
     with pytest.raises(RateLimited) as caught:
         await call()
     assert caught.value.code == code and caught.value.retry_after == 60
     assert sleeps.waits == [60.0] * (FAST_RETRY.max_attempts - 1)
 
 
-@pytest.mark.parametrize(("condition", "params"), [
-    ("transient_2", {}), ("transient_2", {"status": 400}), ("http_500", {}), ("malformed", {}),
-    ("malformed", {"status": 502}),
-])
-async def test_transient_faults_are_retried_then_succeed(provider: MetaAdsProvider, creds: Credentials,
-                                                         sandbox_state: SandboxState, sleeps: Sleeps,
-                                                         condition: str, params: dict) -> None:
+@pytest.mark.parametrize(
+    ("condition", "params"),
+    [
+        ("transient_2", {}),
+        ("transient_2", {"status": 400}),
+        ("http_500", {}),
+        ("malformed", {}),
+        ("malformed", {"status": 502}),
+    ],
+)
+async def test_transient_faults_are_retried_then_succeed(
+    provider: MetaAdsProvider,
+    creds: Credentials,
+    sandbox_state: SandboxState,
+    sleeps: Sleeps,
+    condition: str,
+    params: dict,
+) -> None:
     sandbox_state.faults.add("meta.insights", condition, times=2, **params)
     assert len(await insights(provider, creds)) == 3
     assert len(sleeps.waits) == 2
 
 
-@pytest.mark.parametrize(("condition", "code", "status"), [
-    ("transient_2", "2", 500), ("http_500", "1/99", 500), ("malformed", "malformed", 200),
-])
-async def test_transient_faults_that_persist_become_transient_errors(provider: MetaAdsProvider, creds: Credentials,
-                                                                     sandbox_state: SandboxState, condition: str,
-                                                                     code: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("condition", "code", "status"),
+    [
+        ("transient_2", "2", 500),
+        ("http_500", "1/99", 500),
+        ("malformed", "malformed", 200),
+    ],
+)
+async def test_transient_faults_that_persist_become_transient_errors(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, condition: str, code: str, status: int
+) -> None:
     sandbox_state.faults.add("meta.adaccounts", condition, times=10)
     with pytest.raises(TransientError) as caught:
         await provider.list_accounts(creds)
@@ -148,16 +188,18 @@ async def test_transient_faults_that_persist_become_transient_errors(provider: M
     assert len(sandbox_state.faults.pending()) == 1  # FAST_RETRY gave up after its 4 attempts
 
 
-async def test_reduce_data_outside_insights_is_transient(provider: MetaAdsProvider, creds: Credentials,
-                                                         sandbox_state: SandboxState) -> None:
+async def test_reduce_data_outside_insights_is_transient(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.account", "reduce_data", times=10)
     with pytest.raises(TransientError) as caught:
         await provider.test_connection(creds, ACCOUNT)
     assert caught.value.code == "reduce_data" and caught.value.status_code == 500
 
 
-async def test_permission_and_parameter_errors(provider: MetaAdsProvider, creds: Credentials,
-                                               sandbox_state: SandboxState) -> None:
+async def test_permission_and_parameter_errors(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.pixels", "permission_denied")
     with pytest.raises(AuthExpired) as denied:
         await provider.list_conversion_actions(creds, ACCOUNT)
@@ -168,8 +210,9 @@ async def test_permission_and_parameter_errors(provider: MetaAdsProvider, creds:
     assert invalid.value.code == "100"
 
 
-async def test_token_endpoint_faults(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient,
-                                     sandbox_state: SandboxState) -> None:
+async def test_token_endpoint_faults(
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.token", "transient_2")
     url = provider.authorization_url("s", "v", REDIRECT)
     code = (await consent(sandbox_http, url))["code"]
@@ -177,13 +220,25 @@ async def test_token_endpoint_faults(provider: MetaAdsProvider, sandbox_http: ht
     assert creds.access_token
 
 
-async def test_events_faults(provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState,
-                             sandbox_http: httpx.AsyncClient) -> None:
+async def test_events_faults(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, sandbox_http: httpx.AsyncClient
+) -> None:
     pixel = (await provider.list_conversion_actions(creds, ACCOUNT))[0]
-    event = OutgoingConversion(key="K1", event_type="lead", action=pixel, occurred_at=dt.datetime.now(dt.timezone.utc),
-                               fbp="fb.1.1558571054389.1098115397")
-    answer = await sandbox_http.post("/sandbox/_control/faults", json={
-        "operation": "meta.events", "condition": "throttle_80004", "params": {"estimated_time_to_regain_access": 10}})
+    event = OutgoingConversion(
+        key="K1",
+        event_type="lead",
+        action=pixel,
+        occurred_at=dt.datetime.now(dt.timezone.utc),
+        fbp="fb.1.1558571054389.1098115397",
+    )
+    answer = await sandbox_http.post(
+        "/sandbox/_control/faults",
+        json={
+            "operation": "meta.events",
+            "condition": "throttle_80004",
+            "params": {"estimated_time_to_regain_access": 10},
+        },
+    )
     assert answer.status_code == 201
     with pytest.raises(RateLimited) as caught:
         await provider.push_conversions(creds, ACCOUNT, [event])
@@ -197,18 +252,22 @@ async def test_events_faults(provider: MetaAdsProvider, creds: Credentials, sand
 async def test_connection_errors_are_transient(endpoints: Endpoints, creds: Credentials) -> None:
     unreachable = dataclasses.replace(endpoints, meta_graph_base_url="http://127.0.0.1:9")
     async with httpx.AsyncClient(timeout=2) as http:
-        provider = MetaAdsProvider(unreachable, http, retry=RetryPolicy(max_attempts=2, initial=0, cap=0,
-                                                                        sleep=Sleeps()))
+        provider = MetaAdsProvider(
+            unreachable, http, retry=RetryPolicy(max_attempts=2, initial=0, cap=0, sleep=Sleeps())
+        )
         with pytest.raises(TransientError) as caught:
             await provider.list_accounts(creds)
     assert caught.value.code == "transport" and "127.0.0.1" not in caught.value.message
 
 
-async def test_usage_headers_on_graph_answers(sandbox_http: httpx.AsyncClient, creds: Credentials, endpoints: Endpoints,
-                                              sandbox_state: SandboxState) -> None:
+async def test_usage_headers_on_graph_answers(
+    sandbox_http: httpx.AsyncClient, creds: Credentials, endpoints: Endpoints, sandbox_state: SandboxState
+) -> None:
     sandbox_state.faults.add("meta.adaccounts", "throttle_80000", estimated_time_to_regain_access=3)
-    answer = await sandbox_http.get(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/me/adaccounts",
-                                    headers={"Authorization": f"Bearer {creds.access_token}"})
+    answer = await sandbox_http.get(
+        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/me/adaccounts",
+        headers={"Authorization": f"Bearer {creds.access_token}"},
+    )
     assert answer.status_code == 400
     usage = json.loads(answer.headers["x-business-use-case-usage"])
     (entries,) = usage.values()

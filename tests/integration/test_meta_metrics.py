@@ -43,8 +43,9 @@ def flat(pages: list[list[MetricRecord]]) -> list[MetricRecord]:
     return [row for page in pages for row in page]
 
 
-async def test_list_accounts_follows_paging_next(provider: MetaAdsProvider, creds: Credentials,
-                                                 requests_seen: list[httpx.Request]) -> None:
+async def test_list_accounts_follows_paging_next(
+    provider: MetaAdsProvider, creds: Credentials, requests_seen: list[httpx.Request]
+) -> None:
     provider.ACCOUNTS_PAGE_LIMIT = 2
     accounts = await provider.list_accounts(creds)
     pages = [r for r in requests_seen if r.url.path.endswith("/me/adaccounts")]
@@ -66,8 +67,9 @@ async def test_test_connection(provider: MetaAdsProvider, creds: Credentials) ->
 
 
 @pytest.mark.parametrize(("level", "per_day"), [("campaign", 3), ("ad_group", 6), ("ad", 12)])
-async def test_fetch_metrics_sync_per_level(provider: MetaAdsProvider, creds: Credentials, level: str,
-                                            per_day: int, requests_seen: list[httpx.Request]) -> None:
+async def test_fetch_metrics_sync_per_level(
+    provider: MetaAdsProvider, creds: Credentials, level: str, per_day: int, requests_seen: list[httpx.Request]
+) -> None:
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, level, *WEEK)))  # type: ignore[arg-type]
     assert len(rows) == per_day * 7
     assert {r.date for r in rows} == {WEEK[0] + dt.timedelta(days=i) for i in range(7)}
@@ -79,16 +81,24 @@ async def test_fetch_metrics_sync_per_level(provider: MetaAdsProvider, creds: Cr
     assert insights[0].url.params["time_increment"] == "1" and insights[0].url.params["limit"] == "500"
 
 
-async def test_rows_match_graph_wire_values_exactly(provider: MetaAdsProvider, creds: Credentials,
-                                                    sandbox_http: httpx.AsyncClient, endpoints: Endpoints) -> None:
+async def test_rows_match_graph_wire_values_exactly(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+) -> None:
     """spend and action values (decimal strings) become micros exactly; only the counted actions add up."""
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, "ad", *WEEK)))
-    raw = (await sandbox_http.get(
-        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/act_1000000001/insights",
-        params={"level": "ad", "time_increment": "1", "limit": "1000",
+    raw = (
+        await sandbox_http.get(
+            f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/act_1000000001/insights",
+            params={
+                "level": "ad",
+                "time_increment": "1",
+                "limit": "1000",
                 "time_range": json.dumps({"since": WEEK[0].isoformat(), "until": WEEK[1].isoformat()}),
-                "fields": "ad_id,impressions,clicks,spend,actions,action_values"},
-        headers={"Authorization": f"Bearer {creds.access_token}"})).json()["data"]
+                "fields": "ad_id,impressions,clicks,spend,actions,action_values",
+            },
+            headers={"Authorization": f"Bearer {creds.access_token}"},
+        )
+    ).json()["data"]
     by_key = {(r.date.isoformat(), r.ad_id): r for r in rows}
     assert len(by_key) == len(raw) == len(rows)
     counted = {"purchase", "lead", "complete_registration"}
@@ -97,11 +107,14 @@ async def test_rows_match_graph_wire_values_exactly(provider: MetaAdsProvider, c
         assert isinstance(wire["spend"], str) and isinstance(wire["impressions"], str)
         assert mine.cost_micros == int(Decimal(wire["spend"]) * 1_000_000)
         assert mine.impressions == int(wire["impressions"]) and mine.clicks == int(wire["clicks"])
-        assert mine.conversions_micros == sum(int(a["value"]) * 1_000_000 for a in wire.get("actions", [])
-                                              if a["action_type"] in counted)
-        assert mine.conversion_value_micros == sum(int(Decimal(a["value"]) * 1_000_000)
-                                                   for a in wire.get("action_values", [])
-                                                   if a["action_type"] == "purchase")
+        assert mine.conversions_micros == sum(
+            int(a["value"]) * 1_000_000 for a in wire.get("actions", []) if a["action_type"] in counted
+        )
+        assert mine.conversion_value_micros == sum(
+            int(Decimal(a["value"]) * 1_000_000)
+            for a in wire.get("action_values", [])
+            if a["action_type"] == "purchase"
+        )
     assert any(a["action_type"] == "omni_purchase" for w in raw for a in w.get("actions", []))  # not double counted
 
 
@@ -113,8 +126,9 @@ def test_spend_decimal_strings_become_exact_micros() -> None:
     assert to_micros(None) == 0 and to_micros("") == 0
 
 
-async def test_paging_returns_every_row_exactly_once(provider: MetaAdsProvider, creds: Credentials,
-                                                     requests_seen: list[httpx.Request]) -> None:
+async def test_paging_returns_every_row_exactly_once(
+    provider: MetaAdsProvider, creds: Credentials, requests_seen: list[httpx.Request]
+) -> None:
     provider.PAGE_LIMIT = 5
     pages = await collect(provider.fetch_metrics(creds, ACCOUNT, "campaign", *WEEK))  # 21 rows
     assert [len(p) for p in pages] == [5, 5, 5, 5, 1]
@@ -123,9 +137,9 @@ async def test_paging_returns_every_row_exactly_once(provider: MetaAdsProvider, 
     assert all(r.url.host == "sandbox.test" for r in requests_seen)  # paging.next built on the sandbox's base
 
 
-async def test_full_last_page_then_empty_page(provider: MetaAdsProvider, creds: Credentials,
-                                              sandbox_state: SandboxState,
-                                              requests_seen: list[httpx.Request]) -> None:
+async def test_full_last_page_then_empty_page(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, requests_seen: list[httpx.Request]
+) -> None:
     sandbox_state.config.campaigns_per_account = 2
     provider.PAGE_LIMIT = 7
     pages = await collect(provider.fetch_metrics(creds, ACCOUNT, "campaign", *WEEK))  # 14 rows = 2 full pages
@@ -138,15 +152,25 @@ async def test_range_without_data_yields_nothing(provider: MetaAdsProvider, cred
     assert await collect(provider.fetch_metrics(creds, ACCOUNT, "campaign", *future)) == []
 
 
-async def test_long_range_uses_an_async_report_run(provider: MetaAdsProvider, creds: Credentials, endpoints: Endpoints,
-                                                   sandbox_http: httpx.AsyncClient,
-                                                   requests_seen: list[httpx.Request]) -> None:
+async def test_long_range_uses_an_async_report_run(
+    provider: MetaAdsProvider,
+    creds: Credentials,
+    endpoints: Endpoints,
+    sandbox_http: httpx.AsyncClient,
+    requests_seen: list[httpx.Request],
+) -> None:
     start, end = TODAY - dt.timedelta(days=40), TODAY - dt.timedelta(days=1)
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, "ad_group", start, end)))
     posts = [r for r in requests_seen if r.method == "POST"]
     assert len(posts) == 1 and posts[0].url.path.endswith("/act_1000000001/insights")
-    polls = [r for r in requests_seen if r.method == "GET" and not r.url.path.endswith("insights")
-             and "/graph/" in r.url.path and "oauth" not in r.url.path]
+    polls = [
+        r
+        for r in requests_seen
+        if r.method == "GET"
+        and not r.url.path.endswith("insights")
+        and "/graph/" in r.url.path
+        and "oauth" not in r.url.path
+    ]
     assert len(polls) == 3  # Job Started -> Job Running -> Job Completed, one step per poll
     assert len(rows) == 6 * 40
     sync = MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
@@ -155,18 +179,18 @@ async def test_long_range_uses_an_async_report_run(provider: MetaAdsProvider, cr
     assert sorted(rows, key=lambda r: (r.date, r.ad_group_id)) == sorted(same, key=lambda r: (r.date, r.ad_group_id))
 
 
-async def test_reduce_data_switches_to_an_async_run(provider: MetaAdsProvider, creds: Credentials,
-                                                    sandbox_state: SandboxState,
-                                                    requests_seen: list[httpx.Request]) -> None:
+async def test_reduce_data_switches_to_an_async_run(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, requests_seen: list[httpx.Request]
+) -> None:
     sandbox_state.faults.add("meta.insights", "reduce_data")
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, "ad", *WEEK)))
     assert len(rows) == 12 * 7
     assert [r.method for r in requests_seen if r.url.path.endswith("/act_1000000001/insights")] == ["GET", "POST"]
 
 
-async def test_failed_run_is_resubmitted_once(provider: MetaAdsProvider, creds: Credentials,
-                                              sandbox_state: SandboxState,
-                                              requests_seen: list[httpx.Request]) -> None:
+async def test_failed_run_is_resubmitted_once(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState, requests_seen: list[httpx.Request]
+) -> None:
     provider.ASYNC_AFTER_DAYS = 1
     sandbox_state.faults.add("meta.report_run", "job_failed")
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, "campaign", *WEEK)))
@@ -174,8 +198,9 @@ async def test_failed_run_is_resubmitted_once(provider: MetaAdsProvider, creds: 
     assert len([r for r in requests_seen if r.method == "POST"]) == 2
 
 
-async def test_run_failing_twice_is_a_transient_error(provider: MetaAdsProvider, creds: Credentials,
-                                                      sandbox_state: SandboxState) -> None:
+async def test_run_failing_twice_is_a_transient_error(
+    provider: MetaAdsProvider, creds: Credentials, sandbox_state: SandboxState
+) -> None:
     provider.ASYNC_AFTER_DAYS = 1
     sandbox_state.faults.add("meta.report_run", "job_failed", times=2)
     with pytest.raises(TransientError) as caught:
@@ -203,9 +228,13 @@ async def test_keyword_level_does_not_exist(provider: MetaAdsProvider, creds: Cr
         await collect(provider.fetch_metrics(creds, ACCOUNT, "keyword", *WEEK))
 
 
-async def test_insights_never_ask_for_removed_attribution_windows(provider: MetaAdsProvider, creds: Credentials,
-                                                                  endpoints: Endpoints, sandbox_http: httpx.AsyncClient,
-                                                                  requests_seen: list[httpx.Request]) -> None:
+async def test_insights_never_ask_for_removed_attribution_windows(
+    provider: MetaAdsProvider,
+    creds: Credentials,
+    endpoints: Endpoints,
+    sandbox_http: httpx.AsyncClient,
+    requests_seen: list[httpx.Request],
+) -> None:
     """7d_view and 28d_view left Ads Insights on 2026-01-12: no sync or async request of ours names them,
     and the sandbox refuses a request that does, as Meta does."""
     for level in ("campaign", "ad_group", "ad"):
@@ -216,8 +245,10 @@ async def test_insights_never_ask_for_removed_attribution_windows(provider: Meta
     for request in insights:
         text = str(request.url) + request.content.decode()
         assert "7d_view" not in text and "28d_view" not in text
-    refused = await sandbox_http.get(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{ACCOUNT.id}/insights",
-                                     params={"fields": "spend", "action_attribution_windows": '["1d_click","7d_view"]'},
-                                     headers={"Authorization": f"Bearer {creds.access_token}"})
+    refused = await sandbox_http.get(
+        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{ACCOUNT.id}/insights",
+        params={"fields": "spend", "action_attribution_windows": '["1d_click","7d_view"]'},
+        headers={"Authorization": f"Bearer {creds.access_token}"},
+    )
     assert refused.status_code == 400 and refused.json()["error"]["code"] == 100
     assert "7d_view" in refused.json()["error"]["message"]

@@ -53,9 +53,16 @@ def _count(integration_id: int, **where) -> int:
 
 def _duplicates(integration_id: int) -> int:
     with session_scope() as session:
-        keys = session.exec(select(MetricRow.level, MetricRow.date, MetricRow.campaign_id, MetricRow.ad_group_id,
-                                   MetricRow.ad_id, MetricRow.keyword_id)
-                            .where(MetricRow.integration_id == integration_id)).all()
+        keys = session.exec(
+            select(
+                MetricRow.level,
+                MetricRow.date,
+                MetricRow.campaign_id,
+                MetricRow.ad_group_id,
+                MetricRow.ad_id,
+                MetricRow.keyword_id,
+            ).where(MetricRow.integration_id == integration_id)
+        ).all()
     return len(keys) - len(set(keys))
 
 
@@ -89,8 +96,13 @@ async def test_first_run_pulls_history_then_incremental_pulls_from_cursor_minus_
     assert second.read == ENTITIES * 8 and second.updated == second.read and second.inserted == 0
     assert _count(iid) == ENTITIES * 10 and _duplicates(iid) == 0
     run = _run(second.run_id)
-    assert (run.status, run.kind, run.trigger, run.records_read, run.records_updated) == \
-        ("success", "pull", "schedule", ENTITIES * 8, ENTITIES * 8)
+    assert (run.status, run.kind, run.trigger, run.records_read, run.records_updated) == (
+        "success",
+        "pull",
+        "schedule",
+        ENTITIES * 8,
+        ENTITIES * 8,
+    )
     assert run.finished_at is not None and run.progress_level is None
 
 
@@ -99,16 +111,21 @@ async def test_lookback_replaces_restated_values_without_duplicating(hub, small)
     await run_pull(hub, iid, "manual")
     today = today_in(_integration(iid).account_timezone)
     with session_scope() as session:  # the stored copy is an older version of the provider's numbers
-        truth = {r.id: (r.cost_micros, r.clicks) for r in session.exec(
-            select(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3))).all()}
-        session.exec(update(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3))
-                     .values(cost_micros=1, clicks=0))
+        truth = {
+            r.id: (r.cost_micros, r.clicks)
+            for r in session.exec(select(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3))).all()
+        }
+        session.exec(
+            update(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3)).values(cost_micros=1, clicks=0)
+        )
         session.commit()
     summary = await run_pull(hub, iid, "schedule")
     assert summary.status == "success" and summary.inserted == 0
     with session_scope() as session:
-        now = {r.id: (r.cost_micros, r.clicks) for r in session.exec(
-            select(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3))).all()}
+        now = {
+            r.id: (r.cost_micros, r.clicks)
+            for r in session.exec(select(MetricRow).where(MetricRow.date == today - dt.timedelta(days=3))).all()
+        }
     assert now == truth and len(now) == ENTITIES
     assert _duplicates(iid) == 0 and _count(iid) == ENTITIES * 10
 
@@ -135,8 +152,11 @@ async def test_force_full_sync_repulls_history_and_removes_what_the_provider_no_
 
 def _campaigns(integration_id: int) -> set[str]:
     with session_scope() as session:
-        return set(session.exec(select(MetricRow.campaign_id).where(MetricRow.integration_id == integration_id)
-                                .distinct()).all())
+        return set(
+            session.exec(
+                select(MetricRow.campaign_id).where(MetricRow.integration_id == integration_id).distinct()
+            ).all()
+        )
 
 
 async def test_full_sync_inserts_rows_for_entities_that_appeared(hub, small):
@@ -281,7 +301,6 @@ async def test_meta_pulls_its_three_levels(hub, small):
     assert again.status == "success" and again.inserted == 0 and _duplicates(iid) == 0
 
 
-
 async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_account(hub, small):
     from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 
@@ -289,9 +308,17 @@ async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_acco
     with pytest.raises(PullRefused, match="only pushes"):
         await run_pull(hub, push_only, "manual")
     await connections.disconnect(hub, push_only)
-    integration = await connections.setup_manual(hub, 1, "ga4", {
-        "measurement_id": DEMO_MEASUREMENT_ID, "api_secret": DEMO_API_SECRET, "property_id": DEMO_PROPERTY_ID,
-        "service_account_json": _service_account_key()})
+    integration = await connections.setup_manual(
+        hub,
+        1,
+        "ga4",
+        {
+            "measurement_id": DEMO_MEASUREMENT_ID,
+            "api_secret": DEMO_API_SECRET,
+            "property_id": DEMO_PROPERTY_ID,
+            "service_account_json": _service_account_key(),
+        },
+    )
     first = await run_pull(hub, integration.id, "manual")
     assert first.status == "success", first.error
     assert first.read > 0 and _count(integration.id, level="campaign") == first.read
@@ -306,11 +333,22 @@ def _service_account_key() -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-    return json.dumps({"type": "service_account", "project_id": "routy-test", "private_key_id": "k1",
-                       "private_key": pem, "client_email": "routy@routy-test.iam.gserviceaccount.com",
-                       "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"})
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    return json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "routy-test",
+            "private_key_id": "k1",
+            "private_key": pem,
+            "client_email": "routy@routy-test.iam.gserviceaccount.com",
+            "client_id": "1",
+            "token_uri": "https://oauth2.googleapis.com/token",
+        }
+    )
 
 
 async def test_two_integrations_pull_at_the_same_time_with_exact_counts(hub, small):

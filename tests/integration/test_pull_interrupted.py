@@ -15,8 +15,11 @@ from tests.integration.factories import connected_integration, hub  # noqa: F401
 
 def _rows(integration_id: int) -> int:
     with session_scope() as session:
-        return int(session.exec(select(func.count()).select_from(MetricRow)
-                                .where(MetricRow.integration_id == integration_id)).one())
+        return int(
+            session.exec(
+                select(func.count()).select_from(MetricRow).where(MetricRow.integration_id == integration_id)
+            ).one()
+        )
 
 
 async def test_a_full_sync_stopped_by_a_refused_authorisation_counts_every_row_it_read(hub, sandbox_state):

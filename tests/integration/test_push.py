@@ -33,24 +33,38 @@ async def mapped(hub: ProviderHub, provider: str = "google_ads", event_type: str
     return integration_id, view.id
 
 
-def ingest(n: int, start: int = 0, age: dt.timedelta = dt.timedelta(hours=1), event_type: str = "sale",
-           **fields) -> list[int]:
+def ingest(
+    n: int, start: int = 0, age: dt.timedelta = dt.timedelta(hours=1), event_type: str = "sale", **fields
+) -> list[int]:
     """Store `n` conversions through the real ingest path; "{i}" in a field value is the event number."""
     when = (utcnow() - age).isoformat()
-    events = [{"id": f"ord-{i}", "event_type": event_type, "occurred_at": when, "value": "10.50",
-               "currency": "USD", **{k: (v.format(i=i) if isinstance(v, str) else v) for k, v in fields.items()}}
-              for i in range(start, start + n)]
+    events = [
+        {
+            "id": f"ord-{i}",
+            "event_type": event_type,
+            "occurred_at": when,
+            "value": "10.50",
+            "currency": "USD",
+            **{k: (v.format(i=i) if isinstance(v, str) else v) for k, v in fields.items()},
+        }
+        for i in range(start, start + n)
+    ]
     ids: list[int] = []
     with session_scope() as session:
         for offset in range(0, len(events), 1000):
-            ids += [e.conversion_id for e in conversions.ingest_events(session, 1, events[offset:offset + 1000])]
+            ids += [e.conversion_id for e in conversions.ingest_events(session, 1, events[offset : offset + 1000])]
     return ids
 
 
 def pushes(integration_id: int) -> list[ConversionPush]:
     with session_scope() as session:
-        return list(session.exec(select(ConversionPush).where(ConversionPush.integration_id == integration_id)
-                                 .order_by(ConversionPush.id)).all())
+        return list(
+            session.exec(
+                select(ConversionPush)
+                .where(ConversionPush.integration_id == integration_id)
+                .order_by(ConversionPush.id)
+            ).all()
+        )
 
 
 def statuses(integration_id: int) -> dict[str, int]:
@@ -75,12 +89,16 @@ def make_due(integration_id: int) -> None:
     """Let time pass: every backoff / verdict wait of this integration is over."""
     past = utcnow() - dt.timedelta(seconds=1)
     with session_scope() as session:
-        session.exec(update(ConversionPush).where(ConversionPush.integration_id == integration_id,
-                                                  ConversionPush.next_attempt_at.is_not(None))
-                     .values(next_attempt_at=past))
-        session.exec(update(PushRequest).where(PushRequest.integration_id == integration_id,
-                                               PushRequest.next_check_at.is_not(None))
-                     .values(next_check_at=past))
+        session.exec(
+            update(ConversionPush)
+            .where(ConversionPush.integration_id == integration_id, ConversionPush.next_attempt_at.is_not(None))
+            .values(next_attempt_at=past)
+        )
+        session.exec(
+            update(PushRequest)
+            .where(PushRequest.integration_id == integration_id, PushRequest.next_check_at.is_not(None))
+            .values(next_check_at=past)
+        )
         session.commit()
 
 
@@ -101,8 +119,13 @@ async def test_google_push_sends_each_event_once_with_the_dedup_key_and_records_
     assert len(requests) == 1 and request_of(rows[0]).request_id  # one Data Manager request, its id kept once
     with session_scope() as session:
         run = session.get(SyncRun, summary.run_id)
-    assert (run.kind, run.trigger, run.status, run.records_read, run.records_inserted) == ("push", "manual",
-                                                                                           "success", 3, 3)
+    assert (run.kind, run.trigger, run.status, run.records_read, run.records_inserted) == (
+        "push",
+        "manual",
+        "success",
+        3,
+        3,
+    )
     again = await push.run_push(hub, integration_id, "schedule")
     assert again.run_id is None and len(sandbox_state.received["google_ads"]) == 3  # nothing due: no run, no send
 
@@ -191,8 +214,13 @@ async def test_one_bad_google_event_fails_alone_and_the_rest_are_resent_in_the_s
     integration_id, mapping_id = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     with session_scope() as session:  # a row stored by an older version with a broken hash
-        bad = Conversion(traffic_source_id=1, external_id="legacy", event_type="sale", occurred_at=utcnow(),
-                         email_sha256="not-a-sha256")
+        bad = Conversion(
+            traffic_source_id=1,
+            external_id="legacy",
+            event_type="sale",
+            occurred_at=utcnow(),
+            email_sha256="not-a-sha256",
+        )
         session.add(bad)
         session.flush()
         outbox.enqueue_for_conversions(session, [bad.id])
@@ -209,9 +237,17 @@ async def test_one_bad_google_event_fails_alone_and_the_rest_are_resent_in_the_s
 async def test_ga4_validation_failure_is_recorded_per_event_and_retry_resends_it(hub, sandbox_state):
     integration_id, _ = await mapped(hub, "ga4")
     ingest(3, ga_client_id="100.{i}")  # one Measurement Protocol request per client id
-    sandbox_state.faults.add("ga4.debug_collect", "validation_messages", messages=[
-        {"fieldPath": "events", "description": "Event at index: [0] has parameter [value] that is invalid.",
-         "validationCode": "VALUE_INVALID"}])
+    sandbox_state.faults.add(
+        "ga4.debug_collect",
+        "validation_messages",
+        messages=[
+            {
+                "fieldPath": "events",
+                "description": "Event at index: [0] has parameter [value] that is invalid.",
+                "validationCode": "VALUE_INVALID",
+            }
+        ],
+    )
     summary = await push.run_push(hub, integration_id)
     assert (summary.sent, summary.failed) == (2, 1)
     failed = next(r for r in pushes(integration_id) if r.status == "failed")
@@ -314,10 +350,12 @@ async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provi
     # a run got as far as the provider call, then died before writing the outcome
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        rows = session.exec(select(ConversionPush, Conversion, push.ConversionMapping)
-                            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-                            .join(push.ConversionMapping, push.ConversionMapping.id == ConversionPush.mapping_id)
-                            .where(ConversionPush.id.in_(claimed))).all()
+        rows = session.exec(
+            select(ConversionPush, Conversion, push.ConversionMapping)
+            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+            .join(push.ConversionMapping, push.ConversionMapping.id == ConversionPush.mapping_id)
+            .where(ConversionPush.id.in_(claimed))
+        ).all()
         batch = [push.outgoing(conv, mapping) for _, conv, mapping in rows]
         account = connections.account_of(integration)
     creds = await connections.fresh_credentials(hub, integration_id)
@@ -417,14 +455,25 @@ async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
         lock.renewed -= lock.ttl.total_seconds()  # the last renewal is old: keep() renews before answering
         assert lock.keep()
         with session_scope() as session:  # the lease expired and another process took it
-            session.exec(update(Lease).where(Lease.name == runs.run_lock_name(integration_id, "push"))
-                         .values(holder="another-process"))
+            session.exec(
+                update(Lease)
+                .where(Lease.name == runs.run_lock_name(integration_id, "push"))
+                .values(holder="another-process")
+            )
             session.commit()
         lock.renewed -= lock.ttl.total_seconds()
         assert not lock.keep() and lock.lost
         tally = push._Tally()  # noqa: SLF001
-        outcome = await push._send_loop(hub.provider("google_ads"), integration_id, "google_ads",  # noqa: SLF001
-                                        None, None, 1, lock, tally)
+        outcome = await push._send_loop(
+            hub.provider("google_ads"),
+            integration_id,
+            "google_ads",  # noqa: SLF001
+            None,
+            None,
+            1,
+            lock,
+            tally,
+        )
     assert outcome == "error" and tally.errors == [push.LOCK_LOST] and tally.read == 0
     assert statuses(integration_id) == {"pending": 3} and sandbox_state.received["google_ads"] == []
 
@@ -437,17 +486,28 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
-                                                      action=push.ConversionAction("a", "A"), occurred_at=utcnow())
-                              for n in range(len(ids))])
+    batch = push._Batch(
+        ids,
+        [
+            push.OutgoingConversion(
+                key=f"k{n}",
+                event_type="sale",  # noqa: SLF001
+                action=push.ConversionAction("a", "A"),
+                occurred_at=utcnow(),
+            )
+            for n in range(len(ids))
+        ],
+    )
     accepted = PushResult("sent", response="ok A", request_id="r1")  # one result shared by a request's events
-    results = [accepted,
-               PushResult("sent", response="ok B", request_id=None),
-               PushResult("skipped", error="no match"),
-               PushResult("failed", error=NOT_PROCESSED),
-               PushResult("failed", error="bad value", response="HTTP 400"),
-               PushResult("failed", error="try later", retryable=True),
-               accepted]  # k6: same request as k0
+    results = [
+        accepted,
+        PushResult("sent", response="ok B", request_id=None),
+        PushResult("skipped", error="no match"),
+        PushResult("failed", error=NOT_PROCESSED),
+        PushResult("failed", error="bad value", response="HTTP 400"),
+        PushResult("failed", error="try later", retryable=True),
+        accepted,
+    ]  # k6: same request as k0
     tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
     push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
     rows = {r.id: r for r in pushes(integration_id)}
@@ -460,8 +520,12 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     assert (r[2].status, r[2].skip_reason, r[2].attempts, r[2].next_attempt_at) == ("skipped", "no match", 0, None)
     assert (r[3].status, r[3].attempts, r[3].provider_error) == ("pending", 0, NOT_PROCESSED)
     assert r[3].next_attempt_at is not None and ids[3] in requeued
-    assert (r[4].status, r[4].attempts, r[4].provider_error, r[4].provider_response) == \
-        ("failed", 1, "bad value", "HTTP 400")
+    assert (r[4].status, r[4].attempts, r[4].provider_error, r[4].provider_response) == (
+        "failed",
+        1,
+        "bad value",
+        "HTTP 400",
+    )
     assert r[4].next_attempt_at is None  # permanent: waits for the user's Retry
     assert (r[5].status, r[5].attempts) == ("failed", 1) and r[5].next_attempt_at > utcnow()
     assert r[6].status == "sent" and r[6].push_request_id == r[0].push_request_id  # one PushRequest per request
@@ -477,9 +541,18 @@ async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(h
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(ids, [push.OutgoingConversion(key=f"k{n}", event_type="sale",  # noqa: SLF001
-                                                      action=push.ConversionAction("a", "A"), occurred_at=utcnow())
-                              for n in range(len(ids))])
+    batch = push._Batch(
+        ids,
+        [
+            push.OutgoingConversion(
+                key=f"k{n}",
+                event_type="sale",  # noqa: SLF001
+                action=push.ConversionAction("a", "A"),
+                occurred_at=utcnow(),
+            )
+            for n in range(len(ids))
+        ],
+    )
     tally = push._Tally()  # noqa: SLF001
     push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())  # noqa: SLF001
     rows = pushes(integration_id)

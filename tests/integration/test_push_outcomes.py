@@ -35,7 +35,9 @@ async def test_a_push_whose_every_row_failed_is_a_failure_of_the_integration(hub
         assert "300 failed" in run.error and "Invalid parameter" in run.error  # the reason, summarised
         integration = _integration(integration_id)
         assert integration.consecutive_failures == attempt and integration.last_success_at is None
-        assert "300 of 300 conversions failed" in integration.last_error and "Invalid parameter" in integration.last_error
+        assert (
+            "300 of 300 conversions failed" in integration.last_error and "Invalid parameter" in integration.last_error
+        )
         assert integration.status == (IntegrationStatus.NEEDS_ATTENTION if attempt == 3 else IntegrationStatus.ACTIVE)
         with session_scope() as session:
             assert push_retry.retry_failed(session, integration_id) == 300

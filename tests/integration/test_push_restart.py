@@ -32,15 +32,20 @@ asyncio.run(push.run_push(default_hub(), int(sys.argv[1]), "manual"))
 
 
 async def test_a_push_process_killed_mid_request_loses_nothing_and_counts_nothing_twice(
-        hub, sandbox_state, served_sandbox):
+    hub, sandbox_state, served_sandbox
+):
     integration_id, _ = await mapped(hub)
     ingest(5000, gclid="Cj0-{i}")  # three Data Manager requests: 2,000 + 2,000 + 1,000
     answer_lost = sandbox_state.faults.add("datamanager.ingest", "answer_lost", seconds=120)
     received = sandbox_state.received["google_ads"]
 
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(integration_id)], cwd=ROOT,
-                             env={**os.environ, "PUBLIC_URL": served_sandbox.url}, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(integration_id)],
+        cwd=ROOT,
+        env={**os.environ, "PUBLIC_URL": served_sandbox.url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         # The sandbox sets the event once the first request is ingested and its answer held back.
         assert answer_lost.in_effect.wait(timeout=60), child.stderr.read().decode() if child.poll() is not None else ""
@@ -62,6 +67,7 @@ async def test_a_push_process_killed_mid_request_loses_nothing_and_counts_nothin
     counted = [e for e in received if e["processingError"] != "PROCESSING_ERROR_REASON_DUPLICATE_TRANSACTION_ID"]
     assert len(counted) == 5000  # ... and Google counts each one once (same transactionId on the resend)
     with session_scope() as session:
-        dead = session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id)
-                            .order_by(SyncRun.id)).first()
+        dead = session.exec(
+            select(SyncRun).where(SyncRun.integration_id == integration_id).order_by(SyncRun.id)
+        ).first()
     assert dead.status == "interrupted" and f"pid {child.pid}" in dead.error

@@ -58,7 +58,8 @@ async def test_forced_partial_failure_from_the_status_endpoint(hub, sandbox_stat
     integration_id, _ = await mapped(hub)
     ingest(4, gclid="Cj0-{i}")
     await push.run_push(hub, integration_id)
-    sandbox_state.faults.add("datamanager.status", "partial_failure",
-                             reason="PROCESSING_ERROR_REASON_EVENT_TOO_OLD", count=2)
+    sandbox_state.faults.add(
+        "datamanager.status", "partial_failure", reason="PROCESSING_ERROR_REASON_EVENT_TOO_OLD", count=2
+    )
     await push.poll_verdicts(hub, integration_id)
     assert set(verdicts(integration_id)) == {"partial: EVENT_TOO_OLD x2"}

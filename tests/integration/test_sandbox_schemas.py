@@ -28,17 +28,38 @@ async def action(google: GoogleAdsProvider, creds: Credentials) -> ConversionAct
 
 
 def _request(action_id: str, **event) -> dict:  # noqa: ANN003
-    base = {"transactionId": "S-1", "eventTimestamp": "2026-12-01T10:00:00Z", "eventSource": "WEB",
-            "adIdentifiers": {"gclid": "Cj0-schema"}}
-    return {"destinations": [{"reference": "d0", "productDestinationId": action_id,
-                              "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US}}],
-            "events": [{**base, **event}], "encoding": "HEX"}
+    base = {
+        "transactionId": "S-1",
+        "eventTimestamp": "2026-12-01T10:00:00Z",
+        "eventSource": "WEB",
+        "adIdentifiers": {"gclid": "Cj0-schema"},
+    }
+    return {
+        "destinations": [
+            {
+                "reference": "d0",
+                "productDestinationId": action_id,
+                "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US},
+            }
+        ],
+        "events": [{**base, **event}],
+        "encoding": "HEX",
+    }
 
 
-async def _ingest(http: httpx.AsyncClient, endpoints, creds: Credentials, body: dict,  # noqa: ANN001
-                  params: dict | None = None) -> httpx.Response:
-    return await http.post(f"{endpoints.google_datamanager_base_url}/v1/events:ingest", json=body, params=params,
-                           headers={"Authorization": f"Bearer {creds.access_token}"})
+async def _ingest(
+    http: httpx.AsyncClient,
+    endpoints,
+    creds: Credentials,
+    body: dict,  # noqa: ANN001
+    params: dict | None = None,
+) -> httpx.Response:
+    return await http.post(
+        f"{endpoints.google_datamanager_base_url}/v1/events:ingest",
+        json=body,
+        params=params,
+        headers={"Authorization": f"Bearer {creds.access_token}"},
+    )
 
 
 def _violation(answer: httpx.Response) -> tuple[str, str]:
@@ -54,10 +75,23 @@ async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints,
     numbers["encoding"] = 1
     numbers["destinations"][0]["operatingAccount"]["accountType"] = 1
     by_number = await _ingest(sandbox_http, endpoints, creds, numbers, INT_ENUMS)
-    snake = {"destinations": [{"reference": "d0", "product_destination_id": action.id,
-                               "operating_account": {"account_type": "GOOGLE_ADS", "account_id": US}}],
-             "events": [{"transaction_id": "S-3", "event_timestamp": "2026-12-01T10:00:00Z", "event_source": "PHONE",
-                         "ad_identifiers": {"gclid": "Cj0-snake"}}]}
+    snake = {
+        "destinations": [
+            {
+                "reference": "d0",
+                "product_destination_id": action.id,
+                "operating_account": {"account_type": "GOOGLE_ADS", "account_id": US},
+            }
+        ],
+        "events": [
+            {
+                "transaction_id": "S-3",
+                "event_timestamp": "2026-12-01T10:00:00Z",
+                "event_source": "PHONE",
+                "ad_identifiers": {"gclid": "Cj0-snake"},
+            }
+        ],
+    }
     by_snake = await _ingest(sandbox_http, endpoints, creds, snake)
     assert [a.status_code for a in (by_name, by_number, by_snake)] == [200, 200, 200]
     assert set(by_number.json()) == {"requestId"}
@@ -65,15 +99,19 @@ async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints,
 
 async def test_what_the_schema_refuses(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
     unknown = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, orderId="x")))
-    assert unknown == ("events[0]", 'Invalid JSON payload received. Unknown name "orderId" at \'events[0]\': '
-                                    'Cannot find field.')
+    assert unknown == (
+        "events[0]",
+        "Invalid JSON payload received. Unknown name \"orderId\" at 'events[0]': Cannot find field.",
+    )
     bad_enum = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, eventSource="ONLINE")))
     assert bad_enum[0] == "events[0].event_source" and "google.ads.datamanager.v1.EventSource" in bad_enum[1]
     wrong_type = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, conversionValue="1,5")))
     assert wrong_type[0] == "events[0].conversion_value"
     two_ids = _request(action.id, userData={"userIdentifiers": [{"emailAddress": "a" * 64, "phoneNumber": "b" * 64}]})
-    assert _violation(await _ingest(sandbox_http, endpoints, creds, two_ids))[0] == \
-        "events[0].user_data.user_identifiers[0]"
+    assert (
+        _violation(await _ingest(sandbox_http, endpoints, creds, two_ids))[0]
+        == "events[0].user_data.user_identifiers[0]"
+    )
     unknown_number = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, eventSource=99)))
     assert unknown_number[0] == "events[0].event_source"  # proto3 enums are open: the service refuses it
 
@@ -92,8 +130,9 @@ async def test_status_answers_in_the_encoding_asked_for(sandbox_http, endpoints,
 
 
 async def test_ga4_run_report_is_read_with_the_official_type(sandbox_http: httpx.AsyncClient) -> None:
-    numbered = await sandbox_http.post(REPORT, headers=GA4_AUTH, params=INT_ENUMS,
-                                       json={**GA4_BODY, "metricAggregations": [1]})  # TOTAL, as a number
+    numbered = await sandbox_http.post(
+        REPORT, headers=GA4_AUTH, params=INT_ENUMS, json={**GA4_BODY, "metricAggregations": [1]}
+    )  # TOTAL, as a number
     assert numbered.status_code == 200, numbered.text
     assert [h["type"] for h in numbered.json()["metricHeaders"]] == [1, 1, 1, 9]  # TYPE_INTEGER, TYPE_CURRENCY
     unknown = await sandbox_http.post(REPORT, headers=GA4_AUTH, json={**GA4_BODY, "pageSize": 10})

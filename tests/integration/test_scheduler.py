@@ -90,8 +90,11 @@ async def test_jobs_are_rebuilt_from_the_database_after_a_restart(hub, small):
     second.start()
     try:
         second.rebuild()
-        assert snapshot(second) == before == {pull_job_id(google): dt.timedelta(minutes=60),
-                                              pull_job_id(meta): dt.timedelta(minutes=30)}
+        assert (
+            snapshot(second)
+            == before
+            == {pull_job_id(google): dt.timedelta(minutes=60), pull_job_id(meta): dt.timedelta(minutes=30)}
+        )
         # the clock survives the restart: next run = last sync + interval, both times
         expected = last + dt.timedelta(minutes=60)
         assert abs(second.jobs()[pull_job_id(google)] - expected) < dt.timedelta(seconds=1)
@@ -147,8 +150,11 @@ async def test_a_scheduled_pull_runs_and_a_refused_authorisation_removes_the_job
 
 def _runs(integration_id: int, status: str) -> int:
     with session_scope() as session:
-        return len(session.exec(select(SyncRun).where(SyncRun.integration_id == integration_id,
-                                                      SyncRun.status == status)).all())
+        return len(
+            session.exec(
+                select(SyncRun).where(SyncRun.integration_id == integration_id, SyncRun.status == status)
+            ).all()
+        )
 
 
 async def test_extra_interval_jobs_are_kept_across_start_and_run(hub):
@@ -196,13 +202,23 @@ def _integration_row() -> int:
         return int(integration.id)
 
 
-def _lease(name: str, holder: str, *, machine: str | None, pid: int | None, started: float | None,
-           expires_in: float = 60) -> None:
+def _lease(
+    name: str, holder: str, *, machine: str | None, pid: int | None, started: float | None, expires_in: float = 60
+) -> None:
     """A lease as another process would have written it."""
     now = utcnow()
     with session_scope() as session:
-        session.add(Lease(name=name, holder=holder, expires_at=now + dt.timedelta(seconds=expires_in),
-                          renewed_at=now, machine=machine, pid=pid, pid_started=started))
+        session.add(
+            Lease(
+                name=name,
+                holder=holder,
+                expires_at=now + dt.timedelta(seconds=expires_in),
+                renewed_at=now,
+                machine=machine,
+                pid=pid,
+                pid_started=started,
+            )
+        )
         session.commit()
 
 

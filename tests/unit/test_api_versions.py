@@ -14,8 +14,12 @@ TODAY = dt.date(2026, 12, 2)
 
 # Google Ads developer blog, sunset reminders: /ads/blog/posts/2025/12/google-ads-api-v19-sunset-reminder,
 # /2026/04/...-v20-..., /2026/06/...-v21-..., /2026/09/google-ads-api-v22-sunset-reminder.
-GOOGLE_ADS_SUNSET = {"v19": dt.date(2026, 2, 11), "v20": dt.date(2026, 6, 10), "v21": dt.date(2026, 8, 5),
-                     "v22": dt.date(2026, 10, 7)}
+GOOGLE_ADS_SUNSET = {
+    "v19": dt.date(2026, 2, 11),
+    "v20": dt.date(2026, 6, 10),
+    "v21": dt.date(2026, 8, 5),
+    "v22": dt.date(2026, 10, 7),
+}
 # Meta, Marketing API version history (developers.facebook.com/documentation/ads-commerce/marketing-api/
 # marketing-api-changelog/versions): v25.0 expires 2027-02-23, v27.0 (2026-11-04) is the newest.
 META_NEWEST = "v27.0"
@@ -23,8 +27,9 @@ META_NEWEST = "v27.0"
 
 def test_default_google_ads_version_has_not_sunset() -> None:
     version = Settings().google_ads_api_version
-    assert not (version in GOOGLE_ADS_SUNSET and GOOGLE_ADS_SUNSET[version] <= TODAY), \
+    assert not (version in GOOGLE_ADS_SUNSET and GOOGLE_ADS_SUNSET[version] <= TODAY), (
         f"GOOGLE_ADS_API_VERSION defaults to {version}, which Google switched off on {GOOGLE_ADS_SUNSET.get(version)}"
+    )
     assert version == "v26"  # the newest major, released 2026-10-14
 
 
@@ -78,6 +83,5 @@ def test_newest_and_unknown_versions() -> None:
 
 def test_settings_judge_the_configured_versions() -> None:
     statuses = Settings(GOOGLE_ADS_API_VERSION="v22", META_API_VERSION="v25.0").api_versions(TODAY)
-    assert [(s.setting, s.level) for s in statuses] == [("GOOGLE_ADS_API_VERSION", "error"),
-                                                       ("META_API_VERSION", "ok")]
+    assert [(s.setting, s.level) for s in statuses] == [("GOOGLE_ADS_API_VERSION", "error"), ("META_API_VERSION", "ok")]
     assert versions.worst(statuses) == "error"

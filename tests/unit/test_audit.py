@@ -24,7 +24,9 @@ def _integration() -> int:
 def test_record_and_list_newest_first(db):
     iid = _integration()
     with session_scope() as s:
-        audit.record(s, "boss@example.com", "connected", integration_id=iid, source_id=1, detail="Google Ads 1234567890")
+        audit.record(
+            s, "boss@example.com", "connected", integration_id=iid, source_id=1, detail="Google Ads 1234567890"
+        )
         audit.record(s, "boss@example.com", AuditAction.PAUSED, integration_id=iid, source_id=1)
         audit.record(s, "boss@example.com", "api_key_rotated", source_id=1, detail="key ending 9f3a")
         events = audit.recent_for_integration(s, iid)
@@ -62,9 +64,13 @@ def test_commit_false_leaves_the_row_in_the_callers_transaction(db):
 def test_token_like_strings_are_masked_and_detail_is_capped(db):
     token = "ya29.a0AfB_byC3xJk2lM9nQ8rS7tU6vW5xY4zA1bC2dE3fG4h"
     with session_scope() as s:
-        event = audit.record(s, "boss@example.com", "settings_changed",
-                             detail=f"token {token} action customers/1234567890/conversionActions/987 "
-                                    "by a.very.long.email.local.part.1234567@example.com")
+        event = audit.record(
+            s,
+            "boss@example.com",
+            "settings_changed",
+            detail=f"token {token} action customers/1234567890/conversionActions/987 "
+            "by a.very.long.email.local.part.1234567@example.com",
+        )
         assert token not in event.detail and "[redacted" in event.detail
         assert "customers/1234567890/conversionActions/987" in event.detail
         assert "a.very.long.email.local.part.1234567@example.com" in event.detail

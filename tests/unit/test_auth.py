@@ -57,16 +57,19 @@ def test_hash_is_argon2_salted_and_verifies():
     assert not auth.verify_password("not-a-hash", GOOD)
 
 
-@pytest.mark.parametrize(("password", "email", "expected"), [
-    ("Short1!", "", "at least 12 characters"),
-    ("x" * 257 + "A1", "", "at most 256"),
-    ("Jane.Doe-Secret-2024", "jane.doe@example.com", "email address"),
-    ("alllowercaseletters", "", "Mix character types"),
-    ("123456789012345", "", "Mix character types"),
-    ("Password12345!", "", "too common"),
-    ("Qwerty123456", "", "too common"),
-    ("abababababA1", "", "too common"),
-])
+@pytest.mark.parametrize(
+    ("password", "email", "expected"),
+    [
+        ("Short1!", "", "at least 12 characters"),
+        ("x" * 257 + "A1", "", "at most 256"),
+        ("Jane.Doe-Secret-2024", "jane.doe@example.com", "email address"),
+        ("alllowercaseletters", "", "Mix character types"),
+        ("123456789012345", "", "Mix character types"),
+        ("Password12345!", "", "too common"),
+        ("Qwerty123456", "", "too common"),
+        ("abababababA1", "", "too common"),
+    ],
+)
 def test_weak_passwords_get_a_clear_reason(password, email, expected):
     message = auth.check_password_strength(password, email)
     assert message is not None and expected in message
@@ -155,12 +158,15 @@ def test_env_admin_is_created_once(db):
     assert _sign_in("ops@example.com").ok
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"ROUTY_ADMIN_EMAIL": ADMIN}, "ROUTY_ADMIN_PASSWORD: set both"),
-    ({"ROUTY_ADMIN_PASSWORD": GOOD}, "ROUTY_ADMIN_EMAIL: set both"),
-    ({"ROUTY_ADMIN_EMAIL": ADMIN, "ROUTY_ADMIN_PASSWORD": "short"}, "ROUTY_ADMIN_PASSWORD: Use at least"),
-    ({"ROUTY_ADMIN_EMAIL": "nope", "ROUTY_ADMIN_PASSWORD": GOOD}, "ROUTY_ADMIN_EMAIL: Enter a valid"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"ROUTY_ADMIN_EMAIL": ADMIN}, "ROUTY_ADMIN_PASSWORD: set both"),
+        ({"ROUTY_ADMIN_PASSWORD": GOOD}, "ROUTY_ADMIN_EMAIL: set both"),
+        ({"ROUTY_ADMIN_EMAIL": ADMIN, "ROUTY_ADMIN_PASSWORD": "short"}, "ROUTY_ADMIN_PASSWORD: Use at least"),
+        ({"ROUTY_ADMIN_EMAIL": "nope", "ROUTY_ADMIN_PASSWORD": GOOD}, "ROUTY_ADMIN_EMAIL: Enter a valid"),
+    ],
+)
 def test_env_admin_errors_name_the_variable(db, env, expected):
     with session_scope() as s:
         with pytest.raises(AuthError, match=expected):
@@ -263,8 +269,14 @@ def test_an_address_is_rate_limited_not_locked(db):
     now = utcnow()
     with session_scope() as s:  # 20 earlier failures from this address, each on a different account
         for i in range(20):
-            s.add(LoginAttempt(email=f"user{i}@example.com", ip="203.0.113.9", outcome="failure",
-                               at=now - dt.timedelta(minutes=14) + dt.timedelta(seconds=40 * i)))
+            s.add(
+                LoginAttempt(
+                    email=f"user{i}@example.com",
+                    ip="203.0.113.9",
+                    outcome="failure",
+                    at=now - dt.timedelta(minutes=14) + dt.timedelta(seconds=40 * i),
+                )
+            )
         s.commit()
     assert _sign_in(ADMIN, GOOD, ip="203.0.113.9").ok
 
@@ -274,8 +286,14 @@ def test_a_burst_from_one_address_waits_at_most_a_minute(db):
     now = utcnow()
     with session_scope() as s:
         for i in range(auth.MAX_IP_FAILURES):
-            s.add(LoginAttempt(email=f"user{i}@example.com", ip="203.0.113.9", outcome="failure",
-                               at=now - dt.timedelta(seconds=30) + dt.timedelta(seconds=i)))
+            s.add(
+                LoginAttempt(
+                    email=f"user{i}@example.com",
+                    ip="203.0.113.9",
+                    outcome="failure",
+                    at=now - dt.timedelta(seconds=30) + dt.timedelta(seconds=i),
+                )
+            )
         s.commit()
     blocked = _sign_in(ADMIN, GOOD, ip="203.0.113.9")
     assert not blocked.ok and blocked.code == "locked"
@@ -294,14 +312,23 @@ def test_the_pages_show_our_text_for_known_codes_only():
     assert auth.form_message("Your session expired, call +1 555 0100 to unlock") == ""
     assert auth.password_problem("short", "a@example.com")[0] == "too_short"
     assert auth.password_problem("Password123!", "a@example.com")[0] == "common"
-    assert set(code for code, _ in filter(None, [auth.password_problem(p, "alice@example.com") for p in (
-        "x", "y" * 300, "alice-Alice-123", "aaaaaaaaaaaaaaaa", "Password1234")])) <= set(auth.FORM_MESSAGES)
+    assert set(
+        code
+        for code, _ in filter(
+            None,
+            [
+                auth.password_problem(p, "alice@example.com")
+                for p in ("x", "y" * 300, "alice-Alice-123", "aaaaaaaaaaaaaaaa", "Password1234")
+            ],
+        )
+    ) <= set(auth.FORM_MESSAGES)
 
 
 def test_old_attempts_are_pruned(db):
     with session_scope() as s:
-        s.add(LoginAttempt(email="old@example.com", ip="1.2.3.4", outcome="failure",
-                           at=utcnow() - dt.timedelta(days=2)))
+        s.add(
+            LoginAttempt(email="old@example.com", ip="1.2.3.4", outcome="failure", at=utcnow() - dt.timedelta(days=2))
+        )
         s.commit()
     _sign_in("new@example.com", GOOD)
     with session_scope() as s:
@@ -370,8 +397,9 @@ def test_absolute_lifetime_caps_sliding(db):
     _admin()
     token = _token()
     now = utcnow()
-    _set_session(created_at=now - dt.timedelta(days=7) + dt.timedelta(hours=1),
-                 last_seen_at=now - dt.timedelta(minutes=5))
+    _set_session(
+        created_at=now - dt.timedelta(days=7) + dt.timedelta(hours=1), last_seen_at=now - dt.timedelta(minutes=5)
+    )
     with session_scope() as s:
         assert auth.user_for_token(s, token) is not None
         row = s.exec(select(UserSession)).one()
@@ -397,8 +425,14 @@ def test_disabling_or_resetting_password_signs_out_everywhere(db):
 
 def test_cookie_params_follow_public_url(db, monkeypatch):
     params = auth.cookie_params(get_settings())
-    assert params == {"key": "routy_session", "httponly": True, "samesite": "lax", "secure": False,
-                      "path": "/", "max_age": 7 * 24 * 3600}
+    assert params == {
+        "key": "routy_session",
+        "httponly": True,
+        "samesite": "lax",
+        "secure": False,
+        "path": "/",
+        "max_age": 7 * 24 * 3600,
+    }
     monkeypatch.setenv("PUBLIC_URL", "https://routy.example.com")
     from routy_app.config import reload_settings
 

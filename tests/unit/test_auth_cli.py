@@ -24,8 +24,9 @@ def _run(capsys, monkeypatch, argv: list[str], stdin: str | None = None) -> tupl
 
 
 def test_add_list_disable_enable(db, capsys, monkeypatch):
-    code, out, _ = _run(capsys, monkeypatch, ["users", "add", "Boss@Example.com", "--role", "admin",
-                                              "--password-stdin"], GOOD + "\n")
+    code, out, _ = _run(
+        capsys, monkeypatch, ["users", "add", "Boss@Example.com", "--role", "admin", "--password-stdin"], GOOD + "\n"
+    )
     assert code == 0 and out.strip() == "routy: added boss@example.com (admin)"
     assert _run(capsys, monkeypatch, ["users", "add", "v@example.com", "--password-stdin"], GOOD + "\n")[0] == 0
     code, out, _ = _run(capsys, monkeypatch, ["users", "list"])
@@ -33,7 +34,9 @@ def test_add_list_disable_enable(db, capsys, monkeypatch):
     assert code == 0 and len(lines) == 2
     assert lines[0].split()[:3] == ["boss@example.com", "admin", "active"]
     assert lines[1].split()[:3] == ["v@example.com", "viewer", "active"] and "never signed in" in lines[1]
-    assert _run(capsys, monkeypatch, ["users", "disable", "v@example.com"])[1].strip() == "routy: v@example.com disabled"
+    assert (
+        _run(capsys, monkeypatch, ["users", "disable", "v@example.com"])[1].strip() == "routy: v@example.com disabled"
+    )
     assert "disabled" in _run(capsys, monkeypatch, ["users", "list"])[1].splitlines()[1]
     assert _run(capsys, monkeypatch, ["users", "enable", "V@example.com"])[0] == 0
     with session_scope() as s:
@@ -42,14 +45,24 @@ def test_add_list_disable_enable(db, capsys, monkeypatch):
         assert s.exec(select(AuditEvent)).first().user_email == "cli"
 
 
-@pytest.mark.parametrize(("argv", "stdin", "message"), [
-    (["users", "add", "a@example.com", "--password-stdin"], "short\n", "routy: Use at least 12 characters (this one has 5).\n"),
-    (["users", "add", "bad-email", "--password-stdin"], GOOD + "\n", "routy: Enter a valid email address.\n"),
-    (["users", "add", "a@example.com", "--password-stdin"], "", "routy: no password on standard input\n"),
-    (["users", "disable", "ghost@example.com"], None, "routy: No user with email ghost@example.com.\n"),
-    (["users", "reset-password", "ghost@example.com", "--password-stdin"], GOOD + "\n",
-     "routy: No user with email ghost@example.com.\n"),
-])
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (
+            ["users", "add", "a@example.com", "--password-stdin"],
+            "short\n",
+            "routy: Use at least 12 characters (this one has 5).\n",
+        ),
+        (["users", "add", "bad-email", "--password-stdin"], GOOD + "\n", "routy: Enter a valid email address.\n"),
+        (["users", "add", "a@example.com", "--password-stdin"], "", "routy: no password on standard input\n"),
+        (["users", "disable", "ghost@example.com"], None, "routy: No user with email ghost@example.com.\n"),
+        (
+            ["users", "reset-password", "ghost@example.com", "--password-stdin"],
+            GOOD + "\n",
+            "routy: No user with email ghost@example.com.\n",
+        ),
+    ],
+)
 def test_errors_are_one_line_with_status_1(db, capsys, monkeypatch, argv, stdin, message):
     code, out, err = _run(capsys, monkeypatch, argv, stdin)
     assert (code, out, err) == (1, "", message)
@@ -82,8 +95,9 @@ def test_reset_password_signs_out_and_changes_the_password(db, capsys, monkeypat
     _run(capsys, monkeypatch, ["users", "add", "a@example.com", "--role", "admin", "--password-stdin"], GOOD + "\n")
     with session_scope() as s:
         token = auth.sign_in(s, "a@example.com", GOOD).token
-    code, out, _ = _run(capsys, monkeypatch, ["users", "reset-password", "a@example.com", "--password-stdin"],
-                        "Fresh-Start-Pass-9\n")
+    code, out, _ = _run(
+        capsys, monkeypatch, ["users", "reset-password", "a@example.com", "--password-stdin"], "Fresh-Start-Pass-9\n"
+    )
     assert code == 0 and "signed out" in out
     with session_scope() as s:
         assert auth.user_for_token(s, token) is None

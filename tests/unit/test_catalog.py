@@ -14,8 +14,15 @@ def test_three_cards_not_connected_by_default(db):
 
 def test_card_reflects_integration_status(db):
     with session_scope() as s:
-        s.add(Integration(traffic_source_id=1, provider="meta_ads", status=IntegrationStatus.RECONNECT_REQUIRED,
-                          account_id="act_1", account_name="Shop"))
+        s.add(
+            Integration(
+                traffic_source_id=1,
+                provider="meta_ads",
+                status=IntegrationStatus.RECONNECT_REQUIRED,
+                account_id="act_1",
+                account_name="Shop",
+            )
+        )
         s.commit()
         cards = {c.key: c for c in catalog.cards_for_source(s, 1)}
     assert cards["meta_ads"].status_label == "Error — Reconnection Required"

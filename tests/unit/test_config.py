@@ -46,7 +46,10 @@ def test_one_process_uses_reflexs_memory_state_manager_and_only_our_origin(data_
 
     monkeypatch.setenv("PUBLIC_URL", "https://Routy.Example.com:8443/app/")
     reload_settings()
-    assert reflex_options() == {"state_manager_mode": "memory", "cors_allowed_origins": ["https://routy.example.com:8443"]}
+    assert reflex_options() == {
+        "state_manager_mode": "memory",
+        "cors_allowed_origins": ["https://routy.example.com:8443"],
+    }
 
 
 def test_redis_url_switches_to_reflexs_redis_state_manager(data_dir, monkeypatch):
@@ -69,15 +72,24 @@ def test_rxconfig_hands_our_choice_to_reflex(data_dir):
     assert list(config.cors_allowed_origins) == ["http://sandbox.test"]
 
 
-@pytest.mark.parametrize("name, value", [("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"), ("REDIS_URL", "localhost:6379")])
+@pytest.mark.parametrize(
+    "name, value", [("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"), ("REDIS_URL", "localhost:6379")]
+)
 def test_bad_security_settings_name_the_setting(data_dir, monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         reload_settings()
 
 
-@pytest.mark.parametrize(("name", "value"), [("GOOGLE_ADS_API_VERSION", "22"), ("GOOGLE_ADS_API_VERSION", "v22.1"),
-                                             ("META_API_VERSION", "v27"), ("META_API_VERSION", "27.0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GOOGLE_ADS_API_VERSION", "22"),
+        ("GOOGLE_ADS_API_VERSION", "v22.1"),
+        ("META_API_VERSION", "v27"),
+        ("META_API_VERSION", "27.0"),
+    ],
+)
 def test_malformed_api_versions_name_the_setting(data_dir, monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
@@ -105,9 +117,15 @@ def test_data_dir_is_0700_and_database_files_0600(data_dir):
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
 
 
-@pytest.mark.parametrize("url, origin", [("http://localhost:3000/", "http://localhost:3000"),
-                                         ("https://Routy.Example.com:443/x", "https://routy.example.com"),
-                                         ("http://user@[::1]:80", "http://[::1]"), ("http://10.0.0.5:8080", "http://10.0.0.5:8080")])
+@pytest.mark.parametrize(
+    "url, origin",
+    [
+        ("http://localhost:3000/", "http://localhost:3000"),
+        ("https://Routy.Example.com:443/x", "https://routy.example.com"),
+        ("http://user@[::1]:80", "http://[::1]"),
+        ("http://10.0.0.5:8080", "http://10.0.0.5:8080"),
+    ],
+)
 def test_public_origin_is_written_as_browsers_write_origin(data_dir, monkeypatch, url, origin):
     monkeypatch.setenv("PUBLIC_URL", url)
     assert reload_settings().public_origin == origin

@@ -12,8 +12,14 @@ from routy_app.services.conversions import parse_timestamp, parse_value, postbac
 from routy_app.services.push import dedup_key
 
 NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
-GOOD = {"id": "ord-1", "event_type": "sale", "occurred_at": "2026-05-01T10:00:00+02:00", "value": Decimal("19.99"),
-        "currency": "USD", "gclid": "Cj0KCQ-abc"}
+GOOD = {
+    "id": "ord-1",
+    "event_type": "sale",
+    "occurred_at": "2026-05-01T10:00:00+02:00",
+    "value": Decimal("19.99"),
+    "currency": "USD",
+    "gclid": "Cj0KCQ-abc",
+}
 
 
 def fields(raw: dict, **overrides) -> set[str]:
@@ -29,27 +35,30 @@ def test_a_good_event_becomes_column_values():
     assert out["gclid"] == "Cj0KCQ-abc" and out["fbc"] is None
 
 
-@pytest.mark.parametrize("override, field", [
-    ({"id": ""}, "id"),
-    ({"id": "x" * 201}, "id"),
-    ({"event_type": "Sale"}, "event_type"),
-    ({"event_type": "sale-1"}, "event_type"),
-    ({"event_type": "s" * 65}, "event_type"),
-    ({"occurred_at": "2026-05-01T10:00:00"}, "occurred_at"),  # naive
-    ({"occurred_at": "yesterday"}, "occurred_at"),
-    ({"occurred_at": "2026-05-01T13:00:00Z"}, "occurred_at"),  # an hour in the future
-    ({"value": "abc"}, "value"),
-    ({"value": "-1"}, "value"),
-    ({"value": "NaN"}, "value"),
-    ({"currency": "usd"}, "currency"),
-    ({"currency": None}, "currency"),  # value given without currency
-    ({"email": "not-an-email"}, "email"),
-    ({"phone": "415 555 0123"}, "phone"),  # no +country code
-    ({"ip": "300.1.1.1"}, "ip"),
-    ({"consent": {"ad_user_data": "yes"}}, "consent.ad_user_data"),
-    ({"consent": {"ad_storage": "granted"}}, "consent.ad_storage"),
-    ({"favourite_colour": "blue"}, "favourite_colour"),
-])
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        ({"id": ""}, "id"),
+        ({"id": "x" * 201}, "id"),
+        ({"event_type": "Sale"}, "event_type"),
+        ({"event_type": "sale-1"}, "event_type"),
+        ({"event_type": "s" * 65}, "event_type"),
+        ({"occurred_at": "2026-05-01T10:00:00"}, "occurred_at"),  # naive
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"occurred_at": "2026-05-01T13:00:00Z"}, "occurred_at"),  # an hour in the future
+        ({"value": "abc"}, "value"),
+        ({"value": "-1"}, "value"),
+        ({"value": "NaN"}, "value"),
+        ({"currency": "usd"}, "currency"),
+        ({"currency": None}, "currency"),  # value given without currency
+        ({"email": "not-an-email"}, "email"),
+        ({"phone": "415 555 0123"}, "phone"),  # no +country code
+        ({"ip": "300.1.1.1"}, "ip"),
+        ({"consent": {"ad_user_data": "yes"}}, "consent.ad_user_data"),
+        ({"consent": {"ad_storage": "granted"}}, "consent.ad_storage"),
+        ({"favourite_colour": "blue"}, "favourite_colour"),
+    ],
+)
 def test_each_bad_field_is_named(override, field):
     assert field in fields(GOOD, **override)
 
@@ -93,8 +102,9 @@ def test_postback_assigns_click_ids_by_shape_and_is_deterministic():
     braid = postback_event({"key": "k", "event": "lead", "click_id": "xyz", "click_id_type": "wbraid"}, NOW)
     assert google["gclid"] == "Cj0KCQabc" and meta["fbc"].startswith("fb.") and braid["wbraid"] == "xyz"
     assert google["id"] == postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc"}, NOW)["id"]
-    assert google["id"] != postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc", "value": "2"},
-                                          NOW)["id"]
+    assert (
+        google["id"] != postback_event({"key": "k", "event": "lead", "click_id": "Cj0KCQabc", "value": "2"}, NOW)["id"]
+    )
 
 
 def test_dedup_key_is_stable_and_short_enough_for_every_provider():
@@ -106,15 +116,24 @@ def test_dedup_key_is_stable_and_short_enough_for_every_provider():
 # ---------------------------------------------------------------- issue 12, item 9: invisible characters
 
 
-@pytest.mark.parametrize("char", ["\x7f", "\x85", "\x9b", "\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\u061c",
-                                  "\x00", "\x1b", "\ud800"])
+@pytest.mark.parametrize(
+    "char",
+    ["\x7f", "\x85", "\x9b", "\u202e", "\u202d", "\u2066", "\u2069", "\u200f", "\u061c", "\x00", "\x1b", "\ud800"],
+)
 @pytest.mark.parametrize("field", ["id", "user_agent", "gclid", "fbc", "ga_client_id"])
 def test_control_direction_and_surrogate_characters_are_refused(field, char):
     assert fields(GOOD, **{field: f"abc{char}def"}) == {field}
 
 
-@pytest.mark.parametrize("field, value", [("email", "buyer\u202e@example.com"), ("email", "b\ud800@example.com"),
-                                          ("phone", "+1415\u202e5550123"), ("ip", "fe80::1%eth0")])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("email", "buyer\u202e@example.com"),
+        ("email", "b\ud800@example.com"),
+        ("phone", "+1415\u202e5550123"),
+        ("ip", "fe80::1%eth0"),
+    ],
+)
 def test_identifiers_with_hidden_characters_are_refused(field, value):
     assert fields(GOOD, **{field: value}) == {field}
 

@@ -16,8 +16,9 @@ def test_measurement_id_accepts_web_stream_ids(value: str) -> None:
     assert validate_measurement_id(value) is None
 
 
-@pytest.mark.parametrize("value", ["", "G-", "g-AB12CD34EF", "G-ab12", "UA-12345-1", "1234567890", "G-AB 12",
-                                   " G-AB12", "G-AB12-"])
+@pytest.mark.parametrize(
+    "value", ["", "G-", "g-AB12CD34EF", "G-ab12", "UA-12345-1", "1234567890", "G-AB 12", " G-AB12", "G-AB12-"]
+)
 def test_measurement_id_rejects_other_shapes_and_names_the_format(value: str) -> None:
     message = validate_measurement_id(value)
     assert message is not None and "G-" in message
@@ -28,19 +29,22 @@ def test_event_name_accepts_valid_names(name: str) -> None:
     assert validate_event_name(name) is None
 
 
-@pytest.mark.parametrize(("name", "fragment"), [
-    ("", "Enter"),
-    ("a" * 41, "40"),
-    ("2fast", "start with a letter"),
-    ("has-dash", "letters, digits and underscores"),
-    ("with space", "letters, digits and underscores"),
-    ("_private", "start with a letter"),
-    ("session_start", "reserved"),
-    ("first_visit", "reserved"),
-    ("ga_custom", "reserved"),
-    ("google_thing", "reserved"),
-    ("firebase_x", "reserved"),
-])
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("", "Enter"),
+        ("a" * 41, "40"),
+        ("2fast", "start with a letter"),
+        ("has-dash", "letters, digits and underscores"),
+        ("with space", "letters, digits and underscores"),
+        ("_private", "start with a letter"),
+        ("session_start", "reserved"),
+        ("first_visit", "reserved"),
+        ("ga_custom", "reserved"),
+        ("google_thing", "reserved"),
+        ("firebase_x", "reserved"),
+    ],
+)
 def test_event_name_rejections_say_why(name: str, fragment: str) -> None:
     message = validate_event_name(name)
     assert message is not None and fragment in message
@@ -64,14 +68,18 @@ def test_emulator_validation_codes() -> None:
     assert _codes({"client_id": "1.2", "events": [{"name": "_bad"}]}) == ["NAME_INVALID"]
     assert _codes({"client_id": "1.2", "events": [{"name": "session_start"}]}) == ["NAME_RESERVED"]
     assert _codes({"client_id": "1.2", "events": [{"name": "ok", "params": {"ga_x": 1}}]}) == ["NAME_RESERVED"]
-    assert _codes({"client_id": "1.2", "events": [{"name": "ok", "params": {"p": "v" * 101}}]}) == \
-        ["VALUE_OUT_OF_BOUNDS"]
-    assert _codes({"client_id": "1.2", "events": [{"name": "ok", "params": {f"p{i}": i for i in range(26)}}]}) == \
-        ["EXCEEDED_MAX_ENTITIES"]
-    assert _codes({"client_id": "1.2", "timestamp_micros": now - 73 * 3600 * 1_000_000,
-                   "events": [{"name": "ok"}]}) == ["VALUE_OUT_OF_BOUNDS"]
-    assert _codes({"client_id": "1.2", "consent": {"ad_user_data": "YES"}, "events": [{"name": "ok"}]}) == \
-        ["VALUE_INVALID"]
+    assert _codes({"client_id": "1.2", "events": [{"name": "ok", "params": {"p": "v" * 101}}]}) == [
+        "VALUE_OUT_OF_BOUNDS"
+    ]
+    assert _codes({"client_id": "1.2", "events": [{"name": "ok", "params": {f"p{i}": i for i in range(26)}}]}) == [
+        "EXCEEDED_MAX_ENTITIES"
+    ]
+    assert _codes(
+        {"client_id": "1.2", "timestamp_micros": now - 73 * 3600 * 1_000_000, "events": [{"name": "ok"}]}
+    ) == ["VALUE_OUT_OF_BOUNDS"]
+    assert _codes({"client_id": "1.2", "consent": {"ad_user_data": "YES"}, "events": [{"name": "ok"}]}) == [
+        "VALUE_INVALID"
+    ]
     assert _codes({"client_id": "1.2", "events": [{"name": "ok"}]}, {"measurement_id": "UA-1"}) == ["VALUE_INVALID"]
 
 

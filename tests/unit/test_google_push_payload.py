@@ -21,15 +21,18 @@ def _old_timestamp(moment: dt.datetime) -> str:  # the previous strftime impleme
     return text + "Z"
 
 
-@pytest.mark.parametrize("moment", [
-    dt.datetime(2026, 5, 1, 14, 3, 0, tzinfo=dt.timezone.utc),
-    dt.datetime(2026, 5, 1, 14, 3, 0, 120, tzinfo=dt.timezone.utc),
-    dt.datetime(2026, 5, 1, 14, 3, 0, 999999),  # naive: taken as UTC
-    dt.datetime(2026, 5, 1, 23, 30, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
-    dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=zoneinfo.ZoneInfo("Europe/London")),  # zero offset, not utc
-    dt.datetime(2026, 7, 1, 0, 0, 1, 5, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),  # crosses midnight
-    dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc),
-])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 5, 1, 14, 3, 0, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 5, 1, 14, 3, 0, 120, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 5, 1, 14, 3, 0, 999999),  # naive: taken as UTC
+        dt.datetime(2026, 5, 1, 23, 30, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
+        dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=zoneinfo.ZoneInfo("Europe/London")),  # zero offset, not utc
+        dt.datetime(2026, 7, 1, 0, 0, 1, 5, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),  # crosses midnight
+        dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc),
+    ],
+)
 def test_timestamp_matches_the_strftime_format(moment: dt.datetime) -> None:
     assert _timestamp(moment) == _old_timestamp(moment)
 
@@ -44,10 +47,12 @@ def test_timestamp_fast_path_matches_the_strftime_format_on_random_utc_values() 
 
 
 def _conv(**fields) -> OutgoingConversion:  # noqa: ANN003
-    base = {"key": "1:ord-1", "event_type": "sale", "action": ConversionAction(id="customers/1/conversionActions/77",
-                                                                                name="Buy",
-                                                                                extra={"event_source": "WEB"}),
-            "occurred_at": dt.datetime(2026, 5, 1, 14, 3, 0, 5, tzinfo=dt.timezone.utc)}
+    base = {
+        "key": "1:ord-1",
+        "event_type": "sale",
+        "action": ConversionAction(id="customers/1/conversionActions/77", name="Buy", extra={"event_source": "WEB"}),
+        "occurred_at": dt.datetime(2026, 5, 1, 14, 3, 0, 5, tzinfo=dt.timezone.utc),
+    }
     return OutgoingConversion(**{**base, **fields})
 
 
@@ -55,25 +60,51 @@ event_of = GoogleAdsProvider._event  # noqa: SLF001
 
 
 def test_event_with_every_optional_part() -> None:
-    event = event_of(_conv(value_micros=12_340_000, currency="usd", gclid="G", gbraid="B", wbraid="W",
-                           user_agent="UA", ip="1.2.3.4", email_sha256="e" * 64, phone_sha256="f" * 64,
-                           consent_ad_user_data="granted", consent_ad_personalization="denied"), "d0")
-    assert json.dumps(event) == json.dumps({
-        "destinationReferences": ["d0"], "transactionId": "1:ord-1",
-        "eventTimestamp": "2026-05-01T14:03:00.000005Z", "eventSource": "WEB", "conversionValue": 12.34,
-        "currency": "USD",
-        "adIdentifiers": {"gclid": "G", "gbraid": "B", "wbraid": "W",
-                          "landingPageDeviceInfo": {"userAgent": "UA", "ipAddress": "1.2.3.4"}},
-        "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}, {"phoneNumber": "f" * 64}]},
-        "consent": {"adUserData": "CONSENT_GRANTED", "adPersonalization": "CONSENT_DENIED"}})
+    event = event_of(
+        _conv(
+            value_micros=12_340_000,
+            currency="usd",
+            gclid="G",
+            gbraid="B",
+            wbraid="W",
+            user_agent="UA",
+            ip="1.2.3.4",
+            email_sha256="e" * 64,
+            phone_sha256="f" * 64,
+            consent_ad_user_data="granted",
+            consent_ad_personalization="denied",
+        ),
+        "d0",
+    )
+    assert json.dumps(event) == json.dumps(
+        {
+            "destinationReferences": ["d0"],
+            "transactionId": "1:ord-1",
+            "eventTimestamp": "2026-05-01T14:03:00.000005Z",
+            "eventSource": "WEB",
+            "conversionValue": 12.34,
+            "currency": "USD",
+            "adIdentifiers": {
+                "gclid": "G",
+                "gbraid": "B",
+                "wbraid": "W",
+                "landingPageDeviceInfo": {"userAgent": "UA", "ipAddress": "1.2.3.4"},
+            },
+            "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}, {"phoneNumber": "f" * 64}]},
+            "consent": {"adUserData": "CONSENT_GRANTED", "adPersonalization": "CONSENT_DENIED"},
+        }
+    )
 
 
 def test_event_leaves_out_what_is_absent() -> None:
     assert event_of(_conv(email_sha256="e" * 64, ip="1.2.3.4", consent_ad_user_data="maybe"), ["d3"]) == {
-        "destinationReferences": ["d3"], "transactionId": "1:ord-1",
-        "eventTimestamp": "2026-05-01T14:03:00.000005Z", "eventSource": "WEB",
+        "destinationReferences": ["d3"],
+        "transactionId": "1:ord-1",
+        "eventTimestamp": "2026-05-01T14:03:00.000005Z",
+        "eventSource": "WEB",
         "adIdentifiers": {"landingPageDeviceInfo": {"ipAddress": "1.2.3.4"}},
-        "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}]}}
+        "userData": {"userIdentifiers": [{"emailAddress": "e" * 64}]},
+    }
     assert event_of(_conv(value_micros=0, currency="EUR", gclid="G"), "d0")["conversionValue"] == 0.0
 
 

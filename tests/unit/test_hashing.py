@@ -6,9 +6,17 @@ import hashlib
 
 import pytest
 
-from routy_app.providers.hashing import (hash_email_google, hash_email_meta, hash_phone_google, hash_phone_meta,
-                                         normalize_email_google, normalize_email_meta, normalize_phone_e164,
-                                         normalize_phone_meta, sha256_hex)
+from routy_app.providers.hashing import (
+    hash_email_google,
+    hash_email_meta,
+    hash_phone_google,
+    hash_phone_meta,
+    normalize_email_google,
+    normalize_email_meta,
+    normalize_phone_e164,
+    normalize_phone_meta,
+    sha256_hex,
+)
 
 
 def test_sha256_hex_is_lowercase_64_hex_of_utf8() -> None:
@@ -17,12 +25,15 @@ def test_sha256_hex_is_lowercase_64_hex_of_utf8() -> None:
     assert len(sha256_hex("x")) == 64
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("cloudy.sf+shop@gmail.com", "cloudysf@gmail.com"),
-    ("  Cloudy.SF+Shop@GoogleMail.com ", "cloudysf@googlemail.com"),
-    ("Jane Doe@Example.com", "janedoe@example.com"),  # all whitespace removed
-    ("jane.doe+news@example.com", "jane.doe+news@example.com"),  # other domains keep dots and plus tags
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("cloudy.sf+shop@gmail.com", "cloudysf@gmail.com"),
+        ("  Cloudy.SF+Shop@GoogleMail.com ", "cloudysf@googlemail.com"),
+        ("Jane Doe@Example.com", "janedoe@example.com"),  # all whitespace removed
+        ("jane.doe+news@example.com", "jane.doe+news@example.com"),  # other domains keep dots and plus tags
+    ],
+)
 def test_google_email_normalisation(raw: str, expected: str) -> None:
     assert normalize_email_google(raw) == expected
 
@@ -33,13 +44,16 @@ def test_google_email_rejects_unusable_input(raw: str | None) -> None:
     assert hash_email_google(raw) is None
 
 
-@pytest.mark.parametrize(("raw", "region", "expected"), [
-    ("+1 (415) 555-0123", None, "+14155550123"),
-    ("(800)555-0100", "US", "+18005550100"),
-    ("1 800 555 0100", "US", "+18005550100"),
-    ("0049 30 1234567", None, "+49301234567"),
-    ("030 1234567", "DE", "+49301234567"),
-])
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("+1 (415) 555-0123", None, "+14155550123"),
+        ("(800)555-0100", "US", "+18005550100"),
+        ("1 800 555 0100", "US", "+18005550100"),
+        ("0049 30 1234567", None, "+49301234567"),
+        ("030 1234567", "DE", "+49301234567"),
+    ],
+)
 def test_e164(raw: str, region: str | None, expected: str) -> None:
     assert normalize_phone_e164(raw, region) == expected
 

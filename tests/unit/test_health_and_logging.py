@@ -17,7 +17,9 @@ def test_healthz_lists_api_versions_and_degrades_on_a_sunset_one(db, monkeypatch
 
     body = TestClient(build_api()).get("/healthz").json()
     assert [(v["setting"], v["version"], v["status"]) for v in body["api_versions"]] == [
-        ("GOOGLE_ADS_API_VERSION", "v26", "ok"), ("META_API_VERSION", "v27.0", "ok")]
+        ("GOOGLE_ADS_API_VERSION", "v26", "ok"),
+        ("META_API_VERSION", "v27.0", "ok"),
+    ]
     monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
     reload_settings()
     answer = TestClient(build_api()).get("/healthz")
@@ -39,8 +41,15 @@ def test_sandbox_is_mounted_only_in_sandbox_mode(db, monkeypatch):
 
 
 def test_log_filter_masks_tokens():
-    record = logging.LogRecord("routy", logging.INFO, __file__, 1,
-                               "got %s and url ?access_token=EAAB123&x=1 Bearer ya29.abc", ("1//refresh",), None)
+    record = logging.LogRecord(
+        "routy",
+        logging.INFO,
+        __file__,
+        1,
+        "got %s and url ?access_token=EAAB123&x=1 Bearer ya29.abc",
+        ("1//refresh",),
+        None,
+    )
     RedactSecrets().filter(record)
     text = record.getMessage()
     assert "1//refresh" not in text and "EAAB123" not in text and "ya29.abc" not in text
@@ -48,7 +57,8 @@ def test_log_filter_masks_tokens():
 
 
 def test_log_filter_masks_ingest_keys_in_postback_urls():
-    record = logging.LogRecord("granian.access", logging.INFO, __file__, 1,
-                               "GET /postback?key=rk_live_AbC-123&event=lead 200", (), None)
+    record = logging.LogRecord(
+        "granian.access", logging.INFO, __file__, 1, "GET /postback?key=rk_live_AbC-123&event=lead 200", (), None
+    )
     RedactSecrets().filter(record)
     assert "rk_live_AbC" not in record.getMessage() and "key=[redacted]" in record.getMessage()

@@ -16,9 +16,19 @@ D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 
 def _row(iid: int, level: str, day: dt.date, camp: str, group: str = "", kw: str = "", **m) -> MetricRow:
     names = {"C1": "Brand", "C2": "Generic"}
-    return MetricRow(integration_id=iid, level=level, date=day, campaign_id=camp, campaign_name=names[camp],
-                     ad_group_id=group, ad_group_name=f"{names[camp]} {group}" if group else "",
-                     keyword_id=kw, keyword_text=f"kw {kw}" if kw else "", currency="USD", **m)
+    return MetricRow(
+        integration_id=iid,
+        level=level,
+        date=day,
+        campaign_id=camp,
+        campaign_name=names[camp],
+        ad_group_id=group,
+        ad_group_name=f"{names[camp]} {group}" if group else "",
+        keyword_id=kw,
+        keyword_text=f"kw {kw}" if kw else "",
+        currency="USD",
+        **m,
+    )
 
 
 @pytest.fixture
@@ -30,27 +40,83 @@ def iid(db) -> int:
         session.add(other)
         session.commit()
         m = dict
-        session.add_all([
-            # campaign level: C1 on 3 days, C2 on 2 days
-            _row(integration.id, "campaign", D1, "C1", **m(impressions=1000, clicks=50, cost_micros=25_000_000,
-                                                            conversions_micros=2_000_000, conversion_value_micros=100_000_000)),
-            _row(integration.id, "campaign", D2, "C1", **m(impressions=1000, clicks=30, cost_micros=15_000_000,
-                                                            conversions_micros=1_000_000, conversion_value_micros=40_000_000)),
-            _row(integration.id, "campaign", D3, "C1", **m(impressions=500, clicks=10, cost_micros=5_000_000)),
-            _row(integration.id, "campaign", D1, "C2", **m(impressions=2000, clicks=20, cost_micros=40_000_000)),
-            _row(integration.id, "campaign", D2, "C2", **m(impressions=0, clicks=0, cost_micros=0)),
-            # ad group level (must not be added to the totals)
-            _row(integration.id, "ad_group", D1, "C1", "G1", **m(impressions=600, clicks=30, cost_micros=15_000_000)),
-            _row(integration.id, "ad_group", D1, "C1", "G2", **m(impressions=400, clicks=20, cost_micros=10_000_000)),
-            _row(integration.id, "ad_group", D1, "C2", "G3", **m(impressions=2000, clicks=20, cost_micros=40_000_000)),
-            # keywords of G1
-            _row(integration.id, "keyword", D1, "C1", "G1", "K1", **m(impressions=100, clicks=10, cost_micros=1_000_000)),
-            _row(integration.id, "keyword", D2, "C1", "G1", "K1", **m(impressions=100, clicks=5, cost_micros=1_000_000)),
-            _row(integration.id, "keyword", D1, "C1", "G1", "K2", **m(impressions=300, clicks=3, cost_micros=6_000_000)),
-            _row(integration.id, "keyword", D1, "C1", "G2", "K3", **m(impressions=1, clicks=1, cost_micros=9_000_000)),
-            # another integration's rows never leak in
-            _row(other.id, "campaign", D1, "C1", **m(impressions=9999, clicks=999, cost_micros=999_000_000)),
-        ])
+        session.add_all(
+            [
+                # campaign level: C1 on 3 days, C2 on 2 days
+                _row(
+                    integration.id,
+                    "campaign",
+                    D1,
+                    "C1",
+                    **m(
+                        impressions=1000,
+                        clicks=50,
+                        cost_micros=25_000_000,
+                        conversions_micros=2_000_000,
+                        conversion_value_micros=100_000_000,
+                    ),
+                ),
+                _row(
+                    integration.id,
+                    "campaign",
+                    D2,
+                    "C1",
+                    **m(
+                        impressions=1000,
+                        clicks=30,
+                        cost_micros=15_000_000,
+                        conversions_micros=1_000_000,
+                        conversion_value_micros=40_000_000,
+                    ),
+                ),
+                _row(integration.id, "campaign", D3, "C1", **m(impressions=500, clicks=10, cost_micros=5_000_000)),
+                _row(integration.id, "campaign", D1, "C2", **m(impressions=2000, clicks=20, cost_micros=40_000_000)),
+                _row(integration.id, "campaign", D2, "C2", **m(impressions=0, clicks=0, cost_micros=0)),
+                # ad group level (must not be added to the totals)
+                _row(
+                    integration.id, "ad_group", D1, "C1", "G1", **m(impressions=600, clicks=30, cost_micros=15_000_000)
+                ),
+                _row(
+                    integration.id, "ad_group", D1, "C1", "G2", **m(impressions=400, clicks=20, cost_micros=10_000_000)
+                ),
+                _row(
+                    integration.id, "ad_group", D1, "C2", "G3", **m(impressions=2000, clicks=20, cost_micros=40_000_000)
+                ),
+                # keywords of G1
+                _row(
+                    integration.id,
+                    "keyword",
+                    D1,
+                    "C1",
+                    "G1",
+                    "K1",
+                    **m(impressions=100, clicks=10, cost_micros=1_000_000),
+                ),
+                _row(
+                    integration.id,
+                    "keyword",
+                    D2,
+                    "C1",
+                    "G1",
+                    "K1",
+                    **m(impressions=100, clicks=5, cost_micros=1_000_000),
+                ),
+                _row(
+                    integration.id,
+                    "keyword",
+                    D1,
+                    "C1",
+                    "G1",
+                    "K2",
+                    **m(impressions=300, clicks=3, cost_micros=6_000_000),
+                ),
+                _row(
+                    integration.id, "keyword", D1, "C1", "G2", "K3", **m(impressions=1, clicks=1, cost_micros=9_000_000)
+                ),
+                # another integration's rows never leak in
+                _row(other.id, "campaign", D1, "C1", **m(impressions=9999, clicks=999, cost_micros=999_000_000)),
+            ]
+        )
         session.commit()
         return int(integration.id)
 
@@ -78,7 +144,10 @@ def test_daily_series_is_per_day_in_order(iid):
     with _session() as s:
         series = mq.daily_series(s, iid, D1, D3)
     assert [(p.date, p.cost_micros, p.clicks) for p in series] == [
-        (D1, 65_000_000, 70), (D2, 15_000_000, 30), (D3, 5_000_000, 10)]
+        (D1, 65_000_000, 70),
+        (D2, 15_000_000, 30),
+        (D3, 5_000_000, 10),
+    ]
 
 
 def test_breakdown_by_campaign_sorts_and_paginates_in_sql(iid):
@@ -101,10 +170,13 @@ def test_breakdown_drills_down_by_parent(iid):
     with _session() as s:
         groups = mq.breakdown(s, iid, "ad_group", D1, D3, parent_filter={"campaign_id": "C1"}, sort_by="clicks")
         assert [(r.id, r.clicks, r.campaign_id) for r in groups.rows] == [("G1", 30, "C1"), ("G2", 20, "C1")]
-        keywords = mq.breakdown(s, iid, "keyword", D1, D3, parent_filter={"ad_group_id": "G1"},
-                                sort_by="impressions", descending=True)
+        keywords = mq.breakdown(
+            s, iid, "keyword", D1, D3, parent_filter={"ad_group_id": "G1"}, sort_by="impressions", descending=True
+        )
         assert [(r.id, r.name, r.impressions, r.clicks, r.cost_micros) for r in keywords.rows] == [
-            ("K2", "kw K2", 300, 3, 6_000_000), ("K1", "kw K1", 200, 15, 2_000_000)]
+            ("K2", "kw K2", 300, 3, 6_000_000),
+            ("K1", "kw K1", 200, 15, 2_000_000),
+        ]
         assert keywords.total_rows == 2
         with pytest.raises(ValueError):
             mq.breakdown(s, iid, "keyword", D1, D3, parent_filter={"keyword_text; DROP": "x"})
@@ -118,5 +190,10 @@ def test_csv_rows_are_every_row_in_the_same_order(iid):
     assert rows[0] == mq.CSV_HEADER
     assert [r[0] for r in rows[1:]] == ["K3", "K2", "K1"]
     k3 = dict(zip(mq.CSV_HEADER, rows[1]))
-    assert (k3["cost"], k3["cpc"], k3["ctr_percent"], k3["cost_per_conversion"], k3["currency"]) == \
-        ("9.00", "9.00", "100.00", "", "USD")
+    assert (k3["cost"], k3["cpc"], k3["ctr_percent"], k3["cost_per_conversion"], k3["currency"]) == (
+        "9.00",
+        "9.00",
+        "100.00",
+        "",
+        "USD",
+    )

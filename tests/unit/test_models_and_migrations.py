@@ -41,25 +41,32 @@ def test_datetimes_come_back_as_aware_utc(db):
         assert loaded.created_at.tzinfo is not None
 
 
-@pytest.mark.parametrize("moment", [
-    dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.timezone.utc),
-    dt.datetime(2026, 11, 27, 17, 0, 0, 5, tzinfo=dt.timezone.utc),
-    dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
-    dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),
-])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 11, 27, 17, 0, 0, 5, tzinfo=dt.timezone.utc),
+        dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+    ],
+)
 def test_sqlite_datetime_text_is_sqlalchemys_format_and_reads_back_as_utc(moment):
     """The fast SQLite conversion writes exactly what SQLAlchemy's own DateTime would (ordering and
     equality in SQL depend on it) and reads back the same instant with the UTC singleton."""
     dialect = sqlite.dialect()
     utc_type = UTCDateTime()
     text = utc_type._cached_bind_processor(dialect)(moment)  # noqa: SLF001 - what SQLAlchemy calls
-    stock = DateTime().dialect_impl(dialect).bind_processor(dialect)(moment.astimezone(dt.timezone.utc)
-                                                                      .replace(tzinfo=None))
+    stock = (
+        DateTime()
+        .dialect_impl(dialect)
+        .bind_processor(dialect)(moment.astimezone(dt.timezone.utc).replace(tzinfo=None))
+    )
     assert text == stock
     back = utc_type._cached_result_processor(dialect, None)(text)  # noqa: SLF001
     assert back == moment and back.tzinfo is dt.timezone.utc
-    assert utc_type._cached_result_processor(dialect, None)("2026-11-27 17:00:00") == \
-        dt.datetime(2026, 11, 27, 17, tzinfo=dt.timezone.utc)  # noqa: SLF001 - seconds only (e.g. SQL defaults)
+    assert utc_type._cached_result_processor(dialect, None)("2026-11-27 17:00:00") == dt.datetime(
+        2026, 11, 27, 17, tzinfo=dt.timezone.utc
+    )  # noqa: SLF001 - seconds only (e.g. SQL defaults)
 
 
 def test_naive_datetimes_are_refused(db):
@@ -107,21 +114,39 @@ def test_0004_keeps_the_push_history_of_an_older_database(data_dir):
         ):
             conn.execute(text(sql), {"t0": t0})
         for n in range(1, 6):
-            conn.execute(text("INSERT INTO conversion (id, traffic_source_id, external_id, event_type, occurred_at, "
-                              "value_micros, currency, received_at) VALUES (:n, 1, :e, 'sale', :t0, 0, 'USD', :t0)"),
-                         {"n": n, "e": f"ord-{n}", "t0": t0})
-        rows = [(1, "sent", "r1", "accepted", "accepted by Data Manager, requestId r1 | Verdict: SUCCESS", None),
-                (2, "sent", "r1", "accepted", "accepted by Data Manager, requestId r1 | Verdict: SUCCESS", None),
-                (3, "sent", "r2", "processing", "accepted by Data Manager, requestId r2", t1),
-                (4, "sending", None, None, None, None),
-                (5, "pending", None, None, None, None)]
+            conn.execute(
+                text(
+                    "INSERT INTO conversion (id, traffic_source_id, external_id, event_type, occurred_at, "
+                    "value_micros, currency, received_at) VALUES (:n, 1, :e, 'sale', :t0, 0, 'USD', :t0)"
+                ),
+                {"n": n, "e": f"ord-{n}", "t0": t0},
+            )
+        rows = [
+            (1, "sent", "r1", "accepted", "accepted by Data Manager, requestId r1 | Verdict: SUCCESS", None),
+            (2, "sent", "r1", "accepted", "accepted by Data Manager, requestId r1 | Verdict: SUCCESS", None),
+            (3, "sent", "r2", "processing", "accepted by Data Manager, requestId r2", t1),
+            (4, "sending", None, None, None, None),
+            (5, "pending", None, None, None, None),
+        ]
         for n, status, request_id, verdict, response, next_at in rows:
-            conn.execute(text("INSERT INTO conversionpush (id, integration_id, conversion_id, mapping_id, status, "
-                              "attempts, next_attempt_at, claimed_until, sent_at, request_id, verdict, "
-                              "provider_response, created_at) VALUES (:n, 1, :n, 1, :status, 0, :next_at, NULL, "
-                              ":sent, :request_id, :verdict, :response, :t0)"),
-                         {"n": n, "status": status, "next_at": next_at, "sent": t0 if status == "sent" else None,
-                          "request_id": request_id, "verdict": verdict, "response": response, "t0": t0})
+            conn.execute(
+                text(
+                    "INSERT INTO conversionpush (id, integration_id, conversion_id, mapping_id, status, "
+                    "attempts, next_attempt_at, claimed_until, sent_at, request_id, verdict, "
+                    "provider_response, created_at) VALUES (:n, 1, :n, 1, :status, 0, :next_at, NULL, "
+                    ":sent, :request_id, :verdict, :response, :t0)"
+                ),
+                {
+                    "n": n,
+                    "status": status,
+                    "next_at": next_at,
+                    "sent": t0 if status == "sent" else None,
+                    "request_id": request_id,
+                    "verdict": verdict,
+                    "response": response,
+                    "t0": t0,
+                },
+            )
     command.upgrade(alembic_config(), "head")
     with session_scope() as s:
         pushes = {p.id: p for p in s.exec(select(ConversionPush)).all()}

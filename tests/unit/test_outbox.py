@@ -11,13 +11,18 @@ from routy_app.timeutil import utcnow
 def test_enqueue(db):
     with session_scope() as s:
         i = Integration(traffic_source_id=1, provider="google_ads", status="active", account_id="1")
-        s.add(i); s.commit()
+        s.add(i)
+        s.commit()
         m = ConversionMapping(integration_id=i.id, event_type="lead", action_id="789")
         m2 = ConversionMapping(integration_id=i.id, event_type="sale", action_id="790", enabled=False)
-        s.add(m); s.add(m2); s.commit()
+        s.add(m)
+        s.add(m2)
+        s.commit()
         c = Conversion(traffic_source_id=1, external_id="a", event_type="lead", occurred_at=utcnow())
         c2 = Conversion(traffic_source_id=1, external_id="b", event_type="sale", occurred_at=utcnow())
-        s.add(c); s.add(c2); s.commit()
+        s.add(c)
+        s.add(c2)
+        s.commit()
         assert enqueue_for_conversions(s, [c.id, c2.id]) == 1
         assert enqueue_for_conversions(s, [c.id]) == 0
         assert enqueue_missing(s) == 0

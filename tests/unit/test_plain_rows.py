@@ -5,19 +5,32 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import (Boolean, Column, DateTime, Integer, MetaData, String, Table, bindparam, create_engine,
-                        select)
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, bindparam, create_engine, select
 
 from routy_app.db import PlainRows, get_engine
 from routy_app.models import UTCDateTime
 
 metadata = MetaData()
-things = Table("plain_rows_thing", metadata, Column("id", Integer, primary_key=True), Column("name", String(20)),
-               Column("at", UTCDateTime()), Column("naive_at", DateTime()), Column("on", Boolean()))
+things = Table(
+    "plain_rows_thing",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20)),
+    Column("at", UTCDateTime()),
+    Column("naive_at", DateTime()),
+    Column("on", Boolean()),
+)
 UTC = dt.timezone.utc
-ROWS = [{"id": i, "name": f"n{i}", "at": dt.datetime(2026, 5, 1, 10, 0, i * 7, i, tzinfo=UTC),
-         "naive_at": dt.datetime(2026, 5, 1, 10, 0, i * 7, 0 if i == 4 else i), "on": i % 2 == 0}
-        for i in range(1, 8)]
+ROWS = [
+    {
+        "id": i,
+        "name": f"n{i}",
+        "at": dt.datetime(2026, 5, 1, 10, 0, i * 7, i, tzinfo=UTC),
+        "naive_at": dt.datetime(2026, 5, 1, 10, 0, i * 7, 0 if i == 4 else i),
+        "on": i % 2 == 0,
+    }
+    for i in range(1, 8)
+]
 
 
 @pytest.fixture
@@ -41,11 +54,18 @@ def test_rows_and_binds_match_sqlalchemy(engine):
     # Datetime binds of both kinds (the naive one needs the dialect's own DateTime processor on SQLite:
     # the driver's default would write 10:00:28 for the stored 10:00:28.000000 of row 4 and miss it),
     # a repeated bind, a literal turned into an anonymous bind and a LIMIT bind.
-    statement = (select(things.c.id, things.c.name, things.c.at, things.c.naive_at, things.c.on)
-                 .where(things.c.at > bindparam("after", type_=UTCDateTime()),
-                        things.c.naive_at <= bindparam("naive_until", type_=DateTime()),
-                        things.c.name != "n5", things.c.id != bindparam("skip"), things.c.id != bindparam("skip"))
-                 .order_by(things.c.id).limit(bindparam("limit")))
+    statement = (
+        select(things.c.id, things.c.name, things.c.at, things.c.naive_at, things.c.on)
+        .where(
+            things.c.at > bindparam("after", type_=UTCDateTime()),
+            things.c.naive_at <= bindparam("naive_until", type_=DateTime()),
+            things.c.name != "n5",
+            things.c.id != bindparam("skip"),
+            things.c.id != bindparam("skip"),
+        )
+        .order_by(things.c.id)
+        .limit(bindparam("limit"))
+    )
     params = {"after": ROWS[0]["at"], "naive_until": ROWS[3]["naive_at"], "skip": 3, "limit": 10}
     query = PlainRows(statement)
     with engine.begin() as conn:

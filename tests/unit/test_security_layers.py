@@ -130,8 +130,14 @@ def test_a_handshake_from_another_origin_is_closed_before_accept(public_url):
 
 
 def test_the_socket_gets_a_session_reference_instead_of_the_cookie(public_url):
-    app, _ = _socket([(b"origin", b"http://localhost:3000"), (b"cookie", b"a=1; routy_session=tok-123"),
-                      (b"authorization", b"Bearer x"), (auth.SESSION_REF_HEADER.encode(), b"forged")])
+    app, _ = _socket(
+        [
+            (b"origin", b"http://localhost:3000"),
+            (b"cookie", b"a=1; routy_session=tok-123"),
+            (b"authorization", b"Bearer x"),
+            (auth.SESSION_REF_HEADER.encode(), b"forged"),
+        ]
+    )
     headers = dict(app.scope["headers"])
     assert b"cookie" not in headers and b"authorization" not in headers
     assert headers[auth.SESSION_REF_HEADER.encode()] == auth.session_ref("tok-123").encode()

@@ -87,5 +87,8 @@ def test_a_page_load_clears_one_shot_fields_before_its_first_frame():
     assert _sub(root, ConnectState).redirect_url != ""  # an ordinary event leaves them
     hydrate = Event(name=f"{State.get_full_name()}.hydrate_and_load", payload={})
     asyncio.run(PageLoadReset().preprocess(None, root, hydrate))
-    assert (_sub(root, ConnectState).redirect_url, _sub(root, SourceState).clean_query, _sub(root, ToastState).kind) \
-        == ("", False, "")
+    assert (
+        _sub(root, ConnectState).redirect_url,
+        _sub(root, SourceState).clean_query,
+        _sub(root, ToastState).kind,
+    ) == ("", False, "")

@@ -12,42 +12,44 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 05:00:00
 """
+
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import routy_app.models
 
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('lease', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('renewed_at', routy_app.models.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('machine', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
-        batch_op.add_column(sa.Column('pid', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('pid_started', sa.Float(), nullable=True))
-    with op.batch_alter_table('syncrun', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('holder', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
-    with op.batch_alter_table('integration', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_pull_at', routy_app.models.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("lease", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("renewed_at", routy_app.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("machine", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True))
+        batch_op.add_column(sa.Column("pid", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("pid_started", sa.Float(), nullable=True))
+    with op.batch_alter_table("syncrun", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
+    with op.batch_alter_table("integration", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_pull_at", routy_app.models.UTCDateTime(timezone=True), nullable=True))
     op.execute(
         "UPDATE integration SET last_pull_at = (SELECT MAX(r.started_at) FROM syncrun r "
         "WHERE r.integration_id = integration.id AND r.kind = 'pull' "
-        "AND r.status IN ('success', 'partial', 'failed'))")
+        "AND r.status IN ('success', 'partial', 'failed'))"
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('integration', schema=None) as batch_op:
-        batch_op.drop_column('last_pull_at')
-    with op.batch_alter_table('syncrun', schema=None) as batch_op:
-        batch_op.drop_column('holder')
+    with op.batch_alter_table("integration", schema=None) as batch_op:
+        batch_op.drop_column("last_pull_at")
+    with op.batch_alter_table("syncrun", schema=None) as batch_op:
+        batch_op.drop_column("holder")
     op.execute("UPDATE syncrun SET status = 'failed' WHERE status = 'interrupted'")
-    with op.batch_alter_table('lease', schema=None) as batch_op:
-        batch_op.drop_column('pid_started')
-        batch_op.drop_column('pid')
-        batch_op.drop_column('machine')
-        batch_op.drop_column('renewed_at')
+    with op.batch_alter_table("lease", schema=None) as batch_op:
+        batch_op.drop_column("pid_started")
+        batch_op.drop_column("pid")
+        batch_op.drop_column("machine")
+        batch_op.drop_column("renewed_at")
