@@ -35,14 +35,23 @@ def _build_parser() -> argparse.ArgumentParser:
         "doctor", help="check every connected integration against its provider; exit status 1 when anything fails"
     )
     doctor.add_argument("--source", type=int, default=None, help="only this traffic source's integrations")
-    backup = sub.add_parser("backup", help="write a consistent copy of the SQLite database to PATH while the app "
-                                           "runs (PostgreSQL: prints the pg_dump line)")
+    backup = sub.add_parser(
+        "backup",
+        help="write a consistent copy of the SQLite database to PATH while the app "
+        "runs (PostgreSQL: prints the pg_dump line)",
+    )
     backup.add_argument("path")
-    restore = sub.add_parser("restore", help="replace the SQLite database with the backup at PATH (stop the app "
-                                             "first; needs the secret key the backup was made with)")
+    restore = sub.add_parser(
+        "restore",
+        help="replace the SQLite database with the backup at PATH (stop the app "
+        "first; needs the secret key the backup was made with)",
+    )
     restore.add_argument("path")
-    restore.add_argument("--forget-secrets", action="store_true",
-                         help="the backup's secret key is lost: restore without its tokens (reconnect afterwards)")
+    restore.add_argument(
+        "--forget-secrets",
+        action="store_true",
+        help="the backup's secret key is lost: restore without its tokens (reconnect afterwards)",
+    )
     users = sub.add_parser("users", help="manage sign-in accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user")
@@ -116,9 +125,12 @@ def _print_key_check() -> None:
 
     bad = undecryptable_in_database(get_box())
     if bad:
-        print(f"routy: warning: the secret key cannot decrypt the stored tokens of {len(bad)} integration(s) "
-              f"(ids {', '.join(map(str, bad))}): they were saved under another ROUTY_SECRET_KEY (or secret.key). "
-              "Use that key, or reconnect those integrations.", file=sys.stderr)
+        print(
+            f"routy: warning: the secret key cannot decrypt the stored tokens of {len(bad)} integration(s) "
+            f"(ids {', '.join(map(str, bad))}): they were saved under another ROUTY_SECRET_KEY (or secret.key). "
+            "Use that key, or reconnect those integrations.",
+            file=sys.stderr,
+        )
 
 
 def _print_api_versions(settings) -> None:  # noqa: ANN001 - Settings
@@ -154,9 +166,11 @@ def _backup_or_restore(args: argparse.Namespace, settings) -> None:  # noqa: ANN
     try:
         if args.command == "backup":
             info = backup.backup(settings, get_box(), Path(args.path))
-            print(f"routy: backup written to {info.path} (schema {info.revision}, {info.integrations_with_secrets} "
-                  f"integration(s) with encrypted tokens, secret key id {info.key_id}). The key is not in the "
-                  "backup: keep ROUTY_SECRET_KEY (or the data dir's secret.key) somewhere safe, apart from it.")
+            print(
+                f"routy: backup written to {info.path} (schema {info.revision}, {info.integrations_with_secrets} "
+                f"integration(s) with encrypted tokens, secret key id {info.key_id}). The key is not in the "
+                "backup: keep ROUTY_SECRET_KEY (or the data dir's secret.key) somewhere safe, apart from it."
+            )
             return
         info, kept = backup.restore(settings, get_box(), Path(args.path), forget_secrets=args.forget_secrets)
     except backup.BackupError as exc:
@@ -165,8 +179,10 @@ def _backup_or_restore(args: argparse.Namespace, settings) -> None:  # noqa: ANN
 
     reset_engine()
     migrate()
-    print(f"routy: restored {info.path} (made {info.created_at}, schema {info.revision}); the previous database "
-          f"is kept as {kept}. {info.other_key_note(get_box())}".rstrip())
+    print(
+        f"routy: restored {info.path} (made {info.created_at}, schema {info.revision}); the previous database "
+        f"is kept as {kept}. {info.other_key_note(get_box())}".rstrip()
+    )
 
 
 def _admin_from_env() -> None:

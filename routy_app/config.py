@@ -138,7 +138,6 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a Graph API version (like {versions.DEFAULT_META_VERSION})")
         return value.strip()
 
-
     @field_validator("sandbox_base_url")
     @classmethod
     def _sandbox_base(cls, value: str) -> str:

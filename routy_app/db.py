@@ -160,7 +160,9 @@ def migrate(url: str | None = None) -> None:
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one readable line
-        raise ConfigError(f"DATABASE_URL: migration failed ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        raise ConfigError(
+            f"DATABASE_URL: migration failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None
 
 
 MIGRATION_LOCK_ID = 0x526F757479  # "Routy": PostgreSQL advisory lock key held while migrating

@@ -34,11 +34,12 @@ def _outbox_lag() -> dict:
     waiting = ConversionPush.next_attempt_at.is_not(None)  # type: ignore[union-attr]
     with session_scope() as session:
         depth, oldest = session.execute(
-            select(func.count(), func.min(ConversionPush.next_attempt_at)).where(waiting)).one()
+            select(func.count(), func.min(ConversionPush.next_attempt_at)).where(waiting)
+        ).one()
         due = session.execute(select(func.count()).where(waiting, ConversionPush.next_attempt_at <= now)).scalar_one()
     lag = 0.0
     if oldest is not None and due:
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.timezone.utc)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
         lag = max(0.0, (now - oldest).total_seconds())
     return {"waiting": int(depth), "due": int(due), "oldest_due_seconds": round(lag, 1)}
 
@@ -68,15 +69,18 @@ async def readyz(_request: Request) -> JSONResponse:
     checks: dict = {}
     try:
         checks["db"] = await asyncio.wait_for(run_in_threadpool(ping), timeout=CHECK_TIMEOUT_SECONDS * 2)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         checks["db"] = False
     if settings.redis_url:
         redis = await _redis_ok(settings.redis_url)
         checks["redis"] = redis is True
         if redis is not True:
             checks["redis_error"] = redis
-    body: dict = {"ready": all(v for k, v in checks.items() if not k.endswith("_error")), **checks,
-                  "scheduler": _scheduler_role()}
+    body: dict = {
+        "ready": all(v for k, v in checks.items() if not k.endswith("_error")),
+        **checks,
+        "scheduler": _scheduler_role(),
+    }
     if checks["db"]:
         try:
             body["outbox"] = await run_in_threadpool(_outbox_lag)

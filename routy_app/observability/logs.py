@@ -23,7 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 _run: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("routy_run", default=None)
 
 # Field names whose value is a secret whatever it looks like (extra={"access_token": ...}).
-_SECRET_FIELD = re.compile(r"(token|secret|password|passwd|authorization|cookie|api_key|credential)", re.I)
+_SECRET_FIELD = re.compile(r"(token|secret|password|passwd|authorization|cookie|api_key|credential)", re.IGNORECASE)
 
 
 def bind_run(run_id: int, integration_id: int, kind: str) -> None:
@@ -52,13 +52,12 @@ def current_run() -> dict[str, Any] | None:
 class JsonLines(JsonFormatter):
     """python-json-logger's formatter with our field names, the run context and redaction."""
 
-    def __init__(self, redact) -> None:  # noqa: ANN001 - str -> str
+    def __init__(self, redact) -> None:
         super().__init__("%(message)s", reserved_attrs=_RESERVED)
         self._redact = redact
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
-        log_data["time"] = dt.datetime.fromtimestamp(record.created, tz=dt.timezone.utc).isoformat(
-            timespec="milliseconds")
+        log_data["time"] = dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds")
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         super().add_fields(log_data, record, message_dict)
@@ -68,8 +67,10 @@ class JsonLines(JsonFormatter):
                 log_data.setdefault(key, value)
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        return {key: "[redacted]" if _SECRET_FIELD.search(key) and value not in (None, "") else self._clean(value)
-                for key, value in log_data.items()}
+        return {
+            key: "[redacted]" if _SECRET_FIELD.search(key) and value not in (None, "") else self._clean(value)
+            for key, value in log_data.items()
+        }
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -84,7 +85,29 @@ class JsonLines(JsonFormatter):
 # LogRecord attributes that are not worth a JSON field (python-json-logger adds every other attribute,
 # which is how `extra={...}` fields arrive).
 _RESERVED = [
-    "args", "asctime", "created", "exc_info", "exc_text", "filename", "funcName", "levelname", "levelno",
-    "lineno", "module", "msecs", "msg", "name", "pathname", "process", "processName", "relativeCreated",
-    "stack_info", "thread", "threadName", "taskName", "message", "rich", "color_message",
+    "args",
+    "asctime",
+    "created",
+    "exc_info",
+    "exc_text",
+    "filename",
+    "funcName",
+    "levelname",
+    "levelno",
+    "lineno",
+    "module",
+    "msecs",
+    "msg",
+    "name",
+    "pathname",
+    "process",
+    "processName",
+    "relativeCreated",
+    "stack_info",
+    "thread",
+    "threadName",
+    "taskName",
+    "message",
+    "rich",
+    "color_message",
 ]

@@ -24,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -44,19 +45,33 @@ MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 # ---------------------------------------------------------------- live, per process
 
 HTTP_LATENCY = Histogram(
-    "routy_http_request_duration_seconds", "HTTP request latency, from the request's start to its last byte.",
+    "routy_http_request_duration_seconds",
+    "HTTP request latency, from the request's start to its last byte.",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    registry=None)
-OPEN_SOCKETS = Gauge("routy_event_sockets_open", "Browser event sockets (WebSocket) open on this replica.",
-                     registry=None, multiprocess_mode="livesum")
+    registry=None,
+)
+OPEN_SOCKETS = Gauge(
+    "routy_event_sockets_open",
+    "Browser event sockets (WebSocket) open on this replica.",
+    registry=None,
+    multiprocess_mode="livesum",
+)
 
 # Our routes and Reflex's, by path prefix: a bounded set of `route` label values.
 _ROUTES = (
-    ("/api/v1/conversions", "/api/v1/conversions"), ("/postback", "/postback"),
-    ("/oauth/", "/oauth/{provider}/callback"), ("/api/metrics/", "/api/metrics/{id}/export.csv"),
-    ("/auth/", "/auth/*"), ("/sandbox/", "/sandbox/*"), ("/healthz", "/healthz"), ("/readyz", "/readyz"),
-    ("/metrics", "/metrics"), ("/_event", "/_event"), ("/_upload", "/_upload"), ("/ping", "/ping"),
+    ("/api/v1/conversions", "/api/v1/conversions"),
+    ("/postback", "/postback"),
+    ("/oauth/", "/oauth/{provider}/callback"),
+    ("/api/metrics/", "/api/metrics/{id}/export.csv"),
+    ("/auth/", "/auth/*"),
+    ("/sandbox/", "/sandbox/*"),
+    ("/healthz", "/healthz"),
+    ("/readyz", "/readyz"),
+    ("/metrics", "/metrics"),
+    ("/_event", "/_event"),
+    ("/_upload", "/_upload"),
+    ("/ping", "/ping"),
 )
 
 
@@ -108,8 +123,9 @@ class HttpTiming:
 
 
 def _observe(scope: Scope, status: int, started: float) -> None:
-    HTTP_LATENCY.labels(scope.get("method", "GET"), route_of(scope.get("path", "/")),
-                        f"{status // 100}xx").observe(time.perf_counter() - started)
+    HTTP_LATENCY.labels(scope.get("method", "GET"), route_of(scope.get("path", "/")), f"{status // 100}xx").observe(
+        time.perf_counter() - started
+    )
 
 
 # ---------------------------------------------------------------- shared state, from the database
@@ -137,33 +153,52 @@ class DatabaseCollector(Collector):
             runs = session.execute(
                 select(Integration.provider, SyncRun.kind, SyncRun.status, func.count(), func.sum(SyncRun.records_read))
                 .join(Integration, Integration.id == SyncRun.integration_id)
-                .group_by(Integration.provider, SyncRun.kind, SyncRun.status)).all()
+                .group_by(Integration.provider, SyncRun.kind, SyncRun.status)
+            ).all()
             ingested = session.execute(
-                select(Conversion.traffic_source_id, func.count()).group_by(Conversion.traffic_source_id)).all()
+                select(Conversion.traffic_source_id, func.count()).group_by(Conversion.traffic_source_id)
+            ).all()
             waiting = ConversionPush.next_attempt_at.is_not(None)  # type: ignore[union-attr]
             outcome = case((waiting, "waiting"), else_=ConversionPush.status)
             pushes = session.execute(
                 select(Integration.provider, outcome, func.count())
                 .join(Integration, Integration.id == ConversionPush.integration_id)
-                .group_by(Integration.provider, outcome)).all()
+                .group_by(Integration.provider, outcome)
+            ).all()
             due = ConversionPush.next_attempt_at <= now  # type: ignore[operator]
             outbox = session.execute(
-                select(Integration.provider, func.count(), func.sum(case((due, 1), else_=0)),
-                       func.min(case((due, ConversionPush.next_attempt_at), else_=None)))
+                select(
+                    Integration.provider,
+                    func.count(),
+                    func.sum(case((due, 1), else_=0)),
+                    func.min(case((due, ConversionPush.next_attempt_at), else_=None)),
+                )
                 .join(Integration, Integration.id == ConversionPush.integration_id)
-                .where(waiting).group_by(Integration.provider)).all()
+                .where(waiting)
+                .group_by(Integration.provider)
+            ).all()
             integrations = session.execute(
-                select(Integration.id, Integration.provider, Integration.traffic_source_id, Integration.status,
-                       Integration.last_success_at, Integration.consecutive_failures)).all()
+                select(
+                    Integration.id,
+                    Integration.provider,
+                    Integration.traffic_source_id,
+                    Integration.status,
+                    Integration.last_success_at,
+                    Integration.consecutive_failures,
+                )
+            ).all()
             lease = session.get(Lease, "scheduler")
             lease_left = (lease.expires_at - now).total_seconds() if lease is not None else None
 
-        runs_total = CounterMetricFamily("routy_sync_runs", "Finished sync runs by provider, kind (pull, push, "
-                                         "test) and outcome (success, partial, failed, ...).",
-                                         labels=["provider", "kind", "outcome"])
+        runs_total = CounterMetricFamily(
+            "routy_sync_runs",
+            "Finished sync runs by provider, kind (pull, push, test) and outcome (success, partial, failed, ...).",
+            labels=["provider", "kind", "outcome"],
+        )
         running = GaugeMetricFamily("routy_sync_runs_running", "Sync runs in progress.", labels=["provider", "kind"])
-        rows = CounterMetricFamily("routy_pull_rows", "Metric rows read from providers by pull runs.",
-                                   labels=["provider"])
+        rows = CounterMetricFamily(
+            "routy_pull_rows", "Metric rows read from providers by pull runs.", labels=["provider"]
+        )
         rows_by_provider: dict[str, int] = {}
         for provider, kind, status, count, read in runs:
             if status == "running":
@@ -176,37 +211,53 @@ class DatabaseCollector(Collector):
             rows.add_metric([provider], read)
         yield from (runs_total, running, rows)
 
-        conversions = CounterMetricFamily("routy_conversions_ingested", "Conversions accepted by the ingest API "
-                                          "and postback (duplicates not counted).", labels=["traffic_source_id"])
+        conversions = CounterMetricFamily(
+            "routy_conversions_ingested",
+            "Conversions accepted by the ingest API and postback (duplicates not counted).",
+            labels=["traffic_source_id"],
+        )
         for source_id, count in ingested:
             conversions.add_metric([str(source_id)], count)
         yield conversions
 
-        pushed = CounterMetricFamily("routy_conversions_pushed", "Conversions per mapping by push outcome: sent, "
-                                     "skipped, failed (given up); rows still waiting are routy_outbox_depth.",
-                                     labels=["provider", "outcome"])
+        pushed = CounterMetricFamily(
+            "routy_conversions_pushed",
+            "Conversions per mapping by push outcome: sent, "
+            "skipped, failed (given up); rows still waiting are routy_outbox_depth.",
+            labels=["provider", "outcome"],
+        )
         for provider, state, count in pushes:
             if state != "waiting":
                 pushed.add_metric([provider, state], count)
         yield pushed
 
-        depth = GaugeMetricFamily("routy_outbox_depth", "Conversions waiting to be pushed (new or retrying).",
-                                  labels=["provider"])
-        due_now = GaugeMetricFamily("routy_outbox_due", "Waiting conversions whose push is due now.",
-                                    labels=["provider"])
-        oldest = GaugeMetricFamily("routy_outbox_oldest_due_age_seconds", "How long the oldest due conversion has "
-                                   "been due (0 when none is): grows when pushing has stopped.", labels=["provider"])
+        depth = GaugeMetricFamily(
+            "routy_outbox_depth", "Conversions waiting to be pushed (new or retrying).", labels=["provider"]
+        )
+        due_now = GaugeMetricFamily(
+            "routy_outbox_due", "Waiting conversions whose push is due now.", labels=["provider"]
+        )
+        oldest = GaugeMetricFamily(
+            "routy_outbox_oldest_due_age_seconds",
+            "How long the oldest due conversion has been due (0 when none is): grows when pushing has stopped.",
+            labels=["provider"],
+        )
         for provider, count, due_count, oldest_due in outbox:
             depth.add_metric([provider], count)
             due_now.add_metric([provider], int(due_count or 0))
             oldest.add_metric([provider], max(0.0, (now - _aware(oldest_due)).total_seconds()) if oldest_due else 0.0)
         yield from (depth, due_now, oldest)
 
-        last = GaugeMetricFamily("routy_integration_last_success_timestamp_seconds", "When the integration last "
-                                 "synced successfully (Unix time).", labels=["integration_id", "provider",
-                                                                              "traffic_source_id", "status"])
-        failures = GaugeMetricFamily("routy_integration_consecutive_failures", "Failed runs in a row.",
-                                     labels=["integration_id", "provider", "traffic_source_id", "status"])
+        last = GaugeMetricFamily(
+            "routy_integration_last_success_timestamp_seconds",
+            "When the integration last synced successfully (Unix time).",
+            labels=["integration_id", "provider", "traffic_source_id", "status"],
+        )
+        failures = GaugeMetricFamily(
+            "routy_integration_consecutive_failures",
+            "Failed runs in a row.",
+            labels=["integration_id", "provider", "traffic_source_id", "status"],
+        )
         for integration_id, provider, source_id, status, last_success, failed in integrations:
             labels = [str(integration_id), provider, str(source_id), status]
             if last_success is not None:
@@ -215,22 +266,28 @@ class DatabaseCollector(Collector):
         yield from (last, failures)
 
         if lease_left is not None:
-            yield GaugeMetricFamily("routy_scheduler_lease_seconds_left", "Seconds until the scheduler leader's "
-                                    "lease expires (multi-host leader election); negative: no leader renews it.",
-                                    value=lease_left)
+            yield GaugeMetricFamily(
+                "routy_scheduler_lease_seconds_left",
+                "Seconds until the scheduler leader's "
+                "lease expires (multi-host leader election); negative: no leader renews it.",
+                value=lease_left,
+            )
 
 
 def _process_role() -> Iterable[Metric]:
     """Whether this process leads the scheduler (live: read when scraped)."""
     from routy_app.services.scheduler import current_scheduler
 
-    yield GaugeMetricFamily("routy_scheduler_leader", "1 when this process runs the scheduler (pull and push jobs).",
-                            value=1 if current_scheduler() is not None else 0)
+    yield GaugeMetricFamily(
+        "routy_scheduler_leader",
+        "1 when this process runs the scheduler (pull and push jobs).",
+        value=1 if current_scheduler() is not None else 0,
+    )
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
     """SQLite hands back naive UTC datetimes from an aggregate (min) that skips the column type."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def build_registry() -> CollectorRegistry:
@@ -265,11 +322,15 @@ async def metrics_endpoint(request: Request) -> Response:
     """GET /metrics: Prometheus text format, for `Authorization: Bearer <ROUTY_METRICS_TOKEN>` only."""
     expected = get_settings().metrics_token
     if not expected:
-        return JSONResponse({"error": "Metrics are off: set ROUTY_METRICS_TOKEN and scrape with that bearer token."},
-                            status_code=404)
+        return JSONResponse(
+            {"error": "Metrics are off: set ROUTY_METRICS_TOKEN and scrape with that bearer token."}, status_code=404
+        )
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        return JSONResponse({"error": "Send the metrics token as 'Authorization: Bearer <ROUTY_METRICS_TOKEN>'."},
-                            status_code=401, headers={"WWW-Authenticate": 'Bearer realm="routy-metrics"'})
+        return JSONResponse(
+            {"error": "Send the metrics token as 'Authorization: Bearer <ROUTY_METRICS_TOKEN>'."},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="routy-metrics"'},
+        )
     body = await run_in_threadpool(generate_latest, registry())
     return Response(body, media_type=CONTENT_TYPE_LATEST)

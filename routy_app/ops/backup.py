@@ -51,8 +51,10 @@ class BackupInfo:
         """A sentence when the backup was made under another key although nothing needed it, else ""."""
         if not self.key_id or self.key_id == key_id(box):
             return ""
-        return (f"It was made with another secret key (id {self.key_id}; the current one is {key_id(box)}), but "
-                "none of its secrets needs that key now.")
+        return (
+            f"It was made with another secret key (id {self.key_id}; the current one is {key_id(box)}), but "
+            "none of its secrets needs that key now."
+        )
 
 
 def key_id(box: SecretBox) -> str:
@@ -65,8 +67,10 @@ def sqlite_path(settings: Settings) -> Path:
     url = make_url(settings.database_url)
     if url.get_backend_name() != "sqlite":
         dump, restore = postgres_commands(settings)
-        raise BackupError("DATABASE_URL is PostgreSQL: back it up with pg_dump and restore with pg_restore "
-                          f"(keep ROUTY_SECRET_KEY with it):\n  {dump}\n  {restore}")
+        raise BackupError(
+            "DATABASE_URL is PostgreSQL: back it up with pg_dump and restore with pg_restore "
+            f"(keep ROUTY_SECRET_KEY with it):\n  {dump}\n  {restore}"
+        )
     if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
         raise BackupError("DATABASE_URL is an in-memory SQLite database: there is nothing to back up")
     return Path(url.database)
@@ -75,10 +79,13 @@ def sqlite_path(settings: Settings) -> Path:
 def postgres_commands(settings: Settings) -> tuple[str, str]:
     """The pg_dump and pg_restore lines for DATABASE_URL (password left to PGPASSWORD or ~/.pgpass)."""
     url = make_url(settings.database_url)
-    target = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
-                        query=url.query).render_as_string(hide_password=False)
-    return (f"pg_dump --format=custom --file routy-$(date +%F).dump '{target}'",
-            f"pg_restore --clean --if-exists --no-owner --dbname '{target}' routy-YYYY-MM-DD.dump")
+    target = URL.create(
+        "postgresql", username=url.username, host=url.host, port=url.port, database=url.database, query=url.query
+    ).render_as_string(hide_password=False)
+    return (
+        f"pg_dump --format=custom --file routy-$(date +%F).dump '{target}'",
+        f"pg_restore --clean --if-exists --no-owner --dbname '{target}' routy-YYYY-MM-DD.dump",
+    )
 
 
 # ---------------------------------------------------------------- backup
@@ -103,11 +110,15 @@ def backup(settings: Settings, box: SecretBox, target: Path) -> BackupInfo:
             src.backup(dst)  # pages=-1: the whole database in one step, one consistent snapshot
             revision = _revision(dst)
             with_secrets = _count_secrets(dst)
-            created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            dst.execute(f"CREATE TABLE {INFO_TABLE} (created_at TEXT, revision TEXT, key_id TEXT, "
-                        "app_version TEXT, integrations_with_secrets INTEGER)")
-            dst.execute(f"INSERT INTO {INFO_TABLE} VALUES (?, ?, ?, ?, ?)",
-                        (created, revision, key_id(box), __version__, with_secrets))
+            created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            dst.execute(
+                f"CREATE TABLE {INFO_TABLE} (created_at TEXT, revision TEXT, key_id TEXT, "
+                "app_version TEXT, integrations_with_secrets INTEGER)"
+            )
+            dst.execute(
+                f"INSERT INTO {INFO_TABLE} VALUES (?, ?, ?, ?, ?)",
+                (created, revision, key_id(box), __version__, with_secrets),
+            )
             dst.commit()
             dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         finally:
@@ -173,8 +184,9 @@ def undecryptable_in_database(box: SecretBox) -> list[int]:
     if "integration" not in inspect(get_engine()).get_table_names():
         return []
     with session_scope() as session:
-        rows = session.execute(select(Integration.id, Integration.credentials_enc)
-                               .where(Integration.credentials_enc.is_not(None))).all()  # type: ignore[union-attr]
+        rows = session.execute(
+            select(Integration.id, Integration.credentials_enc).where(Integration.credentials_enc.is_not(None))
+        ).all()  # type: ignore[union-attr]
     bad = []
     for integration_id, ciphertext in rows:
         try:
@@ -199,9 +211,10 @@ def restore(settings: Settings, box: SecretBox, path: Path, *, forget_secrets: b
             f"the current secret key cannot decrypt the tokens of {len(bad)} integration(s) in this backup{named}. "
             "Set ROUTY_SECRET_KEY to the key in use when the backup was made (or put that secret.key in the data "
             "dir) and restore again; nothing was changed. If that key is lost, `restore --forget-secrets` restores "
-            "everything else and those integrations ask to be reconnected.")
+            "everything else and those integrations ask to be reconnected."
+        )
     with _app_stopped(settings.data_dir):
-        kept = live.with_name(f"{live.name}.before-restore-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}")
+        kept = live.with_name(f"{live.name}.before-restore-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}")
         if live.exists():
             _copy(live, kept)
         _copy(path, live)
@@ -210,9 +223,11 @@ def restore(settings: Settings, box: SecretBox, path: Path, *, forget_secrets: b
             conn.execute(f"DROP TABLE IF EXISTS {INFO_TABLE}")
             if bad:
                 marks = ",".join("?" * len(bad))
-                conn.execute(f"UPDATE integration SET credentials_enc = NULL, status = 'reconnect_required', "
-                             f"last_error = ? WHERE id IN ({marks})",
-                             ("Restored from a backup without its secret key: reconnect to sync again.", *bad))
+                conn.execute(
+                    f"UPDATE integration SET credentials_enc = NULL, status = 'reconnect_required', "
+                    f"last_error = ? WHERE id IN ({marks})",
+                    ("Restored from a backup without its secret key: reconnect to sync again.", *bad),
+                )
             conn.commit()
         finally:
             conn.close()
@@ -252,18 +267,20 @@ def _refuse_newer(revision: str, migrations_dir: Path) -> None:
     from alembic.script import ScriptDirectory
 
     if not _known(ScriptDirectory(str(migrations_dir)), revision):
-        raise BackupError(f"the backup's schema revision {revision} is unknown to this Routy {__version__}: "
-                          "it was made by a newer version; upgrade Routy first")
+        raise BackupError(
+            f"the backup's schema revision {revision} is unknown to this Routy {__version__}: "
+            "it was made by a newer version; upgrade Routy first"
+        )
 
 
-def _known(script, revision: str) -> bool:  # noqa: ANN001 - alembic ScriptDirectory
+def _known(script, revision: str) -> bool:
     try:
         return script.get_revision(revision) is not None
     except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
         return False
 
 
-class _app_stopped:  # noqa: N801 - used as a context manager
+class _app_stopped:
     """Holds the scheduler's lock file for the restore: the running app (its scheduler holds the same
     lock) is told apart, and cannot start halfway through."""
 
@@ -279,8 +296,10 @@ class _app_stopped:  # noqa: N801 - used as a context manager
         except BlockingIOError:
             holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip()
             os.close(self.fd)
-            raise BackupError(f"Routy is running on {self.path.parent} (process {holder or '?'} holds "
-                              f"{self.path.name}): stop it, then restore") from None
+            raise BackupError(
+                f"Routy is running on {self.path.parent} (process {holder or '?'} holds "
+                f"{self.path.name}): stop it, then restore"
+            ) from None
 
     def __exit__(self, *exc: object) -> None:
         assert self.fd is not None

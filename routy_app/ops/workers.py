@@ -32,8 +32,10 @@ def check_workers(settings: Settings, environ: Mapping[str, str] | None = None) 
         raise ConfigError(
             f"GRANIAN_WORKERS={workers} needs REDIS_URL: without Redis each worker keeps its own copy of the "
             "browsers' UI state, so an event reaching another worker finds none. Set REDIS_URL=redis://host:6379/0 "
-            "to run several workers or replicas, or unset GRANIAN_WORKERS to run one.")
+            "to run several workers or replicas, or unset GRANIAN_WORKERS to run one."
+        )
     if env.get("REFLEX_REDIS_URL", "").strip():
         raise ConfigError(
             "REFLEX_REDIS_URL is set but REDIS_URL is not: Reflex would start one worker per core while Routy keeps "
-            "UI state in one process's memory. Set REDIS_URL (Routy's setting) instead of REFLEX_REDIS_URL.")
+            "UI state in one process's memory. Set REDIS_URL (Routy's setting) instead of REFLEX_REDIS_URL."
+        )

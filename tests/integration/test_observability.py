@@ -31,8 +31,11 @@ def scrape(token: str | None = TOKEN) -> dict[tuple[str, tuple], float]:
     answer = TestClient(build_api()).get("/metrics", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(answer.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
 
 
 def value(samples: dict, name: str, **labels: str) -> float | None:
@@ -55,18 +58,24 @@ async def test_metrics_count_runs_rows_conversions_and_the_outbox_from_the_datab
     assert value(before, "routy_outbox_depth", provider="google_ads") == 7
     assert value(before, "routy_outbox_due", provider="google_ads") == 7
     assert value(before, "routy_outbox_oldest_due_age_seconds", provider="google_ads") >= 0
-    labels = {"integration_id": str(integration_id), "provider": "google_ads", "traffic_source_id": "1",
-              "status": "active"}
-    assert abs(value(before, "routy_integration_last_success_timestamp_seconds", **labels)
-               - utcnow().timestamp()) < 120
+    labels = {
+        "integration_id": str(integration_id),
+        "provider": "google_ads",
+        "traffic_source_id": "1",
+        "status": "active",
+    }
+    assert abs(value(before, "routy_integration_last_success_timestamp_seconds", **labels) - utcnow().timestamp()) < 120
     assert value(before, "routy_scheduler_leader") == 0  # no scheduler in this process
 
     sent = await push.run_push(hub, integration_id, "manual")
     assert (sent.sent, sent.skipped) == (5, 2)
     ingest(2, start=200, gclid="g{i}")
     with session_scope() as session:  # two new rows, due for an hour (as if nothing had pushed since)
-        session.exec(update(ConversionPush).where(ConversionPush.next_attempt_at.is_not(None))
-                     .values(next_attempt_at=utcnow() - dt.timedelta(hours=1)))
+        session.exec(
+            update(ConversionPush)
+            .where(ConversionPush.next_attempt_at.is_not(None))
+            .values(next_attempt_at=utcnow() - dt.timedelta(hours=1))
+        )
         session.commit()
     monkeypatch.setattr(metrics, "_registry", None)  # past the collector's few seconds of cache
     after = scrape()
@@ -83,7 +92,12 @@ def test_metrics_need_the_bearer_token(db, monkeypatch):
     assert off.status_code == 404 and "ROUTY_METRICS_TOKEN" in off.json()["error"]
     monkeypatch.setenv("ROUTY_METRICS_TOKEN", TOKEN)
     reload_settings()
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": f"Basic {TOKEN}"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+    ):
         answer = client.get("/metrics", headers=headers)
         assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer"), headers
         assert TOKEN not in answer.text
@@ -113,8 +127,12 @@ async def test_json_logs_of_real_runs_name_the_run_and_never_a_token(hub, sandbo
             credentials = session.get(Integration, integration_id).credentials_enc
         # What a careless log line could carry: a token in a message, in an exception and in extra fields.
         token = sandbox_state.tokens.all_values()[0]
-        logging.getLogger("routy.test").warning("refresh failed for %s?access_token=%s", "url", token,
-                                                extra={"refresh_token": token, "detail": f"Bearer {token}"})
+        logging.getLogger("routy.test").warning(
+            "refresh failed for %s?access_token=%s",
+            "url",
+            token,
+            extra={"refresh_token": token, "detail": f"Bearer {token}"},
+        )
         try:
             raise RuntimeError(f"provider said no to {token}")
         except RuntimeError:
@@ -126,8 +144,9 @@ async def test_json_logs_of_real_runs_name_the_run_and_never_a_token(hub, sandbo
     lines = [json.loads(line) for line in output.splitlines()]
     assert len(lines) >= 3 and all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     pull_lines = [line for line in lines if line.get("run_id") == summary.run_id]
-    assert pull_lines and all(line["integration_id"] == integration_id and line["run_kind"] == "pull"
-                              for line in pull_lines)
+    assert pull_lines and all(
+        line["integration_id"] == integration_id and line["run_kind"] == "pull" for line in pull_lines
+    )
     secrets = [*sandbox_state.tokens.all_values(), "sandbox-mp-secret", credentials]
     assert secrets and not [s for s in secrets if s and s in output]
     crash = next(line for line in lines if line["message"].startswith("crash"))

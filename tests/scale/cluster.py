@@ -41,8 +41,14 @@ METRICS_TOKEN = "scale-metrics-token"
 # Knobs the test sets beyond the env file, and why: the sandbox instead of real providers, the admin made
 # by `migrate`, each replica's build folder kept warm between runs, pushes every 10 s instead of every
 # minute (so the test waits less; takeover and leases keep their production defaults).
-TEST_ONLY = {"ROUTY_PROVIDER_MODE": "sandbox", "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL, "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
-             "ROUTY_PUSH_EVERY_SECONDS": "10", "ROUTY_LOG_LEVEL": "INFO", "REFLEX_TELEMETRY_ENABLED": "false"}
+TEST_ONLY = {
+    "ROUTY_PROVIDER_MODE": "sandbox",
+    "ROUTY_ADMIN_EMAIL": ADMIN_EMAIL,
+    "ROUTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    "ROUTY_PUSH_EVERY_SECONDS": "10",
+    "ROUTY_LOG_LEVEL": "INFO",
+    "REFLEX_TELEMETRY_ENABLED": "false",
+}
 REPLICA_START_TIMEOUT = 420
 
 
@@ -52,7 +58,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def until(condition, timeout: float, what: str, every: float = 0.2):  # noqa: ANN001, ANN201
+def until(condition, timeout: float, what: str, every: float = 0.2):
     """Poll `condition()` until it returns something truthy; AssertionError naming `what` on timeout."""
     deadline = time.monotonic() + timeout
     while True:
@@ -117,17 +123,31 @@ class Postgres:
             owner = pwd.getpwnam("postgres")
             os.chown(self.base, owner.pw_uid, owner.pw_gid)
         data = self.base / "data"
-        run = lambda argv: subprocess.run(self._as_owner(argv), check=True, capture_output=True, text=True)  # noqa: E731
+        run = lambda argv: subprocess.run(self._as_owner(argv), check=True, capture_output=True, text=True)
         run([_pg_bin("initdb"), "-D", str(data), "-U", "routy", "-A", "trust", "-E", "UTF8", "--no-sync"])
-        run([_pg_bin("pg_ctl"), "-D", str(data), "-l", str(self.base / "postgres.log"), "-w", "-t", "60", "start",
-             "-o", f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=200"])
+        run(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.base / "postgres.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                "-o",
+                f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            ]
+        )
         run([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "routy", "routy"])
         return self
 
     def stop(self) -> None:
-        subprocess.run(self._as_owner([_pg_bin("pg_ctl"), "-D", str(self.base / "data"), "-m", "fast", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            self._as_owner([_pg_bin("pg_ctl"), "-D", str(self.base / "data"), "-m", "fast", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -145,8 +165,23 @@ class Redis:
         self.base.mkdir(parents=True, exist_ok=True)
         log = open(self.base / "redis.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.base)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.base),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         until(lambda: _redis_ping(self.port), 30, "redis to answer PING")
         return self
 
@@ -178,13 +213,27 @@ class Sandbox:
     def start(self) -> Sandbox:
         log = open(self.base / "sandbox.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "tests.scale.sandbox_server:app", "--host", "127.0.0.1", "--port",
-             str(self.port), "--log-level", "warning"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "tests.scale.sandbox_server:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         until(lambda: _get(f"{self.url}/") == 200, 60, "the sandbox to listen")
         return self
 
-    def control(self, method: str, path: str, **body):  # noqa: ANN201
+    def control(self, method: str, path: str, **body):
         answer = httpx.request(method, f"{self.url}/_control{path}", json=body or None, timeout=60)
         assert answer.status_code < 300, answer.text
         return answer.json()
@@ -221,14 +270,23 @@ class Balancer:
         return self.base / "haproxy.sock"
 
     def start(self) -> Balancer:
-        env = {**os.environ, "ROUTY_LB_BIND": f"127.0.0.1:{self.port}", "ROUTY_LB_RUNTIME": str(self.socket_path),
-               **{f"ROUTY_APP{i + 1}": addr for i, addr in enumerate(self.replicas)}}
+        env = {
+            **os.environ,
+            "ROUTY_LB_BIND": f"127.0.0.1:{self.port}",
+            "ROUTY_LB_RUNTIME": str(self.socket_path),
+            **{f"ROUTY_APP{i + 1}": addr for i, addr in enumerate(self.replicas)},
+        }
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
         check = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CFG)], env=env, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         log = open(self.base / "haproxy.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen([haproxy, "-db", "-f", str(HAPROXY_CFG)], env=env, stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [haproxy, "-db", "-f", str(HAPROXY_CFG)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         until(self.socket_path.exists, 20, "HAProxy's runtime socket")
         return self
 
@@ -324,16 +382,20 @@ class Replica:
         for folder in runtime:  # systemd makes RuntimeDirectory afresh at each start and removes it at stop
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-        keep = {k: v for k, v in os.environ.items()
-                if not k.startswith(("ROUTY_", "REFLEX_", "GRANIAN_", "PROMETHEUS_", "GOOGLE_", "META_", "GA4_"))
-                and k not in ("DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "TRUSTED_PROXIES", "WEB_DIR", "PORT")}
+        keep = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("ROUTY_", "REFLEX_", "GRANIAN_", "PROMETHEUS_", "GOOGLE_", "META_", "GA4_"))
+            and k not in ("DATABASE_URL", "REDIS_URL", "PUBLIC_URL", "TRUSTED_PROXIES", "WEB_DIR", "PORT")
+        }
         env = {**keep, **self.settings, **unit_env, "WEB_DIR": f".web-scale-{self.name}"}
         self.starts += 1
         with open(self.log_path, "a") as log:
             log.write(f"\n===== start {self.starts}: {shlex.join(argv)}\n")
             log.flush()
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return self
 
     def wait_ready(self, timeout: float = REPLICA_START_TIMEOUT) -> None:
@@ -369,8 +431,11 @@ class Replica:
             except ProcessLookupError:
                 pass
         self.proc.wait(timeout=10)
-        until(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                              for p in pids), 10, f"{self.name}'s processes to die")
+        until(
+            lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids),
+            10,
+            f"{self.name}'s processes to die",
+        )
         return at
 
     def stop(self) -> None:

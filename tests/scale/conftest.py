@@ -15,8 +15,20 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import CHROMIUM_ARGS, _chromium
-from tests.scale.cluster import (METRICS_TOKEN, ROOT, SECRET_KEY, TEST_ONLY, Balancer, Postgres, Redis, Replica,
-                                 Sandbox, env_file, free_port, until)
+from tests.scale.cluster import (
+    METRICS_TOKEN,
+    ROOT,
+    SECRET_KEY,
+    TEST_ONLY,
+    Balancer,
+    Postgres,
+    Redis,
+    Replica,
+    Sandbox,
+    env_file,
+    free_port,
+    until,
+)
 
 FIGURES: dict[str, object] = {}
 _STARTED = time.monotonic()
@@ -56,14 +68,26 @@ def cluster(tmp_path_factory) -> Cluster:
         ports = {"app1": free_port(), "app2": free_port()}
         balancer = Balancer(base, [f"127.0.0.1:{port}" for port in ports.values()]).start()
         started.append(balancer)
-        shared = env_file({"DATABASE_URL": postgres.url, "REDIS_URL": redis.url, "PUBLIC_URL": balancer.url,
-                           "ROUTY_SECRET_KEY": SECRET_KEY, "ROUTY_METRICS_TOKEN": METRICS_TOKEN,
-                           "TRUSTED_PROXIES": "127.0.0.1", "ROUTY_DATA_DIR": "set per replica"})
+        shared = env_file(
+            {
+                "DATABASE_URL": postgres.url,
+                "REDIS_URL": redis.url,
+                "PUBLIC_URL": balancer.url,
+                "ROUTY_SECRET_KEY": SECRET_KEY,
+                "ROUTY_METRICS_TOKEN": METRICS_TOKEN,
+                "TRUSTED_PROXIES": "127.0.0.1",
+                "ROUTY_DATA_DIR": "set per replica",
+            }
+        )
         cluster = Cluster(postgres, redis, sandbox, balancer)
         began = time.monotonic()
         for name, port in ports.items():  # both at once: their `migrate` steps meet the migration lock
-            settings = {**shared, **TEST_ONLY, "ROUTY_SANDBOX_URL": sandbox.url,
-                        "ROUTY_DATA_DIR": str(base / f"{name}-data")}  # one data dir per "host"
+            settings = {
+                **shared,
+                **TEST_ONLY,
+                "ROUTY_SANDBOX_URL": sandbox.url,
+                "ROUTY_DATA_DIR": str(base / f"{name}-data"),
+            }  # one data dir per "host"
             replica = Replica(name, base, settings, port=port).start()
             started.append(replica)
             cluster.replicas[name] = replica
@@ -88,13 +112,20 @@ def _use_cluster_database(cluster: Cluster) -> None:
     from routy_app.db import reset_engine
     from routy_app.services import hub
 
-    os.environ.update({"DATABASE_URL": cluster.postgres.url, "ROUTY_SECRET_KEY": SECRET_KEY,
-                       "ROUTY_PROVIDER_MODE": "sandbox", "ROUTY_SANDBOX_URL": cluster.sandbox.url,
-                       "PUBLIC_URL": cluster.url, "ROUTY_SCHEDULER_ENABLED": "false"})
+    os.environ.update(
+        {
+            "DATABASE_URL": cluster.postgres.url,
+            "ROUTY_SECRET_KEY": SECRET_KEY,
+            "ROUTY_PROVIDER_MODE": "sandbox",
+            "ROUTY_SANDBOX_URL": cluster.sandbox.url,
+            "PUBLIC_URL": cluster.url,
+            "ROUTY_SCHEDULER_ENABLED": "false",
+        }
+    )
     reload_settings()
     crypto.get_box.cache_clear()
     reset_engine()
-    hub._default_hub = None  # noqa: SLF001 - built afresh from these settings
+    hub._default_hub = None
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +137,7 @@ def browser_type_launch_args(browser_type_launch_args):
     return args
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter) -> None:
     if not FIGURES:  # nothing ran (e.g. --collect-only)
         return
     FIGURES["make_test_scale_pytest_seconds"] = round(time.monotonic() - _STARTED, 1)

@@ -20,14 +20,14 @@ _REPORT = re.compile(r"/sandbox/googleads/[^/]+/customers/(\d+)/googleAds:search
 
 
 class Watch:
-    def __init__(self, app) -> None:  # noqa: ANN001 - ASGI app
+    def __init__(self, app) -> None:
         self.app = app
         self.lock = threading.Lock()
         self.in_flight: dict[str, int] = {}
         self.most: dict[str, int] = {}
         self.requests: dict[str, int] = {}
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == "/_watch":
             with self.lock:
                 body = {"report_requests": dict(self.requests), "most_in_flight": dict(self.most)}

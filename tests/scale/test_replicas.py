@@ -34,7 +34,7 @@ BATCH = 10  # events per ingest request: 500 requests, round robin over the repl
 KILL_AFTER = 150  # acknowledged requests before a replica is killed
 
 
-def sql(query: str, **params):  # noqa: ANN201
+def sql(query: str, **params):
     from routy_app.db import get_engine
 
     with get_engine().connect() as conn:
@@ -47,7 +47,7 @@ def _in_file_order(browser: Browser) -> None:
     build on each other (the account connected first, the 5,000 conversions before the metrics check)."""
 
 
-def in_thread(coroutine_function):  # noqa: ANN001, ANN201
+def in_thread(coroutine_function):
     """Run an async function to completion in a thread of its own (pytest-playwright holds this one's loop)."""
     result: dict = {}
 
@@ -77,8 +77,12 @@ def leader(cluster: Cluster) -> Replica | None:
 def documents(page: Page) -> list[tuple[str, str | None]]:
     """(url, replica that served it) of every document the page loads, in order."""
     seen: list[tuple[str, str | None]] = []
-    page.on("response", lambda r: seen.append((r.url, r.headers.get("x-routy-replica")))
-            if r.request.resource_type == "document" else None)
+    page.on(
+        "response",
+        lambda r: (
+            seen.append((r.url, r.headers.get("x-routy-replica"))) if r.request.resource_type == "document" else None
+        ),
+    )
     return seen
 
 
@@ -144,9 +148,14 @@ def _open_sync_tab(page: Page) -> None:
 
 def test_sync_now_from_two_browsers_on_different_replicas_runs_once(cluster: Cluster, browser: Browser):
     integration = sql("SELECT id FROM integration WHERE provider = 'google_ads'")[0][0]
-    until(lambda: not sql("SELECT 1 FROM syncrun WHERE integration_id = :i AND status = 'running'", i=integration)
-          and sql("SELECT 1 FROM syncrun WHERE integration_id = :i", i=integration), 180,
-          "the first pull after linking the account to finish")
+    until(
+        lambda: (
+            not sql("SELECT 1 FROM syncrun WHERE integration_id = :i AND status = 'running'", i=integration)
+            and sql("SELECT 1 FROM syncrun WHERE integration_id = :i", i=integration)
+        ),
+        180,
+        "the first pull after linking the account to finish",
+    )
     cluster.sandbox.control("POST", "/config", days=30, keywords_per_ad_group=150)  # a pull of several seconds
     lb = cluster.balancer
     try:
@@ -161,7 +170,8 @@ def test_sync_now_from_two_browsers_on_different_replicas_runs_once(cluster: Clu
         before = sql("SELECT count(*) FROM syncrun WHERE integration_id = :i AND kind = 'pull'", i=integration)[0][0]
         for page in pages:  # one click right after the other, neither waiting for its answer
             page.get_by_role("dialog", name="Google Ads settings").get_by_role("button", name="Sync Now").click(
-                no_wait_after=True)
+                no_wait_after=True
+            )
         results = []
         for page in pages:
             result = page.get_by_role("dialog", name="Google Ads settings").locator("#sync-result")
@@ -176,8 +186,7 @@ def test_sync_now_from_two_browsers_on_different_replicas_runs_once(cluster: Clu
             page.context.close()
     finally:
         cluster.sandbox.control("POST", "/config", days=90, keywords_per_ad_group=3)
-    FIGURES["sync_now_two_browsers"] = {"runs": after - before, "told_running": len(told),
-                                        "told": told[0].strip()}
+    FIGURES["sync_now_two_browsers"] = {"runs": after - before, "told_running": len(told), "told": told[0].strip()}
 
 
 def test_leader_killed_the_other_replica_takes_over(cluster: Cluster):
@@ -201,9 +210,11 @@ def test_leader_killed_the_other_replica_takes_over(cluster: Cluster):
 
 
 def _assert_no_pull_ran_twice(cluster: Cluster) -> None:
-    overlapping = sql("SELECT count(*) FROM syncrun a JOIN syncrun b ON a.integration_id = b.integration_id "
-                      "AND a.kind = b.kind AND a.id < b.id AND b.started_at < coalesce(a.finished_at, now()) "
-                      "AND a.started_at < coalesce(b.finished_at, now()) WHERE a.kind = 'pull'")[0][0]
+    overlapping = sql(
+        "SELECT count(*) FROM syncrun a JOIN syncrun b ON a.integration_id = b.integration_id "
+        "AND a.kind = b.kind AND a.id < b.id AND b.started_at < coalesce(a.finished_at, now()) "
+        "AND a.started_at < coalesce(b.finished_at, now()) WHERE a.kind = 'pull'"
+    )[0][0]
     watch = cluster.sandbox.watch()
     assert overlapping == 0 and all(n == 1 for n in watch["most_in_flight"].values()), watch
     FIGURES["pull_reports_most_in_flight_per_customer"] = max(watch["most_in_flight"].values(), default=0)
@@ -217,8 +228,9 @@ def _seed_push() -> dict[str, int]:
 
     async def setup() -> dict[str, int]:
         hub = default_hub()
-        ga4 = await connections.setup_manual(hub, 1, "ga4", {"measurement_id": "G-ROUTY12345",
-                                                             "api_secret": "sandbox-mp-secret"})
+        ga4 = await connections.setup_manual(
+            hub, 1, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
+        )
         google = sql("SELECT id FROM integration WHERE provider = 'google_ads'")[0][0]
         ids = {"google_ads": int(google), "ga4": int(ga4.id)}
         for provider, integration_id in ids.items():
@@ -263,10 +275,22 @@ class Ingest:
         self.url, self.key = url, key
         self.acknowledged: set[str] = set()
         self.resends = 0
-        when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
-        self.batches = [[{"id": f"scale-{i}", "event_type": "sale", "occurred_at": when, "value": "12.50",
-                          "currency": "USD", "gclid": f"Cj0KCQ-scale-{i}", "ga_client_id": f"555.{i}"}
-                         for i in range(start, start + BATCH)] for start in range(0, CONVERSIONS, BATCH)]
+        when = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+        self.batches = [
+            [
+                {
+                    "id": f"scale-{i}",
+                    "event_type": "sale",
+                    "occurred_at": when,
+                    "value": "12.50",
+                    "currency": "USD",
+                    "gclid": f"Cj0KCQ-scale-{i}",
+                    "ga_client_id": f"555.{i}",
+                }
+                for i in range(start, start + BATCH)
+            ]
+            for start in range(0, CONVERSIONS, BATCH)
+        ]
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -283,13 +307,15 @@ class Ingest:
         for batch in self.batches[first:last]:
             queue.put_nowait(batch)
         by_replica: dict[str, int] = {}
-        async with httpx.AsyncClient(base_url=self.url, timeout=30,
-                                     headers={"Authorization": f"Bearer {self.key}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.key}"}
+        ) as client:
             await asyncio.gather(*(self._worker(client, queue, by_replica, per_second) for _ in range(8)))
         return by_replica
 
-    async def _worker(self, client: httpx.AsyncClient, queue: asyncio.Queue, by_replica: dict[str, int],
-                      per_second: float | None) -> None:
+    async def _worker(
+        self, client: httpx.AsyncClient, queue: asyncio.Queue, by_replica: dict[str, int], per_second: float | None
+    ) -> None:
         while not queue.empty():
             batch = queue.get_nowait()
             began = time.monotonic()
@@ -300,7 +326,9 @@ class Ingest:
                     answer = None
                 if answer is not None and answer.status_code == 200:
                     events = answer.json()["events"]
-                    self.acknowledged.update(e["external_id"] for e in events if e["status"] in ("created", "duplicate"))
+                    self.acknowledged.update(
+                        e["external_id"] for e in events if e["status"] in ("created", "duplicate")
+                    )
                     replica = answer.headers.get("x-routy-replica", "?")
                     by_replica[replica] = by_replica.get(replica, 0) + 1
                     break
@@ -347,8 +375,11 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
         ingest.close()
     FIGURES["conversions_ingest_seconds"] = round(time.monotonic() - started, 1)
     FIGURES["conversions_replica_killed"] = f"{victim.name} (the leader) after {KILL_AFTER} of 500 requests"
-    FIGURES["conversions_requests_by_replica"] = {"before the kill": before, "while it was down": during,
-                                                  "after its restart": after}
+    FIGURES["conversions_requests_by_replica"] = {
+        "before the kill": before,
+        "while it was down": during,
+        "after its restart": after,
+    }
     assert set(before) == {"app1", "app2"} and during.get(cluster.other(victim).name)
     assert after.get(victim.name), after  # the restarted replica takes its share again
 
@@ -362,8 +393,12 @@ def test_5000_conversions_round_robin_with_a_replica_killed_and_restarted(cluste
     counts = _received(cluster)
     stored = sql("SELECT count(*) FROM conversion WHERE external_id LIKE 'scale-%'")[0][0]
     wanted = {f"1:{i}" for i in ingest.acknowledged}
-    figures = {"sent": CONVERSIONS, "acknowledged": len(ingest.acknowledged), "stored": stored,
-               "resent_requests": ingest.resends}
+    figures = {
+        "sent": CONVERSIONS,
+        "acknowledged": len(ingest.acknowledged),
+        "stored": stored,
+        "resent_requests": ingest.resends,
+    }
     for provider in integrations:
         seen = counts[provider]
         keys = {k for k in seen if k in wanted or k in ingest.acknowledged}
@@ -383,8 +418,11 @@ def test_every_replica_answers_the_same_metrics(cluster: Cluster):
     def scrape(url: str) -> dict:
         answer = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=30)
         assert answer.status_code == 200, answer.text
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(answer.text) for s in family.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(answer.text)
+            for s in family.samples
+        }
 
     assert httpx.get(f"{cluster.url}/metrics", timeout=10).status_code == 401
     scraped = {name: scrape(r.url) for name, r in cluster.replicas.items()}

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = (ROOT / "docs" / "deployment.md").read_text()
-BLOCKS = [match.group(1) for match in re.finditer(r"```[a-z]*\n(.*?)```", GUIDE, flags=re.S)]
+BLOCKS = [match.group(1) for match in re.finditer(r"```[a-z]*\n(.*?)```", GUIDE, flags=re.DOTALL)]
 
 
 @pytest.mark.parametrize("name", ["haproxy.cfg", "systemd/routy@.service", "routy.env.example"])

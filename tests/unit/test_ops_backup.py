@@ -24,9 +24,14 @@ SQLITE_ONLY = pytest.mark.skipif(bool(os.environ.get("ROUTY_TEST_DATABASE_URL"))
 def _connected(name: str = "Shop", provider: str = "google_ads") -> int:
     """An integration holding encrypted tokens, as a connect leaves it."""
     with session_scope() as session:
-        integration = Integration(traffic_source_id=1, provider=provider, status="active", account_id="123",
-                                  account_name=name,
-                                  credentials_enc=crypto.get_box().encrypt_json({"access_token": "ya29.t"}))
+        integration = Integration(
+            traffic_source_id=1,
+            provider=provider,
+            status="active",
+            account_id="123",
+            account_name=name,
+            credentials_enc=crypto.get_box().encrypt_json({"access_token": "ya29.t"}),
+        )
         session.add(integration)
         session.commit()
         return int(integration.id)
@@ -58,10 +63,12 @@ def test_backup_is_consistent_while_the_app_writes(db, tmp_path):
         i = 0
         while not stop.is_set():
             with conn:
-                conn.execute("INSERT INTO lease (name, holder, expires_at) VALUES (?, 'w', '2030-01-01 00:00:00')",
-                             (f"a{i}",))
-                conn.execute("INSERT INTO lease (name, holder, expires_at) VALUES (?, 'w', '2030-01-01 00:00:00')",
-                             (f"b{i}",))
+                conn.execute(
+                    "INSERT INTO lease (name, holder, expires_at) VALUES (?, 'w', '2030-01-01 00:00:00')", (f"a{i}",)
+                )
+                conn.execute(
+                    "INSERT INTO lease (name, holder, expires_at) VALUES (?, 'w', '2030-01-01 00:00:00')", (f"b{i}",)
+                )
             i += 1
         conn.close()
 
@@ -98,8 +105,11 @@ def test_restore_brings_back_the_data_and_keeps_the_previous_database(db, tmp_pa
         assert len(session.exec(select(TrafficSource)).all()) == 1
     kept = next(db.glob("routy.db.before-restore-*"))
     assert _names(kept) == ["Before", "After the backup"]
-    assert not sqlite3.connect(db / "routy.db").execute(
-        f"SELECT 1 FROM sqlite_master WHERE name = '{ops.INFO_TABLE}'").fetchone()
+    assert (
+        not sqlite3.connect(db / "routy.db")
+        .execute(f"SELECT 1 FROM sqlite_master WHERE name = '{ops.INFO_TABLE}'")
+        .fetchone()
+    )
 
 
 @SQLITE_ONLY

@@ -54,8 +54,9 @@ def test_make_run_stops_before_reflex_starts_with_one_line(tmp_path):
     env = {**os.environ, "ROUTY_DATA_DIR": str(tmp_path), "GRANIAN_WORKERS": "3", "ROUTY_SECRET_KEY": "k"}
     env.pop("REDIS_URL", None)
     env.pop("DATABASE_URL", None)
-    done = subprocess.run([sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "routy_app", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("routy: GRANIAN_WORKERS=3 needs REDIS_URL")
     assert not (tmp_path / "routy.db").exists()
@@ -64,8 +65,14 @@ def test_make_run_stops_before_reflex_starts_with_one_line(tmp_path):
 def test_the_app_module_refuses_too_for_a_direct_reflex_run(tmp_path):
     env = {**os.environ, "ROUTY_DATA_DIR": str(tmp_path), "GRANIAN_WORKERS": "2", "ROUTY_SECRET_KEY": "k"}
     env.pop("REDIS_URL", None)
-    done = subprocess.run([sys.executable, "-c", "import routy_app.routy_app"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", "import routy_app.routy_app"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 1 and "routy: GRANIAN_WORKERS=2 needs REDIS_URL" in done.stderr
 
 
@@ -113,10 +120,10 @@ def test_http_timing_observes_each_request_with_method_route_and_status_class(mo
     histogram = Histogram("t_seconds", "t", ["method", "route", "status"], registry=registry)
     monkeypatch.setattr(metrics, "HTTP_LATENCY", histogram)
 
-    async def ok(_request):  # noqa: ANN001
+    async def ok(_request):
         return PlainTextResponse("ok")
 
-    async def boom(_request):  # noqa: ANN001
+    async def boom(_request):
         raise RuntimeError("boom")
 
     app = metrics.HttpTiming(Starlette(routes=[Route("/postback", ok), Route("/sources/1", boom)]))
@@ -124,7 +131,7 @@ def test_http_timing_observes_each_request_with_method_route_and_status_class(mo
     assert client.get("/postback").status_code == 200
     assert client.get("/sources/1").status_code == 500
     assert client.get("/nowhere.js").status_code == 404
-    count = lambda **labels: registry.get_sample_value("t_seconds_count", labels)  # noqa: E731
+    count = lambda **labels: registry.get_sample_value("t_seconds_count", labels)
     assert count(method="GET", route="/postback", status="2xx") == 1
     assert count(method="GET", route="page", status="5xx") == 1
     assert count(method="GET", route="static", status="4xx") == 1
@@ -186,8 +193,10 @@ def test_json_lines_redact_messages_exceptions_and_secret_named_fields():
     try:
         raise ValueError("token EAAGm0PX4ZCpsBA and ?client_secret=abc123&x=1")
     except ValueError:
-        log.exception("call with Bearer ya29.a0AfB_byC failed", extra={"password": "hunter2-hunter2",
-                                                                       "nested": {"api_secret": "x", "n": 1}})
+        log.exception(
+            "call with Bearer ya29.a0AfB_byC failed",
+            extra={"password": "hunter2-hunter2", "nested": {"api_secret": "x", "n": 1}},
+        )
     line = json.loads(stream.getvalue())
     text = json.dumps(line)
     for secret in ("EAAGm0PX4ZCpsBA", "abc123", "ya29.a0AfB_byC", "hunter2-hunter2"):
