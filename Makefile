@@ -7,7 +7,7 @@ PORT ?= 3000
 WEB_DIR ?= .web-$(PORT)
 ENV := . scripts/env.sh &&
 
-.PHONY: run test dev migrate unit integration contract e2e bench clean
+.PHONY: run test test-scale dev migrate unit integration contract e2e bench clean
 
 run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
 	@bash scripts/bootstrap.sh run
@@ -18,6 +18,10 @@ test:  ## install what tests need (incl. Chromium) and run the whole suite
 	@bash scripts/bootstrap.sh test
 	@$(ENV) python -m pytest tests/unit tests/integration tests/contract -q -p no:playwright
 	@$(ENV) python -m pytest tests/e2e -q
+
+test-scale:  ## PostgreSQL + Redis + two replicas behind HAProxy, in Chromium (installs what it needs; see docs/deployment.md)
+	@bash scripts/bootstrap.sh scale
+	@$(ENV) python -m pytest tests/scale -q
 
 dev:  ## hot reload on one port (preview mode serves custom routes on the same port)
 	@bash scripts/bootstrap.sh run
@@ -37,4 +41,4 @@ e2e:
 	@$(ENV) python -m pytest tests/e2e -q
 
 clean:
-	rm -rf .web .web-* .states data
+	rm -rf .web .web-* .states data scale-report.json

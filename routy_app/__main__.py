@@ -1,12 +1,13 @@
-"""Command line: `python -m routy_app migrate|check-config|doctor|users ...|api-keys ...`.
+"""Command line: `python -m routy_app migrate|check-config|doctor|backup|restore|users ...|api-keys ...`.
 
 Run before the server starts (the Makefile does), so workers never race on DDL and a bad setting
 stops start-up with one clear line instead of a traceback. `migrate` and `check-config` also say
 when a configured provider API version has sunset or sunsets soon. `doctor` checks each connected
-integration against its provider (see services/doctor.py). `users` manages sign-in accounts from a
-shell (passwords come from a hidden prompt or stdin, never from the command line). `api-keys`
-creates or rotates a traffic source's ingest key for automated set-ups: the key is printed once,
-alone on standard output, and only its hash is stored.
+integration against its provider (see services/doctor.py). `backup` and `restore` copy the SQLite
+database while the app runs and back, checking the secret key (ops/backup.py). `users` manages
+sign-in accounts from a shell (passwords come from a hidden prompt or stdin, never from the command line).
+`api-keys` creates or rotates a traffic source's ingest key for automated set-ups: the key is printed
+once, alone on standard output, and only its hash is stored.
 """
 
 from __future__ import annotations
@@ -34,6 +35,23 @@ def _build_parser() -> argparse.ArgumentParser:
         "doctor", help="check every connected integration against its provider; exit status 1 when anything fails"
     )
     doctor.add_argument("--source", type=int, default=None, help="only this traffic source's integrations")
+    backup = sub.add_parser(
+        "backup",
+        help="write a consistent copy of the SQLite database to PATH while the app "
+        "runs (PostgreSQL: prints the pg_dump line)",
+    )
+    backup.add_argument("path")
+    restore = sub.add_parser(
+        "restore",
+        help="replace the SQLite database with the backup at PATH (stop the app "
+        "first; needs the secret key the backup was made with)",
+    )
+    restore.add_argument("path")
+    restore.add_argument(
+        "--forget-secrets",
+        action="store_true",
+        help="the backup's secret key is lost: restore without its tokens (reconnect afterwards)",
+    )
     users = sub.add_parser("users", help="manage sign-in accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a user")
@@ -66,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from routy_app.crypto import get_box
 
         get_box()
+        if args.command in ("migrate", "check-config"):
+            from routy_app.ops.workers import check_workers
+
+            check_workers(settings)
         if args.command == "migrate":
             from routy_app.db import migrate
 
@@ -81,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
             _api_keys(args)
         elif args.command == "doctor":
             return _doctor(args)
+        elif args.command in ("backup", "restore"):
+            _backup_or_restore(args, settings)
         else:
             print("routy: configuration OK")
             _print_api_versions(settings)
+            _print_key_check()
     except ConfigError as exc:
         print(f"routy: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +116,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"routy: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_key_check() -> None:
+    """After restoring a database (pg_restore, a copied file): say when the secret key cannot read its tokens."""
+    from routy_app.crypto import get_box
+    from routy_app.ops.backup import undecryptable_in_database
+
+    bad = undecryptable_in_database(get_box())
+    if bad:
+        print(
+            f"routy: warning: the secret key cannot decrypt the stored tokens of {len(bad)} integration(s) "
+            f"(ids {', '.join(map(str, bad))}): they were saved under another ROUTY_SECRET_KEY (or secret.key). "
+            "Use that key, or reconnect those integrations.",
+            file=sys.stderr,
+        )
 
 
 def _print_api_versions(settings) -> None:  # noqa: ANN001 - Settings
@@ -115,6 +155,34 @@ def _doctor(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1
+
+
+def _backup_or_restore(args: argparse.Namespace, settings) -> None:  # noqa: ANN001 - Settings
+    from pathlib import Path
+
+    from routy_app.crypto import get_box
+    from routy_app.ops import backup
+
+    try:
+        if args.command == "backup":
+            info = backup.backup(settings, get_box(), Path(args.path))
+            print(
+                f"routy: backup written to {info.path} (schema {info.revision}, {info.integrations_with_secrets} "
+                f"integration(s) with encrypted tokens, secret key id {info.key_id}). The key is not in the "
+                "backup: keep ROUTY_SECRET_KEY (or the data dir's secret.key) somewhere safe, apart from it."
+            )
+            return
+        info, kept = backup.restore(settings, get_box(), Path(args.path), forget_secrets=args.forget_secrets)
+    except backup.BackupError as exc:
+        raise CliError(str(exc)) from None
+    from routy_app.db import migrate, reset_engine
+
+    reset_engine()
+    migrate()
+    print(
+        f"routy: restored {info.path} (made {info.created_at}, schema {info.revision}); the previous database "
+        f"is kept as {kept}. {info.other_key_note(get_box())}".rstrip()
+    )
 
 
 def _admin_from_env() -> None:

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     provider_mode: ProviderMode | None = Field(default=None, alias="ROUTY_PROVIDER_MODE")
     scheduler_enabled: bool = Field(default=True, alias="ROUTY_SCHEDULER_ENABLED")
     log_level: str = Field(default="INFO", alias="ROUTY_LOG_LEVEL")
+    log_format: Literal["text", "json"] = Field(default="text", alias="ROUTY_LOG_FORMAT")
+
+    # Operations (README "Operations", docs/deployment.md); REDIS_URL is with the security settings below.
+    # Bearer token guarding GET /metrics (Prometheus); unset: /metrics answers 404.
+    metrics_token: str = Field(default="", alias="ROUTY_METRICS_TOKEN")
+    # Where the provider emulator is served in sandbox mode (default PUBLIC_URL + /sandbox, our own mount);
+    # an emulator served as its own process lets several replicas share one (tests/scale does).
+    sandbox_base_url: str = Field(default="", alias="ROUTY_SANDBOX_URL")
 
     # Security (README "Security"). REDIS_URL switches Reflex to its Redis state manager (several
     # workers or replicas); without it UI state lives in this process's memory only.
@@ -130,6 +138,13 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a Graph API version (like {versions.DEFAULT_META_VERSION})")
         return value.strip()
 
+    @field_validator("sandbox_base_url")
+    @classmethod
+    def _sandbox_base(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if not self.database_url:
@@ -169,8 +184,8 @@ class Settings(BaseSettings):
 
     @property
     def sandbox_url(self) -> str:
-        """Where the built-in provider emulator is mounted on our own backend."""
-        return f"{self.public_url}/sandbox"
+        """Where the provider emulator is served: ROUTY_SANDBOX_URL, else our own backend's /sandbox mount."""
+        return self.sandbox_base_url or f"{self.public_url}/sandbox"
 
 
 def _split(value: str) -> list[str]:

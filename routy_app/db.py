@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine, select
 
 from routy_app.config import ConfigError, ensure_private_dir, get_settings
@@ -153,14 +154,54 @@ def migrate(url: str | None = None) -> None:
     from alembic import command
 
     try:
-        command.upgrade(alembic_config(url), "head")
+        with migration_lock(url or get_settings().database_url):
+            command.upgrade(alembic_config(url), "head")
+            ensure_default_source()  # inside the lock: replicas starting together create one source
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one readable line
         raise ConfigError(
             f"DATABASE_URL: migration failed ({type(exc).__name__}: {str(exc).splitlines()[0]})"
         ) from None
-    ensure_default_source()
+
+
+MIGRATION_LOCK_ID = 0x526F757479  # "Routy": PostgreSQL advisory lock key held while migrating
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """One migration at a time: replicas started together (systemd, `make run` on each) each run
+    `migrate` first, and two Alembic upgrades of one database at once would fail on the same DDL. The
+    second waits here and then finds nothing to do. PostgreSQL: a session advisory lock; SQLite: a lock
+    file beside the database."""
+    if url.startswith("postgresql"):
+        engine = make_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_ID})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_ID})
+        finally:
+            engine.dispose()
+        return
+    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}.migrate-lock", os.O_RDWR | os.O_CREAT, 0o600)  # private, like the database
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def ensure_default_source() -> int:

@@ -1,4 +1,8 @@
-"""Logging with a filter that masks anything looking like a token, so secrets never reach logs."""
+"""Logging with a filter that masks anything looking like a token, so secrets never reach logs.
+
+ROUTY_LOG_FORMAT=json writes one JSON object per line instead (routy_app/observability/logs.py), with the
+run and integration ids of the sync run a line belongs to.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +24,37 @@ _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+def redact(text: str) -> str:
+    """`text` with token-like substrings replaced by [redacted]."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactedText(logging.Formatter):
+    """The text format, with exception tracebacks redacted too (a provider error's text can carry a URL)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class RedactSecrets(logging.Filter):
     """Rewrites a record's message with token-like substrings replaced by [redacted]."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = message
-        for pattern, replacement in _SECRET_PATTERNS:
-            redacted = pattern.sub(replacement, redacted)
+        redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        from routy_app.observability.logs import JsonLines
+
+        return JsonLines(redact)
+    return RedactedText("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def configure_logging() -> None:
@@ -38,7 +62,7 @@ def configure_logging() -> None:
     if getattr(root, "_routy_configured", False):
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_formatter(get_settings().log_format))
     handler.addFilter(RedactSecrets())
     root.addHandler(handler)
     root.setLevel(get_settings().log_level.upper())

@@ -6,8 +6,10 @@ import reflex as rx
 from starlette.types import ASGIApp
 
 from routy_app.api.app import build_api
-from routy_app.config import get_settings
+from routy_app.config import ConfigError, get_settings
 from routy_app.logging_setup import configure_logging
+from routy_app.observability.metrics import HttpTiming
+from routy_app.ops.workers import check_workers
 from routy_app.pages.account import login_page, setup_page, users_page
 from routy_app.pages.notifications import notifications_page
 from routy_app.pages.source import source_page
@@ -20,6 +22,10 @@ from routy_app.state.oneshot import PageLoadReset
 from routy_app.state.source import SourceState
 
 configure_logging()
+try:
+    check_workers(get_settings())  # several workers need REDIS_URL (also checked by `migrate`)
+except ConfigError as exc:
+    raise SystemExit(f"routy: {exc}") from None
 
 
 def _log_api_versions() -> None:
@@ -51,7 +57,7 @@ class RoutyApp(rx.App):
 
 
 app = RoutyApp(
-    api_transformer=build_api(),
+    api_transformer=[build_api(), HttpTiming],  # HttpTiming wraps the whole backend: /metrics latency
     head_components=[rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
 )
 app.add_page(source_page, route="/", title="Routy Integrations", on_load=SourceState.load)

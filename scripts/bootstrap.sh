@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install what the app (and, with `test`, the test suite) needs. Idempotent and quick when done:
-# a stamp of pyproject.toml skips pip when nothing changed.
+# Install what the app (with `test`, the test suite; with `scale`, also the multi-replica test's
+# PostgreSQL, Redis and HAProxy) needs. Idempotent and quick when done: a stamp of pyproject.toml skips
+# pip when nothing changed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -42,7 +43,7 @@ if [ ! -x .tools/node_modules/.bin/bun ] || [ "$(.tools/node_modules/.bin/bun --
 fi
 
 # 3. For tests: a Chromium for Playwright (an existing one, Debian's package when root, else Playwright's).
-if [ "$PURPOSE" = "test" ]; then
+if [ "$PURPOSE" = "test" ] || [ "$PURPOSE" = "scale" ]; then
   if [ -z "${ROUTY_CHROMIUM:-}" ]; then
     for candidate in /usr/bin/chromium /usr/bin/chromium-browser; do
       [ -x "$candidate" ] && export ROUTY_CHROMIUM="$candidate" && break
@@ -55,6 +56,22 @@ if [ "$PURPOSE" = "test" ]; then
     else
       log "installing Playwright's chromium"
       .venv/bin/python -m playwright install chromium
+    fi
+  fi
+fi
+# 4. For `make test-scale`: PostgreSQL, Redis and HAProxy binaries (Debian's packages when root). The test
+#    starts them itself on free ports as ordinary processes; no system service is used or started.
+if [ "$PURPOSE" = "scale" ]; then
+  missing=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing Debian ${missing[*]}"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "bootstrap: make test-scale needs ${missing[*]} (Debian: sudo apt-get install ${missing[*]})" >&2; exit 1
     fi
   fi
 fi

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routy_app.api import auth_routes
 from routy_app.api import conversions as conversion_routes
-from routy_app.api import exports
+from routy_app.api import exports, ops
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
@@ -27,6 +27,7 @@ def build_api() -> Starlette:
     """Health, OAuth callbacks and the ingest API; the provider sandbox only in sandbox mode."""
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
+        *ops.routes(),  # /readyz, /metrics
         Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
         *auth_routes.routes(),
         *conversion_routes.routes(),  # Bearer API key / postback key, not a user session

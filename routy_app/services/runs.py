@@ -41,6 +41,7 @@ from sqlmodel import Session, select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Lease, SyncRun
+from routy_app.observability.logs import bind_run
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.runs")
@@ -317,7 +318,8 @@ def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = 
         run = SyncRun(integration_id=integration_id, kind=kind, trigger=trigger, status="running", holder=holder)
         session.add(run)
         session.commit()
-        return int(run.id)  # type: ignore[arg-type]
+    bind_run(int(run.id), integration_id, kind)  # type: ignore[arg-type]  # log lines of this task name the run
+    return int(run.id)  # type: ignore[arg-type]
 
 
 def update_progress(run_id: int, level: str | None, rows: int) -> None:

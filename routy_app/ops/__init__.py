@@ -1,0 +1,1 @@
+"""Operations: backups and restores, start-up checks for several workers and replicas."""
