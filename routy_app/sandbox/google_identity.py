@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from routy_app.providers.endpoints import SANDBOX_GOOGLE_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_SECRET
 from routy_app.sandbox.google_errors import malformed_response
 from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox_defaults import SANDBOX_GOOGLE_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_SECRET
 
 SCOPE_LABELS = {
     "https://www.googleapis.com/auth/adwords": "See, edit, create and delete your Google Ads accounts and data.",

@@ -20,10 +20,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.providers.endpoints import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 from routy_app.sandbox import data
 from routy_app.sandbox.faults import Fault
 from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 
 BUSINESS_ID = "1000000000000099"  # the business object the usage header is keyed by
 USER_ID = "10000000000042"
