@@ -6,8 +6,9 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
-from routy_app.sandbox import control, ga4, google, meta
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox import ga4, google, meta
+from routy_app.sandbox.core import control
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
 
 def build_sandbox_app(state: SandboxState | None = None, *, with_control: bool = True) -> Starlette:

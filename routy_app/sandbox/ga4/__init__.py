@@ -6,7 +6,7 @@ Data API. Both are emulated to the wire contract of PROVIDERS.md §3: `/mp/colle
 server answers 200 `{"validationMessages":[...]}` and never checks the api secret, and runReport
 answers the google-analytics-data REST shape (string values, YYYYMMDD dates, offset paging,
 `rows` absent when empty). runReport requests are parsed with Google's own RunReportRequest type and
-answers built through RunReportResponse (sandbox/proto_json.py), in the enum encoding asked for. Report rows are computed on the fly from sandbox/data.py, so a
+answers built through RunReportResponse (sandbox/core/proto_json.py), in the enum encoding asked for. Report rows are computed on the fly from sandbox/core/data.py, so a
 benchmark can page through a million rows without the sandbox holding them.
 """
 
@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from routy_app.sandbox import data, proto_json
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core import data, proto_json
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxState
 
 DEMO_MEASUREMENT_ID = "G-ROUTY12345"
 DEMO_API_SECRET = "sandbox-mp-secret"

@@ -13,8 +13,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from routy_app.sandbox import data
-from routy_app.sandbox.state import SandboxConfig
+from routy_app.sandbox.core import data
+from routy_app.sandbox.core.state import SandboxConfig
 
 FieldType = Literal["int64", "double", "bool", "str"]
 

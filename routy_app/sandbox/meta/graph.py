@@ -20,9 +20,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.sandbox import data
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core import data
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 
 BUSINESS_ID = "1000000000000099"  # the business object the usage header is keyed by
@@ -333,7 +333,7 @@ THROTTLES = {
 
 
 def fault_response(state: SandboxState, fault: Fault, token: str | None = None) -> Response:
-    """The real Graph failure for an injected fault condition (see meta.py for the list)."""
+    """The real Graph failure for an injected fault condition (see meta/__init__.py for the list)."""
     cond, params = fault.condition, fault.params
     if cond == "expired_token":
         if token:

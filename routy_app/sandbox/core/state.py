@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from routy_app.sandbox.faults import FaultRegistry
+from routy_app.sandbox.core.faults import FaultRegistry
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Why: Routy pulls daily campaign/ad set/ad metrics from Meta (PROVIDERS.md §2.2-2.4). Rows follow
 the real wire format (every number a string, `spend` a decimal string, `actions`/`action_values`
 arrays, `date_start`/`date_stop`, cursor paging with an absolute `paging.next`). Rows are computed
-from their offset on the fly (sandbox/data.py), so a million-row report costs no memory here.
+from their offset on the fly (sandbox/core/data.py), so a million-row report costs no memory here.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from routy_app.sandbox import data
-from routy_app.sandbox import meta_graph as g
-from routy_app.sandbox.meta_fields import AD_ACCOUNT_FIELDS, ADS_INSIGHTS_FIELDS
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox.core import data
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
+from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox.meta.sdk_fields import AD_ACCOUNT_FIELDS, ADS_INSIGHTS_FIELDS
 
 LEVELS = ("account", "campaign", "adset", "ad")
 ENTITY_FIELDS = {
@@ -311,7 +311,7 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
 
 
 def routes(state: SandboxState) -> dict[str, Any]:
-    """Handlers dispatched by meta.py on (node kind, edge)."""
+    """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
 
     async def guarded(request: Request, operation: str, form: dict[str, str] | None = None):  # noqa: ANN202
         token = g.token_of(request, form)

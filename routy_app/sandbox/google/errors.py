@@ -13,8 +13,8 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxState
 
 Api = Literal["ads", "datamanager"]
 

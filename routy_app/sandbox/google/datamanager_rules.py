@@ -19,7 +19,7 @@ from typing import Any
 
 from google.ads import datamanager_v1 as dm
 
-from routy_app.sandbox import google_ads_data as gd
+from routy_app.sandbox.google import ads_data as gd
 
 MAX_EVENTS = 2000  # the documented request limit (developers.google.com/data-manager/api/devguides/limits)
 MAX_DESTINATIONS = 10

@@ -1,7 +1,7 @@
 """Emulated Data Manager API v1: `events:ingest` (fast-fail validation) and `requestStatus:retrieve`.
 
-Requests are read with Google's own message types (sandbox/proto_json.py: enum names and numbers,
-unknown fields refused) and then checked against the service's rules (sandbox/datamanager_rules.py).
+Requests are read with Google's own message types (sandbox/core/proto_json.py: enum names and numbers,
+unknown fields refused) and then checked against the service's rules (sandbox/google/datamanager_rules.py).
 Like the real service, one bad event rejects the whole request with a google.rpc BadRequest whose
 field paths are snake_case (`events[1].user_data.user_identifiers[0]`); accepted requests answer
 PROCESSING for a while and then SUCCESS / PARTIAL_SUCCESS with per-reason counts (duplicate
@@ -17,17 +17,16 @@ import threading
 from collections import Counter
 from typing import Any
 
+from google.ads import datamanager_v1 as dm
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from google.ads import datamanager_v1 as dm
-
-from routy_app.sandbox import google_ads_data as gd
-from routy_app.sandbox import proto_json
-from routy_app.sandbox.datamanager_rules import processing_error, validate
-from routy_app.sandbox.google_errors import check_auth, fault_response, rpc_error
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core import proto_json
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google import ads_data as gd
+from routy_app.sandbox.google.datamanager_rules import processing_error, validate
+from routy_app.sandbox.google.errors import check_auth, fault_response, rpc_error
 
 
 async def _stall(request: Request, seconds: float) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from routy_app.sandbox import datamanager, google_ads_api, google_identity
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google import ads_api, datamanager, identity
 
 
 def routes(state: SandboxState) -> list[BaseRoute]:
     return [
-        Mount("/google", routes=google_identity.routes(state)),
-        Mount("/googleads", routes=google_ads_api.routes(state)),
+        Mount("/google", routes=identity.routes(state)),
+        Mount("/googleads", routes=ads_api.routes(state)),
         Mount("/datamanager", routes=datamanager.routes(state)),
     ]

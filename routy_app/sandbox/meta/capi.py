@@ -10,7 +10,7 @@ deduplicated on event_name + event_id for 48 hours and recorded in `state.receiv
 Every form a client may send is accepted, as graph.facebook.com accepts it: a JSON body, or a form /
 multipart body whose `data` is a JSON string; the events in `data` may be objects or JSON-encoded
 strings of objects (what the official SDK's `EventRequest.execute()` sends). Event and user_data keys
-are checked against the official SDK's field lists (sandbox/meta_fields.py); custom_data takes custom
+are checked against the official SDK's field lists (sandbox/meta/sdk_fields.py); custom_data takes custom
 properties, so its keys are free.
 """
 
@@ -24,9 +24,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from routy_app.sandbox import meta_graph as g
-from routy_app.sandbox.meta_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox.meta.sdk_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
 
 MAX_EVENTS = 1000
 DEDUP_SECONDS = 48 * 3600
@@ -150,7 +150,7 @@ def _check_event(index: int, event: dict[str, Any], now: float) -> None:
 
 
 def routes(state: SandboxState) -> dict[str, Any]:
-    """Handlers dispatched by meta.py on (node kind, edge)."""
+    """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
 
     async def adspixels(request: Request, account: g.AdAccount) -> Response:
         token = g.token_of(request)

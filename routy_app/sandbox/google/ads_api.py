@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from routy_app.sandbox import api_versions
-from routy_app.sandbox import google_ads_data as gd
-from routy_app.sandbox import google_gaql as gaql
-from routy_app.sandbox.google_errors import ads_error, ads_failure, check_auth, fault_response, new_request_id
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox.core import api_versions
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
+from routy_app.sandbox.google import ads_data as gd
+from routy_app.sandbox.google import gaql
+from routy_app.sandbox.google.errors import ads_error, ads_failure, check_auth, fault_response, new_request_id
 
 PAGE_SIZE = 10_000
 PAGE_TOKEN_TTL = 2 * 3600
