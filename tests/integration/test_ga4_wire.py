@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from routy_app.sandbox.core.state import SandboxState
 
 MP = "/sandbox/ga"
