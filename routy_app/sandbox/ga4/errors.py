@@ -1,4 +1,5 @@
-"""The errors GA4's Google hosts answer with (google.rpc status bodies) and the faults a test can inject.
+"""The errors GA4's Google hosts answer with (google.rpc status bodies, as every Google REST API: see
+sandbox/google/errors.py) and the faults a test can inject.
 
 Fault operations: ga4.mp_collect, ga4.debug_collect, ga4.run_report. Conditions: http_500, http_503 and
 quota_429 (params: retry_after, message), unauthenticated, permission_denied, invalid_argument (params:
@@ -11,25 +12,12 @@ from starlette.responses import JSONResponse, Response
 
 from routy_app.sandbox.core.faults import Fault
 from routy_app.sandbox.ga4.mp_validation import validation_message
-
-_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-}
+from routy_app.sandbox.google.errors import MSG_EXPIRED, status_body
 
 
 def google_error(code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The standard google.rpc error body every Google REST API answers with."""
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "status": _STATUS.get(code, "UNKNOWN")}},
-        status_code=code,
-        headers=headers,
-    )
+    """The plain google.rpc error body GA4's Google hosts answer with (no details)."""
+    return JSONResponse({"error": status_body(code, message)}, status_code=code, headers=headers)
 
 
 def fault_response(fault: Fault) -> Response:
@@ -50,12 +38,7 @@ def fault_response(fault: Fault) -> Response:
             headers,
         )
     if condition == "unauthenticated":
-        return google_error(
-            401,
-            "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-            "login cookie or other valid authentication credential. See "
-            "https://developers.google.com/identity/sign-in/web/devconsole-project.",
-        )
+        return google_error(401, MSG_EXPIRED)
     if condition == "permission_denied":
         return google_error(
             403,

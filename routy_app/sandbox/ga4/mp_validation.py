@@ -4,6 +4,9 @@ Why its own module: these are the documented limits and reserved names of the Me
 events, 40-character names, reserved event and parameter names and prefixes, 72 hours of back-dating,
 consent values, SHA-256 user data). `/mp/collect` applies the same checks silently: a payload that fails
 them is dropped without an error, as GA4 drops it.
+
+The reserved names are written again in routy_app/providers/ga4.py on purpose: the emulator checks the
+adapter, so it keeps its own copy of the provider's rules instead of importing the adapter's.
 """
 
 from __future__ import annotations

@@ -24,7 +24,14 @@ from routy_app.sandbox.core.faults import Fault
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.google import ads_data as gd
 from routy_app.sandbox.google import gaql, query_plan
-from routy_app.sandbox.google.errors import ads_error, ads_failure, check_auth, fault_response, new_request_id
+from routy_app.sandbox.google.errors import (
+    ads_error,
+    ads_failure,
+    check_auth,
+    fault_response,
+    new_request_id,
+    user_permission_denied,
+)
 
 PAGE_SIZE = 10_000
 PAGE_TOKEN_TTL = 2 * 3600
@@ -140,16 +147,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 [ads_failure("requestError", "INVALID_CUSTOMER_ID", "Invalid login-customer-id header: digits only.")],
             )
         if not gd.can_access(cid, login):
-            msg = (
-                "User doesn't have permission to access customer. Note: If you're accessing a client customer, the "
-                "manager's customer id must be set in the 'login-customer-id' header. See "
-                "https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"
-            )
-            return fail(
-                403,
-                "The caller does not have permission",
-                [ads_failure("authorizationError", "USER_PERMISSION_DENIED", msg)],
-            )
+            return user_permission_denied(ver, wrap_in_array=stream)
         try:
             plan = query_plan.QueryPlan(gaql.parse(str(body.get("query", ""))), gd.CUSTOMERS[cid], state.config)
         except gaql.GaqlError as exc:

@@ -153,13 +153,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
     """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
 
     async def adspixels(request: Request, account: g.AdAccount) -> Response:
-        token = g.token_of(request)
-        problem = g.check_user_token(state, request, token)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.pixels")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, g.token_of(request), "meta.pixels")) is not None:
+            return refused
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
         rows = [{k: v for k, v in p.items() if k == "id" or k in fields} for p in g.pixels_of(state, account)]
         return g.ok(
@@ -192,13 +187,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         else:
             form = await g.form_or_empty(request)
             raw_data = form.get("data") or request.query_params.get("data")
-        token = g.token_of(request, form, body)
-        problem = g.check_user_token(state, request, token, form)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.events")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, g.token_of(request, form, body), "meta.events", form)) is not None:
+            return refused
         if isinstance(raw_data, str):
             try:
                 raw_data = json.loads(raw_data)

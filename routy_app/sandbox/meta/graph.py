@@ -383,3 +383,14 @@ def fault_response(state: SandboxState, fault: Fault, token: str | None = None) 
             headers=usage_headers(state),
         )
     return graph_error(state, f"sandbox: unknown fault condition {cond!r}", 1, status=500)
+
+
+def refuse(
+    state: SandboxState, request: Request, token: str | None, operation: str, form: dict[str, str] | None = None
+) -> Response | None:
+    """What a user-token call answers before doing any work: the token's error, else an injected fault's."""
+    problem = check_user_token(state, request, token, form)
+    if problem is not None:
+        return problem
+    fault = state.faults.take(operation)
+    return fault_response(state, fault, token) if fault is not None else None

@@ -105,15 +105,8 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
 def routes(state: SandboxState) -> dict[str, Any]:
     """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
 
-    async def guarded(request: Request, operation: str, form: dict[str, str] | None = None):  # noqa: ANN202
-        token = g.token_of(request, form)
-        problem = g.check_user_token(state, request, token, form)
-        if problem:
-            return token, problem
-        fault = state.faults.take(operation)
-        if fault and not (operation == "meta.report_run" and fault.condition == "job_failed"):
-            return token, g.fault_response(state, fault, token)
-        return token, fault
+    def refuse(request: Request, operation: str, form: dict[str, str] | None = None) -> Response | None:
+        return g.refuse(state, request, g.token_of(request, form), operation, form)
 
     def _unknown_account_field(fields: list[str]) -> Response | None:
         """Graph's refusal of a field AdAccount does not have (valid ones the sandbox lacks are left out)."""
@@ -125,9 +118,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         )
 
     async def adaccounts(request: Request) -> Response:
-        _, outcome = await guarded(request, "meta.adaccounts")
-        if isinstance(outcome, Response):
-            return outcome
+        if (refused := refuse(request, "meta.adaccounts")) is not None:
+            return refused
         limit, offset = g.limit_of(request), g.start_offset(request)
         if limit is None or offset is None:
             return g.graph_error(state, "(#100) Invalid limit or after cursor", 100)
@@ -144,9 +136,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         return g.ok(state, body)
 
     async def account_node(request: Request, account: g.AdAccount) -> Response:
-        _, outcome = await guarded(request, "meta.account")
-        if isinstance(outcome, Response):
-            return outcome
+        if (refused := refuse(request, "meta.account")) is not None:
+            return refused
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
         if (problem := _unknown_account_field(fields)) is not None:
             return problem
@@ -154,9 +145,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
 
     async def insights(request: Request, account: g.AdAccount) -> Response:
         form = await g.form_or_empty(request)
-        _, outcome = await guarded(request, "meta.insights", form)
-        if isinstance(outcome, Response):
-            return outcome
+        if (refused := refuse(request, "meta.insights", form)) is not None:
+            return refused
         query = parse_query(state, request, form, account)
         if isinstance(query, Response):
             return query
@@ -193,13 +183,17 @@ def routes(state: SandboxState) -> dict[str, Any]:
         return body
 
     async def run_node(request: Request, run_id: str) -> Response:
-        _, outcome = await guarded(request, "meta.report_run")
-        if isinstance(outcome, Response):
-            return outcome
+        token = g.token_of(request)
+        if (problem := g.check_user_token(state, request, token)) is not None:
+            return problem
+        fault = state.faults.take("meta.report_run")
+        job_failed = fault is not None and fault.condition == "job_failed"  # the run fails; the poll answers
+        if fault is not None and not job_failed:
+            return g.fault_response(state, fault, token)
         runs = g.memory(state)["runs"]
         with state.lock:
             run = runs[run_id]
-            if outcome is not None:  # the job_failed fault
+            if job_failed:
                 run["failed"] = True
             elif not run["failed"]:
                 run["step"] = min(run["step"] + 1, len(RUN_STEPS) - 1)  # one step per poll
@@ -207,9 +201,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         return g.ok(state, body)
 
     async def run_insights(request: Request, run_id: str) -> Response:
-        _, outcome = await guarded(request, "meta.insights")
-        if isinstance(outcome, Response):
-            return outcome
+        if (refused := refuse(request, "meta.insights")) is not None:
+            return refused
         run = g.memory(state)["runs"][run_id]
         if run["failed"] or RUN_STEPS[run["step"]][0] != "Job Completed":
             return g.graph_error(

@@ -239,12 +239,8 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
     async def permissions(request: Request) -> Response:
         form = await g.form_or_empty(request)
         token = g.token_of(request, form)
-        problem = g.check_user_token(state, request, token, form)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.permissions")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, token, "meta.permissions", form)) is not None:
+            return refused
         issued = state.tokens.get(token or "")
         if issued is not None:
             issued.extra["revoked_subcode"] = 458
