@@ -10,12 +10,11 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 
 from routy_app.sandbox.core.state import SandboxState
-from routy_app.sandbox.ga4 import data_api, measurement_protocol, streams
+from routy_app.sandbox.ga4 import data_api, measurement_protocol
 
 
 def routes(state: SandboxState) -> list[BaseRoute]:
     """The Measurement Protocol host under /ga and the Data API host under /analyticsdata."""
-    streams.memory(state)
     return [
         Mount("/ga", routes=measurement_protocol.routes(state)),
         Mount("/analyticsdata", routes=data_api.routes(state)),

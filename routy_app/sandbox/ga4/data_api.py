@@ -246,9 +246,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             if not property_id.isdigit():
                 return google_error(400, f"Invalid property ID: {property_id}. A numeric Property ID is required.")
             return fault_response(Fault("ga4.run_report", "permission_denied"))
-        message, refused = proto_json.parse(RunReportRequest, await request.body())
-        if refused is not None:  # what Google's own schema refuses (unknown field, wrong type or enum)
-            return google_error(400, refused.description)
+        message = proto_json.parse(RunReportRequest, await request.body())
+        if isinstance(message, proto_json.SchemaViolation):  # Google's own schema refuses it (field, type, enum)
+            return google_error(400, message.description)
         body = proto_json.canonical(message)
         if body.get("property") not in (None, f"properties/{property_id}"):
             return google_error(400, "The property in the request body does not match the one in the URL.")

@@ -25,7 +25,7 @@ def record_events(state: SandboxState, query: dict[str, str], body: dict[str, An
     """Keep what a real property would count; purchases are deduplicated by transaction_id."""
     part = memory(state)
     measurement_id = query.get("measurement_id", "")
-    stream = part["streams"].get(measurement_id)
+    stream = part.streams.get(measurement_id)
     if stream is None or query.get("api_secret") != stream.api_secret:
         return  # GA4 drops it silently: /mp/collect still said 204
     for event in body["events"]:
@@ -47,15 +47,15 @@ def record_events(state: SandboxState, query: dict[str, str], body: dict[str, An
         if transaction_id is not None:
             key = (measurement_id, str(transaction_id))
             with state.lock:
-                original = part["purchases"].get(key) if event["name"] == "purchase" else None
+                original = part.purchases.get(key) if event["name"] == "purchase" else None
                 if original is not None:
                     original["duplicates"] += 1  # GA4 keeps one purchase per transaction_id
                     continue
                 if event["name"] == "purchase":
-                    part["purchases"][key] = record
+                    part.purchases[key] = record
                 seen_key = (measurement_id, event["name"], str(transaction_id))
-                record["duplicate"] = seen_key in part["seen"]  # other events are counted again
-                part["seen"].add(seen_key)
+                record["duplicate"] = seen_key in part.seen  # other events are counted again
+                part.seen.add(seen_key)
         state.record("ga4", record)
 
 

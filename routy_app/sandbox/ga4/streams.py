@@ -6,7 +6,7 @@ on. The demo stream is always there; tests and demos add more with `add_stream`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from routy_app.sandbox.core.state import SandboxState
@@ -14,8 +14,6 @@ from routy_app.sandbox.core.state import SandboxState
 DEMO_MEASUREMENT_ID = "G-ROUTY12345"
 DEMO_API_SECRET = "sandbox-mp-secret"
 DEMO_PROPERTY_ID = "123456789"
-
-# ---------------------------------------------------------------- streams (what the sandbox "owns")
 
 
 @dataclass
@@ -29,24 +27,32 @@ class Stream:
     timezone: str = "America/New_York"
 
 
-def memory(state: SandboxState) -> dict[str, Any]:
-    """The GA4 part of the sandbox memory, seeded with the demo stream on first use."""
-    with state.lock:
-        part = state.extra.get("ga4")
-        if part is None:
-            demo = Stream(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID)
-            part = {"streams": {demo.measurement_id: demo}, "purchases": {}, "seen": set()}
-            state.extra["ga4"] = part
-        return part
+def _demo_streams() -> dict[str, Stream]:
+    return {DEMO_MEASUREMENT_ID: Stream(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID)}
+
+
+@dataclass
+class Ga4Memory:
+    """What the GA4 hosts remember: streams by measurement ID (the demo one first), and what was counted."""
+
+    streams: dict[str, Stream] = field(default_factory=_demo_streams)
+    # (measurement ID, transaction_id) -> the one purchase GA4 keeps for it
+    purchases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)  # (measurement ID, event name, transaction_id)
+
+
+def memory(state: SandboxState) -> Ga4Memory:
+    return state.part(Ga4Memory)
 
 
 def add_stream(state: SandboxState, stream: Stream) -> None:
     """Register another stream/property (tests and demos with several GA4 properties)."""
-    memory(state)["streams"][stream.measurement_id] = stream
+    memory(state).streams[stream.measurement_id] = stream
 
 
 def stream_of_property(state: SandboxState, property_id: str) -> Stream | None:
-    for stream in memory(state)["streams"].values():
+    """The stream of a property the emulator owns (the Data API is asked by property, not by stream)."""
+    for stream in memory(state).streams.values():
         if stream.property_id == property_id:
             return stream
     return None

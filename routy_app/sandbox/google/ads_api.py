@@ -107,7 +107,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
     async def _prepare(
         request: Request, allowed_keys: set[str], stream: bool
-    ) -> tuple[query_plan.QueryPlan, dict] | Response:
+    ) -> tuple[query_plan.QueryPlan, dict[str, Any]] | Response:
         ver, cid = request.path_params["ver"], request.path_params["cid"]
 
         def fail(status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Response:
@@ -115,9 +115,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
         try:
             body = json.loads(await request.body() or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError
         except ValueError:
+            body = None
+        if not isinstance(body, dict):
             return fail(400, "Invalid JSON payload received.")
         unknown = sorted(set(body) - allowed_keys)
         if unknown:

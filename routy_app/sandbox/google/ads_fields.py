@@ -92,13 +92,13 @@ def resource_of(field_name: str) -> str:
     return field_name.split(".", 1)[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _camel(snake: str) -> str:
     head, *rest = snake.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def camel_path(field_name: str) -> str:
     """`ad_group_ad.ad.resource_name` -> `adGroupAd.ad.resourceName` (REST JSON names)."""
     return ".".join(_camel(part) for part in field_name.split("."))

@@ -150,12 +150,10 @@ def check_auth(state: SandboxState, request: Request, api: Api, version: str = "
     token = bearer(request)
     status = state.tokens.check(token)
     issued = state.tokens.get(token or "")
-    if status == "ok" and (issued is None or issued.provider != "google" or issued.kind != "access"):
-        status = "invalid"
-    if status != "ok":
-        return unauthenticated(api, status, version)
+    if status != "ok" or issued is None or issued.provider != "google" or issued.kind != "access":
+        return unauthenticated(api, "invalid" if status == "ok" else status, version)
     scope = ADWORDS_SCOPE if api == "ads" else DATAMANAGER_SCOPE
-    if scope not in (issued.scope or "").split():  # type: ignore[union-attr]
+    if scope not in (issued.scope or "").split():
         message = "Request had insufficient authentication scopes."
         if api == "ads":
             return ads_error(

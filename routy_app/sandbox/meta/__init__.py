@@ -38,11 +38,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def node(request: Request) -> Response:
         name = request.path_params["node"]
         if (account := g.find_account(name)) and name.startswith("act_"):
-            return await ins["account_node"](request, account)
-        if name in g.memory(state)["runs"]:
-            return await ins["run_node"](request, name)
+            return await ins.account_node(request, account)
+        if insights.is_report_run(state, name):
+            return await ins.run_node(request, name)
         if g.find_pixel(state, name):
-            return await conversions["pixel_node"](request, name)
+            return await conversions.pixel_node(request, name)
         return unknown(name, None, request.method)
 
     async def edge(request: Request) -> Response:
@@ -51,18 +51,18 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if name.startswith("act_") and account is None:
             return g.no_such_object(state, name, request.method.lower())
         if account and what == "insights":
-            return await ins["insights"](request, account)
+            return await ins.insights(request, account)
         if account and what == "adspixels" and request.method == "GET":
-            return await conversions["adspixels"](request, account)
-        if name in g.memory(state)["runs"] and what == "insights" and request.method == "GET":
-            return await ins["run_insights"](request, name)
+            return await conversions.adspixels(request, account)
+        if insights.is_report_run(state, name) and what == "insights" and request.method == "GET":
+            return await ins.run_insights(request, name)
         if what == "events" and request.method == "POST":
             if not g.find_pixel(state, name):
                 return g.no_such_object(state, name, "post")
-            return await conversions["events"](request, name)
+            return await conversions.events(request, name)
         return unknown(name, what, request.method)
 
-    def marketing(handler):  # noqa: ANN001, ANN202 - a Starlette endpoint
+    def marketing(handler: g.Endpoint) -> g.Endpoint:
         """Marketing API endpoints answer only on versions Meta still serves (login and debug_token follow
         the Graph API's longer schedule and are not gated)."""
 
@@ -84,7 +84,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
     graph = [Route(path, fn, methods=methods) for path, fn, methods in oauth.graph_routes(state)]
     graph += [
-        Route("/{ver}/me/adaccounts", marketing(ins["adaccounts"]), methods=["GET"]),
+        Route("/{ver}/me/adaccounts", marketing(ins.adaccounts), methods=["GET"]),
         Route("/{ver}/{node}", marketing(node), methods=["GET"]),
         Route("/{ver}/{node}/{edge}", marketing(edge), methods=["GET", "POST"]),
     ]

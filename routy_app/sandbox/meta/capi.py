@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -149,8 +150,24 @@ def _check_event(index: int, event: dict[str, Any], now: float) -> None:
         raise Rejected(index, 2804018, "Invalid Currency", "custom_data.currency must be an ISO 4217 code.")
 
 
-def routes(state: SandboxState) -> dict[str, Any]:
-    """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
+@dataclass
+class CapiDedup:
+    """When each (pixel, test code, event_name, event_id) was first accepted: Meta keeps one within 48 hours."""
+
+    first_seen: dict[tuple[str, str | None, str, str], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CapiHandlers:
+    """The pixel endpoints meta/__init__.py dispatches to on (node kind, edge)."""
+
+    adspixels: g.AccountEndpoint
+    pixel_node: g.NodeEndpoint
+    events: g.NodeEndpoint
+
+
+def routes(state: SandboxState) -> CapiHandlers:
+    """The handlers, bound to this emulator's state."""
 
     async def adspixels(request: Request, account: g.AdAccount) -> Response:
         if (refused := g.refuse(state, request, g.token_of(request), "meta.pixels")) is not None:
@@ -216,7 +233,7 @@ def routes(state: SandboxState) -> dict[str, Any]:
                 state, "Invalid parameter", 100, subcode=exc.subcode, user_title=exc.title, user_msg=exc.message
             )
         trace = g.fbtrace_id()
-        dedup = g.memory(state)["dedup"]  # looked up per call: /_control/reset replaces state.extra
+        dedup = state.part(CapiDedup).first_seen
         for event in raw_data:
             key = (pixel_id, test_code, event["event_name"], str(event.get("event_id") or ""))
             with state.lock:
@@ -243,4 +260,4 @@ def routes(state: SandboxState) -> dict[str, Any]:
             )
         return g.ok(state, {"events_received": len(raw_data), "messages": [], "fbtrace_id": trace})
 
-    return {"adspixels": adspixels, "pixel_node": pixel_node, "events": events}
+    return CapiHandlers(adspixels, pixel_node, events)

@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,11 @@ from routy_app.sandbox.core import data
 from routy_app.sandbox.core.faults import Fault
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
+
+# Graph endpoints: plain, or dispatched on the node the path names (an ad account, or a run / pixel id).
+Endpoint = Callable[[Request], Awaitable[Response]]
+AccountEndpoint = Callable[[Request, "AdAccount"], Awaitable[Response]]
+NodeEndpoint = Callable[[Request, str], Awaitable[Response]]
 
 BUSINESS_ID = "1000000000000099"  # the business object the usage header is keyed by
 USER_ID = "10000000000042"
@@ -89,10 +95,11 @@ def find_pixel(state: SandboxState, pixel_id: str) -> tuple[AdAccount, dict[str,
     return None
 
 
-def memory(state: SandboxState) -> dict[str, Any]:
-    """The Meta part of the sandbox state (report runs, CAPI dedup index, call counter)."""
-    with state.lock:
-        return state.extra.setdefault("meta", {"runs": {}, "dedup": {}, "calls": 0})
+@dataclass
+class GraphUsage:
+    """Calls answered so far: the usage headers' percentages move with it, as they do on Graph."""
+
+    calls: int = 0
 
 
 def fbtrace_id() -> str:
@@ -106,10 +113,10 @@ def usage_headers(
     state: SandboxState, *, pct: float | None = None, kind: str = "ads_insights", regain_minutes: int = 0
 ) -> dict[str, str]:
     """x-app-usage, x-ad-account-usage and x-business-use-case-usage as Graph sends them (JSON text)."""
-    mem = memory(state)
+    usage = state.part(GraphUsage)
     with state.lock:
-        mem["calls"] += 1
-        calls = mem["calls"]
+        usage.calls += 1
+        calls = usage.calls
     low = float(calls % 20 + 1)
     value = low if pct is None else pct
     return {
@@ -316,17 +323,21 @@ THROTTLES = {
     "throttle_80000": (
         80000,
         2446079,
-        "(#80000) There have been too many calls from this ad-account. "
-        "Wait a bit and try again. For more info, please refer to "
-        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        (
+            "(#80000) There have been too many calls from this ad-account. "
+            "Wait a bit and try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+        ),
         "ads_insights",
     ),
     "throttle_80004": (
         80004,
         2446079,
-        "(#80004) There have been too many calls to this ad-account. "
-        "Wait a bit and try again. For more info, please refer to "
-        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management.",
+        (
+            "(#80004) There have been too many calls to this ad-account. "
+            "Wait a bit and try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management."
+        ),
         "ads_management",
     ),
 }

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -43,8 +44,10 @@ def _list_param(raw: str | None) -> list[str]:
 
 
 def parse_query(state: SandboxState, request: Request, form: dict[str, str], account: g.AdAccount) -> Query | Response:
-    p = lambda name, default=None: g.param(request, form, name, default)  # noqa: E731
-    level = p("level", "account")
+    def p(name: str, default: str | None = None) -> str | None:
+        return g.param(request, form, name, default)
+
+    level = p("level") or "account"
     if level not in LEVELS:
         return g.graph_error(state, f"(#100) level must be one of the following values: {', '.join(LEVELS)}", 100)
     fields = [f.strip() for f in (p("fields") or ",".join(DEFAULT_FIELDS)).split(",") if f.strip()]
@@ -102,8 +105,38 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
 # ---------------------------------------------------------------- routes
 
 
-def routes(state: SandboxState) -> dict[str, Any]:
-    """Handlers dispatched by meta/__init__.py on (node kind, edge)."""
+@dataclass
+class ReportRun:
+    """An async insights job (POST act_{id}/insights): one step further per poll, or failed by a job_failed fault."""
+
+    query: Query
+    created: int  # epoch seconds
+    step: int = 0  # index into RUN_STEPS
+    failed: bool = False
+
+
+@dataclass
+class ReportRuns:
+    runs: dict[str, ReportRun] = field(default_factory=dict)
+
+
+def is_report_run(state: SandboxState, node: str) -> bool:
+    return node in state.part(ReportRuns).runs
+
+
+@dataclass(frozen=True)
+class InsightsHandlers:
+    """The Marketing API endpoints meta/__init__.py dispatches to on (node kind, edge)."""
+
+    adaccounts: g.Endpoint
+    account_node: g.AccountEndpoint
+    insights: g.AccountEndpoint
+    run_node: g.NodeEndpoint
+    run_insights: g.NodeEndpoint
+
+
+def routes(state: SandboxState) -> InsightsHandlers:
+    """The handlers, bound to this emulator's state."""
 
     def refuse(request: Request, operation: str, form: dict[str, str] | None = None) -> Response | None:
         return g.refuse(state, request, g.token_of(request, form), operation, form)
@@ -152,9 +185,9 @@ def routes(state: SandboxState) -> dict[str, Any]:
             return query
         if request.method == "POST":
             run_id = data.entity_id(state.config.seed, "meta_run", time.time_ns(), digits=16)
-            runs = g.memory(state)["runs"]  # looked up per call: /_control/reset replaces state.extra
+            runs = state.part(ReportRuns).runs
             with state.lock:
-                runs[run_id] = {"query": query, "step": 0, "failed": False, "created": int(time.time())}
+                runs[run_id] = ReportRun(query, created=int(time.time()))
             return g.ok(state, {"report_run_id": run_id})
         return _page(request, query)
 
@@ -165,17 +198,17 @@ def routes(state: SandboxState) -> dict[str, Any]:
         rows = query.rows(state.config, offset, limit)
         return g.ok(state, g.page(state, request, rows, offset, limit))
 
-    def _run_body(run_id: str, run: dict[str, Any]) -> dict[str, Any]:
-        query: Query = run["query"]
-        status, pct = ("Job Failed", 0) if run["failed"] else RUN_STEPS[run["step"]]
-        body = {
+    def _run_body(run_id: str, run: ReportRun) -> dict[str, Any]:
+        query = run.query
+        status, pct = ("Job Failed", 0) if run.failed else RUN_STEPS[run.step]
+        body: dict[str, Any] = {
             "id": run_id,
             "account_id": query.account.account_id,
             "async_status": status,
             "async_percent_completion": pct,
             "date_start": query.since.isoformat(),
             "date_stop": query.until.isoformat(),
-            "time_ref": run["created"],
+            "time_ref": run.created,
             "is_running": status not in ("Job Completed", "Job Failed"),
         }
         if status == "Job Completed":
@@ -190,33 +223,27 @@ def routes(state: SandboxState) -> dict[str, Any]:
         job_failed = fault is not None and fault.condition == "job_failed"  # the run fails; the poll answers
         if fault is not None and not job_failed:
             return g.fault_response(state, fault, token)
-        runs = g.memory(state)["runs"]
+        runs = state.part(ReportRuns).runs
         with state.lock:
             run = runs[run_id]
             if job_failed:
-                run["failed"] = True
-            elif not run["failed"]:
-                run["step"] = min(run["step"] + 1, len(RUN_STEPS) - 1)  # one step per poll
+                run.failed = True
+            elif not run.failed:
+                run.step = min(run.step + 1, len(RUN_STEPS) - 1)  # one step per poll
             body = _run_body(run_id, run)
         return g.ok(state, body)
 
     async def run_insights(request: Request, run_id: str) -> Response:
         if (refused := refuse(request, "meta.insights")) is not None:
             return refused
-        run = g.memory(state)["runs"][run_id]
-        if run["failed"] or RUN_STEPS[run["step"]][0] != "Job Completed":
+        run = state.part(ReportRuns).runs[run_id]
+        if run.failed or RUN_STEPS[run.step][0] != "Job Completed":
             return g.graph_error(
                 state,
                 "(#100) The report run is not complete; poll it until async_status is 'Job Completed'",
                 100,
                 subcode=1487534,
             )
-        return _page(request, run["query"])
+        return _page(request, run.query)
 
-    return {
-        "adaccounts": adaccounts,
-        "account_node": account_node,
-        "insights": insights,
-        "run_node": run_node,
-        "run_insights": run_insights,
-    }
+    return InsightsHandlers(adaccounts, account_node, insights, run_node, run_insights)

@@ -140,7 +140,10 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
 
     async def access_token(request: Request) -> Response:
         form = await g.form_or_empty(request)
-        p = lambda name: g.param(request, form, name) or ""  # noqa: E731
+
+        def p(name: str) -> str:
+            return g.param(request, form, name) or ""
+
         fault = state.faults.take("meta.token")
         if fault:
             return g.fault_response(state, fault)
@@ -150,14 +153,12 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
             return g.graph_error(state, "Error validating client secret.", 1)
         if p("grant_type") == "fb_exchange_token":
             short = p("fb_exchange_token")
-            problem = (
-                g.check_user_token(state, request, short)
-                if short
-                else g.graph_error(state, "Missing fb_exchange_token parameter", 100)
-            )
-            if problem:
+            if not short:
+                return g.graph_error(state, "Missing fb_exchange_token parameter", 100)
+            if (problem := g.check_user_token(state, request, short)) is not None:
                 return problem
-            scope = state.tokens.get(short).scope  # type: ignore[union-attr]
+            issued_short = state.tokens.get(short)
+            scope = issued_short.scope if issued_short else ""  # always found: the check above accepted it
             lifetime = state.config.meta_long_lived_lifetime
             token = state.tokens.issue("meta", "access", lifetime, scope, prefix="EAAL")
             token.extra["lived"] = "long"

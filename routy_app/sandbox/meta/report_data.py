@@ -98,7 +98,7 @@ def entity_metrics(seed: int, entity: Entity, day: dt.date) -> dict[str, int]:
     its children, so a row costs the same at every level; levels are plausible, not additive.
     """
     m = data.daily_metrics(seed, "meta:" + entity.key, day, scale=entity.weight)
-    total = int(round(float(m["conversions"])))
+    total = round(float(m["conversions"]))
     purchase = (total + 1) // 2
     clicks, impressions = int(m["clicks"]), int(m["impressions"])
     return {
@@ -108,7 +108,7 @@ def entity_metrics(seed: int, entity: Entity, day: dt.date) -> dict[str, int]:
         "purchase": purchase,
         "lead": total - purchase,
         "complete_registration": (impressions + clicks) % 3 if clicks else 0,
-        "purchase_value_cents": int(round(float(m["conversions_value"]) * 100 * purchase / total)) if total else 0,
+        "purchase_value_cents": round(float(m["conversions_value"]) * 100 * purchase / total) if total else 0,
         "link_click": int(clicks * 0.9),
         "landing_page_view": int(clicks * 0.7),
     }
@@ -219,5 +219,5 @@ class Query:
 
 
 def history(cfg: SandboxConfig) -> tuple[dt.date, dt.date]:
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     return today - dt.timedelta(days=cfg.days - 1), today
