@@ -1,6 +1,6 @@
 """Shared plumbing of the Meta Graph emulator: error bodies, usage headers, token checks, faults.
 
-Why: every emulated Graph endpoint must fail the way graph.facebook.com fails (PROVIDERS.md §2.6):
+Why: every emulated Graph endpoint must fail the way graph.facebook.com fails:
 HTTP 400 with `{"error": {message, type: "OAuthException", code, error_subcode, fbtrace_id}}` for
 token and throttling problems, rate-limit usage headers on every answer, and the token accepted in
 the `access_token` query/form parameter or an `Authorization: Bearer` header.

@@ -1,6 +1,6 @@
 """Meta login emulator: the OAuth dialog page, code/token exchange, debug_token, revocation.
 
-Why: Routy connects Meta with the classic web flow (PROVIDERS.md §2.1): dialog -> `?code&state`
+Why: Routy connects Meta with the classic web flow: dialog -> `?code&state`
 -> short-lived token -> long-lived token (`fb_exchange_token`, about 60 days, no refresh token).
 The dialog is a real HTML page a person (or Playwright) can use: buttons "Allow" and "Deny"
 submit a POST form back to the same URL, which redirects to the app's redirect_uri.
