@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox.meta import paging
 from routy_app.sandbox.meta.sdk_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
 
 MAX_EVENTS = 1000
@@ -178,7 +179,9 @@ def routes(state: SandboxState) -> CapiHandlers:
             state,
             {
                 "data": rows,
-                "paging": {"cursors": {"before": g.encode_cursor(0), "after": g.encode_cursor(len(rows) - 1)}},
+                "paging": {
+                    "cursors": {"before": paging.encode_cursor(0), "after": paging.encode_cursor(len(rows) - 1)}
+                },
             },
         )
 

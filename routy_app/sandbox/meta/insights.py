@@ -21,6 +21,7 @@ from starlette.responses import Response
 from routy_app.sandbox.core import data
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox.meta import paging
 from routy_app.sandbox.meta.report_data import LEVELS, Query, history
 from routy_app.sandbox.meta.sdk_fields import AD_ACCOUNT_FIELDS, ADS_INSIGHTS_FIELDS
 
@@ -153,7 +154,7 @@ def routes(state: SandboxState) -> InsightsHandlers:
     async def adaccounts(request: Request) -> Response:
         if (refused := refuse(request, "meta.adaccounts")) is not None:
             return refused
-        limit, offset = g.limit_of(request), g.start_offset(request)
+        limit, offset = paging.limit_of(request), paging.start_offset(request)
         if limit is None or offset is None:
             return g.graph_error(state, "(#100) Invalid limit or after cursor", 100)
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
@@ -163,7 +164,7 @@ def routes(state: SandboxState) -> InsightsHandlers:
             {f: getattr(a, f) for f in ["id", *fields] if f in ACCOUNT_FIELDS}
             for a in g.AD_ACCOUNTS[offset : offset + limit]
         ]
-        body = g.page(state, request, rows, offset, limit)
+        body = paging.page(request, rows, offset, limit)
         if offset + len(rows) >= len(g.AD_ACCOUNTS):
             body.get("paging", {}).pop("next", None)  # the account list knows its end
         return g.ok(state, body)
@@ -192,11 +193,11 @@ def routes(state: SandboxState) -> InsightsHandlers:
         return _page(request, query)
 
     def _page(request: Request, query: Query) -> Response:
-        limit, offset = g.limit_of(request), g.start_offset(request)
+        limit, offset = paging.limit_of(request), paging.start_offset(request)
         if limit is None or offset is None:
             return g.graph_error(state, "(#100) Invalid limit or after cursor", 100)
         rows = query.rows(state.config, offset, limit)
-        return g.ok(state, g.page(state, request, rows, offset, limit))
+        return g.ok(state, paging.page(request, rows, offset, limit))
 
     def _run_body(run_id: str, run: ReportRun) -> dict[str, Any]:
         query = run.query
