@@ -15,7 +15,7 @@ import psutil
 
 if TYPE_CHECKING:  # routy_app is imported only after fresh_environment() has set the environment
     from routy_app.providers.retry import RetryPolicy
-    from routy_app.sandbox.state import SandboxState
+    from routy_app.sandbox.core.state import SandboxState
     from routy_app.services.hub import ProviderHub
 
 SANDBOX_ORIGIN = "http://sandbox.test"

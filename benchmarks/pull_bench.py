@@ -113,7 +113,7 @@ def _query_latencies(integration_id: int, suffix: str = "") -> dict[str, float]:
 async def bench(rows: int) -> dict:
     from routy_app.db import get_engine
     from routy_app.providers.retry import RetryPolicy
-    from routy_app.sandbox.state import SandboxConfig, SandboxState
+    from routy_app.sandbox.core.state import SandboxConfig, SandboxState
     from routy_app.services.pull import run_pull
 
     campaigns = max(1, math.ceil(rows / (AD_GROUPS * KEYWORDS * DAYS)))

@@ -132,7 +132,7 @@ async def main(n: int) -> dict:
         from routy_app.db import session_scope
         from routy_app.models import Integration
         from routy_app.providers.retry import RetryPolicy
-        from routy_app.sandbox.state import SandboxConfig, SandboxState
+        from routy_app.sandbox.core.state import SandboxConfig, SandboxState
         from routy_app.services import connections, mappings, push
 
         state = SandboxState(SandboxConfig())

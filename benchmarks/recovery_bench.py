@@ -99,7 +99,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
         from routy_app.models import ConversionPush, Lease, SyncRun
         from routy_app.providers.retry import RetryPolicy
         from routy_app.sandbox.app import mounted_sandbox
-        from routy_app.sandbox.state import SandboxConfig, SandboxState
+        from routy_app.sandbox.core.state import SandboxConfig, SandboxState
         from routy_app.services import mappings, runs
         from routy_app.timeutil import utcnow
         from tests.integration.processes import Gate

@@ -1,4 +1,4 @@
-"""Write routy_app/sandbox/meta_fields.py from the installed `facebook-business` SDK's own field lists.
+"""Write routy_app/sandbox/meta/sdk_fields.py from the installed `facebook-business` SDK's own field lists.
 
 Meta publishes no schema; its official SDK's field lists are the closest thing. The sandbox checks
 field names against them (an unknown insights field or CAPI key is refused as Graph refuses it) but
@@ -13,7 +13,7 @@ import importlib.metadata
 import pprint
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parents[1] / "routy_app" / "sandbox" / "meta_fields.py"
+TARGET = Path(__file__).resolve().parents[1] / "routy_app" / "sandbox" / "meta" / "sdk_fields.py"
 
 
 def _names(field_class: type) -> list[str]:

@@ -79,7 +79,7 @@ def _sandbox() -> Starlette:
 
     from routy_app.crypto import get_box
     from routy_app.sandbox.app import build_sandbox_app
-    from routy_app.sandbox.state import SandboxConfig, SandboxState
+    from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
     secret = hashlib.sha256(b"routy-sandbox-tokens:" + get_box().key_fingerprint()).digest()
     return build_sandbox_app(SandboxState(SandboxConfig(), secret=secret))

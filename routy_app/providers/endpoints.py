@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from routy_app.config import Settings
-
-SANDBOX_GOOGLE_CLIENT_ID = "sandbox-google-client-id.apps.googleusercontent.com"
-SANDBOX_GOOGLE_CLIENT_SECRET = "sandbox-google-client-secret"
-SANDBOX_META_APP_ID = "100000000000001"
-SANDBOX_META_APP_SECRET = "sandbox-meta-app-secret"
+from routy_app.sandbox_defaults import (
+    SANDBOX_GOOGLE_CLIENT_ID,
+    SANDBOX_GOOGLE_CLIENT_SECRET,
+    SANDBOX_META_APP_ID,
+    SANDBOX_META_APP_SECRET,
+)
 
 LIVE = {
     "google_auth_url": "https://accounts.google.com/o/oauth2/v2/auth",

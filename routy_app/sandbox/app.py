@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
-from routy_app.sandbox import control, ga4, google, meta
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox import ga4, google, meta
+from routy_app.sandbox.core import control
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
 
 def build_sandbox_app(state: SandboxState | None = None, *, with_control: bool = True) -> Starlette:
     """A fresh emulator; `state` lets a test keep a handle on what it received."""
     state = state or SandboxState(SandboxConfig())
 
-    async def index(_request) -> HTMLResponse:  # noqa: ANN001
+    async def index(_request: Request) -> HTMLResponse:
         return HTMLResponse(
             "<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators.</p>"
         )

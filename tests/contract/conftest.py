@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 
 from routy_app.sandbox.app import build_sandbox_app
-from routy_app.sandbox.state import IssuedToken, SandboxConfig, SandboxState
+from routy_app.sandbox.core.state import IssuedToken, SandboxConfig, SandboxState
 
 GOOGLE_SCOPES = "https://www.googleapis.com/auth/adwords https://www.googleapis.com/auth/datamanager"
 

@@ -13,7 +13,7 @@ from google.ads import datamanager_v1 as dm
 from google.api_core import exceptions as gexc
 from google.oauth2.credentials import Credentials
 
-from routy_app.sandbox import google_ads_data as gd
+from routy_app.sandbox.google import ads_data as gd
 from tests.contract.conftest import LiveSandbox
 
 CUSTOMER = "1234567890"

@@ -24,7 +24,7 @@ from facebook_business.api import FacebookAdsApi, FacebookRequestError
 from facebook_business.session import FacebookSession
 
 from routy_app.config import Settings
-from routy_app.sandbox import meta_graph as g
+from routy_app.sandbox.meta import graph as g
 from tests.contract.conftest import LiveSandbox
 
 

@@ -8,7 +8,7 @@ from google.analytics.data_v1beta.types import DateRange, Dimension, Metric, Met
 from google.api_core import exceptions as gexc
 from google.oauth2.credentials import Credentials
 
-from routy_app.sandbox.ga4 import DEMO_PROPERTY_ID
+from routy_app.sandbox.ga4.streams import DEMO_PROPERTY_ID
 from tests.contract.conftest import LiveSandbox
 
 

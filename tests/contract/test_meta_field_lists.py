@@ -1,4 +1,4 @@
-"""The sandbox's copy of Meta's field lists equals the installed official SDK's (sandbox/meta_fields.py).
+"""The sandbox's copy of Meta's field lists equals the installed official SDK's (sandbox/meta/sdk_fields.py).
 
 The sandbox refuses field names the SDK does not know and must not import the SDK at run time, so it
 keeps a generated copy; this test fails when the copy is stale. Fix: `python scripts/gen_meta_fields.py`.
@@ -10,7 +10,7 @@ import importlib.metadata
 import importlib.util
 from pathlib import Path
 
-from routy_app.sandbox import meta_fields
+from routy_app.sandbox.meta import sdk_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,9 +23,9 @@ def _generator():  # noqa: ANN202 - the script as a module
 
 
 def test_the_copy_matches_the_installed_sdk() -> None:
-    assert meta_fields.SDK_VERSION == importlib.metadata.version("facebook-business")
+    assert sdk_fields.SDK_VERSION == importlib.metadata.version("facebook-business")
     for name, values in _generator().current_lists().items():
-        assert getattr(meta_fields, name) == frozenset(values), f"{name} differs from the SDK: regenerate"
+        assert getattr(sdk_fields, name) == frozenset(values), f"{name} differs from the SDK: regenerate"
 
 
 def test_what_routy_sends_is_in_the_lists() -> None:
@@ -36,8 +36,8 @@ def test_what_routy_sends_is_in_the_lists() -> None:
     provider = MetaAdsProvider.__new__(MetaAdsProvider)
     for level in ("campaign", "ad_group", "ad"):
         fields = provider._insights_params(level, dt.date(2026, 11, 1), dt.date(2026, 11, 2))["fields"]  # noqa: SLF001
-        assert set(fields.split(",")) <= meta_fields.ADS_INSIGHTS_FIELDS
-    assert {"id", "account_id", "name", "currency", "timezone_name", "account_status"} <= meta_fields.AD_ACCOUNT_FIELDS
+        assert set(fields.split(",")) <= sdk_fields.ADS_INSIGHTS_FIELDS
+    assert {"id", "account_id", "name", "currency", "timezone_name", "account_status"} <= sdk_fields.AD_ACCOUNT_FIELDS
     assert {
         "event_name",
         "event_time",
@@ -46,5 +46,5 @@ def test_what_routy_sends_is_in_the_lists() -> None:
         "user_data",
         "custom_data",
         "event_source_url",
-    } <= meta_fields.CAPI_EVENT_KEYS
-    assert {"em", "ph", "fbc", "fbp", "client_ip_address", "client_user_agent"} <= meta_fields.CAPI_USER_DATA_KEYS
+    } <= sdk_fields.CAPI_EVENT_KEYS
+    assert {"em", "ph", "fbc", "fbp", "client_ip_address", "client_user_agent"} <= sdk_fields.CAPI_USER_DATA_KEYS

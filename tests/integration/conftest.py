@@ -9,7 +9,7 @@ from routy_app.config import Settings
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.retry import RetryPolicy
 from routy_app.sandbox.app import mounted_sandbox
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
 SANDBOX_ORIGIN = "http://sandbox.test"
 

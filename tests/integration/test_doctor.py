@@ -9,8 +9,8 @@ import pytest
 from routy_app.db import session_scope
 from routy_app.models import Integration
 from routy_app.providers.google_ads import ADWORDS_SCOPE
-from routy_app.sandbox import google_ads_data as gd
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google import ads_data as gd
 from routy_app.services import connections, doctor, mappings
 from routy_app.services.hub import ProviderHub
 from tests.integration.consent import consent

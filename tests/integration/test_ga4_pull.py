@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from routy_app.providers.base import Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.ga4 import GA4Provider
-from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+from routy_app.sandbox.core.state import SandboxState
 
 from tests.integration.conftest import FAST_RETRY
 

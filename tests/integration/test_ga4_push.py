@@ -12,8 +12,8 @@ import pytest
 from routy_app.providers.base import Account, ConversionAction, Credentials, OutgoingConversion, TransientError
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.ga4 import GA4Provider
-from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID
+from routy_app.sandbox.core.state import SandboxState
 
 from tests.integration.conftest import FAST_RETRY
 

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from routy_app.providers.base import Account, Credentials, PermanentError
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.ga4 import FieldError, GA4Provider
-from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from tests.integration.conftest import FAST_RETRY
 
 METADATA = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"

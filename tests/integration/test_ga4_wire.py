@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+from routy_app.sandbox.core.state import SandboxState
 
 MP = "/sandbox/ga"
 REPORT = f"/sandbox/analyticsdata/v1beta/properties/{DEMO_PROPERTY_ID}:runReport"

@@ -9,7 +9,7 @@ import pytest
 from routy_app.providers.base import Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError
 from routy_app.providers.google_ads import CUSTOMER_QUERY, GoogleAdsProvider
 from routy_app.providers.retry import RetryPolicy
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, UK, MANAGER, DE, JP = "1234567890", "2345678901", "9000000001", "5550000001", "5550000002"

@@ -18,8 +18,8 @@ from routy_app.providers.base import (
 )
 from routy_app.providers.google_ads import NOT_PROCESSED, GoogleAdsProvider
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
-from routy_app.sandbox import google_ads_data
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google import ads_data
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, MANAGER, DE = "1234567890", "9000000001", "5550000001"
@@ -159,7 +159,7 @@ async def test_a_bad_event_rejects_the_whole_request(
 async def test_webpage_actions_cannot_receive_uploads(
     google: GoogleAdsProvider, creds: Credentials, us: Account
 ) -> None:
-    webpage = next(a for a in google_ads_data.conversion_actions(42, US) if a["conversion_action.type"] == "WEBPAGE")
+    webpage = next(a for a in ads_data.conversion_actions(42, US) if a["conversion_action.type"] == "WEBPAGE")
     action = ConversionAction(
         id=str(webpage["conversion_action.id"]),
         name="Website purchase (tag)",

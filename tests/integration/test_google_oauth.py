@@ -10,7 +10,7 @@ import pytest
 
 from routy_app.providers.base import AuthExpired, Credentials, PermanentError
 from routy_app.providers.google_ads import ADWORDS_SCOPE, DATAMANAGER_SCOPE, GoogleAdsProvider
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.consent import ConsentPage, press
 from tests.integration.factories import GOOGLE_REDIRECT as REDIRECT_URI, authorize, google  # noqa: F401 - fixture
 

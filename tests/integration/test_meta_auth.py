@@ -12,7 +12,7 @@ import pytest
 from routy_app.providers.base import AuthExpired, PermanentError
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent, open_consent, press, redirect_query
 from tests.integration.factories import META_REDIRECT as REDIRECT, authorize, meta_provider  # noqa: F401 - fixture

@@ -13,7 +13,7 @@ import pytest
 from routy_app.providers.base import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
 ACCOUNT = Account(id="act_1000000001", name="Sandbox Shop EU", currency="EUR", timezone="Europe/Berlin")

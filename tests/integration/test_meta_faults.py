@@ -21,7 +21,7 @@ from routy_app.providers.base import (
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider
 from routy_app.providers.retry import RetryPolicy
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent
 from tests.integration.factories import META_REDIRECT as REDIRECT, meta_creds  # noqa: F401 - fixture

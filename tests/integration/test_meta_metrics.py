@@ -12,7 +12,7 @@ import pytest
 from routy_app.providers.base import Account, Credentials, MetricRecord, PermanentError, TransientError
 from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.meta_ads import MetaAdsProvider, to_micros
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 

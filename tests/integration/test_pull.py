@@ -302,7 +302,7 @@ async def test_meta_pulls_its_three_levels(hub, small):
 
 
 async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_account(hub, small):
-    from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+    from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 
     push_only = await connected_integration(hub, "ga4")
     with pytest.raises(PullRefused, match="only pushes"):

@@ -1,6 +1,6 @@
 """The sandbox's signed tokens: still valid after a restart (same secret), refused with another."""
 
-from routy_app.sandbox.state import TokenStore
+from routy_app.sandbox.core.state import TokenStore
 
 
 def test_signed_tokens_survive_a_restart_and_revocation_cascades():

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from routy_app.providers.ga4 import validate_event_name, validate_measurement_id
-from routy_app.sandbox.ga4 import validate_payload
+from routy_app.sandbox.ga4.mp_validation import validate_payload
 
 
 @pytest.mark.parametrize("value", ["G-ROUTY12345", "G-AB12CD34EF", "G-1"])

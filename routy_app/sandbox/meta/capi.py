@@ -10,7 +10,7 @@ deduplicated on event_name + event_id for 48 hours and recorded in `state.receiv
 Every form a client may send is accepted, as graph.facebook.com accepts it: a JSON body, or a form /
 multipart body whose `data` is a JSON string; the events in `data` may be objects or JSON-encoded
 strings of objects (what the official SDK's `EventRequest.execute()` sends). Event and user_data keys
-are checked against the official SDK's field lists (sandbox/meta_fields.py); custom_data takes custom
+are checked against the official SDK's field lists (sandbox/meta/sdk_fields.py); custom_data takes custom
 properties, so its keys are free.
 """
 
@@ -19,14 +19,16 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from routy_app.sandbox import meta_graph as g
-from routy_app.sandbox.meta_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox.meta import paging
+from routy_app.sandbox.meta.sdk_fields import CAPI_EVENT_KEYS, CAPI_USER_DATA_KEYS
 
 MAX_EVENTS = 1000
 DEDUP_SECONDS = 48 * 3600
@@ -149,24 +151,37 @@ def _check_event(index: int, event: dict[str, Any], now: float) -> None:
         raise Rejected(index, 2804018, "Invalid Currency", "custom_data.currency must be an ISO 4217 code.")
 
 
-def routes(state: SandboxState) -> dict[str, Any]:
-    """Handlers dispatched by meta.py on (node kind, edge)."""
+@dataclass
+class CapiDedup:
+    """When each (pixel, test code, event_name, event_id) was first accepted: Meta keeps one within 48 hours."""
+
+    first_seen: dict[tuple[str, str | None, str, str], float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CapiHandlers:
+    """The pixel endpoints meta/__init__.py dispatches to on (node kind, edge)."""
+
+    adspixels: g.AccountEndpoint
+    pixel_node: g.NodeEndpoint
+    events: g.NodeEndpoint
+
+
+def routes(state: SandboxState) -> CapiHandlers:
+    """The handlers, bound to this emulator's state."""
 
     async def adspixels(request: Request, account: g.AdAccount) -> Response:
-        token = g.token_of(request)
-        problem = g.check_user_token(state, request, token)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.pixels")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, g.token_of(request), "meta.pixels")) is not None:
+            return refused
         fields = [f for f in (request.query_params.get("fields") or "id").split(",") if f]
         rows = [{k: v for k, v in p.items() if k == "id" or k in fields} for p in g.pixels_of(state, account)]
         return g.ok(
             state,
             {
                 "data": rows,
-                "paging": {"cursors": {"before": g.encode_cursor(0), "after": g.encode_cursor(len(rows) - 1)}},
+                "paging": {
+                    "cursors": {"before": paging.encode_cursor(0), "after": paging.encode_cursor(len(rows) - 1)}
+                },
             },
         )
 
@@ -192,13 +207,8 @@ def routes(state: SandboxState) -> dict[str, Any]:
         else:
             form = await g.form_or_empty(request)
             raw_data = form.get("data") or request.query_params.get("data")
-        token = g.token_of(request, form, body)
-        problem = g.check_user_token(state, request, token, form)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.events")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, g.token_of(request, form, body), "meta.events", form)) is not None:
+            return refused
         if isinstance(raw_data, str):
             try:
                 raw_data = json.loads(raw_data)
@@ -226,7 +236,7 @@ def routes(state: SandboxState) -> dict[str, Any]:
                 state, "Invalid parameter", 100, subcode=exc.subcode, user_title=exc.title, user_msg=exc.message
             )
         trace = g.fbtrace_id()
-        dedup = g.memory(state)["dedup"]  # looked up per call: /_control/reset replaces state.extra
+        dedup = state.part(CapiDedup).first_seen
         for event in raw_data:
             key = (pixel_id, test_code, event["event_name"], str(event.get("event_id") or ""))
             with state.lock:
@@ -253,4 +263,4 @@ def routes(state: SandboxState) -> dict[str, Any]:
             )
         return g.ok(state, {"events_received": len(raw_data), "messages": [], "fbtrace_id": trace})
 
-    return {"adspixels": adspixels, "pixel_node": pixel_node, "events": events}
+    return CapiHandlers(adspixels, pixel_node, events)

@@ -1,4 +1,4 @@
-"""The emulated Google Ads world: seeded customers, their entity trees, conversion actions, field catalog.
+"""The emulated Google Ads world: seeded customers, their entity trees, conversion actions and numbers.
 
 Customers are fixed (so tests and the browser flow can name them); everything below a customer is a
 pure function of (seed, customer, indices), so a report row is computed when it is requested and the
@@ -8,15 +8,12 @@ emulator never holds a report in memory. Sizes come from SandboxConfig.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from routy_app.sandbox import data
-from routy_app.sandbox.state import SandboxConfig
-
-FieldType = Literal["int64", "double", "bool", "str"]
+from routy_app.sandbox.core import data
+from routy_app.sandbox.core.state import SandboxConfig
 
 
 @dataclass(frozen=True)
@@ -135,99 +132,8 @@ def owned_conversion_actions(seed: int, customer_id: str) -> list[dict[str, Any]
     ]
 
 
-# ---------------------------------------------------------------- field catalog
-
-FIELDS: dict[str, FieldType] = {
-    "customer.id": "int64",
-    "customer.descriptive_name": "str",
-    "customer.currency_code": "str",
-    "customer.time_zone": "str",
-    "customer.manager": "bool",
-    "customer.test_account": "bool",
-    "customer.status": "str",
-    "customer.resource_name": "str",
-    "customer.conversion_tracking_setting.google_ads_conversion_customer": "str",
-    "customer_client.client_customer": "str",
-    "customer_client.id": "int64",
-    "customer_client.level": "int64",
-    "customer_client.manager": "bool",
-    "customer_client.descriptive_name": "str",
-    "customer_client.currency_code": "str",
-    "customer_client.time_zone": "str",
-    "customer_client.status": "str",
-    "customer_client.test_account": "bool",
-    "customer_client.hidden": "bool",
-    "customer_client.resource_name": "str",
-    "campaign.id": "int64",
-    "campaign.name": "str",
-    "campaign.status": "str",
-    "campaign.advertising_channel_type": "str",
-    "campaign.resource_name": "str",
-    "ad_group.id": "int64",
-    "ad_group.name": "str",
-    "ad_group.status": "str",
-    "ad_group.campaign": "str",
-    "ad_group.type": "str",
-    "ad_group.resource_name": "str",
-    "ad_group_ad.ad.id": "int64",
-    "ad_group_ad.ad.name": "str",
-    "ad_group_ad.ad.type": "str",
-    "ad_group_ad.ad.resource_name": "str",
-    "ad_group_ad.status": "str",
-    "ad_group_ad.ad_group": "str",
-    "ad_group_ad.resource_name": "str",
-    "ad_group_criterion.criterion_id": "int64",
-    "ad_group_criterion.keyword.text": "str",
-    "ad_group_criterion.keyword.match_type": "str",
-    "ad_group_criterion.status": "str",
-    "ad_group_criterion.type": "str",
-    "ad_group_criterion.resource_name": "str",
-    "keyword_view.resource_name": "str",
-    "conversion_action.id": "int64",
-    "conversion_action.name": "str",
-    "conversion_action.status": "str",
-    "conversion_action.type": "str",
-    "conversion_action.category": "str",
-    "conversion_action.owner_customer": "str",
-    "conversion_action.resource_name": "str",
-    "segments.date": "str",
-    "metrics.impressions": "int64",
-    "metrics.clicks": "int64",
-    "metrics.cost_micros": "int64",
-    "metrics.conversions": "double",
-    "metrics.conversions_value": "double",
-    "metrics.all_conversions": "double",
-    "metrics.ctr": "double",
-    "metrics.average_cpc": "double",
-}
-
-# FROM resource -> (resources whose fields may be selected, whether metrics/segments are allowed)
-RESOURCES: dict[str, tuple[frozenset[str], bool]] = {
-    "customer": (frozenset({"customer"}), True),
-    "customer_client": (frozenset({"customer_client", "customer"}), False),
-    "campaign": (frozenset({"campaign", "customer"}), True),
-    "ad_group": (frozenset({"ad_group", "campaign", "customer"}), True),
-    "ad_group_ad": (frozenset({"ad_group_ad", "ad_group", "campaign", "customer"}), True),
-    "keyword_view": (frozenset({"keyword_view", "ad_group_criterion", "ad_group", "campaign", "customer"}), True),
-    "conversion_action": (frozenset({"conversion_action", "customer"}), False),
-}
+# How a resource's daily numbers compare with a campaign's (an account is bigger, an ad or a keyword smaller).
 METRIC_SCALE = {"customer": 3.0, "campaign": 1.0, "ad_group": 0.5, "ad_group_ad": 0.3, "keyword_view": 0.2}
-
-
-def resource_of(field_name: str) -> str:
-    return field_name.split(".", 1)[0]
-
-
-@functools.lru_cache(maxsize=None)
-def _camel(snake: str) -> str:
-    head, *rest = snake.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-@functools.lru_cache(maxsize=None)
-def camel_path(field_name: str) -> str:
-    """`ad_group_ad.ad.resource_name` -> `adGroupAd.ad.resourceName` (REST JSON names)."""
-    return ".".join(_camel(part) for part in field_name.split("."))
 
 
 # ---------------------------------------------------------------- entities
@@ -395,45 +301,3 @@ def metrics_for(seed: int, key: str, resource: str, days: list[dt.date]) -> dict
         "metrics.ctr": clicks / impressions if impressions else 0.0,
         "metrics.average_cpc": cost / clicks if clicks else 0.0,
     }
-
-
-@functools.lru_cache(maxsize=256)
-def _projection(
-    select: tuple[str, ...], from_resource: str
-) -> tuple[tuple[str, ...], bool, tuple[tuple[str, str, tuple[str, ...]], ...]]:
-    """Per query (not per row): resources needing a resourceName, and each field's type and JSON path."""
-    resources = {resource_of(f) for f in select if not f.startswith(("metrics.", "segments."))} | {from_resource}
-    nested_ad = any(f.startswith("ad_group_ad.ad.") for f in select)
-    fields = tuple((f, FIELDS[f], tuple(camel_path(f).split("."))) for f in select)
-    return tuple(sorted(resources)), nested_ad, fields
-
-
-def to_json(
-    ctx: dict[str, Any], select: list[str], from_resource: str, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """One result row in REST JSON: nested camelCase, int64 as strings, zero metrics omitted.
-
-    `extra` holds the per-row values (segments, metrics) that take precedence over the entity's `ctx`.
-    """
-    extra = extra or {}
-    resources, nested_ad, fields = _projection(tuple(select), from_resource)
-    row: dict[str, Any] = {}
-    for res in resources:
-        name = ctx.get(f"{res}.resource_name")
-        if name:
-            row.setdefault(_camel(res), {})["resourceName"] = name
-    if nested_ad:
-        row.setdefault("adGroupAd", {}).setdefault("ad", {})["resourceName"] = ctx["ad_group_ad.ad.resource_name"]
-    for fname, kind, parts in fields:
-        value = extra[fname] if fname in extra else ctx.get(fname)
-        if value is None or (not value and parts[0] == "metrics"):
-            continue  # proto3 JSON: a zero metric is absent
-        if kind == "int64":
-            value = str(int(value))
-        elif kind == "double":
-            value = float(value)
-        node = row
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return row

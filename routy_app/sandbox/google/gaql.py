@@ -9,7 +9,9 @@ adapter sees the same failures as against googleads.googleapis.com.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,8 +202,8 @@ class _Parser:
             query.limit = int(float(value))
         if self.at_kw("PARAMETERS"):
             self.i = len(self.toks)  # include_drafts / omit_unselected_resource_names: accepted, ignored
-        if self.peek() is not None:
-            raise GaqlError("BAD_SYMBOL", f"Error in query: unexpected {self.peek()[1]!r}.")  # type: ignore[index]
+        if (extra := self.peek()) is not None:
+            raise GaqlError("BAD_SYMBOL", f"Error in query: unexpected {extra[1]!r}.")
         if len(set(select)) != len(select):
             raise GaqlError(
                 "PROHIBITED_FIELD_COMBINATION_IN_SELECT_CLAUSE", "Error in query: a field is selected twice."
@@ -276,6 +278,16 @@ def date_range(query: Query, today: dt.date) -> tuple[dt.date | None, dt.date | 
 # ---------------------------------------------------------------- filters
 
 
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
 def _coerce(literal: Any, like: Any) -> Any:
     if isinstance(like, bool):
         return str(literal).lower() == "true"
@@ -296,18 +308,8 @@ def matches(cond: Condition, value: Any) -> bool:
         return False
     vals = [_coerce(v, value) for v in cond.values]
     op = cond.op
-    if op == "=":
-        return value == vals[0]
-    if op == "!=":
-        return value != vals[0]
-    if op == "<":
-        return value < vals[0]
-    if op == "<=":
-        return value <= vals[0]
-    if op == ">":
-        return value > vals[0]
-    if op == ">=":
-        return value >= vals[0]
+    if op in _COMPARISONS:
+        return bool(_COMPARISONS[op](value, vals[0]))
     if op == "IN":
         return value in vals
     if op == "NOT IN":
@@ -317,5 +319,5 @@ def matches(cond: Condition, value: Any) -> bool:
         found = re.match(pattern, str(value), re.IGNORECASE) is not None
         return found if op == "LIKE" else not found
     if op == "BETWEEN":
-        return vals[0] <= value <= vals[1]
+        return bool(vals[0] <= value <= vals[1])
     raise GaqlError("BAD_OPERATOR", f"Error in query: operator {op} is not supported on {cond.field}.")

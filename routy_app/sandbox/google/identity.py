@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -19,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from routy_app.providers.endpoints import SANDBOX_GOOGLE_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_SECRET
-from routy_app.sandbox.google_errors import malformed_response
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google.errors import malformed_response
+from routy_app.sandbox_defaults import SANDBOX_GOOGLE_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_SECRET
 
 SCOPE_LABELS = {
     "https://www.googleapis.com/auth/adwords": "See, edit, create and delete your Google Ads accounts and data.",
@@ -81,7 +82,7 @@ def _hidden(params: dict[str, str]) -> str:
     )
 
 
-def _with_query(url: str, params: dict[str, str]) -> str:
+def _with_query(url: str, params: dict[str, str | None]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + [(k, v) for k, v in params.items() if v is not None]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
@@ -142,8 +143,14 @@ def _client_credentials(request: Request, form: dict[str, Any]) -> tuple[str, st
     return str(form.get("client_id", "")), str(form.get("client_secret", ""))
 
 
+@dataclass
+class OfflineCodes:
+    """Authorization codes asked for with access_type=offline: exchanging one also issues a refresh token."""
+
+    codes: set[str] = field(default_factory=set)
+
+
 def routes(state: SandboxState) -> list[BaseRoute]:
-    meta: dict[str, dict[str, str]] = state.extra.setdefault("google_identity", {}).setdefault("codes", {})
 
     async def authorize(request: Request) -> Response:
         if request.method == "GET":
@@ -168,7 +175,8 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             params.get("code_challenge") or None,
             params.get("code_challenge_method") or ("plain" if params.get("code_challenge") else None),
         )
-        meta[code] = {"access_type": params.get("access_type", "online")}
+        if params.get("access_type") == "offline":
+            state.part(OfflineCodes).codes.add(code)
         return RedirectResponse(
             _with_query(redirect, {"code": code, "scope": scope, "state": params.get("state")}), status_code=303
         )
@@ -244,7 +252,9 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                 )
         body: dict[str, Any] = {"expires_in": lifetime, "scope": found.scope, "token_type": "Bearer"}
         refresh_value = None
-        if meta.pop(found.code, {}).get("access_type") == "offline":
+        offline = state.part(OfflineCodes).codes
+        if found.code in offline:
+            offline.discard(found.code)
             refresh_lifetime = state.config.google_refresh_token_lifetime
             refresh = state.tokens.issue("google", "refresh", refresh_lifetime, found.scope, prefix="1//sandbox-")
             refresh_value = body["refresh_token"] = refresh.value

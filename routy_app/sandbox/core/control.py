@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
 
 
 def routes(state: SandboxState) -> list[Route]:
@@ -64,7 +64,7 @@ def routes(state: SandboxState) -> list[Route]:
         """Give a seeded Google Ads customer another name (process-wide), e.g. to test escaping."""
         import dataclasses as dc
 
-        from routy_app.sandbox.google_ads_data import CUSTOMERS
+        from routy_app.sandbox.google.ads_data import CUSTOMERS
 
         body = await request.json()
         customer = CUSTOMERS.get(request.path_params["account_id"])

@@ -39,7 +39,7 @@ META_NEWEST = "v27.0"
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def google_ads(version: str, today: dt.date | None = None) -> str:

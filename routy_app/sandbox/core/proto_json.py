@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -22,6 +22,13 @@ from starlette.requests import Request
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _FAILED = re.compile(r"Failed to parse (\w+) field")
+
+
+class ProtoPlusMessage(Protocol):
+    """A message class generated with proto-plus (what Google's Python packages ship); `pb()` is its protobuf class."""
+
+    @classmethod
+    def pb(cls) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,8 @@ def _describe(text: str, path: str, root: str) -> str:
     return f"Invalid value at '{path}': {detail}" if path else f"Invalid JSON payload received. {detail}"
 
 
-def parse(message_type: type, raw: bytes | str | dict[str, Any]) -> tuple[Message | None, SchemaViolation | None]:
-    """The request as an instance of `message_type` (a proto-plus class), or the schema's refusal.
+def parse(message_type: type[ProtoPlusMessage], raw: bytes | str | dict[str, Any]) -> Message | SchemaViolation:
+    """The request as a protobuf message of `message_type`, or the schema's refusal.
 
     `raw` is the JSON body (or an already decoded object, e.g. built from query parameters).
     """
@@ -70,17 +77,17 @@ def parse(message_type: type, raw: bytes | str | dict[str, Any]) -> tuple[Messag
         try:
             raw = json.loads(raw or b"{}")
         except ValueError as exc:
-            return None, SchemaViolation("", f"Invalid JSON payload received. {exc}")
+            return SchemaViolation("", f"Invalid JSON payload received. {exc}")
     if not isinstance(raw, dict):
-        return None, SchemaViolation("", f'Invalid JSON payload received. Expected an object for "{root}".')
+        return SchemaViolation("", f'Invalid JSON payload received. Expected an object for "{root}".')
     message = pb_type()
     try:
         json_format.ParseDict(raw, message, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
         text = str(exc)
         path = _path(text, root)
-        return None, SchemaViolation(path, _describe(text, path, root))
-    return message, None
+        return SchemaViolation(path, _describe(text, path, root))
+    return message
 
 
 def wants_int_enums(request: Request) -> bool:
@@ -88,13 +95,18 @@ def wants_int_enums(request: Request) -> bool:
     return "enum-encoding=int" in request.query_params.get("$alt", "")
 
 
-def render(message_type: type, body: dict[str, Any], *, int_enums: bool) -> dict[str, Any]:
+def render(message_type: type[ProtoPlusMessage], body: dict[str, Any], *, int_enums: bool) -> dict[str, Any]:
     """An answer built through the official type (a field it does not have is a bug here, and raises)."""
     message = message_type.pb()()
     json_format.ParseDict(body, message, ignore_unknown_fields=False)
-    return json_format.MessageToDict(message, use_integers_for_enums=int_enums)
+    return _as_json(message, int_enums=int_enums)
 
 
 def canonical(message: Message) -> dict[str, Any]:
     """A parsed request as proto3 JSON with enum names (unknown enum numbers stay numbers)."""
-    return json_format.MessageToDict(message, use_integers_for_enums=False)
+    return _as_json(message, int_enums=False)
+
+
+def _as_json(message: Message, *, int_enums: bool) -> dict[str, Any]:
+    as_dict: dict[str, Any] = json_format.MessageToDict(message, use_integers_for_enums=int_enums)
+    return as_dict

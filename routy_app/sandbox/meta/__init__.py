@@ -1,6 +1,6 @@
 """Meta emulator: the OAuth dialog under /facebook and the Graph API under /graph.
 
-Why: one place that mounts the Meta parts (meta_oauth, meta_insights, meta_capi) the way the real
+Why: one place that mounts the Meta parts (oauth, insights, capi) the way the real
 hosts lay them out, dispatching Graph's generic `/{ver}/{node}` and `/{ver}/{node}/{edge}` paths
 on what the node is (an `act_` ad account, an async report run, a pixel).
 
@@ -20,14 +20,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from routy_app.sandbox import api_versions, meta_capi, meta_insights, meta_oauth
-from routy_app.sandbox import meta_graph as g
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core import api_versions
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.meta import capi, insights, oauth
+from routy_app.sandbox.meta import graph as g
 
 
 def routes(state: SandboxState) -> list[BaseRoute]:
-    ins = meta_insights.routes(state)
-    capi = meta_capi.routes(state)
+    ins = insights.routes(state)
+    conversions = capi.routes(state)
 
     def unknown(node: str, edge: str | None, method: str) -> Response:
         if edge is None:
@@ -37,11 +38,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def node(request: Request) -> Response:
         name = request.path_params["node"]
         if (account := g.find_account(name)) and name.startswith("act_"):
-            return await ins["account_node"](request, account)
-        if name in g.memory(state)["runs"]:
-            return await ins["run_node"](request, name)
+            return await ins.account_node(request, account)
+        if insights.is_report_run(state, name):
+            return await ins.run_node(request, name)
         if g.find_pixel(state, name):
-            return await capi["pixel_node"](request, name)
+            return await conversions.pixel_node(request, name)
         return unknown(name, None, request.method)
 
     async def edge(request: Request) -> Response:
@@ -50,18 +51,18 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if name.startswith("act_") and account is None:
             return g.no_such_object(state, name, request.method.lower())
         if account and what == "insights":
-            return await ins["insights"](request, account)
+            return await ins.insights(request, account)
         if account and what == "adspixels" and request.method == "GET":
-            return await capi["adspixels"](request, account)
-        if name in g.memory(state)["runs"] and what == "insights" and request.method == "GET":
-            return await ins["run_insights"](request, name)
+            return await conversions.adspixels(request, account)
+        if insights.is_report_run(state, name) and what == "insights" and request.method == "GET":
+            return await ins.run_insights(request, name)
         if what == "events" and request.method == "POST":
             if not g.find_pixel(state, name):
                 return g.no_such_object(state, name, "post")
-            return await capi["events"](request, name)
+            return await conversions.events(request, name)
         return unknown(name, what, request.method)
 
-    def marketing(handler):  # noqa: ANN001, ANN202 - a Starlette endpoint
+    def marketing(handler: g.Endpoint) -> g.Endpoint:
         """Marketing API endpoints answer only on versions Meta still serves (login and debug_token follow
         the Graph API's longer schedule and are not gated)."""
 
@@ -81,11 +82,11 @@ def routes(state: SandboxState) -> list[BaseRoute]:
 
         return gated
 
-    graph = [Route(path, fn, methods=methods) for path, fn, methods in meta_oauth.graph_routes(state)]
+    graph = [Route(path, fn, methods=methods) for path, fn, methods in oauth.graph_routes(state)]
     graph += [
-        Route("/{ver}/me/adaccounts", marketing(ins["adaccounts"]), methods=["GET"]),
+        Route("/{ver}/me/adaccounts", marketing(ins.adaccounts), methods=["GET"]),
         Route("/{ver}/{node}", marketing(node), methods=["GET"]),
         Route("/{ver}/{node}/{edge}", marketing(edge), methods=["GET", "POST"]),
     ]
-    dialog = [Route(path, fn, methods=methods) for path, fn, methods in meta_oauth.dialog_routes(state)]
+    dialog = [Route(path, fn, methods=methods) for path, fn, methods in oauth.dialog_routes(state)]
     return [Mount("/facebook", routes=dialog), Mount("/graph", routes=graph)]

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxState
 
 Api = Literal["ads", "datamanager"]
 
@@ -42,8 +42,20 @@ MSG_MISSING = (
 )
 
 
+USER_PERMISSION_DENIED = (
+    "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's "
+    "customer id must be set in the 'login-customer-id' header. See "
+    "https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"
+)
+
+
 def new_request_id() -> str:
     return secrets.token_urlsafe(16)
+
+
+def status_body(http_status: int, message: str) -> dict[str, Any]:
+    """The google.rpc.Status fields every Google REST error carries (details are added by the caller)."""
+    return {"code": http_status, "message": message, "status": STATUS_BY_CODE.get(http_status, "UNKNOWN")}
 
 
 def ads_error(
@@ -58,11 +70,7 @@ def ads_error(
 ) -> JSONResponse:
     """A Google Ads API error: google.rpc.Status with one GoogleAdsFailure detail (or none)."""
     request_id = request_id or new_request_id()
-    error: dict[str, Any] = {
-        "code": http_status,
-        "message": message,
-        "status": STATUS_BY_CODE.get(http_status, "UNKNOWN"),
-    }
+    error = status_body(http_status, message)
     if errors:
         error["details"] = [
             {
@@ -80,6 +88,17 @@ def ads_error(
 def ads_failure(kind: str, code: str, message: str, **extra: Any) -> dict[str, Any]:
     """One `errors[]` entry of a GoogleAdsFailure, e.g. ads_failure("queryError", "PROHIBITED_...", "...")."""
     return {"errorCode": {kind: code}, "message": message, **extra}
+
+
+def user_permission_denied(version: str, *, wrap_in_array: bool = False) -> JSONResponse:
+    """403 for a customer the caller cannot reach (directly, or through the manager in login-customer-id)."""
+    return ads_error(
+        403,
+        "The caller does not have permission",
+        [ads_failure("authorizationError", "USER_PERMISSION_DENIED", USER_PERMISSION_DENIED)],
+        version=version,
+        wrap_in_array=wrap_in_array,
+    )
 
 
 def rpc_error(
@@ -111,11 +130,7 @@ def rpc_error(
         details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay})
     if field_violations:
         details.append({"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": field_violations})
-    error: dict[str, Any] = {
-        "code": http_status,
-        "message": message,
-        "status": STATUS_BY_CODE.get(http_status, "UNKNOWN"),
-    }
+    error = status_body(http_status, message)
     if details:
         error["details"] = details
     return JSONResponse({"error": error}, status_code=http_status, headers=headers)
@@ -135,12 +150,10 @@ def check_auth(state: SandboxState, request: Request, api: Api, version: str = "
     token = bearer(request)
     status = state.tokens.check(token)
     issued = state.tokens.get(token or "")
-    if status == "ok" and (issued is None or issued.provider != "google" or issued.kind != "access"):
-        status = "invalid"
-    if status != "ok":
-        return unauthenticated(api, status, version)
+    if status != "ok" or issued is None or issued.provider != "google" or issued.kind != "access":
+        return unauthenticated(api, "invalid" if status == "ok" else status, version)
     scope = ADWORDS_SCOPE if api == "ads" else DATAMANAGER_SCOPE
-    if scope not in (issued.scope or "").split():  # type: ignore[union-attr]
+    if scope not in (issued.scope or "").split():
         message = "Request had insufficient authentication scopes."
         if api == "ads":
             return ads_error(
@@ -232,14 +245,7 @@ def fault_response(fault: Fault, api: Api, version: str = "v26", *, wrap_in_arra
         return service_disabled(api, str(params.get("project", "123456789012")))
     if api == "ads":
         if cond == "wrong_login_customer":
-            msg = "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's customer id must be set in the 'login-customer-id' header. See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid"
-            return ads_error(
-                403,
-                "The caller does not have permission",
-                [ads_failure("authorizationError", "USER_PERMISSION_DENIED", msg)],
-                version=version,
-                wrap_in_array=wrap_in_array,
-            )
+            return user_permission_denied(version, wrap_in_array=wrap_in_array)
         if cond == "quota_429":
             delay = str(params.get("retry_delay", "1s"))
             return ads_error(

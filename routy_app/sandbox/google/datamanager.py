@@ -1,7 +1,7 @@
 """Emulated Data Manager API v1: `events:ingest` (fast-fail validation) and `requestStatus:retrieve`.
 
-Requests are read with Google's own message types (sandbox/proto_json.py: enum names and numbers,
-unknown fields refused) and then checked against the service's rules (sandbox/datamanager_rules.py).
+Requests are read with Google's own message types (sandbox/core/proto_json.py: enum names and numbers,
+unknown fields refused) and then checked against the service's rules (sandbox/google/datamanager_rules.py).
 Like the real service, one bad event rejects the whole request with a google.rpc BadRequest whose
 field paths are snake_case (`events[1].user_data.user_identifiers[0]`); accepted requests answer
 PROCESSING for a while and then SUCCESS / PARTIAL_SUCCESS with per-reason counts (duplicate
@@ -15,42 +15,67 @@ import asyncio
 import secrets
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
+from google.ads import datamanager_v1 as dm
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from google.ads import datamanager_v1 as dm
+from routy_app.sandbox.core import proto_json
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.google import ads_data as gd
+from routy_app.sandbox.google.datamanager_rules import processing_error, validate
+from routy_app.sandbox.google.errors import check_auth, fault_response, rpc_error
 
-from routy_app.sandbox import google_ads_data as gd
-from routy_app.sandbox import proto_json
-from routy_app.sandbox.datamanager_rules import processing_error, validate
-from routy_app.sandbox.google_errors import check_auth, fault_response, rpc_error
-from routy_app.sandbox.state import SandboxState
+
+@dataclass
+class _Slot:
+    """One destination of an accepted request: how many events it got and why some of them failed."""
+
+    destination: dict[str, Any]
+    count: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Accepted:
+    """An accepted request, as requestStatus:retrieve reports on it."""
+
+    destinations: list[_Slot]
+    polls: int = 0
+    forced: Counter[str] | None = None  # a partial_failure fault: the verdict to report instead
+
+
+@dataclass
+class DataManagerMemory:
+    """Accepted requests by id, and the dedup keys of every event accepted so far."""
+
+    requests: dict[str, _Accepted] = field(default_factory=dict)
+    seen: set[tuple[str, ...]] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 async def _stall(request: Request, seconds: float) -> None:
     """Hold the answer back (a timeout or a caller that dies mid-request, as seen by the provider)."""
     deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():
+    # Starlette has no disconnect event to wait on: polling is_disconnected() is its public way to notice.
+    while asyncio.get_running_loop().time() < deadline and not await request.is_disconnected():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
 
 
 def routes(state: SandboxState) -> list[BaseRoute]:
-    def memory() -> dict[str, Any]:
-        return state.extra.setdefault("datamanager", {"requests": {}, "seen": set(), "lock": threading.Lock()})
-
     async def ingest(request: Request) -> Response:
         fault = state.faults.take("datamanager.ingest")
-        answer_lost = fault is not None and fault.condition == "answer_lost"
-        if fault is not None and not answer_lost:
+        answer_lost = fault if fault is not None and fault.condition == "answer_lost" else None
+        if fault is not None and answer_lost is None:
             return fault_response(fault, "datamanager")
         if (denied := check_auth(state, request, "datamanager")) is not None:
             return denied
-        message, refused = proto_json.parse(dm.IngestEventsRequest, await request.body())
-        if refused is not None:
-            return _schema_error(refused)
+        message = proto_json.parse(dm.IngestEventsRequest, await request.body())
+        if isinstance(message, proto_json.SchemaViolation):
+            return _schema_error(message)
         body = proto_json.canonical(message)
         violations, actions = validate(body, state.config.seed)
         if violations:
@@ -74,27 +99,27 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if body.get("validateOnly"):
             return JSONResponse(answer)  # never stored: not usable for status lookups
         _accept(body, actions, request_id)
-        if answer_lost:  # ingested, but the caller hears nothing until `seconds` pass or it hangs up
-            fault.in_effect.set()  # type: ignore[union-attr]
-            await _stall(request, float(fault.params.get("seconds", 60)))  # type: ignore[union-attr]
+        if answer_lost is not None:  # ingested, but the caller hears nothing until `seconds` pass or it hangs up
+            answer_lost.in_effect.set()
+            await _stall(request, float(answer_lost.params.get("seconds", 60)))
         return JSONResponse(answer)
 
     def _accept(body: dict[str, Any], actions: list[dict[str, Any]], request_id: str) -> None:
-        mem = memory()
+        mem = state.part(DataManagerMemory)
         destinations = body["destinations"]
-        per_dest = [{"destination": d, "count": 0, "errors": Counter()} for d in destinations]
+        per_dest = [_Slot(d) for d in destinations]
         recorded = []
-        with mem["lock"]:
+        with mem.lock:
             for event in body["events"]:
                 refs = event.get("destinationReferences") or [d.get("reference") for d in destinations]
-                for slot, dest, action in zip(per_dest, destinations, actions):
+                for slot, dest, action in zip(per_dest, destinations, actions, strict=True):
                     if dest.get("reference") not in refs:
                         continue
                     action_id = str(dest["productDestinationId"])
-                    error = processing_error(event, action_id, body.get("consent") or {}, mem["seen"])
-                    slot["count"] += 1
+                    error = processing_error(event, action_id, body.get("consent") or {}, mem.seen)
+                    slot.count += 1
                     if error:
-                        slot["errors"][error] += 1
+                        slot.errors[error] += 1
                     ad_ids = event.get("adIdentifiers") or {}
                     recorded.append(
                         {
@@ -121,13 +146,13 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                             "processingError": error,
                         }
                     )
-            mem["requests"][request_id] = {"polls": 0, "destinations": per_dest, "forced": None}
+            mem.requests[request_id] = _Accepted(per_dest)
         for item in recorded:
             state.record("google_ads", item)
 
     async def request_status(request: Request) -> Response:
         fault = state.faults.take("datamanager.status")
-        forced = None
+        forced: Counter[str] | None = None
         if fault is not None and fault.condition == "partial_failure":
             forced = Counter(
                 {
@@ -141,13 +166,13 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         if (denied := check_auth(state, request, "datamanager")) is not None:
             return denied
         query = {k: v for k, v in request.query_params.items() if k not in ("$alt", "alt")}
-        message, refused = proto_json.parse(dm.RetrieveRequestStatusRequest, query)
-        if refused is not None:
-            return _schema_error(refused)
+        message = proto_json.parse(dm.RetrieveRequestStatusRequest, query)
+        if isinstance(message, proto_json.SchemaViolation):
+            return _schema_error(message)
         request_id = message.request_id
-        mem = memory()
-        with mem["lock"]:
-            stored = mem["requests"].get(request_id)
+        mem = state.part(DataManagerMemory)
+        with mem.lock:
+            stored = mem.requests.get(request_id)
             if stored is None:
                 return rpc_error(
                     400,
@@ -162,10 +187,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
                     ],
                 )
             if forced is not None:
-                stored["forced"] = forced
-            stored["polls"] += 1
-            processing = stored["polls"] <= state.config.verdict_after_polls and stored["forced"] is None
-            entries = [_status_entry(slot, processing, stored["forced"]) for slot in stored["destinations"]]
+                stored.forced = forced
+            stored.polls += 1
+            processing = stored.polls <= state.config.verdict_after_polls and stored.forced is None
+            entries = [_status_entry(slot, processing, stored.forced) for slot in stored.destinations]
         return JSONResponse(
             proto_json.render(
                 dm.RetrieveRequestStatusResponse,
@@ -190,20 +215,20 @@ def _schema_error(refused: proto_json.SchemaViolation) -> Response:
     )
 
 
-def _status_entry(slot: dict[str, Any], processing: bool, forced: Counter | None) -> dict[str, Any]:
+def _status_entry(slot: _Slot, processing: bool, forced: Counter[str] | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "destination": slot["destination"],
-        "eventsIngestionStatus": {"recordCount": str(slot["count"])},
+        "destination": slot.destination,
+        "eventsIngestionStatus": {"recordCount": str(slot.count)},
     }
     if processing:
         entry["requestStatus"] = "PROCESSING"
         return entry
-    errors: Counter = forced if forced is not None else slot["errors"]
+    errors = forced if forced is not None else slot.errors
     failed = sum(errors.values())
     if not failed:
         entry["requestStatus"] = "SUCCESS"
         return entry
-    entry["requestStatus"] = "FAILED" if failed >= slot["count"] and forced is None else "PARTIAL_SUCCESS"
+    entry["requestStatus"] = "FAILED" if failed >= slot.count and forced is None else "PARTIAL_SUCCESS"
     entry["errorInfo"] = {
         "errorCounts": [{"recordCount": str(n), "reason": reason} for reason, n in sorted(errors.items())]
     }

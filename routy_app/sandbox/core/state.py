@@ -10,9 +10,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from routy_app.sandbox.faults import FaultRegistry
+from routy_app.sandbox.core.faults import FaultRegistry
+
+PartT = TypeVar("PartT")
 
 
 @dataclass
@@ -203,20 +205,41 @@ class TokenStore:
 
 
 class SandboxState:
-    """Everything one emulator instance remembers. Provider modules hang their own parts here."""
+    """Everything one emulator instance remembers. Each host module keeps its own part (see `part`)."""
+
+    config: SandboxConfig
+    faults: FaultRegistry
+    tokens: TokenStore
+    received: dict[str, list[dict[str, Any]]]  # what each provider accepted, for tests and /_control/received
 
     def __init__(self, config: SandboxConfig | None = None, secret: bytes | None = None) -> None:
-        self.config = config or SandboxConfig()
         self.secret = secret
-        self.faults = FaultRegistry()
-        self.tokens = TokenStore(secret)
-        self.received: dict[str, list[dict[str, Any]]] = {"google_ads": [], "meta_ads": [], "ga4": []}
-        self.extra: dict[str, Any] = {}  # per-provider state (dedup indexes, report runs, requests)
         self.lock = threading.Lock()
+        self._start(config or SandboxConfig())
+
+    def _start(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.faults = FaultRegistry()
+        self.tokens = TokenStore(self.secret)
+        self.received = {"google_ads": [], "meta_ads": [], "ga4": []}
+        self._parts: dict[type, object] = {}
+
+    def part(self, kind: type[PartT]) -> PartT:
+        """A host's own memory (dedup indexes, report runs, request verdicts): `kind()` on first use.
+
+        Look it up on every call rather than keeping it: /_control/reset starts every part afresh.
+        """
+        with self.lock:
+            found = self._parts.get(kind)
+            if not isinstance(found, kind):
+                found = kind()
+                self._parts[kind] = found
+            return found
 
     def record(self, provider: str, event: dict[str, Any]) -> None:
         with self.lock:
             self.received[provider].append(event)
 
     def reset(self) -> None:
-        self.__init__(SandboxConfig(seed=self.config.seed), self.secret)
+        """Forget everything but the seed and the signing secret (POST /sandbox/_control/reset)."""
+        self._start(SandboxConfig(seed=self.config.seed))

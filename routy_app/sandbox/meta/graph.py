@@ -1,6 +1,6 @@
 """Shared plumbing of the Meta Graph emulator: error bodies, usage headers, token checks, faults.
 
-Why: every emulated Graph endpoint must fail the way graph.facebook.com fails (PROVIDERS.md §2.6):
+Why: every emulated Graph endpoint must fail the way graph.facebook.com fails:
 HTTP 400 with `{"error": {message, type: "OAuthException", code, error_subcode, fbtrace_id}}` for
 token and throttling problems, rate-limit usage headers on every answer, and the token accepted in
 the `access_token` query/form parameter or an `Authorization: Bearer` header.
@@ -8,22 +8,27 @@ the `access_token` query/form parameter or an `Authorization: Bearer` header.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.providers.endpoints import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
-from routy_app.sandbox import data
-from routy_app.sandbox.faults import Fault
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core import data
+from routy_app.sandbox.core.faults import Fault
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
+
+# Graph endpoints: plain, or dispatched on the node the path names (an ad account, or a run / pixel id).
+Endpoint = Callable[[Request], Awaitable[Response]]
+AccountEndpoint = Callable[[Request, "AdAccount"], Awaitable[Response]]
+NodeEndpoint = Callable[[Request, str], Awaitable[Response]]
 
 BUSINESS_ID = "1000000000000099"  # the business object the usage header is keyed by
 USER_ID = "10000000000042"
@@ -89,10 +94,11 @@ def find_pixel(state: SandboxState, pixel_id: str) -> tuple[AdAccount, dict[str,
     return None
 
 
-def memory(state: SandboxState) -> dict[str, Any]:
-    """The Meta part of the sandbox state (report runs, CAPI dedup index, call counter)."""
-    with state.lock:
-        return state.extra.setdefault("meta", {"runs": {}, "dedup": {}, "calls": 0})
+@dataclass
+class GraphUsage:
+    """Calls answered so far: the usage headers' percentages move with it, as they do on Graph."""
+
+    calls: int = 0
 
 
 def fbtrace_id() -> str:
@@ -106,10 +112,10 @@ def usage_headers(
     state: SandboxState, *, pct: float | None = None, kind: str = "ads_insights", regain_minutes: int = 0
 ) -> dict[str, str]:
     """x-app-usage, x-ad-account-usage and x-business-use-case-usage as Graph sends them (JSON text)."""
-    mem = memory(state)
+    usage = state.part(GraphUsage)
     with state.lock:
-        mem["calls"] += 1
-        calls = mem["calls"]
+        usage.calls += 1
+        calls = usage.calls
     low = float(calls % 20 + 1)
     value = low if pct is None else pct
     return {
@@ -251,60 +257,6 @@ def is_app_token(token: str | None) -> bool:
     return token == f"{SANDBOX_META_APP_ID}|{SANDBOX_META_APP_SECRET}"
 
 
-# ---------------------------------------------------------------- cursors
-
-
-def encode_cursor(index: int) -> str:
-    """Meta-style cursor: base64 of the row index with '=' written as 'ZD' (e.g. 24 -> 'MjQZD')."""
-    return base64.b64encode(str(index).encode()).decode().replace("=", "ZD")
-
-
-def decode_cursor(cursor: str) -> int | None:
-    text = cursor
-    pad = 0
-    while text.endswith("ZD"):
-        text, pad = text[:-2], pad + 1
-    try:
-        value = base64.b64decode(text + "=" * pad, validate=True).decode()
-    except ValueError:
-        return None
-    return int(value) if value.isdigit() else None
-
-
-def page(state: SandboxState, request: Request, rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
-    """A Graph page: `paging.cursors` and an absolute `paging.next` while the page was full.
-
-    Like the real API, a full last page still carries `next`, which then answers `data: []`.
-    """
-    if not rows:
-        return {"data": []}
-    cursors = {"before": encode_cursor(offset), "after": encode_cursor(offset + len(rows) - 1)}
-    paging: dict[str, Any] = {"cursors": cursors}
-    if len(rows) >= limit:
-        paging["next"] = str(request.url.include_query_params(after=paging["cursors"]["after"], limit=limit))
-    return {"data": rows, "paging": paging}
-
-
-def start_offset(request: Request, form: dict[str, str] | None = None) -> int | None:
-    """Row offset from the `after` cursor (0 without one; None for a cursor we never issued)."""
-    after = param(request, form or {}, "after")
-    if not after:
-        return 0
-    index = decode_cursor(after)
-    return None if index is None else index + 1
-
-
-def limit_of(request: Request, form: dict[str, str] | None = None, default: int = 25) -> int | None:
-    raw = param(request, form or {}, "limit")
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if value > 0 else None
-
-
 # ---------------------------------------------------------------- faults
 
 
@@ -316,24 +268,28 @@ THROTTLES = {
     "throttle_80000": (
         80000,
         2446079,
-        "(#80000) There have been too many calls from this ad-account. "
-        "Wait a bit and try again. For more info, please refer to "
-        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting.",
+        (
+            "(#80000) There have been too many calls from this ad-account. "
+            "Wait a bit and try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+        ),
         "ads_insights",
     ),
     "throttle_80004": (
         80004,
         2446079,
-        "(#80004) There have been too many calls to this ad-account. "
-        "Wait a bit and try again. For more info, please refer to "
-        "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management.",
+        (
+            "(#80004) There have been too many calls to this ad-account. "
+            "Wait a bit and try again. For more info, please refer to "
+            "https://developers.facebook.com/docs/graph-api/overview/rate-limiting#ads-management."
+        ),
         "ads_management",
     ),
 }
 
 
 def fault_response(state: SandboxState, fault: Fault, token: str | None = None) -> Response:
-    """The real Graph failure for an injected fault condition (see meta.py for the list)."""
+    """The real Graph failure for an injected fault condition (see meta/__init__.py for the list)."""
     cond, params = fault.condition, fault.params
     if cond == "expired_token":
         if token:
@@ -383,3 +339,14 @@ def fault_response(state: SandboxState, fault: Fault, token: str | None = None) 
             headers=usage_headers(state),
         )
     return graph_error(state, f"sandbox: unknown fault condition {cond!r}", 1, status=500)
+
+
+def refuse(
+    state: SandboxState, request: Request, token: str | None, operation: str, form: dict[str, str] | None = None
+) -> Response | None:
+    """What a user-token call answers before doing any work: the token's error, else an injected fault's."""
+    problem = check_user_token(state, request, token, form)
+    if problem is not None:
+        return problem
+    fault = state.faults.take(operation)
+    return fault_response(state, fault, token) if fault is not None else None

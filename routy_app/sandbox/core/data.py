@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Iterator
 
 
 def rng(seed: int, *key: object) -> random.Random:
@@ -47,7 +48,8 @@ def entity_id(seed: int, *key: object, digits: int = 10) -> str:
     return str(value)
 
 
-def date_range(start: dt.date, end: dt.date):
+def date_range(start: dt.date, end: dt.date) -> Iterator[dt.date]:
+    """Every day from `start` to `end`, both included."""
     day = start
     while day <= end:
         yield day

@@ -19,7 +19,7 @@ from typing import Any
 
 from google.ads import datamanager_v1 as dm
 
-from routy_app.sandbox import google_ads_data as gd
+from routy_app.sandbox.google import ads_data as gd
 
 MAX_EVENTS = 2000  # the documented request limit (developers.google.com/data-manager/api/devguides/limits)
 MAX_DESTINATIONS = 10
@@ -33,7 +33,7 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d
 _HEX = re.compile(r"[0-9a-fA-F]*")
 
 
-class Violations(list):
+class Violations(list[dict[str, str]]):
     """google.rpc.BadRequest.fieldViolations being collected (snake_case proto paths, ErrorReason names)."""
 
     def add(self, field: str, description: str, reason: str | None = None) -> None:
@@ -118,7 +118,7 @@ def _validate_account(v: Violations, account: dict[str, Any] | None, path: str) 
         v.bad_enum(f"{path}.account_type", "ProductAccount.AccountType", kind)
     elif kind not in (None, "GOOGLE_ADS"):
         v.add(f"{path}.account_type", "The sandbox emulates GOOGLE_ADS destinations only.", "INVALID_DESTINATION")
-    account_id = account.get("accountId")
+    account_id: str = account.get("accountId") or ""
     if not account_id:
         v.add(f"{path}.account_id", "The account ID is required.", "REQUIRED_FIELD_MISSING")
         return None
@@ -257,7 +257,7 @@ def processing_error(
     if consent.get("adUserData") == "CONSENT_DENIED":
         return "PROCESSING_ERROR_REASON_DENIED_CONSENT"
     stamp = parse_timestamp(event.get("eventTimestamp"))
-    if stamp and stamp < dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=EVENT_MAX_AGE_DAYS):
+    if stamp and stamp < dt.datetime.now(dt.UTC) - dt.timedelta(days=EVENT_MAX_AGE_DAYS):
         return "PROCESSING_ERROR_REASON_EVENT_TOO_OLD"
     if event.get("transactionId"):
         key: tuple[str, ...] = ("tx", action_id, str(event["transactionId"]))

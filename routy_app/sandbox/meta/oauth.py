@@ -1,6 +1,6 @@
 """Meta login emulator: the OAuth dialog page, code/token exchange, debug_token, revocation.
 
-Why: Routy connects Meta with the classic web flow (PROVIDERS.md §2.1): dialog -> `?code&state`
+Why: Routy connects Meta with the classic web flow: dialog -> `?code&state`
 -> short-lived token -> long-lived token (`fb_exchange_token`, about 60 days, no refresh token).
 The dialog is a real HTML page a person (or Playwright) can use: buttons "Allow" and "Deny"
 submit a POST form back to the same URL, which redirects to the app's redirect_uri.
@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from routy_app.providers.endpoints import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
-from routy_app.sandbox import meta_graph as g
-from routy_app.sandbox.state import SandboxState
+from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.meta import graph as g
+from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 
 RouteSpec = tuple[str, Callable[[Request], Awaitable[Response]], list[str]]  # (path, endpoint, methods)
 
@@ -140,7 +140,10 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
 
     async def access_token(request: Request) -> Response:
         form = await g.form_or_empty(request)
-        p = lambda name: g.param(request, form, name) or ""  # noqa: E731
+
+        def p(name: str) -> str:
+            return g.param(request, form, name) or ""
+
         fault = state.faults.take("meta.token")
         if fault:
             return g.fault_response(state, fault)
@@ -150,14 +153,12 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
             return g.graph_error(state, "Error validating client secret.", 1)
         if p("grant_type") == "fb_exchange_token":
             short = p("fb_exchange_token")
-            problem = (
-                g.check_user_token(state, request, short)
-                if short
-                else g.graph_error(state, "Missing fb_exchange_token parameter", 100)
-            )
-            if problem:
+            if not short:
+                return g.graph_error(state, "Missing fb_exchange_token parameter", 100)
+            if (problem := g.check_user_token(state, request, short)) is not None:
                 return problem
-            scope = state.tokens.get(short).scope  # type: ignore[union-attr]
+            issued_short = state.tokens.get(short)
+            scope = issued_short.scope if issued_short else ""  # always found: the check above accepted it
             lifetime = state.config.meta_long_lived_lifetime
             token = state.tokens.issue("meta", "access", lifetime, scope, prefix="EAAL")
             token.extra["lived"] = "long"
@@ -239,12 +240,8 @@ def graph_routes(state: SandboxState) -> list[RouteSpec]:
     async def permissions(request: Request) -> Response:
         form = await g.form_or_empty(request)
         token = g.token_of(request, form)
-        problem = g.check_user_token(state, request, token, form)
-        if problem:
-            return problem
-        fault = state.faults.take("meta.permissions")
-        if fault:
-            return g.fault_response(state, fault, token)
+        if (refused := g.refuse(state, request, token, "meta.permissions", form)) is not None:
+            return refused
         issued = state.tokens.get(token or "")
         if issued is not None:
             issued.extra["revoked_subcode"] = 458
