@@ -14,7 +14,7 @@ import threading
 from starlette.responses import JSONResponse
 
 from routy_app.sandbox.app import mounted_sandbox
-from routy_app.sandbox.state import SandboxConfig, SandboxState
+from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
 _REPORT = re.compile(r"/sandbox/googleads/[^/]+/customers/(\d+)/googleAds:search")
 
