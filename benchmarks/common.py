@@ -38,7 +38,7 @@ class RssSampler:
             self.peak = max(self.peak, self.proc.memory_info().rss)
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -77,7 +77,7 @@ def fresh_environment(tmp: Path) -> None:
 
 
 @asynccontextmanager
-async def sandbox_hub(state: "SandboxState", retry: "RetryPolicy") -> AsyncIterator["ProviderHub"]:
+async def sandbox_hub(state: SandboxState, retry: RetryPolicy) -> AsyncIterator[ProviderHub]:
     """A ProviderHub whose httpx client (`hub.http`, 120 s timeout) is served by the in-process sandbox."""
     from routy_app.config import Settings
     from routy_app.providers.endpoints import Endpoints
@@ -91,7 +91,7 @@ async def sandbox_hub(state: "SandboxState", retry: "RetryPolicy") -> AsyncItera
         yield ProviderHub(endpoints, http, SANDBOX_ORIGIN, retry)
 
 
-async def connect_google(hub: "ProviderHub", account_id: str = GOOGLE_ACCOUNT) -> int:
+async def connect_google(hub: ProviderHub, account_id: str = GOOGLE_ACCOUNT) -> int:
     """OAuth against the sandbox's consent page + account choice: an Active Google integration's id."""
     from routy_app.services import connections
     from tests.integration.consent import consent

@@ -51,7 +51,7 @@ ROUND = 10_000  # events per ingest -> push -> bare round
 def _when() -> str:
     """Two hours ago in RFC 3339 with Z and microseconds: what ingest accepts and, once stored, exactly
     what the adapter sends back out (so the bare loop can post it as is)."""
-    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).replace(tzinfo=None).isoformat() + "Z"
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _events(n: int, prefix: str, start: int, when: str) -> list[dict]:

@@ -170,7 +170,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
                 _wait(lambda: sent() > 0, timeout),
             )
             names = ("pull_run_closed", "push_run_closed", "sync_now_unblocked", "outbox_moving")
-            for name, mark in zip(names, marks):
+            for name, mark in zip(names, marks, strict=False):
                 result[f"kill_to_{name}_s"] = round(mark - killed, 1) if mark else "-"
                 result[f"restart_to_{name}_s"] = round(mark - restarted, 1) if mark else "-"
             result["kill_to_app_healthy_s"] = round(healthy - killed, 1) if healthy else "-"

@@ -6,6 +6,7 @@ that change the environment call `reload_settings()`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import ipaddress
@@ -131,7 +132,7 @@ class Settings(BaseSettings):
         return value.strip()
 
     @model_validator(mode="after")
-    def _defaults(self) -> "Settings":
+    def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'routy.db').as_posix()}"
         try:
@@ -211,10 +212,8 @@ def ensure_private_dir(path: Path) -> Path:
     An existing folder is narrowed to 0700 too: the data dir holds the key file and the database.
     """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(PermissionError):  # someone else's folder (e.g. shared via a volume): leave it
         path.chmod(0o700)
-    except PermissionError:  # someone else's folder (e.g. shared via a volume): leave it
-        pass
     return path
 
 

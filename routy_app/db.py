@@ -11,11 +11,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine, select
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from routy_app.config import ConfigError, ensure_private_dir, get_settings
 
@@ -47,7 +50,7 @@ def _private_sqlite_file(path: Path) -> None:
         raise ConfigError(f"DATABASE_URL: cannot create {path} ({exc.strerror})") from None
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -138,7 +141,7 @@ class PlainRows:
         return self._compiled[key]
 
 
-def alembic_config(url: str | None = None):
+def alembic_config(url: str | None = None) -> Config:
     """Alembic config pointing at our migrations and the configured database."""
     from alembic.config import Config
 

@@ -11,9 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from routy_app.api import auth_routes
+from routy_app.api import auth_routes, exports
 from routy_app.api import conversions as conversion_routes
-from routy_app.api import exports
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings

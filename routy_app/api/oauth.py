@@ -23,7 +23,7 @@ log = logging.getLogger("routy.oauth")
 
 async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
-    params = {k: v for k, v in request.query_params.items()}
+    params = dict(request.query_params.items())
     token = request.cookies.get(auth.SESSION_COOKIE)
     outcome = await connections.complete_oauth(
         default_hub(), provider, params, session_id=auth.session_id_for_token(token) if token else None

@@ -7,7 +7,7 @@ import reflex as rx
 from routy_app.state.connect import ConnectState
 
 
-def _account_row(account) -> rx.Component:  # noqa: ANN001 - a Reflex var of an AccountRow
+def _account_row(account) -> rx.Component:
     label = rx.hstack(
         rx.vstack(
             rx.text(account.name, weight="medium", size="2"),

@@ -143,7 +143,7 @@ def test_form() -> rx.Component:
     )
 
 
-def _row(row) -> rx.Component:  # noqa: ANN001
+def _row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.received_at),
         rx.table.cell(row.external_id),

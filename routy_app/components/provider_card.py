@@ -5,13 +5,13 @@ from __future__ import annotations
 import reflex as rx
 
 
-def status_badge(card) -> rx.Component:  # noqa: ANN001 - a Reflex var of a card dict
+def status_badge(card) -> rx.Component:
     return rx.badge(
         card.status_label, color_scheme=card.status_color, variant="soft", size="2", class_name="status-badge"
     )
 
 
-def provider_card(card, action: rx.Component) -> rx.Component:  # noqa: ANN001
+def provider_card(card, action: rx.Component) -> rx.Component:
     """`action` is the button (its behaviour belongs to the connect feature's state)."""
     return rx.card(
         rx.vstack(

@@ -10,7 +10,7 @@ from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, 
 PUSH_STATUS_COLORS = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
 
 
-def _mapping_row(row) -> rx.Component:  # noqa: ANN001
+def _mapping_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(row.event_type)),
         rx.table.cell(
@@ -202,7 +202,7 @@ def mappings_tab() -> rx.Component:
     )
 
 
-def _push_row(row) -> rx.Component:  # noqa: ANN001
+def _push_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.time),
         rx.table.cell(row.external_id, rx.text(row.event_type, size="1", color_scheme="gray")),

@@ -15,11 +15,11 @@ from routy_app.state.settings import SettingsState
 D = SettingsState.details
 
 
-def _row(label: str, value) -> rx.Component:  # noqa: ANN001
+def _row(label: str, value) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
-def _version_row(row) -> rx.Component:  # noqa: ANN001
+def _version_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.api),
         rx.table.cell(
@@ -53,7 +53,7 @@ def versions_table() -> rx.Component:
     )
 
 
-def _check_row(row) -> rx.Component:  # noqa: ANN001
+def _check_row(row) -> rx.Component:
     return rx.hstack(
         rx.badge(row.label, color_scheme=row.color, min_width="5.5em", justify="center", class_name="check-status"),
         rx.vstack(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.components.pager import pager
+from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
 
 
@@ -14,7 +14,7 @@ def _error(field: str) -> rx.Component:
     return rx.cond(message != "", rx.text(message, color_scheme="red", size="1", role="alert", id=f"{field}-error"))
 
 
-def _number(label: str, name: str, value, hint: str) -> rx.Component:  # noqa: ANN001
+def _number(label: str, name: str, value, hint: str) -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"sync-{name}"),
         rx.input(name=name, id=f"sync-{name}", default_value=value, key=value, type="number", width="8em"),
@@ -147,7 +147,7 @@ def sync_tab() -> rx.Component:
     )
 
 
-def _history_row(run) -> rx.Component:  # noqa: ANN001
+def _history_row(run) -> rx.Component:
     return rx.table.row(
         rx.table.cell(run.started),
         rx.table.cell(run.duration),

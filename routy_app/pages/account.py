@@ -93,7 +93,7 @@ def setup_page() -> rx.Component:
     )
 
 
-def _user_row(user) -> rx.Component:  # noqa: ANN001
+def _user_row(user) -> rx.Component:
     return rx.table.row(
         rx.table.cell(user.email),
         rx.table.cell(rx.badge(user.role)),

@@ -17,7 +17,7 @@ from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
 
 
-def card_action(card) -> rx.Component:  # noqa: ANN001
+def card_action(card) -> rx.Component:
     """The status's main button; cards that still need the user also keep a way into Settings
     (to disconnect, or to see history) next to it."""
     settings = rx.cond(
@@ -32,7 +32,7 @@ def card_action(card) -> rx.Component:  # noqa: ANN001
     return rx.hstack(settings, _main_button(card), spacing="2")
 
 
-def _main_button(card) -> rx.Component:  # noqa: ANN001
+def _main_button(card) -> rx.Component:
     return rx.button(
         card.action_label,
         on_click=ConnectState.card_action(card.key, card.status, card.integration_id),

@@ -85,7 +85,7 @@ class Credentials:
     def expires_within(self, seconds: float) -> bool:
         if self.expires_at is None:
             return False
-        return (self.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds() < seconds
+        return (self.expires_at - dt.datetime.now(dt.UTC)).total_seconds() < seconds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,7 +99,7 @@ class Credentials:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Credentials":
+    def from_dict(cls, data: dict[str, Any]) -> Credentials:
         def when(key: str) -> dt.datetime | None:
             value = data.get(key)
             return dt.datetime.fromisoformat(value) if value else None

@@ -64,7 +64,7 @@ class Endpoints:
     google_oauth_testing: bool = False  # the OAuth app's publishing status is "Testing" (7-day refresh tokens)
 
     @classmethod
-    def from_settings(cls, settings: Settings, sandbox_base: str | None = None) -> "Endpoints":
+    def from_settings(cls, settings: Settings, sandbox_base: str | None = None) -> Endpoints:
         """Resolve URLs; `sandbox_base` (e.g. "http://sandbox.test/sandbox") overrides PUBLIC_URL."""
         base = (sandbox_base or settings.sandbox_url).rstrip("/")
         urls = {}

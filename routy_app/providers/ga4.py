@@ -277,7 +277,7 @@ class _HttpxBridge(BaseAdapter):
     loop that owns `http` and the thread waits for the answer.
     """
 
-    _DROP = {"content-length", "connection", "host", "transfer-encoding"}
+    _DROP = frozenset({"content-length", "connection", "host", "transfer-encoding"})
 
     def __init__(self, http: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
@@ -305,7 +305,7 @@ class _HttpxBridge(BaseAdapter):
         response = requests.Response()
         response.status_code = answer.status_code
         response.headers.update({k: v for k, v in answer.headers.items() if k.lower() != "content-encoding"})
-        response._content = answer.content
+        response._content = answer.content  # noqa: SLF001 - requests has no public setter for a built body
         response.url = request.url or ""
         response.request = request
         response.encoding = answer.encoding or "utf-8"
@@ -678,7 +678,7 @@ def _records(response: RunReportResponse) -> list[MetricRecord]:
     for row in raw.rows:
         dvals, mvals = row.dimension_values, row.metric_values
 
-        def metric(name: str) -> Decimal:
+        def metric(name: str, mvals: Any = mvals) -> Decimal:
             index = mets.get(name)
             return _decimal(mvals[index].value) if index is not None else Decimal(0)
 
@@ -687,7 +687,7 @@ def _records(response: RunReportResponse) -> list[MetricRecord]:
         records.append(
             MetricRecord(
                 level="campaign",
-                date=dt.datetime.strptime(dvals[d_date].value, "%Y%m%d").date(),
+                date=dt.date.fromisoformat(dvals[d_date].value),
                 campaign_id=f"{campaign}|{source_medium}",
                 campaign_name=campaign,
                 ad_group_name=source_medium,
@@ -707,7 +707,7 @@ def _consent(value: str | None) -> str | None:
 
 
 def _timestamp_micros(moment: dt.datetime) -> int:
-    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) // dt.timedelta(microseconds=1)
+    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _mp_payload(convs: list[OutgoingConversion]) -> dict[str, Any]:

@@ -218,7 +218,7 @@ def _micros(value: Any) -> int:
 
 
 _TWO_DIGITS = [f"{n:02d}" for n in range(100)]
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def _timestamp(moment: dt.datetime) -> str:
@@ -237,7 +237,7 @@ def _timestamp(moment: dt.datetime) -> str:
         return f"{text}.{micro:06d}Z" if micro else text + "Z"
     if moment.tzinfo is not None:
         if moment.utcoffset():
-            moment = moment.astimezone(dt.timezone.utc)
+            moment = moment.astimezone(dt.UTC)
         moment = moment.replace(tzinfo=None)
     if moment.year < 1000:
         text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "")
@@ -364,7 +364,7 @@ class GoogleAdsProvider:
         return await with_retries(call, self.retry)
 
     def _credentials(self, body: dict[str, Any], previous: Credentials | None) -> Credentials:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         expires_in = body.get("expires_in")
         expires_at = now + dt.timedelta(seconds=float(expires_in)) if expires_in not in (None, "") else None
         new_grant = bool(body.get("refresh_token")) or previous is None

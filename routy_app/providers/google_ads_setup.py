@@ -100,13 +100,14 @@ async def check(
                 )
             )
             results.append(version_check(version))
-            return results + [
+            return [
+                *results,
                 skip("Google Ads API", "needs a valid token"),
                 skip("Data Manager API", "needs a valid token"),
             ], creds
         except ProviderError as exc:
             results.append(unreachable(name, exc, sandbox) or fail(name, provider_text(exc)))
-            return results + [version_check(version)], creds
+            return [*results, version_check(version)], creds
     missing = adapter.missing_scopes(creds)
     if missing:
         results.append(

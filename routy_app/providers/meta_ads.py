@@ -278,13 +278,13 @@ class MetaAdsProvider:
             {**app, "grant_type": "fb_exchange_token", "fb_exchange_token": short["access_token"]}
         )
         expires_in = long.get("expires_in")
-        expires_at = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expires_in)) if expires_in else None
+        expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(expires_in)) if expires_in else None
         return Credentials(
             access_token=long["access_token"],
             refresh_token=None,
             expires_at=expires_at,
             scope=",".join(self.SCOPES),
-            granted_at=dt.datetime.now(dt.timezone.utc),
+            granted_at=dt.datetime.now(dt.UTC),
         )
 
     async def _debug(self, token: str) -> dict[str, Any]:
@@ -300,7 +300,7 @@ class MetaAdsProvider:
         """No refresh exists: keep creds that debug_token still calls valid, else ask to reconnect."""
         info = await self._debug(creds.access_token)
         expires_at = int(info.get("expires_at") or 0)
-        alive = expires_at == 0 or expires_at > dt.datetime.now(dt.timezone.utc).timestamp()
+        alive = expires_at == 0 or expires_at > dt.datetime.now(dt.UTC).timestamp()
         if info.get("is_valid") and alive:
             return creds
         error = info.get("error") or {}

@@ -54,7 +54,8 @@ async def check(
         info = await adapter.token_info(creds)
     except ProviderError as exc:
         results.append(_failure(name, exc, sandbox, "Check META_APP_ID and META_APP_SECRET."))
-        return results + [
+        return [
+            *results,
             version_check(version),
             skip("Ad account", "needs a valid token"),
             skip("Pixels (datasets)", "needs a valid token"),
@@ -62,7 +63,8 @@ async def check(
     if not info.get("is_valid"):
         error = (info.get("error") or {}).get("message") or "Meta says the token is not valid."
         results.append(fail(name, error, RECONNECT))
-        return results + [
+        return [
+            *results,
             version_check(version),
             skip("Ad account", "needs a valid token"),
             skip("Pixels (datasets)", "needs a valid token"),
@@ -70,7 +72,7 @@ async def check(
     granted = set(info.get("scopes") or [])
     missing = [p for p in REQUIRED_PERMISSIONS if p not in granted]
     expires = int(info.get("expires_at") or 0)
-    until = dt.datetime.fromtimestamp(expires, dt.timezone.utc) if expires else None
+    until = dt.datetime.fromtimestamp(expires, dt.UTC) if expires else None
     when = f"expires {until:%Y-%m-%d}" if until else "does not expire"
     if missing:
         results.append(
@@ -80,7 +82,7 @@ async def check(
                 RECONNECT + " ads_management is needed to send conversions.",
             )
         )
-    elif until and until - dt.datetime.now(dt.timezone.utc) < EXPIRY_WARNING:
+    elif until and until - dt.datetime.now(dt.UTC) < EXPIRY_WARNING:
         results.append(warn(name, f"Token valid but {when}; Meta tokens cannot be refreshed.", RECONNECT))
     else:
         results.append(ok(name, f"Token valid ({when}); granted: {', '.join(REQUIRED_PERMISSIONS)}."))

@@ -168,7 +168,7 @@ def configured_statuses(
     google_ads_version: str, meta_version: str, today: dt.date | None = None, warning_days: int = DEFAULT_WARNING_DAYS
 ) -> list[VersionStatus]:
     """The configured Google Ads and Meta versions, judged today (UTC)."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     return [
         assess(GOOGLE_ADS, google_ads_version, today, warning_days),
         assess(META_MARKETING, meta_version, today, warning_days),

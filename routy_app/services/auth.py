@@ -26,7 +26,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -600,7 +600,7 @@ def _lockout_remaining(session: Session, email: str, ip: str | None, now: dt.dat
 
 
 def _wait(
-    session: Session, key, since: dt.datetime, limit: int, now: dt.datetime, window: dt.timedelta
+    session: Session, key: Any, since: dt.datetime, limit: int, now: dt.datetime, window: dt.timedelta
 ) -> dt.timedelta | None:
     """Waiting while `limit` failures lie in the window: until the oldest that matters ages out."""
     times = session.exec(

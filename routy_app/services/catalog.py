@@ -93,7 +93,10 @@ def _notice(integration: Integration | None) -> str:
         return ""
     if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
         why = f" ({integration.last_error})" if integration.last_error else ""
-        return f"Reconnection Required: the provider's authorisation expired or was revoked{why}. Reconnect to resume syncing."
+        return (
+            f"Reconnection Required: the provider's authorisation expired or was revoked{why}. "
+            "Reconnect to resume syncing."
+        )
     if integration.status == IntegrationStatus.NEEDS_ATTENTION:
         return (
             f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "

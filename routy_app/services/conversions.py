@@ -177,7 +177,7 @@ def parse_timestamp(value: Any, now: dt.datetime | None = None) -> tuple[dt.date
     if moment.tzinfo is None or moment.utcoffset() is None:
         return None, "has no UTC offset; add Z or +hh:mm so the moment is unambiguous"
     try:
-        moment = moment.astimezone(dt.timezone.utc)
+        moment = moment.astimezone(dt.UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-01:00: no such UTC moment
         return None, "is outside the years 1-9999 in UTC"
     if moment > (now or utcnow()) + FUTURE_SKEW:

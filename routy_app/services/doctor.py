@@ -103,9 +103,9 @@ def _mapped(integration_id: int) -> dict[str, str]:
     with session_scope() as session:
         rows = session.exec(
             select(ConversionMapping).where(
-                ConversionMapping.integration_id == integration_id, ConversionMapping.enabled == True
+                ConversionMapping.integration_id == integration_id, ConversionMapping.enabled
             )
-        )  # noqa: E712
+        )
         return {m.action_id: m.event_type for m in rows}
 
 
@@ -161,7 +161,7 @@ async def run(hub: ProviderHub, source_id: int | None = None) -> Report:
     versions = settings.api_versions()
     report = Report(
         mode=str(settings.provider_mode),
-        checked_at=dt.datetime.now(dt.timezone.utc),
+        checked_at=dt.datetime.now(dt.UTC),
         configuration=[dataclasses.replace(version_check(v), name=v.api) for v in versions],
     )
     for integration_id in _integration_ids(source_id):

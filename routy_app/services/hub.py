@@ -29,7 +29,7 @@ class ProviderHub:
         self.retry = retry
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "ProviderHub":
+    def from_settings(cls, settings: Settings | None = None) -> ProviderHub:
         settings = settings or get_settings()
         return cls(Endpoints.from_settings(settings), httpx.AsyncClient(timeout=HTTP_TIMEOUT), settings.public_url)
 

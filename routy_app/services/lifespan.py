@@ -21,7 +21,7 @@ async def app_lifespan() -> AsyncIterator[None]:
     then lead (or wait to lead) the scheduler until the app stops."""
     try:
         await asyncio.to_thread(runs.reclaim_dead)
-    except Exception:  # noqa: BLE001 - never keep the app from starting; the leader's sweep tries again
+    except Exception:
         log.exception("reclaiming dead leases at start failed")
     jobs.install()
     alerts_job.install()

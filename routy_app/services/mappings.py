@@ -4,7 +4,8 @@ A mapping is (integration, Routy event type) -> provider action: a Google UPLOAD
 action id with the Data Manager eventSource (where the conversions happen, in `extra`), a Meta pixel
 id + standard event name (in `extra`), or a GA4 event name. Only enabled mappings are pushed. A new
 Google mapping is checked live against Google's destination rules (`save_mapping`): the action must
-exist, be enabled, be UPLOAD_CLICKS and belong to the integration's own customer. Adding or enabling a mapping queues the recent conversions of its event type
+exist, be enabled, be UPLOAD_CLICKS and belong to the integration's own customer. Adding or enabling
+a mapping queues the recent conversions of its event type
 that are still inside the provider's window, so nothing that already arrived is left behind.
 
 Deleting: rows never sent (pending, failed, skipped) go with the mapping. A mapping that has sent

@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from routy_app.models import Integration
 from routy_app.providers.registry import get_info
-from routy_app.services import metrics_queries as mq, pull_clock
+from routy_app.services import metrics_queries as mq
+from routy_app.services import pull_clock
 from routy_app.timeutil import utcnow
 
 LEVEL_LABELS = {"campaign": "Campaigns", "ad_group": "Ad groups", "ad": "Ads", "keyword": "Keywords"}

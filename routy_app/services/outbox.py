@@ -8,6 +8,7 @@ The unique key makes both idempotent: a second enqueue of the same triple insert
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +29,7 @@ QUEUEING_STATUSES = [
 ]
 
 
-def _insert(session: Session):
+def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import Connection, Date, bindparam, literal_column, text
+from sqlalchemy import Connection, Date, TextClause, bindparam, literal_column, text
 
 from routy_app.db import get_engine, session_scope
 from routy_app.models import Direction, Integration, IntegrationStatus, MetricRow
@@ -165,7 +165,7 @@ def _levels_for(provider_key: str, extra: dict) -> tuple[Level, ...]:
 # ---------------------------------------------------------------- writing
 
 
-def _dated(sql: str):
+def _dated(sql: str) -> TextClause:
     """A text() statement whose :s/:e parameters are dates (bound as each backend stores them)."""
     return text(sql).bindparams(bindparam("s", type_=Date), bindparam("e", type_=Date))
 
@@ -259,7 +259,9 @@ class _Writer:
                     )
                 )
             else:
-                params = [dict(zip(COLUMNS, (*row[:2], dt.date.fromisoformat(row[2]), *row[3:]))) for row in rows]
+                params = [
+                    dict(zip(COLUMNS, (*row[:2], dt.date.fromisoformat(row[2]), *row[3:]), strict=True)) for row in rows
+                ]
                 flags = conn.execute(self.stmt, params).scalars().all() if params else []
                 inserted = 0 if self.full else sum(1 for f in flags if f)
         self.seconds += time.perf_counter() - started

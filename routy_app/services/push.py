@@ -151,9 +151,8 @@ def missing_identifier(provider: str, conv: Any) -> str | None:
             conv.fbc or conv.fbp or conv.email_sha256_meta or conv.phone_sha256_meta or (conv.ip and conv.user_agent)
         ):
             return "no fbc/fbp, email, phone or IP + user agent: Meta cannot match it"
-    elif provider == "ga4":
-        if not conv.ga_client_id:
-            return "no ga_client_id: GA4 needs the visitor's client id"
+    elif provider == "ga4" and not conv.ga_client_id:
+        return "no ga_client_id: GA4 needs the visitor's client id"
     return None
 
 
@@ -342,7 +341,7 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
         outcome = "done"
         try:
             outcome = await _push_all(hub, integration_id, provider_key, account, run_id, lease, tally)
-        except Exception as exc:  # noqa: BLE001 - the run must be closed whatever happened
+        except Exception as exc:
             log.exception("push run %s of integration %s crashed", run_id, integration_id)
             tally.errors.append(f"Internal error: {type(exc).__name__}")
             outcome = "error"
@@ -614,7 +613,7 @@ def _record(
     skips: dict[str, list[int]] = defaultdict(list)
     others: list[tuple[int, PushResult]] = []
     current, request_rows = None, []
-    for pid, result in zip(batch.ids, results):
+    for pid, result in zip(batch.ids, results, strict=False):
         if result.status == "skipped":
             skips[result.error or "skipped"].append(pid)
             continue
@@ -812,12 +811,12 @@ async def push_due_all(hub: ProviderHub) -> dict[int, PushSummary]:
             done[integration_id] = await run_push(hub, integration_id, "schedule")
         except runs.AlreadyRunning:
             log.info("push of integration %s is already running", integration_id)
-        except Exception:  # noqa: BLE001 - one integration's crash must not stop the others
+        except Exception:
             log.exception("push of integration %s failed", integration_id)
     for integration_id in integrations_awaiting_verdicts():
         try:
             await poll_verdicts(hub, integration_id)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("verdict polling of integration %s failed", integration_id)
     return done
 

@@ -259,7 +259,7 @@ class HeldLease:
             await asyncio.sleep(every)
             try:
                 await asyncio.to_thread(self.renew)
-            except Exception:  # noqa: BLE001 - keep beating: the lease has two more beats before it expires
+            except Exception:
                 log.exception("renewing lease %s failed", self.name)
 
 

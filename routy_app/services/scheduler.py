@@ -88,7 +88,7 @@ class SyncScheduler:
     def __init__(self, hub: ProviderHub, *, misfire_grace_seconds: int = MISFIRE_GRACE_SECONDS) -> None:
         self.hub = hub
         self.misfire_grace_seconds = misfire_grace_seconds
-        self._scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._extra: dict[str, tuple[Callable[[], Awaitable[Any]] | Callable[[], Any], float, float | None]] = {}
         self._seen: dict[int, tuple] = {}  # integration id -> the fingerprint its pull job was made from
 
@@ -184,7 +184,7 @@ class SyncScheduler:
     async def _poll_changes(self) -> None:
         try:
             self.sync_with_database()
-        except Exception:  # noqa: BLE001 - the next poll tries again
+        except Exception:
             log.exception("polling for schedule changes failed")
 
     async def _sweep(self) -> None:
@@ -196,7 +196,7 @@ class SyncScheduler:
             if reclaimed.leases:
                 self.run_job_soon("push:all")
             expiry = await asyncio.to_thread(runs.next_foreign_expiry)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("sweeping dead leases failed")
             return
         regular = self._scheduler.get_job("leases:sweep")
@@ -205,7 +205,7 @@ class SyncScheduler:
         ):
             self._scheduler.add_job(
                 self._sweep,
-                DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
+                DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.UTC),
                 id="leases:at-expiry",
                 replace_existing=True,
                 misfire_grace_time=self.misfire_grace_seconds,
@@ -225,7 +225,7 @@ class SyncScheduler:
         )
         self._scheduler.add_job(
             self._pull,
-            IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.timezone.utc),
+            IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.UTC),
             args=[int(integration.id)],
             id=pull_job_id(int(integration.id)),
             name=f"pull integration {integration.id}",  # type: ignore[arg-type]
@@ -253,11 +253,11 @@ class SyncScheduler:
 
     async def _pull(self, integration_id: int) -> None:
         try:
-            summary = await run_pull(self.hub, integration_id, "schedule")
+            await run_pull(self.hub, integration_id, "schedule")
         except (runs.AlreadyRunning, PullRefused) as exc:
             log.info("scheduled pull of integration %s skipped: %s", integration_id, exc)
             return
-        except Exception:  # noqa: BLE001 - the run is already closed as failed; keep the scheduler alive
+        except Exception:
             log.exception("scheduled pull of integration %s crashed", integration_id)
             return
         self.reschedule(integration_id)  # the pull clock moved; Reconnection Required: no more pull jobs
@@ -265,7 +265,7 @@ class SyncScheduler:
     async def _refresh_tokens(self) -> None:
         try:
             await connections.refresh_expiring_tokens(self.hub)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("token refresh job failed")
 
     # ------------------------------------------------------------ other periodic jobs

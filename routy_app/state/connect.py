@@ -11,10 +11,10 @@ from routy_app.models import Integration
 from routy_app.providers.base import ProviderError
 from routy_app.providers.registry import get_info
 from routy_app.services import connections
+from routy_app.services.audit import AuditAction
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
-from routy_app.services.audit import AuditAction
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, refusal, session_id
 from routy_app.state.source import SourceState
@@ -53,13 +53,14 @@ class ConnectState(rx.State):
     @rx.event
     async def card_action(self, provider: str, status: str, integration_id: int):
         """What the card's main button does, by status (see catalog.STATUS_DISPLAY)."""
-        if status in ("not_connected", "pending_account", "reconnect_required"):
-            if (denied := refusal(self, "connect integrations")) is not None:
-                return denied
+        if status in ("not_connected", "pending_account", "reconnect_required") and (
+            denied := refusal(self, "connect integrations")
+        ):
+            return denied
         if status == "not_connected":
             if get_info(provider).auth == "manual":
                 self.ga4_open, self.ga4_field_errors, self.ga4_error = True, {}, ""
-                return
+                return None
             return await self._start(provider, None)
         if status == "pending_account":
             return ConnectState.open_picker(integration_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app.config import get_settings
@@ -25,7 +27,7 @@ class ConversionsState(rx.State):
     form_field: str = ""
     api_url: str = ""
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         """What a state manager (Redis) stores: everything but the one-time key.
 
         The key exists only in memory while its dialog is open (closing it clears it) and in the

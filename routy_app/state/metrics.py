@@ -73,7 +73,7 @@ class MetricsState(rx.State):
     async def load(self):
         if current_user(self) is None:
             return rx.redirect("/login")
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         self.start, self.end = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.level, self.campaign_id, self.ad_group_id, self.crumbs, self.page = "campaign", "", "", [], 1
         self.sort_by, self.descending, self.range_error = "cost_micros", True, ""
@@ -171,10 +171,10 @@ class MetricsState(rx.State):
     @rx.event
     async def go(self, delta: int):
         if isinstance(delta, bool) or not isinstance(delta, int):
-            return None
+            return
         self.page = paging.move(self.page, delta, self.total_rows, PAGE_SIZE)
         self._refresh(await self._integration_id())
-        return None
+        return
 
     @rx.event
     async def drill(self, row_id: str, name: str, child_level: str):
@@ -213,9 +213,9 @@ class MetricsState(rx.State):
     @rx.event
     async def back_to(self, index: int):
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.crumbs):
-            return None
+            return
         crumb = self.crumbs[index]
         self.level, self.campaign_id, self.ad_group_id = crumb.level, crumb.campaign_id, crumb.ad_group_id
         self.crumbs, self.page = self.crumbs[:index], 1
         self._refresh(await self._integration_id())
-        return None
+        return

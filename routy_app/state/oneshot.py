@@ -31,12 +31,12 @@ def _one_shot_fields() -> dict[type[rx.State], tuple[str, ...]]:
 
 
 class PageLoadReset(Middleware):
-    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201 - Reflex's signature
+    async def preprocess(self, app, state, event):  # noqa: ANN001 - Reflex's signature
         if event.name not in _hydrate_events():
-            return None
-        root = state._get_root_state()
+            return
+        root = state._get_root_state()  # noqa: SLF001 - Reflex gives middleware no public way to the root
         for cls, names in _one_shot_fields().items():
             substate = await root.get_state(cls)
             for name in names:
                 setattr(substate, name, cls.get_fields()[name].default_value())
-        return None
+        return

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import reflex as rx
-
 from dataclasses import dataclass
+
+import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.services import catalog, connections, doctor
 from routy_app.services.alerts import views as alert_views
+from routy_app.services.audit import AuditAction
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
-from routy_app.services.audit import AuditAction
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.source import SourceState

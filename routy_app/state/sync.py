@@ -8,8 +8,8 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.services import history, sync_settings
-from routy_app.services.connections import ConnectionProblem
 from routy_app.services.audit import AuditAction
+from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
 from routy_app.state import paging, toast
@@ -108,7 +108,7 @@ class SyncState(rx.State):
             saved = sync_settings.save(integration_id, {k: str(v) for k, v in form.items()})
         except ConnectionProblem as exc:
             self.field_errors = {exc.field or "form": exc.message}
-            return
+            return None
         self.field_errors = {}
         self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
         self.lookback_days, self.history_days = str(saved.lookback_days), str(saved.history_days)
@@ -117,8 +117,8 @@ class SyncState(rx.State):
             self,
             AuditAction.SETTINGS_CHANGED,
             integration_id=integration_id,
-            detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
-            f"history {saved.history_days} d",
+            detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, "
+            f"lookback {saved.lookback_days} d, history {saved.history_days} d",
         )
         return toast.success("Sync settings saved; the new schedule applies now.")
 

@@ -132,7 +132,7 @@ def _a_pull_whose_process_died(app_server, source_id: int) -> None:
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     engine = create_engine(f"sqlite:///{app_server.data_dir / 'routy.db'}")
     with Session(engine) as session:
         integration = session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).one()

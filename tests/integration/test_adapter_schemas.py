@@ -50,7 +50,7 @@ async def test_datamanager_ingest_and_status_requests_parse_strictly(
         account = accounts[account_id]
         action = (await google.list_conversion_actions(creds, account))[0]
         action = dataclasses.replace(action, extra={**action.extra, "event_source": "PHONE"})
-        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+        when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
         batch = [
             OutgoingConversion(
                 key=f"K-{account_id}-1",
@@ -97,5 +97,5 @@ async def test_datamanager_ingest_and_status_requests_parse_strictly(
     assert de["destinations"][0]["loginAccount"]["accountId"] != DE
     for request in statuses:
         assert request.method == "GET" and not request.content
-        query = {k: v for k, v in request.url.params.items()}
+        query = dict(request.url.params.items())
         assert strict(dm.RetrieveRequestStatusRequest, query)["requestId"]

@@ -235,9 +235,9 @@ async def test_configured_api_version_sunsetting_within_30_days_alerts(hub, cloc
     _watch_only(kinds.API_SUNSET)
     await connected_integration(hub, "google_ads")
     await connected_integration(hub, "meta_ads")
-    clock.now = dt.datetime(2027, 9, 20, 12, tzinfo=dt.timezone.utc)  # v26: projected sunset about November 2027
+    clock.now = dt.datetime(2027, 9, 20, 12, tzinfo=dt.UTC)  # v26: projected sunset about November 2027
     assert evaluate(clock()).opened == 0
-    clock.now = dt.datetime(2027, 10, 5, 12, tzinfo=dt.timezone.utc)
+    clock.now = dt.datetime(2027, 10, 5, 12, tzinfo=dt.UTC)
     assert evaluate(clock()).opened == 1
     incident = _only(kinds.API_SUNSET)
     assert incident.title == "Google Ads API v26 sunsets about November 2027 · Default traffic source"
@@ -245,7 +245,7 @@ async def test_configured_api_version_sunsetting_within_30_days_alerts(hub, cloc
 
     monkeypatch.setenv("META_API_VERSION", "v25.0")  # sunsets 2027-02-23
     reload_settings()
-    clock.now = dt.datetime(2027, 2, 1, tzinfo=dt.timezone.utc)
+    clock.now = dt.datetime(2027, 2, 1, tzinfo=dt.UTC)
     summary = evaluate(clock())
     assert summary.opened == 1 and summary.resolved == 1  # Meta's opens; Google's (not near in February) clears
     assert _only(kinds.API_SUNSET).title == "Meta Marketing API v25.0 sunsets 2027-02-23 · Default traffic source"
@@ -333,7 +333,7 @@ async def test_sync_not_succeeding_for_twice_its_schedule_alerts_until_a_pull_su
     assert evaluate(clock.advance(minutes=1)).resolved == 1
 
 
-# ---------------------------------------------------------------- one open incident per problem, status changes wake the job
+# ------------------------------------------------ one open incident per problem, status changes wake the job
 
 
 def test_the_database_refuses_a_second_open_incident_for_one_problem(db):
@@ -428,7 +428,7 @@ async def test_a_status_change_during_a_run_makes_the_job_run_once_more(monkeypa
 
     monkeypatch.setattr(job, "run_once", fake_run_once)
     monkeypatch.setattr(job.scheduler, "current_scheduler", lambda: None)
-    await job._tick()  # noqa: SLF001 - the scheduled entry point
+    await job._tick()
     assert runs == [0, 1]
-    await job._tick()  # noqa: SLF001
+    await job._tick()
     assert runs == [0, 1, 2]

@@ -12,7 +12,7 @@ US = "1234567890"
 
 async def test_a_sunset_google_ads_version_is_refused(
     sandbox_http: httpx.AsyncClient,
-    endpoints,  # noqa: ANN001
+    endpoints,
     creds: Credentials,
 ) -> None:
     """Every request to v22 fails since 2026-10-07: 400 requestError UNSUPPORTED_VERSION, as googleads answers."""
@@ -30,9 +30,9 @@ async def test_a_sunset_google_ads_version_is_refused(
 
 async def test_an_expired_meta_marketing_api_version_is_refused(
     sandbox_http: httpx.AsyncClient,
-    endpoints,  # noqa: ANN001
+    endpoints,
     sandbox_state,
-) -> None:  # noqa: ANN001
+) -> None:
     """Marketing API v24.0 expired on 2026-11-10: Graph answers error 2635 (deprecated Ads API version)."""
     token = sandbox_state.tokens.issue("meta", "access", 3600, "ads_read,ads_management", prefix="EAA").value
     answer = await sandbox_http.get(

@@ -49,6 +49,6 @@ async def test_database_file_holds_no_token_or_password_in_the_clear(hub, sandbo
     db_file = Path(get_engine().url.database)
     files = [db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")]
     assert db_file.stat().st_size > 0
-    assert scan_for_secrets(files, provider_tokens + [session_token, PASSWORD]) == []
+    assert scan_for_secrets(files, [*provider_tokens, session_token, PASSWORD]) == []
     # the scan does see what is stored (the email), so the empty answer above means something
     assert scan_for_secrets(files, ["alice@example.com"]) != []

@@ -169,7 +169,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
     integration_id, _ = await mapped(hub)
     first = await run_pull(hub, integration_id, "schedule")
     # An hourly schedule whose last pull started 59 min 48 s ago: the next one is due in 12 s.
-    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=12)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=12)
     _backdate_pull(integration_id, first.run_id, due - dt.timedelta(hours=1))
     n = restarts = 0
 
@@ -186,7 +186,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         # once due, has run (and is not cut short).
         await until(
             lambda: (
-                (dt.datetime.now(dt.timezone.utc) < due or _pulled_since(integration_id, first.run_id))
+                (dt.datetime.now(dt.UTC) < due or _pulled_since(integration_id, first.run_id))
                 and _running(integration_id, "pull") is None
             ),
             60,
@@ -196,7 +196,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         app.kill()
         restarts += 1
 
-    while dt.datetime.now(dt.timezone.utc) < due + dt.timedelta(seconds=10):
+    while dt.datetime.now(dt.UTC) < due + dt.timedelta(seconds=10):
         await conversions_flow_through_a_life_of_the_app()
     pulls = [r for r in _runs(integration_id, "pull") if r.id != first.run_id]
     assert len(pulls) == 1, f"{len(pulls)} pulls after {restarts} restarts (due at {due:%H:%M:%S})"
@@ -254,7 +254,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
         session.commit()
     dead = runs.open_run(integration_id, "push", "schedule", holder="far:4242:ab")
     leader = SyncScheduler(hub)
-    jobs._install(leader)  # noqa: SLF001 - the push job, as the app registers it
+    jobs._install(leader)
     leader.start()
     try:
         await until(lambda: _run(dead).status != "running", 30, "the dead replica's run closed")

@@ -95,12 +95,12 @@ def test_destination_rules_read_as_sentences() -> None:
     ]
 
 
-async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN001
+async def test_mappings_from_before_the_choice_get_web(db) -> None:
     """Migration 0006 gives existing Google mappings eventSource WEB and leaves other providers alone."""
     from alembic import command
+    from sqlalchemy import text
 
     from routy_app.db import alembic_config, get_engine
-    from sqlalchemy import text
 
     command.downgrade(alembic_config(), "0004")
     with get_engine().begin() as conn:
@@ -127,7 +127,7 @@ async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN
     assert extras == {1: {"event_source": "WEB"}, 2: {"event_name": "Purchase"}}
 
 
-async def test_the_pushed_event_source_follows_origin_then_mapping(hub, sandbox_state) -> None:  # noqa: ANN001
+async def test_the_pushed_event_source_follows_origin_then_mapping(hub, sandbox_state) -> None:
     """Through the whole engine: ingest (with and without origin) -> outbox -> Data Manager."""
     from routy_app.services import push
     from tests.integration.test_push import ingest

@@ -131,7 +131,7 @@ async def test_a_mapping_whose_action_is_not_a_valid_destination(hub: ProviderHu
     assert "'lead' maps to action 999999999, which is gone" in check.message
 
 
-async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:
     from routy_app.config import reload_settings
     from routy_app.providers.endpoints import Endpoints
 
@@ -222,11 +222,11 @@ async def test_ga4_measurement_id_format(hub: ProviderHub) -> None:
 
 
 async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
-    hub: ProviderHub,  # noqa: ANN001
+    hub: ProviderHub,
     sandbox_state: SandboxState,
     monkeypatch,
     capsys,
-) -> None:  # noqa: ANN001
+) -> None:
     """`python -m routy_app doctor` end to end (its own event loop and HTTP client, as from a shell)."""
     import asyncio
 
@@ -237,7 +237,7 @@ async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
 
     await _google(hub)
 
-    def sandbox_hub(cls, settings=None) -> ProviderHub:  # noqa: ANN001 - what from_settings builds, in-process
+    def sandbox_hub(cls, settings=None) -> ProviderHub:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=mounted_sandbox(sandbox_state)), base_url="http://sandbox.test"
         )

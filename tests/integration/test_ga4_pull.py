@@ -15,7 +15,6 @@ from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.ga4 import GA4Provider
 from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from routy_app.sandbox.state import SandboxState
-
 from tests.integration.conftest import FAST_RETRY
 
 ACCOUNT = Account(id=DEMO_MEASUREMENT_ID, name="property", currency="USD", timezone="America/New_York")

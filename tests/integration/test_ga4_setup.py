@@ -14,7 +14,6 @@ from routy_app.providers.endpoints import Endpoints
 from routy_app.providers.ga4 import FieldError, GA4Provider
 from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID, Stream, add_stream
 from routy_app.sandbox.state import SandboxState
-
 from tests.integration.conftest import FAST_RETRY
 
 

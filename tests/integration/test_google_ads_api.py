@@ -35,7 +35,7 @@ async def _raw_search(
     endpoints,
     creds: Credentials,
     customer: str,
-    body: dict,  # noqa: ANN001
+    body: dict,
     login: str | None = None,
     stream: bool = False,
 ):
@@ -74,7 +74,7 @@ async def test_client_needs_the_manager_as_login_customer(google: GoogleAdsProvi
         await google.test_connection(creds, _account(DE, login=UK))  # not its manager
 
 
-async def test_developer_token_header_is_optional(endpoints, sandbox_http, creds: Credentials) -> None:  # noqa: ANN001
+async def test_developer_token_header_is_optional(endpoints, sandbox_http, creds: Credentials) -> None:
     url = f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers:listAccessibleCustomers"
     for extra in ({}, {"developer-token": "x" * 22}):
         resp = await sandbox_http.get(url, headers={"Authorization": f"Bearer {creds.access_token}", **extra})
@@ -112,7 +112,7 @@ async def test_fetch_metrics_every_level(
 async def test_typed_values_match_the_wire(
     google: GoogleAdsProvider,
     creds: Credentials,
-    endpoints,  # noqa: ANN001
+    endpoints,
     sandbox_http,
 ) -> None:
     start, end = _week()
@@ -161,7 +161,7 @@ async def test_manager_accounts_have_no_metrics(google: GoogleAdsProvider, creds
     assert exc.value.code == "REQUESTED_METRICS_FOR_MANAGER"
 
 
-async def test_search_contract_errors(sandbox_http, endpoints, creds: Credentials) -> None:  # noqa: ANN001
+async def test_search_contract_errors(sandbox_http, endpoints, creds: Credentials) -> None:
     start, end = _week()
     good = f"SELECT campaign.id, segments.date FROM campaign WHERE segments.date BETWEEN '{start}' AND '{end}'"
 
@@ -191,7 +191,7 @@ async def test_search_contract_errors(sandbox_http, endpoints, creds: Credential
 async def test_page_token_belongs_to_its_query(
     sandbox_http,
     endpoints,
-    creds: Credentials,  # noqa: ANN001
+    creds: Credentials,
     sandbox_state: SandboxState,
 ) -> None:
     sandbox_state.config.keywords_per_ad_group = 300  # 3 x 2 x 300 keywords x 90 days > 10,000 rows
@@ -211,7 +211,7 @@ async def test_page_token_belongs_to_its_query(
     assert other.json()["error"]["details"][0]["errors"][0]["errorCode"] == {"requestError": "INVALID_PAGE_TOKEN"}
 
 
-async def test_search_stream_is_an_array_of_batches(sandbox_http, endpoints, creds: Credentials) -> None:  # noqa: ANN001
+async def test_search_stream_is_an_array_of_batches(sandbox_http, endpoints, creds: Credentials) -> None:
     resp = await _raw_search(
         sandbox_http,
         endpoints,
@@ -361,7 +361,7 @@ async def test_stream_error_is_parsed_in_both_shapes(
 
 async def test_faults_can_be_armed_over_the_control_api(
     google: GoogleAdsProvider, creds: Credentials, sandbox_http
-) -> None:  # noqa: ANN001
+) -> None:
     sleeps = _recording(google)
     armed = await sandbox_http.post(
         "/sandbox/_control/faults",

@@ -41,20 +41,20 @@ def _mapped(action: ConversionAction, event_source: str = "WEB") -> ConversionAc
     return dataclasses.replace(action, extra={**action.extra, "event_source": event_source})
 
 
-def _conv(key: str, action: ConversionAction, **kw) -> OutgoingConversion:  # noqa: ANN003
-    defaults = dict(
-        event_type="purchase",
-        occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3),
-        value_micros=129_900_000,
-        currency="USD",
-        gclid=f"Cj0KCQ-{key}",
-        consent_ad_user_data="granted",
-        consent_ad_personalization="denied",
-    )
+def _conv(key: str, action: ConversionAction, **kw) -> OutgoingConversion:
+    defaults = {
+        "event_type": "purchase",
+        "occurred_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=3),
+        "value_micros": 129_900_000,
+        "currency": "USD",
+        "gclid": f"Cj0KCQ-{key}",
+        "consent_ad_user_data": "granted",
+        "consent_ad_personalization": "denied",
+    }
     return OutgoingConversion(key=key, action=action, **{**defaults, **kw})
 
 
-async def _final(google: GoogleAdsProvider, creds: Credentials, request_id: str):  # noqa: ANN202
+async def _final(google: GoogleAdsProvider, creds: Credentials, request_id: str):
     first = await google.check_verdict(creds, request_id)
     assert first.status == "PROCESSING" and not first.done and first.error_counts == {}
     final = await google.check_verdict(creds, request_id)
@@ -194,7 +194,7 @@ async def test_wire_validation(
     endpoints,
     sandbox_http,
     creds: Credentials,
-    us: Account,  # noqa: ANN001
+    us: Account,
     purchase: ConversionAction,
 ) -> None:
     url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
@@ -274,7 +274,7 @@ async def test_every_event_carries_an_event_source(
 
 async def test_offline_conversions_without_event_source_are_refused(
     endpoints,
-    sandbox_http,  # noqa: ANN001
+    sandbox_http,
     creds: Credentials,
     purchase: ConversionAction,
 ) -> None:

@@ -83,7 +83,7 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
 
     connections.set_paused(google, True)
     await until(
-        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        lambda: f"integration {google} no longer pulls" in leader.log_tail(),
         TARGET,
         "the leader dropping the paused integration's job",
         leader.log_tail,
@@ -101,7 +101,7 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     await until(lambda: not runs.is_running(google), 30, "the pull's lock released")  # it closes the run first
     assert "disconnected" in await connections.disconnect(hub, google)
     await until(
-        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        lambda: f"integration {google} no longer pulls" in leader.log_tail(),
         TARGET,
         "the leader dropping the disconnected integration's job",
         leader.log_tail,

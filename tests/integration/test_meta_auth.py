@@ -15,7 +15,8 @@ from routy_app.providers.meta_ads import MetaAdsProvider
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent, open_consent, press, redirect_query
-from tests.integration.factories import META_REDIRECT as REDIRECT, authorize, meta_provider  # noqa: F401 - fixture
+from tests.integration.factories import META_REDIRECT as REDIRECT
+from tests.integration.factories import authorize, meta_provider  # noqa: F401 - fixture
 
 
 def test_authorization_url_is_the_classic_dialog(provider: MetaAdsProvider, endpoints: Endpoints) -> None:
@@ -47,7 +48,7 @@ async def test_allow_exchanges_code_for_a_long_lived_token(
     creds = await authorize(provider, sandbox_http, REDIRECT)
     assert creds.refresh_token is None
     lifetime = sandbox_state.config.meta_long_lived_lifetime
-    remaining = (creds.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    remaining = (creds.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
     assert lifetime - 30 < remaining <= lifetime  # about 60 days
     issued = sandbox_state.tokens.get(creds.access_token)
     assert issued is not None and issued.extra["lived"] == "long"

@@ -17,7 +17,7 @@ from routy_app.sandbox.state import SandboxState
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
 ACCOUNT = Account(id="act_1000000001", name="Sandbox Shop EU", currency="EUR", timezone="Europe/Berlin")
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 EMAIL = hashlib.sha256(b"jane@example.com").hexdigest()
 PHONE = hashlib.sha256(b"14155550123").hexdigest()
 
@@ -127,7 +127,7 @@ async def test_batch_limits_are_enforced_before_sending(
 # ---------------------------------------------------------------- the emulator's CAPI wire rules
 
 
-def _event(**overrides) -> dict:  # noqa: ANN003
+def _event(**overrides) -> dict:
     event = {
         "event_name": "Lead",
         "event_time": int(NOW.timestamp()),
@@ -138,7 +138,7 @@ def _event(**overrides) -> dict:  # noqa: ANN003
     return {**event, **overrides}
 
 
-async def _post(http: httpx.AsyncClient, endpoints: Endpoints, pixel_id: str, **kwargs) -> httpx.Response:  # noqa: ANN003
+async def _post(http: httpx.AsyncClient, endpoints: Endpoints, pixel_id: str, **kwargs) -> httpx.Response:
     return await http.post(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{pixel_id}/events", **kwargs)
 
 

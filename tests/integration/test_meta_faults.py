@@ -24,10 +24,11 @@ from routy_app.providers.retry import RetryPolicy
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent
-from tests.integration.factories import META_REDIRECT as REDIRECT, meta_creds  # noqa: F401 - fixture
+from tests.integration.factories import META_REDIRECT as REDIRECT
+from tests.integration.factories import meta_creds  # noqa: F401 - fixture
 
 ACCOUNT = Account(id="act_1000000002", name="Sandbox Shop US", currency="USD", timezone="America/Los_Angeles")
-YESTERDAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 class Sleeps:
@@ -228,7 +229,7 @@ async def test_events_faults(
         key="K1",
         event_type="lead",
         action=pixel,
-        occurred_at=dt.datetime.now(dt.timezone.utc),
+        occurred_at=dt.datetime.now(dt.UTC),
         fbp="fb.1.1558571054389.1098115397",
     )
     answer = await sandbox_http.post(

@@ -16,7 +16,7 @@ from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 WEEK = (TODAY - dt.timedelta(days=7), TODAY - dt.timedelta(days=1))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+
 import httpx
 import pytest
 from sqlalchemy import func, update

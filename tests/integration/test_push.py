@@ -211,7 +211,7 @@ async def test_meta_and_ga4_skip_rules(hub, sandbox_state):
 
 
 async def test_one_bad_google_event_fails_alone_and_the_rest_are_resent_in_the_same_run(hub, sandbox_state):
-    integration_id, mapping_id = await mapped(hub)
+    integration_id, _mapping_id = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     with session_scope() as session:  # a row stored by an older version with a broken hash
         bad = Conversion(
@@ -427,9 +427,8 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
 async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(1, gclid="Cj0-x")
-    with runs.held_without_heartbeat(integration_id, scope="push"):
-        with pytest.raises(runs.AlreadyRunning):
-            await push.run_push(hub, integration_id, "manual")
+    with runs.held_without_heartbeat(integration_id, scope="push"), pytest.raises(runs.AlreadyRunning):
+        await push.run_push(hub, integration_id, "manual")
     assert statuses(integration_id) == {"pending": 1}
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1
 
@@ -463,11 +462,11 @@ async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
             session.commit()
         lock.renewed -= lock.ttl.total_seconds()
         assert not lock.keep() and lock.lost
-        tally = push._Tally()  # noqa: SLF001
+        tally = push._Tally()
         outcome = await push._send_loop(
             hub.provider("google_ads"),
             integration_id,
-            "google_ads",  # noqa: SLF001
+            "google_ads",
             None,
             None,
             1,
@@ -491,7 +490,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         [
             push.OutgoingConversion(
                 key=f"k{n}",
-                event_type="sale",  # noqa: SLF001
+                event_type="sale",
                 action=push.ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
@@ -508,8 +507,8 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         PushResult("failed", error="try later", retryable=True),
         accepted,
     ]  # k6: same request as k0
-    tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
-    push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
+    tally, requeued = push._Tally(), {ids[4]}
+    push._record(integration_id, batch, results, 1, tally, requeued)
     rows = {r.id: r for r in pushes(integration_id)}
     r = [rows[i] for i in ids]
     first, second = request_of(r[0]), request_of(r[1])
@@ -546,15 +545,15 @@ async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(h
         [
             push.OutgoingConversion(
                 key=f"k{n}",
-                event_type="sale",  # noqa: SLF001
+                event_type="sale",
                 action=push.ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
             for n in range(len(ids))
         ],
     )
-    tally = push._Tally()  # noqa: SLF001
-    push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())  # noqa: SLF001
+    tally = push._Tally()
+    push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())
     rows = pushes(integration_id)
     assert [(r.status, r.attempts) for r in rows] == [("failed", 1)] * 3
     assert all("no result" in r.provider_error and r.next_attempt_at > utcnow() for r in rows)

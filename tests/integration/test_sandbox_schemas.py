@@ -27,7 +27,7 @@ async def action(google: GoogleAdsProvider, creds: Credentials) -> ConversionAct
     return (await google.list_conversion_actions(creds, us))[0]
 
 
-def _request(action_id: str, **event) -> dict:  # noqa: ANN003
+def _request(action_id: str, **event) -> dict:
     base = {
         "transactionId": "S-1",
         "eventTimestamp": "2026-12-01T10:00:00Z",
@@ -51,7 +51,7 @@ async def _ingest(
     http: httpx.AsyncClient,
     endpoints,
     creds: Credentials,
-    body: dict,  # noqa: ANN001
+    body: dict,
     params: dict | None = None,
 ) -> httpx.Response:
     return await http.post(
@@ -69,7 +69,7 @@ def _violation(answer: httpx.Response) -> tuple[str, str]:
     return only["field"], only["description"]
 
 
-async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
+async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints, creds, action) -> None:
     by_name = await _ingest(sandbox_http, endpoints, creds, _request(action.id))
     numbers = _request(action.id, transactionId="S-2", eventSource=4, consent={"adUserData": 1})
     numbers["encoding"] = 1
@@ -97,7 +97,7 @@ async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints,
     assert set(by_number.json()) == {"requestId"}
 
 
-async def test_what_the_schema_refuses(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
+async def test_what_the_schema_refuses(sandbox_http, endpoints, creds, action) -> None:
     unknown = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, orderId="x")))
     assert unknown == (
         "events[0]",
@@ -116,7 +116,7 @@ async def test_what_the_schema_refuses(sandbox_http, endpoints, creds, action) -
     assert unknown_number[0] == "events[0].event_source"  # proto3 enums are open: the service refuses it
 
 
-async def test_status_answers_in_the_encoding_asked_for(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
+async def test_status_answers_in_the_encoding_asked_for(sandbox_http, endpoints, creds, action) -> None:
     request_id = (await _ingest(sandbox_http, endpoints, creds, _request(action.id))).json()["requestId"]
     url = f"{endpoints.google_datamanager_base_url}/v1/requestStatus:retrieve"
     headers = {"Authorization": f"Bearer {creds.access_token}"}

@@ -14,7 +14,8 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, Lease, SyncRun
-from routy_app.services import connections, runs, scheduler as sched
+from routy_app.services import connections, runs
+from routy_app.services import scheduler as sched
 from routy_app.services.scheduler import DbLease, SyncScheduler, leader_lock, pull_job_id
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture

@@ -63,7 +63,7 @@ async def _tick() -> None:
             _again.clear()
             try:
                 await run_once()
-            except Exception:  # noqa: BLE001 - keep the scheduler alive; the next run tries again
+            except Exception:
                 log.exception("alerts job failed")
             if not _again.is_set():
                 return
