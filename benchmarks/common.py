@@ -80,15 +80,14 @@ def fresh_environment(tmp: Path) -> None:
 async def sandbox_hub(state: SandboxState, retry: RetryPolicy) -> AsyncIterator[ProviderHub]:
     """A ProviderHub whose httpx client (`hub.http`, 120 s timeout) is served by the in-process sandbox."""
     from routy_app.config import Settings
-    from routy_app.providers.endpoints import Endpoints
     from routy_app.sandbox.app import mounted_sandbox
     from routy_app.services.hub import ProviderHub
 
-    endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox"))
+    settings = Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=mounted_sandbox(state)), base_url=SANDBOX_ORIGIN, timeout=httpx.Timeout(120.0)
     ) as http:
-        yield ProviderHub(endpoints, http, SANDBOX_ORIGIN, retry)
+        yield ProviderHub(settings, http, SANDBOX_ORIGIN, retry)
 
 
 async def connect_google(hub: ProviderHub, account_id: str = GOOGLE_ACCOUNT) -> int:

@@ -44,7 +44,10 @@ def _serve(app) -> tuple[str, uvicorn.Server]:  # noqa: ANN001 - an ASGI app
 
 
 def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
-    from routy_app.providers.endpoints import SANDBOX_PATHS
+    from routy_app.config import Settings
+    from routy_app.providers.ga4.endpoints import GA4Endpoints
+    from routy_app.providers.google_ads.endpoints import GoogleEndpoints
+    from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTY_") or k == "ROUTY_DATA_DIR"}
     env.update(
@@ -56,8 +59,22 @@ def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
             "REFLEX_WEB_WORKDIR": WEB_DIR,
         }
     )
-    for name, path in SANDBOX_PATHS.items():
-        env[name.upper()] = f"{sandbox_url}/sandbox{path}"
+    hosted = Settings(PUBLIC_URL=sandbox_url, ROUTY_PROVIDER_MODE="sandbox")  # the emulator's own process
+    google, meta = GoogleEndpoints.from_settings(hosted), MetaEndpoints.from_settings(hosted)
+    ga4 = GA4Endpoints.from_settings(hosted)
+    env.update(
+        {
+            "GOOGLE_AUTH_URL": google.auth_url,
+            "GOOGLE_TOKEN_URL": google.token_url,
+            "GOOGLE_REVOKE_URL": google.revoke_url,
+            "GOOGLE_ADS_BASE_URL": google.ads_base_url,
+            "GOOGLE_DATAMANAGER_BASE_URL": google.datamanager_base_url,
+            "META_DIALOG_BASE_URL": meta.dialog_base_url,
+            "META_GRAPH_BASE_URL": meta.graph_base_url,
+            "GA4_MP_BASE_URL": ga4.mp_base_url,
+            "GA4_DATA_API_BASE_URL": ga4.data_api_base_url,
+        }
+    )
     return env
 
 

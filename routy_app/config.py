@@ -21,8 +21,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from routy_app.providers import versions
+from routy_app.providers.google_ads.versions import GOOGLE_ADS_API
+from routy_app.providers.meta_ads.versions import MARKETING_API
 
 ProviderMode = Literal["sandbox", "live"]
+
+# The OAuth clients the sandbox accepts, used in sandbox mode when no real client is configured (the
+# emulator and the adapters both read them here; neither imports the other).
+SANDBOX_GOOGLE_CLIENT_ID = "sandbox-google-client-id.apps.googleusercontent.com"
+SANDBOX_GOOGLE_CLIENT_SECRET = "sandbox-google-client-secret"
+SANDBOX_META_APP_ID = "100000000000001"
+SANDBOX_META_APP_SECRET = "sandbox-meta-app-secret"
 
 
 class ConfigError(RuntimeError):
@@ -60,7 +69,7 @@ class Settings(BaseSettings):
     google_client_id: str = Field(default="", alias="GOOGLE_CLIENT_ID")
     google_client_secret: str = Field(default="", alias="GOOGLE_CLIENT_SECRET")
     google_ads_developer_token: str = Field(default="", alias="GOOGLE_ADS_DEVELOPER_TOKEN")
-    google_ads_api_version: str = Field(default=versions.DEFAULT_GOOGLE_ADS_VERSION, alias="GOOGLE_ADS_API_VERSION")
+    google_ads_api_version: str = Field(default=GOOGLE_ADS_API.newest.name, alias="GOOGLE_ADS_API_VERSION")
     google_auth_url: str = Field(default="", alias="GOOGLE_AUTH_URL")
     google_token_url: str = Field(default="", alias="GOOGLE_TOKEN_URL")
     google_revoke_url: str = Field(default="", alias="GOOGLE_REVOKE_URL")
@@ -73,7 +82,7 @@ class Settings(BaseSettings):
     # Meta (Graph API, Conversions API, OAuth dialog).
     meta_app_id: str = Field(default="", alias="META_APP_ID")
     meta_app_secret: str = Field(default="", alias="META_APP_SECRET")
-    meta_api_version: str = Field(default=versions.DEFAULT_META_VERSION, alias="META_API_VERSION")
+    meta_api_version: str = Field(default=MARKETING_API.newest.name, alias="META_API_VERSION")
     meta_dialog_base_url: str = Field(default="", alias="META_DIALOG_BASE_URL")
     meta_graph_base_url: str = Field(default="", alias="META_GRAPH_BASE_URL")
 
@@ -121,14 +130,14 @@ class Settings(BaseSettings):
     @classmethod
     def _google_version(cls, value: str) -> str:
         if not re.fullmatch(r"v\d{1,3}", value.strip()):
-            raise ValueError(f"{value!r} is not a Google Ads API version (like {versions.DEFAULT_GOOGLE_ADS_VERSION})")
+            raise ValueError(f"{value!r} is not a Google Ads API version (like {GOOGLE_ADS_API.newest.name})")
         return value.strip()
 
     @field_validator("meta_api_version")
     @classmethod
     def _meta_version(cls, value: str) -> str:
         if not re.fullmatch(r"v\d{1,3}\.\d", value.strip()):
-            raise ValueError(f"{value!r} is not a Graph API version (like {versions.DEFAULT_META_VERSION})")
+            raise ValueError(f"{value!r} is not a Graph API version (like {MARKETING_API.newest.name})")
         return value.strip()
 
     @model_validator(mode="after")
@@ -150,9 +159,8 @@ class Settings(BaseSettings):
 
     def api_versions(self, today: dt.date | None = None) -> list[versions.VersionStatus]:
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
-        return versions.configured_statuses(
-            self.google_ads_api_version, self.meta_api_version, today, self.version_warning_days
-        )
+        configured = [(GOOGLE_ADS_API, self.google_ads_api_version), (MARKETING_API, self.meta_api_version)]
+        return versions.configured_statuses(configured, today, self.version_warning_days)
 
     @property
     def public_origin(self) -> str:

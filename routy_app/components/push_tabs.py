@@ -37,6 +37,20 @@ def _mapping_row(row) -> rx.Component:
     )
 
 
+def _extra_field(field) -> rx.Component:
+    """A choice the provider's mapping asks for besides the action (Google's event source, Meta's event)."""
+    return rx.vstack(
+        rx.text(field.label, size="1", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(placeholder="Choose…", aria_label=field.label, id="map-" + field.name),
+            rx.select.content(rx.foreach(field.choices, lambda c: rx.select.item(c.label, value=c.value))),
+            value=MappingsState.extra_values.get(field.name, ""),
+            on_change=lambda value: MappingsState.set_extra(field.name, value),
+        ),
+        spacing="1",
+    )
+
+
 def _test_panel() -> rx.Component:
     return rx.cond(
         MappingsState.test_mapping_id != 0,
@@ -130,14 +144,14 @@ def mappings_tab() -> rx.Component:
                     spacing="1",
                 ),
                 rx.vstack(
-                    rx.text("Provider action", size="1", weight="medium"),
+                    rx.text(MappingsState.action_label, size="1", weight="medium"),
                     rx.cond(
-                        MappingsState.provider == "ga4",
+                        MappingsState.action_is_text,
                         rx.input(
                             name="action_id",
                             placeholder="generate_lead",
-                            aria_label="GA4 event name",
-                            list="ga4-events",
+                            aria_label=MappingsState.action_label,
+                            list="mapping-suggestions",
                         ),
                         rx.select.root(
                             rx.select.trigger(placeholder="Choose…", aria_label="Provider action"),
@@ -150,42 +164,15 @@ def mappings_tab() -> rx.Component:
                     ),
                     spacing="1",
                 ),
-                rx.cond(
-                    MappingsState.provider == "google_ads",
-                    rx.vstack(
-                        rx.text("Where they happen", size="1", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(aria_label="Event source", id="map-event-source"),
-                            rx.select.content(
-                                rx.foreach(MappingsState.event_sources, lambda e: rx.select.item(e.label, value=e.id))
-                            ),
-                            value=MappingsState.new_event_source,
-                            on_change=MappingsState.set_new_event_source,
-                        ),
-                        spacing="1",
-                    ),
-                ),
-                rx.cond(
-                    MappingsState.provider == "meta_ads",
-                    rx.vstack(
-                        rx.text("Meta event", size="1", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(placeholder="Purchase", aria_label="Meta event"),
-                            rx.select.content(
-                                rx.foreach(MappingsState.standard_events, lambda e: rx.select.item(e, value=e))
-                            ),
-                            value=MappingsState.new_event_name,
-                            on_change=MappingsState.set_new_event_name,
-                        ),
-                        spacing="1",
-                    ),
-                ),
+                rx.foreach(MappingsState.extra_fields, _extra_field),
                 rx.button("Add mapping", type="submit"),
                 align="end",
                 spacing="3",
                 wrap="wrap",
             ),
-            rx.el.datalist(rx.foreach(MappingsState.actions, lambda a: rx.el.option(value=a.id)), id="ga4-events"),
+            rx.el.datalist(
+                rx.foreach(MappingsState.actions, lambda a: rx.el.option(value=a.id)), id="mapping-suggestions"
+            ),
             on_submit=MappingsState.add,
             reset_on_submit=True,
         ),

@@ -6,11 +6,11 @@ import reflex as rx
 
 from routy_app.components.account_picker import account_picker
 from routy_app.components.conversions_tab import conversions_tab
-from routy_app.components.ga4_form import ga4_form
 from routy_app.components.layout import shell
 from routy_app.components.notices import provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
 from routy_app.components.settings_dialog import settings_dialog
+from routy_app.components.setup_form import setup_form
 from routy_app.state.connect import ConnectState
 from routy_app.state.conversions import ConversionsState
 from routy_app.state.settings import SettingsState
@@ -99,6 +99,6 @@ def source_page() -> rx.Component:
             ),
         ),
         account_picker(),
-        ga4_form(),
+        setup_form(),
         settings_dialog(),
     )

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from routy_app.providers.endpoints import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
+from routy_app.config import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 from routy_app.sandbox import data
 from routy_app.sandbox.faults import Fault
 from routy_app.sandbox.state import SandboxState

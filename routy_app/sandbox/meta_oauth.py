@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from routy_app.providers.endpoints import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
+from routy_app.config import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
 from routy_app.sandbox import meta_graph as g
 from routy_app.sandbox.state import SandboxState
 

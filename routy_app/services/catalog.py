@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from routy_app.config import get_settings
 from routy_app.models import Integration, IntegrationStatus, TrafficSource
-from routy_app.providers.registry import PROVIDERS, get_info
-from routy_app.providers.versions import FIXED_VERSIONS, for_provider
+from routy_app.providers import registry
+from routy_app.providers.versions import for_provider
 
 NOT_CONNECTED = "not_connected"
 
@@ -60,7 +60,7 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
         i.provider: i for i in session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).all()
     }
     cards = []
-    for info in PROVIDERS:
+    for info in registry.all_definitions():
         integration = integrations.get(info.key)
         status = integration.status if integration else NOT_CONNECTED
         label, color, action = STATUS_DISPLAY[status]
@@ -73,7 +73,7 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
                 name=info.name,
                 description=info.description,
                 logo=info.logo,
-                auth=info.auth,
+                auth=info.auth.value,
                 status=status,
                 status_label=label,
                 status_color=color,
@@ -141,13 +141,13 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
     integration = session.get(Integration, integration_id)
     if integration is None:
         return None
-    info = get_info(integration.provider)
+    info = registry.get(integration.provider)
     label, color, _ = STATUS_DISPLAY[integration.status]
     return ConnectionDetails(
         integration_id=int(integration.id),
         provider=integration.provider,
         provider_name=info.name,
-        auth=info.auth,
+        auth=info.auth.value,
         status=integration.status,
         status_label=label,
         status_color=color,
@@ -197,7 +197,7 @@ def api_versions(provider: str) -> tuple[list[VersionRow], str, str]:
         if status.level != "ok":
             notices.append(status.message)
             worst = "error" if status.level == "error" else worst if worst == "error" else "warning"
-    for api, version in FIXED_VERSIONS.get(provider, ()):
+    for api, version in registry.get(provider).fixed_versions:
         rows.append(
             VersionRow(
                 api,

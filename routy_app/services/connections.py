@@ -7,14 +7,19 @@ reconnect_required (auth refused: only a new OAuth flow helps); needs_attention 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import httpx
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
@@ -32,8 +37,11 @@ from routy_app.models import (
     SyncRun,
     TrafficSource,
 )
-from routy_app.providers.base import Account, AuthExpired, Credentials, ProviderError
-from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import AuthScheme, Capability
+from routy_app.providers.errors import AuthExpired, ProviderError, SetupFieldError
+from routy_app.providers.protocols import ManualSetup, OAuthFlow, Provider, ability
+from routy_app.providers.values import Account, Credentials
 from routy_app.services import runs
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
@@ -96,11 +104,8 @@ def callback_message(code: str, provider_key: str) -> str:
     template = CALLBACK_MESSAGES.get(code)
     if template is None:
         return ""
-    try:
-        name = get_info(provider_key).name
-    except UnknownProvider:
-        name = "The provider"
-    return template.format(name=name)
+    definition = registry.find(provider_key)
+    return template.format(name=definition.name if definition else "The provider")
 
 
 def _refused(
@@ -168,33 +173,49 @@ def _get(session: Session, integration_id: int) -> Integration:
 
 
 def _provider_name(key: str) -> str:
-    try:
-        return get_info(key).name
-    except UnknownProvider:
-        return key
+    return registry.display_name(key)
 
 
-async def fresh_credentials(hub: ProviderHub, integration_id: int) -> Credentials:
-    """Stored credentials, refreshed first when they expire within five minutes.
+class ProviderSession(NamedTuple):
+    """What the door hands out: the adapter (built with the refresh callback), fresh credentials, the account."""
 
-    A refused refresh marks the integration Reconnection Required and raises AuthExpired.
+    provider: Provider
+    creds: Credentials
+    account: Account
+
+
+@contextlib.asynccontextmanager
+async def provider_session(
+    hub: ProviderHub,
+    integration_id: int,
+    *,
+    http: httpx.AsyncClient | None = None,
+    refresh_within: float | None = REFRESH_MARGIN_SECONDS,
+) -> AsyncIterator[ProviderSession]:
+    """The one door for an integration's authorised calls.
+
+    1. Reads the stored credentials and account in one short transaction (no session is held after it).
+    2. Builds the adapter with a callback that stores every token it refreshes (in its own transaction).
+    3. Refreshes first when the access token expires within `refresh_within` seconds (None: never).
+    4. An AuthExpired, from the refresh or from the block, marks the integration Reconnection Required,
+       once, and propagates; bodies never mark it themselves. Other errors pass through untouched.
+    Raises ConnectionProblem when the integration or its stored authorisation is gone.
     """
     with session_scope() as session:
         integration = _get(session, integration_id)
         creds = load_credentials(integration)
-        provider_key = integration.provider
+        provider_key, account = integration.provider, account_of(integration)
         if integration.token_expires_at is not None:  # the column is what the scheduler watches
             creds = dataclasses.replace(creds, expires_at=integration.token_expires_at)
-    if not (creds.refresh_token and creds.expires_within(REFRESH_MARGIN_SECONDS)):
-        return creds
-    provider = hub.provider(provider_key)
+    provider = hub.provider(provider_key, http=http, on_refresh=functools.partial(persist_refreshed, integration_id))
     try:
-        creds = await provider.refresh(creds)
+        if refresh_within is not None and creds.refresh_token and creds.expires_within(refresh_within):
+            creds = await provider.refresh(creds)
+        yield ProviderSession(provider, creds, account)
     except AuthExpired as exc:
-        mark_auth_failed(integration_id, exc.message)
+        name = registry.display_name(provider_key)
+        mark_auth_failed(integration_id, f"{name} refused the authorisation: {describe_error(exc)}")
         raise
-    persist_refreshed(integration_id, creds)
-    return creds
 
 
 def persist_refreshed(integration_id: int, creds: Credentials | None) -> None:
@@ -234,7 +255,8 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
     for integration_id in ids:
         try:
             before = time.monotonic()
-            await fresh_credentials(hub, int(integration_id))
+            async with provider_session(hub, int(integration_id), refresh_within=within_seconds):
+                pass
             refreshed += 1
             log.info("refreshed token of integration %s in %.0f ms", integration_id, (time.monotonic() - before) * 1000)
         except (ProviderError, ConnectionProblem) as exc:
@@ -254,11 +276,10 @@ async def start_oauth(
     reconnect_integration_id: int | None = None,
 ) -> str:
     """Create a single-use state (10 minutes, PKCE verifier) and return the provider's authorize URL."""
-    try:
-        info = get_info(provider_key)
-    except UnknownProvider:
-        raise ConnectionProblem(f"Unknown provider {provider_key!r}.") from None
-    if info.auth != "oauth":
+    info = registry.find(provider_key)
+    if info is None:
+        raise ConnectionProblem(f"Unknown provider {provider_key!r}.")
+    if info.auth is not AuthScheme.OAUTH:
         raise ConnectionProblem(f"{info.name} is set up with a form, not OAuth.")
     with session_scope() as session:
         if session.get(TrafficSource, source_id) is None:
@@ -285,7 +306,8 @@ async def start_oauth(
             )
         )
         session.commit()
-    return hub.provider(provider_key).authorization_url(state, verifier, hub.redirect_uri(provider_key))
+    flow = ability(hub.provider(provider_key), OAuthFlow)
+    return flow.authorization_url(state, verifier, hub.redirect_uri(provider_key))
 
 
 def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuthState:
@@ -338,11 +360,12 @@ async def complete_oauth(
     code = params.get("code", "")
     if not code:
         return _refused(source_id, provider_key, "no_code")
+    flow = ability(hub.provider(provider_key), OAuthFlow)
     try:
-        creds = await hub.provider(provider_key).exchange_code(code, row.code_verifier, hub.redirect_uri(provider_key))
+        creds = await flow.exchange_code(code, row.code_verifier, hub.redirect_uri(provider_key))
     except ProviderError as exc:
         return _refused(source_id, provider_key, "exchange_failed", exc.message, row.integration_id)
-    missing = getattr(hub.provider(provider_key), "missing_scopes", lambda _c: [])(creds)
+    missing = flow.missing_scopes(creds)
     if missing:
         return _refused(
             source_id,
@@ -377,8 +400,8 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
         ).first()
         if existing is not None:
             return _refused(row.traffic_source_id, row.provider, "already_connected", integration_id=existing.id)
-        info = get_info(row.provider)
-        direction = Direction.BIDIRECTIONAL if len(info.capabilities) == 2 else next(iter(info.capabilities))
+        info = registry.get(row.provider)
+        direction = _direction(info.can(Capability.PULL), info.can(Capability.PUSH))
         integration = Integration(
             traffic_source_id=row.traffic_source_id,
             provider=row.provider,
@@ -403,18 +426,14 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
 async def _reachable_accounts(hub: ProviderHub, integration_id: int) -> list[Account]:
     """Accounts the stored token reaches right now; a refused token means Reconnection Required."""
     with session_scope() as session:
-        provider_key = _get(session, integration_id).provider
-    creds = await fresh_credentials(hub, integration_id)
-    provider = hub.provider(provider_key)
+        name = _provider_name(_get(session, integration_id).provider)
     try:
-        accounts = await provider.list_accounts(creds)
+        async with provider_session(hub, integration_id) as (provider, creds, _):
+            return await provider.list_accounts(creds)
     except AuthExpired as exc:
-        mark_auth_failed(integration_id, exc.message)
-        raise ConnectionProblem(f"{_provider_name(provider_key)} refused the authorisation: {exc.message}") from None
+        raise ConnectionProblem(f"{name} refused the authorisation: {exc.message}") from None
     except ProviderError as exc:
-        raise ConnectionProblem(f"{_provider_name(provider_key)} could not list accounts: {exc.message}") from None
-    persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
-    return accounts
+        raise ConnectionProblem(f"{name} could not list accounts: {exc.message}") from None
 
 
 async def list_account_choices(hub: ProviderHub, integration_id: int) -> list[AccountChoice]:
@@ -478,15 +497,20 @@ async def select_account(hub: ProviderHub, integration_id: int, account_id: str)
 # ---------------------------------------------------------------- GA4 manual setup
 
 
+def _direction(pull: bool, push: bool) -> Direction:
+    """What a new integration does by default: everything it can."""
+    if pull and push:
+        return Direction.BIDIRECTIONAL
+    return Direction.PULL if pull else Direction.PUSH
+
+
 async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fields: dict[str, str]) -> Integration:
-    """Validate the GA4 form live (debug endpoint, Data API when pull credentials are given), then save.
+    """Validate a set-up form live (the provider's own checks), then save.
 
     Raises ConnectionProblem naming the field, or carrying the provider's message; saves nothing then.
     """
-    from routy_app.providers.ga4 import FieldError  # the only manual provider today
-
-    info = get_info(provider_key)
-    if info.auth != "manual":
+    info = registry.get(provider_key)
+    if info.auth is not AuthScheme.MANUAL:
         raise ConnectionProblem(f"{info.name} is connected with OAuth, not a form.")
     with session_scope() as session:
         if session.get(TrafficSource, source_id) is None:
@@ -495,18 +519,14 @@ async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fiel
             select(Integration).where(Integration.traffic_source_id == source_id, Integration.provider == provider_key)
         ).first():
             raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
-    provider = hub.provider(provider_key)
-    measurement_id = (fields.get("measurement_id") or "").strip()
-    api_secret = (fields.get("api_secret") or "").strip()
-    property_id = (fields.get("property_id") or "").strip() or None
-    sa_json = (fields.get("service_account_json") or "").strip() or None
+    form = ability(hub.provider(provider_key), ManualSetup)
     try:
-        account = await provider.validate_manual_setup(measurement_id, api_secret, property_id, sa_json)  # type: ignore[attr-defined]
-    except FieldError as exc:
+        account, creds = await form.validate_setup({f.name: str(fields.get(f.name) or "") for f in info.setup_fields})
+    except SetupFieldError as exc:
         raise ConnectionProblem(exc.message, field=exc.field) from None
     except ProviderError as exc:
         raise ConnectionProblem(f"{info.name} rejected the check: {exc.message}") from None
-    creds = provider.credentials_for(measurement_id, api_secret, property_id, sa_json)  # type: ignore[attr-defined]
+    can_pull = info.can(Capability.PULL) and info.can_pull(creds)
     with session_scope() as session:
         integration = Integration(
             traffic_source_id=source_id,
@@ -516,8 +536,8 @@ async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fiel
             account_name=account.name,
             account_currency=account.currency,
             account_timezone=account.timezone,
-            direction=Direction.BIDIRECTIONAL if property_id else Direction.PUSH,
-            settings_json=json.dumps({"pull_enabled": bool(property_id)}),
+            direction=_direction(can_pull, info.can(Capability.PUSH)),
+            settings_json=json.dumps({"pull_enabled": can_pull}),
         )
         save_credentials(integration, creds)
         session.add(integration)
@@ -538,12 +558,9 @@ async def test_connection(hub: ProviderHub, integration_id: int) -> TestOutcome:
             raise ConnectionProblem("Pick an account first.")
     name = _provider_name(provider_key)
     try:
-        creds = await fresh_credentials(hub, integration_id)
-        provider = hub.provider(provider_key)
-        await provider.test_connection(creds, account)
-        persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+        async with provider_session(hub, integration_id) as (provider, creds, _):
+            await provider.test_connection(creds, account)
     except AuthExpired as exc:
-        mark_auth_failed(integration_id, exc.message)
         return TestOutcome(False, _ms(started), f"{name} refused the authorisation: {exc.message}")
     except ProviderError as exc:
         return TestOutcome(False, _ms(started), f"{name} answered: {describe_error(exc)}")
@@ -599,7 +616,7 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
     if creds is not None:
         try:
             await hub.provider(provider_key).revoke(creds)
-        except (ProviderError, NotImplementedError) as exc:
+        except ProviderError as exc:
             note = (
                 f" (revoking the token at {name} failed: {getattr(exc, 'message', exc)}; remove Routy's access there)"
             )

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 
 from routy_app.models import Conversion, ConversionPush, TrafficSource
 from routy_app.providers import hashing
-from routy_app.providers.base import CONVERSION_ORIGINS
+from routy_app.providers.values import CONVERSION_ORIGINS
 from routy_app.services import outbox
 from routy_app.timeutil import utcnow
 

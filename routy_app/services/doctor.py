@@ -19,8 +19,8 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import ConversionMapping, Integration, IntegrationStatus
-from routy_app.providers import ga4_setup, google_ads_setup, meta_setup
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.protocols import SetupChecks
 from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
 from routy_app.providers.versions import VersionStatus, for_provider
 from routy_app.services import connections
@@ -87,7 +87,7 @@ def _quick(hub: ProviderHub) -> ProviderHub:
         cap=min(hub.retry.cap, 2.0),
         max_hint=min(hub.retry.max_hint, 5.0),
     )
-    return ProviderHub(hub.endpoints, hub.http, hub.public_url, retry)
+    return hub.with_retry(retry)
 
 
 def _integration_ids(source_id: int | None) -> list[int]:
@@ -123,33 +123,22 @@ async def check_integration(
         provider_key, status = integration.provider, integration.status
         account = connections.account_of(integration)
         has_creds = bool(integration.credentials_enc)
-        creds = connections.load_credentials(integration) if has_creds else None
-    info = get_info(provider_key)
-    title = f"{info.name} · {account.name or 'no account'} ({account.id or '–'})"
-    if status == IntegrationStatus.PENDING_ACCOUNT or creds is None:
+    title = f"{registry.display_name(provider_key)} · {account.name or 'no account'} ({account.id or '–'})"
+    if status == IntegrationStatus.PENDING_ACCOUNT or not has_creds:
         return IntegrationReport(
             integration_id,
             provider_key,
             title,
             [skip("Set-up", "No account chosen yet: finish connecting in the app.")],
         )
-    sandbox = settings.is_sandbox
-    adapter = hub.provider(provider_key)
     version = next(iter(for_provider(versions, provider_key)), None)
-    if provider_key == "google_ads":
-        assert version is not None
-        checks, fresh = await google_ads_setup.check(
-            adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox
-        )  # type: ignore[arg-type]
-        if fresh.access_token != creds.access_token:
-            connections.persist_refreshed(integration_id, fresh)
-    elif provider_key == "meta_ads":
-        assert version is not None
-        checks = await meta_setup.check(adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox)  # type: ignore[arg-type]
-    elif provider_key == "ga4":
-        checks = await ga4_setup.check(adapter, creds, account, sandbox=sandbox)  # type: ignore[arg-type]
-    else:
-        checks = [fail("Set-up", f"No set-up checks for {provider_key}.")]
+    async with connections.provider_session(hub, integration_id, refresh_within=None) as (adapter, creds, account):
+        if isinstance(adapter, SetupChecks):
+            checks = await adapter.check_setup(
+                creds, account, version, _mapped(integration_id), sandbox=settings.is_sandbox
+            )
+        else:
+            checks = [fail("Set-up", f"No set-up checks for {registry.display_name(provider_key)}.")]
     if status == IntegrationStatus.PAUSED:
         checks = [skip("Status", "Paused: nothing syncs until it is resumed."), *checks]
     return IntegrationReport(integration_id, provider_key, title, checks)

@@ -26,16 +26,11 @@ from sqlmodel import Session, select
 
 from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
-from routy_app.providers.base import AuthExpired, ConversionAction, ProviderError
-from routy_app.providers.ga4 import RECOMMENDED_EVENTS, validate_event_name
-from routy_app.providers.google_conversion_rules import (
-    DEFAULT_EVENT_SOURCE,
-    EVENT_SOURCES,
-    destination_problem,
-    normalise_event_source,
-)
-from routy_app.providers.meta_ads import STANDARD_EVENTS
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import MappingSpec
+from routy_app.providers.errors import AuthExpired, ProviderError, SetupFieldError
+from routy_app.providers.protocols import ActionCatalog, ActionCheck, ability
+from routy_app.providers.values import ConversionAction
 from routy_app.services import connections, outbox, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.timeutil import utcnow
@@ -66,14 +61,16 @@ class MappingView:
     label: str  # e.g. "Purchase on pixel 'Shop Pixel'"
 
 
-def _view(m: ConversionMapping) -> MappingView:
+def _view(m: ConversionMapping, spec: MappingSpec | None) -> MappingView:
     extra = json.loads(m.extra_json or "{}")
-    label = m.action_name or m.action_id
-    if extra.get("event_name"):
-        label = f"{extra['event_name']} on {label}"
-    if extra.get("event_source"):  # Google: where the conversions happen (Data Manager eventSource)
-        label = f"{label} · {extra['event_source'].replace('_', ' ').lower()}"
+    name = m.action_name or m.action_id
+    label = spec.label(name, extra) if spec is not None else name
     return MappingView(int(m.id), m.event_type, m.action_id, m.action_name, extra, m.enabled, label)
+
+
+def _spec(provider_key: str) -> MappingSpec | None:
+    definition = registry.find(provider_key)
+    return definition.mapping if definition else None
 
 
 def _integration(session: Session, integration_id: int) -> Integration:
@@ -94,39 +91,19 @@ def _mapping(session: Session, mapping_id: int) -> ConversionMapping:
 
 
 def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict[str, Any]) -> tuple[str, dict]:
-    """The normalised action id and extra, or MappingProblem naming the field."""
+    """The normalised action id and extra (the provider's own rules), or MappingProblem naming the field."""
     if not isinstance(event_type, str) or not EVENT_TYPE_RE.fullmatch(event_type):
         raise MappingProblem(
             "The Routy event type must be 1-64 lowercase letters, digits or underscores (e.g. lead, sale).",
             "event_type",
         )
-    action_id = (action_id or "").strip()
-    extra = dict(extra or {})
-    if provider == "google_ads":
-        action_id = action_id.rsplit("/", 1)[-1]  # a resource name customers/1/conversionActions/2 is fine too
-        if not action_id.isdigit():
-            raise MappingProblem("Choose a Google Ads conversion action (its numeric id).", "action_id")
-        chosen = extra.get("event_source")
-        source = DEFAULT_EVENT_SOURCE if chosen in (None, "") else normalise_event_source(chosen)
-        if source is None:
-            raise MappingProblem(
-                "Choose where these conversions happen: " + ", ".join(EVENT_SOURCES) + ".", "event_source"
-            )
-        extra["event_source"] = source
-    elif provider == "meta_ads":
-        if not action_id.isdigit():
-            raise MappingProblem("Choose a Meta pixel (dataset); its id is a number.", "action_id")
-        if extra.get("event_name") not in STANDARD_EVENTS:
-            raise MappingProblem(
-                "Choose the Meta standard event to send: " + ", ".join(STANDARD_EVENTS) + ".", "event_name"
-            )
-    elif provider == "ga4":
-        problem = validate_event_name(action_id)
-        if problem:
-            raise MappingProblem(problem, "action_id")
-    else:
-        raise MappingProblem(f"{provider} does not receive conversions.")
-    return action_id, extra
+    spec = _spec(provider)
+    if spec is None:
+        raise MappingProblem(f"{registry.display_name(provider)} does not receive conversions.")
+    try:
+        return spec.validate(action_id or "", {k: v for k, v in (extra or {}).items() if v is not None}, None)
+    except SetupFieldError as exc:
+        raise MappingProblem(exc.message, exc.field) from None
 
 
 # ---------------------------------------------------------------- CRUD
@@ -147,42 +124,35 @@ async def save_mapping(
     be owned by the account Routy pushes as (the operating account). The refusal says why.
     """
     with session_scope() as session:
-        integration = _integration(session, integration_id)
-        provider_key = integration.provider
-        account = connections.account_of(integration)
-    if provider_key == "google_ads":
-        action_id = (action_id or "").strip().rsplit("/", 1)[-1]
-        action = await _live_google_action(hub, integration_id, account, action_id)
-        problem = destination_problem(account, action)
-        if problem:
-            raise MappingProblem(problem, "action_id")
-        action_name = action.name or action_name
+        provider_key = _integration(session, integration_id).provider
+    definition = registry.get(provider_key)
+    if definition.mapping is not None and definition.mapping.live_actions:
+        action = await _checked_action(hub, integration_id, provider_key, action_id, extra or {})
+        if action is not None:
+            action_name = action.name or action_name
     with session_scope() as session:
         return add_mapping(session, integration_id, event_type, action_id, action_name, extra)
 
 
-async def _live_google_action(hub: ProviderHub, integration_id: int, account: Any, action_id: str) -> ConversionAction:
-    if not action_id.isdigit():
-        raise MappingProblem("Choose a Google Ads conversion action (its numeric id).", "action_id")
-    provider = hub.provider("google_ads")
+async def _checked_action(
+    hub: ProviderHub, integration_id: int, provider_key: str, action_id: str, extra: dict[str, Any]
+) -> ConversionAction | None:
+    """The provider's live check of a new mapping's action (only providers that have one, e.g. Google)."""
     try:
-        creds = await connections.fresh_credentials(hub, integration_id)
-        action = await provider.conversion_action(creds, account, action_id)  # type: ignore[attr-defined]
-        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+        action_id, _ = validate_mapping(provider_key, "check", action_id, extra)
+        async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+            if not isinstance(provider, ActionCheck):
+                return None
+            return await provider.check_action(creds, account, action_id)
+    except SetupFieldError as exc:
+        raise MappingProblem(exc.message, exc.field) from None
     except AuthExpired as exc:
-        connections.mark_auth_failed(integration_id, exc.message)
-        raise MappingProblem(f"Google refused the authorisation ({exc.message}); reconnect first.") from None
+        name = registry.display_name(provider_key)
+        raise MappingProblem(f"{name} refused the authorisation ({exc.message}); reconnect first.") from None
     except ProviderError as exc:
         raise MappingProblem(f"Could not check the conversion action: {connections.describe_error(exc)}") from None
     except connections.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
-    if action is None:
-        raise MappingProblem(f"Google Ads account {account.id} has no conversion action {action_id}.", "action_id")
-    if action.extra.get("status") not in (None, "", "ENABLED"):
-        raise MappingProblem(
-            f"'{action.name}' is {str(action.extra['status']).lower()} in Google Ads; enable it first.", "action_id"
-        )
-    return action
 
 
 def list_mappings(session: Session, integration_id: int) -> list[MappingView]:
@@ -191,7 +161,8 @@ def list_mappings(session: Session, integration_id: int) -> list[MappingView]:
         .where(ConversionMapping.integration_id == integration_id)
         .order_by(ConversionMapping.event_type, ConversionMapping.id)
     ).all()
-    return [_view(m) for m in rows]
+    spec = _spec(_integration(session, integration_id).provider)
+    return [_view(m, spec) for m in rows]
 
 
 def add_mapping(
@@ -228,7 +199,7 @@ def add_mapping(
     if enabled:
         _queue_recent(session, integration, mapping)
     session.commit()
-    return _view(mapping)
+    return _view(mapping, _spec(integration.provider))
 
 
 def update_mapping(
@@ -282,7 +253,7 @@ def update_mapping(
     if mapping.enabled and type_changed:
         _queue_recent(session, integration, mapping)
     session.commit()
-    return _view(mapping)
+    return _view(mapping, _spec(integration.provider))
 
 
 def set_enabled(session: Session, mapping_id: int, enabled: bool) -> MappingView:
@@ -311,7 +282,7 @@ def set_enabled(session: Session, mapping_id: int, enabled: bool) -> MappingView
         )
         _queue_recent(session, integration, mapping)
     session.commit()
-    return _view(mapping)
+    return _view(mapping, _spec(integration.provider))
 
 
 def delete_mapping(session: Session, mapping_id: int) -> None:
@@ -341,7 +312,7 @@ def _sent_count(session: Session, mapping_id: int) -> int:
 
 
 def _window_start(integration: Integration) -> dt.datetime:
-    return utcnow() - dt.timedelta(days=get_info(integration.provider).push_window_days)
+    return utcnow() - registry.get(integration.provider).push_window
 
 
 def _queue_recent(session: Session, integration: Integration, mapping: ConversionMapping) -> int:
@@ -358,39 +329,30 @@ def _queue_recent(session: Session, integration: Integration, mapping: Conversio
 
 
 async def available_actions(hub: ProviderHub, integration_id: int) -> list[ConversionAction]:
-    """What the mapping form offers, read live: Google UPLOAD_CLICKS actions, Meta pixels (with the
-    standard events in `extra`), GA4 recommended event names (any valid name is also accepted)."""
+    """What the mapping form offers: the account's actions read live where the provider lists them (Google
+    UPLOAD_CLICKS actions, Meta pixels), else the provider's suggestions (GA4's recommended events)."""
     with session_scope() as session:
-        integration = _integration(session, integration_id)
-        provider_key = integration.provider
-        account = connections.account_of(integration)
-    if provider_key == "ga4":
+        provider_key = _integration(session, integration_id).provider
+    spec = _spec(provider_key)
+    if spec is None or spec.action is None:
+        return []
+    if not spec.live_actions:
         return [
-            ConversionAction(id=name, name=name, kind="event", extra={"recommended": True})
-            for name in RECOMMENDED_EVENTS
+            ConversionAction(id=s, name=s, kind="event", extra={"recommended": True}) for s in spec.action.suggestions
         ]
     try:
-        creds = await connections.fresh_credentials(hub, integration_id)
-        provider = hub.provider(provider_key)
-        actions = await provider.list_conversion_actions(creds, account)
-        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+        async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+            return await ability(provider, ActionCatalog).list_conversion_actions(creds, account)
     except AuthExpired as exc:
-        connections.mark_auth_failed(integration_id, exc.message)
         raise MappingProblem(f"The provider refused the authorisation ({exc.message}); reconnect first.") from None
     except ProviderError as exc:
         raise MappingProblem(f"Could not list conversion actions: {connections.describe_error(exc)}") from None
     except connections.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
-    if provider_key == "meta_ads":
-        actions = [
-            ConversionAction(a.id, a.name, a.kind, {**a.extra, "standard_events": list(STANDARD_EVENTS)})
-            for a in actions
-        ]
-    return actions
 
 
 async def flag_missing(hub: ProviderHub, integration_id: int) -> list[int]:
-    """Ids of this integration's mappings whose provider action no longer exists (GA4 never: names are free)."""
+    """Ids of this integration's mappings whose provider action no longer exists (typed targets never)."""
     with session_scope() as session:
         integration = _integration(session, integration_id)
         mappings = [
@@ -399,8 +361,8 @@ async def flag_missing(hub: ProviderHub, integration_id: int) -> list[int]:
                 select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)
             )
         ]
-        provider_key = integration.provider
-    if provider_key == "ga4" or not mappings:
+        spec = _spec(integration.provider)
+    if spec is None or not spec.live_actions or not mappings:
         return []
     live = {str(a.id).rsplit("/", 1)[-1] for a in await available_actions(hub, integration_id)}
     return [mid for mid, action_id in mappings if action_id not in live]

@@ -16,10 +16,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Direction, Integration, IntegrationStatus
-from routy_app.providers.registry import PROVIDERS
+from routy_app.providers import registry
+from routy_app.providers.definition import Capability
 from routy_app.timeutil import utcnow
 
-PUSH_PROVIDERS = [info.key for info in PROVIDERS if "push" in info.capabilities]
+PUSH_PROVIDERS = [d.key for d in registry.with_capability(Capability.PUSH)]
 # Statuses that keep a queue: paused and reconnect-needed integrations flush later; pending has no account.
 QUEUEING_STATUSES = [
     IntegrationStatus.ACTIVE,

@@ -28,8 +28,11 @@ from sqlalchemy import Connection, Date, TextClause, bindparam, literal_column, 
 
 from routy_app.db import get_engine, session_scope
 from routy_app.models import Direction, Integration, IntegrationStatus, MetricRow
-from routy_app.providers.base import Account, AuthExpired, Level, MetricRecord, ProviderError, RateLimited
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import Capability
+from routy_app.providers.errors import AuthExpired, ProviderError, RateLimited
+from routy_app.providers.protocols import MetricsSource, ability
+from routy_app.providers.values import Account, Credentials, Level, MetricRecord
 from routy_app.services import connections, pull_clock, runs
 from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import ProviderHub
@@ -151,15 +154,6 @@ def can_pull(integration: Integration) -> str | None:
     if integration.status not in PULL_STATUSES:
         return "This integration cannot sync in its current state."
     return None
-
-
-def _levels_for(provider_key: str, extra: dict) -> tuple[Level, ...]:
-    info = get_info(provider_key)
-    if "pull" not in info.capabilities:
-        return ()
-    if provider_key == "ga4" and not (extra.get("property_id") and extra.get("service_account_json")):
-        return ()
-    return info.levels
 
 
 # ---------------------------------------------------------------- writing
@@ -322,6 +316,76 @@ def _rate_limit_text(name: str, exc: RateLimited) -> str:
     return sentence(f"{name} rate limit reached: {connections.describe_error(exc)}") + wait
 
 
+async def _read_levels(
+    provider: MetricsSource,
+    creds: Credentials,
+    plan: _Plan,
+    summary: RunSummary,
+    run_id: int,
+    lease: runs.HeldLease,
+    on_progress: Callable[[str, int], None] | None,
+) -> list[str]:
+    """Read every level of the plan page by page into MetricRow; returns the errors of failed levels.
+
+    An AuthExpired stops the run (after recording the level as failed) and propagates to the door.
+    """
+    writer = _Writer(plan.integration_id, plan.full)
+    start, end, name = plan.start, plan.end, plan.provider_name
+    errors: list[str] = []
+    try:
+        for level in plan.levels:
+            if not lease.keep():
+                errors.append(LOCK_LOST)
+                summary.failed_levels.extend(lvl for lvl in plan.levels[plan.levels.index(level) :])
+                break
+            mark = await asyncio.to_thread(writer.max_id_now) if plan.full else 0
+            before = await asyncio.to_thread(writer.count_window, level, start, end) if plan.full else 0
+            level_read = 0
+            refused: AuthExpired | None = None
+            runs.update_progress(run_id, level, summary.read)
+            try:
+                async for page in provider.fetch_metrics(creds, plan.account, level, start, end):
+                    inserted = await asyncio.to_thread(writer.write, page)
+                    n = len(page)
+                    del page  # not kept alive while the next page is fetched: memory stays one page
+                    level_read += n
+                    summary.read += n
+                    summary.inserted += inserted
+                    if not plan.full:
+                        summary.updated += n - inserted
+                    runs.update_progress(run_id, level, summary.read)
+                    if on_progress is not None:
+                        on_progress(level, summary.read)
+                    if not lease.keep():  # another process may be writing this integration now
+                        raise _LockLost()
+            except AuthExpired as exc:
+                refused = exc
+                summary.failed_levels.append(level)
+            except _LockLost:
+                errors.append(LOCK_LOST)
+                summary.failed_levels.append(level)
+            except RateLimited as exc:
+                errors.append(f"{level}: {_rate_limit_text(name, exc)}")
+                summary.failed_levels.append(level)
+            except ProviderError as exc:
+                errors.append(f"{level}: {name} answered: {connections.describe_error(exc)}")
+                summary.failed_levels.append(level)
+            if plan.full:  # counted for every level read, finished or not: read = new + updated
+                unseen = await asyncio.to_thread(writer.count_window, level, start, end, mark)
+                updated = max(0, before - unseen)
+                summary.updated += updated
+                summary.inserted += max(0, level_read - updated)
+                if level not in summary.failed_levels:  # never sweep a level that did not finish
+                    summary.deleted += await asyncio.to_thread(writer.sweep, level, start, end, mark)
+            if refused is not None:
+                raise refused  # the next levels would be refused too
+            if LOCK_LOST in errors:
+                break  # the next levels are another process's now
+    finally:
+        summary.write_seconds = writer.seconds
+    return errors
+
+
 async def run_pull(
     hub: ProviderHub,
     integration_id: int,
@@ -361,91 +425,31 @@ async def _locked_run(
     started_at = utcnow()
     run_id = runs.open_run(integration_id, "pull", trigger, lease.holder)
     summary = RunSummary(run_id=run_id, status="failed")
-    name = get_info(integration.provider).name
+    name = registry.display_name(integration.provider)
     try:
         try:
-            creds = await connections.fresh_credentials(hub, integration_id)
-        except AuthExpired as exc:  # fresh_credentials already marked it Reconnection Required
+            async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+                definition = registry.get(integration.provider)
+                pullable = definition.can(Capability.PULL) and definition.can_pull(creds)
+                levels = tuple(lvl for lvl in definition.levels if pullable and (only is None or lvl in only))
+                if not levels:
+                    summary.error = f"{name} pulling is not set up for this integration."
+                    connections.record_failure(integration_id, summary.error)
+                    return summary
+                today = today_in(integration.account_timezone)
+                start, end = pull_window(integration, trigger == "full", today)
+                summary.start, summary.end = start, end
+                plan = _Plan(integration_id, integration.provider, name, account, levels, start, end, trigger == "full")
+                errors = await _read_levels(
+                    ability(provider, MetricsSource), creds, plan, summary, run_id, lease, on_progress
+                )
+        except AuthExpired as exc:  # the door marked it Reconnection Required
             summary.error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
+            summary.status = "partial" if summary.read else "failed"
             return summary
-        except (ConnectionProblem, ProviderError) as exc:
+        except (ConnectionProblem, ProviderError) as exc:  # the stored authorisation is gone, or its refresh failed
             summary.error = getattr(exc, "message", str(exc))
             connections.record_failure(integration_id, summary.error)
-            return summary
-        levels = tuple(lvl for lvl in _levels_for(integration.provider, creds.extra) if only is None or lvl in only)
-        if not levels:
-            summary.error = f"{name} pulling is not set up for this integration."
-            connections.record_failure(integration_id, summary.error)
-            return summary
-        today = today_in(integration.account_timezone)
-        start, end = pull_window(integration, trigger == "full", today)
-        summary.start, summary.end = start, end
-        plan = _Plan(
-            integration_id,
-            integration.provider,
-            name,
-            connections.account_of(integration),
-            levels,
-            start,
-            end,
-            trigger == "full",
-        )
-        provider = hub.provider(plan.provider_key)
-        writer = _Writer(integration_id, plan.full)
-        errors: list[str] = []
-        auth_error: str | None = None
-        for level in plan.levels:
-            if not lease.keep():
-                errors.append(LOCK_LOST)
-                summary.failed_levels.extend(lvl for lvl in plan.levels[plan.levels.index(level) :])
-                break
-            mark = await asyncio.to_thread(writer.max_id_now) if plan.full else 0
-            before = await asyncio.to_thread(writer.count_window, level, start, end) if plan.full else 0
-            level_read = 0
-            runs.update_progress(run_id, level, summary.read)
-            try:
-                async for page in provider.fetch_metrics(creds, plan.account, level, start, end):
-                    inserted = await asyncio.to_thread(writer.write, page)
-                    n = len(page)
-                    del page  # not kept alive while the next page is fetched: memory stays one page
-                    level_read += n
-                    summary.read += n
-                    summary.inserted += inserted
-                    if not plan.full:
-                        summary.updated += n - inserted
-                    runs.update_progress(run_id, level, summary.read)
-                    if on_progress is not None:
-                        on_progress(level, summary.read)
-                    if not lease.keep():  # another process may be writing this integration now
-                        raise _LockLost()
-            except AuthExpired as exc:
-                auth_error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
-                summary.failed_levels.append(level)
-            except _LockLost:
-                errors.append(LOCK_LOST)
-                summary.failed_levels.append(level)
-            except RateLimited as exc:
-                errors.append(f"{level}: {_rate_limit_text(name, exc)}")
-                summary.failed_levels.append(level)
-            except ProviderError as exc:
-                errors.append(f"{level}: {name} answered: {connections.describe_error(exc)}")
-                summary.failed_levels.append(level)
-            finally:
-                connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
-            if plan.full:  # counted for every level read, finished or not: read = new + updated
-                unseen = await asyncio.to_thread(writer.count_window, level, start, end, mark)
-                updated = max(0, before - unseen)
-                summary.updated += updated
-                summary.inserted += max(0, level_read - updated)
-                if level not in summary.failed_levels:  # never sweep a level that did not finish
-                    summary.deleted += await asyncio.to_thread(writer.sweep, level, start, end, mark)
-            if auth_error is not None or LOCK_LOST in errors:
-                break  # the next levels would be refused too (or are another process's now)
-        summary.write_seconds = writer.seconds
-        if auth_error is not None:
-            summary.error = auth_error
-            summary.status = "partial" if summary.read else "failed"
-            connections.mark_auth_failed(integration_id, auth_error)
             return summary
         if errors:
             summary.error = "; ".join(errors)
@@ -454,7 +458,7 @@ async def _locked_run(
             return summary
         summary.status = "success"
         if only is None:  # a run of some levels only must not move the cursor past the others
-            _advance_cursor(integration_id, end)
+            _advance_cursor(integration_id, plan.end)
         connections.record_success(integration_id)
         return summary
     except Exception as exc:  # an engine bug or the database: close the run, then let it surface

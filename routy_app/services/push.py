@@ -57,21 +57,11 @@ from routy_app.models import (
     PushRequest,
     UTCDateTime,
 )
-from routy_app.providers.base import (
-    Account,
-    AuthExpired,
-    ConversionAction,
-    Credentials,
-    OutgoingConversion,
-    ProviderError,
-    PushResult,
-    RateLimited,
-    TransientError,
-    Verdict,
-)
-from routy_app.providers.google_ads import NOT_PROCESSED
-from routy_app.providers.meta_ads import BATCH_REJECTED
-from routy_app.providers.registry import PROVIDERS, build_provider, get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import Capability
+from routy_app.providers.errors import AuthExpired, ProviderError, RateLimited, TransientError
+from routy_app.providers.protocols import ConversionSink, VerdictSource, ability
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion, PushResult
 from routy_app.services import connections, outbox, push_outcome, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.wording import sentence
@@ -141,32 +131,20 @@ def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:
     return dt.timedelta(seconds=min(delay, BACKOFF_CAP.total_seconds()))
 
 
-def missing_identifier(provider: str, conv: Any) -> str | None:
-    """Why the provider could not attribute this conversion, or None when it can."""
-    if provider == "google_ads":
-        if not (conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256):
-            return "no click id (gclid/gbraid/wbraid) and no email or phone: Google cannot match it"
-    elif provider == "meta_ads":
-        if not (
-            conv.fbc or conv.fbp or conv.email_sha256_meta or conv.phone_sha256_meta or (conv.ip and conv.user_agent)
-        ):
-            return "no fbc/fbp, email, phone or IP + user agent: Meta cannot match it"
-    elif provider == "ga4" and not conv.ga_client_id:
-        return "no ga_client_id: GA4 needs the visitor's client id"
-    return None
+def missing_identifier(provider: str, conv: OutgoingConversion) -> str | None:
+    """Why the provider could not attribute this conversion, or None when it can (the provider's rule)."""
+    return registry.get(provider).missing_identifier(conv)
 
 
 def window_start(provider: str, now: dt.datetime) -> dt.datetime:
     """Conversions that occurred before this are outside the provider's window (with a safety margin)."""
-    return now - dt.timedelta(days=get_info(provider).push_window_days) + WINDOW_MARGIN
+    return now - registry.get(provider).push_window + WINDOW_MARGIN
 
 
 def too_old(provider: str, conv: Any, now: dt.datetime, start: dt.datetime | None = None) -> str | None:
     if conv.occurred_at < (start or window_start(provider, now)):
-        info = get_info(provider)
-        days = info.push_window_days
-        window = f"{int(days * 24)} hours" if days < 7 else f"{int(days)} days"
-        return f"older than {info.name}'s {window} window"
+        definition = registry.get(provider)
+        return f"older than {definition.name}'s {definition.push_window_text} window"
     return None
 
 
@@ -367,22 +345,19 @@ async def _push_all(
 ) -> str:
     """Read-send-record until nothing is due; 'auth' when authorisation was refused."""
     try:
-        creds = await connections.fresh_credentials(hub, integration_id)
-    except AuthExpired as exc:  # fresh_credentials marked the integration already
+        async with connections.provider_session(hub, integration_id) as (provider, creds, _):
+            sink = ability(provider, ConversionSink)
+            return await _send_loop(sink, integration_id, provider_key, account, creds, run_id, lease, tally)
+    except AuthExpired as exc:  # the door marked the integration; what was not sent stays pending, untouched
         tally.errors.append(auth_refused(exc))
         return "auth"
     except connections.ConnectionProblem as exc:
         tally.errors.append(exc.message)
         return "error"
-    provider = hub.provider(provider_key)
-    try:
-        return await _send_loop(provider, integration_id, provider_key, account, creds, run_id, lease, tally)
-    finally:  # the Google adapter may have refreshed the token mid-run
-        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
 
 
 async def _send_loop(
-    provider: Any,
+    provider: ConversionSink,
     integration_id: int,
     provider_key: str,
     account: Account,
@@ -396,7 +371,7 @@ async def _send_loop(
     Every row read gets an outcome before the next read, so the loop ends: the only outcome that leaves
     a row due is a collateral rejection, and `requeued` allows that once per row and run.
     """
-    limit = get_info(provider_key).push_batch_limit
+    limit = registry.get(provider_key).push_batch_limit
     chunk = max(limit, min(CHUNK_ROWS // limit, MAX_REQUESTS_PER_CHUNK) * limit)  # whole batches per chunk
     requeued: set[int] = set()
     while True:
@@ -414,10 +389,8 @@ async def _send_loop(
                     return "error"
                 try:
                     results = await provider.push_conversions(creds, account, part.convs)
-                except AuthExpired as exc:  # what was not sent stays pending, untouched
-                    connections.mark_auth_failed(integration_id, exc.message)
-                    tally.errors.append(auth_refused(exc))
-                    return "auth"
+                except AuthExpired:
+                    raise  # to _push_all, outside the door
                 except ProviderError as exc:
                     if _batch_failed(part.ids, exc, run_id, tally):
                         return "error"  # the provider is down or throttling: the rest waits for the next run
@@ -498,6 +471,7 @@ def _prepare(
     """
     now = utcnow()
     start = window_start(provider_key, now)
+    missing_identifier = registry.get(provider_key).missing_identifier  # the provider's rule, bound once
     read: list[int] = []
     groups: dict[str, _Batch] = defaultdict(_Batch)
     skips: dict[str, list[int]] = defaultdict(list)
@@ -518,7 +492,7 @@ def _prepare(
                 conv = make(dedup_key(source_id, external_id), event_type, action, utc(occurred_at), *values)
                 reason = (
                     too_old(provider_key, conv, now, start) if conv.occurred_at < start else None
-                ) or missing_identifier(provider_key, conv)
+                ) or missing_identifier(conv)
                 if reason:
                     skips[reason].append(push_id)
                     continue
@@ -658,16 +632,11 @@ def _record(
 NO_RESULT = PushResult("failed", error="The provider returned no result for this event.", retryable=True)
 
 
-def _collateral(result: PushResult) -> bool:
-    error = result.error or ""
-    return error == NOT_PROCESSED or error.startswith(BATCH_REJECTED.split("{", 1)[0])
-
-
 def _outcome(
     pid: int, attempts: int, result: PushResult, now: dt.datetime, tally: _Tally, requeued: set[int]
 ) -> tuple[Any, dict[str, Any]]:
     """The write for one row whose event failed: (statement, its parameters)."""
-    collateral = _collateral(result)
+    collateral = result.collateral
     if collateral and pid not in requeued:
         requeued.add(pid)  # resent in this run, without the bad event
         return _SET_REQUEUED, {"pid": pid, "at": now, "error": result.error, "response": result.response}
@@ -678,24 +647,6 @@ def _outcome(
 
 
 # ---------------------------------------------------------------- verdicts (Google Data Manager)
-
-
-def _verdict_text(verdict: Verdict) -> tuple[str, str]:
-    """(short verdict for the column, full sentence for the row's response)."""
-    counts = ", ".join(
-        f"{reason.replace('PROCESSING_ERROR_REASON_', '')} x{n}" for reason, n in sorted(verdict.error_counts.items())
-    )
-    if verdict.status == "SUCCESS":
-        return "accepted", f"Verdict: SUCCESS ({verdict.record_count} events of the request accepted)."
-    if verdict.status == "FAILED":
-        return f"rejected: {counts or 'FAILED'}"[:64], f"Verdict: FAILED ({counts or 'no reason given'})."
-    if verdict.status == "PARTIAL_SUCCESS":
-        return (
-            f"partial: {counts}"[:64],
-            f"Verdict: PARTIAL_SUCCESS, {counts} out of {verdict.record_count} events of this request. Google "
-            "reports counts per request, not which event failed; this event may be among them.",
-        )
-    return "unknown", f"Verdict: {verdict.status}."
 
 
 async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedelta = VERDICT_EVERY) -> int:
@@ -713,38 +664,32 @@ async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedel
                 PushRequest.request_id.is_not(None),
             )
         ).all()  # type: ignore[union-attr]
-    provider = hub.provider(provider_key)
-    if not due or not hasattr(provider, "check_verdict"):
-        return 0
-    try:
-        creds = await connections.fresh_credentials(hub, integration_id)
-    except (AuthExpired, connections.ConnectionProblem):
+    if not due or not registry.get(provider_key).can(Capability.VERDICTS):
         return 0
     settled = 0
-    for request_pk, request_id, sent_at in due:
-        try:
-            verdict: Verdict = await provider.check_verdict(creds, request_id)  # type: ignore[attr-defined]
-        except AuthExpired as exc:
-            connections.mark_auth_failed(integration_id, exc.message)
-            return settled
-        except ProviderError as exc:
-            if exc.code == "INVALID_REQUEST_ID":
-                _set_verdict(request_pk, "unknown", f"Verdict: unavailable ({exc.message}).", None)
+    try:
+        async with connections.provider_session(hub, integration_id) as (provider, creds, _):
+            source = ability(provider, VerdictSource)
+            for request_pk, request_id, sent_at in due:
+                try:
+                    verdict = await source.check_verdict(creds, request_id)
+                except AuthExpired:
+                    raise  # the door marks the integration
+                except ProviderError as exc:
+                    log.warning("verdict check %s failed: %s", request_id, exc.message)
+                    continue
+                if not verdict.done:
+                    if now - sent_at > VERDICT_MAX:
+                        _set_verdict(request_pk, "unknown", "Verdict: none after 24 hours.", None)
+                        settled += 1
+                    else:
+                        _set_verdict(request_pk, "processing", None, now + every)
+                    continue
+                short, full = source.describe_verdict(verdict)
+                _set_verdict(request_pk, short, full, None)
                 settled += 1
-            else:
-                log.warning("verdict check %s failed: %s", request_id, exc.message)
-            continue
-        if not verdict.done:
-            if now - sent_at > VERDICT_MAX:
-                _set_verdict(request_pk, "unknown", "Verdict: none after 24 hours.", None)
-                settled += 1
-            else:
-                _set_verdict(request_pk, "processing", None, now + every)
-            continue
-        short, full = _verdict_text(verdict)
-        _set_verdict(request_pk, short, full, None)
-        settled += 1
-    connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
+    except (AuthExpired, connections.ConnectionProblem):
+        return settled
     return settled
 
 
@@ -764,8 +709,7 @@ def _set_verdict(request_pk: int, short: str, full: str | None, next_check: dt.d
 def catch_up(session: Session | None = None) -> int:
     """Queue conversions received within the longest push window that lack their outbox rows
     (arrived while the app was down, or before their mapping existed). Idempotent."""
-    longest = max(info.push_window_days for info in PROVIDERS if "push" in info.capabilities)
-    since = utcnow() - dt.timedelta(days=longest)
+    since = utcnow() - registry.longest_push_window()
     if session is not None:
         return outbox.enqueue_missing(session, since=since)
     with session_scope() as own:
@@ -844,9 +788,6 @@ class _Recorder(httpx.AsyncBaseTransport):
         return copy
 
 
-PUSH_PATHS = ("events:ingest", "/events", "/debug/mp/collect")
-
-
 async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conversion_id: int) -> TestPushResult:
     """Validate one conversion with the provider without recording it (Google validateOnly, Meta
     test_event_code, GA4 /debug/mp/collect); returns the exact payload sent and the answer."""
@@ -860,40 +801,42 @@ async def test_push(hub: ProviderHub, integration_id: int, mapping_id: int, conv
             raise PushProblem("This conversion does not exist for this traffic source.")
         provider_key, account = integration.provider, connections.account_of(integration)
         event = outgoing(conv, mapping)
-        notes = [n for n in (too_old(provider_key, conv, utcnow()), missing_identifier(provider_key, conv)) if n]
-    creds = await connections.fresh_credentials(hub, integration_id)
+        notes = [n for n in (too_old(provider_key, conv, utcnow()), missing_identifier(provider_key, event)) if n]
     recorder = _Recorder(hub.http)
+    paths = registry.get(provider_key).push_paths
     async with httpx.AsyncClient(transport=recorder, timeout=hub.http.timeout) as client:
-        provider = build_provider(provider_key, hub.endpoints, client, hub.retry)
         try:
-            results = await provider.push_conversions(creds, account, [event], validate_only=True)
+            async with connections.provider_session(hub, integration_id, http=client) as (provider, creds, _):
+                sink = ability(provider, ConversionSink)
+                results = await sink.push_conversions(creds, account, [event], validate_only=True)
         except AuthExpired as exc:
-            connections.mark_auth_failed(integration_id, exc.message)
-            return TestPushResult(_payloads(recorder), f"Authorisation refused: {exc.message}", False)
+            return TestPushResult(_payloads(recorder, paths), f"Authorisation refused: {exc.message}", False)
         except ProviderError as exc:
             return TestPushResult(
-                _payloads(recorder), f"{connections.describe_error(exc)}\n{_answers(recorder)}", False
+                _payloads(recorder, paths), f"{connections.describe_error(exc)}\n{_answers(recorder, paths)}", False
             )
-        connections.persist_refreshed(integration_id, getattr(provider, "last_credentials", None))
     result = results[0] if results else PushResult("failed", error="no result")
     lines = [f"Result: {result.status}" + (f" - {result.error}" if result.error else "")]
     if result.response:
         lines.append(f"Provider response: {result.response}")
     if notes:
         lines.append("Note: a real push would skip this conversion: " + "; ".join(notes))
-    answers = _answers(recorder)
+    answers = _answers(recorder, paths)
     if answers:
         lines.append(answers)
-    return TestPushResult(_payloads(recorder), "\n".join(lines), result.status == "sent" and not notes)
+    return TestPushResult(_payloads(recorder, paths), "\n".join(lines), result.status == "sent" and not notes)
 
 
-def _push_exchanges(recorder: _Recorder) -> list[tuple[httpx.Request, httpx.Response]]:
-    return [(q, a) for q, a in recorder.exchanges if q.method == "POST" and q.url.path.endswith(PUSH_PATHS)]
+def _push_exchanges(recorder: _Recorder, paths: tuple[str, ...] | None) -> list[tuple[httpx.Request, httpx.Response]]:
+    """The requests that carried conversions (`paths`: the provider's; None: every request)."""
+    return [
+        (q, a) for q, a in recorder.exchanges if q.method == "POST" and (paths is None or q.url.path.endswith(paths))
+    ]
 
 
-def _payloads(recorder: _Recorder) -> str:
+def _payloads(recorder: _Recorder, paths: tuple[str, ...] | None) -> str:
     parts = []
-    for request, _ in _push_exchanges(recorder):
+    for request, _ in _push_exchanges(recorder, paths):
         try:
             body: Any = json.loads(request.content or b"null")
         except ValueError:
@@ -902,8 +845,10 @@ def _payloads(recorder: _Recorder) -> str:
     return json.dumps(parts[0] if len(parts) == 1 else parts, indent=2)
 
 
-def _answers(recorder: _Recorder) -> str:
-    return "\n".join(f"HTTP {a.status_code}: {a.text[:2000] or '(empty body)'}" for _, a in _push_exchanges(recorder))
+def _answers(recorder: _Recorder, paths: tuple[str, ...] | None) -> str:
+    return "\n".join(
+        f"HTTP {a.status_code}: {a.text[:2000] or '(empty body)'}" for _, a in _push_exchanges(recorder, paths)
+    )
 
 
 def retry_row(session: Session, push_id: int) -> ConversionPush:

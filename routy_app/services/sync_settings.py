@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from routy_app.db import session_scope
 from routy_app.models import Direction, Integration
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import Capability
 from routy_app.services.connections import ConnectionProblem
 from routy_app.timeutil import utcnow
 
@@ -34,15 +36,14 @@ class SyncSettings:
 
 def allowed_directions(provider: str, can_pull: bool = True) -> list[str]:
     """Only what the provider (and, for GA4, its credentials) can do is offered."""
-    caps = get_info(provider).capabilities
-    if "pull" in caps and not can_pull:
-        caps = caps - {"pull"}
+    definition = registry.get(provider)
+    pull, push = definition.can(Capability.PULL) and can_pull, definition.can(Capability.PUSH)
     out = []
-    if "pull" in caps:
+    if pull:
         out.append(Direction.PULL.value)
-    if "push" in caps:
+    if push:
         out.append(Direction.PUSH.value)
-    if {"pull", "push"} <= caps:
+    if pull and push:
         out.append(Direction.BIDIRECTIONAL.value)
     return out
 
@@ -87,12 +88,10 @@ def save(integration_id: int, values: dict[str, str]) -> SyncSettings:
 
 
 def _can_pull(integration: Integration) -> bool:
-    """GA4 pulls only with a property id and service account (its settings say so)."""
-    if integration.provider != "ga4":
-        return True
-    import json
-
-    return bool(json.loads(integration.settings_json or "{}").get("pull_enabled"))
+    """Whether this integration's credentials can pull (GA4: with a property and a service account), as
+    recorded at set-up in `settings_json["pull_enabled"]`; without the key, whatever the provider can."""
+    recorded = json.loads(integration.settings_json or "{}").get("pull_enabled")
+    return registry.get(integration.provider).can(Capability.PULL) if recorded is None else bool(recorded)
 
 
 def current(integration_id: int) -> tuple[SyncSettings, list[str]]:

@@ -8,8 +8,9 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.providers.base import ProviderError
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.definition import AuthScheme
+from routy_app.providers.errors import ProviderError
 from routy_app.services import connections
 from routy_app.services.audit import AuditAction
 from routy_app.services.connections import ConnectionProblem
@@ -18,6 +19,27 @@ from routy_app.services.scheduler import reschedule
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, refusal, session_id
 from routy_app.state.source import SourceState
+
+
+@dataclass(frozen=True)
+class SetupFieldView:
+    """One input of a manual set-up form (providers' `SetupField`), display-ready."""
+
+    name: str
+    label: str
+    kind: str  # text | secret | textarea
+    placeholder: str
+    description: str
+    heading: str  # the group heading shown above this field ("" for none, or when the group continues)
+
+
+def _field_views(provider: str) -> list[SetupFieldView]:
+    views, group = [], ""
+    for f in registry.get(provider).setup_fields:
+        heading = f.group if f.group and f.group != group else ""
+        group = f.group
+        views.append(SetupFieldView(f.name, f.label, f.kind.value, f.placeholder, f.description, heading))
+    return views
 
 
 @dataclass(frozen=True)
@@ -32,7 +54,7 @@ class AccountRow:
 
 
 class ConnectState(rx.State):
-    """One picker dialog and one GA4 dialog for the page (never one per card)."""
+    """One picker dialog and one set-up form dialog for the page (never one per card)."""
 
     picker_open: bool = False
     picker_integration_id: int = 0
@@ -42,10 +64,14 @@ class ConnectState(rx.State):
     accounts: list[AccountRow] = []
     selected_account: str = ""
 
-    ga4_open: bool = False
-    ga4_saving: bool = False
-    ga4_field_errors: dict[str, str] = {}
-    ga4_error: str = ""
+    setup_open: bool = False
+    setup_provider: str = ""
+    setup_title: str = ""
+    setup_intro: str = ""
+    setup_fields: list[SetupFieldView] = []
+    setup_saving: bool = False
+    setup_field_errors: dict[str, str] = {}
+    setup_error: str = ""
 
     redirecting: str = ""
     redirect_url: str = ""  # the provider's consent page; components/notices.py follows it
@@ -58,8 +84,11 @@ class ConnectState(rx.State):
         ):
             return denied
         if status == "not_connected":
-            if get_info(provider).auth == "manual":
-                self.ga4_open, self.ga4_field_errors, self.ga4_error = True, {}, ""
+            definition = registry.get(provider)
+            if definition.auth is AuthScheme.MANUAL:
+                self.setup_provider, self.setup_title = provider, definition.name
+                self.setup_intro, self.setup_fields = definition.setup_intro, _field_views(provider)
+                self.setup_open, self.setup_field_errors, self.setup_error = True, {}, ""
                 return None
             return await self._start(provider, None)
         if status == "pending_account":
@@ -106,7 +135,7 @@ class ConnectState(rx.State):
             if integration is None:
                 yield toast.error("This integration no longer exists.")
                 return
-            self.picker_provider_name = get_info(integration.provider).name
+            self.picker_provider_name = registry.display_name(integration.provider)
         self.picker_integration_id = integration_id
         self.picker_open, self.picker_loading, self.picker_error = True, True, ""
         self.accounts, self.selected_account = [], ""
@@ -172,41 +201,42 @@ class ConnectState(rx.State):
             f"{self.picker_provider_name} is active: linked {integration.account_name} ({integration.account_id})."
         )
 
-    # ------------------------------------------------------------ GA4 manual setup
+    # ------------------------------------------------------------ manual set-up form
 
     @rx.event
-    def set_ga4_open(self, value: bool) -> None:
-        self.ga4_open = value
+    def set_setup_open(self, value: bool) -> None:
+        self.setup_open = value
         if not value:
-            self.ga4_field_errors, self.ga4_error = {}, ""
+            self.setup_field_errors, self.setup_error = {}, ""
 
     @rx.event
-    async def save_ga4(self, form: dict):
+    async def save_setup(self, form: dict):
         if (denied := refusal(self, "connect integrations")) is not None:
             yield denied
             return
-        self.ga4_saving, self.ga4_field_errors, self.ga4_error = True, {}, ""
+        self.setup_saving, self.setup_field_errors, self.setup_error = True, {}, ""
         yield
         source = await self.get_state(SourceState)
+        name = self.setup_title
         try:
             integration = await connections.setup_manual(
-                default_hub(), source.source_id, "ga4", {k: str(v) for k, v in form.items()}
+                default_hub(), source.source_id, self.setup_provider, {k: str(v) for k, v in form.items()}
             )
         except ConnectionProblem as exc:
-            self.ga4_saving = False
+            self.setup_saving = False
             if exc.field:
-                self.ga4_field_errors = {exc.field: exc.message}
+                self.setup_field_errors = {exc.field: exc.message}
             else:
-                self.ga4_error = exc.message
+                self.setup_error = exc.message
             return
-        self.ga4_saving, self.ga4_open = False, False
+        self.setup_saving, self.setup_open = False, False
         reschedule(integration.id)
         audit_log(
             self,
             AuditAction.CONNECTED,
             integration_id=integration.id,
             source_id=source.source_id,
-            detail=f"Google Analytics 4 stream {integration.account_id}",
+            detail=f"{name} {integration.account_id}",
         )
         yield SourceState.refresh_cards
-        yield toast.success(f"Google Analytics 4 is active for {integration.account_id}.")
+        yield toast.success(f"{name} is active for {integration.account_id}.")

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Conversion, Integration
-from routy_app.providers.google_conversion_rules import DEFAULT_EVENT_SOURCE, EVENT_SOURCES
+from routy_app.providers import registry
 from routy_app.services import mappings, push, push_retry
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
@@ -37,12 +37,19 @@ class ActionOption:
 
 
 @dataclass(frozen=True)
-class EventSourceOption:
-    id: str
+class ChoiceView:
+    value: str
     label: str
 
 
-EVENT_SOURCE_OPTIONS = [EventSourceOption(key, label) for key, label in EVENT_SOURCES.items()]
+@dataclass(frozen=True)
+class MappingFieldView:
+    """An extra field of the mapping form (the provider's `MappingSpec.extra`), e.g. Google's event source."""
+
+    name: str
+    label: str
+    choices: list[ChoiceView]
+    default: str
 
 
 @dataclass(frozen=True)
@@ -54,14 +61,13 @@ class ConversionOption:
 class MappingsState(rx.State):
     rows: list[MappingRow] = []
     actions: list[ActionOption] = []
-    standard_events: list[str] = []
-    provider: str = ""
+    action_is_text: bool = False  # the target is typed (GA4 event names), not chosen from the account's list
+    action_label: str = "Provider action"
+    extra_fields: list[MappingFieldView] = []
+    extra_values: dict[str, str] = {}
     actions_error: str = ""
     form_error: str = ""
     new_action: str = ""
-    new_event_name: str = ""
-    new_event_source: str = DEFAULT_EVENT_SOURCE
-    event_sources: list[EventSourceOption] = EVENT_SOURCE_OPTIONS
     test_mapping_id: int = 0
     test_conversions: list[ConversionOption] = []
     test_conversion: str = ""
@@ -80,7 +86,14 @@ class MappingsState(rx.State):
                 for m in mappings.list_mappings(session, integration_id)
             ]
             integration = session.get(Integration, integration_id)
-            self.provider = integration.provider if integration else ""
+        definition = registry.find(integration.provider) if integration else None
+        spec = definition.mapping if definition else None
+        self.action_is_text = spec is not None and not spec.live_actions
+        self.action_label = spec.action.label if spec is not None and spec.action is not None else "Provider action"
+        self.extra_fields = [
+            MappingFieldView(f.name, f.label, [ChoiceView(c.value, c.label) for c in f.choices], f.default)
+            for f in (spec.extra if spec is not None else ())
+        ]
 
     @rx.event
     async def load(self):
@@ -89,9 +102,9 @@ class MappingsState(rx.State):
             return
         integration_id = await self._integration_id()
         self.form_error, self.actions_error = "", ""
-        self.new_action, self.new_event_name, self.actions, self.standard_events = "", "", [], []
-        self.new_event_source = DEFAULT_EVENT_SOURCE
+        self.new_action, self.actions = "", []
         self._load_rows(integration_id)
+        self.extra_values = {f.name: f.default for f in self.extra_fields}
         # A Test push opened on this tab stays open (a quick click can reach the server before this load
         # does); one for a mapping of another integration, or a deleted one, closes.
         if self.test_mapping_id not in {row.id for row in self.rows}:
@@ -104,8 +117,6 @@ class MappingsState(rx.State):
             self.actions_error = exc.message
             return
         self.actions = [ActionOption(str(a.id).rsplit("/", 1)[-1], a.name) for a in actions]
-        standard = next((a.extra.get("standard_events") for a in actions if a.extra.get("standard_events")), None)
-        self.standard_events = list(standard or [])
         self._load_rows(integration_id)
 
     @rx.event
@@ -113,12 +124,9 @@ class MappingsState(rx.State):
         self.new_action = value
 
     @rx.event
-    def set_new_event_name(self, value: str) -> None:
-        self.new_event_name = value
-
-    @rx.event
-    def set_new_event_source(self, value: str) -> None:
-        self.new_event_source = value
+    def set_extra(self, name: str, value: str) -> None:
+        if name in {f.name for f in self.extra_fields}:  # events come from the browser: anything can arrive
+            self.extra_values = {**self.extra_values, name: value}
 
     @rx.event
     async def add(self, form: dict):
@@ -127,24 +135,18 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         event_type = str(form.get("event_type", "")).strip().lower()
         action_id = self.new_action or str(form.get("action_id", "")).strip()
-        if self.provider != "ga4" and action_id not in {a.id for a in self.actions}:
+        if not self.action_is_text and action_id not in {a.id for a in self.actions}:
             self.form_error = "Choose one of the provider's actions listed here."
             return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
-        extra = (
-            {"event_name": self.new_event_name}
-            if self.provider == "meta_ads"
-            else {"event_source": self.new_event_source}
-            if self.provider == "google_ads"
-            else {}
-        )
+        extra = {f.name: self.extra_values.get(f.name, "") for f in self.extra_fields}
         try:
             view = await mappings.save_mapping(default_hub(), integration_id, event_type, action_id, name, extra)
         except mappings.MappingProblem as exc:
             self.form_error = exc.message
             return None
-        self.form_error, self.new_action, self.new_event_name = "", "", ""
-        self.new_event_source = DEFAULT_EVENT_SOURCE
+        self.form_error, self.new_action = "", ""
+        self.extra_values = {f.name: f.default for f in self.extra_fields}
         audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
         self._load_rows(integration_id)
         return toast.success(f"'{event_type}' conversions now go to {view.label}.")

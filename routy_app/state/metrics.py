@@ -15,7 +15,6 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.providers.registry import get_info
 from routy_app.services import metrics_queries as mq
 from routy_app.services import metrics_view
 from routy_app.services.scheduler import current_scheduler, pull_job_id
@@ -144,9 +143,7 @@ class MetricsState(rx.State):
     def _empty(self, integration: Integration) -> str:
         scheduler = current_scheduler()
         next_run = scheduler.jobs().get(pull_job_id(int(integration.id))) if scheduler else None
-        if get_info(integration.provider).key == "ga4" and integration.direction == "push":
-            return "This GA4 stream only receives conversions; add a property id and service account to pull reports."
-        return "No metrics for these dates yet. " + metrics_view.next_sync_text(integration, next_run)
+        return metrics_view.empty_text(integration, next_run)
 
     def _parent(self) -> dict[str, str]:
         return {k: v for k, v in (("campaign_id", self.campaign_id), ("ad_group_id", self.ad_group_id)) if v}

@@ -31,7 +31,7 @@ class SourceState(rx.State):
 
         connect = await self.get_state(ConnectState)
         connect.redirecting = connect.redirect_url = ""  # back from a provider page
-        connect.picker_open = connect.ga4_open = False  # a page load starts with no dialog open
+        connect.picker_open = connect.setup_open = False  # a page load starts with no dialog open
         from routy_app.state.settings import SettingsState
 
         settings = await self.get_state(SettingsState)

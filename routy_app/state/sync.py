@@ -199,10 +199,10 @@ class SyncState(rx.State):
 
 def _percent(provider: str, level: str | None) -> int:
     """Share of the provider's levels finished before the current one."""
-    from routy_app.providers.registry import UnknownProvider, get_info
+    from routy_app.providers import registry
 
-    try:
-        levels = get_info(provider).levels
-    except UnknownProvider:
+    definition = registry.find(provider)
+    if definition is None:
         return 0
+    levels = definition.levels
     return int(100 * levels.index(level) / len(levels)) if level in levels else 0

@@ -32,11 +32,10 @@ def test_what_routy_sends_is_in_the_lists() -> None:
     """Every insights field and account field our adapter asks for, and every CAPI key it writes."""
     import datetime as dt
 
-    from routy_app.providers.meta_ads import MetaAdsProvider
+    from routy_app.providers.meta_ads.insights import insights_params
 
-    provider = MetaAdsProvider.__new__(MetaAdsProvider)
     for level in ("campaign", "ad_group", "ad"):
-        fields = provider._insights_params(level, dt.date(2026, 11, 1), dt.date(2026, 11, 2))["fields"]
+        fields = insights_params(level, dt.date(2026, 11, 1), dt.date(2026, 11, 2))["fields"]
         assert set(fields.split(",")) <= meta_fields.ADS_INSIGHTS_FIELDS
     assert {"id", "account_id", "name", "currency", "timezone_name", "account_status"} <= meta_fields.AD_ACCOUNT_FIELDS
     assert {

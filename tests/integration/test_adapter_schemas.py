@@ -16,9 +16,9 @@ import httpx
 from google.ads import datamanager_v1 as dm
 from google.protobuf import json_format
 
-from routy_app.providers.base import Credentials, OutgoingConversion
-from routy_app.providers.google_ads import GoogleAdsProvider
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
+from routy_app.providers.values import Credentials, OutgoingConversion
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, DE = "1234567890", "5550000001"

@@ -386,20 +386,22 @@ async def test_a_status_change_wakes_the_alerts_job_at_once(hub, monkeypatch):
 
 
 async def test_google_oauth_testing_setting_covers_a_token_answer_without_the_grant_end(
-    db, endpoints, sandbox_http, sandbox_state
+    db, google_endpoints, sandbox_http, sandbox_state
 ):
     """GOOGLE_OAUTH_TESTING=true: 7 days from consent when Google's answer lacks refresh_token_expires_in."""
     import dataclasses
 
-    from routy_app.providers.google_ads import GoogleAdsProvider
+    from routy_app.providers.google_ads.adapter import GoogleAdsProvider
     from tests.integration.conftest import FAST_RETRY
     from tests.integration.factories import GOOGLE_REDIRECT, authorize
 
     assert sandbox_state.config.google_refresh_token_lifetime is None  # the sandbox does not say
-    plain = await authorize(GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY), sandbox_http, GOOGLE_REDIRECT)
+    plain = await authorize(
+        GoogleAdsProvider(google_endpoints, sandbox_http, retry=FAST_RETRY), sandbox_http, GOOGLE_REDIRECT
+    )
     assert plain.grant_expires_at is None and plain.access_ends_at is None and plain.granted_at is not None
     testing = GoogleAdsProvider(
-        dataclasses.replace(endpoints, google_oauth_testing=True), sandbox_http, retry=FAST_RETRY
+        dataclasses.replace(google_endpoints, oauth_testing=True), sandbox_http, retry=FAST_RETRY
     )
     creds = await authorize(testing, sandbox_http, GOOGLE_REDIRECT)
     assert creds.grant_expires_at - creds.granted_at == dt.timedelta(days=7)

@@ -13,8 +13,8 @@ import pytest
 
 from routy_app.db import session_scope
 from routy_app.models import ConversionMapping
-from routy_app.providers.base import Account, ConversionAction
-from routy_app.providers.google_conversion_rules import destination_problem, normalise_event_source
+from routy_app.providers.google_ads.rules import destination_problem, normalise_event_source
+from routy_app.providers.values import Account, ConversionAction
 from routy_app.sandbox import google_ads_data as gd
 from routy_app.services import mappings
 from routy_app.services.mappings import MappingProblem

@@ -8,7 +8,7 @@ import pytest
 
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.providers.google_ads import ADWORDS_SCOPE
+from routy_app.providers.google_ads.oauth import ADWORDS_SCOPE
 from routy_app.sandbox import google_ads_data as gd
 from routy_app.sandbox.state import SandboxState
 from routy_app.services import connections, doctor, mappings
@@ -133,14 +133,11 @@ async def test_a_mapping_whose_action_is_not_a_valid_destination(hub: ProviderHu
 
 async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:
     from routy_app.config import reload_settings
-    from routy_app.providers.endpoints import Endpoints
 
     integration_id = await _google(hub)
     monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
     settings = reload_settings()
-    old = ProviderHub(
-        Endpoints.from_settings(settings, "http://sandbox.test/sandbox"), hub.http, hub.public_url, hub.retry
-    )
+    old = ProviderHub(settings, hub.http, hub.public_url, hub.retry, "http://sandbox.test/sandbox")
     report = await doctor.run(old)
     assert not report.ok
     assert report.configuration[0].status == "fail" and "2026-10-07" in report.configuration[0].message
@@ -241,7 +238,7 @@ async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=mounted_sandbox(sandbox_state)), base_url="http://sandbox.test"
         )
-        return ProviderHub(hub.endpoints, client, hub.public_url, hub.retry)
+        return ProviderHub(hub.settings, client, hub.public_url, hub.retry)
 
     monkeypatch.setattr(ProviderHub, "from_settings", classmethod(sandbox_hub))
     assert await asyncio.to_thread(main, ["doctor"]) == 0

@@ -9,9 +9,10 @@ import json
 import httpx
 import pytest
 
-from routy_app.providers.base import Account, ConversionAction, Credentials, OutgoingConversion, TransientError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.ga4 import GA4Provider
+from routy_app.providers.errors import TransientError
+from routy_app.providers.ga4.adapter import GA4Provider
+from routy_app.providers.ga4.endpoints import GA4Endpoints
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
@@ -22,8 +23,8 @@ EMAIL = hashlib.sha256(b"ada@example.com").hexdigest()
 
 
 @pytest.fixture
-def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
-    return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
+def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
+    return GA4Provider(ga4_endpoints, sandbox_http, retry=FAST_RETRY)
 
 
 def conv(

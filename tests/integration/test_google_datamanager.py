@@ -7,17 +7,11 @@ import datetime as dt
 
 import pytest
 
-from routy_app.providers.base import (
-    Account,
-    ConversionAction,
-    Credentials,
-    OutgoingConversion,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from routy_app.providers.google_ads import NOT_PROCESSED, GoogleAdsProvider
+from routy_app.providers.errors import PermanentError, RateLimited, TransientError
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.google_ads.conversions import NOT_PROCESSED
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.sandbox import google_ads_data
 from routy_app.sandbox.state import SandboxState
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
@@ -185,19 +179,19 @@ async def test_validate_only_stores_nothing(
     results = await google.push_conversions(creds, us, [_conv("V-1", purchase)], validate_only=True)
     assert results[0].status == "sent" and results[0].request_id is None and "validat" in (results[0].response or "")
     assert sandbox_state.received["google_ads"] == []
-    with pytest.raises(PermanentError) as exc:
-        await google.check_verdict(creds, "no-such-request")
-    assert exc.value.status_code == 400 and exc.value.code == "INVALID_REQUEST_ID"
+    unknown = await google.check_verdict(creds, "no-such-request")  # Google answers INVALID_REQUEST_ID
+    assert unknown.status == "REQUEST_STATUS_UNKNOWN" and unknown.detail and unknown.done
+    assert google.describe_verdict(unknown)[0] == "unknown"
 
 
 async def test_wire_validation(
-    endpoints,
+    google_endpoints,
     sandbox_http,
     creds: Credentials,
     us: Account,
     purchase: ConversionAction,
 ) -> None:
-    url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+    url = f"{google_endpoints.datamanager_base_url}/v1/events:ingest"
     headers = {"Authorization": f"Bearer {creds.access_token}"}
     dest = {
         "reference": "d0",
@@ -243,7 +237,7 @@ async def test_wire_validation(
     )
     assert ok.status_code == 200
     status = await sandbox_http.get(
-        f"{endpoints.google_datamanager_base_url}/v1/requestStatus:retrieve",
+        f"{google_endpoints.datamanager_base_url}/v1/requestStatus:retrieve",
         params={"requestId": ok.json()["requestId"]},
         headers=headers,
     )
@@ -273,12 +267,12 @@ async def test_every_event_carries_an_event_source(
 
 
 async def test_offline_conversions_without_event_source_are_refused(
-    endpoints,
+    google_endpoints,
     sandbox_http,
     creds: Credentials,
     purchase: ConversionAction,
 ) -> None:
-    url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+    url = f"{google_endpoints.datamanager_base_url}/v1/events:ingest"
     dest = {
         "reference": "d0",
         "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US},

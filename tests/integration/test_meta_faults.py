@@ -9,18 +9,11 @@ import json
 import httpx
 import pytest
 
-from routy_app.providers.base import (
-    Account,
-    AuthExpired,
-    Credentials,
-    OutgoingConversion,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.meta_ads import MetaAdsProvider
+from routy_app.providers.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 from routy_app.providers.retry import RetryPolicy
+from routy_app.providers.values import Account, Credentials, OutgoingConversion
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent
@@ -47,9 +40,9 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient, sleeps: Sleeps) -> MetaAdsProvider:
+def provider(meta_endpoints: MetaEndpoints, sandbox_http: httpx.AsyncClient, sleeps: Sleeps) -> MetaAdsProvider:
     policy = dataclasses.replace(FAST_RETRY, sleep=sleeps)
-    return MetaAdsProvider(endpoints, sandbox_http, retry=policy)
+    return MetaAdsProvider(meta_endpoints, sandbox_http, retry=policy)
 
 
 async def insights(provider: MetaAdsProvider, creds: Credentials) -> list:
@@ -250,8 +243,8 @@ async def test_events_faults(
     assert len(sandbox_state.received["meta_ads"]) == 1
 
 
-async def test_connection_errors_are_transient(endpoints: Endpoints, creds: Credentials) -> None:
-    unreachable = dataclasses.replace(endpoints, meta_graph_base_url="http://127.0.0.1:9")
+async def test_connection_errors_are_transient(meta_endpoints: MetaEndpoints, creds: Credentials) -> None:
+    unreachable = dataclasses.replace(meta_endpoints, graph_base_url="http://127.0.0.1:9")
     async with httpx.AsyncClient(timeout=2) as http:
         provider = MetaAdsProvider(
             unreachable, http, retry=RetryPolicy(max_attempts=2, initial=0, cap=0, sleep=Sleeps())
@@ -262,11 +255,11 @@ async def test_connection_errors_are_transient(endpoints: Endpoints, creds: Cred
 
 
 async def test_usage_headers_on_graph_answers(
-    sandbox_http: httpx.AsyncClient, creds: Credentials, endpoints: Endpoints, sandbox_state: SandboxState
+    sandbox_http: httpx.AsyncClient, creds: Credentials, meta_endpoints: MetaEndpoints, sandbox_state: SandboxState
 ) -> None:
     sandbox_state.faults.add("meta.adaccounts", "throttle_80000", estimated_time_to_regain_access=3)
     answer = await sandbox_http.get(
-        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/me/adaccounts",
+        f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/me/adaccounts",
         headers={"Authorization": f"Bearer {creds.access_token}"},
     )
     assert answer.status_code == 400

@@ -358,8 +358,8 @@ async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provi
         ).all()
         batch = [push.outgoing(conv, mapping) for _, conv, mapping in rows]
         account = connections.account_of(integration)
-    creds = await connections.fresh_credentials(hub, integration_id)
-    await hub.provider("meta_ads").push_conversions(creds, account, batch)
+    async with connections.provider_session(hub, integration_id) as (provider, creds, _):
+        await provider.push_conversions(creds, account, batch)
     make_due(integration_id)
     summary = await push.run_push(hub, integration_id)
     assert summary.sent == 3 and statuses(integration_id) == {"sent": 3}
@@ -479,8 +479,8 @@ async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
 
 async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     """_record's bulk writes: sent (grouped by request), adapter skip, collateral requeue (once), failures."""
-    from routy_app.providers.base import PushResult
-    from routy_app.providers.google_ads import NOT_PROCESSED
+    from routy_app.providers.google_ads.conversions import NOT_PROCESSED
+    from routy_app.providers.values import PushResult
 
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
@@ -502,7 +502,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         accepted,
         PushResult("sent", response="ok B", request_id=None),
         PushResult("skipped", error="no match"),
-        PushResult("failed", error=NOT_PROCESSED),
+        PushResult("failed", error=NOT_PROCESSED, collateral=True),
         PushResult("failed", error="bad value", response="HTTP 400"),
         PushResult("failed", error="try later", retryable=True),
         accepted,
@@ -535,7 +535,7 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
 @pytest.mark.parametrize("answered", [2, 4], ids=["too few", "too many"])
 async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(hub, sandbox_state, answered):
     """Results are matched by position: a list of the wrong length could pair them with the wrong rows."""
-    from routy_app.providers.base import PushResult
+    from routy_app.providers.values import PushResult
 
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")

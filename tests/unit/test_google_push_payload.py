@@ -9,8 +9,9 @@ import zoneinfo
 
 import pytest
 
-from routy_app.providers.base import ConversionAction, OutgoingConversion
-from routy_app.providers.google_ads import GoogleAdsProvider, _timestamp
+from routy_app.providers.google_ads.conversions import event as google_event
+from routy_app.providers.google_ads.conversions import timestamp as _timestamp
+from routy_app.providers.values import ConversionAction, OutgoingConversion
 
 
 def _old_timestamp(moment: dt.datetime) -> str:  # the previous strftime implementation
@@ -56,7 +57,7 @@ def _conv(**fields) -> OutgoingConversion:
     return OutgoingConversion(**{**base, **fields})
 
 
-event_of = GoogleAdsProvider._event
+event_of = google_event
 
 
 def test_event_with_every_optional_part() -> None:

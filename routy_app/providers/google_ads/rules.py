@@ -13,7 +13,10 @@ push adapter and `doctor` all apply them. Sources (see docs/provider-facts.md):
 
 from __future__ import annotations
 
-from routy_app.providers.base import Account, ConversionAction, OutgoingConversion
+from collections.abc import Mapping, Sequence
+
+from routy_app.providers.errors import SetupFieldError
+from routy_app.providers.values import Account, ConversionAction, OutgoingConversion
 
 # eventSource values a mapping may choose, with what they mean to a person.
 EVENT_SOURCES: dict[str, str] = {
@@ -75,3 +78,44 @@ def destination_problem(account: Account, action: ConversionAction) -> str | Non
             f"customer {owner}."
         )
     return None
+
+
+def missing_identifier(conv: OutgoingConversion) -> str | None:
+    """Why Google could not attribute `conv` (no click id and no hashed email or phone), else None."""
+    if conv.gclid or conv.gbraid or conv.wbraid or conv.email_sha256 or conv.phone_sha256:
+        return None
+    return "no click id (gclid/gbraid/wbraid) and no email or phone: Google cannot match it"
+
+
+def validate_mapping(
+    action_id: str, extra: Mapping[str, str], live: Sequence[ConversionAction] | None
+) -> tuple[str, dict[str, str]]:
+    """A conversion action's numeric id (a resource name customers/1/conversionActions/2 is fine too) and
+    the eventSource the mapping's conversions default to (WEB when not chosen)."""
+    action_id = action_id.strip().rsplit("/", 1)[-1]
+    if not action_id.isdigit():
+        raise SetupFieldError("action_id", "Choose a Google Ads conversion action (its numeric id).")
+    checked = dict(extra)
+    chosen = checked.get("event_source")
+    source = DEFAULT_EVENT_SOURCE if chosen in (None, "") else normalise_event_source(chosen)
+    if source is None:
+        raise SetupFieldError(
+            "event_source", "Choose where these conversions happen: " + ", ".join(EVENT_SOURCES) + "."
+        )
+    checked["event_source"] = source
+    return action_id, checked
+
+
+def usable_action(account: Account, action_id: str, action: ConversionAction | None) -> ConversionAction:
+    """The live action a new mapping may target; SetupFieldError says why not (gone, disabled, wrong type,
+    another customer's)."""
+    if action is None:
+        raise SetupFieldError("action_id", f"Google Ads account {account.id} has no conversion action {action_id}.")
+    if action.extra.get("status") not in (None, "", "ENABLED"):
+        raise SetupFieldError(
+            "action_id", f"'{action.name}' is {str(action.extra['status']).lower()} in Google Ads; enable it first."
+        )
+    problem = destination_problem(account, action)
+    if problem:
+        raise SetupFieldError("action_id", problem)
+    return action

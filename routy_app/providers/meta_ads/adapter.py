@@ -1,17 +1,14 @@
 """Meta Ads adapter: Facebook Login, Marketing API insights and the Conversions API.
 
 Why: Routy pulls daily campaign / ad set / ad metrics from `act_{id}/insights` and pushes
-conversions to `POST /{pixel_id}/events` (PROVIDERS.md §2). Notes on the choices made here:
+conversions to `POST /{pixel_id}/events` (docs/providers/meta_ads.md). Notes on the choices made here:
 
 - Login is Meta's classic web flow: no PKCE (the `code_verifier` argument is accepted and ignored)
   and no refresh token. The code is exchanged for a short-lived token, which is swapped at once for
   a long-lived one (~60 days); `refresh` can only confirm with `debug_token` that it still works.
 - Account ids are Graph node ids, "act_<digits>"; `status` is "ENABLED" for account_status 1 and
   Meta's own name (DISABLED, UNSETTLED, ...) otherwise.
-- Our "ad_group" level is Meta's "adset". Conversions count the actions in
-  `CONVERSION_ACTION_TYPES` (purchase, lead, complete_registration): the aggregate types, not their
-  `offsite_conversion.fb_pixel_*` / `omni_*` duplicates, which would double count.
-- Money: `spend` and action values are decimal strings turned into micros with Decimal, never float.
+- Reading insights rows is `insights.py`; building CAPI events `capi.py`; Graph's errors `graph.py`.
 - The user token travels in an `Authorization: Bearer` header, so it never sits in a URL; paging
   follows Graph's absolute `paging.next` URLs as given.
 """
@@ -23,32 +20,32 @@ import functools
 import hashlib
 import hmac
 import json
-import re
 from collections.abc import AsyncIterator
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import httpx
 
-from routy_app.providers.base import (
+from routy_app.providers.context import OnRefresh
+from routy_app.providers.definition import ProviderDefinition
+from routy_app.providers.errors import AuthExpired, PermanentError, TransientError
+from routy_app.providers.meta_ads import DEFINITION, capi, insights, setup_checks
+from routy_app.providers.meta_ads.capi import STANDARD_EVENTS
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
+from routy_app.providers.meta_ads.graph import ReduceData, error_from_response
+from routy_app.providers.meta_ads.insights import META_LEVEL
+from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, with_retries
+from routy_app.providers.setup_checks import CheckResult
+from routy_app.providers.values import (
     Account,
-    AuthExpired,
     ConversionAction,
     Credentials,
     Level,
     MetricRecord,
     OutgoingConversion,
-    PermanentError,
-    ProviderError,
-    ProviderInfo,
     PushResult,
-    RateLimited,
-    TransientError,
 )
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.registry import META_ADS
-from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, with_retries
+from routy_app.providers.versions import VersionStatus
 
 ACCOUNT_STATUS = {
     1: "ENABLED",
@@ -60,121 +57,13 @@ ACCOUNT_STATUS = {
     100: "PENDING_CLOSURE",
     101: "CLOSED",
 }
-META_LEVEL = {"campaign": "campaign", "ad_group": "adset", "ad": "ad"}
-STANDARD_EVENTS = (
-    "Purchase",
-    "Lead",
-    "CompleteRegistration",
-    "Contact",
-    "Schedule",
-    "SubmitApplication",
-    "AddToCart",
-    "InitiateCheckout",
-    "Subscribe",
-    "StartTrial",
-)
-BATCH_REJECTED = "batch rejected because of event {index}"
-_INDEX = re.compile(r"\bindex\s+(\d+)|\bevent\s+#?(\d+)\b", re.IGNORECASE)
-_MICRO = Decimal(1_000_000)
-
-
-def to_micros(value: Any) -> int:
-    """A Graph decimal string ("43.12") as integer micros (43_120_000), exactly; junk counts as 0."""
-    if value is None or value == "":
-        return 0
-    try:
-        return int((Decimal(str(value)) * _MICRO).to_integral_value(rounding=ROUND_HALF_EVEN))
-    except InvalidOperation:
-        return 0
-
-
-def _micros_to_number(micros: int) -> int | float:
-    """custom_data.value as a JSON number (Meta wants a number, not a string)."""
-    amount = Decimal(micros) / _MICRO
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
-
-
-def _retry_after(headers: httpx.Headers) -> float:
-    """Seconds until access is back: the usage headers' own estimate, else 60 s."""
-    try:
-        usage = json.loads(headers.get("x-business-use-case-usage") or "{}")
-        minutes = [
-            float(item.get("estimated_time_to_regain_access") or 0)
-            for items in usage.values()
-            if isinstance(items, list)
-            for item in items
-            if isinstance(item, dict)
-        ]
-        if minutes and max(minutes) > 0:
-            return max(minutes) * 60
-    except (ValueError, AttributeError):
-        pass
-    try:
-        reset = float(json.loads(headers.get("x-ad-account-usage") or "{}").get("reset_time_duration") or 0)
-        if reset > 0:
-            return reset
-    except (ValueError, AttributeError):
-        pass
-    return 60.0
-
-
-def error_from_response(response: httpx.Response) -> ProviderError:
-    """Map a Graph failure (PROVIDERS.md §2.6) to our typed errors, keeping Meta's own message."""
-    status = response.status_code
-    trace = response.headers.get("x-fb-trace-id")
-    try:
-        body = response.json()
-    except ValueError:
-        return TransientError(
-            f"Meta returned a response that is not JSON (HTTP {status})",
-            status_code=status,
-            code="malformed",
-            request_id=trace,
-        )
-    err = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(err, dict):
-        cls = TransientError if status >= 500 else PermanentError
-        return cls(f"Meta returned HTTP {status}", status_code=status, request_id=trace)
-    try:
-        code = int(err.get("code") or 0)
-    except (TypeError, ValueError):
-        code = 0
-    subcode = err.get("error_subcode")
-    message = str(err.get("message") or f"Meta error {code}")
-    kwargs = {
-        "status_code": status,
-        "code": f"{code}/{subcode}" if subcode else str(code),
-        "request_id": err.get("fbtrace_id") or trace,
-    }
-    if code in (190, 102, 104, 10) or 200 <= code <= 299:
-        return AuthExpired(message, **kwargs)
-    if code in (4, 17, 32, 613) or 80000 <= code <= 80014:
-        return RateLimited(message, retry_after=_retry_after(response.headers), **kwargs)
-    if code == 1 and "reduce the amount of data" in message.lower():
-        return TransientError(message, status_code=status, code="reduce_data", request_id=kwargs["request_id"])
-    if code in (1, 2) or err.get("is_transient") is True or status >= 500:
-        return TransientError(message, **kwargs)
-    user_msg = err.get("error_user_msg")
-    if user_msg:  # CAPI validation: the user-facing text says which event and why
-        title = err.get("error_user_title")
-        message = f"{title}: {user_msg}" if title else str(user_msg)
-    return PermanentError(message, **kwargs)
-
-
-class _ReduceData(Exception):
-    """Graph asked for less data: not retried as is; fetch_metrics switches to an async run."""
-
-    def __init__(self, error: TransientError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 class MetaAdsProvider:
     """The Meta Ads provider speaking Graph API to `endpoints` (the real hosts or the sandbox)."""
 
-    info: ClassVar[ProviderInfo] = META_ADS
+    definition: ClassVar[ProviderDefinition] = DEFINITION
     SCOPES: ClassVar[tuple[str, ...]] = ("ads_read", "ads_management", "business_management")
-    CONVERSION_ACTION_TYPES: ClassVar[frozenset[str]] = frozenset({"purchase", "lead", "complete_registration"})
     ASYNC_AFTER_DAYS: int = 31  # longer ranges use an async report run
     PAGE_LIMIT: int = 500  # insights rows per page (Graph's default is 25)
     ACCOUNTS_PAGE_LIMIT: int = 100
@@ -184,13 +73,19 @@ class MetaAdsProvider:
     MAX_RESUBMITS: int = 1  # a Job Failed/Skipped run is submitted again this many times
     MAX_EVENTS: ClassVar[int] = 1000
     DEFAULT_TEST_EVENT_CODE: str = "TEST_ROUTY"
-    DEFAULT_EVENT_SOURCE_URL: str = "https://routy.invalid/conversion"  # mapping should set its own
 
-    def __init__(self, endpoints: Endpoints, http: httpx.AsyncClient, retry: RetryPolicy = DEFAULT_POLICY) -> None:
+    def __init__(
+        self,
+        endpoints: MetaEndpoints,
+        http: httpx.AsyncClient,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        *,
+        on_refresh: OnRefresh | None = None,  # Meta tokens are never refreshed: nothing to report
+    ) -> None:
         self.endpoints = endpoints
         self.http = http
         self.retry = retry
-        self.graph = f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}"
+        self.graph = f"{endpoints.graph_base_url}/{endpoints.api_version}"
 
     # ------------------------------------------------------------ HTTP
 
@@ -199,9 +94,9 @@ class MetaAdsProvider:
 
     def _proof(self, token: str) -> dict[str, str]:
         """appsecret_proof, required when the app has "Require App Secret" switched on."""
-        if not self.endpoints.meta_app_secret or not token:
+        if not self.endpoints.app_secret or not token:
             return {}
-        digest = hmac.new(self.endpoints.meta_app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self.endpoints.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
         return {"appsecret_proof": digest}
 
     async def _send(
@@ -245,14 +140,14 @@ class MetaAdsProvider:
         del code_verifier
         query = urlencode(
             {
-                "client_id": self.endpoints.meta_app_id,
+                "client_id": self.endpoints.app_id,
                 "redirect_uri": redirect_uri,
                 "state": state,
                 "response_type": "code",
                 "scope": ",".join(self.SCOPES),
             }
         )
-        return f"{self.endpoints.meta_dialog_base_url}/{self.endpoints.meta_api_version}/dialog/oauth?{query}"
+        return f"{self.endpoints.dialog_base_url}/{self.endpoints.api_version}/dialog/oauth?{query}"
 
     async def _token_call(self, params: dict[str, str]) -> dict[str, Any]:
         """oauth/access_token. A 4xx code 1 here is "Error validating client secret.": permanent."""
@@ -272,7 +167,7 @@ class MetaAdsProvider:
     async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> Credentials:
         """code -> short-lived token -> long-lived token (about 60 days; Meta issues no refresh token)."""
         del code_verifier
-        app = {"client_id": self.endpoints.meta_app_id, "client_secret": self.endpoints.meta_app_secret}
+        app = {"client_id": self.endpoints.app_id, "client_secret": self.endpoints.app_secret}
         short = await self._token_call({**app, "redirect_uri": redirect_uri, "code": code})
         long = await self._token_call(
             {**app, "grant_type": "fb_exchange_token", "fb_exchange_token": short["access_token"]}
@@ -288,7 +183,7 @@ class MetaAdsProvider:
         )
 
     async def _debug(self, token: str) -> dict[str, Any]:
-        app_token = f"{self.endpoints.meta_app_id}|{self.endpoints.meta_app_secret}"
+        app_token = f"{self.endpoints.app_id}|{self.endpoints.app_secret}"
         body = await self._call("GET", f"{self.graph}/debug_token", token=app_token, params={"input_token": token})
         return body.get("data") or {}
 
@@ -363,52 +258,13 @@ class MetaAdsProvider:
 
     # ------------------------------------------------------------ metrics
 
-    def _insights_params(self, level: Level, start: dt.date, end: dt.date) -> dict[str, Any]:
-        fields = ["campaign_id", "campaign_name"]
-        if level in ("ad_group", "ad"):
-            fields += ["adset_id", "adset_name"]
-        if level == "ad":
-            fields += ["ad_id", "ad_name"]
-        fields += ["impressions", "clicks", "spend", "actions", "action_values", "account_currency"]
-        return {
-            "level": META_LEVEL[level],
-            "fields": ",".join(fields),
-            "time_range": json.dumps({"since": start.isoformat(), "until": end.isoformat()}, separators=(",", ":")),
-            "time_increment": 1,
-        }
-
-    def _record(self, row: dict[str, Any], level: Level, account: Account) -> MetricRecord:
-        def total(key: str) -> int:
-            return sum(
-                to_micros(a.get("value"))
-                for a in row.get(key) or []
-                if isinstance(a, dict) and a.get("action_type") in self.CONVERSION_ACTION_TYPES
-            )
-
-        return MetricRecord(
-            level=level,
-            date=dt.date.fromisoformat(row["date_start"]),
-            campaign_id=str(row.get("campaign_id") or ""),
-            campaign_name=row.get("campaign_name") or "",
-            ad_group_id=str(row.get("adset_id") or ""),
-            ad_group_name=row.get("adset_name") or "",
-            ad_id=str(row.get("ad_id") or ""),
-            ad_name=row.get("ad_name") or "",
-            impressions=int(row.get("impressions") or 0),
-            clicks=int(row.get("clicks") or 0),
-            cost_micros=to_micros(row.get("spend")),
-            conversions_micros=total("actions"),
-            conversion_value_micros=total("action_values"),
-            currency=row.get("account_currency") or account.currency,
-        )
-
     async def _insights_page(self, url: str, token: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        """One insights page; "reduce data" becomes _ReduceData so the retry policy does not repeat it."""
+        """One insights page; "reduce data" becomes ReduceData so the retry policy does not repeat it."""
         try:
             return await self._send("GET", url, token=token, params=params)
         except TransientError as exc:
             if exc.code == "reduce_data":
-                raise _ReduceData(exc) from None
+                raise ReduceData(exc) from None
             raise
 
     async def _rows(
@@ -421,18 +277,18 @@ class MetaAdsProvider:
         *,
         first_may_reduce: bool,
     ) -> AsyncIterator[list[MetricRecord]]:
-        """Insights pages as records. A "reduce data" answer on the first page raises _ReduceData."""
+        """Insights pages as records. A "reduce data" answer on the first page raises ReduceData."""
         next_url: str | None = url
         first = True
         while next_url:
             try:
                 body = await with_retries(functools.partial(self._insights_page, next_url, token, params), self.retry)
-            except _ReduceData as exc:
+            except ReduceData as exc:
                 if first and first_may_reduce:
                     raise
                 raise exc.error from None
             first, params = False, None
-            rows = [self._record(row, level, account) for row in body.get("data") or []]
+            rows = [insights.record(row, level, account) for row in body.get("data") or []]
             if rows:
                 yield rows
             next_url = (body.get("paging") or {}).get("next")
@@ -443,7 +299,7 @@ class MetaAdsProvider:
         """Daily rows, one list per Graph page; long ranges (or "reduce data") go through an async run."""
         if level not in META_LEVEL:
             raise PermanentError(f"Meta Ads has no {level} level")
-        params = self._insights_params(level, start, end)
+        params = insights.insights_params(level, start, end)
         if (end - start).days + 1 > self.ASYNC_AFTER_DAYS:
             async for rows in self._fetch_async(creds, account, level, params):
                 yield rows
@@ -453,7 +309,7 @@ class MetaAdsProvider:
         try:
             async for rows in self._rows(url, creds.access_token, sync, level, account, first_may_reduce=True):
                 yield rows
-        except _ReduceData:
+        except ReduceData:
             async for rows in self._fetch_async(creds, account, level, params):
                 yield rows
 
@@ -483,7 +339,7 @@ class MetaAdsProvider:
         delay = self.POLL_FIRST
         for _ in range(self.MAX_POLLS):
             run = await self._call("GET", f"{self.graph}/{run_id}", token=token, params=proof or None)
-            status = run.get("async_status")
+            status = str(run.get("async_status") or "")
             if status == "Job Completed" and int(run.get("async_percent_completion") or 0) >= 100:
                 return status
             if status in ("Job Failed", "Job Skipped"):
@@ -510,37 +366,6 @@ class MetaAdsProvider:
             ]
         return actions
 
-    def _event(self, conv: OutgoingConversion, account: Account) -> dict[str, Any]:
-        extra = conv.action.extra
-        user: dict[str, Any] = {}
-        if conv.email_sha256_meta:
-            user["em"] = [conv.email_sha256_meta]
-        if conv.phone_sha256_meta:
-            user["ph"] = [conv.phone_sha256_meta]
-        for key, value in (
-            ("fbc", conv.fbc),
-            ("fbp", conv.fbp),
-            ("client_ip_address", conv.ip),
-            ("client_user_agent", conv.user_agent),
-        ):
-            if value:
-                user[key] = value
-        event: dict[str, Any] = {
-            "event_name": extra.get("event_name") or "Purchase",
-            "event_time": int(conv.occurred_at.timestamp()),
-            "event_id": conv.key,
-            "action_source": "website" if conv.user_agent else "system_generated",
-            "user_data": user,
-            "custom_data": {
-                "value": _micros_to_number(conv.value_micros),
-                "currency": (conv.currency or account.currency).lower(),
-                "order_id": conv.key,
-            },
-        }
-        if conv.user_agent:
-            event["event_source_url"] = extra.get("event_source_url") or self.DEFAULT_EVENT_SOURCE_URL
-        return event
-
     async def push_conversions(
         self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
     ) -> list[PushResult]:
@@ -555,7 +380,7 @@ class MetaAdsProvider:
         if len(pixels) != 1:
             raise ValueError("push_conversions sends one pixel per call; group the batch by action.id")
         pixel_id = pixels.pop()
-        body: dict[str, Any] = {"data": [self._event(conv, account) for conv in batch]}
+        body: dict[str, Any] = {"data": [capi.event(conv, account) for conv in batch]}
         if validate_only:
             body["test_event_code"] = batch[0].action.extra.get("test_event_code") or self.DEFAULT_TEST_EVENT_CODE
         try:
@@ -567,7 +392,7 @@ class MetaAdsProvider:
                 json_body=body,
             )
         except PermanentError as exc:
-            return self._rejected(batch, exc)
+            return capi.rejected(batch, exc)
         text = json.dumps(
             {
                 "events_received": answer.get("events_received"),
@@ -577,13 +402,20 @@ class MetaAdsProvider:
         )
         return [PushResult("sent", response=text)] * len(batch)
 
-    @staticmethod
-    def _rejected(batch: list[OutgoingConversion], exc: PermanentError) -> list[PushResult]:
-        match = _INDEX.search(exc.message)
-        index = int(match.group(1) or match.group(2)) if match else None
-        named = PushResult("failed", error=exc.message)
-        if index is None or index >= len(batch):
-            return [named] * len(batch)
-        results = [PushResult("failed", error=BATCH_REJECTED.format(index=index))] * len(batch)
-        results[index] = named
-        return results
+    # ------------------------------------------------------------ set-up checks
+
+    def missing_scopes(self, creds: Credentials) -> list[str]:
+        """Meta grants what the dialog asked for unless the person unticks it; debug_token tells (doctor)."""
+        granted = {s for s in creds.scope.replace(",", " ").split() if s}
+        return [s for s in self.SCOPES if granted and s not in granted]
+
+    async def check_setup(
+        self,
+        creds: Credentials,
+        account: Account,
+        version: VersionStatus | None,
+        mapped: dict[str, str],
+        *,
+        sandbox: bool,
+    ) -> list[CheckResult]:
+        return await setup_checks.check(self, creds, account, version, mapped, sandbox=sandbox)

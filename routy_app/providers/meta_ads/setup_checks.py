@@ -8,9 +8,9 @@ pixel (dataset) must be shared with the user who connected. Each shows up late a
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
-from routy_app.providers.base import Account, AuthExpired, Credentials, ProviderError
-from routy_app.providers.meta_ads import MetaAdsProvider
+from routy_app.providers.errors import AuthExpired, ProviderError
 from routy_app.providers.setup_checks import (
     CheckResult,
     fail,
@@ -21,7 +21,11 @@ from routy_app.providers.setup_checks import (
     version_check,
     warn,
 )
+from routy_app.providers.values import Account, Credentials
 from routy_app.providers.versions import VersionStatus
+
+if TYPE_CHECKING:
+    from routy_app.providers.meta_ads.adapter import MetaAdsProvider
 
 REQUIRED_PERMISSIONS = ("ads_read", "ads_management")
 EXPIRY_WARNING = dt.timedelta(days=7)
@@ -42,12 +46,13 @@ async def check(
     adapter: MetaAdsProvider,
     creds: Credentials,
     account: Account,
-    version: VersionStatus,
+    version: VersionStatus | None,
     mapped: dict[str, str],
     *,
     sandbox: bool,
 ) -> list[CheckResult]:
     """`mapped`: pixel id -> the Routy event type mapped to it."""
+    version_line = [version_check(version)] if version is not None else []
     results: list[CheckResult] = []
     name = "Token and permissions"
     try:
@@ -56,7 +61,7 @@ async def check(
         results.append(_failure(name, exc, sandbox, "Check META_APP_ID and META_APP_SECRET."))
         return [
             *results,
-            version_check(version),
+            *version_line,
             skip("Ad account", "needs a valid token"),
             skip("Pixels (datasets)", "needs a valid token"),
         ]
@@ -65,7 +70,7 @@ async def check(
         results.append(fail(name, error, RECONNECT))
         return [
             *results,
-            version_check(version),
+            *version_line,
             skip("Ad account", "needs a valid token"),
             skip("Pixels (datasets)", "needs a valid token"),
         ]
@@ -86,7 +91,7 @@ async def check(
         results.append(warn(name, f"Token valid but {when}; Meta tokens cannot be refreshed.", RECONNECT))
     else:
         results.append(ok(name, f"Token valid ({when}); granted: {', '.join(REQUIRED_PERMISSIONS)}."))
-    results.append(version_check(version))
+    results.extend(version_line)
 
     name = "Ad account"
     try:

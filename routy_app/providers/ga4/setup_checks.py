@@ -9,12 +9,15 @@ Google Analytics Data API enabled on its Cloud project.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from routy_app.providers.base import Account, Credentials, ProviderError
-from routy_app.providers.ga4 import GA4Provider, validate_measurement_id
+from routy_app.providers.errors import ProviderError
+from routy_app.providers.ga4.setup import PULL_KEYS, validate_measurement_id
 from routy_app.providers.setup_checks import CheckResult, fail, ok, provider_text, skip, unreachable
+from routy_app.providers.values import Account, Credentials
 
-PULL_KEYS = ("property_id", "service_account_json")
+if TYPE_CHECKING:
+    from routy_app.providers.ga4.adapter import GA4Provider
 
 
 async def check(adapter: GA4Provider, creds: Credentials, account: Account, *, sandbox: bool) -> list[CheckResult]:

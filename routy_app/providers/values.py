@@ -1,61 +1,20 @@
-"""The one small interface every provider adapter implements, its value types and its errors.
+"""The values adapters take and give: credentials, accounts, metric records, conversions and push results.
 
-Adapters are plain async Python (httpx + authlib); they never touch the database or Reflex.
-The services layer (connections, pull, push) is the only caller.
+Frozen where they cross layers; `OutgoingConversion` is slotted and mutable for speed (see its docstring).
+Adapters never touch the database or Reflex; the services are their only callers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
-import httpx
-
-AuthKind = Literal["oauth", "manual"]
-Capability = Literal["pull", "push"]
 Level = Literal["campaign", "ad_group", "ad", "keyword"]
 PushStatus = Literal["sent", "failed", "skipped"]
 # Where a conversion happened, as the ingest API takes it (optional). Adapters map it to their own
 # vocabulary (Google Data Manager eventSource); without it the mapping's choice applies.
 CONVERSION_ORIGINS: tuple[str, ...] = ("web", "app", "in_store", "phone", "other")
-
-
-# ---------------------------------------------------------------- errors
-
-
-class ProviderError(Exception):
-    """Base of every adapter error; `message` is the provider's own text, shown to the user."""
-
-    def __init__(
-        self, message: str, *, status_code: int | None = None, code: str | None = None, request_id: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.code = code
-        self.request_id = request_id
-
-
-class AuthExpired(ProviderError):
-    """Authorisation is gone for good (invalid_grant, Meta 190, revoked): the user must reconnect."""
-
-
-class RateLimited(ProviderError):
-    """The provider throttled us; `retry_after` seconds is its own hint when it gave one."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class TransientError(ProviderError):
-    """5xx, timeouts, connection errors: safe to retry with backoff."""
-
-
-class PermanentError(ProviderError):
-    """The request itself is wrong (4xx validation, permission): retrying will not help."""
 
 
 # ---------------------------------------------------------------- values
@@ -206,6 +165,9 @@ class PushResult:
     response: str | None = None
     request_id: str | None = None  # Google Data Manager: look the verdict up later
     retryable: bool = False  # failed for a passing reason (network, 5xx): the push engine retries it later
+    # Failed only because another event of the same request was bad (Google rejects a whole request, Meta a
+    # whole batch): the engine sends it again at once without the bad one, without counting an attempt.
+    collateral: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,59 +178,8 @@ class Verdict:
     status: str  # PROCESSING | SUCCESS | PARTIAL_SUCCESS | FAILED | REQUEST_STATUS_UNKNOWN
     record_count: int = 0
     error_counts: dict[str, int] = field(default_factory=dict)
+    detail: str = ""  # why the status is unknown, in the provider's words (e.g. it does not know the request)
 
     @property
     def done(self) -> bool:
         return self.status not in ("PROCESSING",)
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """Card metadata: what the Integrations tab shows before anything is connected."""
-
-    key: str
-    name: str
-    description: str
-    logo: str  # path under assets/
-    auth: AuthKind
-    capabilities: frozenset[Capability]
-    levels: tuple[Level, ...]
-    push_batch_limit: int
-    push_window_days: float  # conversions older than this are skipped
-
-
-# ---------------------------------------------------------------- the interface
-
-
-@runtime_checkable
-class Provider(Protocol):
-    """What the services call. OAuth providers implement the OAuth methods; manual ones raise."""
-
-    info: ClassVar[ProviderInfo]
-
-    def authorization_url(self, state: str, code_verifier: str, redirect_uri: str) -> str: ...
-
-    async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> Credentials: ...
-
-    async def refresh(self, creds: Credentials) -> Credentials: ...
-
-    async def revoke(self, creds: Credentials) -> None: ...
-
-    async def list_accounts(self, creds: Credentials) -> list[Account]: ...
-
-    async def test_connection(self, creds: Credentials, account: Account) -> None: ...
-
-    def fetch_metrics(
-        self, creds: Credentials, account: Account, level: Level, start: dt.date, end: dt.date
-    ) -> AsyncIterator[list[MetricRecord]]: ...
-
-    async def list_conversion_actions(self, creds: Credentials, account: Account) -> list[ConversionAction]: ...
-
-    async def push_conversions(
-        self, creds: Credentials, account: Account, batch: list[OutgoingConversion], *, validate_only: bool = False
-    ) -> list[PushResult]:
-        """One request's worth of events; one result per event, in batch order (see PushResult)."""
-        ...
-
-
-HttpClient = httpx.AsyncClient

@@ -9,9 +9,12 @@ sync or push as a terse 403; here it is named with what to do in the Cloud conso
 
 from __future__ import annotations
 
-from routy_app.providers.base import Account, AuthExpired, ConversionAction, Credentials, ProviderError
-from routy_app.providers.google_ads import ADWORDS_SCOPE, DATAMANAGER_SCOPE, GoogleAdsProvider
-from routy_app.providers.google_conversion_rules import destination_problem
+from typing import TYPE_CHECKING
+
+from routy_app.providers.errors import AuthExpired, ProviderError
+from routy_app.providers.google_ads.oauth import ADWORDS_SCOPE, DATAMANAGER_SCOPE
+from routy_app.providers.google_ads.rules import destination_problem
+from routy_app.providers.google_ads.verdicts import UNKNOWN
 from routy_app.providers.setup_checks import (
     CheckResult,
     fail,
@@ -22,7 +25,11 @@ from routy_app.providers.setup_checks import (
     version_check,
     warn,
 )
+from routy_app.providers.values import Account, ConversionAction, Credentials
 from routy_app.providers.versions import VersionStatus
+
+if TYPE_CHECKING:
+    from routy_app.providers.google_ads.adapter import GoogleAdsProvider
 
 PROBE_REQUEST_ID = "routy-set-up-check"  # not a real request: Data Manager answers INVALID_REQUEST_ID when reachable
 SCOPE_NAMES = {ADWORDS_SCOPE: "adwords (Google Ads API)", DATAMANAGER_SCOPE: "datamanager (Data Manager API)"}
@@ -76,16 +83,18 @@ async def check(
     adapter: GoogleAdsProvider,
     creds: Credentials,
     account: Account,
-    version: VersionStatus,
+    version: VersionStatus | None,
     mapped: dict[str, str],
     *,
     sandbox: bool,
-) -> tuple[list[CheckResult], Credentials]:
-    """Every check, in order; later checks are skipped when the token is gone. Returns the (refreshed) creds.
+) -> list[CheckResult]:
+    """Every check, in order; later checks are skipped when the token is gone (a refresh reaches the
+    adapter's on_refresh, so the caller stores it).
 
     `mapped`: conversion action id -> the Routy event type mapped to it (each must stay a valid destination).
     """
-    client_id = adapter.endpoints.google_client_id
+    client_id = adapter.endpoints.client_id
+    version_line = [version_check(version)] if version is not None else []
     results: list[CheckResult] = []
     name = "Token and scopes"
     if creds.refresh_token:
@@ -99,15 +108,15 @@ async def check(
                     _reconnect("The grant was revoked or expired."),
                 )
             )
-            results.append(version_check(version))
+            results.extend(version_line)
             return [
                 *results,
                 skip("Google Ads API", "needs a valid token"),
                 skip("Data Manager API", "needs a valid token"),
-            ], creds
+            ]
         except ProviderError as exc:
             results.append(unreachable(name, exc, sandbox) or fail(name, provider_text(exc)))
-            return [*results, version_check(version)], creds
+            return [*results, *version_line]
     missing = adapter.missing_scopes(creds)
     if missing:
         results.append(
@@ -120,7 +129,7 @@ async def check(
     else:
         fresh = "refreshed" if creds.refresh_token else "valid"
         results.append(ok(name, f"Access token {fresh}; granted: adwords and datamanager."))
-    results.append(version_check(version))
+    results.extend(version_line)
 
     name = "Google Ads API"
     try:
@@ -139,16 +148,16 @@ async def check(
 
     name = "Data Manager API"
     try:
-        await adapter.check_verdict(creds, PROBE_REQUEST_ID)
-        results.append(ok(name, "Reachable with this OAuth client."))
-    except ProviderError as exc:
-        if exc.code == "INVALID_REQUEST_ID":  # the API answered, so it is enabled and the token is accepted
+        verdict = await adapter.check_verdict(creds, PROBE_REQUEST_ID)
+        if verdict.status == UNKNOWN and verdict.detail:  # the API answered, so it is enabled and takes the token
             results.append(ok(name, "Reachable with this OAuth client (a probe request id was refused as expected)."))
         else:
-            results.append(_api_failure(name, "Data Manager API", exc, client_id, sandbox, account))
+            results.append(ok(name, "Reachable with this OAuth client."))
+    except ProviderError as exc:
+        results.append(_api_failure(name, "Data Manager API", exc, client_id, sandbox, account))
 
     results.append(await _actions(adapter, creds, account, mapped, sandbox))
-    return results, creds
+    return results
 
 
 async def _actions(
@@ -158,7 +167,7 @@ async def _actions(
     try:
         listed = await adapter.list_conversion_actions(creds, account)
     except ProviderError as exc:
-        return _api_failure(name, "Google Ads API", exc, adapter.endpoints.google_client_id, sandbox, account)
+        return _api_failure(name, "Google Ads API", exc, adapter.endpoints.client_id, sandbox, account)
     usable: list[ConversionAction] = [a for a in listed if destination_problem(account, a) is None]
     if not usable:
         return fail(
