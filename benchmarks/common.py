@@ -92,12 +92,12 @@ async def sandbox_hub(state: SandboxState, retry: RetryPolicy) -> AsyncIterator[
 
 async def connect_google(hub: ProviderHub, account_id: str = GOOGLE_ACCOUNT) -> int:
     """OAuth against the sandbox's consent page + account choice: an Active Google integration's id."""
-    from routy_app.services import connections
+    from routy_app.services import integrations
     from tests.integration.consent import consent
 
-    url = await connections.start_oauth(hub, 1, "google_ads")
-    outcome = await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, 1, "google_ads")
+    outcome = await integrations.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
     if not outcome.ok:
         raise SystemExit(outcome.message)
-    await connections.select_account(hub, outcome.integration_id, account_id)
+    await integrations.select_account(hub, outcome.integration_id, account_id)
     return int(outcome.integration_id)

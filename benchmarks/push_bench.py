@@ -134,7 +134,7 @@ async def main(n: int) -> dict:
         from routy_app.models import Integration
         from routy_app.providers.retry import RetryPolicy
         from routy_app.sandbox.state import SandboxConfig, SandboxState
-        from routy_app.services import connections, mappings, push
+        from routy_app.services import integrations, mappings, push
 
         state = SandboxState(SandboxConfig())
         with RssSampler() as rss:
@@ -145,7 +145,7 @@ async def main(n: int) -> dict:
                     mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
 
                 with session_scope() as session:
-                    creds = connections.load_credentials(session.get(Integration, integration_id))
+                    creds = integrations.load_credentials(session.get(Integration, integration_id))
                 url = f"{GoogleEndpoints.from_settings(hub.settings).datamanager_base_url}/v1/events:ingest"
                 # Rounds interleave ingest, push and the bare ceiling so that other load on the machine
                 # hits all three alike; the totals are summed.

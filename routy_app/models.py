@@ -334,7 +334,7 @@ class ConversionPush(SQLModel, table=True):
     run_id: int | None = Field(default=None)
     # The PushRequest that sent the row. No FOREIGN KEY on purpose: SQLite would look the request up
     # again for every row marked sent (about a third of that UPDATE's cost); the two are written in one
-    # transaction and deleted together (connections.disconnect).
+    # transaction and deleted together (integrations.disconnect).
     push_request_id: int | None = Field(default=None)
     skip_reason: str | None = Field(default=None, max_length=200)
     provider_error: str | None = Field(default=None, sa_type=Text)

@@ -2,7 +2,7 @@
 
 Always answers with a redirect to the traffic source page, carrying the outcome in the query
 (`connected=` opens the account picker; `oauth_error=` is a code the page turns into our own text,
-see connections.CALLBACK_MESSAGES; the provider's detail goes to the server log, not the URL).
+see integrations.CALLBACK_MESSAGES; the provider's detail goes to the server log, not the URL).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from routy_app.db import session_scope
-from routy_app.services import audit, auth, connections
+from routy_app.services import audit, auth, integrations
 from routy_app.services.hub import default_hub
 from routy_app.services.scheduler import reschedule
 
@@ -25,7 +25,7 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
     params = dict(request.query_params.items())
     token = request.cookies.get(auth.SESSION_COOKIE)
-    outcome = await connections.complete_oauth(
+    outcome = await integrations.complete_oauth(
         default_hub(), provider, params, session_id=auth.session_id_for_token(token) if token else None
     )
     if outcome.ok:
@@ -41,7 +41,7 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{page}?{urlencode(query)}", status_code=303)
 
 
-def _audit(token: str | None, outcome: connections.CallbackOutcome) -> None:
+def _audit(token: str | None, outcome: integrations.CallbackOutcome) -> None:
     with session_scope() as session:
         user = auth.user_for_token(session, token)
         action = audit.AuditAction.RECONNECTED if "reconnected" in outcome.message else audit.AuditAction.CONNECTED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.components.pager import pager
-from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
+from routy_app.services.integrations.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
 
 

@@ -23,7 +23,7 @@ from routy_app.providers import registry
 from routy_app.providers.protocols import SetupChecks
 from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
 from routy_app.providers.versions import VersionStatus, for_provider
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.hub import ProviderHub
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
@@ -119,9 +119,9 @@ async def check_integration(
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         if integration is None:
-            raise connections.ConnectionProblem("This integration no longer exists.")
+            raise integrations.ConnectionProblem("This integration no longer exists.")
         provider_key, status = integration.provider, integration.status
-        account = connections.account_of(integration)
+        account = integrations.account_of(integration)
         has_creds = bool(integration.credentials_enc)
     title = f"{registry.display_name(provider_key)} · {account.name or 'no account'} ({account.id or '–'})"
     if status == IntegrationStatus.PENDING_ACCOUNT or not has_creds:
@@ -132,7 +132,7 @@ async def check_integration(
             [skip("Set-up", "No account chosen yet: finish connecting in the app.")],
         )
     version = next(iter(for_provider(versions, provider_key)), None)
-    async with connections.provider_session(hub, integration_id, refresh_within=None) as (adapter, creds, account):
+    async with integrations.provider_session(hub, integration_id, refresh_within=None) as (adapter, creds, account):
         if isinstance(adapter, SetupChecks):
             checks = await adapter.check_setup(
                 creds, account, version, _mapped(integration_id), sandbox=settings.is_sandbox

@@ -8,8 +8,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from routy_app.services import jobs, runs
+from routy_app.services import runs
 from routy_app.services.alerts import job as alerts_job
+from routy_app.services.push import schedule as push_schedule
 from routy_app.services.scheduler import scheduler_lifespan
 
 log = logging.getLogger("routy.lifespan")
@@ -23,7 +24,7 @@ async def app_lifespan() -> AsyncIterator[None]:
         await asyncio.to_thread(runs.reclaim_dead)
     except Exception:
         log.exception("reclaiming dead leases at start failed")
-    jobs.install()
+    push_schedule.install()
     alerts_job.install()
     async with scheduler_lifespan():
         yield

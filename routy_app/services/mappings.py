@@ -31,8 +31,9 @@ from routy_app.providers.definition import MappingSpec
 from routy_app.providers.errors import AuthExpired, ProviderError, SetupFieldError
 from routy_app.providers.protocols import ActionCatalog, ActionCheck, ability
 from routy_app.providers.values import ConversionAction
-from routy_app.services import connections, outbox, runs
+from routy_app.services import integrations, runs
 from routy_app.services.hub import ProviderHub
+from routy_app.services.push import outbox
 from routy_app.timeutil import utcnow
 
 EVENT_TYPE_RE = re.compile(r"[a-z0-9_]{1,64}")
@@ -140,7 +141,7 @@ async def _checked_action(
     """The provider's live check of a new mapping's action (only providers that have one, e.g. Google)."""
     try:
         action_id, _ = validate_mapping(provider_key, "check", action_id, extra)
-        async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+        async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
             if not isinstance(provider, ActionCheck):
                 return None
             return await provider.check_action(creds, account, action_id)
@@ -150,8 +151,8 @@ async def _checked_action(
         name = registry.display_name(provider_key)
         raise MappingProblem(f"{name} refused the authorisation ({exc.message}); reconnect first.") from None
     except ProviderError as exc:
-        raise MappingProblem(f"Could not check the conversion action: {connections.describe_error(exc)}") from None
-    except connections.ConnectionProblem as exc:
+        raise MappingProblem(f"Could not check the conversion action: {integrations.describe_error(exc)}") from None
+    except integrations.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
 
 
@@ -341,13 +342,13 @@ async def available_actions(hub: ProviderHub, integration_id: int) -> list[Conve
             ConversionAction(id=s, name=s, kind="event", extra={"recommended": True}) for s in spec.action.suggestions
         ]
     try:
-        async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+        async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
             return await ability(provider, ActionCatalog).list_conversion_actions(creds, account)
     except AuthExpired as exc:
         raise MappingProblem(f"The provider refused the authorisation ({exc.message}); reconnect first.") from None
     except ProviderError as exc:
-        raise MappingProblem(f"Could not list conversion actions: {connections.describe_error(exc)}") from None
-    except connections.ConnectionProblem as exc:
+        raise MappingProblem(f"Could not list conversion actions: {integrations.describe_error(exc)}") from None
+    except integrations.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
 
 

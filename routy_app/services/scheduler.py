@@ -34,7 +34,7 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.services import connections, pull_clock, runs
+from routy_app.services import integrations, pull_clock, runs
 from routy_app.services.hub import ProviderHub, default_hub
 from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
 from routy_app.timeutil import utcnow
@@ -264,7 +264,7 @@ class SyncScheduler:
 
     async def _refresh_tokens(self) -> None:
         try:
-            await connections.refresh_expiring_tokens(self.hub)
+            await integrations.refresh_expiring_tokens(self.hub)
         except Exception:
             log.exception("token refresh job failed")
 
@@ -370,7 +370,7 @@ def reschedule(integration_id: int) -> None:
 
 @contextlib.asynccontextmanager
 async def scheduler_lifespan() -> AsyncIterator[None]:
-    """Register with `app.register_lifespan_task`: leads (or waits to lead) and runs the jobs."""
+    """Register with `app.register_lifespan_task`: leads (or waits to lead) and runs the push_schedule."""
     settings = get_settings()
     if not settings.scheduler_enabled:
         log.info("scheduler disabled (ROUTY_SCHEDULER_ENABLED=false)")

@@ -11,10 +11,10 @@ from routy_app.models import Integration
 from routy_app.providers import registry
 from routy_app.providers.definition import AuthScheme
 from routy_app.providers.errors import ProviderError
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.audit import AuditAction
-from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.services.integrations import ConnectionProblem
 from routy_app.services.scheduler import reschedule
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, refusal, session_id
@@ -109,7 +109,7 @@ class ConnectState(rx.State):
     async def _start(self, provider: str, integration_id: int | None):
         source = await self.get_state(SourceState)
         try:
-            url = await connections.start_oauth(
+            url = await integrations.start_oauth(
                 default_hub(),
                 source.source_id,
                 provider,
@@ -141,7 +141,7 @@ class ConnectState(rx.State):
         self.accounts, self.selected_account = [], ""
         yield
         try:
-            choices = await connections.list_account_choices(default_hub(), integration_id)
+            choices = await integrations.list_account_choices(default_hub(), integration_id)
         except (ConnectionProblem, ProviderError) as exc:
             self.picker_error = getattr(exc, "message", str(exc))
             self.picker_loading = False
@@ -181,7 +181,7 @@ class ConnectState(rx.State):
             self.picker_error = "Pick an account first."
             return
         try:
-            integration = await connections.select_account(
+            integration = await integrations.select_account(
                 default_hub(), self.picker_integration_id, self.selected_account
             )
         except (ConnectionProblem, ProviderError) as exc:
@@ -219,7 +219,7 @@ class ConnectState(rx.State):
         source = await self.get_state(SourceState)
         name = self.setup_title
         try:
-            integration = await connections.setup_manual(
+            integration = await integrations.setup_manual(
                 default_hub(), source.source_id, self.setup_provider, {k: str(v) for k, v in form.items()}
             )
         except ConnectionProblem as exc:

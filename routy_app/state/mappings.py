@@ -10,9 +10,10 @@ from sqlmodel import select
 from routy_app.db import session_scope
 from routy_app.models import Conversion, Integration
 from routy_app.providers import registry
-from routy_app.services import mappings, push, push_retry
+from routy_app.services import mappings, push
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
+from routy_app.services.push import retry as push_retry
 from routy_app.services.runs import AlreadyRunning
 from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import reflex as rx
 
 from routy_app.db import session_scope
-from routy_app.services import catalog, connections, doctor
+from routy_app.services import catalog, doctor, integrations
 from routy_app.services.alerts import views as alert_views
 from routy_app.services.audit import AuditAction
-from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.services.integrations import ConnectionProblem
 from routy_app.services.scheduler import reschedule
 from routy_app.state import toast
 from routy_app.state.auth import audit_log, current_user, refusal
@@ -111,7 +111,7 @@ class SettingsState(rx.State):
             return
         self.testing, self.test_message = True, ""
         yield
-        outcome = await connections.test_connection(default_hub(), self.integration_id)
+        outcome = await integrations.test_connection(default_hub(), self.integration_id)
         self.testing, self.test_ok = False, outcome.ok
         self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
         audit_log(
@@ -154,7 +154,7 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "pause or resume integrations")) is not None:
             return denied
         try:
-            integration = connections.set_paused(self.integration_id, paused)
+            integration = integrations.set_paused(self.integration_id, paused)
         except ConnectionProblem as exc:
             return toast.error(exc.message)
         audit_log(
@@ -202,7 +202,7 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "disconnect integrations")) is not None:
             return denied
         try:
-            self.removal_text = connections.describe_removal(self.integration_id)
+            self.removal_text = integrations.describe_removal(self.integration_id)
         except ConnectionProblem as exc:
             return toast.error(exc.message)
         self.confirm_open = True
@@ -219,7 +219,7 @@ class SettingsState(rx.State):
         self.busy = True
         yield
         try:
-            message = await connections.disconnect(default_hub(), self.integration_id)
+            message = await integrations.disconnect(default_hub(), self.integration_id)
         except ConnectionProblem as exc:
             self.busy = False
             yield toast.error(exc.message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.db import ensure_default_source, session_scope
-from routy_app.services import catalog, connections
+from routy_app.services import catalog, integrations
 from routy_app.state import toast
 from routy_app.state.auth import AuthState, current_user
 
@@ -60,7 +60,7 @@ class SourceState(rx.State):
         from routy_app.state.connect import ConnectState
 
         params = self.router.page.params
-        self.flash_error = connections.callback_message(
+        self.flash_error = integrations.callback_message(
             str(params.get("oauth_error", "")), str(params.get("provider", ""))
         )
         # Drop the one-time query so a reload does not replay it (components/notices.py does it).

@@ -7,10 +7,10 @@ import asyncio
 import reflex as rx
 
 from routy_app.db import session_scope
-from routy_app.services import history, sync_settings
+from routy_app.services import history
 from routy_app.services.audit import AuditAction
-from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
+from routy_app.services.integrations import ConnectionProblem, sync_settings
 from routy_app.services.scheduler import reschedule
 from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal

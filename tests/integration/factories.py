@@ -21,7 +21,7 @@ from routy_app.providers.meta_ads.adapter import MetaAdsProvider
 from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 from routy_app.providers.protocols import OAuthFlow
 from routy_app.providers.values import Credentials
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.hub import ProviderHub
 from tests.integration.conftest import FAST_RETRY, SANDBOX_ORIGIN
 from tests.integration.consent import consent
@@ -45,16 +45,16 @@ async def connected_integration(
     selectable account (Google: 1234567890, Meta: the first act_ account).
     """
     if provider == "ga4":
-        integration = await connections.setup_manual(
+        integration = await integrations.setup_manual(
             hub, source_id, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
         )
         return int(integration.id)
-    url = await connections.start_oauth(hub, source_id, provider)
-    outcome = await connections.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, source_id, provider)
+    outcome = await integrations.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
     assert outcome.ok, outcome.message
-    choices = await connections.list_account_choices(hub, outcome.integration_id)
+    choices = await integrations.list_account_choices(hub, outcome.integration_id)
     chosen = account_id or next(c.id for c in choices if c.selectable)
-    await connections.select_account(hub, outcome.integration_id, chosen)
+    await integrations.select_account(hub, outcome.integration_id, chosen)
     return int(outcome.integration_id)
 
 

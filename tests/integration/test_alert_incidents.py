@@ -21,7 +21,7 @@ from routy_app.models import (
     IntegrationStatus,
     SyncRun,
 )
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.alerts import job, kinds, rules
 from routy_app.services.alerts.delivery import deliver_due
 from routy_app.services.alerts.evaluator import evaluate
@@ -49,8 +49,8 @@ def _revoke_google(sandbox_state) -> None:
 
 
 async def _reconnect(hub, integration_id: int, provider: str = "google_ads") -> None:
-    url = await connections.start_oauth(hub, 1, provider, reconnect_integration_id=integration_id)
-    outcome = await connections.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, 1, provider, reconnect_integration_id=integration_id)
+    outcome = await integrations.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
     assert outcome.ok, outcome.message
 
 
@@ -87,7 +87,7 @@ async def test_reconnection_required_alerts_once_reminds_daily_and_resolves_on_r
     assert evaluate(clock()).opened == 0
 
     _revoke_google(sandbox_state)
-    outcome = await connections.test_connection(hub, google)
+    outcome = await integrations.test_connection(hub, google)
     assert not outcome.ok and "expired or revoked" in outcome.message
     first = evaluate(clock())
     assert (first.opened, first.notices) == (1, 2)
@@ -148,7 +148,7 @@ async def test_a_disconnected_integration_resolves_its_incidents(hub, clock):
     google = await connected_integration(hub, "google_ads")
     _set(google, status=IntegrationStatus.RECONNECT_REQUIRED)
     evaluate(clock())
-    await connections.disconnect(hub, google)
+    await integrations.disconnect(hub, google)
     assert evaluate(clock.advance(minutes=1)).resolved == 1
     assert _only(kinds.INTEGRATION_ERROR, "resolved").resolution == "The integration was disconnected."
 
@@ -208,7 +208,7 @@ async def test_refresh_keeps_the_grant_end_and_an_ended_grant_means_reconnect(hu
         token = sandbox_state.tokens.get(value)
         if token.kind == "access":
             sandbox_state.tokens.expire(value)
-    assert (await connections.test_connection(hub, google)).ok
+    assert (await integrations.test_connection(hub, google)).ok
     with session_scope() as session:
         assert session.get(Integration, google).access_expires_at == ends
 
@@ -377,9 +377,9 @@ async def test_a_status_change_wakes_the_alerts_job_at_once(hub, monkeypatch):
 
     monkeypatch.setattr(job.scheduler, "current_scheduler", lambda: Leader())
     job.install()
-    connections.record_success(google)  # no status change: nothing to wake
+    integrations.record_success(google)  # no status change: nothing to wake
     assert woken == []
-    connections.mark_auth_failed(google, "invalid_grant")
+    integrations.mark_auth_failed(google, "invalid_grant")
     assert woken == [job.JOB_ID]
     with session_scope() as session:
         assert session.exec(select(Integration.status).where(Integration.id == google)).one() == "reconnect_required"
@@ -414,7 +414,7 @@ async def test_an_ended_google_consent_means_reconnection_required(hub, sandbox_
     google = await connected_integration(hub, "google_ads")
     for value in sandbox_state.tokens.all_values():  # a week later: Google refuses the refresh token
         sandbox_state.tokens.expire(value)
-    outcome = await connections.test_connection(hub, google)
+    outcome = await integrations.test_connection(hub, google)
     assert not outcome.ok and "Token has been expired or revoked" in outcome.message
     evaluate(clock())
     assert _only(kinds.INTEGRATION_ERROR).title.startswith("Google Ads needs reconnection")

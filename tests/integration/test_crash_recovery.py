@@ -21,8 +21,9 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import ConversionPush, Integration, Lease, SyncRun
-from routy_app.services import connections, jobs, push, runs
+from routy_app.services import integrations, push, runs
 from routy_app.services.pull import run_pull
+from routy_app.services.push import schedule as push_schedule
 from routy_app.services.scheduler import SyncScheduler
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -130,7 +131,7 @@ async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_di
     summary = await run_pull(hub, google, "manual")  # no "A sync is already running"
     assert summary.status == "success"
     assert _run(dead.id).status == "interrupted" and f"pid {child.pid}" in _run(dead.id).error
-    assert "disconnected" in await connections.disconnect(hub, google)
+    assert "disconnected" in await integrations.disconnect(hub, google)
 
 
 async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox_state, served_sandbox, app_processes):
@@ -254,7 +255,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
         session.commit()
     dead = runs.open_run(integration_id, "push", "schedule", holder="far:4242:ab")
     leader = SyncScheduler(hub)
-    jobs._install(leader)
+    push_schedule._install(leader)
     leader.start()
     try:
         await until(lambda: _run(dead).status != "running", 30, "the dead replica's run closed")

@@ -11,7 +11,7 @@ from routy_app.models import Integration
 from routy_app.providers.google_ads.oauth import ADWORDS_SCOPE
 from routy_app.sandbox import google_ads_data as gd
 from routy_app.sandbox.state import SandboxState
-from routy_app.services import connections, doctor, mappings
+from routy_app.services import doctor, integrations, mappings
 from routy_app.services.hub import ProviderHub
 from tests.integration.consent import consent
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -99,8 +99,8 @@ async def test_a_grant_without_the_datamanager_scope(hub: ProviderHub, sandbox_s
     narrow = sandbox_state.tokens.issue("google", "refresh", None, ADWORDS_SCOPE, prefix="1//sandbox-")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
-        connections.save_credentials(
+        creds = integrations.load_credentials(integration)
+        integrations.save_credentials(
             integration, dataclasses.replace(creds, refresh_token=narrow.value, access_token="", scope=ADWORDS_SCOPE)
         )
         session.add(integration)
@@ -148,12 +148,12 @@ async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:
 
 
 async def test_meta_without_ads_management(hub: ProviderHub) -> None:
-    url = await connections.start_oauth(hub, 1, "meta_ads")
-    outcome = await connections.complete_oauth(
+    url = await integrations.start_oauth(hub, 1, "meta_ads")
+    outcome = await integrations.complete_oauth(
         hub, "meta_ads", await consent(hub.http, url, "allow", untick=("ads_management",))
     )
-    choices = await connections.list_account_choices(hub, outcome.integration_id)
-    await connections.select_account(hub, outcome.integration_id, choices[0].id)
+    choices = await integrations.list_account_choices(hub, outcome.integration_id)
+    await integrations.select_account(hub, outcome.integration_id, choices[0].id)
     check = by_name(await doctor.check_integration(hub, outcome.integration_id))["Token and permissions"]
     assert check.status == "fail" and "not granted: ads_management" in check.message
     assert "ads_management is needed to send conversions" in check.fix
@@ -183,7 +183,7 @@ async def test_meta_expired_token(hub: ProviderHub, sandbox_state: SandboxState)
 
 
 async def test_ga4_property_access_and_stream(hub: ProviderHub, sandbox_state: SandboxState, sa_json: str) -> None:
-    integration = await connections.setup_manual(
+    integration = await integrations.setup_manual(
         hub,
         1,
         "ga4",
@@ -208,8 +208,8 @@ async def test_ga4_measurement_id_format(hub: ProviderHub) -> None:
     integration_id = await connected_integration(hub, "ga4")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
-        connections.save_credentials(
+        creds = integrations.load_credentials(integration)
+        integrations.save_credentials(
             integration, dataclasses.replace(creds, extra={**creds.extra, "measurement_id": "UA-12345-1"})
         )
         session.add(integration)

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, MetricRow, SyncRun
-from routy_app.services import connections, runs
+from routy_app.services import integrations, runs
 from routy_app.services.pull import PullRefused, run_pull, today_in
 from routy_app.services.runs import AlreadyRunning
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -237,7 +237,7 @@ async def test_a_long_rate_limit_hint_fails_the_run_with_a_clear_message(hub, sm
 async def test_refused_authorisation_makes_it_reconnection_required(hub, small):
     iid = await connected_integration(hub, "google_ads")
     with session_scope() as session:
-        creds = connections.load_credentials(session.get(Integration, iid))
+        creds = integrations.load_credentials(session.get(Integration, iid))
     small.tokens.revoke(creds.refresh_token)  # also revokes the access tokens minted from it
     summary = await run_pull(hub, iid, "manual")
     assert summary.status == "failed" and "refused" in summary.error
@@ -250,12 +250,12 @@ async def test_refused_authorisation_makes_it_reconnection_required(hub, small):
 async def test_a_token_refreshed_mid_run_is_stored(hub, small):
     iid = await connected_integration(hub, "google_ads")
     with session_scope() as session:
-        before = connections.load_credentials(session.get(Integration, iid))
+        before = integrations.load_credentials(session.get(Integration, iid))
     small.tokens.expire(before.access_token)
     summary = await run_pull(hub, iid, "manual")
     assert summary.status == "success"
     with session_scope() as session:
-        after = connections.load_credentials(session.get(Integration, iid))
+        after = integrations.load_credentials(session.get(Integration, iid))
     assert after.access_token != before.access_token and after.refresh_token == before.refresh_token
 
 
@@ -280,10 +280,10 @@ async def test_an_expired_lock_of_a_dead_process_is_taken_over(hub, small):
 
 async def test_paused_and_push_only_integrations_do_not_pull(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    connections.set_paused(iid, True)
+    integrations.set_paused(iid, True)
     with pytest.raises(PullRefused, match="Resume the integration to sync"):
         await run_pull(hub, iid, "manual")
-    connections.set_paused(iid, False)
+    integrations.set_paused(iid, False)
     with session_scope() as session:
         session.exec(update(Integration).where(Integration.id == iid).values(direction="push"))
         session.commit()
@@ -308,8 +308,8 @@ async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_acco
     push_only = await connected_integration(hub, "ga4")
     with pytest.raises(PullRefused, match="only pushes"):
         await run_pull(hub, push_only, "manual")
-    await connections.disconnect(hub, push_only)
-    integration = await connections.setup_manual(
+    await integrations.disconnect(hub, push_only)
+    integration = await integrations.setup_manual(
         hub,
         1,
         "ga4",

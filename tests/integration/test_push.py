@@ -13,9 +13,23 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Conversion, ConversionPush, Integration, IntegrationStatus, Lease, PushRequest, SyncRun
-from routy_app.services import connections, conversions, mappings, outbox, push, runs
+from routy_app.models import (
+    Conversion,
+    ConversionMapping,
+    ConversionPush,
+    Integration,
+    IntegrationStatus,
+    Lease,
+    PushRequest,
+    SyncRun,
+)
+from routy_app.providers.values import ConversionAction, OutgoingConversion
+from routy_app.services import conversions, integrations, mappings, push, runs
 from routy_app.services.hub import ProviderHub
+from routy_app.services.push import engine as push_engine
+from routy_app.services.push import outbox, outcomes
+from routy_app.services.push.outcomes import Batch
+from routy_app.services.push.tally import Tally
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
@@ -287,7 +301,7 @@ async def test_auth_failure_keeps_the_queue_intact(hub, sandbox_state):
     ingest(3, gclid="Cj0-{i}")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
+        creds = integrations.load_credentials(integration)
     sandbox_state.tokens.revoke(creds.refresh_token)  # the user removed Routy's access at Google
     summary = await push.run_push(hub, integration_id)
     assert summary.status == "failed" and summary.sent == 0 and "Authorisation refused" in summary.message
@@ -301,12 +315,12 @@ async def test_auth_failure_keeps_the_queue_intact(hub, sandbox_state):
 
 async def test_paused_integration_keeps_its_queue_and_resume_flushes_it(hub, sandbox_state):
     integration_id, _ = await mapped(hub, "meta_ads")
-    connections.set_paused(integration_id, True)
+    integrations.set_paused(integration_id, True)
     ingest(4, fbp="fb.1.1558571054389.{i}")
     assert (await push.run_push(hub, integration_id)).status == "paused"
     assert (await push.push_due_all(hub)) == {}
     assert sandbox_state.received["meta_ads"] == [] and statuses(integration_id) == {"pending": 4}
-    connections.set_paused(integration_id, False)
+    integrations.set_paused(integration_id, False)
     done = await push.push_due_all(hub)
     assert done[integration_id].sent == 4 and statuses(integration_id) == {"sent": 4}
 
@@ -315,7 +329,7 @@ async def test_disconnect_after_pushes_removes_the_outbox_and_its_requests(hub, 
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     assert (await push.run_push(hub, integration_id)).sent == 3
-    assert "disconnected" in await connections.disconnect(hub, integration_id)
+    assert "disconnected" in await integrations.disconnect(hub, integration_id)
     with session_scope() as session:
         assert session.exec(select(ConversionPush).where(ConversionPush.integration_id == integration_id)).all() == []
         assert session.exec(select(PushRequest).where(PushRequest.integration_id == integration_id)).all() == []
@@ -351,14 +365,14 @@ async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provi
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         rows = session.exec(
-            select(ConversionPush, Conversion, push.ConversionMapping)
+            select(ConversionPush, Conversion, ConversionMapping)
             .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-            .join(push.ConversionMapping, push.ConversionMapping.id == ConversionPush.mapping_id)
+            .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
             .where(ConversionPush.id.in_(claimed))
         ).all()
         batch = [push.outgoing(conv, mapping) for _, conv, mapping in rows]
-        account = connections.account_of(integration)
-    async with connections.provider_session(hub, integration_id) as (provider, creds, _):
+        account = integrations.account_of(integration)
+    async with integrations.provider_session(hub, integration_id) as (provider, creds, _):
         await provider.push_conversions(creds, account, batch)
     make_due(integration_id)
     summary = await push.run_push(hub, integration_id)
@@ -410,14 +424,14 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
     meta, meta_mapping = await mapped(hub, "meta_ads")
     ga4, ga4_mapping = await mapped(hub, "ga4")
     [conv_id] = ingest(1, gclid="Cj0-test", fbc="fb.1.1554763741205.t", ga_client_id="1.2")
-    result = await push.test_push(hub, google, google_mapping, conv_id)
+    result = await push.validate_push(hub, google, google_mapping, conv_id)
     body = json.loads(result.payload_json)["body"]
     assert result.ok and body["validateOnly"] is True and body["events"][0]["transactionId"] == "1:ord-0"
     assert "validated only" in result.answer_text and sandbox_state.received["google_ads"] == []
-    meta_result = await push.test_push(hub, meta, meta_mapping, conv_id)
+    meta_result = await push.validate_push(hub, meta, meta_mapping, conv_id)
     meta_body = json.loads(meta_result.payload_json)["body"]
     assert meta_result.ok and meta_body["test_event_code"] and meta_body["data"][0]["event_id"] == "1:ord-0"
-    ga4_result = await push.test_push(hub, ga4, ga4_mapping, conv_id)
+    ga4_result = await push.validate_push(hub, ga4, ga4_mapping, conv_id)
     ga4_payload = json.loads(ga4_result.payload_json)
     assert ga4_result.ok and ga4_payload["url"].endswith("/debug/mp/collect") and "api_secret" not in ga4_payload["url"]
     assert sandbox_state.received["ga4"] == []
@@ -441,10 +455,10 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     with runs.held_without_heartbeat(integration_id, scope="push"):
         with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
             mappings.update_mapping(session, mapping_id, event_type="lead")
-        with pytest.raises(connections.ConnectionProblem, match="running"):
-            await connections.disconnect(hub, integration_id)
+        with pytest.raises(integrations.ConnectionProblem, match="running"):
+            await integrations.disconnect(hub, integration_id)
     assert statuses(integration_id) == {"pending": 2}
-    assert "disconnected" in await connections.disconnect(hub, integration_id)  # once the run is over
+    assert "disconnected" in await integrations.disconnect(hub, integration_id)  # once the run is over
 
 
 async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
@@ -462,8 +476,8 @@ async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
             session.commit()
         lock.renewed -= lock.ttl.total_seconds()
         assert not lock.keep() and lock.lost
-        tally = push._Tally()
-        outcome = await push._send_loop(
+        tally = Tally()
+        outcome = await push_engine._send_loop(
             hub.provider("google_ads"),
             integration_id,
             "google_ads",
@@ -485,13 +499,13 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(
+    batch = Batch(
         ids,
         [
-            push.OutgoingConversion(
+            OutgoingConversion(
                 key=f"k{n}",
                 event_type="sale",
-                action=push.ConversionAction("a", "A"),
+                action=ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
             for n in range(len(ids))
@@ -507,8 +521,8 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         PushResult("failed", error="try later", retryable=True),
         accepted,
     ]  # k6: same request as k0
-    tally, requeued = push._Tally(), {ids[4]}
-    push._record(integration_id, batch, results, 1, tally, requeued)
+    tally, requeued = Tally(), {ids[4]}
+    outcomes.record(integration_id, batch, results, 1, tally, requeued)
     rows = {r.id: r for r in pushes(integration_id)}
     r = [rows[i] for i in ids]
     first, second = request_of(r[0]), request_of(r[1])
@@ -540,20 +554,20 @@ async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(h
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(
+    batch = Batch(
         ids,
         [
-            push.OutgoingConversion(
+            OutgoingConversion(
                 key=f"k{n}",
                 event_type="sale",
-                action=push.ConversionAction("a", "A"),
+                action=ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
             for n in range(len(ids))
         ],
     )
-    tally = push._Tally()
-    push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())
+    tally = Tally()
+    outcomes.record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())
     rows = pushes(integration_id)
     assert [(r.status, r.attempts) for r in rows] == [("failed", 1)] * 3
     assert all("no result" in r.provider_error and r.next_attempt_at > utcnow() for r in rows)

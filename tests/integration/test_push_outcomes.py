@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, SyncRun
-from routy_app.services import push, push_retry
+from routy_app.services import push
+from routy_app.services.push import retry as push_retry
 from tests.integration.factories import hub  # noqa: F401 - fixture
 from tests.integration.test_push import ingest, mapped, statuses
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, Lease, SyncRun
-from routy_app.services import connections, runs
+from routy_app.services import integrations, runs
 from routy_app.services import scheduler as sched
 from routy_app.services.scheduler import DbLease, SyncScheduler, leader_lock, pull_job_id
 from routy_app.timeutil import utcnow
@@ -113,10 +113,10 @@ async def test_reschedule_follows_schedule_and_status_changes_at_once(hub, small
         _set(google, schedule_minutes=240)
         assert scheduler.reschedule(google)
         assert scheduler.interval_of(pull_job_id(google)) == dt.timedelta(hours=4)
-        connections.set_paused(google, True)
+        integrations.set_paused(google, True)
         assert not scheduler.reschedule(google)
         assert pull_job_id(google) not in scheduler.jobs()
-        connections.set_paused(google, False)
+        integrations.set_paused(google, False)
         assert scheduler.reschedule(google)
         assert pull_job_id(google) in scheduler.jobs()
         _set(google, direction="push")
@@ -139,7 +139,7 @@ async def test_a_scheduled_pull_runs_and_a_refused_authorisation_removes_the_job
         assert pull_job_id(google) in scheduler.jobs()
 
         with session_scope() as session:
-            creds = connections.load_credentials(session.get(Integration, google))
+            creds = integrations.load_credentials(session.get(Integration, google))
         small.tokens.revoke(creds.refresh_token)
         scheduler.run_soon(google)
         await _until(lambda: pull_job_id(google) not in scheduler.jobs())

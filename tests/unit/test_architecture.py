@@ -18,7 +18,7 @@ LONG_MODULES: dict[str, str] = {
     # Being split in this step's next commits (services packages):
     "providers/meta_ads/adapter.py": "split next",
     "services/auth.py": "split next",
-    "services/connections.py": "split next",
+    "services/integrations.py": "split next",
     "services/conversions.py": "split next",
     "services/pull.py": "split next",
     "services/push.py": "split next",

@@ -33,9 +33,9 @@ from routy_app.providers.definition import Capability
 from routy_app.providers.errors import AuthExpired, ProviderError, RateLimited
 from routy_app.providers.protocols import MetricsSource, ability
 from routy_app.providers.values import Account, Credentials, Level, MetricRecord
-from routy_app.services import connections, pull_clock, runs
-from routy_app.services.connections import ConnectionProblem
+from routy_app.services import integrations, pull_clock, runs
 from routy_app.services.hub import ProviderHub
+from routy_app.services.integrations import ConnectionProblem
 from routy_app.services.wording import sentence
 from routy_app.timeutil import utcnow
 
@@ -313,7 +313,7 @@ def _rate_limit_text(name: str, exc: RateLimited) -> str:
         if exc.retry_after
         else " The next scheduled sync will try again."
     )
-    return sentence(f"{name} rate limit reached: {connections.describe_error(exc)}") + wait
+    return sentence(f"{name} rate limit reached: {integrations.describe_error(exc)}") + wait
 
 
 async def _read_levels(
@@ -368,7 +368,7 @@ async def _read_levels(
                 errors.append(f"{level}: {_rate_limit_text(name, exc)}")
                 summary.failed_levels.append(level)
             except ProviderError as exc:
-                errors.append(f"{level}: {name} answered: {connections.describe_error(exc)}")
+                errors.append(f"{level}: {name} answered: {integrations.describe_error(exc)}")
                 summary.failed_levels.append(level)
             if plan.full:  # counted for every level read, finished or not: read = new + updated
                 unseen = await asyncio.to_thread(writer.count_window, level, start, end, mark)
@@ -428,13 +428,13 @@ async def _locked_run(
     name = registry.display_name(integration.provider)
     try:
         try:
-            async with connections.provider_session(hub, integration_id) as (provider, creds, account):
+            async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
                 definition = registry.get(integration.provider)
                 pullable = definition.can(Capability.PULL) and definition.can_pull(creds)
                 levels = tuple(lvl for lvl in definition.levels if pullable and (only is None or lvl in only))
                 if not levels:
                     summary.error = f"{name} pulling is not set up for this integration."
-                    connections.record_failure(integration_id, summary.error)
+                    integrations.record_failure(integration_id, summary.error)
                     return summary
                 today = today_in(integration.account_timezone)
                 start, end = pull_window(integration, trigger == "full", today)
@@ -444,28 +444,28 @@ async def _locked_run(
                     ability(provider, MetricsSource), creds, plan, summary, run_id, lease, on_progress
                 )
         except AuthExpired as exc:  # the door marked it Reconnection Required
-            summary.error = f"{name} refused the authorisation: {connections.describe_error(exc)}"
+            summary.error = f"{name} refused the authorisation: {integrations.describe_error(exc)}"
             summary.status = "partial" if summary.read else "failed"
             return summary
         except (ConnectionProblem, ProviderError) as exc:  # the stored authorisation is gone, or its refresh failed
             summary.error = getattr(exc, "message", str(exc))
-            connections.record_failure(integration_id, summary.error)
+            integrations.record_failure(integration_id, summary.error)
             return summary
         if errors:
             summary.error = "; ".join(errors)
             summary.status = "partial" if len(summary.failed_levels) < len(plan.levels) else "failed"
-            connections.record_failure(integration_id, summary.error)
+            integrations.record_failure(integration_id, summary.error)
             return summary
         summary.status = "success"
         if only is None:  # a run of some levels only must not move the cursor past the others
             _advance_cursor(integration_id, plan.end)
-        connections.record_success(integration_id)
+        integrations.record_success(integration_id)
         return summary
     except Exception as exc:  # an engine bug or the database: close the run, then let it surface
         summary.status = "failed"
         summary.error = f"Sync stopped unexpectedly ({type(exc).__name__}: {exc})"
         log.exception("pull run %s of integration %s crashed", run_id, integration_id)
-        connections.record_failure(integration_id, summary.error)
+        integrations.record_failure(integration_id, summary.error)
         raise
     finally:
         summary.total_seconds = time.perf_counter() - started

@@ -31,7 +31,7 @@ from sqlmodel import Session, select
 from routy_app.models import Conversion, ConversionPush, TrafficSource
 from routy_app.providers import hashing
 from routy_app.providers.values import CONVERSION_ORIGINS
-from routy_app.services import outbox
+from routy_app.services.push import outbox
 from routy_app.timeutil import utcnow
 
 API_KEY_PREFIX = "rk_live_"

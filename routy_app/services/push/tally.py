@@ -13,7 +13,7 @@ import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
-from routy_app.services import connections, runs
+from routy_app.services import integrations, runs
 from routy_app.services.wording import sentence
 
 REASONS_SHOWN = 3
@@ -89,13 +89,13 @@ def close(integration_id: int, run_id: int, tally: Tally, outcome: str) -> tuple
     text = tally.text() or None
     runs.close_run(run_id, status, read=tally.read, inserted=tally.sent, updated=0, failed=tally.failed, error=text)
     if outcome == "auth":
-        pass  # connections.mark_auth_failed already ran
+        pass  # integrations.mark_auth_failed already ran
     elif status == "failed":
-        connections.record_failure(integration_id, for_the_card(tally, status))
+        integrations.record_failure(integration_id, for_the_card(tally, status))
     elif status == "partial":
-        connections.record_partial(integration_id, for_the_card(tally, status))
+        integrations.record_partial(integration_id, for_the_card(tally, status))
     elif tally.read:
-        connections.record_success(integration_id)
+        integrations.record_success(integration_id)
     counts = [f"{tally.failed} failed"] if tally.failed else []
     counts += [f"{tally.skipped} skipped"] if tally.skipped else []
     message = (

@@ -9,7 +9,7 @@ from routy_app.db import session_scope
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
-from routy_app.services.connections import ConnectionProblem
+from routy_app.services.integrations.credentials import ConnectionProblem
 from routy_app.timeutil import utcnow
 
 # (minutes, label) — what the schedule picker offers.
