@@ -117,7 +117,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
         from routy_app.providers.retry import RetryPolicy
         from routy_app.sandbox.app import mounted_sandbox
         from routy_app.sandbox.state import SandboxConfig, SandboxState
-        from routy_app.services import mappings, runs
+        from routy_app.services import leases, mappings
         from routy_app.timeutil import utcnow
         from tests.integration.processes import Gate
         from tests.integration.test_push import ingest
@@ -146,13 +146,13 @@ async def main(events: int, port: int, timeout: float) -> dict:
 
         def lock_holder() -> str | None:
             with session_scope() as session:
-                lease = session.get(Lease, runs.run_lock_name(integration_id))
+                lease = session.get(Lease, leases.run_lock_name(integration_id))
                 return lease.holder if lease else None
 
         def sync_now_accepted(dead: str | None) -> bool:
             """Would Sync Now get the pull lock (now, or once the restarted app's own pull is over)?"""
             with session_scope() as session:
-                lease = session.get(Lease, runs.run_lock_name(integration_id))
+                lease = session.get(Lease, leases.run_lock_name(integration_id))
                 return lease is None or lease.holder != dead or lease.expires_at < utcnow()
 
         gate.hold("googleAds:search", skip=1)

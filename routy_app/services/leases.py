@@ -1,5 +1,5 @@
-"""Sync runs and the leases that keep them apart: the one place that knows how a dead process is told
-from a live one, and what happens to what it left behind.
+"""Leases: the one place that knows who holds what, how a dead process is told from a live one, and what
+happens to what it left behind (its running runs are closed as interrupted).
 
 - A SyncRun row is written as running before any provider call and closed with counts and the provider's
   words. It records the lease holder that runs it.
@@ -32,11 +32,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
@@ -77,7 +78,7 @@ class ProcessId:
 
 
 @functools.cache
-def _machine() -> str:
+def this_machine() -> str:
     """Hostname, boot id and pid namespace: two processes see the same pids only when all three match
     (containers may share a hostname, a rebooted host reuses pids)."""
     parts = [socket.gethostname()]
@@ -91,7 +92,7 @@ def _machine() -> str:
 
 def current_process() -> ProcessId:
     pid = os.getpid()  # not cached: a forked worker is another process
-    return ProcessId(_machine(), pid, psutil.Process(pid).create_time())
+    return ProcessId(this_machine(), pid, psutil.Process(pid).create_time())
 
 
 def holder_id() -> str:
@@ -101,7 +102,7 @@ def holder_id() -> str:
 
 def _gone(machine: str | None, pid: int | None, started: float | None) -> str | None:
     """Why the recorded process is provably dead, or None when it may be alive (or cannot be checked here)."""
-    if not machine or pid is None or machine != _machine():
+    if not machine or pid is None or machine != this_machine():
         return None
     try:
         process = psutil.Process(pid)
@@ -116,7 +117,7 @@ def _gone(machine: str | None, pid: int | None, started: float | None) -> str | 
         return None
 
 
-def _dead_reason(lease: Lease, now: dt.datetime) -> str | None:
+def dead_reason(lease: Lease, now: dt.datetime) -> str | None:
     """Why `lease`'s holder no longer holds it (provably dead, or silent past its expiry), else None."""
     gone = _gone(lease.machine, lease.pid, lease.pid_started)
     if gone:
@@ -129,7 +130,7 @@ def _dead_reason(lease: Lease, now: dt.datetime) -> str | None:
 # ---------------------------------------------------------------- leases
 
 
-def _stamp(holder: str, ttl: dt.timedelta, now: dt.datetime) -> dict:
+def _stamp(holder: str, ttl: dt.timedelta, now: dt.datetime) -> dict[str, Any]:
     me = current_process()
     return {
         "holder": holder,
@@ -160,13 +161,13 @@ def try_acquire_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -
                     return False
         if current.holder == holder:
             return _take(session, name, current.holder, holder, ttl, now)
-        why = _dead_reason(current, now)
+        why = dead_reason(current, now)
         if why is None:
             return False
-        previous = _snapshot(current)
+        previous = snapshot(current)
         if not _take(session, name, previous.holder, holder, ttl, now):
             return False  # another process took it over first
-    _interrupt_runs_of(previous, why, now)
+    interrupt_runs_of(previous, why, now)
     return True
 
 
@@ -207,19 +208,16 @@ def lease_held(name: str) -> bool:
         lease = session.get(Lease, name)
         if lease is None:
             return False
-        why = _dead_reason(lease, now)
+        why = dead_reason(lease, now)
         if why is None:
             return True
-        previous = _snapshot(lease)
+        previous = snapshot(lease)
         reclaimed = session.exec(
-            delete(Lease).where(
-                Lease.name == name,  # type: ignore[arg-type]
-                Lease.holder == previous.holder,
-            )
+            delete(Lease).where(col(Lease.name) == name, col(Lease.holder) == previous.holder)
         ).rowcount
         session.commit()
     if reclaimed:
-        _interrupt_runs_of(previous, why, now)
+        interrupt_runs_of(previous, why, now)
     return False
 
 
@@ -264,7 +262,8 @@ class HeldLease:
 
 
 def run_lock_name(integration_id: int, scope: str | None = None) -> str:
-    """`run:<id>` for pulls; a `scope` gives a separate lock (`run:<id>:push`)."""
+    """`run:<id>` for pulls; a `scope` gives a separate lock (`run:<id>:push`): a pull and a push of one
+    integration may run at the same time (they write different tables), never two of one kind."""
     return f"run:{integration_id}" if not scope else f"run:{integration_id}:{scope}"
 
 
@@ -308,71 +307,11 @@ def is_running(integration_id: int, scope: str | None = None) -> bool:
     return lease_held(run_lock_name(integration_id, scope))
 
 
-# ---------------------------------------------------------------- SyncRun rows
-
-
-def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = None) -> int:
-    """Write the running SyncRun row before any provider call; returns its id."""
-    with session_scope() as session:
-        run = SyncRun(integration_id=integration_id, kind=kind, trigger=trigger, status="running", holder=holder)
-        session.add(run)
-        session.commit()
-        return int(run.id)  # type: ignore[arg-type]
-
-
-def update_progress(run_id: int, level: str | None, rows: int) -> None:
-    """Record the level being read and rows read so far (the UI polls this row)."""
-    with session_scope() as session:
-        session.exec(
-            update(SyncRun)
-            .where(SyncRun.id == run_id)  # type: ignore[arg-type]
-            .values(progress_level=level, records_read=rows)
-        )
-        session.commit()
-
-
-def close_run(
-    run_id: int,
-    status: str,
-    read: int = 0,
-    inserted: int = 0,
-    updated: int = 0,
-    failed: int = 0,
-    error: str | None = None,
-) -> None:
-    """Close the run: success | partial | failed, with counts, finish time and error text."""
-    with session_scope() as session:
-        session.exec(
-            update(SyncRun)
-            .where(SyncRun.id == run_id)
-            .values(  # type: ignore[arg-type]
-                status=status,
-                records_read=read,
-                records_inserted=inserted,
-                records_updated=updated,
-                records_failed=failed,
-                error=error,
-                finished_at=utcnow(),
-                progress_level=None,
-            )
-        )
-        session.commit()
-
-
-def latest_run(integration_id: int, kind: str | None = None) -> SyncRun | None:
-    """The most recent run (of `kind` when given) for status display."""
-    with session_scope() as session:
-        query = select(SyncRun).where(SyncRun.integration_id == integration_id)
-        if kind:
-            query = query.where(SyncRun.kind == kind)
-        return session.exec(query.order_by(SyncRun.started_at.desc(), SyncRun.id.desc())).first()  # type: ignore[attr-defined]
-
-
 # ---------------------------------------------------------------- reclaiming what the dead left behind
 
 
 @dataclass(frozen=True)
-class _Holder:
+class Holder:
     """What a reclaimed lease said about its holder (kept after the row is gone)."""
 
     name: str
@@ -382,8 +321,8 @@ class _Holder:
     renewed_at: dt.datetime | None
 
 
-def _snapshot(lease: Lease) -> _Holder:
-    return _Holder(lease.name, lease.holder, lease.machine, lease.pid, lease.renewed_at)
+def snapshot(lease: Lease) -> Holder:
+    return Holder(lease.name, lease.holder, lease.machine, lease.pid, lease.renewed_at)
 
 
 NEXT_STEP = {
@@ -392,7 +331,7 @@ NEXT_STEP = {
 }
 
 
-def _interruption(kind: str, holder: _Holder | None, why: str, now: dt.datetime) -> str:
+def _interruption(kind: str, holder: Holder | None, why: str, now: dt.datetime) -> str:
     who = f" ({holder.machine.split('|', 1)[0]}, pid {holder.pid})" if holder and holder.machine else ""
     seen = f" Last sign of life {holder.renewed_at:%Y-%m-%d %H:%M:%S} UTC." if holder and holder.renewed_at else ""
     return (
@@ -401,7 +340,7 @@ def _interruption(kind: str, holder: _Holder | None, why: str, now: dt.datetime)
     ).strip()
 
 
-def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, why: str, now: dt.datetime) -> int:
+def interrupt(session: Session, runs: list[SyncRun], holder: Holder | None, why: str, now: dt.datetime) -> int:
     """Close still-running runs as interrupted (a run that closed meanwhile is left as it closed)."""
     closed = 0
     for run in runs:
@@ -422,72 +361,9 @@ def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, wh
     return closed
 
 
-def _interrupt_runs_of(holder: _Holder, why: str, now: dt.datetime) -> int:
+def interrupt_runs_of(holder: Holder, why: str, now: dt.datetime) -> int:
     with session_scope() as session:
         running = list(
             session.exec(select(SyncRun).where(SyncRun.status == "running", SyncRun.holder == holder.holder)).all()
         )
-        return _interrupt(session, running, holder, why, now) if running else 0
-
-
-@dataclass(frozen=True)
-class Reclaimed:
-    leases: int
-    runs: int
-
-
-def reclaim_dead() -> Reclaimed:
-    """Reclaim every lease whose holder is provably dead or expired, and close as interrupted every running
-    run whose holder no longer holds a lease. Run by each process at start and by the leader every minute.
-
-    Running runs are read before the leases: a run that starts meanwhile holds its lease before its row
-    exists, so it cannot be taken for an orphan; one that ends meanwhile is left as it closed.
-    """
-    now = utcnow()
-    with session_scope() as session:
-        running = list(session.exec(select(SyncRun).where(SyncRun.status == "running")).all())
-        leases = list(session.exec(select(Lease)).all())
-    reclaimed, runs_closed = 0, 0
-    live: dict[str, Lease] = {}
-    for lease in leases:
-        why = _dead_reason(lease, now)
-        if why is None:
-            live[lease.holder] = lease
-            continue
-        previous = _snapshot(lease)
-        with session_scope() as session:
-            gone = session.exec(
-                delete(Lease).where(
-                    Lease.name == lease.name,  # type: ignore[arg-type]
-                    Lease.holder == lease.holder,
-                )
-            ).rowcount
-            session.commit()
-        if gone:
-            reclaimed += 1
-            runs_closed += _interrupt_runs_of(previous, why, now)
-    live_names = {lease.name for lease in live.values()}
-    orphans = [run for run in running if run.holder not in live and not _legacy_alive(run, live_names)]
-    if orphans:
-        with session_scope() as session:
-            runs_closed += _interrupt(session, orphans, None, "it holds no lease any more", now)
-    if reclaimed or runs_closed:
-        log.info("reclaimed %d lease(s), closed %d interrupted run(s)", reclaimed, runs_closed)
-    return Reclaimed(reclaimed, runs_closed)
-
-
-def next_foreign_expiry() -> dt.datetime | None:
-    """The soonest expiry of a lease this machine cannot check (held on another machine): when it may
-    have to be reclaimed. Leases of this machine need no waiting: a dead holder here is seen at once."""
-    with session_scope() as session:
-        leases = session.exec(select(Lease.machine, Lease.expires_at)).all()
-    here = _machine()
-    foreign = [expires for machine, expires in leases if machine != here]
-    return min(foreign) if foreign else None
-
-
-def _legacy_alive(run: SyncRun, live_names: set[str]) -> bool:
-    """A run written before runs recorded their holder: alive while its integration's lock of its kind is."""
-    if run.holder is not None:
-        return False
-    return run_lock_name(run.integration_id, "push" if run.kind == "push" else None) in live_names
+        return interrupt(session, running, holder, why, now) if running else 0

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 from routy_app.services import runs
 from routy_app.services.alerts import job as alerts_job
+from routy_app.services.leadership import scheduler_lifespan
 from routy_app.services.push import schedule as push_schedule
-from routy_app.services.scheduler import scheduler_lifespan
 
 log = logging.getLogger("routy.lifespan")
 

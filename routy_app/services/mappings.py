@@ -31,7 +31,7 @@ from routy_app.providers.definition import MappingSpec
 from routy_app.providers.errors import AuthExpired, ProviderError, SetupFieldError
 from routy_app.providers.protocols import ActionCatalog, ActionCheck, ability
 from routy_app.providers.values import ConversionAction
-from routy_app.services import integrations, runs
+from routy_app.services import integrations, leases
 from routy_app.services.hub import ProviderHub
 from routy_app.services.push import outbox
 from routy_app.timeutil import utcnow
@@ -237,7 +237,7 @@ def update_mapping(
             "for the other event type instead.",
             "event_type",
         )
-    if type_changed and runs.is_running(mapping.integration_id, scope="push"):  # its rows may be in flight
+    if type_changed and leases.is_running(mapping.integration_id, scope="push"):  # its rows may be in flight
         raise MappingProblem("A push of this integration is in progress; try again in a minute.", "event_type")
     if type_changed:  # unsent rows were for the old event type
         session.exec(
@@ -295,7 +295,7 @@ def delete_mapping(session: Session, mapping_id: int) -> None:
             f"This mapping has sent {sent:,} conversion{'s' if sent != 1 else ''}; Push History "
             "keeps them, so it cannot be deleted. Disable it to stop pushing."
         )
-    if runs.is_running(mapping.integration_id, scope="push"):
+    if leases.is_running(mapping.integration_id, scope="push"):
         raise MappingProblem("A push of this mapping is in progress; try again in a minute.")
     session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id))  # type: ignore[arg-type]
     session.delete(mapping)

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
 from routy_app.services import metrics_queries as mq
-from routy_app.services import pull_clock
+from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
 CHILD_LEVELS = {"campaign": ("ad_group",), "ad_group": ("ad", "keyword")}

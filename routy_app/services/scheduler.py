@@ -2,7 +2,7 @@
 other periodic jobs (the push engine adds its own), run by exactly one process (the leader).
 
 Jobs live only in memory and are rebuilt from the database at start-up, so a restart loses nothing:
-the database is the schedule. The next pull is derived from the last pull (services/pull_clock.py), so
+the database is the schedule. The next pull is derived from the last pull (services/pull/clock.py), so
 neither a restart nor a push moves it; integrations that are overdue start within seconds, staggered.
 
 Changes saved on any instance (schedule, direction, pause, resume, disconnect, a pull run elsewhere)
@@ -17,13 +17,9 @@ DB lease (Lease row "scheduler") renewed while held, so a crashed leader is repl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,9 +30,10 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.services import integrations, pull_clock, runs
-from routy_app.services.hub import ProviderHub, default_hub
+from routy_app.services import integrations, leases, runs
+from routy_app.services.hub import ProviderHub
 from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
+from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.scheduler")
@@ -254,7 +251,7 @@ class SyncScheduler:
     async def _pull(self, integration_id: int) -> None:
         try:
             await run_pull(self.hub, integration_id, "schedule")
-        except (runs.AlreadyRunning, PullRefused) as exc:
+        except (leases.AlreadyRunning, PullRefused) as exc:
             log.info("scheduled pull of integration %s skipped: %s", integration_id, exc)
             return
         except Exception:
@@ -306,54 +303,15 @@ class SyncScheduler:
         return job.trigger.interval if job is not None and isinstance(job.trigger, IntervalTrigger) else None
 
 
-# ---------------------------------------------------------------- leader election
-
-
-@contextlib.contextmanager
-def leader_lock(data_dir: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking flock on data_dir/scheduler.lock; yields whether we got it.
-
-    The OS releases it when the process dies, so a new process can lead at once.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / "scheduler.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-class DbLease:
-    """The Lease row "scheduler": taken when free, expired or its holder is dead; renewed while held."""
-
-    def __init__(self, name: str = "scheduler", ttl: dt.timedelta | None = None) -> None:
-        self.name = name
-        self.ttl = ttl if ttl is not None else runs.lease_ttl()
-        self.holder = runs.holder_id()
-
-    def acquire(self) -> bool:
-        return runs.try_acquire_lease(self.name, self.holder, self.ttl)
-
-    def renew(self) -> bool:
-        return runs.renew_lease(self.name, self.holder, self.ttl)
-
-    def release(self) -> None:
-        runs.release_lease(self.name, self.holder)
-
-
 # ---------------------------------------------------------------- the app's lifespan task
 
 _current: SyncScheduler | None = None
+
+
+def set_current(scheduler: SyncScheduler | None) -> None:
+    """Called by services/leadership.py when this process starts or stops leading."""
+    global _current
+    _current = scheduler
 
 
 def current_scheduler() -> SyncScheduler | None:
@@ -368,72 +326,11 @@ def reschedule(integration_id: int) -> None:
         _current.reschedule(integration_id)
 
 
-@contextlib.asynccontextmanager
-async def scheduler_lifespan() -> AsyncIterator[None]:
-    """Register with `app.register_lifespan_task`: leads (or waits to lead) and runs the push_schedule."""
-    settings = get_settings()
-    if not settings.scheduler_enabled:
-        log.info("scheduler disabled (ROUTY_SCHEDULER_ENABLED=false)")
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(_lead(settings.data_dir, settings.database_url.startswith("sqlite"), stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, timeout=10)
-
-
-async def _lead(data_dir: Path, use_file_lock: bool, stop: asyncio.Event) -> None:
-    """Become leader (retrying while another process is), run the scheduler until `stop`."""
-    waiting = False
-    while not stop.is_set():
-        if use_file_lock:
-            with leader_lock(Path(data_dir)) as leader:
-                if leader:
-                    await _run_scheduler(stop, None)
-                    return
-        else:
-            lease = DbLease()
-            if await asyncio.to_thread(lease.acquire):
-                try:
-                    await _run_scheduler(stop, lease)
-                finally:
-                    lease.release()
-                if stop.is_set():
-                    return
-                continue  # lease lost: try to lead again
-        if not waiting:
-            log.info("scheduler: another process leads; waiting to lead")
-            waiting = True
-        with contextlib.suppress(asyncio.TimeoutError):  # try again while the leader's lease could expire
-            await asyncio.wait_for(stop.wait(), timeout=runs.lease_ttl().total_seconds() / 3)
-
-
-async def _run_scheduler(stop: asyncio.Event, lease: DbLease | None) -> None:
-    global _current
-    scheduler = SyncScheduler(default_hub())
-    for hook in list(_startup_hooks):
-        hook(scheduler)
-    scheduler.rebuild()
-    scheduler.start()
-    _current = scheduler
-    log.info("scheduler started (this process leads)")
-    try:
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=lease.ttl.total_seconds() / 3 if lease else 60)
-            if lease is not None and not stop.is_set() and not await asyncio.to_thread(lease.renew):
-                log.warning("scheduler lease lost; stopping here")
-                return
-    finally:
-        _current = None
-        scheduler.shutdown()
-
-
 _startup_hooks: list[Callable[[SyncScheduler], None]] = []
+
+
+def startup_hooks() -> list[Callable[[SyncScheduler], None]]:
+    return list(_startup_hooks)
 
 
 def on_scheduler_start(hook: Callable[[SyncScheduler], None]) -> None:

@@ -13,8 +13,8 @@ from routy_app.providers import registry
 from routy_app.services import mappings, push
 from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
+from routy_app.services.leases import AlreadyRunning
 from routy_app.services.push import retry as push_retry
-from routy_app.services.runs import AlreadyRunning
 from routy_app.state import paging, toast
 from routy_app.state.auth import audit_log, current_user, refusal
 from routy_app.state.settings import SettingsState

@@ -177,7 +177,7 @@ class SettingsState(rx.State):
     async def flush_queue(self):
         """After Resume, send what waited in the outbox now rather than at the next minute's push job."""
         from routy_app.services import push
-        from routy_app.services.runs import AlreadyRunning
+        from routy_app.services.leases import AlreadyRunning
 
         async with self:
             denied = refusal(self, "push conversions")

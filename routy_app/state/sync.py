@@ -137,9 +137,9 @@ class SyncState(rx.State):
     @rx.event(background=True)
     async def sync_now(self, trigger: str):
         """Run a pull now; progress comes from the run row the engine updates page by page."""
+        from routy_app.services.leases import AlreadyRunning
         from routy_app.services.pull import PullRefused, run_pull
         from routy_app.services.push import run_push
-        from routy_app.services.runs import AlreadyRunning
 
         async with self:
             denied = refusal(self, "start syncs")

@@ -128,7 +128,7 @@ def _a_pull_whose_process_died(app_server, source_id: int) -> None:
     from sqlmodel import Session, create_engine, select
 
     from routy_app.models import Integration, Lease, SyncRun
-    from routy_app.services import runs
+    from routy_app.services import leases
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -138,11 +138,11 @@ def _a_pull_whose_process_died(app_server, source_id: int) -> None:
         integration = session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).one()
         session.add(
             Lease(
-                name=runs.run_lock_name(int(integration.id)),
+                name=leases.run_lock_name(int(integration.id)),
                 holder=f"dead:{child.pid}:x",
                 expires_at=now + dt.timedelta(seconds=50),
                 renewed_at=now - dt.timedelta(seconds=10),
-                machine=runs.current_process().machine,
+                machine=leases.current_process().machine,
                 pid=child.pid,
                 pid_started=now.timestamp() - 30,
             )

@@ -21,7 +21,7 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import ConversionPush, Integration, Lease, SyncRun
-from routy_app.services import integrations, push, runs
+from routy_app.services import integrations, leases, push, runs
 from routy_app.services.pull import run_pull
 from routy_app.services.push import schedule as push_schedule
 from routy_app.services.scheduler import SyncScheduler
@@ -127,7 +127,7 @@ async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_di
         if child.poll() is None:
             child.kill()
         served_sandbox.gate.release()
-    assert runs.is_running(google) is False  # its lock is not "running": the holder is gone
+    assert leases.is_running(google) is False  # its lock is not "running": the holder is gone
     summary = await run_pull(hub, google, "manual")  # no "A sync is already running"
     assert summary.status == "success"
     assert _run(dead.id).status == "interrupted" and f"pid {child.pid}" in _run(dead.id).error
@@ -243,7 +243,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
     with session_scope() as session:  # a push run of a replica on another host, last renewed 58 s ago
         session.add(
             Lease(
-                name=runs.run_lock_name(integration_id, "push"),
+                name=leases.run_lock_name(integration_id, "push"),
                 holder="far:4242:ab",
                 expires_at=expires,
                 renewed_at=expires - dt.timedelta(seconds=60),

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, SyncRun
-from routy_app.services import integrations, runs
+from routy_app.services import integrations, leases
 from routy_app.services.integrations import sync_settings
 from routy_app.services.pull import run_pull
 from routy_app.timeutil import utcnow
@@ -99,7 +99,7 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     _pulled_ago(google, 20)  # e.g. the schedule was every hour; now every 15 minutes
     await leader_pulls("a change after a failover")
 
-    await until(lambda: not runs.is_running(google), 30, "the pull's lock released")  # it closes the run first
+    await until(lambda: not leases.is_running(google), 30, "the pull's lock released")  # it closes the run first
     assert "disconnected" in await integrations.disconnect(hub, google)
     await until(
         lambda: f"integration {google} no longer pulls" in leader.log_tail(),

@@ -1,4 +1,4 @@
-"""The pull engine (services/pull.py) with the real adapters against the in-process sandbox."""
+"""The pull engine (services/pull/) with the real adapters against the in-process sandbox."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, MetricRow, SyncRun
-from routy_app.services import integrations, runs
+from routy_app.services import integrations, leases
+from routy_app.services.leases import AlreadyRunning
 from routy_app.services.pull import PullRefused, run_pull, today_in
-from routy_app.services.runs import AlreadyRunning
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
 LEVELS = ("campaign", "ad_group", "ad", "keyword")
@@ -261,20 +261,20 @@ async def test_a_token_refreshed_mid_run_is_stored(hub, small):
 
 async def test_overlapping_runs_are_refused(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    with runs.held_without_heartbeat(iid):
-        assert runs.is_running(iid)
+    with leases.held_without_heartbeat(iid):
+        assert leases.is_running(iid)
         with pytest.raises(AlreadyRunning, match="already running"):
             await run_pull(hub, iid, "manual")
-    assert not runs.is_running(iid)
+    assert not leases.is_running(iid)
     with session_scope() as session:
         assert session.exec(select(SyncRun)).all() == []  # a refused run leaves no row
     assert (await run_pull(hub, iid, "manual")).status == "success"
-    assert not runs.is_running(iid)
+    assert not leases.is_running(iid)
 
 
 async def test_an_expired_lock_of_a_dead_process_is_taken_over(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    assert runs.try_acquire_lease(runs.run_lock_name(iid), "dead-host:1:x", dt.timedelta(seconds=-1))
+    assert leases.try_acquire_lease(leases.run_lock_name(iid), "dead-host:1:x", dt.timedelta(seconds=-1))
     assert (await run_pull(hub, iid, "manual")).status == "success"
 
 

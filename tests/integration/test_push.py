@@ -24,7 +24,7 @@ from routy_app.models import (
     SyncRun,
 )
 from routy_app.providers.values import ConversionAction, OutgoingConversion
-from routy_app.services import conversions, integrations, mappings, push, runs
+from routy_app.services import conversions, integrations, leases, mappings, push
 from routy_app.services.hub import ProviderHub
 from routy_app.services.push import engine as push_engine
 from routy_app.services.push import outbox, outcomes
@@ -342,9 +342,9 @@ async def test_disconnect_after_pushes_removes_the_outbox_and_its_requests(hub, 
 async def test_rows_of_a_run_that_died_stay_due_and_are_sent_once_when_its_lock_expires(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(5, gclid="Cj0-{i}")
-    lock = runs.run_lock_name(integration_id, scope="push")
-    assert runs.try_acquire_lease(lock, "a-process-that-died", runs.lease_ttl())  # ... and never released it
-    with pytest.raises(runs.AlreadyRunning):
+    lock = leases.run_lock_name(integration_id, scope="push")
+    assert leases.try_acquire_lease(lock, "a-process-that-died", leases.lease_ttl())  # ... and never released it
+    with pytest.raises(leases.AlreadyRunning):
         await push.run_push(hub, integration_id)
     assert (await push.push_due_all(hub)) == {}  # the scheduler skips it too
     assert statuses(integration_id) == {"pending": 5} and sandbox_state.received["google_ads"] == []
@@ -441,7 +441,7 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
 async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(1, gclid="Cj0-x")
-    with runs.held_without_heartbeat(integration_id, scope="push"), pytest.raises(runs.AlreadyRunning):
+    with leases.held_without_heartbeat(integration_id, scope="push"), pytest.raises(leases.AlreadyRunning):
         await push.run_push(hub, integration_id, "manual")
     assert statuses(integration_id) == {"pending": 1}
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1
@@ -452,7 +452,7 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     unsent rows) and Disconnect wait for the run to finish."""
     integration_id, mapping_id = await mapped(hub)
     ingest(2, gclid="Cj0-{i}")
-    with runs.held_without_heartbeat(integration_id, scope="push"):
+    with leases.held_without_heartbeat(integration_id, scope="push"):
         with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
             mappings.update_mapping(session, mapping_id, event_type="lead")
         with pytest.raises(integrations.ConnectionProblem, match="running"):
@@ -464,13 +464,13 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
 async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
-    with runs.held_without_heartbeat(integration_id, scope="push") as lock:
+    with leases.held_without_heartbeat(integration_id, scope="push") as lock:
         lock.renewed -= lock.ttl.total_seconds()  # the last renewal is old: keep() renews before answering
         assert lock.keep()
         with session_scope() as session:  # the lease expired and another process took it
             session.exec(
                 update(Lease)
-                .where(Lease.name == runs.run_lock_name(integration_id, "push"))
+                .where(Lease.name == leases.run_lock_name(integration_id, "push"))
                 .values(holder="another-process")
             )
             session.commit()

@@ -3,22 +3,16 @@
 Why: Routy pulls daily campaign / ad set / ad metrics from `act_{id}/insights` and pushes
 conversions to `POST /{pixel_id}/events` (docs/providers/meta_ads.md). Notes on the choices made here:
 
-- Login is Meta's classic web flow: no PKCE (the `code_verifier` argument is accepted and ignored)
-  and no refresh token. The code is exchanged for a short-lived token, which is swapped at once for
-  a long-lived one (~60 days); `refresh` can only confirm with `debug_token` that it still works.
-- Account ids are Graph node ids, "act_<digits>"; `status` is "ENABLED" for account_status 1 and
-  Meta's own name (DISABLED, UNSETTLED, ...) otherwise.
-- Reading insights rows is `insights.py`; building CAPI events `capi.py`; Graph's errors `graph.py`.
-- The user token travels in an `Authorization: Bearer` header, so it never sits in a URL; paging
-  follows Graph's absolute `paging.next` URLs as given.
+- Login is Meta's classic web flow: no PKCE (`code_verifier` is ignored) and no refresh token; `refresh`
+  can only confirm with `debug_token` that the long-lived token (~60 days) still works.
+- Insights rows are read in `insights.py`, CAPI events built in `capi.py`, Graph's errors mapped in
+  `graph.py`. The token travels in an `Authorization: Bearer` header, never in a URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -32,7 +26,14 @@ from routy_app.providers.errors import AuthExpired, PermanentError, TransientErr
 from routy_app.providers.meta_ads import DEFINITION, capi, insights, setup_checks
 from routy_app.providers.meta_ads.capi import STANDARD_EVENTS
 from routy_app.providers.meta_ads.endpoints import MetaEndpoints
-from routy_app.providers.meta_ads.graph import ReduceData, error_from_response
+from routy_app.providers.meta_ads.graph import (
+    ACCOUNT_STATUS,
+    ReduceData,
+    appsecret_proof,
+    bearer,
+    error_from_response,
+    node_of,
+)
 from routy_app.providers.meta_ads.insights import META_LEVEL
 from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy, with_retries
 from routy_app.providers.setup_checks import CheckResult
@@ -46,17 +47,6 @@ from routy_app.providers.values import (
     PushResult,
 )
 from routy_app.providers.versions import VersionStatus
-
-ACCOUNT_STATUS = {
-    1: "ENABLED",
-    2: "DISABLED",
-    3: "UNSETTLED",
-    7: "PENDING_RISK_REVIEW",
-    8: "PENDING_SETTLEMENT",
-    9: "IN_GRACE_PERIOD",
-    100: "PENDING_CLOSURE",
-    101: "CLOSED",
-}
 
 
 class MetaAdsProvider:
@@ -89,15 +79,8 @@ class MetaAdsProvider:
 
     # ------------------------------------------------------------ HTTP
 
-    def _headers(self, token: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"} if token else {}
-
     def _proof(self, token: str) -> dict[str, str]:
-        """appsecret_proof, required when the app has "Require App Secret" switched on."""
-        if not self.endpoints.app_secret or not token:
-            return {}
-        digest = hmac.new(self.endpoints.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-        return {"appsecret_proof": digest}
+        return appsecret_proof(self.endpoints.app_secret, token)
 
     async def _send(
         self,
@@ -112,7 +95,7 @@ class MetaAdsProvider:
         """One Graph call: the parsed JSON body, or the typed error (transport failures are transient)."""
         try:
             response = await self.http.request(
-                method, url, params=params, data=data, json=json_body, headers=self._headers(token)
+                method, url, params=params, data=data, json=json_body, headers=bearer(token)
             )
         except httpx.TransportError as exc:  # the message never carries the URL (it may hold secrets)
             raise TransientError(f"Could not reach Meta ({type(exc).__name__})", code="transport") from None
@@ -243,15 +226,11 @@ class MetaAdsProvider:
                 )
         return accounts
 
-    @staticmethod
-    def _node(account: Account) -> str:
-        return account.id if account.id.startswith("act_") else f"act_{account.id}"
-
     async def test_connection(self, creds: Credentials, account: Account) -> None:
         """A cheap read of the ad account proves the token reaches it."""
         await self._call(
             "GET",
-            f"{self.graph}/{self._node(account)}",
+            f"{self.graph}/{node_of(account)}",
             token=creds.access_token,
             params={"fields": "id,name,account_status", **self._proof(creds.access_token)},
         )
@@ -305,7 +284,7 @@ class MetaAdsProvider:
                 yield rows
             return
         sync = {**params, "limit": self.PAGE_LIMIT, **self._proof(creds.access_token)}
-        url = f"{self.graph}/{self._node(account)}/insights"
+        url = f"{self.graph}/{node_of(account)}/insights"
         try:
             async for rows in self._rows(url, creds.access_token, sync, level, account, first_may_reduce=True):
                 yield rows
@@ -320,7 +299,7 @@ class MetaAdsProvider:
         token, proof = creds.access_token, self._proof(creds.access_token)
         for attempt in range(self.MAX_RESUBMITS + 1):
             run = await self._call(
-                "POST", f"{self.graph}/{self._node(account)}/insights", token=token, data={**params, **proof}
+                "POST", f"{self.graph}/{node_of(account)}/insights", token=token, data={**params, **proof}
             )
             run_id = str(run["report_run_id"])
             status = await self._wait_for(run_id, token, proof)
@@ -354,7 +333,7 @@ class MetaAdsProvider:
         """The account's pixels (datasets); the mapping stores the pixel id and picks the event name."""
         params = {"fields": "id,name", "limit": 100, **self._proof(creds.access_token)}
         actions: list[ConversionAction] = []
-        async for rows in self._pages(f"{self.graph}/{self._node(account)}/adspixels", creds.access_token, params):
+        async for rows in self._pages(f"{self.graph}/{node_of(account)}/adspixels", creds.access_token, params):
             actions += [
                 ConversionAction(
                     id=str(row["id"]),

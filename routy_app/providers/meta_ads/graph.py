@@ -7,6 +7,8 @@ and action values are decimal strings, turned into integer micros with Decimal, 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -14,8 +16,20 @@ from typing import Any
 import httpx
 
 from routy_app.providers.errors import AuthExpired, PermanentError, ProviderError, RateLimited, TransientError
+from routy_app.providers.values import Account
 
 _MICRO = Decimal(1_000_000)
+# An ad account's `account_status` as Meta names it ("ENABLED" is 1); Account ids are "act_<digits>".
+ACCOUNT_STATUS = {
+    1: "ENABLED",
+    2: "DISABLED",
+    3: "UNSETTLED",
+    7: "PENDING_RISK_REVIEW",
+    8: "PENDING_SETTLEMENT",
+    9: "IN_GRACE_PERIOD",
+    100: "PENDING_CLOSURE",
+    101: "CLOSED",
+}
 
 
 def to_micros(value: Any) -> int:
@@ -101,3 +115,19 @@ class ReduceData(Exception):
     def __init__(self, error: TransientError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def appsecret_proof(app_secret: str, token: str) -> dict[str, str]:
+    """appsecret_proof, required when the app has "Require App Secret" switched on."""
+    if not app_secret or not token:
+        return {}
+    return {"appsecret_proof": hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()}
+
+
+def node_of(account: Account) -> str:
+    """The ad account's Graph node id, "act_<digits>"."""
+    return account.id if account.id.startswith("act_") else f"act_{account.id}"

@@ -1,37 +1,23 @@
-"""Ingest of Routy conversion events: validation, idempotent storage, queueing, ingest API keys.
+"""Validating conversion events from outside (the ingest API, postbacks, the UI's test form): every field
+checked, a clear message per field, never a 500; email and phone normalised and hashed here.
 
-Why one module: the API, the postback URL and the UI's test form all go through `ingest_events`,
-so every entry point validates the same way and stores + queues in one transaction (a conversion
-is committed, with its outbox rows, before anything answers 2xx). The caller's `id` is the
-idempotency key: sending it again changes nothing and returns the stored event.
-
-Privacy: email and phone are normalised and SHA-256 hashed here (Google and Meta rules differ, so
-both hashes are kept); the plaintext is never stored, logged or echoed back in an error.
+Privacy: email and phone are normalised and SHA-256 hashed (Google and Meta rules differ, so both hashes
+are kept); the plaintext is never stored, logged or echoed back in an error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import ipaddress
 import re
-import secrets
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
-
-from routy_app.models import Conversion, ConversionPush, TrafficSource
 from routy_app.providers import hashing
 from routy_app.providers.values import CONVERSION_ORIGINS
-from routy_app.services.push import outbox
 from routy_app.timeutil import utcnow
 
 API_KEY_PREFIX = "rk_live_"
@@ -41,7 +27,7 @@ MAX_VALUE = Decimal("1000000000000")  # 1e12 in any currency: beyond it the call
 EVENT_TYPE_RE = re.compile(r"[a-z0-9_]{1,64}")
 CURRENCY_RE = re.compile(r"[A-Z]{3}")
 CONSENT_VALUES = ("granted", "denied")
-_MICRO = Decimal(1_000_000)
+MICRO = Decimal(1_000_000)
 
 CLICK_FIELDS = {"gclid": 512, "gbraid": 512, "wbraid": 512, "fbc": 512, "fbp": 512, "ga_client_id": 200}
 ALLOWED_FIELDS = frozenset(
@@ -121,47 +107,6 @@ def _summary(errors: list[FieldError]) -> str:
     return f"Invalid conversion: {where}{first.field}: {first.message}{more}. Nothing was stored."
 
 
-# ---------------------------------------------------------------- API keys
-
-
-def _key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def create_api_key(session: Session, source_id: int) -> str:
-    """A new ingest key for the source; returns the plaintext (shown once). Replaces any older key."""
-    source = session.get(TrafficSource, source_id)
-    if source is None:
-        raise LookupError(f"Traffic source {source_id} does not exist.")
-    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    source.api_key_hash = _key_hash(key)
-    source.api_key_last4 = key[-4:]
-    source.api_key_created_at = utcnow()
-    session.add(source)
-    session.commit()
-    return key
-
-
-def source_for_key(session: Session, key: str | None) -> TrafficSource | None:
-    """The traffic source owning `key`, or None. Compares hashes in constant time."""
-    if not key or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
-        return None
-    digest = _key_hash(key)
-    source = session.exec(select(TrafficSource).where(TrafficSource.api_key_hash == digest)).first()
-    if source is None or not source.api_key_hash or not hmac.compare_digest(source.api_key_hash, digest):
-        return None
-    return source
-
-
-def describe_key(session: Session, source_id: int) -> str:
-    """What the UI shows about the current key (never the key itself)."""
-    source = session.get(TrafficSource, source_id)
-    if source is None or not source.api_key_hash:
-        return "No API key yet."
-    when = source.api_key_created_at.strftime("%Y-%m-%d %H:%M UTC") if source.api_key_created_at else "?"
-    return f"{API_KEY_PREFIX}…{source.api_key_last4} (created {when})"
-
-
 # ---------------------------------------------------------------- validation
 
 
@@ -203,7 +148,7 @@ def parse_value(value: Any) -> tuple[int | None, str | None]:
         return None, "must not be negative"
     if amount >= MAX_VALUE:
         return None, "is too large"
-    return int((amount * _MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), None
+    return int((amount * MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), None
 
 
 def _text(value: Any, limit: int) -> tuple[str | None, str | None]:
@@ -360,113 +305,6 @@ def _validate_consent(consent: Any, out: dict[str, Any], bad) -> None:  # noqa: 
             out[f"consent_{name}"] = value.lower()
 
 
-# ---------------------------------------------------------------- ingest
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """What the API answers for one event."""
-
-    conversion_id: int
-    external_id: str
-    event_type: str
-    received_at: dt.datetime
-    status: str  # created | duplicate
-    queued_pushes: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.conversion_id,
-            "external_id": self.external_id,
-            "event_type": self.event_type,
-            "received_at": self.received_at.isoformat().replace("+00:00", "Z"),
-            "status": self.status,
-            "queued_pushes": self.queued_pushes,
-        }
-
-
-def ingest_events(session: Session, source_id: int, events: list[Any]) -> list[StoredEvent]:
-    """Validate all, then store the new ones and queue their pushes in ONE transaction (committed here).
-
-    Any invalid event refuses the whole request (ValidationFailed, nothing stored). An id already
-    stored (or repeated within the request) is a duplicate: the stored event is returned unchanged.
-    """
-    if not isinstance(events, list) or not events:
-        raise ValidationFailed([FieldError(0, "events", "send one event object or a non-empty array")])
-    if len(events) > MAX_BATCH:
-        raise ValidationFailed([FieldError(0, "events", f"at most {MAX_BATCH} events per request")])
-    now = utcnow()
-    values: list[dict[str, Any]] = []
-    errors: list[FieldError] = []
-    for index, raw in enumerate(events):
-        row, problems = validate_event(raw, index, now)
-        errors += problems
-        values.append(row)
-    if errors:
-        raise ValidationFailed(errors)
-
-    order = [row["external_id"] for row in values]
-    fresh: dict[str, dict[str, Any]] = {}
-    for row in values:
-        fresh.setdefault(row["external_id"], row)  # a repeat inside the request is a duplicate of the first
-    created_ids = _insert_new(session, source_id, list(fresh.values()), now)
-    if created_ids:
-        outbox.enqueue_for_conversions(session, created_ids.values())
-    session.commit()
-    return _stored(session, source_id, order, set(created_ids))
-
-
-def _insert_new(session: Session, source_id: int, rows: list[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this request created (race-safe)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    payload = [{**row, "traffic_source_id": source_id, "received_at": now} for row in rows]
-    stmt = (
-        insert(Conversion)
-        .on_conflict_do_nothing(index_elements=["traffic_source_id", "external_id"])
-        .returning(Conversion.id, Conversion.external_id)
-    )
-    created: dict[str, int] = {}
-    for result in session.execute(stmt, payload).all():
-        created[result.external_id] = int(result.id)
-    return created
-
-
-def _stored(session: Session, source_id: int, order: list[str], created: set[str]) -> list[StoredEvent]:
-    unique = list(dict.fromkeys(order))
-    rows = {
-        c.external_id: c
-        for c in session.exec(
-            select(Conversion).where(Conversion.traffic_source_id == source_id, Conversion.external_id.in_(unique))
-        )
-    }  # type: ignore[attr-defined]
-    counts = queued_counts(session, [int(c.id) for c in rows.values()])  # type: ignore[arg-type]
-    out: list[StoredEvent] = []
-    seen: set[str] = set()
-    for external_id in order:
-        conv = rows[external_id]
-        status = "created" if external_id in created and external_id not in seen else "duplicate"
-        seen.add(external_id)
-        out.append(
-            StoredEvent(
-                int(conv.id), conv.external_id, conv.event_type, conv.received_at, status, counts.get(int(conv.id), 0)
-            )
-        )  # type: ignore[arg-type]
-    return out
-
-
-def queued_counts(session: Session, conversion_ids: Iterable[int]) -> dict[int, int]:
-    """Outbox rows per conversion (one per integration x mapping that will push it)."""
-    ids = list(conversion_ids)
-    if not ids:
-        return {}
-    query = (
-        select(ConversionPush.conversion_id, func.count())
-        .where(ConversionPush.conversion_id.in_(ids))
-        .group_by(ConversionPush.conversion_id)
-    )  # type: ignore[attr-defined]
-    return {int(cid): int(n) for cid, n in session.exec(query)}
-
-
 # ---------------------------------------------------------------- postback
 
 
@@ -517,90 +355,3 @@ def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) ->
         basis = "\x1f".join([params.get("key", ""), params.get("event", ""), click_id, params.get("value", ""), when])
         event["id"] = "pb_" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:40]
     return event
-
-
-# ---------------------------------------------------------------- UI helpers
-
-
-def record_test_conversion(session: Session, source_id: int, fields: Mapping[str, Any]) -> Conversion:
-    """The Conversions tab's form: same validation and queueing as the API; blank fields are dropped.
-
-    Without an id a unique `test-…` id is generated; without occurred_at it is now.
-    """
-    event: dict[str, Any] = {k: v for k, v in fields.items() if v not in (None, "") and k != "consent"}
-    consent = {k: v for k, v in (fields.get("consent") or {}).items() if v not in (None, "")}
-    if consent:
-        event["consent"] = consent
-    event.setdefault("id", f"test-{uuid.uuid4().hex[:12]}")
-    event.setdefault("occurred_at", utcnow().isoformat())
-    stored = ingest_events(session, source_id, [event])[0]
-    conv = session.get(Conversion, stored.conversion_id)
-    assert conv is not None
-    return conv
-
-
-@dataclass(frozen=True)
-class ConversionRow:
-    """A row of the Conversions tab."""
-
-    id: int
-    external_id: str
-    event_type: str
-    occurred_at: str
-    received_at: str
-    value: str
-    click_ids: str
-    identifiers: str
-    pushes: str
-
-
-def format_money(micros: int, currency: str) -> str:
-    amount = (Decimal(micros) / _MICRO).quantize(Decimal("0.01")) if micros % 10_000 == 0 else Decimal(micros) / _MICRO
-    return f"{amount} {currency}".strip()
-
-
-def recent_conversions(
-    session: Session, source_id: int, page: int = 1, page_size: int = 50
-) -> tuple[list[ConversionRow], int]:
-    """Newest first, paginated in SQL; each row says how many pushes it has in which status."""
-    page, page_size = max(1, page), max(1, min(page_size, 500))
-    total = int(
-        session.exec(
-            select(func.count()).select_from(Conversion).where(Conversion.traffic_source_id == source_id)
-        ).one()
-    )
-    convs = session.exec(
-        select(Conversion)
-        .where(Conversion.traffic_source_id == source_id)
-        .order_by(Conversion.received_at.desc(), Conversion.id.desc())  # type: ignore[attr-defined]
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    ids = [int(c.id) for c in convs]  # type: ignore[arg-type]
-    statuses: dict[int, dict[str, int]] = {}
-    if ids:
-        for cid, status, n in session.exec(
-            select(ConversionPush.conversion_id, ConversionPush.status, func.count())
-            .where(ConversionPush.conversion_id.in_(ids))  # type: ignore[attr-defined]
-            .group_by(ConversionPush.conversion_id, ConversionPush.status)
-        ):
-            statuses.setdefault(int(cid), {})[status] = int(n)
-    rows = []
-    for c in convs:
-        clicks = ", ".join(name for name in CLICK_FIELDS if getattr(c, name))
-        idents = ", ".join(n for n, v in (("email", c.email_sha256), ("phone", c.phone_sha256)) if v)
-        per = statuses.get(int(c.id), {})  # type: ignore[arg-type]
-        rows.append(
-            ConversionRow(
-                id=int(c.id),
-                external_id=c.external_id,
-                event_type=c.event_type,  # type: ignore[arg-type]
-                occurred_at=c.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                received_at=c.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                value=format_money(c.value_micros, c.currency) if c.value_micros or c.currency else "",
-                click_ids=clicks or "none",
-                identifiers=(idents + " (hashed)") if idents else "none",
-                pushes=", ".join(f"{n} {s}" for s, n in sorted(per.items())) or "not queued",
-            )
-        )
-    return rows, total

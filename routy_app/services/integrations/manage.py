@@ -22,7 +22,7 @@ from routy_app.models import (
 )
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
-from routy_app.services import runs
+from routy_app.services import leases
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.access import provider_session
 from routy_app.services.integrations.credentials import ConnectionProblem, account_of, get_integration, load_credentials
@@ -82,7 +82,7 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
 
     Refused while a sync or push of it runs: the run would go on writing rows of a deleted integration.
     """
-    if runs.is_running(integration_id) or runs.is_running(integration_id, scope="push"):
+    if leases.is_running(integration_id) or leases.is_running(integration_id, scope="push"):
         raise ConnectionProblem("A sync or push of this integration is running; try again when it has finished.")
     with session_scope() as session:
         integration = get_integration(session, integration_id)

@@ -10,7 +10,8 @@ Why it looks like this:
   ``id = excluded.id``), so afterwards any row of the window whose id predates the run was not
   seen and is swept (mark-and-sweep by id: no extra column, no key set in memory).
 - Every run is a SyncRun row (running first, closed with counts and the provider's words) under
-  the integration's run lock (services/runs.py), so two runs of one integration never overlap.
+  the integration's pull lease (services/leases.py), so two pulls of one integration never overlap
+  (a push may run beside it: it holds another lease and writes other tables).
 """
 
 from __future__ import annotations
@@ -19,23 +20,23 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sqlalchemy import Connection, Date, TextClause, bindparam, literal_column, text
-
-from routy_app.db import get_engine, session_scope
-from routy_app.models import Direction, Integration, IntegrationStatus, MetricRow
+from routy_app.db import session_scope
+from routy_app.models import Direction, Integration, IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
 from routy_app.providers.errors import AuthExpired, ProviderError, RateLimited
 from routy_app.providers.protocols import MetricsSource, ability
-from routy_app.providers.values import Account, Credentials, Level, MetricRecord
-from routy_app.services import integrations, pull_clock, runs
+from routy_app.providers.values import Account, Credentials, Level
+from routy_app.services import integrations, leases, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations import ConnectionProblem
+from routy_app.services.pull import clock as pull_clock
+from routy_app.services.pull.window import can_pull, pull_window, today_in
+from routy_app.services.pull.writer import Writer
 from routy_app.services.wording import sentence
 from routy_app.timeutil import utcnow
 
@@ -45,24 +46,9 @@ Trigger = Literal["schedule", "manual", "full"]
 PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
 PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
 
-KEY_COLUMNS = ("integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id")
-VALUE_COLUMNS = (
-    "campaign_name",
-    "ad_group_name",
-    "ad_name",
-    "keyword_text",
-    "impressions",
-    "clicks",
-    "cost_micros",
-    "conversions_micros",
-    "conversion_value_micros",
-    "currency",
-)
-COLUMNS = KEY_COLUMNS + VALUE_COLUMNS
-
 
 class _LockLost(Exception):
-    """The run's lease was taken over mid-level (see runs.HeldLease.keep)."""
+    """The run's lease was taken over mid-level (see leases.HeldLease.keep)."""
 
 
 class PullRefused(Exception):
@@ -117,176 +103,6 @@ class _Plan:
     full: bool
 
 
-# ---------------------------------------------------------------- planning
-
-
-def today_in(timezone_name: str | None) -> dt.date:
-    """Today in the account's time zone (providers report days in it)."""
-    try:
-        zone = zoneinfo.ZoneInfo(timezone_name or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return dt.datetime.now(zone).date()
-
-
-def pull_window(integration: Integration, full: bool, today: dt.date) -> tuple[dt.date, dt.date]:
-    """[start, today]: the history window on a first or full run, else cursor - lookback days.
-
-    The start never precedes the history window (a long-paused integration does not pull years).
-    """
-    history_start = today - dt.timedelta(days=max(1, integration.history_days) - 1)
-    if full or integration.metrics_cursor is None:
-        return history_start, today
-    start = integration.metrics_cursor - dt.timedelta(days=max(0, integration.lookback_days))
-    return min(max(start, history_start), today), today
-
-
-def can_pull(integration: Integration) -> str | None:
-    """None when the integration may pull now, else the reason shown to the user."""
-    if integration.direction not in PULL_DIRECTIONS:
-        return "This integration only pushes conversions; set its direction to Pull or Both to sync metrics."
-    if integration.status == IntegrationStatus.PAUSED:
-        return "Resume the integration to sync."
-    if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
-        return "Reconnect the integration to sync (its authorisation was refused)."
-    if integration.status == IntegrationStatus.PENDING_ACCOUNT or not integration.account_id:
-        return "Pick an account before syncing."
-    if integration.status not in PULL_STATUSES:
-        return "This integration cannot sync in its current state."
-    return None
-
-
-# ---------------------------------------------------------------- writing
-
-
-def _dated(sql: str) -> TextClause:
-    """A text() statement whose :s/:e parameters are dates (bound as each backend stores them)."""
-    return text(sql).bindparams(bindparam("s", type_=Date), bindparam("e", type_=Date))
-
-
-class _Writer:
-    """Upserts pages of MetricRecords; one transaction per page; counts inserted vs updated."""
-
-    def __init__(self, integration_id: int, full: bool) -> None:
-        self.integration_id = integration_id
-        self.full = full
-        self.engine = get_engine()
-        self.dialect = self.engine.dialect.name
-        self.seconds = 0.0
-        cols = ", ".join(COLUMNS)
-        if self.dialect == "sqlite":
-            marks = ", ".join("?" for _ in COLUMNS)
-            if full:  # a fresh rowid for every written row: the sweep's mark
-                self.sql = f"INSERT OR REPLACE INTO metricrow ({cols}) VALUES ({marks})"
-            else:
-                sets = ", ".join(f"{c} = excluded.{c}" for c in VALUE_COLUMNS)
-                self.sql = (
-                    f"INSERT INTO metricrow ({cols}) VALUES ({marks}) "
-                    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {sets}"
-                )
-        else:
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            stmt = pg_insert(MetricRow.__table__)  # type: ignore[arg-type]
-            set_ = {c: stmt.excluded[c] for c in VALUE_COLUMNS}
-            if full:  # excluded.id is the sequence value drawn for the proposed row: a fresh id
-                set_["id"] = stmt.excluded.id
-            self.stmt = stmt.on_conflict_do_update(constraint="uq_metricrow_natural_key", set_=set_).returning(
-                literal_column("(xmax = 0)")
-            )
-
-    def _rows(self, records: Sequence[MetricRecord]) -> list[tuple]:
-        """Tuples in COLUMNS order, one per natural key (a repeated key in a page: last wins)."""
-        iid = self.integration_id
-        out: dict[tuple, tuple] = {}
-        for r in records:
-            row = (
-                iid,
-                r.level,
-                r.date.isoformat(),
-                r.campaign_id or "",
-                r.ad_group_id or "",
-                r.ad_id or "",
-                r.keyword_id or "",
-                r.campaign_name or "",
-                r.ad_group_name or "",
-                r.ad_name or "",
-                r.keyword_text or "",
-                int(r.impressions),
-                int(r.clicks),
-                int(r.cost_micros),
-                int(r.conversions_micros),
-                int(r.conversion_value_micros),
-                r.currency or "",
-            )
-            out[row[:7]] = row
-        return list(out.values())
-
-    def max_id(self, conn: Connection) -> int:
-        return int(conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) FROM metricrow").scalar() or 0)
-
-    def max_id_now(self) -> int:
-        """The highest row id before a full level starts: the sweep's mark."""
-        with self.engine.connect() as conn:
-            return self.max_id(conn)
-
-    def write(self, records: Sequence[MetricRecord]) -> int:
-        """Upsert one page in one transaction; returns how many rows were new (exact on an
-        incremental run; on a full run the split is computed per level by `sweep`)."""
-        started = time.perf_counter()
-        rows = self._rows(records)
-        with self.engine.begin() as conn:
-            if self.dialect == "sqlite":
-                before = None if self.full else self.max_id(conn)
-                conn.exec_driver_sql(self.sql, rows)
-                # new rows got ids above `before`; only this run writes this integration's rows (run lock),
-                # so other integrations' concurrent pages cannot be counted as ours
-                inserted = (
-                    0
-                    if before is None
-                    else int(
-                        conn.exec_driver_sql(
-                            "SELECT COUNT(*) FROM metricrow WHERE id > ? AND integration_id = ?",
-                            (before, self.integration_id),
-                        ).scalar()
-                        or 0
-                    )
-                )
-            else:
-                params = [
-                    dict(zip(COLUMNS, (*row[:2], dt.date.fromisoformat(row[2]), *row[3:]), strict=True)) for row in rows
-                ]
-                flags = conn.execute(self.stmt, params).scalars().all() if params else []
-                inserted = 0 if self.full else sum(1 for f in flags if f)
-        self.seconds += time.perf_counter() - started
-        return inserted
-
-    def count_window(self, level: str, start: dt.date, end: dt.date, max_id: int | None = None) -> int:
-        sql = (
-            "SELECT COUNT(*) FROM metricrow WHERE integration_id = :i AND level = :l "
-            "AND date >= :s AND date <= :e" + (" AND id <= :m" if max_id is not None else "")
-        )
-        params = {"i": self.integration_id, "l": level, "s": start, "e": end}
-        if max_id is not None:
-            params["m"] = max_id
-        with self.engine.connect() as conn:
-            return int(conn.execute(_dated(sql), params).scalar() or 0)
-
-    def sweep(self, level: str, start: dt.date, end: dt.date, mark: int) -> int:
-        """Delete the window's rows of `level` not rewritten by this full run (ids <= mark)."""
-        started = time.perf_counter()
-        with self.engine.begin() as conn:
-            deleted = conn.execute(
-                _dated(
-                    "DELETE FROM metricrow WHERE integration_id = :i AND level = :l AND date >= :s AND date <= :e "
-                    "AND id <= :m"
-                ),
-                {"i": self.integration_id, "l": level, "s": start, "e": end, "m": mark},
-            ).rowcount
-        self.seconds += time.perf_counter() - started
-        return int(deleted or 0)
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -322,14 +138,14 @@ async def _read_levels(
     plan: _Plan,
     summary: RunSummary,
     run_id: int,
-    lease: runs.HeldLease,
+    lease: leases.HeldLease,
     on_progress: Callable[[str, int], None] | None,
 ) -> list[str]:
     """Read every level of the plan page by page into MetricRow; returns the errors of failed levels.
 
     An AuthExpired stops the run (after recording the level as failed) and propagates to the door.
     """
-    writer = _Writer(plan.integration_id, plan.full)
+    writer = Writer(plan.integration_id, plan.full)
     start, end, name = plan.start, plan.end, plan.provider_name
     errors: list[str] = []
     try:
@@ -395,14 +211,14 @@ async def run_pull(
 ) -> RunSummary:
     """Pull every supported level (or only `levels`) for the run's window and record the outcome.
 
-    Raises PullRefused (paused, push-only, not set up) or runs.AlreadyRunning before any run row
+    Raises PullRefused (paused, push-only, not set up) or leases.AlreadyRunning before any run row
     is written; every other outcome is a closed SyncRun and the returned summary.
     """
     integration = _load(integration_id)
     reason = can_pull(integration)
     if reason:
         raise PullRefused(reason)
-    async with runs.run_lock(integration_id) as lease:
+    async with leases.run_lock(integration_id) as lease:
         return await _locked_run(hub, integration_id, trigger, on_progress, lease, levels)
 
 
@@ -417,7 +233,7 @@ async def _locked_run(
     integration_id: int,
     trigger: Trigger,
     on_progress: Callable[[str, int], None] | None,
-    lease: runs.HeldLease,
+    lease: leases.HeldLease,
     only: Sequence[Level] | None,
 ) -> RunSummary:
     started = time.perf_counter()

@@ -39,7 +39,7 @@ from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
 from routy_app.providers.protocols import ConversionSink, ability
 from routy_app.providers.values import Account, Credentials
-from routy_app.services import runs
+from routy_app.services import leases, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.access import ConnectionProblem, provider_session
 from routy_app.services.integrations.credentials import account_of
@@ -72,7 +72,7 @@ class PushSummary:
 async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedule") -> PushSummary:
     """Send every due outbox row of the integration; records a SyncRun when there was work (or manual).
 
-    Raises runs.AlreadyRunning when another push of this integration is in progress.
+    Raises leases.AlreadyRunning when another push of this integration is in progress.
     """
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
@@ -95,7 +95,7 @@ async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedu
         return PushSummary(integration_id, None, status="idle", message="Push is off (direction is pull).")
     if trigger != "manual" and not has_due(integration_id):
         return PushSummary(integration_id, None, message="Nothing to push.")
-    async with runs.run_lock(integration_id, scope="push") as lease:
+    async with leases.run_lock(integration_id, scope="push") as lease:
         run_id = runs.open_run(integration_id, "push", trigger, lease.holder)
         tally = Tally()
         outcome = "done"
@@ -122,7 +122,7 @@ async def _push_all(
     provider_key: str,
     account: Account,
     run_id: int,
-    lease: runs.HeldLease,
+    lease: leases.HeldLease,
     tally: Tally,
 ) -> str:
     """Read-send-record until nothing is due; 'auth' when authorisation was refused."""
@@ -145,7 +145,7 @@ async def _send_loop(
     account: Account,
     creds: Credentials,
     run_id: int,
-    lock: runs.HeldLease,
+    lock: leases.HeldLease,
     tally: Tally,
 ) -> str:
     """Read a chunk of due rows, send it batch by batch, record outcomes; repeat until nothing is due.

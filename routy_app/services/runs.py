@@ -1,0 +1,130 @@
+"""Sync runs: the SyncRun row every pull and push attempt writes (running first, closed with counts and the
+provider's words), and the sweep that closes runs whose process died (see leases.py for who holds what).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, update
+from sqlmodel import select
+
+from routy_app.db import session_scope
+from routy_app.models import Lease, SyncRun
+from routy_app.services.leases import dead_reason, interrupt, interrupt_runs_of, run_lock_name, snapshot, this_machine
+from routy_app.timeutil import utcnow
+
+log = logging.getLogger("routy.runs")
+
+
+def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = None) -> int:
+    """Write the running SyncRun row before any provider call; returns its id."""
+    with session_scope() as session:
+        run = SyncRun(integration_id=integration_id, kind=kind, trigger=trigger, status="running", holder=holder)
+        session.add(run)
+        session.commit()
+        return int(run.id)  # type: ignore[arg-type]
+
+
+def update_progress(run_id: int, level: str | None, rows: int) -> None:
+    """Record the level being read and rows read so far (the UI polls this row)."""
+    with session_scope() as session:
+        session.exec(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)  # type: ignore[arg-type]
+            .values(progress_level=level, records_read=rows)
+        )
+        session.commit()
+
+
+def close_run(
+    run_id: int,
+    status: str,
+    read: int = 0,
+    inserted: int = 0,
+    updated: int = 0,
+    failed: int = 0,
+    error: str | None = None,
+) -> None:
+    """Close the run: success | partial | failed, with counts, finish time and error text."""
+    with session_scope() as session:
+        session.exec(
+            update(SyncRun)
+            .where(SyncRun.id == run_id)
+            .values(  # type: ignore[arg-type]
+                status=status,
+                records_read=read,
+                records_inserted=inserted,
+                records_updated=updated,
+                records_failed=failed,
+                error=error,
+                finished_at=utcnow(),
+                progress_level=None,
+            )
+        )
+        session.commit()
+
+
+@dataclass(frozen=True)
+class Reclaimed:
+    leases: int
+    runs: int
+
+
+def reclaim_dead() -> Reclaimed:
+    """Reclaim every lease whose holder is provably dead or expired, and close as interrupted every running
+    run whose holder no longer holds a lease. Run by each process at start and by the leader every minute.
+
+    Running runs are read before the leases: a run that starts meanwhile holds its lease before its row
+    exists, so it cannot be taken for an orphan; one that ends meanwhile is left as it closed.
+    """
+    now = utcnow()
+    with session_scope() as session:
+        running = list(session.exec(select(SyncRun).where(SyncRun.status == "running")).all())
+        leases = list(session.exec(select(Lease)).all())
+    reclaimed, runs_closed = 0, 0
+    live: dict[str, Lease] = {}
+    for lease in leases:
+        why = dead_reason(lease, now)
+        if why is None:
+            live[lease.holder] = lease
+            continue
+        previous = snapshot(lease)
+        with session_scope() as session:
+            gone = session.exec(
+                delete(Lease).where(
+                    Lease.name == lease.name,  # type: ignore[arg-type]
+                    Lease.holder == lease.holder,
+                )
+            ).rowcount
+            session.commit()
+        if gone:
+            reclaimed += 1
+            runs_closed += interrupt_runs_of(previous, why, now)
+    live_names = {lease.name for lease in live.values()}
+    orphans = [run for run in running if run.holder not in live and not _legacy_alive(run, live_names)]
+    if orphans:
+        with session_scope() as session:
+            runs_closed += interrupt(session, orphans, None, "it holds no lease any more", now)
+    if reclaimed or runs_closed:
+        log.info("reclaimed %d lease(s), closed %d interrupted run(s)", reclaimed, runs_closed)
+    return Reclaimed(reclaimed, runs_closed)
+
+
+def next_foreign_expiry() -> dt.datetime | None:
+    """The soonest expiry of a lease this machine cannot check (held on another machine): when it may
+    have to be reclaimed. Leases of this machine need no waiting: a dead holder here is seen at once."""
+    with session_scope() as session:
+        leases = session.exec(select(Lease.machine, Lease.expires_at)).all()
+    here = this_machine()
+    foreign = [expires for machine, expires in leases if machine != here]
+    return min(foreign) if foreign else None
+
+
+def _legacy_alive(run: SyncRun, live_names: set[str]) -> bool:
+    """A run written before runs recorded their holder: alive while its integration's lock of its kind is."""
+    if run.holder is not None:
+        return False
+    return run_lock_name(run.integration_id, "push" if run.kind == "push" else None) in live_names
