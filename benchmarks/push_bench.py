@@ -142,7 +142,7 @@ async def main(n: int) -> dict:
                 integration_id = await connect_google(hub)
                 action = (await mappings.available_actions(hub, integration_id))[0]
                 with session_scope() as session:
-                    mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+                    mappings.add_mapping(integration_id, "sale", action.id, action.name)
 
                 with session_scope() as session:
                     creds = integrations.load_credentials(session.get(Integration, integration_id))

@@ -129,7 +129,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
             integration_id = await connect_google(hub)
             action = (await mappings.available_actions(hub, integration_id))[0]
             with session_scope() as session:
-                mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+                mappings.add_mapping(integration_id, "sale", action.id, action.name)
         ingest(events, gclid="Cj0-{i}")
 
         def running(kind: str) -> SyncRun | None:

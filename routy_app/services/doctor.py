@@ -24,6 +24,7 @@ from routy_app.providers.protocols import SetupChecks
 from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
 from routy_app.providers.versions import VersionStatus, for_provider
 from routy_app.services import integrations
+from routy_app.services.audit import Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
@@ -39,6 +40,15 @@ class IntegrationReport:
     @property
     def failed(self) -> bool:
         return any(c.failed for c in self.checks)
+
+    @property
+    def summary(self) -> str:
+        """One line for people: how many checks failed or warned."""
+        failed = sum(c.failed for c in self.checks)
+        warned = sum(c.status == "warn" for c in self.checks)
+        return (f"{failed} check(s) failed" if failed else "Every check passed") + (
+            f", {warned} warning(s)." if warned else "."
+        )
 
 
 @dataclass
@@ -110,9 +120,10 @@ def _mapped(integration_id: int) -> dict[str, str]:
 
 
 async def check_integration(
-    hub: ProviderHub, integration_id: int, versions: list[VersionStatus] | None = None
+    hub: ProviderHub, integration_id: int, versions: list[VersionStatus] | None = None, *, actor: Actor | None = None
 ) -> IntegrationReport:
-    """Every set-up check of one integration (the Check set-up button runs exactly this)."""
+    """Every set-up check of one integration (the Check set-up button runs exactly this; a person's check,
+    `actor`, is audited with its summary)."""
     settings = get_settings()
     versions = versions if versions is not None else settings.api_versions()
     hub = _quick(hub)
@@ -141,7 +152,12 @@ async def check_integration(
             checks = [fail("Set-up", f"No set-up checks for {registry.display_name(provider_key)}.")]
     if status == IntegrationStatus.PAUSED:
         checks = [skip("Status", "Paused: nothing syncs until it is resumed."), *checks]
-    return IntegrationReport(integration_id, provider_key, title, checks)
+    report = IntegrationReport(integration_id, provider_key, title, checks)
+    if actor is not None:
+        with session_scope() as session:
+            record_by(session, actor, AuditAction.SETUP_CHECKED, integration_id=integration_id, detail=report.summary)
+            session.commit()
+    return report
 
 
 async def run(hub: ProviderHub, source_id: int | None = None) -> Report:

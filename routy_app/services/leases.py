@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
+from routy_app.errors import Conflict
 from routy_app.models import Lease, SyncRun
 from routy_app.timeutil import utcnow
 
@@ -49,12 +50,11 @@ log = logging.getLogger("routy.runs")
 PID_START_TOLERANCE = 1.0  # seconds: a process's start time as read twice (rounding of clock ticks)
 
 
-class AlreadyRunning(Exception):
-    """Another run of the same integration holds the lock."""
+class AlreadyRunning(Conflict):
+    """Another run of the same kind of this integration holds its lease."""
 
     def __init__(self, message: str = "A sync is already running for this integration.") -> None:
         super().__init__(message)
-        self.message = message
 
 
 def lease_ttl() -> dt.timedelta:

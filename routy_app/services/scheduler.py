@@ -30,8 +30,9 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.services import integrations, leases, runs
+from routy_app.services import leases, rescheduling, runs
 from routy_app.services.hub import ProviderHub
+from routy_app.services.integrations import access as integration_access
 from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
 from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
@@ -261,7 +262,7 @@ class SyncScheduler:
 
     async def _refresh_tokens(self) -> None:
         try:
-            await integrations.refresh_expiring_tokens(self.hub)
+            await integration_access.refresh_expiring_tokens(self.hub)
         except Exception:
             log.exception("token refresh job failed")
 
@@ -312,18 +313,12 @@ def set_current(scheduler: SyncScheduler | None) -> None:
     """Called by services/leadership.py when this process starts or stops leading."""
     global _current
     _current = scheduler
+    rescheduling.attach(scheduler)
 
 
 def current_scheduler() -> SyncScheduler | None:
     """The running scheduler of this process (None when another process leads or it is off)."""
     return _current
-
-
-def reschedule(integration_id: int) -> None:
-    """For UI events: update the job at once if this process leads (other instances' leaders pick the
-    change up at their next poll, within ROUTY_CHANGE_POLL_SECONDS)."""
-    if _current is not None:
-        _current.reschedule(integration_id)
 
 
 _startup_hooks: list[Callable[[SyncScheduler], None]] = []

@@ -18,6 +18,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import User
 from routy_app.services import audit, auth
+from routy_app.services.audit import Actor
 from routy_app.state import toast
 
 
@@ -84,6 +85,12 @@ class AuthState(rx.State):
                 return rx.redirect("/setup")
         path = self.router.url.path if hasattr(self.router, "url") else "/"
         return rx.redirect(f"/login?next={quote(str(path) or '/')}")
+
+
+def actor(state: rx.State) -> Actor:
+    """The signed-in user as the services' `Actor` (who a change is audited as)."""
+    user = current_user(state)
+    return Actor(user.email, user.id) if user else Actor.system()
 
 
 def audit_log(

@@ -12,12 +12,10 @@ from routy_app.providers import registry
 from routy_app.providers.definition import AuthScheme
 from routy_app.providers.errors import ProviderError
 from routy_app.services import integrations
-from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
-from routy_app.services.scheduler import reschedule
 from routy_app.state import toast
-from routy_app.state.auth import audit_log, refusal, session_id
+from routy_app.state.auth import actor, refusal, session_id
 from routy_app.state.source import SourceState
 
 
@@ -182,20 +180,12 @@ class ConnectState(rx.State):
             return
         try:
             integration = await integrations.select_account(
-                default_hub(), self.picker_integration_id, self.selected_account
+                default_hub(), self.picker_integration_id, self.selected_account, actor=actor(self)
             )
         except (ConnectionProblem, ProviderError) as exc:
             self.picker_error = getattr(exc, "message", str(exc))
             return
         self.picker_open = False
-        reschedule(integration.id)
-        audit_log(
-            self,
-            AuditAction.ACCOUNT_SELECTED,
-            integration_id=integration.id,
-            source_id=integration.traffic_source_id,
-            detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})",
-        )
         yield SourceState.refresh_cards
         yield toast.success(
             f"{self.picker_provider_name} is active: linked {integration.account_name} ({integration.account_id})."
@@ -220,7 +210,11 @@ class ConnectState(rx.State):
         name = self.setup_title
         try:
             integration = await integrations.setup_manual(
-                default_hub(), source.source_id, self.setup_provider, {k: str(v) for k, v in form.items()}
+                default_hub(),
+                source.source_id,
+                self.setup_provider,
+                {k: str(v) for k, v in form.items()},
+                actor=actor(self),
             )
         except ConnectionProblem as exc:
             self.setup_saving = False
@@ -230,13 +224,5 @@ class ConnectState(rx.State):
                 self.setup_error = exc.message
             return
         self.setup_saving, self.setup_open = False, False
-        reschedule(integration.id)
-        audit_log(
-            self,
-            AuditAction.CONNECTED,
-            integration_id=integration.id,
-            source_id=source.source_id,
-            detail=f"{name} {integration.account_id}",
-        )
         yield SourceState.refresh_cards
         yield toast.success(f"{name} is active for {integration.account_id}.")

@@ -9,9 +9,8 @@ import reflex as rx
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.services import conversions
-from routy_app.services.audit import AuditAction
 from routy_app.state import paging, toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
 PAGE_SIZE = 20
@@ -74,8 +73,7 @@ class ConversionsState(rx.State):
             return denied
         source_id = await self._source_id()
         with session_scope() as session:
-            self.new_key = conversions.create_api_key(session, source_id)
-        audit_log(self, AuditAction.API_KEY_ROTATED, source_id=source_id)
+            self.new_key = conversions.create_api_key(session, source_id, actor=actor(self))
         self._load(source_id)
         return None
 

@@ -11,12 +11,11 @@ from routy_app.db import session_scope
 from routy_app.models import Conversion, Integration
 from routy_app.providers import registry
 from routy_app.services import mappings, push
-from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.leases import AlreadyRunning
 from routy_app.services.push import retry as push_retry
 from routy_app.state import paging, toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 
 PUSH_PAGE_SIZE = 20
@@ -142,13 +141,14 @@ class MappingsState(rx.State):
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
         extra = {f.name: self.extra_values.get(f.name, "") for f in self.extra_fields}
         try:
-            view = await mappings.save_mapping(default_hub(), integration_id, event_type, action_id, name, extra)
+            view = await mappings.save_mapping(
+                default_hub(), integration_id, event_type, action_id, name, extra, actor=actor(self)
+            )
         except mappings.MappingProblem as exc:
             self.form_error = exc.message
             return None
         self.form_error, self.new_action = "", ""
         self.extra_values = {f.name: f.default for f in self.extra_fields}
-        audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
         self._load_rows(integration_id)
         return toast.success(f"'{event_type}' conversions now go to {view.label}.")
 
@@ -158,16 +158,9 @@ class MappingsState(rx.State):
             return denied
         integration_id = await self._integration_id()
         try:
-            with session_scope() as session:
-                view = mappings.set_enabled(session, mapping_id, enabled)
+            mappings.set_enabled(mapping_id, enabled, actor=actor(self))
         except mappings.MappingProblem as exc:
             return toast.error(exc.message)
-        audit_log(
-            self,
-            AuditAction.MAPPING_CHANGED,
-            integration_id=integration_id,
-            detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}",
-        )
         self._load_rows(integration_id)
         return None
 
@@ -177,11 +170,9 @@ class MappingsState(rx.State):
             return denied
         integration_id = await self._integration_id()
         try:
-            with session_scope() as session:
-                mappings.delete_mapping(session, mapping_id)
+            mappings.delete_mapping(mapping_id, actor=actor(self))
         except mappings.MappingProblem as exc:
             return toast.error(exc.message)
-        audit_log(self, AuditAction.MAPPING_DELETED, integration_id=integration_id, detail=f"mapping {mapping_id}")
         self._load_rows(integration_id)
         return None
 
@@ -309,8 +300,7 @@ class PushHistoryState(rx.State):
         if (denied := refusal(self, "retry pushes")) is not None:
             return denied
         try:
-            with session_scope() as session:
-                push.retry_row(session, push_id)
+            push.retry_row(push_id)
         except push.PushProblem as exc:
             return toast.error(exc.message)
         self._load(await self._integration_id())
@@ -325,15 +315,7 @@ class PushHistoryState(rx.State):
         if self.status_filter not in ("all", "failed"):
             return toast.info("Nothing in this view has failed.")
         reason = self._reason()
-        with session_scope() as session:
-            count = push_retry.retry_failed(session, integration_id, reason)
-        if count:
-            audit_log(
-                self,
-                AuditAction.PUSHES_RETRIED,
-                integration_id=integration_id,
-                detail=f"{count} failed push{'es' if count != 1 else ''}" + (f" ({reason[:120]})" if reason else ""),
-            )
+        count = push_retry.retry_failed(integration_id, reason, actor=actor(self))
         self._load(integration_id)
         if not count:
             return toast.info("Nothing to retry: no failed pushes in this view.")

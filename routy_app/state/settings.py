@@ -9,12 +9,10 @@ import reflex as rx
 from routy_app.db import session_scope
 from routy_app.services import catalog, doctor, integrations
 from routy_app.services.alerts import views as alert_views
-from routy_app.services.audit import AuditAction
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
-from routy_app.services.scheduler import reschedule
 from routy_app.state import toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
 
@@ -111,15 +109,9 @@ class SettingsState(rx.State):
             return
         self.testing, self.test_message = True, ""
         yield
-        outcome = await integrations.test_connection(default_hub(), self.integration_id)
+        outcome = await integrations.check_connection(default_hub(), self.integration_id, actor=actor(self))
         self.testing, self.test_ok = False, outcome.ok
         self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
-        audit_log(
-            self,
-            AuditAction.TEST_CONNECTION,
-            integration_id=self.integration_id,
-            detail="OK" if outcome.ok else outcome.message,
-        )
         self._load()
         yield SourceState.refresh_cards
 
@@ -132,21 +124,15 @@ class SettingsState(rx.State):
         self.checking, self.setup_checks, self.setup_summary = True, [], ""
         yield
         try:
-            report = await doctor.check_integration(default_hub(), self.integration_id)
+            report = await doctor.check_integration(default_hub(), self.integration_id, actor=actor(self))
         except ConnectionProblem as exc:
             self.checking, self.setup_summary, self.setup_ok = False, exc.message, False
             return
         self.setup_checks = [
             SetupCheckRow(c.name, c.status, *CHECK_DISPLAY[c.status], c.message, c.fix) for c in report.checks
         ]
-        failed = sum(c.failed for c in report.checks)
-        warned = sum(c.status == "warn" for c in report.checks)
-        self.setup_ok = not failed
-        self.setup_summary = (f"{failed} check(s) failed" if failed else "Every check passed") + (
-            f", {warned} warning(s)." if warned else "."
-        )
+        self.setup_ok, self.setup_summary = not report.failed, report.summary
         self.checking = False
-        audit_log(self, AuditAction.SETUP_CHECKED, integration_id=self.integration_id, detail=self.setup_summary)
         self._load()
 
     @rx.event
@@ -154,16 +140,9 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "pause or resume integrations")) is not None:
             return denied
         try:
-            integration = integrations.set_paused(self.integration_id, paused)
+            integrations.set_paused(self.integration_id, paused, actor=actor(self))
         except ConnectionProblem as exc:
             return toast.error(exc.message)
-        audit_log(
-            self,
-            AuditAction.PAUSED if paused else AuditAction.RESUMED,
-            integration_id=self.integration_id,
-            source_id=integration.traffic_source_id,
-        )
-        reschedule(self.integration_id)
         self._load()
         if paused:
             return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume.")]
@@ -219,19 +198,12 @@ class SettingsState(rx.State):
         self.busy = True
         yield
         try:
-            message = await integrations.disconnect(default_hub(), self.integration_id)
+            message = await integrations.disconnect(default_hub(), self.integration_id, actor=actor(self))
         except ConnectionProblem as exc:
             self.busy = False
             yield toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
-        audit_log(
-            self,
-            AuditAction.DISCONNECTED,
-            integration_id=self.integration_id,
-            detail=self.details.provider_name if self.details else "",
-        )
-        reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards
         yield toast.success(message)

@@ -87,7 +87,7 @@ async def test_reconnection_required_alerts_once_reminds_daily_and_resolves_on_r
     assert evaluate(clock()).opened == 0
 
     _revoke_google(sandbox_state)
-    outcome = await integrations.test_connection(hub, google)
+    outcome = await integrations.check_connection(hub, google)
     assert not outcome.ok and "expired or revoked" in outcome.message
     first = evaluate(clock())
     assert (first.opened, first.notices) == (1, 2)
@@ -208,7 +208,7 @@ async def test_refresh_keeps_the_grant_end_and_an_ended_grant_means_reconnect(hu
         token = sandbox_state.tokens.get(value)
         if token.kind == "access":
             sandbox_state.tokens.expire(value)
-    assert (await integrations.test_connection(hub, google)).ok
+    assert (await integrations.check_connection(hub, google)).ok
     with session_scope() as session:
         assert session.get(Integration, google).access_expires_at == ends
 
@@ -414,7 +414,7 @@ async def test_an_ended_google_consent_means_reconnection_required(hub, sandbox_
     google = await connected_integration(hub, "google_ads")
     for value in sandbox_state.tokens.all_values():  # a week later: Google refuses the refresh token
         sandbox_state.tokens.expire(value)
-    outcome = await integrations.test_connection(hub, google)
+    outcome = await integrations.check_connection(hub, google)
     assert not outcome.ok and "Token has been expired or revoked" in outcome.message
     evaluate(clock())
     assert _only(kinds.INTEGRATION_ERROR).title.startswith("Google Ads needs reconnection")

@@ -129,7 +129,7 @@ async def test_revoked_refresh_token_means_reconnection_required_then_reconnect_
         session.add(SyncRun(integration_id=integration_id, kind="pull", trigger="manual", status="success"))
         session.commit()
     sandbox_state.tokens.revoke(creds.refresh_token)
-    outcome = await integrations.test_connection(hub, integration_id)
+    outcome = await integrations.check_connection(hub, integration_id)
     assert not outcome.ok and "expired or revoked" in outcome.message
     assert _integration(integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
 
@@ -141,7 +141,7 @@ async def test_revoked_refresh_token_means_reconnection_required_then_reconnect_
     assert integration.schedule_minutes == 360 and integration.account_id == choice.id
     with session_scope() as session:
         assert len(session.exec(select(SyncRun)).all()) == 1  # history kept
-    assert (await integrations.test_connection(hub, integration_id)).ok
+    assert (await integrations.check_connection(hub, integration_id)).ok
 
 
 async def test_meta_code_190_means_reconnection_required(hub, sandbox_state):
@@ -149,7 +149,7 @@ async def test_meta_code_190_means_reconnection_required(hub, sandbox_state):
     choice = next(c for c in await integrations.list_account_choices(hub, integration_id) if c.selectable)
     await integrations.select_account(hub, integration_id, choice.id)
     sandbox_state.faults.add("*", "expired_token")
-    outcome = await integrations.test_connection(hub, integration_id)
+    outcome = await integrations.check_connection(hub, integration_id)
     assert not outcome.ok
     assert _integration(integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
 
@@ -158,10 +158,10 @@ async def test_test_connection_reports_provider_error_text_and_time(hub, sandbox
     integration_id = await _connect(hub)
     choice = next(c for c in await integrations.list_account_choices(hub, integration_id) if c.selectable)
     await integrations.select_account(hub, integration_id, choice.id)
-    ok = await integrations.test_connection(hub, integration_id)
+    ok = await integrations.check_connection(hub, integration_id)
     assert ok.ok and ok.elapsed_ms >= 0
     sandbox_state.faults.add("*", "wrong_login_customer")
-    failed = await integrations.test_connection(hub, integration_id)
+    failed = await integrations.check_connection(hub, integration_id)
     assert not failed.ok and "permission" in failed.message.lower()
     assert _integration(integration_id).status == IntegrationStatus.ACTIVE
 

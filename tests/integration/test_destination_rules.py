@@ -73,8 +73,8 @@ async def test_removed_and_unknown_actions_are_refused(hub) -> None:
 
 async def test_an_unknown_event_source_is_refused_with_the_field(hub) -> None:
     integration_id = await connected_integration(hub, "google_ads", US)
-    with session_scope() as session, pytest.raises(MappingProblem) as refused:
-        mappings.add_mapping(session, integration_id, "sale", "123", "x", {"event_source": "EMAIL"})
+    with pytest.raises(MappingProblem) as refused:
+        mappings.add_mapping(integration_id, "sale", "123", "x", {"event_source": "EMAIL"})
     assert refused.value.field == "event_source"
 
 

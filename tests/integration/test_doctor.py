@@ -122,9 +122,8 @@ async def test_a_mapping_whose_action_is_not_a_valid_destination(hub: ProviderHu
         for a in gd.conversion_actions(42, DE)
         if a["conversion_action.owner_customer"] == f"customers/{gd.MANAGER_ID}"
     )
-    with session_scope() as session:
-        mappings.add_mapping(session, integration_id, "sale", str(shared["conversion_action.id"]), "Agency", {})
-        mappings.add_mapping(session, integration_id, "lead", "999999999", "Removed", {})
+    mappings.add_mapping(integration_id, "sale", str(shared["conversion_action.id"]), "Agency", {})
+    mappings.add_mapping(integration_id, "lead", "999999999", "Removed", {})
     check = by_name(await doctor.check_integration(hub, integration_id))["Conversion actions"]
     assert check.status == "fail"
     assert f"'sale': 'Agency CRM purchase (cross-account)' belongs to customer {gd.MANAGER_ID}" in check.message

@@ -42,8 +42,7 @@ async def mapped(hub: ProviderHub, provider: str = "google_ads", event_type: str
     actions = await mappings.available_actions(hub, integration_id)
     extra = {"event_name": "Purchase"} if provider == "meta_ads" else {}
     action = next(a for a in actions if a.id == "purchase") if provider == "ga4" else actions[0]
-    with session_scope() as session:
-        view = mappings.add_mapping(session, integration_id, event_type, action.id, action.name, extra)
+    view = mappings.add_mapping(integration_id, event_type, action.id, action.name, extra)
     return integration_id, view.id
 
 
@@ -149,14 +148,12 @@ async def test_unmapped_types_are_not_queued_and_disabled_mappings_are_skipped(h
     ingest(2, event_type="lead", gclid="g{i}")
     assert pushes(integration_id) == []
     ingest(2, start=10, gclid="g{i}")
-    with session_scope() as session:
-        mappings.set_enabled(session, mapping_id, False)
+    mappings.set_enabled(mapping_id, False)
     ingest(1, start=20, gclid="g{i}")  # arrives while disabled: not queued at all
     summary = await push.run_push(hub, integration_id, "manual")
     assert summary.sent == 0 and summary.skipped == 2 and sandbox_state.received["google_ads"] == []
     assert {r.skip_reason for r in pushes(integration_id)} == {"mapping disabled"}
-    with session_scope() as session:
-        mappings.set_enabled(session, mapping_id, True)  # recent ones queue again
+    mappings.set_enabled(mapping_id, True)  # recent ones queue again
     assert (await push.run_push(hub, integration_id)).sent == 3
 
 
@@ -266,8 +263,7 @@ async def test_ga4_validation_failure_is_recorded_per_event_and_retry_resends_it
     assert (summary.sent, summary.failed) == (2, 1)
     failed = next(r for r in pushes(integration_id) if r.status == "failed")
     assert "parameter [value]" in failed.provider_error and failed.next_attempt_at is None
-    with session_scope() as session:
-        push.retry_row(session, failed.id)
+    push.retry_row(failed.id)
     assert (await push.run_push(hub, integration_id)).sent == 1
     assert statuses(integration_id) == {"sent": 3} and len(sandbox_state.received["ga4"]) == 3
 
@@ -453,8 +449,8 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     integration_id, mapping_id = await mapped(hub)
     ingest(2, gclid="Cj0-{i}")
     with leases.held_without_heartbeat(integration_id, scope="push"):
-        with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
-            mappings.update_mapping(session, mapping_id, event_type="lead")
+        with pytest.raises(mappings.MappingProblem, match="in progress"):
+            mappings.update_mapping(mapping_id, event_type="lead")
         with pytest.raises(integrations.ConnectionProblem, match="running"):
             await integrations.disconnect(hub, integration_id)
     assert statuses(integration_id) == {"pending": 2}

@@ -40,8 +40,7 @@ async def test_a_push_whose_every_row_failed_is_a_failure_of_the_integration(hub
             "300 of 300 conversions failed" in integration.last_error and "Invalid parameter" in integration.last_error
         )
         assert integration.status == (IntegrationStatus.NEEDS_ATTENTION if attempt == 3 else IntegrationStatus.ACTIVE)
-        with session_scope() as session:
-            assert push_retry.retry_failed(session, integration_id) == 300
+        assert push_retry.retry_failed(integration_id) == 300
     summary = await push.run_push(hub, integration_id, "manual")  # the provider takes them now
     assert summary.status == "success" and summary.sent == 300
     integration = _integration(integration_id)
@@ -76,14 +75,14 @@ async def test_retry_all_failed_requeues_the_failed_rows_of_the_chosen_reason(hu
     assert sorted(r.count for r in reasons) == [500, 1000] and all(r.reason for r in reasons)
     invalid = next(r for r in reasons if "Invalid parameter" in r.reason)
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id, invalid.reason) == 1000
+        assert push_retry.retry_failed(integration_id, invalid.reason) == 1000
     assert statuses(integration_id) == {"pending": 1000, "failed": 500}
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id, invalid.reason) == 0  # nothing left of that reason
-        assert push_retry.retry_failed(session, integration_id + 1) == 0  # another integration's rows are not touched
+        assert push_retry.retry_failed(integration_id, invalid.reason) == 0  # nothing left of that reason
+        assert push_retry.retry_failed(integration_id + 1) == 0  # another integration's rows are not touched
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1000
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id) == 500
+        assert push_retry.retry_failed(integration_id) == 500
     assert statuses(integration_id) == {"sent": 1000, "pending": 500}
 
 

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from routy_app import errors
+from routy_app.errors import InvalidInput
 from routy_app.models import User
 
 if TYPE_CHECKING:
@@ -149,12 +151,17 @@ def wait_text(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-class AuthError(Exception):
-    """A user-facing refusal; `str(exc)` is one clear sentence to show as is."""
+class AuthError(InvalidInput):
+    """A refusal of a sign-in or user change; `str(exc)` is one clear sentence to show as is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message, field)
 
 
-class Forbidden(AuthError):
+class Forbidden(AuthError, errors.Forbidden):
     """The signed-in user's role does not allow this action."""
+
+    status_code = 403
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import secrets
 from sqlmodel import Session, select
 
 from routy_app.models import TrafficSource
+from routy_app.services.audit import Actor, AuditAction, record_by
 from routy_app.services.conversions.validation import API_KEY_PREFIX
 from routy_app.timeutil import utcnow
 
@@ -19,8 +20,12 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_api_key(session: Session, source_id: int) -> str:
-    """A new ingest key for the source; returns the plaintext (shown once). Replaces any older key."""
+def create_api_key(session: Session, source_id: int, *, actor: Actor | None = None) -> str:
+    """A new ingest key for the source; returns the plaintext (shown once). Replaces any older key.
+
+    A joiner on purpose: the CLI and tests create keys inside their own transaction; a person's rotation
+    (`actor`) is audited in it.
+    """
     source = session.get(TrafficSource, source_id)
     if source is None:
         raise LookupError(f"Traffic source {source_id} does not exist.")
@@ -29,6 +34,8 @@ def create_api_key(session: Session, source_id: int) -> str:
     source.api_key_last4 = key[-4:]
     source.api_key_created_at = utcnow()
     session.add(source)
+    if actor is not None:
+        record_by(session, actor, AuditAction.API_KEY_ROTATED, source_id=source_id)
     session.commit()
     return key
 

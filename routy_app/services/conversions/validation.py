@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from routy_app.errors import InvalidInput
 from routy_app.providers import hashing
 from routy_app.providers.values import CONVERSION_ORIGINS
 from routy_app.timeutil import utcnow
@@ -89,13 +90,12 @@ def text_problem(text: str) -> str | None:
     return "contains control characters"
 
 
-class ValidationFailed(ValueError):
+class ValidationFailed(InvalidInput):
     """The request is refused as a whole (nothing stored); `errors` names every bad field."""
 
     def __init__(self, errors: list[FieldError], message: str | None = None) -> None:
+        super().__init__(message or _summary(errors))
         self.errors = errors
-        self.message = message or _summary(errors)
-        super().__init__(self.message)
 
 
 def _summary(errors: list[FieldError]) -> str:

@@ -29,10 +29,10 @@ from routy_app.services.integrations.health import (
 )
 from routy_app.services.integrations.manage import (
     TestOutcome,
+    check_connection,
     describe_removal,
     disconnect,
     set_paused,
-    test_connection,
 )
 from routy_app.services.integrations.oauth import (
     CALLBACK_MESSAGES,
@@ -52,6 +52,7 @@ __all__ = [
     "TestOutcome",
     "account_of",
     "callback_message",
+    "check_connection",
     "complete_oauth",
     "describe_error",
     "describe_removal",
@@ -70,5 +71,4 @@ __all__ = [
     "set_paused",
     "setup_manual",
     "start_oauth",
-    "test_connection",
 ]

@@ -10,6 +10,8 @@ from routy_app.models import Integration, IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
 from routy_app.providers.values import Account
+from routy_app.services import rescheduling
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.access import provider_session
 from routy_app.services.integrations.credentials import ConnectionProblem, get_integration
@@ -74,7 +76,9 @@ def _choice(account: Account) -> AccountChoice:
     )
 
 
-async def select_account(hub: ProviderHub, integration_id: int, account_id: str) -> Integration:
+async def select_account(
+    hub: ProviderHub, integration_id: int, account_id: str, *, actor: Actor = SYSTEM
+) -> Integration:
     """Link the chosen account (it must be one the token can reach) and make the integration Active."""
     accounts = await _reachable_accounts(hub, integration_id)
     account = next((a for a in accounts if a.id == account_id), None)
@@ -96,5 +100,14 @@ async def select_account(hub: ProviderHub, integration_id: int, account_id: str)
         integration.last_error = None
         integration.updated_at = utcnow()
         session.add(integration)
+        record_by(
+            session,
+            actor,
+            AuditAction.ACCOUNT_SELECTED,
+            integration_id=integration_id,
+            source_id=integration.traffic_source_id,
+            detail=f"{registry.display_name(integration.provider)}: {account.name} ({account.id})",
+        )
         session.commit()
-        return integration
+    rescheduling.reschedule(integration_id)
+    return integration

@@ -22,7 +22,8 @@ from routy_app.models import (
 )
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
-from routy_app.services import leases
+from routy_app.services import leases, rescheduling
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.access import provider_session
 from routy_app.services.integrations.credentials import ConnectionProblem, account_of, get_integration, load_credentials
@@ -37,8 +38,22 @@ class TestOutcome:
     message: str
 
 
-async def test_connection(hub: ProviderHub, integration_id: int) -> TestOutcome:
-    """A live call; the answer carries the time it took and the provider's own error text."""
+async def check_connection(hub: ProviderHub, integration_id: int, *, actor: Actor = SYSTEM) -> TestOutcome:
+    """A live call (audited); the answer carries the time it took and the provider's own error text."""
+    outcome = await _test(hub, integration_id)
+    with session_scope() as session:
+        record_by(
+            session,
+            actor,
+            AuditAction.TEST_CONNECTION,
+            integration_id=integration_id,
+            detail="OK" if outcome.ok else outcome.message,
+        )
+        session.commit()
+    return outcome
+
+
+async def _test(hub: ProviderHub, integration_id: int) -> TestOutcome:
     started = time.monotonic()
     with session_scope() as session:
         integration = get_integration(session, integration_id)
@@ -62,8 +77,9 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def set_paused(integration_id: int, paused: bool) -> Integration:
-    """Pause keeps everything (tokens, queue, history); Resume makes it Active again."""
+def set_paused(integration_id: int, paused: bool, *, actor: Actor = SYSTEM) -> Integration:
+    """Pause keeps everything (tokens, queue, history); Resume makes it Active again. Audited; the
+    integration's pull job follows at once (here, or at the leader's next poll of changes)."""
     with session_scope() as session:
         integration = get_integration(session, integration_id)
         if integration.status in (IntegrationStatus.PENDING_ACCOUNT, IntegrationStatus.RECONNECT_REQUIRED):
@@ -73,11 +89,14 @@ def set_paused(integration_id: int, paused: bool) -> Integration:
             integration.consecutive_failures = 0
         integration.updated_at = utcnow()
         session.add(integration)
+        action = AuditAction.PAUSED if paused else AuditAction.RESUMED
+        record_by(session, actor, action, integration_id=integration_id, source_id=integration.traffic_source_id)
         session.commit()
-        return integration
+    rescheduling.reschedule(integration_id)
+    return integration
 
 
-async def disconnect(hub: ProviderHub, integration_id: int) -> str:
+async def disconnect(hub: ProviderHub, integration_id: int, *, actor: Actor = SYSTEM) -> str:
     """Revoke the token where the provider allows it, then delete the integration and all its data.
 
     Refused while a sync or push of it runs: the run would go on writing rows of a deleted integration.
@@ -108,7 +127,9 @@ async def disconnect(hub: ProviderHub, integration_id: int) -> str:
             session.exec(delete(table).where(table.integration_id == integration_id))  # type: ignore[arg-type]
         session.exec(delete(OAuthState).where(OAuthState.integration_id == integration_id))  # type: ignore[arg-type]
         session.exec(delete(Integration).where(Integration.id == integration_id))  # type: ignore[arg-type]
+        record_by(session, actor, AuditAction.DISCONNECTED, integration_id=integration_id, detail=name)
         session.commit()
+    rescheduling.reschedule(integration_id)
     return f"{name} was disconnected and its data removed{note}."
 
 

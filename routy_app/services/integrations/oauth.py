@@ -17,6 +17,8 @@ from routy_app.providers.definition import AuthScheme, Capability
 from routy_app.providers.errors import ProviderError
 from routy_app.providers.protocols import OAuthFlow, ability
 from routy_app.providers.values import Credentials
+from routy_app.services import rescheduling
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.credentials import ConnectionProblem, save_credentials
 from routy_app.services.integrations.setup import default_direction
@@ -153,9 +155,15 @@ def _source_of_state(state: str) -> int | None:
 
 
 async def complete_oauth(
-    hub: ProviderHub, provider_key: str, params: dict[str, str], session_id: str | None = None
+    hub: ProviderHub,
+    provider_key: str,
+    params: dict[str, str],
+    session_id: str | None = None,
+    *,
+    actor: Actor = SYSTEM,
 ) -> CallbackOutcome:
-    """Handle the provider's redirect back: check the state, exchange the code, store the tokens."""
+    """Handle the provider's redirect back: check the state, exchange the code, store the tokens; a stored
+    grant is audited, and a reconnected integration's pull job comes back at once."""
     state = params.get("state", "")
     if not state:
         return _refused(None, provider_key, "no_state")
@@ -186,10 +194,13 @@ async def complete_oauth(
             ", ".join(s.rsplit("/", 1)[-1] for s in missing),
             row.integration_id,
         )
-    return _store_authorisation(row, creds, registry.display_name(provider_key))
+    outcome = _store_authorisation(row, creds, registry.display_name(provider_key), actor)
+    if outcome.ok and outcome.integration_id:
+        rescheduling.reschedule(outcome.integration_id)
+    return outcome
 
 
-def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> CallbackOutcome:
+def _store_authorisation(row: OAuthState, creds: Credentials, name: str, actor: Actor) -> CallbackOutcome:
     with session_scope() as session:
         if row.purpose == "reconnect":
             integration = session.get(Integration, row.integration_id)
@@ -203,6 +214,14 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
             integration.consecutive_failures = 0
             integration.last_error = None
             session.add(integration)
+            record_by(
+                session,
+                actor,
+                AuditAction.RECONNECTED,
+                integration_id=integration.id,
+                source_id=row.traffic_source_id,
+                detail=row.provider,
+            )
             session.commit()
             return CallbackOutcome(row.traffic_source_id, row.provider, True, f"{name} is reconnected.", integration.id)
         existing = session.exec(
@@ -222,6 +241,15 @@ def _store_authorisation(row: OAuthState, creds: Credentials, name: str) -> Call
         )
         save_credentials(integration, creds)
         session.add(integration)
+        session.flush()
+        record_by(
+            session,
+            actor,
+            AuditAction.CONNECTED,
+            integration_id=integration.id,
+            source_id=row.traffic_source_id,
+            detail=row.provider,
+        )
         session.commit()
         return CallbackOutcome(
             row.traffic_source_id,

@@ -13,6 +13,8 @@ from routy_app.providers import registry
 from routy_app.providers.definition import AuthScheme, Capability
 from routy_app.providers.errors import ProviderError, SetupFieldError
 from routy_app.providers.protocols import ManualSetup, ability
+from routy_app.services import rescheduling
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.credentials import ConnectionProblem, save_credentials
 
@@ -24,7 +26,9 @@ def default_direction(pull: bool, push: bool) -> Direction:
     return Direction.PULL if pull else Direction.PUSH
 
 
-async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fields: dict[str, str]) -> Integration:
+async def setup_manual(
+    hub: ProviderHub, source_id: int, provider_key: str, fields: dict[str, str], *, actor: Actor = SYSTEM
+) -> Integration:
     """Validate a set-up form live (the provider's own checks), then save.
 
     Raises ConnectionProblem naming the field, or carrying the provider's message; saves nothing then.
@@ -61,5 +65,15 @@ async def setup_manual(hub: ProviderHub, source_id: int, provider_key: str, fiel
         )
         save_credentials(integration, creds)
         session.add(integration)
+        session.flush()
+        record_by(
+            session,
+            actor,
+            AuditAction.CONNECTED,
+            integration_id=integration.id,
+            source_id=source_id,
+            detail=f"{info.name} {account.id}",
+        )
         session.commit()
-        return integration
+    rescheduling.reschedule(int(integration.id))  # type: ignore[arg-type]  # set by the commit
+    return integration

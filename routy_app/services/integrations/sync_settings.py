@@ -9,6 +9,8 @@ from routy_app.db import session_scope
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
+from routy_app.services import rescheduling
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.services.integrations.credentials import ConnectionProblem
 from routy_app.timeutil import utcnow
 
@@ -70,8 +72,8 @@ def validate(provider: str, values: dict[str, str], can_pull: bool = True) -> Sy
     return SyncSettings(direction=direction, **numbers)
 
 
-def save(integration_id: int, values: dict[str, str]) -> SyncSettings:
-    """Validate and store; the caller reschedules the integration's jobs at once."""
+def save(integration_id: int, values: dict[str, str], *, actor: Actor = SYSTEM) -> SyncSettings:
+    """Validate and store (audited); the integration's pull job follows at once."""
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         if integration is None:
@@ -83,8 +85,17 @@ def save(integration_id: int, values: dict[str, str]) -> SyncSettings:
         integration.history_days = settings.history_days
         integration.updated_at = utcnow()
         session.add(integration)
+        record_by(
+            session,
+            actor,
+            AuditAction.SETTINGS_CHANGED,
+            integration_id=integration_id,
+            detail=f"direction {settings.direction}, every {settings.schedule_minutes} min, "
+            f"lookback {settings.lookback_days} d, history {settings.history_days} d",
+        )
         session.commit()
-        return settings
+    rescheduling.reschedule(integration_id)
+    return settings
 
 
 def _can_pull(integration: Integration) -> bool:

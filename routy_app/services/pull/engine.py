@@ -22,9 +22,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from routy_app.db import session_scope
+from routy_app.errors import Refused
 from routy_app.models import Direction, Integration, IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
@@ -33,16 +33,17 @@ from routy_app.providers.protocols import MetricsSource, ability
 from routy_app.providers.values import Account, Credentials, Level
 from routy_app.services import integrations, leases, runs
 from routy_app.services.hub import ProviderHub
-from routy_app.services.integrations import ConnectionProblem
+from routy_app.services.integrations.credentials import ConnectionProblem
 from routy_app.services.pull import clock as pull_clock
 from routy_app.services.pull.window import can_pull, pull_window, today_in
 from routy_app.services.pull.writer import Writer
 from routy_app.services.wording import sentence
+from routy_app.statuses import RunTrigger
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.pull")
 
-Trigger = Literal["schedule", "manual", "full"]
+Trigger = RunTrigger
 PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
 PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
 
@@ -51,12 +52,8 @@ class _LockLost(Exception):
     """The run's lease was taken over mid-level (see leases.HeldLease.keep)."""
 
 
-class PullRefused(Exception):
+class PullRefused(Refused):
     """The integration cannot pull now (paused, push-only, not set up); `message` is shown as is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -205,7 +202,7 @@ async def _read_levels(
 async def run_pull(
     hub: ProviderHub,
     integration_id: int,
-    trigger: Trigger = "manual",
+    trigger: Trigger = RunTrigger.MANUAL,
     on_progress: Callable[[str, int], None] | None = None,
     levels: Sequence[Level] | None = None,
 ) -> RunSummary:

@@ -8,22 +8,23 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from routy_app.db import session_scope
 from routy_app.errors import NotFound, Refused
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, PushRequest
 from routy_app.timeutil import utcnow
 
 
-def retry_row(session: Session, push_id: int) -> ConversionPush:
+def retry_row(push_id: int) -> None:
     """The user's Retry on a failed row: back to pending now (the next run, within a minute, sends it)."""
-    row = session.get(ConversionPush, push_id)
-    if row is None:
-        raise NotFound("This push record no longer exists.")
-    if row.status != "failed":
-        raise Refused(f"Only failed pushes can be retried (this one is {row.status}).")
-    row.status, row.next_attempt_at = "pending", utcnow()
-    session.add(row)
-    session.commit()
-    return row
+    with session_scope() as session:
+        row = session.get(ConversionPush, push_id)
+        if row is None:
+            raise NotFound("This push record no longer exists.")
+        if row.status != "failed":
+            raise Refused(f"Only failed pushes can be retried (this one is {row.status}).")
+        row.status, row.next_attempt_at = "pending", utcnow()
+        session.add(row)
+        session.commit()
 
 
 @dataclass(frozen=True)

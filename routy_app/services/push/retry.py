@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, update
 from sqlmodel import Session, select
 
+from routy_app.db import session_scope
 from routy_app.models import ConversionPush
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.timeutil import utcnow
 
 REASONS_LISTED = 20
@@ -49,13 +51,20 @@ def count_failed(session: Session, integration_id: int, reason: str | None = Non
     )
 
 
-def retry_failed(session: Session, integration_id: int, reason: str | None = None) -> int:
+def retry_failed(integration_id: int, reason: str | None = None, *, actor: Actor = SYSTEM) -> int:
     """Queue every failed row of the integration (of `reason` only, when given) again, due now; returns
-    how many. Attempts and the last error stay on the row until its next outcome is written."""
-    requeued = session.exec(
-        update(ConversionPush)
-        .where(*_failed(integration_id, reason))  # type: ignore[arg-type]
-        .values(status="pending", next_attempt_at=utcnow())
-    ).rowcount
-    session.commit()
-    return int(requeued or 0)
+    how many (audited when some). Attempts and the last error stay until the row's next outcome."""
+    with session_scope() as session:
+        requeued = int(
+            session.exec(
+                update(ConversionPush)
+                .where(*_failed(integration_id, reason))  # type: ignore[arg-type]
+                .values(status="pending", next_attempt_at=utcnow())
+            ).rowcount
+            or 0
+        )
+        if requeued:
+            detail = f"{requeued} failed push{'es' if requeued != 1 else ''}" + (f" ({reason[:120]})" if reason else "")
+            record_by(session, actor, AuditAction.PUSHES_RETRIED, integration_id=integration_id, detail=detail)
+        session.commit()
+    return requeued

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.models import SyncRun
+from routy_app.providers import registry
 from routy_app.timeutil import utcnow
 
 STATUS_COLORS = {"running": "blue", "success": "green", "partial": "amber", "failed": "red", "interrupted": "orange"}
@@ -45,13 +46,13 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
     runs = session.exec(
         select(SyncRun)
         .where(SyncRun.integration_id == integration_id)
-        .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
         .offset(max(0, page_number - 1) * page_size)
         .limit(page_size)
     ).all()
     rows = [
         RunRow(
-            id=int(r.id),
+            id=int(r.id or 0),
             started=r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
             duration=_duration(r),
             kind=r.kind.capitalize(),
@@ -70,9 +71,18 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
     return rows, total
 
 
+def level_percent(provider: str, level: str | None) -> int:
+    """Share of the provider's pull levels finished before `level` (Sync Now's progress bar)."""
+    definition = registry.find(provider)
+    levels = definition.levels if definition else ()
+    if level is None or level not in levels:
+        return 0
+    return int(100 * levels.index(level) / len(levels))
+
+
 def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:
     return session.exec(
         select(SyncRun)
         .where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
-        .order_by(SyncRun.id.desc())
-    ).first()  # type: ignore[attr-defined]
+        .order_by(col(SyncRun.id).desc())
+    ).first()
