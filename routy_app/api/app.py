@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from routy_app import routes as urls
 from routy_app.api import auth_routes, exports
 from routy_app.api import conversions as conversion_routes
 from routy_app.api.health import healthz
@@ -26,7 +27,7 @@ def build_api() -> Starlette:
     """Health, OAuth callbacks and the ingest API; the provider sandbox only in sandbox mode."""
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
+        Route(urls.OAUTH_CALLBACK, oauth_callback, methods=["GET"]),
         *auth_routes.routes(),
         *conversion_routes.routes(),  # Bearer API key / postback key, not a user session
         *exports.routes(),

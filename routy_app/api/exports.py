@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from routy_app import routes as urls
 from routy_app.db import session_scope
 from routy_app.models import Integration
 from routy_app.services import auth
@@ -79,4 +80,4 @@ async def export_csv(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route("/api/metrics/{integration_id:int}/export.csv", export_csv, methods=["GET"])]
+    return [Route(urls.METRICS_EXPORT, export_csv, methods=["GET"])]

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from routy_app import routes
 from routy_app.db import session_scope
 from routy_app.services import auth, integrations
 from routy_app.services.audit import Actor
@@ -32,7 +33,7 @@ async def oauth_callback(request: Request) -> RedirectResponse:
         session_id=auth.session_id_for_token(token) if token else None,
         actor=_actor(token),
     )
-    page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
+    page = routes.source(outcome.source_id)
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}
     else:

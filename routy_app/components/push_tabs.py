@@ -5,9 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.components.pager import pager
+from routy_app.services.catalog import PUSH_STATUS_COLORS
 from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, PushHistoryState
-
-PUSH_STATUS_COLORS = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
 
 
 def _mapping_row(row) -> rx.Component:

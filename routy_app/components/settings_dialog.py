@@ -10,7 +10,10 @@ from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
 from routy_app.state.auth import AuthState
 from routy_app.state.connect import ConnectState
+from routy_app.state.mappings import MappingsState, PushHistoryState
+from routy_app.state.metrics import MetricsState
 from routy_app.state.settings import SettingsState
+from routy_app.state.sync import SyncState
 
 D = SettingsState.details
 
@@ -100,7 +103,7 @@ def connection_tab() -> rx.Component:
             rx.callout(
                 D.notice,
                 icon="triangle_alert",
-                color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
+                color_scheme=D.notice_color,
                 role="alert",
                 width="100%",
             ),
@@ -152,10 +155,10 @@ def connection_tab() -> rx.Component:
             rx.cond(
                 D.auth == "oauth",
                 rx.button(
-                    rx.cond(D.status == "reconnect_required", "Reconnect", "Refresh Auth / Reconnect"),
+                    D.reconnect_label,
                     on_click=ConnectState.reconnect(D.provider, D.integration_id),
                     variant="soft",
-                    color_scheme=rx.cond(D.status == "reconnect_required", "red", "indigo"),
+                    color_scheme=D.reconnect_color,
                 ),
             ),
             rx.spacer(),
@@ -276,7 +279,13 @@ def settings_dialog() -> rx.Component:
                             rx.tabs.content(push_history_tab(), value="push"),
                             rx.tabs.content(metrics_tab(), value="metrics"),
                             value=SettingsState.tab,
-                            on_change=SettingsState.set_tab,
+                            on_change=[
+                                SettingsState.set_tab,
+                                SyncState.on_tab,
+                                MappingsState.on_tab,
+                                PushHistoryState.on_tab,
+                                MetricsState.on_tab,
+                            ],
                             width="100%",
                             min_width="0",
                         ),

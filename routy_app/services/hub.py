@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 
+from routy_app import routes
 from routy_app.config import Settings, get_settings
 from routy_app.providers import registry
 from routy_app.providers.context import OnRefresh, ProviderContext
@@ -52,7 +53,7 @@ class ProviderHub:
         return ProviderHub(self.settings, self.http, self.public_url, retry, self.sandbox_base)
 
     def redirect_uri(self, key: str) -> str:
-        return f"{self.public_url}/oauth/{key}/callback"
+        return routes.oauth_callback(self.public_url, key)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
 from routy_app.services import metrics_queries as mq
+from routy_app.services import scheduler
 from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
@@ -120,6 +121,24 @@ def table(
         for r in result.rows
     ]
     return rows, result.total_rows
+
+
+@dataclass(frozen=True)
+class MetricsContext:
+    """What the Metrics tab needs of its integration besides the rows."""
+
+    provider: str
+    currency: str
+    empty_text: str
+
+
+def context(session: Session, integration_id: int) -> MetricsContext | None:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        return None
+    leader = scheduler.current_scheduler()
+    next_run = leader.jobs().get(scheduler.pull_job_id(integration_id)) if leader else None
+    return MetricsContext(integration.provider, integration.account_currency or "", empty_text(integration, next_run))
 
 
 def empty_text(integration: Integration, next_run: dt.datetime | None) -> str:

@@ -9,9 +9,9 @@ from sqlmodel import Session, col, select
 
 from routy_app.models import SyncRun
 from routy_app.providers import registry
+from routy_app.services.catalog import RUN_STATUS_COLORS
 from routy_app.timeutil import utcnow
 
-STATUS_COLORS = {"running": "blue", "success": "green", "partial": "amber", "failed": "red", "interrupted": "orange"}
 TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test", "resume": "Resume"}
 
 
@@ -58,7 +58,7 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
             kind=r.kind.capitalize(),
             trigger=TRIGGER_LABELS.get(r.trigger, r.trigger),
             status=r.status,
-            status_color=STATUS_COLORS.get(r.status, "gray"),
+            status_color=RUN_STATUS_COLORS.get(r.status, "gray"),
             read=r.records_read,
             inserted=r.records_inserted,
             updated=r.records_updated,

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from routy_app.db import session_scope
-from routy_app.models import Integration
+from routy_app import routes
+from routy_app.db import ensure_default_source, session_scope
+from routy_app.models import IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.definition import AuthScheme
 from routy_app.providers.errors import ProviderError
-from routy_app.services import integrations
+from routy_app.services import catalog, integrations
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
 from routy_app.state import toast
-from routy_app.state.auth import actor, refusal, session_id
+from routy_app.state.auth import actor, current_user, refusal, session_id
 from routy_app.state.source import SourceState
 
 
@@ -76,10 +77,8 @@ class ConnectState(rx.State):
 
     @rx.event
     async def card_action(self, provider: str, status: str, integration_id: int):
-        """What the card's main button does, by status (see catalog.STATUS_DISPLAY)."""
-        if status in ("not_connected", "pending_account", "reconnect_required") and (
-            denied := refusal(self, "connect integrations")
-        ):
+        """What the card's main button does, by status (catalog.STATUS_DISPLAY; Settings opens itself)."""
+        if (denied := refusal(self, "connect integrations")) is not None:
             return denied
         if status == "not_connected":
             definition = registry.get(provider)
@@ -93,9 +92,7 @@ class ConnectState(rx.State):
             return ConnectState.open_picker(integration_id)
         if status == "reconnect_required":
             return await self._start(provider, integration_id)
-        from routy_app.state.settings import SettingsState
-
-        return SettingsState.open_for(integration_id)
+        return None
 
     @rx.event
     async def reconnect(self, provider: str, integration_id: int):
@@ -121,6 +118,28 @@ class ConnectState(rx.State):
         self.redirecting, self.redirect_url = provider, url
         return None
 
+    @rx.event
+    def on_page_load(self):
+        """A page load starts with no dialog open; back from a provider's consent page, a new grant opens
+        the account picker and a reconnected one says so (the callback's query: api/oauth.py)."""
+        self.redirecting = self.redirect_url = ""
+        self.picker_open = self.setup_open = False
+        params = self.router.page.params
+        integration_id = str(params.get("integration", ""))
+        if not params.get("connected") or not integration_id.isdigit() or current_user(self) is None:
+            return None
+        with session_scope() as session:
+            card = catalog.card_of(session, int(integration_id))
+        if card is None or card.href != routes.source(self._page_source_id()):
+            return None  # not this page's integration
+        if card.status == IntegrationStatus.PENDING_ACCOUNT:
+            return ConnectState.open_picker(int(integration_id))
+        return toast.success(f"{card.name} is reconnected and active again.")
+
+    def _page_source_id(self) -> int | None:
+        raw = str(self.router.page.params.get("source_id", ""))
+        return int(raw) if raw.isdigit() else ensure_default_source()
+
     # ------------------------------------------------------------ account picker
 
     @rx.event
@@ -129,11 +148,11 @@ class ConnectState(rx.State):
             yield denied
             return
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            if integration is None:
-                yield toast.error("This integration no longer exists.")
-                return
-            self.picker_provider_name = registry.display_name(integration.provider)
+            card = catalog.card_of(session, integration_id)
+        if card is None:
+            yield toast.error("This integration no longer exists.")
+            return
+        self.picker_provider_name = card.name
         self.picker_integration_id = integration_id
         self.picker_open, self.picker_loading, self.picker_error = True, True, ""
         self.accounts, self.selected_account = [], ""

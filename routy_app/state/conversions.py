@@ -9,7 +9,7 @@ import reflex as rx
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.services import conversions
-from routy_app.state import paging, toast
+from routy_app.state import paging, reading, toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
@@ -37,7 +37,7 @@ class ConversionsState(rx.State):
         return fields
 
     async def _source_id(self) -> int:
-        return (await self.get_state(SourceState)).source_id
+        return await reading.integer(self, SourceState.source_id)
 
     def _load(self, source_id: int) -> None:
         with session_scope() as session:

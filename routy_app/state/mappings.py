@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import reflex as rx
-from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Conversion, Integration
-from routy_app.providers import registry
 from routy_app.services import mappings, push
 from routy_app.services.hub import default_hub
 from routy_app.services.leases import AlreadyRunning
 from routy_app.services.push import retry as push_retry
-from routy_app.state import paging, toast
+from routy_app.services.push import validation
+from routy_app.state import paging, reading, toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 
@@ -77,7 +75,7 @@ class MappingsState(rx.State):
     _missing: list[int] = []
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
 
     def _load_rows(self, integration_id: int) -> None:
         with session_scope() as session:
@@ -85,15 +83,17 @@ class MappingsState(rx.State):
                 MappingRow(m.id, m.event_type, m.label, m.enabled, m.id in self._missing)
                 for m in mappings.list_mappings(session, integration_id)
             ]
-            integration = session.get(Integration, integration_id)
-        definition = registry.find(integration.provider) if integration else None
-        spec = definition.mapping if definition else None
+            spec = mappings.spec_for(session, integration_id)
         self.action_is_text = spec is not None and not spec.live_actions
         self.action_label = spec.action.label if spec is not None and spec.action is not None else "Provider action"
         self.extra_fields = [
             MappingFieldView(f.name, f.label, [ChoiceView(c.value, c.label) for c in f.choices], f.default)
             for f in (spec.extra if spec is not None else ())
         ]
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return MappingsState.load if tab == "mappings" else None
 
     @rx.event
     async def load(self):
@@ -184,19 +184,8 @@ class MappingsState(rx.State):
         row = next((r for r in self.rows if r.id == mapping_id), None)
         integration_id = await self._integration_id()
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            convs = session.exec(
-                select(Conversion)
-                .where(
-                    Conversion.traffic_source_id == (integration.traffic_source_id if integration else 0),
-                    Conversion.event_type == (row.event_type if row else ""),
-                )
-                .order_by(Conversion.id.desc())
-                .limit(20)
-            ).all()
-        self.test_conversions = [
-            ConversionOption(str(c.id), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}") for c in convs
-        ]
+            samples = validation.sample_conversions(session, integration_id, row.event_type if row else "")
+        self.test_conversions = [ConversionOption(str(conv_id), label) for conv_id, label in samples]
         self.test_mapping_id, self.test_payload, self.test_answer = mapping_id, "", ""
         self.test_conversion = self.test_conversions[0].id if self.test_conversions else ""
 
@@ -246,7 +235,7 @@ class PushHistoryState(rx.State):
     last_result: str = ""
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
 
     def _reason(self) -> str | None:
         """The reason filter in force (it applies to the Failed view only)."""
@@ -269,6 +258,10 @@ class PushHistoryState(rx.State):
                 if self.status_filter in ("all", "failed")
                 else 0
             )
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return PushHistoryState.load if tab == "push" else None
 
     @rx.event
     async def load(self):

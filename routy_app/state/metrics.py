@@ -9,16 +9,14 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import reflex as rx
 
+from routy_app import routes
 from routy_app.db import session_scope
-from routy_app.models import Integration
 from routy_app.services import metrics_queries as mq
 from routy_app.services import metrics_view
-from routy_app.services.scheduler import current_scheduler, pull_job_id
-from routy_app.state import paging, toast
+from routy_app.state import paging, reading, toast
 from routy_app.state.auth import current_user
 from routy_app.state.settings import SettingsState
 
@@ -66,7 +64,11 @@ class MetricsState(rx.State):
     _currency: str = ""
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return MetricsState.load if tab == "metrics" else None
 
     @rx.event
     async def load(self):
@@ -103,10 +105,10 @@ class MetricsState(rx.State):
             return
         start, end = dates
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            if integration is None:
+            found = metrics_view.context(session, integration_id)
+            if found is None:
                 return
-            self._provider, self._currency = integration.provider, integration.account_currency or ""
+            self._provider, self._currency = found.provider, found.currency
             labels = metrics_view.level_labels(self._provider)
             self.level_label = labels[self.level]
             self.child_options = [
@@ -129,7 +131,7 @@ class MetricsState(rx.State):
                 PAGE_SIZE,
                 self._currency,
             )
-            self.empty_text = "" if self.points else self._empty(integration)
+            self.empty_text = "" if self.points else found.empty_text
         query = {
             "level": self.level,
             "start": self.start,
@@ -138,12 +140,7 @@ class MetricsState(rx.State):
             "desc": "1" if self.descending else "0",
             **self._parent(),
         }
-        self.export_url = f"/api/metrics/{integration_id}/export.csv?{urlencode(query)}"
-
-    def _empty(self, integration: Integration) -> str:
-        scheduler = current_scheduler()
-        next_run = scheduler.jobs().get(pull_job_id(int(integration.id))) if scheduler else None
-        return metrics_view.empty_text(integration, next_run)
+        self.export_url = routes.metrics_export(integration_id, query)
 
     def _parent(self) -> dict[str, str]:
         return {k: v for k, v in (("campaign_id", self.campaign_id), ("ad_group_id", self.ad_group_id)) if v}

@@ -15,6 +15,10 @@ import reflex as rx
 from reflex.middleware import Middleware
 from reflex_base.constants import CompileVars
 
+from routy_app.state.connect import ConnectState
+from routy_app.state.source import SourceState
+from routy_app.state.toast import ToastState
+
 
 @functools.cache
 def _hydrate_events() -> frozenset[str]:
@@ -23,10 +27,6 @@ def _hydrate_events() -> frozenset[str]:
 
 
 def _one_shot_fields() -> dict[type[rx.State], tuple[str, ...]]:
-    from routy_app.state.connect import ConnectState
-    from routy_app.state.source import SourceState
-    from routy_app.state.toast import ToastState
-
     return {ConnectState: ("redirect_url",), SourceState: ("clean_query",), ToastState: ("kind",)}
 
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import reflex as rx
 
 from routy_app.db import session_scope
-from routy_app.services import catalog, doctor, integrations
+from routy_app.services import catalog, doctor, integrations, push
 from routy_app.services.alerts import views as alert_views
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
+from routy_app.services.leases import AlreadyRunning
 from routy_app.state import toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
@@ -77,6 +78,11 @@ class SettingsState(rx.State):
         self.open = True
 
     @rx.event
+    def on_page_load(self) -> None:
+        """A page load starts with the dialog closed."""
+        self.open = self.confirm_open = False
+
+    @rx.event
     def reload(self) -> None:
         if current_user(self) is not None:
             self._load()
@@ -86,21 +92,9 @@ class SettingsState(rx.State):
         self.open = value
 
     @rx.event
-    def set_tab(self, value: str):
-        """Each tab loads its own data when shown (only one page of it goes to the browser)."""
+    def set_tab(self, value: str) -> None:
+        """The tab shown; each tab's state loads its own data (its `on_tab`, bound beside this one)."""
         self.tab = value
-        from routy_app.state.mappings import MappingsState, PushHistoryState
-        from routy_app.state.metrics import MetricsState
-        from routy_app.state.sync import SyncState
-
-        loaders = {
-            "sync": [SyncState.load],
-            "history": [SyncState.load, SyncState.watch_history],
-            "mappings": [MappingsState.load],
-            "push": [PushHistoryState.load],
-            "metrics": [MetricsState.load],
-        }
-        return loaders.get(value)
 
     @rx.event
     async def test_connection(self):
@@ -155,9 +149,6 @@ class SettingsState(rx.State):
     @rx.event(background=True)
     async def flush_queue(self):
         """After Resume, send what waited in the outbox now rather than at the next minute's push job."""
-        from routy_app.services import push
-        from routy_app.services.leases import AlreadyRunning
-
         async with self:
             denied = refusal(self, "push conversions")
             integration_id = self.integration_id

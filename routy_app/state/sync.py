@@ -12,7 +12,7 @@ from routy_app.services import run_history
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem, sync_settings
 from routy_app.services.sync_now import sync_now
-from routy_app.state import paging, toast
+from routy_app.state import paging, reading, toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
@@ -48,7 +48,16 @@ class SyncState(rx.State):
     _running_for: int = 0
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
+
+    @rx.event
+    def on_tab(self, tab: str):
+        """Settings' tabs: Sync loads its form and history; Sync History also keeps itself current."""
+        if tab == "sync":
+            return SyncState.load
+        if tab == "history":
+            return [SyncState.load, SyncState.watch_history]
+        return None
 
     @rx.event
     async def load(self):

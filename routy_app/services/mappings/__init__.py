@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from routy_app.services.mappings.crud import add_mapping, delete_mapping, list_mappings, set_enabled, update_mapping
 from routy_app.services.mappings.live import available_actions, flag_missing, save_mapping
-from routy_app.services.mappings.rules import SKIPPED_DISABLED, MappingProblem, MappingView, validate_mapping
+from routy_app.services.mappings.rules import SKIPPED_DISABLED, MappingProblem, MappingView, spec_for, validate_mapping
 
 __all__ = [
     "SKIPPED_DISABLED",
@@ -23,6 +23,7 @@ __all__ = [
     "list_mappings",
     "save_mapping",
     "set_enabled",
+    "spec_for",
     "update_mapping",
     "validate_mapping",
 ]

@@ -56,6 +56,12 @@ def view_of(m: ConversionMapping, spec: MappingSpec | None) -> MappingView:
     return MappingView(int(m.id), m.event_type, m.action_id, m.action_name, extra, m.enabled, label)
 
 
+def spec_for(session: Session, integration_id: int) -> MappingSpec | None:
+    """The mapping form of an integration's provider (None when it takes no conversions)."""
+    integration = session.get(Integration, integration_id)
+    return spec_of(integration.provider) if integration else None
+
+
 def spec_of(provider_key: str) -> MappingSpec | None:
     definition = registry.find(provider_key)
     return definition.mapping if definition else None

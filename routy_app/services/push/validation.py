@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
 from routy_app.errors import NotFound
@@ -31,6 +32,22 @@ class PushValidation:
     payload_json: str
     answer_text: str
     ok: bool
+
+
+def sample_conversions(
+    session: Session, integration_id: int, event_type: str, limit: int = 20
+) -> list[tuple[int, str]]:
+    """The latest conversions of an event type to validate a mapping with: (id, label), newest first."""
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        return []
+    convs = session.exec(
+        select(Conversion)
+        .where(Conversion.traffic_source_id == integration.traffic_source_id, Conversion.event_type == event_type)
+        .order_by(col(Conversion.id).desc())
+        .limit(limit)
+    ).all()
+    return [(int(c.id or 0), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}") for c in convs]
 
 
 class Recorder(httpx.AsyncBaseTransport):
