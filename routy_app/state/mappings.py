@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from routy_app.db import session_scope
+from routy_app.errors import UserFacingError
 from routy_app.services import mappings, push
 from routy_app.services.hub import default_hub
 from routy_app.services.leases import AlreadyRunning
@@ -204,10 +205,10 @@ class MappingsState(rx.State):
         self.test_answer = "Sending…"
         yield
         try:
-            result = await push.test_push(
+            result = await push.validate_push(
                 default_hub(), await self._integration_id(), self.test_mapping_id, int(self.test_conversion)
             )
-        except push.PushProblem as exc:
+        except UserFacingError as exc:
             self.test_answer, self.test_ok = exc.message, False
             return
         self.test_payload, self.test_answer, self.test_ok = result.payload_json, result.answer_text, result.ok
@@ -294,7 +295,7 @@ class PushHistoryState(rx.State):
             return denied
         try:
             push.retry_row(push_id)
-        except push.PushProblem as exc:
+        except UserFacingError as exc:
             return toast.error(exc.message)
         self._load(await self._integration_id())
         return toast.info("Queued again; it goes out with the next push (or press Push now).")
