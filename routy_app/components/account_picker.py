@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.state.connect import ConnectState
 
 
@@ -79,7 +80,7 @@ def account_picker() -> rx.Component:
                 spacing="3",
                 padding_top="1em",
             ),
-            max_width="560px",
+            max_width=styles.DIALOG_WIDTH,
         ),
         open=ConnectState.picker_open,
         on_open_change=ConnectState.set_picker_open,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.pager import pager
 from routy_app.state.auth import AuthState
 from routy_app.state.conversions import PAGE_SIZE, ConversionsState
@@ -57,7 +58,7 @@ def new_key_dialog() -> rx.Component:
                 padding_top="0.75em",
                 width="100%",
             ),
-            max_width="560px",
+            max_width=styles.DIALOG_WIDTH,
         ),
         open=ConversionsState.new_key != "",
         on_open_change=ConversionsState.key_dialog_changed,

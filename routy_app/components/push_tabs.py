@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.pager import pager
 from routy_app.services.catalog import PUSH_STATUS_COLORS
 from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, PushHistoryState
@@ -230,7 +231,7 @@ def push_history_tab() -> rx.Component:
             rx.cond(
                 (PushHistoryState.status_filter == "failed") & (PushHistoryState.reasons.length() > 0),
                 rx.select.root(
-                    rx.select.trigger(aria_label="Filter by failure reason", max_width="24em"),
+                    rx.select.trigger(aria_label="Filter by failure reason", max_width=styles.TEXT_CELL_WIDTH),
                     rx.select.content(
                         rx.select.item("Any reason", value=ANY_REASON),
                         rx.foreach(PushHistoryState.reasons, lambda r: rx.select.item(r.label, value=r.value)),

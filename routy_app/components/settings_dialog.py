@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.incidents import incident_list
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
@@ -208,7 +209,12 @@ def connection_tab() -> rx.Component:
                                 rx.table.cell(a.when),
                                 rx.table.cell(a.who),
                                 rx.table.cell(a.action),
-                                rx.table.cell(a.detail, max_width="24em", overflow="hidden", text_overflow="ellipsis"),
+                                rx.table.cell(
+                                    a.detail,
+                                    max_width=styles.TEXT_CELL_WIDTH,
+                                    overflow="hidden",
+                                    text_overflow="ellipsis",
+                                ),
                             ),
                         )
                     ),

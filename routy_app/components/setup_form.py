@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.state.connect import ConnectState
 
 
@@ -71,7 +72,7 @@ def setup_form() -> rx.Component:
                 on_submit=ConnectState.save_setup,
                 reset_on_submit=False,
             ),
-            max_width="520px",
+            max_width=styles.FORM_DIALOG_WIDTH,
         ),
         open=ConnectState.setup_open,
         on_open_change=ConnectState.set_setup_open,

@@ -86,3 +86,15 @@ def meta_provider(meta_endpoints: MetaEndpoints, sandbox_http: httpx.AsyncClient
 @pytest.fixture(name="creds")
 async def meta_creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
     return await authorize(provider, sandbox_http, META_REDIRECT)
+
+
+def ga4_form(
+    measurement_id: str, api_secret: str, property_id: str | None = None, service_account_json: str | None = None
+) -> dict[str, str]:
+    """GA4's set-up form's fields as the UI posts them."""
+    return {
+        "measurement_id": measurement_id,
+        "api_secret": api_secret,
+        "property_id": property_id or "",
+        "service_account_json": service_account_json or "",
+    }

@@ -19,18 +19,7 @@ from routy_app.providers.values import Account
 from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID, Stream, add_stream
 from routy_app.sandbox.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
-
-
-def form(
-    measurement_id: str, api_secret: str, property_id: str | None = None, service_account_json: str | None = None
-) -> dict:
-    """The set-up form's fields as the UI posts them."""
-    return {
-        "measurement_id": measurement_id,
-        "api_secret": api_secret,
-        "property_id": property_id or "",
-        "service_account_json": service_account_json or "",
-    }
+from tests.integration.factories import ga4_form
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +48,7 @@ def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Prov
 
 
 async def test_stream_only_setup_returns_the_stream_account(ga4: GA4Provider) -> None:
-    account = (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
+    account = (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
     assert account == Account(
         id=DEMO_MEASUREMENT_ID, name=f"GA4 stream {DEMO_MEASUREMENT_ID}", currency="USD", timezone="UTC"
     )
@@ -69,10 +58,10 @@ async def test_setup_with_property_reads_currency_and_timezone(
     ga4: GA4Provider, sandbox_state: SandboxState, sa_json: str
 ) -> None:
     add_stream(sandbox_state, Stream("G-EUROPE1", "eu-secret", "987654321", currency="EUR", timezone="Europe/Berlin"))
-    account = (await ga4.validate_setup(form("G-EUROPE1", "eu-secret", "987654321", sa_json)))[0]
+    account = (await ga4.validate_setup(ga4_form("G-EUROPE1", "eu-secret", "987654321", sa_json)))[0]
     assert (account.id, account.currency, account.timezone) == ("G-EUROPE1", "EUR", "Europe/Berlin")
     assert "987654321" in account.name
-    creds = (await ga4.validate_setup(form("G-EUROPE1", "eu-secret", "987654321", sa_json)))[1]
+    creds = (await ga4.validate_setup(ga4_form("G-EUROPE1", "eu-secret", "987654321", sa_json)))[1]
     assert await ga4.list_accounts(creds) == [account]
     await ga4.test_connection(creds, account)
 
@@ -102,7 +91,7 @@ async def test_bad_fields_raise_field_error_naming_the_field(
     if args.get("service_account_json") == "SA":
         args["service_account_json"] = sa_json
     with pytest.raises(FieldError) as caught:
-        await ga4.validate_setup(form(**args))
+        await ga4.validate_setup(ga4_form(**args))
     assert caught.value.field == field
     assert isinstance(caught.value, InvalidInput) and caught.value.message
     if field == "measurement_id":
@@ -120,14 +109,14 @@ async def test_debug_validation_failure_becomes_permanent_error_with_googles_wor
     }
     sandbox_state.faults.add("ga4.debug_collect", "validation_messages", messages=[message])
     with pytest.raises(PermanentError) as caught:
-        (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
     assert caught.value.message == message["description"]
     assert caught.value.code == "VALUE_INVALID"
 
 
 async def test_wrong_api_secret_is_not_detectable(ga4: GA4Provider) -> None:
     """Google's validation server ignores api_secret, so the check passes; the UI must say so."""
-    account = (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, "definitely-wrong")))[0]
+    account = (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, "definitely-wrong")))[0]
     assert account.id == DEMO_MEASUREMENT_ID
 
 
@@ -135,15 +124,15 @@ async def test_unreadable_validation_answer_is_retried_then_transient(
     ga4: GA4Provider, sandbox_state: SandboxState
 ) -> None:
     sandbox_state.faults.add("ga4.debug_collect", "malformed")
-    assert (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0].id == DEMO_MEASUREMENT_ID
+    assert (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0].id == DEMO_MEASUREMENT_ID
     sandbox_state.faults.add("ga4.debug_collect", "malformed", times=10)
     with pytest.raises(TransientError, match="unreadable"):
-        (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
 
 
 async def test_unknown_property_is_permanent_with_googles_message(ga4: GA4Provider, sa_json: str) -> None:
     with pytest.raises(PermanentError) as caught:
-        (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, "555", sa_json)))[0]
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, "555", sa_json)))[0]
     assert caught.value.status_code == 403
     assert caught.value.message.startswith("User does not have sufficient permissions for this property.")
 
@@ -165,9 +154,9 @@ async def test_registry_builds_the_adapter(provider_settings, sandbox_http: http
 
 
 async def test_conversion_actions_are_valid_recommended_event_names(ga4: GA4Provider) -> None:
-    creds = (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[1]
+    creds = (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[1]
     actions = await ga4.list_conversion_actions(
-        creds, (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
+        creds, (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET)))[0]
     )
     names = [a.id for a in actions]
     assert {"purchase", "generate_lead", "close_convert_lead", "sign_up"} <= set(names)

@@ -23,20 +23,9 @@ from routy_app.providers.ga4.setup import credentials_for
 from routy_app.providers.values import Account, Credentials
 from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from tests.integration.conftest import FAST_RETRY
+from tests.integration.factories import ga4_form
 
 METADATA = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
-
-
-def form(
-    measurement_id: str, api_secret: str, property_id: str | None = None, service_account_json: str | None = None
-) -> dict:
-    """The set-up form's fields as the UI posts them."""
-    return {
-        "measurement_id": measurement_id,
-        "api_secret": api_secret,
-        "property_id": property_id or "",
-        "service_account_json": service_account_json or "",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +57,18 @@ def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Prov
 async def test_setup_refuses_a_key_whose_token_uri_is_not_googles(ga4, key_info, token_uri):
     bad = json.dumps({**key_info, "token_uri": token_uri})
     with pytest.raises(FieldError) as caught:
-        (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[0]
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[0]
     assert caught.value.field == "service_account_json" and "token_uri" in caught.value.message
     with pytest.raises(FieldError):
-        (await ga4.validate_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[1]
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[1]
 
 
 async def test_googles_endpoint_and_the_configured_one_are_accepted(ga4, key_info, ga4_endpoints):
     for uri in ("https://oauth2.googleapis.com/token", ga4_endpoints.token_url):
         key = json.dumps({**key_info, "token_uri": uri})
-        creds = credentials_for(ga4.checked_setup(form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, key)))
+        creds = credentials_for(
+            ga4.checked_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, key))
+        )
         assert creds.extra["property_id"] == DEMO_PROPERTY_ID
 
 

@@ -1,4 +1,4 @@
-"""The GA4 emulator's wire contract (PROVIDERS.md §3), spoken to with plain HTTP."""
+"""The GA4 emulator's wire contract (docs/providers/ga4.md), spoken to with plain HTTP."""
 
 from __future__ import annotations
 

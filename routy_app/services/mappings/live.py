@@ -3,6 +3,8 @@ live (where the provider can: Google), and mappings whose target is gone."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlmodel import select
@@ -50,19 +52,27 @@ async def _checked_action(
     hub: ProviderHub, integration_id: int, provider_key: str, action_id: str, extra: dict[str, Any]
 ) -> ConversionAction | None:
     """The provider's live check of a new mapping's action (only providers that have one, e.g. Google)."""
+    action_id, _ = validate_mapping(provider_key, "check", action_id, extra)
+    async with _as_mapping_problem(registry.display_name(provider_key), "check the conversion action"):
+        try:
+            async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
+                if not isinstance(provider, ActionCheck):
+                    return None
+                return await provider.check_action(creds, account, action_id)
+        except SetupFieldError as exc:
+            raise MappingProblem(exc.message, exc.field) from None
+    raise AssertionError("unreachable: the block returns or raises")
+
+
+@contextlib.asynccontextmanager
+async def _as_mapping_problem(name: str, doing: str) -> AsyncIterator[None]:
+    """A provider call behind the door, its refusals said as the mapping form's error."""
     try:
-        action_id, _ = validate_mapping(provider_key, "check", action_id, extra)
-        async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
-            if not isinstance(provider, ActionCheck):
-                return None
-            return await provider.check_action(creds, account, action_id)
-    except SetupFieldError as exc:
-        raise MappingProblem(exc.message, exc.field) from None
+        yield
     except AuthExpired as exc:
-        name = registry.display_name(provider_key)
         raise MappingProblem(f"{name} refused the authorisation ({exc.message}); reconnect first.") from None
     except ProviderError as exc:
-        raise MappingProblem(f"Could not check the conversion action: {integrations.describe_error(exc)}") from None
+        raise MappingProblem(f"Could not {doing}: {integrations.describe_error(exc)}") from None
     except integrations.ConnectionProblem as exc:
         raise MappingProblem(exc.message) from None
 
@@ -82,15 +92,12 @@ async def available_actions(hub: ProviderHub, integration_id: int) -> list[Conve
         return [
             ConversionAction(id=s, name=s, kind="event", extra={"recommended": True}) for s in spec.action.suggestions
         ]
-    try:
-        async with integrations.provider_session(hub, integration_id) as (provider, creds, account):
-            return await ability(provider, ActionCatalog).list_conversion_actions(creds, account)
-    except AuthExpired as exc:
-        raise MappingProblem(f"The provider refused the authorisation ({exc.message}); reconnect first.") from None
-    except ProviderError as exc:
-        raise MappingProblem(f"Could not list conversion actions: {integrations.describe_error(exc)}") from None
-    except integrations.ConnectionProblem as exc:
-        raise MappingProblem(exc.message) from None
+    async with (
+        _as_mapping_problem("The provider", "list conversion actions"),
+        integrations.provider_session(hub, integration_id) as (provider, creds, account),
+    ):
+        return await ability(provider, ActionCatalog).list_conversion_actions(creds, account)
+    raise AssertionError("unreachable: the block returns or raises")
 
 
 async def flag_missing(hub: ProviderHub, integration_id: int) -> list[int]:
