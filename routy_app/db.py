@@ -26,7 +26,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_SOURCE_NAME = "Default traffic source"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")

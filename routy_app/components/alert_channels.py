@@ -7,6 +7,8 @@ shows it once so the admin can copy it to the receiver.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app.services.alerts.channels import KIND_LABELS, SECURITY_LABELS
@@ -119,7 +121,7 @@ def _field(label: str, name: str, control: rx.Component, hint: str | rx.Var = ""
     )
 
 
-def _input(name: str, **props) -> rx.Component:  # noqa: ANN003
+def _input(name: str, **props: Any) -> rx.Component:
     return rx.input(name=name, id=f"channel-{name}", width="100%", **props)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app import styles
@@ -10,7 +12,7 @@ from routy_app.state.auth import AuthState
 from routy_app.state.conversions import PAGE_SIZE, ConversionsState
 
 
-def _field(label: str, name: str, placeholder: str = "", **props) -> rx.Component:  # noqa: ANN003
+def _field(label: str, name: str, placeholder: str = "", **props: Any) -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="1", weight="medium"), html_for=f"conv-{name}"),
         rx.input(name=name, id=f"conv-{name}", placeholder=placeholder, width="100%", **props),

@@ -149,7 +149,7 @@ def _notice(integration: Integration | None) -> str:
     return ""
 
 
-def _when(value) -> str:  # noqa: ANN001
+def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 

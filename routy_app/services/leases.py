@@ -32,6 +32,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -83,7 +84,7 @@ def this_machine() -> str:
     (containers may share a hostname, a rebooted host reuses pids)."""
     parts = [socket.gethostname()]
     try:
-        parts.append(open("/proc/sys/kernel/random/boot_id").read().strip())  # noqa: SIM115
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
         parts.append(os.readlink("/proc/self/ns/pid"))
     except OSError:  # not Linux: the boot time stands in for the boot id, no namespaces
         parts += [str(int(psutil.boot_time())), ""]

@@ -201,7 +201,7 @@ def _sort_expr(sort_by: str) -> ColumnElement[Any]:
     return expressions.get(sort_by)
 
 
-def _ordered(query, level: str, id_col: str, sort_by: str, descending: bool):  # noqa: ANN001, ANN202
+def _ordered(query: Select[Any], level: str, id_col: str, sort_by: str, descending: bool) -> Select[Any]:
     """ORDER BY the sort key (NULL ratios last in both directions), ties by entity id."""
     key = func.max(T[ENTITY[level][1]]) if sort_by == "name" else _sort_expr(sort_by)
     ordered = key.desc() if descending else key.asc()
@@ -233,7 +233,7 @@ def breakdown(
     return BreakdownPage([_row(r) for r in rows], total, page, page_size)
 
 
-def _row(r) -> BreakdownRow:  # noqa: ANN001
+def _row(r: Any) -> BreakdownRow:
     imp, clicks, cost, conv = int(r.impressions), int(r.clicks), int(r.cost_micros), int(r.conversions_micros)
     return BreakdownRow(
         id=str(r.id),

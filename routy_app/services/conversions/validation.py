@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -237,7 +237,7 @@ def validate_event(raw: Any, index: int = 0, now: dt.datetime | None = None) -> 
     return out, errors
 
 
-def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None:  # noqa: ANN001
+def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad: Callable[[str, str], None]) -> None:
     """Hash email/phone now; the message never repeats the value (it is personal data)."""
     out["email_sha256"] = out["email_sha256_meta"] = None
     out["phone_sha256"] = out["phone_sha256_meta"] = None
@@ -267,7 +267,7 @@ def _validate_identifiers(raw: Mapping[str, Any], out: dict[str, Any], bad) -> N
             out["phone_sha256"], out["phone_sha256_meta"] = google, meta
 
 
-def _validate_device(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None:  # noqa: ANN001
+def _validate_device(raw: Mapping[str, Any], out: dict[str, Any], bad: Callable[[str, str], None]) -> None:
     out["user_agent"] = out["ip"] = None
     if raw.get("user_agent") not in (None, ""):
         text, problem = _text(raw.get("user_agent"), 1000)
@@ -286,7 +286,7 @@ def _validate_device(raw: Mapping[str, Any], out: dict[str, Any], bad) -> None: 
                 out["ip"] = str(address)
 
 
-def _validate_consent(consent: Any, out: dict[str, Any], bad) -> None:  # noqa: ANN001
+def _validate_consent(consent: Any, out: dict[str, Any], bad: Callable[[str, str], None]) -> None:
     out["consent_ad_user_data"] = out["consent_ad_personalization"] = None
     if consent is None:
         return

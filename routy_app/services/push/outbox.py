@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Direction, Integration, IntegrationStatus
@@ -73,7 +74,7 @@ def enqueue_missing(session: Session, since=None) -> int:  # noqa: ANN001 - opti
     return _enqueue(session, condition)
 
 
-def _enqueue(session: Session, condition) -> int:  # noqa: ANN001
+def _enqueue(session: Session, condition: ColumnElement[bool]) -> int:
     now = utcnow()
     triples = enqueue_query(condition).subquery()
     stmt = (
@@ -91,7 +92,7 @@ def _enqueue(session: Session, condition) -> int:  # noqa: ANN001
     return session.connection().execute(stmt.execution_options(preserve_rowcount=True)).rowcount
 
 
-def _literal(value):  # noqa: ANN001, ANN202
+def _literal(value: object) -> Any:
     from sqlalchemy import literal
 
     if hasattr(value, "tzinfo"):
