@@ -40,7 +40,7 @@ def test_modules_stay_small() -> None:
     long = {
         str(path.relative_to(APP)): len(path.read_text().splitlines())
         for path in _modules()
-        if "sandbox" not in path.parts  # the emulator is restructured on its own (see docs/sandbox.md)
+        if "sandbox" not in path.parts  # the emulator is restructured on its own branch
     }
     over = {name: n for name, n in long.items() if n > MAX_LINES and name not in LONG_MODULES}
     assert over == {}, f"split these modules (or justify them in LONG_MODULES): {over}"
