@@ -12,11 +12,17 @@ from sqlalchemy import delete, update
 from sqlmodel import select
 
 from routy_app.db import session_scope
+from routy_app.errors import Refused
 from routy_app.models import Lease, SyncRun
 from routy_app.services.leases import dead_reason, interrupt, interrupt_runs_of, run_lock_name, snapshot, this_machine
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.runs")
+
+
+class RunRefused(Refused):
+    """An integration cannot run now (paused, needs reconnecting, no account, direction excludes it): both
+    engines raise it before writing any run row; `message` says what to do."""
 
 
 def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = None) -> int:

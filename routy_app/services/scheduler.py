@@ -33,7 +33,7 @@ from routy_app.models import Integration
 from routy_app.services import leases, rescheduling, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations import access as integration_access
-from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
+from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, run_pull
 from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
@@ -252,7 +252,7 @@ class SyncScheduler:
     async def _pull(self, integration_id: int) -> None:
         try:
             await run_pull(self.hub, integration_id, "schedule")
-        except (leases.AlreadyRunning, PullRefused) as exc:
+        except (leases.AlreadyRunning, runs.RunRefused) as exc:
             log.info("scheduled pull of integration %s skipped: %s", integration_id, exc)
             return
         except Exception:

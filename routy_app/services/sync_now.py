@@ -31,7 +31,7 @@ def kind_of(integration: Integration) -> RunKind:
 
 
 async def sync_now(hub: ProviderHub, integration_id: int, trigger: RunTrigger, *, actor: Actor) -> Outcome:
-    """Run it now; raises the engines' refusals (PullRefused, AlreadyRunning) as they are."""
+    """Run it now; raises the engines' refusals (RunRefused, AlreadyRunning) as they are."""
     with session_scope() as session:
         integration = get_integration(session, integration_id)
         kind = kind_of(integration)

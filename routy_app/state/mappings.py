@@ -10,7 +10,6 @@ from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
 from routy_app.services import mappings, push
 from routy_app.services.hub import default_hub
-from routy_app.services.leases import AlreadyRunning
 from routy_app.services.push import retry as push_retry
 from routy_app.services.push import validation
 from routy_app.state import paging, reading, toast
@@ -329,7 +328,7 @@ class PushHistoryState(rx.State):
         try:
             summary = await push.run_push(default_hub(), integration_id, "manual")
             self.last_result = summary.message
-        except AlreadyRunning as exc:
+        except UserFacingError as exc:  # already running, or it cannot push now
             self.last_result = str(exc)
         self.pushing = False
         self._load(integration_id)

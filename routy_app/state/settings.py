@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import reflex as rx
 
 from routy_app.db import session_scope
+from routy_app.errors import UserFacingError
 from routy_app.services import catalog, doctor, integrations, push
 from routy_app.services.alerts import views as alert_views
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
-from routy_app.services.leases import AlreadyRunning
 from routy_app.state import toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
@@ -157,8 +157,8 @@ class SettingsState(rx.State):
             return
         try:
             summary = await push.run_push(default_hub(), integration_id, "resume")
-        except AlreadyRunning:
-            return  # a push is under way: it sends them
+        except UserFacingError:  # a push is under way (it sends them), or it cannot push now
+            return
         if summary.run_id is None:
             return  # nothing was waiting
         async with self:

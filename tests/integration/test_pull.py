@@ -13,7 +13,8 @@ from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, MetricRow, SyncRun
 from routy_app.services import integrations, leases
 from routy_app.services.leases import AlreadyRunning
-from routy_app.services.pull import PullRefused, run_pull, today_in
+from routy_app.services.pull import run_pull, today_in
+from routy_app.services.runs import RunRefused
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
 LEVELS = ("campaign", "ad_group", "ad", "keyword")
@@ -243,7 +244,7 @@ async def test_refused_authorisation_makes_it_reconnection_required(hub, small):
     assert summary.status == "failed" and "refused" in summary.error
     integration = _integration(iid)
     assert integration.status == IntegrationStatus.RECONNECT_REQUIRED
-    with pytest.raises(PullRefused, match="Reconnect"):
+    with pytest.raises(RunRefused, match="Reconnect"):
         await run_pull(hub, iid, "manual")
 
 
@@ -281,13 +282,13 @@ async def test_an_expired_lock_of_a_dead_process_is_taken_over(hub, small):
 async def test_paused_and_push_only_integrations_do_not_pull(hub, small):
     iid = await connected_integration(hub, "google_ads")
     integrations.set_paused(iid, True)
-    with pytest.raises(PullRefused, match="Resume the integration to sync"):
+    with pytest.raises(RunRefused, match="Resume the integration to sync"):
         await run_pull(hub, iid, "manual")
     integrations.set_paused(iid, False)
     with session_scope() as session:
         session.exec(update(Integration).where(Integration.id == iid).values(direction="push"))
         session.commit()
-    with pytest.raises(PullRefused, match="only pushes"):
+    with pytest.raises(RunRefused, match="only pushes"):
         await run_pull(hub, iid, "manual")
     assert _count(iid) == 0
 
@@ -306,7 +307,7 @@ async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_acco
     from routy_app.sandbox.ga4 import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 
     push_only = await connected_integration(hub, "ga4")
-    with pytest.raises(PullRefused, match="only pushes"):
+    with pytest.raises(RunRefused, match="only pushes"):
         await run_pull(hub, push_only, "manual")
     await integrations.disconnect(hub, push_only)
     integration = await integrations.setup_manual(

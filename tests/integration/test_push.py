@@ -30,6 +30,7 @@ from routy_app.services.push import engine as push_engine
 from routy_app.services.push import outbox, outcomes
 from routy_app.services.push.outcomes import Batch
 from routy_app.services.push.tally import Tally
+from routy_app.services.runs import RunRefused
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
@@ -304,8 +305,8 @@ async def test_auth_failure_keeps_the_queue_intact(hub, sandbox_state):
     assert all(r.status == "pending" and r.attempts == 0 for r in pushes(integration_id))
     with session_scope() as session:
         assert session.get(Integration, integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
-    blocked = await push.run_push(hub, integration_id)
-    assert blocked.status == IntegrationStatus.RECONNECT_REQUIRED and blocked.run_id is None
+    with pytest.raises(RunRefused, match="Reconnect"):  # refused before any run row
+        await push.run_push(hub, integration_id)
     assert sandbox_state.received["google_ads"] == []
 
 
@@ -313,7 +314,8 @@ async def test_paused_integration_keeps_its_queue_and_resume_flushes_it(hub, san
     integration_id, _ = await mapped(hub, "meta_ads")
     integrations.set_paused(integration_id, True)
     ingest(4, fbp="fb.1.1558571054389.{i}")
-    assert (await push.run_push(hub, integration_id)).status == "paused"
+    with pytest.raises(RunRefused, match="Paused"):
+        await push.run_push(hub, integration_id)
     assert (await push.push_due_all(hub)) == {}
     assert sandbox_state.received["meta_ads"] == [] and statuses(integration_id) == {"pending": 4}
     integrations.set_paused(integration_id, False)

@@ -4,10 +4,13 @@ Also: Retry all failed (respecting a reason filter) and the wording of refused a
 
 from __future__ import annotations
 
+import pytest
+
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, SyncRun
 from routy_app.services import push
 from routy_app.services.push import retry as push_retry
+from routy_app.services.runs import RunRefused
 from tests.integration.factories import hub  # noqa: F401 - fixture
 from tests.integration.test_push import ingest, mapped, statuses
 
@@ -95,5 +98,6 @@ async def test_a_refused_authorisation_reads_as_one_sentence(hub, sandbox_state)
     assert "Conversions stay queued" in summary.message and statuses(integration_id) == {"pending": 3}
     assert _integration(integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
     assert ".." not in (_run(summary.run_id).error or "")
-    paused = await push.run_push(hub, integration_id, "manual")
-    assert ".." not in paused.message and "Reconnect" in paused.message
+    with pytest.raises(RunRefused) as refused:
+        await push.run_push(hub, integration_id, "manual")
+    assert ".." not in refused.value.message and "Reconnect" in refused.value.message

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from routy_app.services.pull.engine import PullRefused, RunSummary, run_pull
+from routy_app.services.pull.engine import RunSummary, run_pull
 from routy_app.services.pull.window import PULL_DIRECTIONS, PULL_STATUSES, can_pull, pull_window, today_in
 
 __all__ = [
     "PULL_DIRECTIONS",
     "PULL_STATUSES",
-    "PullRefused",
     "RunSummary",
     "can_pull",
     "pull_window",

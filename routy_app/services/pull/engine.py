@@ -24,7 +24,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from routy_app.db import session_scope
-from routy_app.errors import Refused
 from routy_app.models import Direction, Integration, IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
@@ -50,10 +49,6 @@ PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
 
 class _LockLost(Exception):
     """The run's lease was taken over mid-level (see leases.HeldLease.keep)."""
-
-
-class PullRefused(Refused):
-    """The integration cannot pull now (paused, push-only, not set up); `message` is shown as is."""
 
 
 @dataclass
@@ -107,7 +102,7 @@ def _load(integration_id: int) -> Integration:
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         if integration is None:
-            raise PullRefused("This integration no longer exists (it may have been disconnected).")
+            raise runs.RunRefused("This integration no longer exists (it may have been disconnected).")
         return integration
 
 
@@ -208,13 +203,13 @@ async def run_pull(
 ) -> RunSummary:
     """Pull every supported level (or only `levels`) for the run's window and record the outcome.
 
-    Raises PullRefused (paused, push-only, not set up) or leases.AlreadyRunning before any run row
+    Raises RunRefused (paused, push-only, not set up) or leases.AlreadyRunning before any run row
     is written; every other outcome is a closed SyncRun and the returned summary.
     """
     integration = _load(integration_id)
     reason = can_pull(integration)
     if reason:
-        raise PullRefused(reason)
+        raise runs.RunRefused(reason)
     async with leases.run_lock(integration_id) as lease:
         return await _locked_run(hub, integration_id, trigger, on_progress, lease, levels)
 

@@ -34,7 +34,7 @@ import logging
 from dataclasses import dataclass
 
 from routy_app.db import session_scope
-from routy_app.models import Integration, IntegrationStatus
+from routy_app.models import IntegrationStatus
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
 from routy_app.providers.protocols import ConversionSink, ability
@@ -42,7 +42,7 @@ from routy_app.providers.values import Account, Credentials
 from routy_app.services import leases, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations.access import ConnectionProblem, provider_session
-from routy_app.services.integrations.credentials import account_of
+from routy_app.services.integrations.credentials import account_of, get_integration
 from routy_app.services.push import tally as push_tally
 from routy_app.services.push.due import PUSH_DIRECTIONS, RUNNABLE, has_due, prepare
 from routy_app.services.push.outcomes import batch_failed, record
@@ -72,27 +72,21 @@ class PushSummary:
 async def run_push(hub: ProviderHub, integration_id: int, trigger: str = "schedule") -> PushSummary:
     """Send every due outbox row of the integration; records a SyncRun when there was work (or manual).
 
-    Raises leases.AlreadyRunning when another push of this integration is in progress.
+    Raises, before any run row, runs.RunRefused when it cannot push now (paused, reconnect needed, not
+    set up, direction pull: its queue is kept) and leases.AlreadyRunning when another push of it runs.
     """
     with session_scope() as session:
-        integration = session.get(Integration, integration_id)
-        if integration is None:
-            return PushSummary(integration_id, None, status="failed", message="This integration no longer exists.")
+        integration = get_integration(session, integration_id)
         status, provider_key, direction = integration.status, integration.provider, integration.direction
         account = account_of(integration)
     if status == IntegrationStatus.PAUSED:
-        return PushSummary(integration_id, None, status="paused", message="Paused: conversions stay queued.")
+        raise runs.RunRefused("Paused: conversions stay queued.")
+    if status == IntegrationStatus.RECONNECT_REQUIRED:
+        raise runs.RunRefused("Reconnect to push: conversions stay queued.")
     if status not in RUNNABLE:
-        return PushSummary(
-            integration_id,
-            None,
-            status=str(status),
-            message="Reconnect to push: conversions stay queued."
-            if status == IntegrationStatus.RECONNECT_REQUIRED
-            else "Finish connecting first.",
-        )
+        raise runs.RunRefused("Finish connecting first.")
     if direction not in PUSH_DIRECTIONS:
-        return PushSummary(integration_id, None, status="idle", message="Push is off (direction is pull).")
+        raise runs.RunRefused("Push is off (direction is pull).")
     if trigger != "manual" and not has_due(integration_id):
         return PushSummary(integration_id, None, message="Nothing to push.")
     async with leases.run_lock(integration_id, scope="push") as lease:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.providers import registry
-from routy_app.services import leases, scheduler
+from routy_app.services import leases, runs, scheduler
 from routy_app.services.hub import ProviderHub
 from routy_app.services.push import outbox
 from routy_app.services.push.due import integrations_with_due_rows
@@ -41,7 +41,7 @@ async def push_due_all(hub: ProviderHub) -> dict[int, PushSummary]:
     for integration_id in integrations_with_due_rows():
         try:
             done[integration_id] = await run_push(hub, integration_id, "schedule")
-        except leases.AlreadyRunning:
+        except (leases.AlreadyRunning, runs.RunRefused):  # another push runs, or it changed meanwhile
             log.info("push of integration %s is already running", integration_id)
         except Exception:
             log.exception("push of integration %s failed", integration_id)
