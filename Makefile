@@ -7,17 +7,21 @@ PORT ?= 3000
 WEB_DIR ?= .web-$(PORT)
 ENV := . scripts/env.sh &&
 
-.PHONY: run test test-scale dev migrate unit integration contract e2e bench clean
+.PHONY: run test test-scale lint dev migrate unit integration contract e2e bench clean
 
 run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
 	@bash scripts/bootstrap.sh run
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) exec reflex run --env prod --single-port --backend-port $(PORT) --loglevel warning
 
-test:  ## install what tests need (incl. Chromium) and run the whole suite
+test:  ## install what tests need (incl. Chromium), lint, and run the whole suite
 	@bash scripts/bootstrap.sh test
+	@$(MAKE) --no-print-directory lint
 	@$(ENV) python -m pytest tests/unit tests/integration tests/contract -q -p no:playwright
 	@$(ENV) python -m pytest tests/e2e -q
+
+lint:  ## ruff (lint + format check), import contracts and mypy (strict on services, providers, api)
+	@$(ENV) ruff check . && ruff format --check . && lint-imports && mypy
 
 test-scale:  ## PostgreSQL + Redis + two replicas behind HAProxy, in Chromium (installs what it needs; see docs/deployment.md)
 	@bash scripts/bootstrap.sh scale

@@ -38,7 +38,7 @@ class RssSampler:
             self.peak = max(self.peak, self.proc.memory_info().rss)
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self._thread.start()
         return self
 
@@ -77,28 +77,27 @@ def fresh_environment(tmp: Path) -> None:
 
 
 @asynccontextmanager
-async def sandbox_hub(state: "SandboxState", retry: "RetryPolicy") -> AsyncIterator["ProviderHub"]:
+async def sandbox_hub(state: SandboxState, retry: RetryPolicy) -> AsyncIterator[ProviderHub]:
     """A ProviderHub whose httpx client (`hub.http`, 120 s timeout) is served by the in-process sandbox."""
     from routy_app.config import Settings
-    from routy_app.providers.endpoints import Endpoints
     from routy_app.sandbox.app import mounted_sandbox
     from routy_app.services.hub import ProviderHub
 
-    endpoints = Endpoints.from_settings(Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox"))
+    settings = Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=mounted_sandbox(state)), base_url=SANDBOX_ORIGIN, timeout=httpx.Timeout(120.0)
     ) as http:
-        yield ProviderHub(endpoints, http, SANDBOX_ORIGIN, retry)
+        yield ProviderHub(settings, http, SANDBOX_ORIGIN, retry)
 
 
-async def connect_google(hub: "ProviderHub", account_id: str = GOOGLE_ACCOUNT) -> int:
+async def connect_google(hub: ProviderHub, account_id: str = GOOGLE_ACCOUNT) -> int:
     """OAuth against the sandbox's consent page + account choice: an Active Google integration's id."""
-    from routy_app.services import connections
+    from routy_app.services import integrations
     from tests.integration.consent import consent
 
-    url = await connections.start_oauth(hub, 1, "google_ads")
-    outcome = await connections.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, 1, "google_ads")
+    outcome = await integrations.complete_oauth(hub, "google_ads", await consent(hub.http, url, "allow"))
     if not outcome.ok:
         raise SystemExit(outcome.message)
-    await connections.select_account(hub, outcome.integration_id, account_id)
+    await integrations.select_account(hub, outcome.integration_id, account_id)
     return int(outcome.integration_id)

@@ -43,6 +43,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import GOOGLE_ACCOUNT, RssSampler, connect_google, fresh_environment, sandbox_hub
+from routy_app.providers.google_ads.endpoints import GoogleEndpoints
 
 INGEST_BATCH = 1000
 ROUND = 10_000  # events per ingest -> push -> bare round
@@ -51,7 +52,7 @@ ROUND = 10_000  # events per ingest -> push -> bare round
 def _when() -> str:
     """Two hours ago in RFC 3339 with Z and microseconds: what ingest accepts and, once stored, exactly
     what the adapter sends back out (so the bare loop can post it as is)."""
-    return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).replace(tzinfo=None).isoformat() + "Z"
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).replace(tzinfo=None).isoformat() + "Z"
 
 
 def _events(n: int, prefix: str, start: int, when: str) -> list[dict]:
@@ -133,7 +134,7 @@ async def main(n: int) -> dict:
         from routy_app.models import Integration
         from routy_app.providers.retry import RetryPolicy
         from routy_app.sandbox.core.state import SandboxConfig, SandboxState
-        from routy_app.services import connections, mappings, push
+        from routy_app.services import integrations, mappings, push
 
         state = SandboxState(SandboxConfig())
         with RssSampler() as rss:
@@ -141,11 +142,11 @@ async def main(n: int) -> dict:
                 integration_id = await connect_google(hub)
                 action = (await mappings.available_actions(hub, integration_id))[0]
                 with session_scope() as session:
-                    mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+                    mappings.add_mapping(integration_id, "sale", action.id, action.name)
 
                 with session_scope() as session:
-                    creds = connections.load_credentials(session.get(Integration, integration_id))
-                url = f"{hub.endpoints.google_datamanager_base_url}/v1/events:ingest"
+                    creds = integrations.load_credentials(session.get(Integration, integration_id))
+                url = f"{GoogleEndpoints.from_settings(hub.settings).datamanager_base_url}/v1/events:ingest"
                 # Rounds interleave ingest, push and the bare ceiling so that other load on the machine
                 # hits all three alike; the totals are summed.
                 ingest_s = push_s = bare_s = 0.0

@@ -44,7 +44,10 @@ def _serve(app) -> tuple[str, uvicorn.Server]:  # noqa: ANN001 - an ASGI app
 
 
 def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
-    from routy_app.providers.endpoints import SANDBOX_PATHS
+    from routy_app.config import Settings
+    from routy_app.providers.ga4.endpoints import GA4Endpoints
+    from routy_app.providers.google_ads.endpoints import GoogleEndpoints
+    from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROUTY_") or k == "ROUTY_DATA_DIR"}
     env.update(
@@ -56,8 +59,22 @@ def _app_env(tmp: Path, port: int, sandbox_url: str) -> dict[str, str]:
             "REFLEX_WEB_WORKDIR": WEB_DIR,
         }
     )
-    for name, path in SANDBOX_PATHS.items():
-        env[name.upper()] = f"{sandbox_url}/sandbox{path}"
+    hosted = Settings(PUBLIC_URL=sandbox_url, ROUTY_PROVIDER_MODE="sandbox")  # the emulator's own process
+    google, meta = GoogleEndpoints.from_settings(hosted), MetaEndpoints.from_settings(hosted)
+    ga4 = GA4Endpoints.from_settings(hosted)
+    env.update(
+        {
+            "GOOGLE_AUTH_URL": google.auth_url,
+            "GOOGLE_TOKEN_URL": google.token_url,
+            "GOOGLE_REVOKE_URL": google.revoke_url,
+            "GOOGLE_ADS_BASE_URL": google.ads_base_url,
+            "GOOGLE_DATAMANAGER_BASE_URL": google.datamanager_base_url,
+            "META_DIALOG_BASE_URL": meta.dialog_base_url,
+            "META_GRAPH_BASE_URL": meta.graph_base_url,
+            "GA4_MP_BASE_URL": ga4.mp_base_url,
+            "GA4_DATA_API_BASE_URL": ga4.data_api_base_url,
+        }
+    )
     return env
 
 
@@ -100,7 +117,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
         from routy_app.providers.retry import RetryPolicy
         from routy_app.sandbox.app import mounted_sandbox
         from routy_app.sandbox.core.state import SandboxConfig, SandboxState
-        from routy_app.services import mappings, runs
+        from routy_app.services import leases, mappings
         from routy_app.timeutil import utcnow
         from tests.integration.processes import Gate
         from tests.integration.test_push import ingest
@@ -112,7 +129,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
             integration_id = await connect_google(hub)
             action = (await mappings.available_actions(hub, integration_id))[0]
             with session_scope() as session:
-                mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+                mappings.add_mapping(integration_id, "sale", action.id, action.name)
         ingest(events, gclid="Cj0-{i}")
 
         def running(kind: str) -> SyncRun | None:
@@ -129,13 +146,13 @@ async def main(events: int, port: int, timeout: float) -> dict:
 
         def lock_holder() -> str | None:
             with session_scope() as session:
-                lease = session.get(Lease, runs.run_lock_name(integration_id))
+                lease = session.get(Lease, leases.run_lock_name(integration_id))
                 return lease.holder if lease else None
 
         def sync_now_accepted(dead: str | None) -> bool:
             """Would Sync Now get the pull lock (now, or once the restarted app's own pull is over)?"""
             with session_scope() as session:
-                lease = session.get(Lease, runs.run_lock_name(integration_id))
+                lease = session.get(Lease, leases.run_lock_name(integration_id))
                 return lease is None or lease.holder != dead or lease.expires_at < utcnow()
 
         gate.hold("googleAds:search", skip=1)
@@ -170,7 +187,7 @@ async def main(events: int, port: int, timeout: float) -> dict:
                 _wait(lambda: sent() > 0, timeout),
             )
             names = ("pull_run_closed", "push_run_closed", "sync_now_unblocked", "outbox_moving")
-            for name, mark in zip(names, marks):
+            for name, mark in zip(names, marks, strict=False):
                 result[f"kill_to_{name}_s"] = round(mark - killed, 1) if mark else "-"
                 result[f"restart_to_{name}_s"] = round(mark - restarted, 1) if mark else "-"
             result["kill_to_app_healthy_s"] = round(healthy - killed, 1) if healthy else "-"

@@ -18,7 +18,6 @@ import sys
 
 from routy_app.config import ConfigError, get_settings
 
-
 CLI_ACTOR = "cli"
 
 
@@ -92,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             from routy_app.db import migrate
 
             migrate()
-            print(
-                f"routy: database ready ({settings.database_url.split('@')[-1]}), provider mode {settings.provider_mode}"
-            )
+            where = settings.database_url.split("@")[-1]
+            print(f"routy: database ready ({where}), provider mode {settings.provider_mode}")
             _admin_from_env()
             _print_api_versions(settings)
         elif args.command == "users":

@@ -6,6 +6,7 @@ that change the environment call `reload_settings()`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import ipaddress
@@ -20,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from routy_app.providers import versions
+from routy_app.providers.google_ads.versions import GOOGLE_ADS_API
+from routy_app.providers.meta_ads.versions import MARKETING_API
 
 ProviderMode = Literal["sandbox", "live"]
 
@@ -67,7 +70,7 @@ class Settings(BaseSettings):
     google_client_id: str = Field(default="", alias="GOOGLE_CLIENT_ID")
     google_client_secret: str = Field(default="", alias="GOOGLE_CLIENT_SECRET")
     google_ads_developer_token: str = Field(default="", alias="GOOGLE_ADS_DEVELOPER_TOKEN")
-    google_ads_api_version: str = Field(default=versions.DEFAULT_GOOGLE_ADS_VERSION, alias="GOOGLE_ADS_API_VERSION")
+    google_ads_api_version: str = Field(default=GOOGLE_ADS_API.newest.name, alias="GOOGLE_ADS_API_VERSION")
     google_auth_url: str = Field(default="", alias="GOOGLE_AUTH_URL")
     google_token_url: str = Field(default="", alias="GOOGLE_TOKEN_URL")
     google_revoke_url: str = Field(default="", alias="GOOGLE_REVOKE_URL")
@@ -80,7 +83,7 @@ class Settings(BaseSettings):
     # Meta (Graph API, Conversions API, OAuth dialog).
     meta_app_id: str = Field(default="", alias="META_APP_ID")
     meta_app_secret: str = Field(default="", alias="META_APP_SECRET")
-    meta_api_version: str = Field(default=versions.DEFAULT_META_VERSION, alias="META_API_VERSION")
+    meta_api_version: str = Field(default=MARKETING_API.newest.name, alias="META_API_VERSION")
     meta_dialog_base_url: str = Field(default="", alias="META_DIALOG_BASE_URL")
     meta_graph_base_url: str = Field(default="", alias="META_GRAPH_BASE_URL")
 
@@ -128,14 +131,14 @@ class Settings(BaseSettings):
     @classmethod
     def _google_version(cls, value: str) -> str:
         if not re.fullmatch(r"v\d{1,3}", value.strip()):
-            raise ValueError(f"{value!r} is not a Google Ads API version (like {versions.DEFAULT_GOOGLE_ADS_VERSION})")
+            raise ValueError(f"{value!r} is not a Google Ads API version (like {GOOGLE_ADS_API.newest.name})")
         return value.strip()
 
     @field_validator("meta_api_version")
     @classmethod
     def _meta_version(cls, value: str) -> str:
         if not re.fullmatch(r"v\d{1,3}\.\d", value.strip()):
-            raise ValueError(f"{value!r} is not a Graph API version (like {versions.DEFAULT_META_VERSION})")
+            raise ValueError(f"{value!r} is not a Graph API version (like {MARKETING_API.newest.name})")
         return value.strip()
 
     @field_validator("sandbox_base_url")
@@ -146,7 +149,7 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _defaults(self) -> "Settings":
+    def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'routy.db').as_posix()}"
         try:
@@ -164,9 +167,8 @@ class Settings(BaseSettings):
 
     def api_versions(self, today: dt.date | None = None) -> list[versions.VersionStatus]:
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
-        return versions.configured_statuses(
-            self.google_ads_api_version, self.meta_api_version, today, self.version_warning_days
-        )
+        configured = [(GOOGLE_ADS_API, self.google_ads_api_version), (MARKETING_API, self.meta_api_version)]
+        return versions.configured_statuses(configured, today, self.version_warning_days)
 
     @property
     def public_origin(self) -> str:
@@ -226,10 +228,8 @@ def ensure_private_dir(path: Path) -> Path:
     An existing folder is narrowed to 0700 too: the data dir holds the key file and the database.
     """
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(PermissionError):  # someone else's folder (e.g. shared via a volume): leave it
         path.chmod(0o700)
-    except PermissionError:  # someone else's folder (e.g. shared via a volume): leave it
-        pass
     return path
 
 

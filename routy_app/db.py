@@ -11,12 +11,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine, select
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from routy_app.config import ConfigError, ensure_private_dir, get_settings
 
@@ -24,7 +27,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_SOURCE_NAME = "Default traffic source"
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_conn: Any, _record: object) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
@@ -48,7 +51,7 @@ def _private_sqlite_file(path: Path) -> None:
         raise ConfigError(f"DATABASE_URL: cannot create {path} ({exc.strerror})") from None
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -139,7 +142,7 @@ class PlainRows:
         return self._compiled[key]
 
 
-def alembic_config(url: str | None = None):
+def alembic_config(url: str | None = None) -> Config:
     """Alembic config pointing at our migrations and the configured database."""
     from alembic.config import Config
 

@@ -71,4 +71,4 @@ def configure_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)  # httpx logs full URLs, which can carry tokens
     for name in ("granian.access", "uvicorn.access", "granian", "uvicorn"):
         logging.getLogger(name).addFilter(RedactSecrets())  # access logs carry /postback?key=…
-    root._routy_configured = True  # type: ignore[attr-defined]
+    root._routy_configured = True  # type: ignore[attr-defined]  # noqa: SLF001 - our mark on the root logger: configure once

@@ -7,9 +7,12 @@ Money is integer micros (value x 1,000,000) and every datetime is timezone-aware
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -27,27 +30,27 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         value = _aware_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value  # (SQL literals on SQLite)
 
-    def process_result_value(self, value, dialect):  # type: ignore[override]
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         return None if value is None else as_utc(value)
 
-    def bind_processor(self, dialect):  # type: ignore[override]
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
         return _sqlite_utc_text
 
-    def result_processor(self, dialect, coltype):  # type: ignore[override]
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
         return _sqlite_utc_datetime
 
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def _aware_utc(value: dt.datetime) -> dt.datetime:
@@ -76,13 +79,13 @@ def _sqlite_utc_datetime(value: str | dt.datetime | None) -> dt.datetime | None:
     return as_utc(value)
 
 
-def utc_field(nullable: bool = True, default_now: bool = False, index: bool = False):
+def utc_field(nullable: bool = True, default_now: bool = False, index: bool = False) -> Any:
     """A UTC datetime column; `default_now` fills it with the current time."""
     kwargs = {"default_factory": utcnow} if default_now else {"default": None}
     return Field(sa_column_kwargs={}, sa_type=UTCDateTime, nullable=nullable, index=index, **kwargs)
 
 
-def micros_field(default: int = 0):
+def micros_field(default: int = 0) -> Any:
     """An integer micros column wide enough for any currency amount."""
     return Field(default=default, sa_type=BigInteger, nullable=False)
 
@@ -331,7 +334,7 @@ class ConversionPush(SQLModel, table=True):
     run_id: int | None = Field(default=None)
     # The PushRequest that sent the row. No FOREIGN KEY on purpose: SQLite would look the request up
     # again for every row marked sent (about a third of that UPDATE's cost); the two are written in one
-    # transaction and deleted together (connections.disconnect).
+    # transaction and deleted together (integrations.disconnect).
     push_request_id: int | None = Field(default=None)
     skip_reason: str | None = Field(default=None, max_length=200)
     provider_error: str | None = Field(default=None, sa_type=Text)

@@ -5,6 +5,7 @@ import logging
 import reflex as rx
 from starlette.types import ASGIApp
 
+from routy_app import routes
 from routy_app.api.app import build_api
 from routy_app.config import ConfigError, get_settings
 from routy_app.logging_setup import configure_logging
@@ -17,8 +18,10 @@ from routy_app.security import secure
 from routy_app.services.lifespan import app_lifespan
 from routy_app.state.account import LoginState, UsersState
 from routy_app.state.auth import SessionBinding
+from routy_app.state.connect import ConnectState
 from routy_app.state.notifications import NotificationsState
 from routy_app.state.oneshot import PageLoadReset
+from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
 
 configure_logging()
@@ -60,12 +63,16 @@ app = RoutyApp(
     api_transformer=[build_api(), HttpTiming],  # HttpTiming wraps the whole backend: /metrics latency
     head_components=[rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
 )
-app.add_page(source_page, route="/", title="Routy Integrations", on_load=SourceState.load)
-app.add_page(source_page, route="/sources/[source_id]", title="Routy Integrations", on_load=SourceState.load)
-app.add_page(login_page, route="/login", title="Sign in · Routy", on_load=LoginState.load_login)
-app.add_page(setup_page, route="/setup", title="Create the admin · Routy", on_load=LoginState.load_setup)
-app.add_page(users_page, route="/users", title="Users · Routy", on_load=UsersState.load)
-app.add_page(notifications_page, route="/notifications", title="Notifications · Routy", on_load=NotificationsState.load)
+# Each page lists the loaders of every state it shows (the Reflex examples' pattern): no state loads another.
+SOURCE_LOADERS = [SourceState.load, ConnectState.on_page_load, SettingsState.on_page_load]
+app.add_page(source_page, route=routes.HOME, title="Routy Integrations", on_load=SOURCE_LOADERS)
+app.add_page(source_page, route=routes.SOURCE, title="Routy Integrations", on_load=SOURCE_LOADERS)
+app.add_page(login_page, route=routes.LOGIN, title="Sign in · Routy", on_load=LoginState.load_login)
+app.add_page(setup_page, route=routes.SETUP, title="Create the admin · Routy", on_load=LoginState.load_setup)
+app.add_page(users_page, route=routes.USERS, title="Users · Routy", on_load=UsersState.load)
+app.add_page(
+    notifications_page, route=routes.NOTIFICATIONS, title="Notifications · Routy", on_load=NotificationsState.load
+)
 
 app.add_middleware(SessionBinding())  # first: a new session starts from fresh states
 app.add_middleware(PageLoadReset())

@@ -34,12 +34,12 @@ class _Recorder:
         self.items: list = []
         self._cond = threading.Condition()
 
-    def add(self, item) -> None:  # noqa: ANN001
+    def add(self, item) -> None:
         with self._cond:
             self.items.append(item)
             self._cond.notify_all()
 
-    def wait_for(self, predicate, timeout: float = 20.0):  # noqa: ANN001, ANN201
+    def wait_for(self, predicate, timeout: float = 20.0):
         with self._cond:
             if not self._cond.wait_for(lambda: predicate(self.items), timeout=timeout):
                 raise AssertionError(f"condition not met within {timeout}s; got {len(self.items)} item(s)")
@@ -85,7 +85,7 @@ class HttpReceiver:
 
             do_POST = do_PUT = do_GET = _handle
 
-            def log_message(self, *args) -> None:  # noqa: ANN002 - quiet
+            def log_message(self, *args) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
@@ -95,11 +95,11 @@ class HttpReceiver:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "HttpReceiver":
+    def __enter__(self) -> HttpReceiver:
         self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
 
@@ -116,7 +116,7 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -163,7 +163,7 @@ class SmtpReceiver:
         receiver = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201
+            async def handle_DATA(self, server, session, envelope):
                 if receiver.refuse_with:
                     return receiver.refuse_with
                 message = email.message_from_bytes(
@@ -175,7 +175,7 @@ class SmtpReceiver:
                 )
                 return "250 Message accepted for delivery"
 
-        def authenticate(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
+        def authenticate(server, session, envelope, mechanism, auth_data):
             ok = (
                 isinstance(auth_data, LoginPassword)
                 and auth_data.login.decode() == receiver.username
@@ -197,9 +197,9 @@ class SmtpReceiver:
         """What Routy's sender must use to trust this server (its own certificate as the authority)."""
         return ssl.create_default_context(cafile=str(self.cert[0])) if self.cert else ssl.create_default_context()
 
-    def __enter__(self) -> "SmtpReceiver":
+    def __enter__(self) -> SmtpReceiver:
         self.controller.start()
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.controller.stop()

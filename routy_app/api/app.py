@@ -11,9 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from routy_app.api import auth_routes
+from routy_app import routes as urls
+from routy_app.api import auth_routes, exports, ops
 from routy_app.api import conversions as conversion_routes
-from routy_app.api import exports, ops
 from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
@@ -28,7 +28,7 @@ def build_api() -> Starlette:
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         *ops.routes(),  # /readyz, /metrics
-        Route("/oauth/{provider}/callback", oauth_callback, methods=["GET"]),
+        Route(urls.OAUTH_CALLBACK, oauth_callback, methods=["GET"]),
         *auth_routes.routes(),
         *conversion_routes.routes(),  # Bearer API key / postback key, not a user session
         *exports.routes(),

@@ -10,16 +10,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from routy_app import routes as urls
 from routy_app.db import session_scope
 from routy_app.models import Integration
 from routy_app.services import auth
 from routy_app.services import metrics_queries as mq
-
 
 MAX_ID = 2**63 - 1  # the database's integer; a larger id is no integration of ours
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,7 +57,7 @@ async def export_csv(request: Request) -> Response:
         return _bad("sort", f"sort must be one of {', '.join(mq.SORTABLE)}")
     parent = {k: q[k] for k in mq.PARENT_FILTERS if q.get(k)}
 
-    def lines():
+    def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         with session_scope() as session:
@@ -79,4 +80,4 @@ async def export_csv(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route("/api/metrics/{integration_id:int}/export.csv", export_csv, methods=["GET"])]
+    return [Route(urls.METRICS_EXPORT, export_csv, methods=["GET"])]

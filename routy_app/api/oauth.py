@@ -2,7 +2,7 @@
 
 Always answers with a redirect to the traffic source page, carrying the outcome in the query
 (`connected=` opens the account picker; `oauth_error=` is a code the page turns into our own text,
-see connections.CALLBACK_MESSAGES; the provider's detail goes to the server log, not the URL).
+see integrations.CALLBACK_MESSAGES; the provider's detail goes to the server log, not the URL).
 """
 
 from __future__ import annotations
@@ -13,26 +13,27 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from routy_app import routes
 from routy_app.db import session_scope
-from routy_app.services import audit, auth, connections
+from routy_app.services import auth, integrations
+from routy_app.services.audit import Actor
 from routy_app.services.hub import default_hub
-from routy_app.services.scheduler import reschedule
 
 log = logging.getLogger("routy.oauth")
 
 
 async def oauth_callback(request: Request) -> RedirectResponse:
     provider = request.path_params["provider"]
-    params = {k: v for k, v in request.query_params.items()}
+    params = dict(request.query_params.items())
     token = request.cookies.get(auth.SESSION_COOKIE)
-    outcome = await connections.complete_oauth(
-        default_hub(), provider, params, session_id=auth.session_id_for_token(token) if token else None
+    outcome = await integrations.complete_oauth(
+        default_hub(),
+        provider,
+        params,
+        session_id=auth.session_id_for_token(token) if token else None,
+        actor=_actor(token),
     )
-    if outcome.ok:
-        _audit(token, outcome)
-        if outcome.integration_id:
-            reschedule(outcome.integration_id)  # a reconnect makes it Active: its pull job comes back
-    page = f"/sources/{outcome.source_id}" if outcome.source_id else "/"
+    page = routes.source(outcome.source_id)
     if outcome.ok:
         query = {"connected": provider, "integration": str(outcome.integration_id or "")}
     else:
@@ -41,16 +42,8 @@ async def oauth_callback(request: Request) -> RedirectResponse:
     return RedirectResponse(f"{page}?{urlencode(query)}", status_code=303)
 
 
-def _audit(token: str | None, outcome: connections.CallbackOutcome) -> None:
+def _actor(token: str | None) -> Actor:
+    """Who came back from the consent page (the session cookie's user), for the audit row."""
     with session_scope() as session:
         user = auth.user_for_token(session, token)
-        action = audit.AuditAction.RECONNECTED if "reconnected" in outcome.message else audit.AuditAction.CONNECTED
-        audit.record(
-            session,
-            user.email if user else None,
-            action,
-            integration_id=outcome.integration_id,
-            source_id=outcome.source_id,
-            detail=outcome.provider,
-            user_id=user.id if user else None,
-        )
+        return Actor(user.email, user.id) if user else Actor.system()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable
 
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -27,16 +29,18 @@ from routy_app.timeutil import utcnow
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-def _outbox_lag() -> dict:
+def _outbox_lag() -> dict[str, float]:
     """Waiting rows, due rows and how long the oldest due one has been due (the partial index ix_push_due
     holds exactly the waiting rows, so this stays cheap however long the push history grows)."""
     now = utcnow()
-    waiting = ConversionPush.next_attempt_at.is_not(None)  # type: ignore[union-attr]
+    waiting = col(ConversionPush.next_attempt_at).is_not(None)
     with session_scope() as session:
         depth, oldest = session.execute(
-            select(func.count(), func.min(ConversionPush.next_attempt_at)).where(waiting)
+            select(func.count(), func.min(col(ConversionPush.next_attempt_at))).where(waiting)
         ).one()
-        due = session.execute(select(func.count()).where(waiting, ConversionPush.next_attempt_at <= now)).scalar_one()
+        due = session.execute(
+            select(func.count()).where(waiting, col(ConversionPush.next_attempt_at) <= now)
+        ).scalar_one()
     lag = 0.0
     if oldest is not None and due:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
@@ -49,7 +53,8 @@ async def _redis_ok(url: str) -> bool | str:
 
     client = aioredis.from_url(url, socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS)
     try:
-        return bool(await asyncio.wait_for(client.ping(), timeout=CHECK_TIMEOUT_SECONDS))
+        pong: Awaitable[bool] = client.ping()  # type: ignore[assignment]  # redis types sync and async clients alike
+        return bool(await asyncio.wait_for(pong, timeout=CHECK_TIMEOUT_SECONDS))
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in one line
         return f"{type(exc).__name__}: {exc}"
     finally:
@@ -66,7 +71,7 @@ def _scheduler_role() -> str:
 
 async def readyz(_request: Request) -> JSONResponse:
     settings = get_settings()
-    checks: dict = {}
+    checks: dict[str, object] = {}
     try:
         checks["db"] = await asyncio.wait_for(run_in_threadpool(ping), timeout=CHECK_TIMEOUT_SECONDS * 2)
     except TimeoutError:
@@ -76,7 +81,7 @@ async def readyz(_request: Request) -> JSONResponse:
         checks["redis"] = redis is True
         if redis is not True:
             checks["redis_error"] = redis
-    body: dict = {
+    body: dict[str, object] = {
         "ready": all(v for k, v in checks.items() if not k.endswith("_error")),
         **checks,
         "scheduler": _scheduler_role(),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.state.connect import ConnectState
 
 
-def _account_row(account) -> rx.Component:  # noqa: ANN001 - a Reflex var of an AccountRow
+def _account_row(account) -> rx.Component:
     label = rx.hstack(
         rx.vstack(
             rx.text(account.name, weight="medium", size="2"),
@@ -79,7 +80,7 @@ def account_picker() -> rx.Component:
                 spacing="3",
                 padding_top="1em",
             ),
-            max_width="560px",
+            max_width=styles.DIALOG_WIDTH,
         ),
         open=ConnectState.picker_open,
         on_open_change=ConnectState.set_picker_open,

@@ -7,6 +7,8 @@ shows it once so the admin can copy it to the receiver.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app.services.alerts.channels import KIND_LABELS, SECURITY_LABELS
@@ -18,7 +20,8 @@ KIND_ICONS = (("email", "mail"), ("slack", "message-square"), ("webhook", "webho
 SECRET_ID = "channel-signing_secret"
 GENERATE_SECRET = f"""() => {{
   const bytes = new Uint8Array(32); crypto.getRandomValues(bytes);
-  const secret = 'whsec_' + btoa(String.fromCharCode(...bytes)).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
+  const secret = 'whsec_' + btoa(String.fromCharCode(...bytes))
+    .replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, '');
   const input = document.getElementById('{SECRET_ID}');
   Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(input, secret);
   input.dispatchEvent(new Event('input', {{bubbles: true}}));
@@ -26,11 +29,11 @@ GENERATE_SECRET = f"""() => {{
 }}"""
 
 
-def _icon(kind) -> rx.Component:  # noqa: ANN001
+def _icon(kind) -> rx.Component:
     return rx.match(kind, *[(k, rx.icon(icon, size=18)) for k, icon in KIND_ICONS], rx.icon("bell", size=18))
 
 
-def channel_card(row) -> rx.Component:  # noqa: ANN001
+def channel_card(row) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -118,11 +121,11 @@ def _field(label: str, name: str, control: rx.Component, hint: str | rx.Var = ""
     )
 
 
-def _input(name: str, **props) -> rx.Component:  # noqa: ANN003
+def _input(name: str, **props: Any) -> rx.Component:
     return rx.input(name=name, id=f"channel-{name}", width="100%", **props)
 
 
-def _saved(flag, what: str) -> rx.Var:  # noqa: ANN001
+def _saved(flag, what: str) -> rx.Var:
     return rx.cond(flag, f"A {what} is saved; leave empty to keep it.", "")
 
 

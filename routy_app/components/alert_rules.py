@@ -9,7 +9,7 @@ from routy_app.state.notifications import NotificationsState as N
 from routy_app.state.source import SourceState
 
 
-def _param(param) -> rx.Component:  # noqa: ANN001
+def _param(param) -> rx.Component:
     error = N.rule_errors.get(param.field, "")
     return rx.vstack(
         rx.hstack(
@@ -35,7 +35,7 @@ def _param(param) -> rx.Component:  # noqa: ANN001
     )
 
 
-def _rule(row) -> rx.Component:  # noqa: ANN001
+def _rule(row) -> rx.Component:
     return rx.hstack(
         rx.switch(
             checked=N.rule_enabled[row.kind],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.pager import pager
 from routy_app.state.auth import AuthState
 from routy_app.state.conversions import PAGE_SIZE, ConversionsState
 
 
-def _field(label: str, name: str, placeholder: str = "", **props) -> rx.Component:  # noqa: ANN003
+def _field(label: str, name: str, placeholder: str = "", **props: Any) -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="1", weight="medium"), html_for=f"conv-{name}"),
         rx.input(name=name, id=f"conv-{name}", placeholder=placeholder, width="100%", **props),
@@ -57,7 +60,7 @@ def new_key_dialog() -> rx.Component:
                 padding_top="0.75em",
                 width="100%",
             ),
-            max_width="560px",
+            max_width=styles.DIALOG_WIDTH,
         ),
         open=ConversionsState.new_key != "",
         on_open_change=ConversionsState.key_dialog_changed,
@@ -143,7 +146,7 @@ def test_form() -> rx.Component:
     )
 
 
-def _row(row) -> rx.Component:  # noqa: ANN001
+def _row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.received_at),
         rx.table.cell(row.external_id),

@@ -6,11 +6,11 @@ from __future__ import annotations
 import reflex as rx
 
 
-def _meta(label: str, value) -> rx.Component:  # noqa: ANN001
+def _meta(label: str, value) -> rx.Component:
     return rx.cond(value != "", rx.text(rx.text.strong(label), " ", value, size="1", color_scheme="gray"))
 
 
-def incident_card(row, show_source: bool = True) -> rx.Component:  # noqa: ANN001
+def incident_card(row, show_source: bool = True) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -62,7 +62,7 @@ def incident_card(row, show_source: bool = True) -> rx.Component:  # noqa: ANN00
     )
 
 
-def incident_list(rows, empty: str, show_source: bool = True, list_id: str = "incidents") -> rx.Component:  # noqa: ANN001
+def incident_list(rows, empty: str, show_source: bool = True, list_id: str = "incidents") -> rx.Component:
     return rx.cond(
         rows.length() > 0,
         rx.vstack(rx.foreach(rows, lambda row: incident_card(row, show_source)), spacing="2", width="100%", id=list_id),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.notices import toast_relay
 from routy_app.state.auth import AuthState
 from routy_app.state.source import SourceState
@@ -13,7 +14,7 @@ def header() -> rx.Component:
     return rx.el.header(
         rx.hstack(
             rx.hstack(
-                rx.image(src="/routy.svg", width="28px", height="28px", alt=""),
+                rx.image(src="/routy.svg", width=styles.LOGO_SIZE, height=styles.LOGO_SIZE, alt=""),
                 rx.heading("Routy", size="5"),
                 rx.text("Integrations", color_scheme="gray", size="3"),
                 align="center",
@@ -85,7 +86,7 @@ def sources_sidebar() -> rx.Component:
             # Beside the page from tablet width up; above it on a phone.
             border_right=rx.breakpoints(initial="none", sm=f"1px solid {rx.color('gray', 5)}"),
             border_bottom=rx.breakpoints(initial=f"1px solid {rx.color('gray', 5)}", sm="none"),
-            min_height=rx.breakpoints(initial="0", sm="calc(100vh - 60px)"),
+            min_height=rx.breakpoints(initial="0", sm=f"calc(100vh - {styles.HEADER_HEIGHT})"),
         ),
         id="sources-list",
         aria_label="Traffic sources",

@@ -19,7 +19,7 @@ COLUMNS = (
 )
 
 
-def _tile(tile) -> rx.Component:  # noqa: ANN001
+def _tile(tile) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(tile.label, size="1", color_scheme="gray"),
@@ -65,7 +65,7 @@ def _header(label: str, column: str) -> rx.Component:
     )
 
 
-def _row(row) -> rx.Component:  # noqa: ANN001
+def _row(row) -> rx.Component:
     name = rx.cond(
         MetricsState.child_options.length() > 0,
         rx.button(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 
-def pager(page, total, page_size: int, go, noun: str, back: str = "Newer", forward: str = "Older") -> rx.Component:  # noqa: ANN001
+def pager(page, total, page_size: int, go, noun: str, back: str = "Newer", forward: str = "Older") -> rx.Component:
     """`go(delta)` is the state's event moving by one page; page/total are state vars."""
     return rx.hstack(
         rx.button(back, size="1", variant="soft", on_click=go(-1), disabled=page <= 1),

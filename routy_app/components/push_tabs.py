@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.pager import pager
+from routy_app.services.catalog import PUSH_STATUS_COLORS
 from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, PushHistoryState
 
-PUSH_STATUS_COLORS = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
 
-
-def _mapping_row(row) -> rx.Component:  # noqa: ANN001
+def _mapping_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(row.event_type)),
         rx.table.cell(
@@ -34,6 +34,20 @@ def _mapping_row(row) -> rx.Component:  # noqa: ANN001
             )
         ),
         class_name="mapping-row",
+    )
+
+
+def _extra_field(field) -> rx.Component:
+    """A choice the provider's mapping asks for besides the action (Google's event source, Meta's event)."""
+    return rx.vstack(
+        rx.text(field.label, size="1", weight="medium"),
+        rx.select.root(
+            rx.select.trigger(placeholder="Choose…", aria_label=field.label, id="map-" + field.name),
+            rx.select.content(rx.foreach(field.choices, lambda c: rx.select.item(c.label, value=c.value))),
+            value=MappingsState.extra_values.get(field.name, ""),
+            on_change=lambda value: MappingsState.set_extra(field.name, value),
+        ),
+        spacing="1",
     )
 
 
@@ -130,14 +144,14 @@ def mappings_tab() -> rx.Component:
                     spacing="1",
                 ),
                 rx.vstack(
-                    rx.text("Provider action", size="1", weight="medium"),
+                    rx.text(MappingsState.action_label, size="1", weight="medium"),
                     rx.cond(
-                        MappingsState.provider == "ga4",
+                        MappingsState.action_is_text,
                         rx.input(
                             name="action_id",
                             placeholder="generate_lead",
-                            aria_label="GA4 event name",
-                            list="ga4-events",
+                            aria_label=MappingsState.action_label,
+                            list="mapping-suggestions",
                         ),
                         rx.select.root(
                             rx.select.trigger(placeholder="Choose…", aria_label="Provider action"),
@@ -150,42 +164,15 @@ def mappings_tab() -> rx.Component:
                     ),
                     spacing="1",
                 ),
-                rx.cond(
-                    MappingsState.provider == "google_ads",
-                    rx.vstack(
-                        rx.text("Where they happen", size="1", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(aria_label="Event source", id="map-event-source"),
-                            rx.select.content(
-                                rx.foreach(MappingsState.event_sources, lambda e: rx.select.item(e.label, value=e.id))
-                            ),
-                            value=MappingsState.new_event_source,
-                            on_change=MappingsState.set_new_event_source,
-                        ),
-                        spacing="1",
-                    ),
-                ),
-                rx.cond(
-                    MappingsState.provider == "meta_ads",
-                    rx.vstack(
-                        rx.text("Meta event", size="1", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(placeholder="Purchase", aria_label="Meta event"),
-                            rx.select.content(
-                                rx.foreach(MappingsState.standard_events, lambda e: rx.select.item(e, value=e))
-                            ),
-                            value=MappingsState.new_event_name,
-                            on_change=MappingsState.set_new_event_name,
-                        ),
-                        spacing="1",
-                    ),
-                ),
+                rx.foreach(MappingsState.extra_fields, _extra_field),
                 rx.button("Add mapping", type="submit"),
                 align="end",
                 spacing="3",
                 wrap="wrap",
             ),
-            rx.el.datalist(rx.foreach(MappingsState.actions, lambda a: rx.el.option(value=a.id)), id="ga4-events"),
+            rx.el.datalist(
+                rx.foreach(MappingsState.actions, lambda a: rx.el.option(value=a.id)), id="mapping-suggestions"
+            ),
             on_submit=MappingsState.add,
             reset_on_submit=True,
         ),
@@ -202,7 +189,7 @@ def mappings_tab() -> rx.Component:
     )
 
 
-def _push_row(row) -> rx.Component:  # noqa: ANN001
+def _push_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.time),
         rx.table.cell(row.external_id, rx.text(row.event_type, size="1", color_scheme="gray")),
@@ -244,7 +231,7 @@ def push_history_tab() -> rx.Component:
             rx.cond(
                 (PushHistoryState.status_filter == "failed") & (PushHistoryState.reasons.length() > 0),
                 rx.select.root(
-                    rx.select.trigger(aria_label="Filter by failure reason", max_width="24em"),
+                    rx.select.trigger(aria_label="Filter by failure reason", max_width=styles.TEXT_CELL_WIDTH),
                     rx.select.content(
                         rx.select.item("Any reason", value=ANY_REASON),
                         rx.foreach(PushHistoryState.reasons, lambda r: rx.select.item(r.label, value=r.value)),

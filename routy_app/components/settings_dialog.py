@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import reflex as rx
 
+from routy_app import styles
 from routy_app.components.incidents import incident_list
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
 from routy_app.state.auth import AuthState
 from routy_app.state.connect import ConnectState
+from routy_app.state.mappings import MappingsState, PushHistoryState
+from routy_app.state.metrics import MetricsState
 from routy_app.state.settings import SettingsState
+from routy_app.state.sync import SyncState
 
 D = SettingsState.details
 
 
-def _row(label: str, value) -> rx.Component:  # noqa: ANN001
+def _row(label: str, value) -> rx.Component:
     return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value))
 
 
-def _version_row(row) -> rx.Component:  # noqa: ANN001
+def _version_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row.api),
         rx.table.cell(
@@ -53,7 +57,7 @@ def versions_table() -> rx.Component:
     )
 
 
-def _check_row(row) -> rx.Component:  # noqa: ANN001
+def _check_row(row) -> rx.Component:
     return rx.hstack(
         rx.badge(row.label, color_scheme=row.color, min_width="5.5em", justify="center", class_name="check-status"),
         rx.vstack(
@@ -100,7 +104,7 @@ def connection_tab() -> rx.Component:
             rx.callout(
                 D.notice,
                 icon="triangle_alert",
-                color_scheme=rx.cond(D.status == "reconnect_required", "red", "orange"),
+                color_scheme=D.notice_color,
                 role="alert",
                 width="100%",
             ),
@@ -152,10 +156,10 @@ def connection_tab() -> rx.Component:
             rx.cond(
                 D.auth == "oauth",
                 rx.button(
-                    rx.cond(D.status == "reconnect_required", "Reconnect", "Refresh Auth / Reconnect"),
+                    D.reconnect_label,
                     on_click=ConnectState.reconnect(D.provider, D.integration_id),
                     variant="soft",
-                    color_scheme=rx.cond(D.status == "reconnect_required", "red", "indigo"),
+                    color_scheme=D.reconnect_color,
                 ),
             ),
             rx.spacer(),
@@ -205,7 +209,12 @@ def connection_tab() -> rx.Component:
                                 rx.table.cell(a.when),
                                 rx.table.cell(a.who),
                                 rx.table.cell(a.action),
-                                rx.table.cell(a.detail, max_width="24em", overflow="hidden", text_overflow="ellipsis"),
+                                rx.table.cell(
+                                    a.detail,
+                                    max_width=styles.TEXT_CELL_WIDTH,
+                                    overflow="hidden",
+                                    text_overflow="ellipsis",
+                                ),
                             ),
                         )
                     ),
@@ -276,7 +285,13 @@ def settings_dialog() -> rx.Component:
                             rx.tabs.content(push_history_tab(), value="push"),
                             rx.tabs.content(metrics_tab(), value="metrics"),
                             value=SettingsState.tab,
-                            on_change=SettingsState.set_tab,
+                            on_change=[
+                                SettingsState.set_tab,
+                                SyncState.on_tab,
+                                MappingsState.on_tab,
+                                PushHistoryState.on_tab,
+                                MetricsState.on_tab,
+                            ],
                             width="100%",
                             min_width="0",
                         ),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from routy_app.services.sync_settings import DIRECTION_LABELS, SCHEDULES
+from routy_app import styles
 from routy_app.components.pager import pager
+from routy_app.services.integrations.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
 
 
@@ -14,10 +15,12 @@ def _error(field: str) -> rx.Component:
     return rx.cond(message != "", rx.text(message, color_scheme="red", size="1", role="alert", id=f"{field}-error"))
 
 
-def _number(label: str, name: str, value, hint: str) -> rx.Component:  # noqa: ANN001
+def _number(label: str, name: str, value, hint: str) -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="2", weight="medium"), html_for=f"sync-{name}"),
-        rx.input(name=name, id=f"sync-{name}", default_value=value, key=value, type="number", width="8em"),
+        rx.input(
+            name=name, id=f"sync-{name}", default_value=value, key=value, type="number", width=styles.NUMBER_INPUT_WIDTH
+        ),
         rx.cond(SyncState.field_errors.get(name, "") != "", _error(name), rx.text(hint, size="1", color_scheme="gray")),
         spacing="1",
     )
@@ -35,7 +38,7 @@ def sync_tab() -> rx.Component:
                     rx.vstack(
                         rx.text("Direction", size="2", weight="medium"),
                         rx.select.root(
-                            rx.select.trigger(aria_label="Direction", width="16em"),
+                            rx.select.trigger(aria_label="Direction", width=styles.WIDE_SELECT_WIDTH),
                             rx.select.content(direction_items),
                             name="direction",
                             value=SyncState.direction,
@@ -47,7 +50,7 @@ def sync_tab() -> rx.Component:
                     rx.vstack(
                         rx.text("Schedule", size="2", weight="medium"),
                         rx.select.root(
-                            rx.select.trigger(aria_label="Schedule", width="12em"),
+                            rx.select.trigger(aria_label="Schedule", width=styles.SELECT_WIDTH),
                             rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
                             name="schedule_minutes",
                             value=SyncState.schedule_minutes,
@@ -147,7 +150,7 @@ def sync_tab() -> rx.Component:
     )
 
 
-def _history_row(run) -> rx.Component:  # noqa: ANN001
+def _history_row(run) -> rx.Component:
     return rx.table.row(
         rx.table.cell(run.started),
         rx.table.cell(run.duration),

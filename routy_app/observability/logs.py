@@ -14,7 +14,7 @@ import contextvars
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,7 +52,7 @@ def current_run() -> dict[str, Any] | None:
 class JsonLines(JsonFormatter):
     """python-json-logger's formatter with our field names, the run context and redaction."""
 
-    def __init__(self, redact) -> None:
+    def __init__(self, redact: Callable[[str], str]) -> None:
         super().__init__("%(message)s", reserved_attrs=_RESERVED)
         self._redact = redact
 

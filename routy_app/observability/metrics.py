@@ -29,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, His
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -151,40 +152,46 @@ class DatabaseCollector(Collector):
         now = utcnow()
         with session_scope() as session:
             runs = session.execute(
-                select(Integration.provider, SyncRun.kind, SyncRun.status, func.count(), func.sum(SyncRun.records_read))
-                .join(Integration, Integration.id == SyncRun.integration_id)
-                .group_by(Integration.provider, SyncRun.kind, SyncRun.status)
+                select(
+                    col(Integration.provider),
+                    col(SyncRun.kind),
+                    col(SyncRun.status),
+                    func.count(),
+                    func.sum(col(SyncRun.records_read)),
+                )
+                .join(Integration, col(Integration.id) == col(SyncRun.integration_id))
+                .group_by(col(Integration.provider), col(SyncRun.kind), col(SyncRun.status))
             ).all()
             ingested = session.execute(
-                select(Conversion.traffic_source_id, func.count()).group_by(Conversion.traffic_source_id)
+                select(col(Conversion.traffic_source_id), func.count()).group_by(col(Conversion.traffic_source_id))
             ).all()
-            waiting = ConversionPush.next_attempt_at.is_not(None)  # type: ignore[union-attr]
-            outcome = case((waiting, "waiting"), else_=ConversionPush.status)
+            waiting = col(ConversionPush.next_attempt_at).is_not(None)
+            outcome = case((waiting, "waiting"), else_=col(ConversionPush.status))
             pushes = session.execute(
-                select(Integration.provider, outcome, func.count())
-                .join(Integration, Integration.id == ConversionPush.integration_id)
-                .group_by(Integration.provider, outcome)
+                select(col(Integration.provider), outcome, func.count())
+                .join(Integration, col(Integration.id) == col(ConversionPush.integration_id))
+                .group_by(col(Integration.provider), outcome)
             ).all()
-            due = ConversionPush.next_attempt_at <= now  # type: ignore[operator]
+            due = col(ConversionPush.next_attempt_at) <= now
             outbox = session.execute(
                 select(
-                    Integration.provider,
+                    col(Integration.provider),
                     func.count(),
                     func.sum(case((due, 1), else_=0)),
-                    func.min(case((due, ConversionPush.next_attempt_at), else_=None)),
+                    func.min(case((due, col(ConversionPush.next_attempt_at)), else_=None)),
                 )
-                .join(Integration, Integration.id == ConversionPush.integration_id)
+                .join(Integration, col(Integration.id) == col(ConversionPush.integration_id))
                 .where(waiting)
-                .group_by(Integration.provider)
+                .group_by(col(Integration.provider))
             ).all()
             integrations = session.execute(
                 select(
-                    Integration.id,
-                    Integration.provider,
-                    Integration.traffic_source_id,
-                    Integration.status,
-                    Integration.last_success_at,
-                    Integration.consecutive_failures,
+                    col(Integration.id),
+                    col(Integration.provider),
+                    col(Integration.traffic_source_id),
+                    col(Integration.status),
+                    col(Integration.last_success_at),
+                    col(Integration.consecutive_failures),
                 )
             ).all()
             lease = session.get(Lease, "scheduler")

@@ -25,12 +25,16 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 
 from routy_app import __version__
 from routy_app.config import ConfigError, Settings
 from routy_app.crypto import SecretBox
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 INFO_TABLE = "routy_backup_info"
 
@@ -177,6 +181,7 @@ def undecryptable_in_database(box: SecretBox) -> list[int]:
     """Ids of integrations in the configured database (SQLite or PostgreSQL) whose tokens `box` cannot
     decrypt: what `check-config` reports after a pg_restore made under another key."""
     from sqlalchemy import inspect, select
+    from sqlmodel import col
 
     from routy_app.db import get_engine, session_scope
     from routy_app.models import Integration
@@ -185,8 +190,10 @@ def undecryptable_in_database(box: SecretBox) -> list[int]:
         return []
     with session_scope() as session:
         rows = session.execute(
-            select(Integration.id, Integration.credentials_enc).where(Integration.credentials_enc.is_not(None))
-        ).all()  # type: ignore[union-attr]
+            select(col(Integration.id), col(Integration.credentials_enc)).where(
+                col(Integration.credentials_enc).is_not(None)
+            )
+        ).all()
     bad = []
     for integration_id, ciphertext in rows:
         try:
@@ -273,7 +280,7 @@ def _refuse_newer(revision: str, migrations_dir: Path) -> None:
         )
 
 
-def _known(script, revision: str) -> bool:
+def _known(script: ScriptDirectory, revision: str) -> bool:
     try:
         return script.get_revision(revision) is not None
     except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision

@@ -56,8 +56,8 @@ def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> fl
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return max(0.0, (when - (now or dt.datetime.now(dt.timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def _excerpt(content: bytes) -> str:
@@ -75,7 +75,7 @@ async def send_request(
     *,
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the per-request budget handed to httpx, not a wrapper
 ) -> HttpOutcome:
     """One request (no redirects followed); the outcome classified for retrying."""
     started = time.monotonic()

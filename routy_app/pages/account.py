@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app.components.layout import shell
@@ -17,7 +19,7 @@ def _centered(*children: rx.Component) -> rx.Component:
     )
 
 
-def _input(label: str, name: str, kind: str = "text", **props) -> rx.Component:  # noqa: ANN003
+def _input(label: str, name: str, kind: str = "text", **props: Any) -> rx.Component:
     return rx.vstack(
         rx.el.label(rx.text(label, size="2", weight="medium"), html_for=name),
         rx.input(name=name, id=name, type=kind, width="100%", **props),
@@ -93,7 +95,7 @@ def setup_page() -> rx.Component:
     )
 
 
-def _user_row(user) -> rx.Component:  # noqa: ANN001
+def _user_row(user) -> rx.Component:
     return rx.table.row(
         rx.table.cell(user.email),
         rx.table.cell(rx.badge(user.role)),

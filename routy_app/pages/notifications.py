@@ -25,7 +25,7 @@ def _section(title: str, *extra: rx.Component, section_id: str) -> rx.Component:
     )
 
 
-def _problem(row) -> rx.Component:  # noqa: ANN001
+def _problem(row) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(

@@ -6,41 +6,13 @@ import reflex as rx
 
 from routy_app.components.account_picker import account_picker
 from routy_app.components.conversions_tab import conversions_tab
-from routy_app.components.ga4_form import ga4_form
 from routy_app.components.layout import shell
 from routy_app.components.notices import provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
 from routy_app.components.settings_dialog import settings_dialog
-from routy_app.state.connect import ConnectState
+from routy_app.components.setup_form import setup_form
 from routy_app.state.conversions import ConversionsState
-from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
-
-
-def card_action(card) -> rx.Component:  # noqa: ANN001
-    """The status's main button; cards that still need the user also keep a way into Settings
-    (to disconnect, or to see history) next to it."""
-    settings = rx.cond(
-        (card.status == "pending_account") | (card.status == "reconnect_required"),
-        rx.button(
-            "Settings",
-            on_click=SettingsState.open_for(card.integration_id),
-            variant="ghost",
-            aria_label="Settings " + card.name,
-        ),
-    )
-    return rx.hstack(settings, _main_button(card), spacing="2")
-
-
-def _main_button(card) -> rx.Component:  # noqa: ANN001
-    return rx.button(
-        card.action_label,
-        on_click=ConnectState.card_action(card.key, card.status, card.integration_id),
-        loading=ConnectState.redirecting == card.key,
-        color_scheme=rx.cond(card.status == "reconnect_required", "red", "indigo"),
-        variant=rx.cond(card.status == "not_connected", "solid", "soft"),
-        aria_label=card.action_label + " " + card.name,
-    )
 
 
 def integrations_tab() -> rx.Component:
@@ -63,7 +35,7 @@ def integrations_tab() -> rx.Component:
             ),
         ),
         rx.grid(
-            rx.foreach(SourceState.cards, lambda card: provider_card(card, card_action(card))),
+            rx.foreach(SourceState.cards, provider_card),
             columns=rx.breakpoints(initial="1", sm="2", lg="3"),
             spacing="4",
             width="100%",
@@ -99,6 +71,6 @@ def source_page() -> rx.Component:
             ),
         ),
         account_picker(),
-        ga4_form(),
+        setup_form(),
         settings_dialog(),
     )

@@ -1,4 +1,4 @@
-"""Normalise-then-hash of user identifiers, per provider rules (PROVIDERS.md §6.5 Google, §2.5 Meta).
+"""Normalise-then-hash of user identifiers, per provider rules (docs/providers/google_ads.md, meta_ads.md).
 
 Google and Meta normalise differently (Google keeps the `+` of E.164 and folds Gmail addresses;
 Meta wants bare digits and plain lowercase), so the same raw email or phone yields different

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from routy_app.providers.base import RateLimited, TransientError
+from routy_app.providers.errors import RateLimited, TransientError
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from routy_app.providers.base import ProviderError, RateLimited, TransientError
+from routy_app.providers.errors import ProviderError, RateLimited, TransientError
 from routy_app.providers.versions import VersionStatus
 
 CheckStatus = Literal["ok", "warn", "fail", "skip"]

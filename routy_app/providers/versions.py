@@ -7,10 +7,8 @@ while every offline test stays green, so the configured versions are judged agai
 start-up, in /healthz, in `doctor` and on Settings → Connection: sunset is an error, a sunset within
 `ROUTY_VERSION_WARNING_DAYS` (60) days is a warning naming the date.
 
-Sources (re-check them when a provider announces a version; see docs/provider-facts.md):
-- Google Ads API: sunset reminders on the Google Ads developer blog (exact dates), the 2026 release
-  schedule post of 2025-09-04 (projected months), the release notes (release dates).
-- Meta Marketing API: "Marketing API version history" (release and expiration dates).
+The tables themselves belong to their providers (`google_ads/versions.py`, `meta_ads/versions.py`, each
+with its sources); this module holds their shape and the judgement.
 """
 
 from __future__ import annotations
@@ -75,42 +73,6 @@ class VersionStatus:
     newest: str
 
 
-GOOGLE_ADS = VersionTable(
-    provider="google_ads",
-    api="Google Ads API",
-    setting="GOOGLE_ADS_API_VERSION",
-    schedule_url="https://developers.google.com/google-ads/api/docs/sunset-dates",
-    versions=(
-        ApiVersion("v19", dt.date(2025, 2, 26), dt.date(2026, 2, 11)),
-        ApiVersion("v20", dt.date(2025, 6, 4), dt.date(2026, 6, 10)),
-        ApiVersion("v21", None, dt.date(2026, 8, 5)),
-        ApiVersion("v22", None, dt.date(2026, 10, 7)),
-        ApiVersion("v23", None, dt.date(2027, 2, 1), projected=True),
-        ApiVersion("v24", dt.date(2026, 4, 22), dt.date(2027, 5, 1), projected=True),
-        ApiVersion("v25", dt.date(2026, 7, 22), dt.date(2027, 8, 1), projected=True),
-        ApiVersion("v26", dt.date(2026, 10, 14), dt.date(2027, 11, 1), projected=True),
-    ),
-)
-
-META_MARKETING = VersionTable(
-    provider="meta_ads",
-    api="Meta Marketing API",
-    setting="META_API_VERSION",
-    schedule_url="https://developers.facebook.com/documentation/ads-commerce/marketing-api/"
-    "marketing-api-changelog/versions",
-    versions=(
-        ApiVersion("v22.0", dt.date(2025, 1, 21), dt.date(2026, 2, 19)),
-        ApiVersion("v23.0", dt.date(2025, 5, 29), dt.date(2026, 6, 9)),
-        ApiVersion("v24.0", dt.date(2025, 10, 8), dt.date(2026, 11, 10)),
-        ApiVersion("v25.0", dt.date(2026, 2, 18), dt.date(2027, 2, 23)),
-        ApiVersion("v26.0", dt.date(2026, 7, 29), None),
-        ApiVersion("v27.0", dt.date(2026, 11, 4), None),
-    ),
-)
-
-TABLES: tuple[VersionTable, ...] = (GOOGLE_ADS, META_MARKETING)
-DEFAULT_GOOGLE_ADS_VERSION = GOOGLE_ADS.newest.name
-DEFAULT_META_VERSION = META_MARKETING.newest.name
 _NUMBER = re.compile(r"v(\d+)(?:\.(\d+))?")
 
 
@@ -165,27 +127,16 @@ def assess(
 
 
 def configured_statuses(
-    google_ads_version: str, meta_version: str, today: dt.date | None = None, warning_days: int = DEFAULT_WARNING_DAYS
+    configured: list[tuple[VersionTable, str]], today: dt.date | None = None, warning_days: int = DEFAULT_WARNING_DAYS
 ) -> list[VersionStatus]:
-    """The configured Google Ads and Meta versions, judged today (UTC)."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
-    return [
-        assess(GOOGLE_ADS, google_ads_version, today, warning_days),
-        assess(META_MARKETING, meta_version, today, warning_days),
-    ]
+    """Each (table, configured version) judged today (UTC)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return [assess(table, version, today, warning_days) for table, version in configured]
 
 
 def worst(statuses: list[VersionStatus]) -> Level:
     levels = {s.level for s in statuses}
     return "error" if "error" in levels else "warning" if "warning" in levels else "ok"
-
-
-# The APIs each provider also uses whose version is fixed in Routy (no setting): shown beside the configured
-# ones so the table is complete. Neither has a sunset announced (Data Manager release notes; GA4 Data API).
-FIXED_VERSIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "google_ads": (("Data Manager API", "v1"),),
-    "ga4": (("Google Analytics Data API", "v1beta"), ("Measurement Protocol", "unversioned")),
-}
 
 
 def for_provider(statuses: list[VersionStatus], provider: str) -> list[VersionStatus]:

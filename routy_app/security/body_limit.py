@@ -40,11 +40,11 @@ class BodyLimit:
             await _answer(send, 400, "The Content-Length header is not a number.")
             return
         if declared is not None and declared > self.max_bytes:
-            await _answer(send, 413, self._too_large())
+            await _answer(send, 413, self.too_large())
             return
         await _Guarded(self, scope, receive, send).run()
 
-    def _too_large(self) -> str:
+    def too_large(self) -> str:
         size = self.max_bytes
         limit = f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size} bytes"
         return f"The request body is larger than {limit}."
@@ -78,13 +78,13 @@ class _Guarded:
         wait = min(self.limit.stall_seconds, self.deadline - now)
         try:
             message = await asyncio.wait_for(self._receive(), timeout=max(wait, 0.001))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._refuse(408, "The request body arrived too slowly.")
             return {"type": "http.disconnect"}
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.limit.max_bytes:
-                await self._refuse(413, self.limit._too_large())
+                await self._refuse(413, self.limit.too_large())
                 return {"type": "http.disconnect"}
             if not message.get("more_body", False):
                 self.body_done = True

@@ -94,8 +94,8 @@ class SecurityHeaders:
 
     def build_dir(self) -> Path:
         if self._build_dir is None:
-            from reflex_base import constants
             from reflex.utils import prerequisites
+            from reflex_base import constants
 
             self._build_dir = (prerequisites.get_web_dir() / constants.Dirs.STATIC).resolve()
         return self._build_dir

@@ -15,6 +15,8 @@ client wrote and prove nothing).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -56,6 +58,6 @@ def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _trusted(address: str, networks) -> bool:  # noqa: ANN001
+def _trusted(address: str, networks: Iterable[IPv4Network | IPv6Network]) -> bool:
     ip = _parse(address)
     return ip is not None and any(ip in net for net in networks)

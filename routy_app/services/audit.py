@@ -8,6 +8,7 @@ a secret; as a safety net, long token-like strings are masked before they are st
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -50,6 +51,27 @@ class AuditAction(StrEnum):
     PASSWORD_RESET = "password_reset"
     SIGNED_IN = "signed_in"
     SIGNED_OUT = "signed_out"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a signed-in user, the command line, or Routy itself. Commands take one and
+    write it into the audit row of their change."""
+
+    email: str | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return SYSTEM
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return CLI
+
+
+SYSTEM = Actor()
+CLI = Actor("cli")
 
 
 def scrub(detail: str) -> str:
@@ -100,6 +122,28 @@ def record(
         session.commit()
         session.refresh(event)
     return event
+
+
+def record_by(
+    session: Session,
+    actor: Actor,
+    action: AuditAction,
+    *,
+    integration_id: int | None = None,
+    source_id: int | None = None,
+    detail: str = "",
+) -> AuditEvent:
+    """Append the actor's event to the caller's transaction (it lands with the change it describes)."""
+    return record(
+        session,
+        actor.email,
+        action,
+        integration_id=integration_id,
+        source_id=source_id,
+        detail=detail,
+        user_id=actor.user_id,
+        commit=False,
+    )
 
 
 def recent_for_integration(session: Session, integration_id: int, limit: int = 50) -> list[AuditEvent]:

@@ -7,21 +7,48 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from routy_app import routes
 from routy_app.config import get_settings
 from routy_app.models import Integration, IntegrationStatus, TrafficSource
-from routy_app.providers.registry import PROVIDERS, get_info
-from routy_app.providers.versions import FIXED_VERSIONS, for_provider
+from routy_app.providers import registry
+from routy_app.providers.definition import ProviderDefinition
+from routy_app.providers.versions import for_provider
 
 NOT_CONNECTED = "not_connected"
 
-# status -> (badge label, badge colour, the card's main button)
-STATUS_DISPLAY: dict[str, tuple[str, str, str]] = {
-    NOT_CONNECTED: ("Not Connected", "gray", "Connect"),
-    IntegrationStatus.PENDING_ACCOUNT: ("Pending account selection", "amber", "Select account"),
-    IntegrationStatus.ACTIVE: ("Active", "green", "Settings"),
-    IntegrationStatus.PAUSED: ("Paused", "blue", "Settings"),
-    IntegrationStatus.RECONNECT_REQUIRED: ("Error — Reconnection Required", "red", "Reconnect"),
-    IntegrationStatus.NEEDS_ATTENTION: ("Error — Needs attention", "orange", "Settings"),
+
+@dataclass(frozen=True)
+class StatusDisplay:
+    """How a card shows an integration status: its badge, its main button, the colour of its notice."""
+
+    label: str
+    color: str
+    action_label: str
+    action: str  # what the main button does: connect | select_account | reconnect | settings
+    action_color: str = "indigo"
+    notice_color: str = "red"
+
+
+STATUS_DISPLAY: dict[str, StatusDisplay] = {
+    NOT_CONNECTED: StatusDisplay("Not Connected", "gray", "Connect", "connect"),
+    IntegrationStatus.PENDING_ACCOUNT: StatusDisplay(
+        "Pending account selection", "amber", "Select account", "select_account", notice_color="amber"
+    ),
+    IntegrationStatus.ACTIVE: StatusDisplay("Active", "green", "Settings", "settings"),
+    IntegrationStatus.PAUSED: StatusDisplay("Paused", "blue", "Settings", "settings"),
+    IntegrationStatus.RECONNECT_REQUIRED: StatusDisplay(
+        "Error — Reconnection Required", "red", "Reconnect", "reconnect", action_color="red"
+    ),
+    IntegrationStatus.NEEDS_ATTENTION: StatusDisplay("Error — Needs attention", "orange", "Settings", "settings"),
+}
+# Push History's row statuses and Sync History's run statuses, with their badge colours.
+PUSH_STATUS_COLORS: dict[str, str] = {"pending": "gray", "sent": "green", "failed": "red", "skipped": "amber"}
+RUN_STATUS_COLORS: dict[str, str] = {
+    "running": "blue",
+    "success": "green",
+    "partial": "amber",
+    "failed": "red",
+    "interrupted": "orange",
 }
 
 
@@ -43,15 +70,19 @@ class ProviderCard:
     status_label: str
     status_color: str
     action_label: str
+    action: str  # connect | select_account | reconnect | settings (StatusDisplay.action)
+    action_color: str
+    notice_color: str
     integration_id: int
     account_label: str
     last_error: str
     notice: str
+    href: str  # the traffic source's page
 
 
 def list_sources(session: Session) -> list[SourceItem]:
     rows = session.exec(select(TrafficSource).order_by(TrafficSource.id)).all()
-    return [SourceItem(id=int(r.id), name=r.name, href=f"/sources/{r.id}") for r in rows]
+    return [SourceItem(id=int(r.id), name=r.name, href=routes.source(int(r.id))) for r in rows]
 
 
 def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
@@ -59,32 +90,43 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
     integrations = {
         i.provider: i for i in session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).all()
     }
-    cards = []
-    for info in PROVIDERS:
-        integration = integrations.get(info.key)
-        status = integration.status if integration else NOT_CONNECTED
-        label, color, action = STATUS_DISPLAY[status]
-        account = ""
-        if integration and integration.account_id:
-            account = f"{integration.account_name or ''} ({integration.account_id})".strip()
-        cards.append(
-            ProviderCard(
-                key=info.key,
-                name=info.name,
-                description=info.description,
-                logo=info.logo,
-                auth=info.auth,
-                status=status,
-                status_label=label,
-                status_color=color,
-                action_label=action,
-                integration_id=int(integration.id) if integration else 0,
-                account_label=account,
-                last_error=(integration.last_error or "") if integration else "",
-                notice=_notice(integration),
-            )
-        )
-    return cards
+    return [_card(info, integrations.get(info.key), source_id) for info in registry.all_definitions()]
+
+
+def card_of(session: Session, integration_id: int) -> ProviderCard | None:
+    """The card of one integration (None when it is gone, or of a provider Routy no longer has)."""
+    integration = session.get(Integration, integration_id)
+    info = registry.find(integration.provider) if integration else None
+    if integration is None or info is None:
+        return None
+    return _card(info, integration, integration.traffic_source_id)
+
+
+def _card(info: ProviderDefinition, integration: Integration | None, source_id: int) -> ProviderCard:
+    status = integration.status if integration else NOT_CONNECTED
+    display = STATUS_DISPLAY[status]
+    account = ""
+    if integration and integration.account_id:
+        account = f"{integration.account_name or ''} ({integration.account_id})".strip()
+    return ProviderCard(
+        key=info.key,
+        name=info.name,
+        description=info.description,
+        logo=info.logo,
+        auth=info.auth.value,
+        status=status,
+        status_label=display.label,
+        status_color=display.color,
+        action_label=display.action_label,
+        action=display.action,
+        action_color=display.action_color,
+        notice_color=display.notice_color,
+        integration_id=int(integration.id or 0) if integration else 0,
+        account_label=account,
+        last_error=(integration.last_error or "") if integration else "",
+        notice=_notice(integration),
+        href=routes.source(source_id),
+    )
 
 
 def _notice(integration: Integration | None) -> str:
@@ -93,7 +135,10 @@ def _notice(integration: Integration | None) -> str:
         return ""
     if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
         why = f" ({integration.last_error})" if integration.last_error else ""
-        return f"Reconnection Required: the provider's authorisation expired or was revoked{why}. Reconnect to resume syncing."
+        return (
+            f"Reconnection Required: the provider's authorisation expired or was revoked{why}. "
+            "Reconnect to resume syncing."
+        )
     if integration.status == IntegrationStatus.NEEDS_ATTENTION:
         return (
             f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "
@@ -104,7 +149,7 @@ def _notice(integration: Integration | None) -> str:
     return ""
 
 
-def _when(value) -> str:  # noqa: ANN001
+def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
 
 
@@ -132,19 +177,24 @@ class ConnectionDetails:
     connected_since: str
     can_pause: bool
     can_resume: bool
+    notice_color: str  # the Connection tab's notice: red when only reconnecting helps
+    reconnect_label: str  # the OAuth button: Reconnect, or Refresh Auth / Reconnect
+    reconnect_color: str
 
 
 def connection_details(session: Session, integration_id: int) -> ConnectionDetails | None:
     integration = session.get(Integration, integration_id)
     if integration is None:
         return None
-    info = get_info(integration.provider)
-    label, color, _ = STATUS_DISPLAY[integration.status]
+    info = registry.get(integration.provider)
+    display = STATUS_DISPLAY[integration.status]
+    label, color = display.label, display.color
+    lost = integration.status == IntegrationStatus.RECONNECT_REQUIRED
     return ConnectionDetails(
         integration_id=int(integration.id),
         provider=integration.provider,
         provider_name=info.name,
-        auth=info.auth,
+        auth=info.auth.value,
         status=integration.status,
         status_label=label,
         status_color=color,
@@ -161,6 +211,9 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
         connected_since=_when(integration.created_at),
         can_pause=integration.status in (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION),
         can_resume=integration.status == IntegrationStatus.PAUSED,
+        notice_color="red" if lost else "orange",
+        reconnect_label="Reconnect" if lost else "Refresh Auth / Reconnect",
+        reconnect_color="red" if lost else "indigo",
     )
 
 
@@ -194,7 +247,7 @@ def api_versions(provider: str) -> tuple[list[VersionRow], str, str]:
         if status.level != "ok":
             notices.append(status.message)
             worst = "error" if status.level == "error" else worst if worst == "error" else "warning"
-    for api, version in FIXED_VERSIONS.get(provider, ()):
+    for api, version in registry.get(provider).fixed_versions:
         rows.append(
             VersionRow(
                 api,

@@ -19,11 +19,12 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import ConversionMapping, Integration, IntegrationStatus
-from routy_app.providers import ga4_setup, google_ads_setup, meta_setup
-from routy_app.providers.registry import get_info
+from routy_app.providers import registry
+from routy_app.providers.protocols import SetupChecks
 from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
 from routy_app.providers.versions import VersionStatus, for_provider
-from routy_app.services import connections
+from routy_app.services import integrations
+from routy_app.services.audit import Actor, AuditAction, record_by
 from routy_app.services.hub import ProviderHub
 
 MARKS = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip"}
@@ -39,6 +40,15 @@ class IntegrationReport:
     @property
     def failed(self) -> bool:
         return any(c.failed for c in self.checks)
+
+    @property
+    def summary(self) -> str:
+        """One line for people: how many checks failed or warned."""
+        failed = sum(c.failed for c in self.checks)
+        warned = sum(c.status == "warn" for c in self.checks)
+        return (f"{failed} check(s) failed" if failed else "Every check passed") + (
+            f", {warned} warning(s)." if warned else "."
+        )
 
 
 @dataclass
@@ -87,7 +97,7 @@ def _quick(hub: ProviderHub) -> ProviderHub:
         cap=min(hub.retry.cap, 2.0),
         max_hint=min(hub.retry.max_hint, 5.0),
     )
-    return ProviderHub(hub.endpoints, hub.http, hub.public_url, retry)
+    return hub.with_retry(retry)
 
 
 def _integration_ids(source_id: int | None) -> list[int]:
@@ -103,56 +113,51 @@ def _mapped(integration_id: int) -> dict[str, str]:
     with session_scope() as session:
         rows = session.exec(
             select(ConversionMapping).where(
-                ConversionMapping.integration_id == integration_id, ConversionMapping.enabled == True
+                ConversionMapping.integration_id == integration_id, ConversionMapping.enabled
             )
-        )  # noqa: E712
+        )
         return {m.action_id: m.event_type for m in rows}
 
 
 async def check_integration(
-    hub: ProviderHub, integration_id: int, versions: list[VersionStatus] | None = None
+    hub: ProviderHub, integration_id: int, versions: list[VersionStatus] | None = None, *, actor: Actor | None = None
 ) -> IntegrationReport:
-    """Every set-up check of one integration (the Check set-up button runs exactly this)."""
+    """Every set-up check of one integration (the Check set-up button runs exactly this; a person's check,
+    `actor`, is audited with its summary)."""
     settings = get_settings()
     versions = versions if versions is not None else settings.api_versions()
     hub = _quick(hub)
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         if integration is None:
-            raise connections.ConnectionProblem("This integration no longer exists.")
+            raise integrations.ConnectionProblem("This integration no longer exists.")
         provider_key, status = integration.provider, integration.status
-        account = connections.account_of(integration)
+        account = integrations.account_of(integration)
         has_creds = bool(integration.credentials_enc)
-        creds = connections.load_credentials(integration) if has_creds else None
-    info = get_info(provider_key)
-    title = f"{info.name} · {account.name or 'no account'} ({account.id or '–'})"
-    if status == IntegrationStatus.PENDING_ACCOUNT or creds is None:
+    title = f"{registry.display_name(provider_key)} · {account.name or 'no account'} ({account.id or '–'})"
+    if status == IntegrationStatus.PENDING_ACCOUNT or not has_creds:
         return IntegrationReport(
             integration_id,
             provider_key,
             title,
             [skip("Set-up", "No account chosen yet: finish connecting in the app.")],
         )
-    sandbox = settings.is_sandbox
-    adapter = hub.provider(provider_key)
     version = next(iter(for_provider(versions, provider_key)), None)
-    if provider_key == "google_ads":
-        assert version is not None
-        checks, fresh = await google_ads_setup.check(
-            adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox
-        )  # type: ignore[arg-type]
-        if fresh.access_token != creds.access_token:
-            connections.persist_refreshed(integration_id, fresh)
-    elif provider_key == "meta_ads":
-        assert version is not None
-        checks = await meta_setup.check(adapter, creds, account, version, _mapped(integration_id), sandbox=sandbox)  # type: ignore[arg-type]
-    elif provider_key == "ga4":
-        checks = await ga4_setup.check(adapter, creds, account, sandbox=sandbox)  # type: ignore[arg-type]
-    else:
-        checks = [fail("Set-up", f"No set-up checks for {provider_key}.")]
+    async with integrations.provider_session(hub, integration_id, refresh_within=None) as (adapter, creds, account):
+        if isinstance(adapter, SetupChecks):
+            checks = await adapter.check_setup(
+                creds, account, version, _mapped(integration_id), sandbox=settings.is_sandbox
+            )
+        else:
+            checks = [fail("Set-up", f"No set-up checks for {registry.display_name(provider_key)}.")]
     if status == IntegrationStatus.PAUSED:
         checks = [skip("Status", "Paused: nothing syncs until it is resumed."), *checks]
-    return IntegrationReport(integration_id, provider_key, title, checks)
+    report = IntegrationReport(integration_id, provider_key, title, checks)
+    if actor is not None:
+        with session_scope() as session:
+            record_by(session, actor, AuditAction.SETUP_CHECKED, integration_id=integration_id, detail=report.summary)
+            session.commit()
+    return report
 
 
 async def run(hub: ProviderHub, source_id: int | None = None) -> Report:
@@ -161,7 +166,7 @@ async def run(hub: ProviderHub, source_id: int | None = None) -> Report:
     versions = settings.api_versions()
     report = Report(
         mode=str(settings.provider_mode),
-        checked_at=dt.datetime.now(dt.timezone.utc),
+        checked_at=dt.datetime.now(dt.UTC),
         configuration=[dataclasses.replace(version_check(v), name=v.api) for v in versions],
     )
     for integration_id in _integration_ids(source_id):

@@ -1,43 +1,59 @@
-"""Builds provider adapters with one shared HTTP client: the services' only door to providers.
+"""Builds provider adapters with one shared HTTP client: the services' only way to a provider.
 
 The app uses `ProviderHub.from_settings()`; tests build a hub whose client is served in-process by
-the sandbox (httpx.ASGITransport), so engine + adapters run for real without a network.
+the sandbox (httpx.ASGITransport), so engine + adapters run for real without a network. Services do not
+call `provider()` for an integration's authorised calls: they go through
+`services.integrations.access.provider_session`, which builds the adapter with a refresh callback.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from routy_app import routes
 from routy_app.config import Settings, get_settings
-from routy_app.providers.base import Provider
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.registry import build_provider
+from routy_app.providers import registry
+from routy_app.providers.context import OnRefresh, ProviderContext
+from routy_app.providers.protocols import Provider
 from routy_app.providers.retry import DEFAULT_POLICY, RetryPolicy
 
 HTTP_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 class ProviderHub:
-    """Endpoints + an httpx client + the retry policy; hands out fresh adapters."""
+    """Settings + an httpx client + the retry policy; hands out fresh adapters."""
 
     def __init__(
-        self, endpoints: Endpoints, http: httpx.AsyncClient, public_url: str, retry: RetryPolicy = DEFAULT_POLICY
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        public_url: str,
+        retry: RetryPolicy = DEFAULT_POLICY,
+        sandbox_base: str | None = None,
     ) -> None:
-        self.endpoints = endpoints
+        self.settings = settings
         self.http = http
         self.public_url = public_url.rstrip("/")
         self.retry = retry
+        self.sandbox_base = sandbox_base
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "ProviderHub":
+    def from_settings(cls, settings: Settings | None = None) -> ProviderHub:
         settings = settings or get_settings()
-        return cls(Endpoints.from_settings(settings), httpx.AsyncClient(timeout=HTTP_TIMEOUT), settings.public_url)
+        return cls(settings, httpx.AsyncClient(timeout=HTTP_TIMEOUT), settings.public_url)
 
-    def provider(self, key: str) -> Provider:
-        return build_provider(key, self.endpoints, self.http, self.retry)
+    def provider(
+        self, key: str, *, http: httpx.AsyncClient | None = None, on_refresh: OnRefresh | None = None
+    ) -> Provider:
+        """A fresh adapter for `key`; `http` replaces the shared client (Validate push records through its own)."""
+        ctx = ProviderContext(self.settings, http or self.http, self.retry, self.sandbox_base, on_refresh)
+        return registry.build(key, ctx)
+
+    def with_retry(self, retry: RetryPolicy) -> ProviderHub:
+        return ProviderHub(self.settings, self.http, self.public_url, retry, self.sandbox_base)
 
     def redirect_uri(self, key: str) -> str:
-        return f"{self.public_url}/oauth/{key}/callback"
+        return routes.oauth_callback(self.public_url, key)
 
     async def aclose(self) -> None:
         await self.http.aclose()

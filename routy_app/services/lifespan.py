@@ -8,9 +8,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from routy_app.services import jobs, runs
+from routy_app.services import runs
 from routy_app.services.alerts import job as alerts_job
-from routy_app.services.scheduler import scheduler_lifespan
+from routy_app.services.leadership import scheduler_lifespan
+from routy_app.services.push import schedule as push_schedule
 
 log = logging.getLogger("routy.lifespan")
 
@@ -21,9 +22,9 @@ async def app_lifespan() -> AsyncIterator[None]:
     then lead (or wait to lead) the scheduler until the app stops."""
     try:
         await asyncio.to_thread(runs.reclaim_dead)
-    except Exception:  # noqa: BLE001 - never keep the app from starting; the leader's sweep tries again
+    except Exception:
         log.exception("reclaiming dead leases at start failed")
-    jobs.install()
+    push_schedule.install()
     alerts_job.install()
     async with scheduler_lifespan():
         yield

@@ -12,8 +12,9 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import Float, Select, cast, func, select
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session
 
@@ -94,12 +95,12 @@ SORTABLE = (
 
 
 def _ratio(num: int, den: int) -> int | None:
-    return None if not den else int(round(num / den))
+    return None if not den else round(num / den)
 
 
 def _per_conversion(cost_micros: int, conversions_micros: int) -> int | None:
     """Cost per conversion in micros; conversions are themselves micros (fractional counts)."""
-    return None if not conversions_micros else int(round(cost_micros * 1_000_000 / conversions_micros))
+    return None if not conversions_micros else round(cost_micros * 1_000_000 / conversions_micros)
 
 
 def _where(integration_id: int, level: str, start: dt.date, end: dt.date) -> list[ColumnElement[bool]]:
@@ -159,7 +160,7 @@ def daily_series(session: Session, integration_id: int, start: dt.date, end: dt.
 
 def _breakdown_query(
     integration_id: int, level: str, start: dt.date, end: dt.date, parent_filter: dict[str, str] | None
-):
+) -> tuple[Select[Any], list[ColumnElement[bool]], str]:
     if level not in ENTITY:
         raise ValueError(f"unknown level {level!r}")
     id_col, name_col = ENTITY[level]
@@ -183,7 +184,7 @@ def _breakdown_query(
     return query, conditions, id_col
 
 
-def _sort_expr(sort_by: str):
+def _sort_expr(sort_by: str) -> ColumnElement[Any]:
     """The SQL expression of a metric sort key ("name" is handled by the caller: it depends on the level)."""
     clicks = func.sum(T.clicks)
     expressions = {
@@ -200,7 +201,7 @@ def _sort_expr(sort_by: str):
     return expressions.get(sort_by)
 
 
-def _ordered(query, level: str, id_col: str, sort_by: str, descending: bool):  # noqa: ANN001, ANN202
+def _ordered(query: Select[Any], level: str, id_col: str, sort_by: str, descending: bool) -> Select[Any]:
     """ORDER BY the sort key (NULL ratios last in both directions), ties by entity id."""
     key = func.max(T[ENTITY[level][1]]) if sort_by == "name" else _sort_expr(sort_by)
     ordered = key.desc() if descending else key.asc()
@@ -232,7 +233,7 @@ def breakdown(
     return BreakdownPage([_row(r) for r in rows], total, page, page_size)
 
 
-def _row(r) -> BreakdownRow:  # noqa: ANN001
+def _row(r: Any) -> BreakdownRow:
     imp, clicks, cost, conv = int(r.impressions), int(r.clicks), int(r.cost_micros), int(r.conversions_micros)
     return BreakdownRow(
         id=str(r.id),

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from routy_app.models import Integration
-from routy_app.providers.registry import get_info
-from routy_app.services import metrics_queries as mq, pull_clock
+from routy_app.models import Direction, Integration
+from routy_app.providers import registry
+from routy_app.services import metrics_queries as mq
+from routy_app.services import scheduler
+from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
-LEVEL_LABELS = {"campaign": "Campaigns", "ad_group": "Ad groups", "ad": "Ads", "keyword": "Keywords"}
-META_LEVEL_LABELS = {**LEVEL_LABELS, "ad_group": "Ad sets"}
 CHILD_LEVELS = {"campaign": ("ad_group",), "ad_group": ("ad", "keyword")}
 
 
@@ -59,11 +59,11 @@ class TableRow:
 
 
 def level_labels(provider: str) -> dict[str, str]:
-    return META_LEVEL_LABELS if provider == "meta_ads" else LEVEL_LABELS
+    return {str(level): label for level, label in registry.get(provider).level_labels.items()}
 
 
 def child_levels(provider: str, level: str) -> list[str]:
-    levels = get_info(provider).levels
+    levels = registry.get(provider).levels
     return [child for child in CHILD_LEVELS.get(level, ()) if child in levels]
 
 
@@ -121,6 +121,32 @@ def table(
         for r in result.rows
     ]
     return rows, result.total_rows
+
+
+@dataclass(frozen=True)
+class MetricsContext:
+    """What the Metrics tab needs of its integration besides the rows."""
+
+    provider: str
+    currency: str
+    empty_text: str
+
+
+def context(session: Session, integration_id: int) -> MetricsContext | None:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        return None
+    leader = scheduler.current_scheduler()
+    next_run = leader.jobs().get(scheduler.pull_job_id(integration_id)) if leader else None
+    return MetricsContext(integration.provider, integration.account_currency or "", empty_text(integration, next_run))
+
+
+def empty_text(integration: Integration, next_run: dt.datetime | None) -> str:
+    """What the Metrics tab says when there is nothing to show for the dates."""
+    definition = registry.get(integration.provider)
+    if integration.direction == Direction.PUSH and definition.pull_setup_hint:
+        return f"This {definition.name} integration only receives conversions; {definition.pull_setup_hint}."
+    return "No metrics for these dates yet. " + next_sync_text(integration, next_run)
 
 
 def next_sync_text(integration: Integration, next_run: dt.datetime | None) -> str:

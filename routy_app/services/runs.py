@@ -1,315 +1,29 @@
-"""Sync runs and the leases that keep them apart: the one place that knows how a dead process is told
-from a live one, and what happens to what it left behind.
-
-- A SyncRun row is written as running before any provider call and closed with counts and the provider's
-  words. It records the lease holder that runs it.
-- A run holds its integration's lease (a Lease row: `run:<id>` for pulls, `run:<id>:push` for pushes)
-  taken with an atomic insert-or-take-over, so it holds across processes and hosts, on SQLite and
-  PostgreSQL. The lease is short (ROUTY_LEASE_TTL_SECONDS, 60 s) and renewed every third of it while the
-  run works (`HeldLease.heartbeat`), so a process that stops renewing loses it within a minute.
-- A lease (and its runs) is reclaimed as soon as its holder is provably dead: the same machine (hostname,
-  boot id and pid namespace) and that pid gone, or alive with another start time (a reused pid). A holder
-  on another machine can only be reclaimed once its lease has expired. Reclaiming marks the holder's
-  running runs "interrupted" with when and why.
-- Who reclaims: anyone who wants the lease (Sync Now, a scheduled job) takes over a dead holder's at
-  once; every process reclaims at start (`reclaim_dead`); the scheduler leader sweeps every minute
-  (ROUTY_SWEEP_SECONDS), which closes the runs of holders on other machines once their leases expire.
-
-Recovery bound with the defaults: same machine, immediately at restart (or at the next Sync Now); another
-machine, when the lease expires (<= 60 s after the last renewal) plus at most one sweep (60 s).
+"""Sync runs: the SyncRun row every pull and push attempt writes (running first, closed with counts and the
+provider's words), and the sweep that closes runs whose process died (see leases.py for who holds what).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import functools
 import logging
-import os
-import socket
-import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import psutil
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from routy_app.config import get_settings
 from routy_app.db import session_scope
+from routy_app.errors import Refused
 from routy_app.models import Lease, SyncRun
 from routy_app.observability.logs import bind_run
+from routy_app.services.leases import dead_reason, interrupt, interrupt_runs_of, run_lock_name, snapshot, this_machine
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.runs")
 
-PID_START_TOLERANCE = 1.0  # seconds: a process's start time as read twice (rounding of clock ticks)
 
-
-class AlreadyRunning(Exception):
-    """Another run of the same integration holds the lock."""
-
-    def __init__(self, message: str = "A sync is already running for this integration.") -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def lease_ttl() -> dt.timedelta:
-    return dt.timedelta(seconds=get_settings().lease_ttl_seconds)
-
-
-# ---------------------------------------------------------------- who holds a lease
-
-
-@dataclass(frozen=True)
-class ProcessId:
-    """This process as a lease records it: a pid is only comparable on the same `machine`."""
-
-    machine: str  # hostname | boot id | pid namespace: one pid space
-    pid: int
-    started: float  # the process's start time (epoch seconds): a reused pid has another
-
-    @property
-    def host(self) -> str:
-        return self.machine.split("|", 1)[0]
-
-
-@functools.cache
-def _machine() -> str:
-    """Hostname, boot id and pid namespace: two processes see the same pids only when all three match
-    (containers may share a hostname, a rebooted host reuses pids)."""
-    parts = [socket.gethostname()]
-    try:
-        parts.append(open("/proc/sys/kernel/random/boot_id").read().strip())  # noqa: SIM115
-        parts.append(os.readlink("/proc/self/ns/pid"))
-    except OSError:  # not Linux: the boot time stands in for the boot id, no namespaces
-        parts += [str(int(psutil.boot_time())), ""]
-    return "|".join(parts)
-
-
-def current_process() -> ProcessId:
-    pid = os.getpid()  # not cached: a forked worker is another process
-    return ProcessId(_machine(), pid, psutil.Process(pid).create_time())
-
-
-def holder_id() -> str:
-    """A holder name unique to this process and call (host:pid:random), readable in the Lease table."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _gone(machine: str | None, pid: int | None, started: float | None) -> str | None:
-    """Why the recorded process is provably dead, or None when it may be alive (or cannot be checked here)."""
-    if not machine or pid is None or machine != _machine():
-        return None
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return "the process is gone"
-        if started is not None and abs(process.create_time() - started) > PID_START_TOLERANCE:
-            return "the process is gone (its pid now belongs to another process)"
-        return None
-    except psutil.NoSuchProcess:
-        return "the process is gone"
-    except psutil.Error:  # e.g. access denied: it exists
-        return None
-
-
-def _dead_reason(lease: Lease, now: dt.datetime) -> str | None:
-    """Why `lease`'s holder no longer holds it (provably dead, or silent past its expiry), else None."""
-    gone = _gone(lease.machine, lease.pid, lease.pid_started)
-    if gone:
-        return gone
-    if lease.expires_at < now:
-        return "it stopped renewing its lease (no sign of life since its last renewal)"
-    return None
-
-
-# ---------------------------------------------------------------- leases
-
-
-def _stamp(holder: str, ttl: dt.timedelta, now: dt.datetime) -> dict:
-    me = current_process()
-    return {
-        "holder": holder,
-        "expires_at": now + ttl,
-        "renewed_at": now,
-        "machine": me.machine,
-        "pid": me.pid,
-        "pid_started": me.started,
-    }
-
-
-def try_acquire_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool:
-    """Take `name` if it is free, already ours, expired or held by a provably dead process (whose running
-    runs are then closed as interrupted). Atomic across processes: True when we hold it."""
-    ttl = ttl if ttl is not None else lease_ttl()
-    now = utcnow()
-    with session_scope() as session:
-        current = session.get(Lease, name)
-        if current is None:
-            try:
-                session.add(Lease(name=name, **_stamp(holder, ttl, now)))
-                session.commit()
-                return True
-            except IntegrityError:  # someone else inserted it first
-                session.rollback()
-                current = session.get(Lease, name)
-                if current is None:
-                    return False
-        if current.holder == holder:
-            return _take(session, name, current.holder, holder, ttl, now)
-        why = _dead_reason(current, now)
-        if why is None:
-            return False
-        previous = _snapshot(current)
-        if not _take(session, name, previous.holder, holder, ttl, now):
-            return False  # another process took it over first
-    _interrupt_runs_of(previous, why, now)
-    return True
-
-
-def _take(session: Session, name: str, expected: str, holder: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
-    """Write ourselves into the lease if it is still held by `expected` (compare-and-set)."""
-    taken = session.exec(
-        update(Lease)
-        .where(Lease.name == name, Lease.holder == expected)  # type: ignore[arg-type]
-        .values(**_stamp(holder, ttl, now))
-    ).rowcount
-    session.commit()
-    return bool(taken)
-
-
-def renew_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool:
-    """Extend our lease; False when it was lost (taken over by someone else)."""
-    now = utcnow()
-    with session_scope() as session:
-        n = session.exec(
-            update(Lease)
-            .where(Lease.name == name, Lease.holder == holder)  # type: ignore[arg-type]
-            .values(expires_at=now + (ttl if ttl is not None else lease_ttl()), renewed_at=now)
-        ).rowcount
-        session.commit()
-        return bool(n)
-
-
-def release_lease(name: str, holder: str) -> None:
-    with session_scope() as session:
-        session.exec(delete(Lease).where(Lease.name == name, Lease.holder == holder))  # type: ignore[arg-type]
-        session.commit()
-
-
-def lease_held(name: str) -> bool:
-    """True while a live process holds `name`; a dead holder's lease is reclaimed on the way."""
-    now = utcnow()
-    with session_scope() as session:
-        lease = session.get(Lease, name)
-        if lease is None:
-            return False
-        why = _dead_reason(lease, now)
-        if why is None:
-            return True
-        previous = _snapshot(lease)
-        reclaimed = session.exec(
-            delete(Lease).where(
-                Lease.name == name,  # type: ignore[arg-type]
-                Lease.holder == previous.holder,
-            )
-        ).rowcount
-        session.commit()
-    if reclaimed:
-        _interrupt_runs_of(previous, why, now)
-    return False
-
-
-@dataclass
-class HeldLease:
-    """A lease this process holds while it works. `heartbeat()` renews it every third of its TTL in the
-    background; `keep()` says whether it is still ours before a step that must not run twice (a read of
-    due rows, a provider request), renewing on the spot when the last renewal is getting old."""
-
-    name: str
-    holder: str
-    ttl: dt.timedelta
-    lost: bool = False
-    renewed: float = field(default_factory=time.monotonic)
-
-    def renew(self) -> bool:
-        if self.lost:
-            return False
-        if renew_lease(self.name, self.holder, self.ttl):
-            self.renewed = time.monotonic()
-            return True
-        self.lost = True
-        log.warning("lease %s was lost (taken over by another process)", self.name)
-        return False
-
-    def keep(self) -> bool:
-        if self.lost:
-            return False
-        if time.monotonic() - self.renewed < self.ttl.total_seconds() / 2:
-            return True
-        return self.renew()
-
-    async def heartbeat(self) -> None:
-        """Renew until cancelled or lost; a database hiccup is retried at the next beat."""
-        every = self.ttl.total_seconds() / 3
-        while not self.lost:
-            await asyncio.sleep(every)
-            try:
-                await asyncio.to_thread(self.renew)
-            except Exception:  # noqa: BLE001 - keep beating: the lease has two more beats before it expires
-                log.exception("renewing lease %s failed", self.name)
-
-
-def run_lock_name(integration_id: int, scope: str | None = None) -> str:
-    """`run:<id>` for pulls; a `scope` gives a separate lock (`run:<id>:push`)."""
-    return f"run:{integration_id}" if not scope else f"run:{integration_id}:{scope}"
-
-
-@contextlib.asynccontextmanager
-async def run_lock(integration_id: int, scope: str | None = None) -> AsyncIterator[HeldLease]:
-    """Hold the integration's run lock for the block, renewed in the background; raises AlreadyRunning
-    when a live process holds it. Never two runs of one kind of the same integration at once."""
-    async with hold(run_lock_name(integration_id, scope)) as lease:
-        yield lease
-
-
-@contextlib.asynccontextmanager
-async def hold(name: str) -> AsyncIterator[HeldLease]:
-    lease = HeldLease(name, holder_id(), lease_ttl())
-    if not await asyncio.to_thread(try_acquire_lease, name, lease.holder, lease.ttl):
-        raise AlreadyRunning()
-    beat = asyncio.create_task(lease.heartbeat())
-    try:
-        yield lease
-    finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
-        release_lease(name, lease.holder)
-
-
-@contextlib.contextmanager
-def held_without_heartbeat(integration_id: int, scope: str | None = None) -> Iterator[HeldLease]:
-    """The run lock for a short synchronous block (no renewal): tests stand in for a running run with it."""
-    lease = HeldLease(run_lock_name(integration_id, scope), holder_id(), lease_ttl())
-    if not try_acquire_lease(lease.name, lease.holder, lease.ttl):
-        raise AlreadyRunning()
-    try:
-        yield lease
-    finally:
-        release_lease(lease.name, lease.holder)
-
-
-def is_running(integration_id: int, scope: str | None = None) -> bool:
-    """True while a live process holds this integration's run lock."""
-    return lease_held(run_lock_name(integration_id, scope))
-
-
-# ---------------------------------------------------------------- SyncRun rows
+class RunRefused(Refused):
+    """An integration cannot run now (paused, needs reconnecting, no account, direction excludes it): both
+    engines raise it before writing any run row; `message` says what to do."""
 
 
 def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = None) -> int:
@@ -361,77 +75,6 @@ def close_run(
         session.commit()
 
 
-def latest_run(integration_id: int, kind: str | None = None) -> SyncRun | None:
-    """The most recent run (of `kind` when given) for status display."""
-    with session_scope() as session:
-        query = select(SyncRun).where(SyncRun.integration_id == integration_id)
-        if kind:
-            query = query.where(SyncRun.kind == kind)
-        return session.exec(query.order_by(SyncRun.started_at.desc(), SyncRun.id.desc())).first()  # type: ignore[attr-defined]
-
-
-# ---------------------------------------------------------------- reclaiming what the dead left behind
-
-
-@dataclass(frozen=True)
-class _Holder:
-    """What a reclaimed lease said about its holder (kept after the row is gone)."""
-
-    name: str
-    holder: str
-    machine: str | None
-    pid: int | None
-    renewed_at: dt.datetime | None
-
-
-def _snapshot(lease: Lease) -> _Holder:
-    return _Holder(lease.name, lease.holder, lease.machine, lease.pid, lease.renewed_at)
-
-
-NEXT_STEP = {
-    "pull": "The next pull reads the same days again.",
-    "push": "Conversions it had not recorded as sent stay queued and go out with the next push.",
-}
-
-
-def _interruption(kind: str, holder: _Holder | None, why: str, now: dt.datetime) -> str:
-    who = f" ({holder.machine.split('|', 1)[0]}, pid {holder.pid})" if holder and holder.machine else ""
-    seen = f" Last sign of life {holder.renewed_at:%Y-%m-%d %H:%M:%S} UTC." if holder and holder.renewed_at else ""
-    return (
-        f"Interrupted: the process running this {kind}{who} stopped before it finished: {why}.{seen} "
-        f"Closed at {now:%Y-%m-%d %H:%M:%S} UTC by pid {os.getpid()}. {NEXT_STEP.get(kind, '')}"
-    ).strip()
-
-
-def _interrupt(session: Session, runs: list[SyncRun], holder: _Holder | None, why: str, now: dt.datetime) -> int:
-    """Close still-running runs as interrupted (a run that closed meanwhile is left as it closed)."""
-    closed = 0
-    for run in runs:
-        ended = max(run.started_at, holder.renewed_at) if holder and holder.renewed_at else now
-        closed += session.exec(
-            update(SyncRun)
-            .where(SyncRun.id == run.id, SyncRun.status == "running")  # type: ignore[arg-type]
-            .values(
-                status="interrupted",
-                finished_at=min(ended, now),
-                progress_level=None,
-                error=_interruption(run.kind, holder, why, now),
-            )
-        ).rowcount
-    session.commit()
-    if closed:
-        log.warning("closed %d run(s) as interrupted: %s", closed, why)
-    return closed
-
-
-def _interrupt_runs_of(holder: _Holder, why: str, now: dt.datetime) -> int:
-    with session_scope() as session:
-        running = list(
-            session.exec(select(SyncRun).where(SyncRun.status == "running", SyncRun.holder == holder.holder)).all()
-        )
-        return _interrupt(session, running, holder, why, now) if running else 0
-
-
 @dataclass(frozen=True)
 class Reclaimed:
     leases: int
@@ -452,11 +95,11 @@ def reclaim_dead() -> Reclaimed:
     reclaimed, runs_closed = 0, 0
     live: dict[str, Lease] = {}
     for lease in leases:
-        why = _dead_reason(lease, now)
+        why = dead_reason(lease, now)
         if why is None:
             live[lease.holder] = lease
             continue
-        previous = _snapshot(lease)
+        previous = snapshot(lease)
         with session_scope() as session:
             gone = session.exec(
                 delete(Lease).where(
@@ -467,12 +110,12 @@ def reclaim_dead() -> Reclaimed:
             session.commit()
         if gone:
             reclaimed += 1
-            runs_closed += _interrupt_runs_of(previous, why, now)
+            runs_closed += interrupt_runs_of(previous, why, now)
     live_names = {lease.name for lease in live.values()}
     orphans = [run for run in running if run.holder not in live and not _legacy_alive(run, live_names)]
     if orphans:
         with session_scope() as session:
-            runs_closed += _interrupt(session, orphans, None, "it holds no lease any more", now)
+            runs_closed += interrupt(session, orphans, None, "it holds no lease any more", now)
     if reclaimed or runs_closed:
         log.info("reclaimed %d lease(s), closed %d interrupted run(s)", reclaimed, runs_closed)
     return Reclaimed(reclaimed, runs_closed)
@@ -483,7 +126,7 @@ def next_foreign_expiry() -> dt.datetime | None:
     have to be reclaimed. Leases of this machine need no waiting: a dead holder here is seen at once."""
     with session_scope() as session:
         leases = session.exec(select(Lease.machine, Lease.expires_at)).all()
-    here = _machine()
+    here = this_machine()
     foreign = [expires for machine, expires in leases if machine != here]
     return min(foreign) if foreign else None
 

@@ -2,7 +2,7 @@
 other periodic jobs (the push engine adds its own), run by exactly one process (the leader).
 
 Jobs live only in memory and are rebuilt from the database at start-up, so a restart loses nothing:
-the database is the schedule. The next pull is derived from the last pull (services/pull_clock.py), so
+the database is the schedule. The next pull is derived from the last pull (services/pull/clock.py), so
 neither a restart nor a push moves it; integrations that are overdue start within seconds, staggered.
 
 Changes saved on any instance (schedule, direction, pause, resume, disconnect, a pull run elsewhere)
@@ -17,13 +17,9 @@ DB lease (Lease row "scheduler") renewed while held, so a crashed leader is repl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,9 +30,11 @@ from sqlmodel import select
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.services import connections, pull_clock, runs
-from routy_app.services.hub import ProviderHub, default_hub
-from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, PullRefused, run_pull
+from routy_app.services import leases, rescheduling, runs
+from routy_app.services.hub import ProviderHub
+from routy_app.services.integrations import access as integration_access
+from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, run_pull
+from routy_app.services.pull import clock as pull_clock
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.scheduler")
@@ -88,7 +86,7 @@ class SyncScheduler:
     def __init__(self, hub: ProviderHub, *, misfire_grace_seconds: int = MISFIRE_GRACE_SECONDS) -> None:
         self.hub = hub
         self.misfire_grace_seconds = misfire_grace_seconds
-        self._scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+        self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._extra: dict[str, tuple[Callable[[], Awaitable[Any]] | Callable[[], Any], float, float | None]] = {}
         self._seen: dict[int, tuple] = {}  # integration id -> the fingerprint its pull job was made from
 
@@ -184,7 +182,7 @@ class SyncScheduler:
     async def _poll_changes(self) -> None:
         try:
             self.sync_with_database()
-        except Exception:  # noqa: BLE001 - the next poll tries again
+        except Exception:
             log.exception("polling for schedule changes failed")
 
     async def _sweep(self) -> None:
@@ -196,7 +194,7 @@ class SyncScheduler:
             if reclaimed.leases:
                 self.run_job_soon("push:all")
             expiry = await asyncio.to_thread(runs.next_foreign_expiry)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("sweeping dead leases failed")
             return
         regular = self._scheduler.get_job("leases:sweep")
@@ -205,7 +203,7 @@ class SyncScheduler:
         ):
             self._scheduler.add_job(
                 self._sweep,
-                DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.timezone.utc),
+                DateTrigger(expiry + EXPIRY_MARGIN, timezone=dt.UTC),
                 id="leases:at-expiry",
                 replace_existing=True,
                 misfire_grace_time=self.misfire_grace_seconds,
@@ -225,7 +223,7 @@ class SyncScheduler:
         )
         self._scheduler.add_job(
             self._pull,
-            IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.timezone.utc),
+            IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.UTC),
             args=[int(integration.id)],
             id=pull_job_id(int(integration.id)),
             name=f"pull integration {integration.id}",  # type: ignore[arg-type]
@@ -253,19 +251,19 @@ class SyncScheduler:
 
     async def _pull(self, integration_id: int) -> None:
         try:
-            summary = await run_pull(self.hub, integration_id, "schedule")
-        except (runs.AlreadyRunning, PullRefused) as exc:
+            await run_pull(self.hub, integration_id, "schedule")
+        except (leases.AlreadyRunning, runs.RunRefused) as exc:
             log.info("scheduled pull of integration %s skipped: %s", integration_id, exc)
             return
-        except Exception:  # noqa: BLE001 - the run is already closed as failed; keep the scheduler alive
+        except Exception:
             log.exception("scheduled pull of integration %s crashed", integration_id)
             return
         self.reschedule(integration_id)  # the pull clock moved; Reconnection Required: no more pull jobs
 
     async def _refresh_tokens(self) -> None:
         try:
-            await connections.refresh_expiring_tokens(self.hub)
-        except Exception:  # noqa: BLE001
+            await integration_access.refresh_expiring_tokens(self.hub)
+        except Exception:
             log.exception("token refresh job failed")
 
     # ------------------------------------------------------------ other periodic jobs
@@ -306,54 +304,16 @@ class SyncScheduler:
         return job.trigger.interval if job is not None and isinstance(job.trigger, IntervalTrigger) else None
 
 
-# ---------------------------------------------------------------- leader election
-
-
-@contextlib.contextmanager
-def leader_lock(data_dir: Path) -> Iterator[bool]:
-    """An exclusive, non-blocking flock on data_dir/scheduler.lock; yields whether we got it.
-
-    The OS releases it when the process dies, so a new process can lead at once.
-    """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data_dir / "scheduler.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-            yield True
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-class DbLease:
-    """The Lease row "scheduler": taken when free, expired or its holder is dead; renewed while held."""
-
-    def __init__(self, name: str = "scheduler", ttl: dt.timedelta | None = None) -> None:
-        self.name = name
-        self.ttl = ttl if ttl is not None else runs.lease_ttl()
-        self.holder = runs.holder_id()
-
-    def acquire(self) -> bool:
-        return runs.try_acquire_lease(self.name, self.holder, self.ttl)
-
-    def renew(self) -> bool:
-        return runs.renew_lease(self.name, self.holder, self.ttl)
-
-    def release(self) -> None:
-        runs.release_lease(self.name, self.holder)
-
-
 # ---------------------------------------------------------------- the app's lifespan task
 
 _current: SyncScheduler | None = None
+
+
+def set_current(scheduler: SyncScheduler | None) -> None:
+    """Called by services/leadership.py when this process starts or stops leading."""
+    global _current
+    _current = scheduler
+    rescheduling.attach(scheduler)
 
 
 def current_scheduler() -> SyncScheduler | None:
@@ -361,79 +321,11 @@ def current_scheduler() -> SyncScheduler | None:
     return _current
 
 
-def reschedule(integration_id: int) -> None:
-    """For UI events: update the job at once if this process leads (other instances' leaders pick the
-    change up at their next poll, within ROUTY_CHANGE_POLL_SECONDS)."""
-    if _current is not None:
-        _current.reschedule(integration_id)
-
-
-@contextlib.asynccontextmanager
-async def scheduler_lifespan() -> AsyncIterator[None]:
-    """Register with `app.register_lifespan_task`: leads (or waits to lead) and runs the jobs."""
-    settings = get_settings()
-    if not settings.scheduler_enabled:
-        log.info("scheduler disabled (ROUTY_SCHEDULER_ENABLED=false)")
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(_lead(settings.data_dir, settings.database_url.startswith("sqlite"), stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, timeout=10)
-
-
-async def _lead(data_dir: Path, use_file_lock: bool, stop: asyncio.Event) -> None:
-    """Become leader (retrying while another process is), run the scheduler until `stop`."""
-    waiting = False
-    while not stop.is_set():
-        if use_file_lock:
-            with leader_lock(Path(data_dir)) as leader:
-                if leader:
-                    await _run_scheduler(stop, None)
-                    return
-        else:
-            lease = DbLease()
-            if await asyncio.to_thread(lease.acquire):
-                try:
-                    await _run_scheduler(stop, lease)
-                finally:
-                    lease.release()
-                if stop.is_set():
-                    return
-                continue  # lease lost: try to lead again
-        if not waiting:
-            log.info("scheduler: another process leads; waiting to lead")
-            waiting = True
-        with contextlib.suppress(asyncio.TimeoutError):  # try again while the leader's lease could expire
-            await asyncio.wait_for(stop.wait(), timeout=runs.lease_ttl().total_seconds() / 3)
-
-
-async def _run_scheduler(stop: asyncio.Event, lease: DbLease | None) -> None:
-    global _current
-    scheduler = SyncScheduler(default_hub())
-    for hook in list(_startup_hooks):
-        hook(scheduler)
-    scheduler.rebuild()
-    scheduler.start()
-    _current = scheduler
-    log.info("scheduler started (this process leads)")
-    try:
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=lease.ttl.total_seconds() / 3 if lease else 60)
-            if lease is not None and not stop.is_set() and not await asyncio.to_thread(lease.renew):
-                log.warning("scheduler lease lost; stopping here")
-                return
-    finally:
-        _current = None
-        scheduler.shutdown()
-
-
 _startup_hooks: list[Callable[[SyncScheduler], None]] = []
+
+
+def startup_hooks() -> list[Callable[[SyncScheduler], None]]:
+    return list(_startup_hooks)
 
 
 def on_scheduler_start(hook: Callable[[SyncScheduler], None]) -> None:

@@ -18,6 +18,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import User
 from routy_app.services import audit, auth
+from routy_app.services.audit import Actor
 from routy_app.state import toast
 
 
@@ -64,6 +65,12 @@ class AuthState(rx.State):
     def is_admin(self) -> bool:
         return self.user_role == "admin"
 
+    def bound_ref(self) -> str:
+        return self._bound_ref
+
+    def bind(self, ref: str) -> None:
+        self._bound_ref = ref
+
     def resolve(self) -> User | None:
         """Refresh who is signed in; returns the user (None when signed out)."""
         user = current_user(self)
@@ -78,6 +85,12 @@ class AuthState(rx.State):
                 return rx.redirect("/setup")
         path = self.router.url.path if hasattr(self.router, "url") else "/"
         return rx.redirect(f"/login?next={quote(str(path) or '/')}")
+
+
+def actor(state: rx.State) -> Actor:
+    """The signed-in user as the services' `Actor` (who a change is audited as)."""
+    user = current_user(state)
+    return Actor(user.email, user.id) if user else Actor.system()
 
 
 def audit_log(
@@ -105,14 +118,14 @@ class SessionBinding(Middleware):
     of session every state of the app is reset to its defaults before the event is processed.
     """
 
-    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201 - Reflex's signature
-        root = state._get_root_state()
+    async def preprocess(self, app, state, event):  # noqa: ANN001 - Reflex's signature
+        root = state._get_root_state()  # noqa: SLF001 - Reflex gives middleware no public way to the root
         ref = session_ref(root)
         binding = await root.get_state(AuthState)
-        if binding._bound_ref != ref:
+        if binding.bound_ref() != ref:
             await _reset_app_states(root)
-            binding._bound_ref = ref
-        return None
+            binding.bind(ref)
+        return
 
 
 async def _reset_app_states(root: rx.State) -> None:

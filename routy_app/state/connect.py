@@ -6,18 +6,39 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from routy_app.db import session_scope
-from routy_app.models import Integration
-from routy_app.providers.base import ProviderError
-from routy_app.providers.registry import get_info
-from routy_app.services import connections
-from routy_app.services.connections import ConnectionProblem
+from routy_app import routes
+from routy_app.db import ensure_default_source, session_scope
+from routy_app.models import IntegrationStatus
+from routy_app.providers import registry
+from routy_app.providers.definition import AuthScheme
+from routy_app.providers.errors import ProviderError
+from routy_app.services import catalog, integrations
 from routy_app.services.hub import default_hub
-from routy_app.services.scheduler import reschedule
-from routy_app.services.audit import AuditAction
+from routy_app.services.integrations import ConnectionProblem
 from routy_app.state import toast
-from routy_app.state.auth import audit_log, refusal, session_id
+from routy_app.state.auth import actor, current_user, refusal, session_id
 from routy_app.state.source import SourceState
+
+
+@dataclass(frozen=True)
+class SetupFieldView:
+    """One input of a manual set-up form (providers' `SetupField`), display-ready."""
+
+    name: str
+    label: str
+    kind: str  # text | secret | textarea
+    placeholder: str
+    description: str
+    heading: str  # the group heading shown above this field ("" for none, or when the group continues)
+
+
+def _field_views(provider: str) -> list[SetupFieldView]:
+    views, group = [], ""
+    for f in registry.get(provider).setup_fields:
+        heading = f.group if f.group and f.group != group else ""
+        group = f.group
+        views.append(SetupFieldView(f.name, f.label, f.kind.value, f.placeholder, f.description, heading))
+    return views
 
 
 @dataclass(frozen=True)
@@ -32,7 +53,7 @@ class AccountRow:
 
 
 class ConnectState(rx.State):
-    """One picker dialog and one GA4 dialog for the page (never one per card)."""
+    """One picker dialog and one set-up form dialog for the page (never one per card)."""
 
     picker_open: bool = False
     picker_integration_id: int = 0
@@ -42,32 +63,36 @@ class ConnectState(rx.State):
     accounts: list[AccountRow] = []
     selected_account: str = ""
 
-    ga4_open: bool = False
-    ga4_saving: bool = False
-    ga4_field_errors: dict[str, str] = {}
-    ga4_error: str = ""
+    setup_open: bool = False
+    setup_provider: str = ""
+    setup_title: str = ""
+    setup_intro: str = ""
+    setup_fields: list[SetupFieldView] = []
+    setup_saving: bool = False
+    setup_field_errors: dict[str, str] = {}
+    setup_error: str = ""
 
     redirecting: str = ""
     redirect_url: str = ""  # the provider's consent page; components/notices.py follows it
 
     @rx.event
     async def card_action(self, provider: str, status: str, integration_id: int):
-        """What the card's main button does, by status (see catalog.STATUS_DISPLAY)."""
-        if status in ("not_connected", "pending_account", "reconnect_required"):
-            if (denied := refusal(self, "connect integrations")) is not None:
-                return denied
+        """What the card's main button does, by status (catalog.STATUS_DISPLAY; Settings opens itself)."""
+        if (denied := refusal(self, "connect integrations")) is not None:
+            return denied
         if status == "not_connected":
-            if get_info(provider).auth == "manual":
-                self.ga4_open, self.ga4_field_errors, self.ga4_error = True, {}, ""
-                return
+            definition = registry.get(provider)
+            if definition.auth is AuthScheme.MANUAL:
+                self.setup_provider, self.setup_title = provider, definition.name
+                self.setup_intro, self.setup_fields = definition.setup_intro, _field_views(provider)
+                self.setup_open, self.setup_field_errors, self.setup_error = True, {}, ""
+                return None
             return await self._start(provider, None)
         if status == "pending_account":
             return ConnectState.open_picker(integration_id)
         if status == "reconnect_required":
             return await self._start(provider, integration_id)
-        from routy_app.state.settings import SettingsState
-
-        return SettingsState.open_for(integration_id)
+        return None
 
     @rx.event
     async def reconnect(self, provider: str, integration_id: int):
@@ -79,7 +104,7 @@ class ConnectState(rx.State):
     async def _start(self, provider: str, integration_id: int | None):
         source = await self.get_state(SourceState)
         try:
-            url = await connections.start_oauth(
+            url = await integrations.start_oauth(
                 default_hub(),
                 source.source_id,
                 provider,
@@ -93,6 +118,28 @@ class ConnectState(rx.State):
         self.redirecting, self.redirect_url = provider, url
         return None
 
+    @rx.event
+    def on_page_load(self):
+        """A page load starts with no dialog open; back from a provider's consent page, a new grant opens
+        the account picker and a reconnected one says so (the callback's query: api/oauth.py)."""
+        self.redirecting = self.redirect_url = ""
+        self.picker_open = self.setup_open = False
+        params = self.router.page.params
+        integration_id = str(params.get("integration", ""))
+        if not params.get("connected") or not integration_id.isdigit() or current_user(self) is None:
+            return None
+        with session_scope() as session:
+            card = catalog.card_of(session, int(integration_id))
+        if card is None or card.href != routes.source(self._page_source_id()):
+            return None  # not this page's integration
+        if card.status == IntegrationStatus.PENDING_ACCOUNT:
+            return ConnectState.open_picker(int(integration_id))
+        return toast.success(f"{card.name} is reconnected and active again.")
+
+    def _page_source_id(self) -> int | None:
+        raw = str(self.router.page.params.get("source_id", ""))
+        return int(raw) if raw.isdigit() else ensure_default_source()
+
     # ------------------------------------------------------------ account picker
 
     @rx.event
@@ -101,17 +148,17 @@ class ConnectState(rx.State):
             yield denied
             return
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            if integration is None:
-                yield toast.error("This integration no longer exists.")
-                return
-            self.picker_provider_name = get_info(integration.provider).name
+            card = catalog.card_of(session, integration_id)
+        if card is None:
+            yield toast.error("This integration no longer exists.")
+            return
+        self.picker_provider_name = card.name
         self.picker_integration_id = integration_id
         self.picker_open, self.picker_loading, self.picker_error = True, True, ""
         self.accounts, self.selected_account = [], ""
         yield
         try:
-            choices = await connections.list_account_choices(default_hub(), integration_id)
+            choices = await integrations.list_account_choices(default_hub(), integration_id)
         except (ConnectionProblem, ProviderError) as exc:
             self.picker_error = getattr(exc, "message", str(exc))
             self.picker_loading = False
@@ -151,61 +198,50 @@ class ConnectState(rx.State):
             self.picker_error = "Pick an account first."
             return
         try:
-            integration = await connections.select_account(
-                default_hub(), self.picker_integration_id, self.selected_account
+            integration = await integrations.select_account(
+                default_hub(), self.picker_integration_id, self.selected_account, actor=actor(self)
             )
         except (ConnectionProblem, ProviderError) as exc:
             self.picker_error = getattr(exc, "message", str(exc))
             return
         self.picker_open = False
-        reschedule(integration.id)
-        audit_log(
-            self,
-            AuditAction.ACCOUNT_SELECTED,
-            integration_id=integration.id,
-            source_id=integration.traffic_source_id,
-            detail=f"{self.picker_provider_name}: {integration.account_name} ({integration.account_id})",
-        )
         yield SourceState.refresh_cards
         yield toast.success(
             f"{self.picker_provider_name} is active: linked {integration.account_name} ({integration.account_id})."
         )
 
-    # ------------------------------------------------------------ GA4 manual setup
+    # ------------------------------------------------------------ manual set-up form
 
     @rx.event
-    def set_ga4_open(self, value: bool) -> None:
-        self.ga4_open = value
+    def set_setup_open(self, value: bool) -> None:
+        self.setup_open = value
         if not value:
-            self.ga4_field_errors, self.ga4_error = {}, ""
+            self.setup_field_errors, self.setup_error = {}, ""
 
     @rx.event
-    async def save_ga4(self, form: dict):
+    async def save_setup(self, form: dict):
         if (denied := refusal(self, "connect integrations")) is not None:
             yield denied
             return
-        self.ga4_saving, self.ga4_field_errors, self.ga4_error = True, {}, ""
+        self.setup_saving, self.setup_field_errors, self.setup_error = True, {}, ""
         yield
         source = await self.get_state(SourceState)
+        name = self.setup_title
         try:
-            integration = await connections.setup_manual(
-                default_hub(), source.source_id, "ga4", {k: str(v) for k, v in form.items()}
+            integration = await integrations.setup_manual(
+                default_hub(),
+                source.source_id,
+                self.setup_provider,
+                {k: str(v) for k, v in form.items()},
+                actor=actor(self),
             )
         except ConnectionProblem as exc:
-            self.ga4_saving = False
+            self.setup_saving = False
             if exc.field:
-                self.ga4_field_errors = {exc.field: exc.message}
+                self.setup_field_errors = {exc.field: exc.message}
             else:
-                self.ga4_error = exc.message
+                self.setup_error = exc.message
             return
-        self.ga4_saving, self.ga4_open = False, False
-        reschedule(integration.id)
-        audit_log(
-            self,
-            AuditAction.CONNECTED,
-            integration_id=integration.id,
-            source_id=source.source_id,
-            detail=f"Google Analytics 4 stream {integration.account_id}",
-        )
+        self.setup_saving, self.setup_open = False, False
         yield SourceState.refresh_cards
-        yield toast.success(f"Google Analytics 4 is active for {integration.account_id}.")
+        yield toast.success(f"{name} is active for {integration.account_id}.")

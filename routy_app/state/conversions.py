@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.services import conversions
-from routy_app.services.audit import AuditAction
-from routy_app.state import paging, toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state import paging, reading, toast
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
 PAGE_SIZE = 20
@@ -25,7 +26,7 @@ class ConversionsState(rx.State):
     form_field: str = ""
     api_url: str = ""
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         """What a state manager (Redis) stores: everything but the one-time key.
 
         The key exists only in memory while its dialog is open (closing it clears it) and in the
@@ -36,7 +37,7 @@ class ConversionsState(rx.State):
         return fields
 
     async def _source_id(self) -> int:
-        return (await self.get_state(SourceState)).source_id
+        return await reading.integer(self, SourceState.source_id)
 
     def _load(self, source_id: int) -> None:
         with session_scope() as session:
@@ -72,8 +73,7 @@ class ConversionsState(rx.State):
             return denied
         source_id = await self._source_id()
         with session_scope() as session:
-            self.new_key = conversions.create_api_key(session, source_id)
-        audit_log(self, AuditAction.API_KEY_ROTATED, source_id=source_id)
+            self.new_key = conversions.create_api_key(session, source_id, actor=actor(self))
         self._load(source_id)
         return None
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import reflex as rx
-from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Conversion, Integration
-from routy_app.providers.google_conversion_rules import DEFAULT_EVENT_SOURCE, EVENT_SOURCES
-from routy_app.services import mappings, push, push_retry
-from routy_app.services.audit import AuditAction
+from routy_app.errors import UserFacingError
+from routy_app.services import mappings, push
 from routy_app.services.hub import default_hub
-from routy_app.services.runs import AlreadyRunning
-from routy_app.state import paging, toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.services.push import retry as push_retry
+from routy_app.services.push import validation
+from routy_app.state import paging, reading, toast
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 
 PUSH_PAGE_SIZE = 20
@@ -37,12 +35,19 @@ class ActionOption:
 
 
 @dataclass(frozen=True)
-class EventSourceOption:
-    id: str
+class ChoiceView:
+    value: str
     label: str
 
 
-EVENT_SOURCE_OPTIONS = [EventSourceOption(key, label) for key, label in EVENT_SOURCES.items()]
+@dataclass(frozen=True)
+class MappingFieldView:
+    """An extra field of the mapping form (the provider's `MappingSpec.extra`), e.g. Google's event source."""
+
+    name: str
+    label: str
+    choices: list[ChoiceView]
+    default: str
 
 
 @dataclass(frozen=True)
@@ -54,14 +59,13 @@ class ConversionOption:
 class MappingsState(rx.State):
     rows: list[MappingRow] = []
     actions: list[ActionOption] = []
-    standard_events: list[str] = []
-    provider: str = ""
+    action_is_text: bool = False  # the target is typed (GA4 event names), not chosen from the account's list
+    action_label: str = "Provider action"
+    extra_fields: list[MappingFieldView] = []
+    extra_values: dict[str, str] = {}
     actions_error: str = ""
     form_error: str = ""
     new_action: str = ""
-    new_event_name: str = ""
-    new_event_source: str = DEFAULT_EVENT_SOURCE
-    event_sources: list[EventSourceOption] = EVENT_SOURCE_OPTIONS
     test_mapping_id: int = 0
     test_conversions: list[ConversionOption] = []
     test_conversion: str = ""
@@ -71,7 +75,7 @@ class MappingsState(rx.State):
     _missing: list[int] = []
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
 
     def _load_rows(self, integration_id: int) -> None:
         with session_scope() as session:
@@ -79,8 +83,17 @@ class MappingsState(rx.State):
                 MappingRow(m.id, m.event_type, m.label, m.enabled, m.id in self._missing)
                 for m in mappings.list_mappings(session, integration_id)
             ]
-            integration = session.get(Integration, integration_id)
-            self.provider = integration.provider if integration else ""
+            spec = mappings.spec_for(session, integration_id)
+        self.action_is_text = spec is not None and not spec.live_actions
+        self.action_label = spec.action.label if spec is not None and spec.action is not None else "Provider action"
+        self.extra_fields = [
+            MappingFieldView(f.name, f.label, [ChoiceView(c.value, c.label) for c in f.choices], f.default)
+            for f in (spec.extra if spec is not None else ())
+        ]
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return MappingsState.load if tab == "mappings" else None
 
     @rx.event
     async def load(self):
@@ -89,9 +102,9 @@ class MappingsState(rx.State):
             return
         integration_id = await self._integration_id()
         self.form_error, self.actions_error = "", ""
-        self.new_action, self.new_event_name, self.actions, self.standard_events = "", "", [], []
-        self.new_event_source = DEFAULT_EVENT_SOURCE
+        self.new_action, self.actions = "", []
         self._load_rows(integration_id)
+        self.extra_values = {f.name: f.default for f in self.extra_fields}
         # A Test push opened on this tab stays open (a quick click can reach the server before this load
         # does); one for a mapping of another integration, or a deleted one, closes.
         if self.test_mapping_id not in {row.id for row in self.rows}:
@@ -104,8 +117,6 @@ class MappingsState(rx.State):
             self.actions_error = exc.message
             return
         self.actions = [ActionOption(str(a.id).rsplit("/", 1)[-1], a.name) for a in actions]
-        standard = next((a.extra.get("standard_events") for a in actions if a.extra.get("standard_events")), None)
-        self.standard_events = list(standard or [])
         self._load_rows(integration_id)
 
     @rx.event
@@ -113,12 +124,9 @@ class MappingsState(rx.State):
         self.new_action = value
 
     @rx.event
-    def set_new_event_name(self, value: str) -> None:
-        self.new_event_name = value
-
-    @rx.event
-    def set_new_event_source(self, value: str) -> None:
-        self.new_event_source = value
+    def set_extra(self, name: str, value: str) -> None:
+        if name in {f.name for f in self.extra_fields}:  # events come from the browser: anything can arrive
+            self.extra_values = {**self.extra_values, name: value}
 
     @rx.event
     async def add(self, form: dict):
@@ -127,25 +135,20 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         event_type = str(form.get("event_type", "")).strip().lower()
         action_id = self.new_action or str(form.get("action_id", "")).strip()
-        if self.provider != "ga4" and action_id not in {a.id for a in self.actions}:
+        if not self.action_is_text and action_id not in {a.id for a in self.actions}:
             self.form_error = "Choose one of the provider's actions listed here."
             return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)
-        extra = (
-            {"event_name": self.new_event_name}
-            if self.provider == "meta_ads"
-            else {"event_source": self.new_event_source}
-            if self.provider == "google_ads"
-            else {}
-        )
+        extra = {f.name: self.extra_values.get(f.name, "") for f in self.extra_fields}
         try:
-            view = await mappings.save_mapping(default_hub(), integration_id, event_type, action_id, name, extra)
+            view = await mappings.save_mapping(
+                default_hub(), integration_id, event_type, action_id, name, extra, actor=actor(self)
+            )
         except mappings.MappingProblem as exc:
             self.form_error = exc.message
             return None
-        self.form_error, self.new_action, self.new_event_name = "", "", ""
-        self.new_event_source = DEFAULT_EVENT_SOURCE
-        audit_log(self, AuditAction.MAPPING_ADDED, integration_id=integration_id, detail=f"{event_type} → {view.label}")
+        self.form_error, self.new_action = "", ""
+        self.extra_values = {f.name: f.default for f in self.extra_fields}
         self._load_rows(integration_id)
         return toast.success(f"'{event_type}' conversions now go to {view.label}.")
 
@@ -155,16 +158,9 @@ class MappingsState(rx.State):
             return denied
         integration_id = await self._integration_id()
         try:
-            with session_scope() as session:
-                view = mappings.set_enabled(session, mapping_id, enabled)
+            mappings.set_enabled(mapping_id, enabled, actor=actor(self))
         except mappings.MappingProblem as exc:
             return toast.error(exc.message)
-        audit_log(
-            self,
-            AuditAction.MAPPING_CHANGED,
-            integration_id=integration_id,
-            detail=f"{view.event_type} → {view.label} {'enabled' if enabled else 'disabled'}",
-        )
         self._load_rows(integration_id)
         return None
 
@@ -174,11 +170,9 @@ class MappingsState(rx.State):
             return denied
         integration_id = await self._integration_id()
         try:
-            with session_scope() as session:
-                mappings.delete_mapping(session, mapping_id)
+            mappings.delete_mapping(mapping_id, actor=actor(self))
         except mappings.MappingProblem as exc:
             return toast.error(exc.message)
-        audit_log(self, AuditAction.MAPPING_DELETED, integration_id=integration_id, detail=f"mapping {mapping_id}")
         self._load_rows(integration_id)
         return None
 
@@ -190,19 +184,8 @@ class MappingsState(rx.State):
         row = next((r for r in self.rows if r.id == mapping_id), None)
         integration_id = await self._integration_id()
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            convs = session.exec(
-                select(Conversion)
-                .where(
-                    Conversion.traffic_source_id == (integration.traffic_source_id if integration else 0),
-                    Conversion.event_type == (row.event_type if row else ""),
-                )
-                .order_by(Conversion.id.desc())
-                .limit(20)
-            ).all()
-        self.test_conversions = [
-            ConversionOption(str(c.id), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}") for c in convs
-        ]
+            samples = validation.sample_conversions(session, integration_id, row.event_type if row else "")
+        self.test_conversions = [ConversionOption(str(conv_id), label) for conv_id, label in samples]
         self.test_mapping_id, self.test_payload, self.test_answer = mapping_id, "", ""
         self.test_conversion = self.test_conversions[0].id if self.test_conversions else ""
 
@@ -221,10 +204,10 @@ class MappingsState(rx.State):
         self.test_answer = "Sending…"
         yield
         try:
-            result = await push.test_push(
+            result = await push.validate_push(
                 default_hub(), await self._integration_id(), self.test_mapping_id, int(self.test_conversion)
             )
-        except push.PushProblem as exc:
+        except UserFacingError as exc:
             self.test_answer, self.test_ok = exc.message, False
             return
         self.test_payload, self.test_answer, self.test_ok = result.payload_json, result.answer_text, result.ok
@@ -252,7 +235,7 @@ class PushHistoryState(rx.State):
     last_result: str = ""
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
 
     def _reason(self) -> str | None:
         """The reason filter in force (it applies to the Failed view only)."""
@@ -275,6 +258,10 @@ class PushHistoryState(rx.State):
                 if self.status_filter in ("all", "failed")
                 else 0
             )
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return PushHistoryState.load if tab == "push" else None
 
     @rx.event
     async def load(self):
@@ -306,9 +293,8 @@ class PushHistoryState(rx.State):
         if (denied := refusal(self, "retry pushes")) is not None:
             return denied
         try:
-            with session_scope() as session:
-                push.retry_row(session, push_id)
-        except push.PushProblem as exc:
+            push.retry_row(push_id)
+        except UserFacingError as exc:
             return toast.error(exc.message)
         self._load(await self._integration_id())
         return toast.info("Queued again; it goes out with the next push (or press Push now).")
@@ -322,15 +308,7 @@ class PushHistoryState(rx.State):
         if self.status_filter not in ("all", "failed"):
             return toast.info("Nothing in this view has failed.")
         reason = self._reason()
-        with session_scope() as session:
-            count = push_retry.retry_failed(session, integration_id, reason)
-        if count:
-            audit_log(
-                self,
-                AuditAction.PUSHES_RETRIED,
-                integration_id=integration_id,
-                detail=f"{count} failed push{'es' if count != 1 else ''}" + (f" ({reason[:120]})" if reason else ""),
-            )
+        count = push_retry.retry_failed(integration_id, reason, actor=actor(self))
         self._load(integration_id)
         if not count:
             return toast.info("Nothing to retry: no failed pushes in this view.")
@@ -350,7 +328,7 @@ class PushHistoryState(rx.State):
         try:
             summary = await push.run_push(default_hub(), integration_id, "manual")
             self.last_result = summary.message
-        except AlreadyRunning as exc:
+        except UserFacingError as exc:  # already running, or it cannot push now
             self.last_result = str(exc)
         self.pushing = False
         self._load(integration_id)

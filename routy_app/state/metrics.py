@@ -9,17 +9,14 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import reflex as rx
 
+from routy_app import routes
 from routy_app.db import session_scope
-from routy_app.models import Integration
-from routy_app.providers.registry import get_info
 from routy_app.services import metrics_queries as mq
 from routy_app.services import metrics_view
-from routy_app.services.scheduler import current_scheduler, pull_job_id
-from routy_app.state import paging, toast
+from routy_app.state import paging, reading, toast
 from routy_app.state.auth import current_user
 from routy_app.state.settings import SettingsState
 
@@ -67,13 +64,17 @@ class MetricsState(rx.State):
     _currency: str = ""
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
+
+    @rx.event
+    def on_tab(self, tab: str):
+        return MetricsState.load if tab == "metrics" else None
 
     @rx.event
     async def load(self):
         if current_user(self) is None:
             return rx.redirect("/login")
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         self.start, self.end = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.level, self.campaign_id, self.ad_group_id, self.crumbs, self.page = "campaign", "", "", [], 1
         self.sort_by, self.descending, self.range_error = "cost_micros", True, ""
@@ -104,10 +105,10 @@ class MetricsState(rx.State):
             return
         start, end = dates
         with session_scope() as session:
-            integration = session.get(Integration, integration_id)
-            if integration is None:
+            found = metrics_view.context(session, integration_id)
+            if found is None:
                 return
-            self._provider, self._currency = integration.provider, integration.account_currency or ""
+            self._provider, self._currency = found.provider, found.currency
             labels = metrics_view.level_labels(self._provider)
             self.level_label = labels[self.level]
             self.child_options = [
@@ -130,7 +131,7 @@ class MetricsState(rx.State):
                 PAGE_SIZE,
                 self._currency,
             )
-            self.empty_text = "" if self.points else self._empty(integration)
+            self.empty_text = "" if self.points else found.empty_text
         query = {
             "level": self.level,
             "start": self.start,
@@ -139,14 +140,7 @@ class MetricsState(rx.State):
             "desc": "1" if self.descending else "0",
             **self._parent(),
         }
-        self.export_url = f"/api/metrics/{integration_id}/export.csv?{urlencode(query)}"
-
-    def _empty(self, integration: Integration) -> str:
-        scheduler = current_scheduler()
-        next_run = scheduler.jobs().get(pull_job_id(int(integration.id))) if scheduler else None
-        if get_info(integration.provider).key == "ga4" and integration.direction == "push":
-            return "This GA4 stream only receives conversions; add a property id and service account to pull reports."
-        return "No metrics for these dates yet. " + metrics_view.next_sync_text(integration, next_run)
+        self.export_url = routes.metrics_export(integration_id, query)
 
     def _parent(self) -> dict[str, str]:
         return {k: v for k, v in (("campaign_id", self.campaign_id), ("ad_group_id", self.ad_group_id)) if v}
@@ -171,10 +165,10 @@ class MetricsState(rx.State):
     @rx.event
     async def go(self, delta: int):
         if isinstance(delta, bool) or not isinstance(delta, int):
-            return None
+            return
         self.page = paging.move(self.page, delta, self.total_rows, PAGE_SIZE)
         self._refresh(await self._integration_id())
-        return None
+        return
 
     @rx.event
     async def drill(self, row_id: str, name: str, child_level: str):
@@ -213,9 +207,9 @@ class MetricsState(rx.State):
     @rx.event
     async def back_to(self, index: int):
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.crumbs):
-            return None
+            return
         crumb = self.crumbs[index]
         self.level, self.campaign_id, self.ad_group_id = crumb.level, crumb.campaign_id, crumb.ad_group_id
         self.crumbs, self.page = self.crumbs[:index], 1
         self._refresh(await self._integration_id())
-        return None
+        return

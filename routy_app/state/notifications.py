@@ -17,8 +17,8 @@ from routy_app.services.alerts.channels import ChannelProblem
 from routy_app.services.alerts.evaluator import send_test
 from routy_app.services.alerts.job import default_transport, kick
 from routy_app.services.audit import AuditAction
-from routy_app.state.auth import AuthState, audit_log, current_user, refusal
 from routy_app.state import toast
+from routy_app.state.auth import AuthState, audit_log, current_user, refusal
 from routy_app.state.source import SourceState
 from routy_app.timeutil import utcnow
 

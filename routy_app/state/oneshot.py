@@ -15,6 +15,10 @@ import reflex as rx
 from reflex.middleware import Middleware
 from reflex_base.constants import CompileVars
 
+from routy_app.state.connect import ConnectState
+from routy_app.state.source import SourceState
+from routy_app.state.toast import ToastState
+
 
 @functools.cache
 def _hydrate_events() -> frozenset[str]:
@@ -23,20 +27,16 @@ def _hydrate_events() -> frozenset[str]:
 
 
 def _one_shot_fields() -> dict[type[rx.State], tuple[str, ...]]:
-    from routy_app.state.connect import ConnectState
-    from routy_app.state.source import SourceState
-    from routy_app.state.toast import ToastState
-
     return {ConnectState: ("redirect_url",), SourceState: ("clean_query",), ToastState: ("kind",)}
 
 
 class PageLoadReset(Middleware):
-    async def preprocess(self, app, state, event):  # noqa: ANN001, ANN201 - Reflex's signature
+    async def preprocess(self, app, state, event):  # noqa: ANN001 - Reflex's signature
         if event.name not in _hydrate_events():
-            return None
-        root = state._get_root_state()
+            return
+        root = state._get_root_state()  # noqa: SLF001 - Reflex gives middleware no public way to the root
         for cls, names in _one_shot_fields().items():
             substate = await root.get_state(cls)
             for name in names:
                 setattr(substate, name, cls.get_fields()[name].default_value())
-        return None
+        return

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import reflex as rx
-
 from dataclasses import dataclass
 
+import reflex as rx
+
 from routy_app.db import session_scope
-from routy_app.services import catalog, connections, doctor
+from routy_app.errors import UserFacingError
+from routy_app.services import catalog, doctor, integrations, push
 from routy_app.services.alerts import views as alert_views
-from routy_app.services.connections import ConnectionProblem
 from routy_app.services.hub import default_hub
-from routy_app.services.scheduler import reschedule
-from routy_app.services.audit import AuditAction
+from routy_app.services.integrations import ConnectionProblem
 from routy_app.state import toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
 
@@ -79,6 +78,11 @@ class SettingsState(rx.State):
         self.open = True
 
     @rx.event
+    def on_page_load(self) -> None:
+        """A page load starts with the dialog closed."""
+        self.open = self.confirm_open = False
+
+    @rx.event
     def reload(self) -> None:
         if current_user(self) is not None:
             self._load()
@@ -88,21 +92,9 @@ class SettingsState(rx.State):
         self.open = value
 
     @rx.event
-    def set_tab(self, value: str):
-        """Each tab loads its own data when shown (only one page of it goes to the browser)."""
+    def set_tab(self, value: str) -> None:
+        """The tab shown; each tab's state loads its own data (its `on_tab`, bound beside this one)."""
         self.tab = value
-        from routy_app.state.mappings import MappingsState, PushHistoryState
-        from routy_app.state.metrics import MetricsState
-        from routy_app.state.sync import SyncState
-
-        loaders = {
-            "sync": [SyncState.load],
-            "history": [SyncState.load, SyncState.watch_history],
-            "mappings": [MappingsState.load],
-            "push": [PushHistoryState.load],
-            "metrics": [MetricsState.load],
-        }
-        return loaders.get(value)
 
     @rx.event
     async def test_connection(self):
@@ -111,15 +103,9 @@ class SettingsState(rx.State):
             return
         self.testing, self.test_message = True, ""
         yield
-        outcome = await connections.test_connection(default_hub(), self.integration_id)
+        outcome = await integrations.check_connection(default_hub(), self.integration_id, actor=actor(self))
         self.testing, self.test_ok = False, outcome.ok
         self.test_message = f"{outcome.message.rstrip('.')} ({outcome.elapsed_ms} ms)"
-        audit_log(
-            self,
-            AuditAction.TEST_CONNECTION,
-            integration_id=self.integration_id,
-            detail="OK" if outcome.ok else outcome.message,
-        )
         self._load()
         yield SourceState.refresh_cards
 
@@ -132,21 +118,15 @@ class SettingsState(rx.State):
         self.checking, self.setup_checks, self.setup_summary = True, [], ""
         yield
         try:
-            report = await doctor.check_integration(default_hub(), self.integration_id)
+            report = await doctor.check_integration(default_hub(), self.integration_id, actor=actor(self))
         except ConnectionProblem as exc:
             self.checking, self.setup_summary, self.setup_ok = False, exc.message, False
             return
         self.setup_checks = [
             SetupCheckRow(c.name, c.status, *CHECK_DISPLAY[c.status], c.message, c.fix) for c in report.checks
         ]
-        failed = sum(c.failed for c in report.checks)
-        warned = sum(c.status == "warn" for c in report.checks)
-        self.setup_ok = not failed
-        self.setup_summary = (f"{failed} check(s) failed" if failed else "Every check passed") + (
-            f", {warned} warning(s)." if warned else "."
-        )
+        self.setup_ok, self.setup_summary = not report.failed, report.summary
         self.checking = False
-        audit_log(self, AuditAction.SETUP_CHECKED, integration_id=self.integration_id, detail=self.setup_summary)
         self._load()
 
     @rx.event
@@ -154,16 +134,9 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "pause or resume integrations")) is not None:
             return denied
         try:
-            integration = connections.set_paused(self.integration_id, paused)
+            integrations.set_paused(self.integration_id, paused, actor=actor(self))
         except ConnectionProblem as exc:
             return toast.error(exc.message)
-        audit_log(
-            self,
-            AuditAction.PAUSED if paused else AuditAction.RESUMED,
-            integration_id=self.integration_id,
-            source_id=integration.traffic_source_id,
-        )
-        reschedule(self.integration_id)
         self._load()
         if paused:
             return [SourceState.refresh_cards, toast.success("Paused: nothing syncs until you resume.")]
@@ -176,9 +149,6 @@ class SettingsState(rx.State):
     @rx.event(background=True)
     async def flush_queue(self):
         """After Resume, send what waited in the outbox now rather than at the next minute's push job."""
-        from routy_app.services import push
-        from routy_app.services.runs import AlreadyRunning
-
         async with self:
             denied = refusal(self, "push conversions")
             integration_id = self.integration_id
@@ -187,8 +157,8 @@ class SettingsState(rx.State):
             return
         try:
             summary = await push.run_push(default_hub(), integration_id, "resume")
-        except AlreadyRunning:
-            return  # a push is under way: it sends them
+        except UserFacingError:  # a push is under way (it sends them), or it cannot push now
+            return
         if summary.run_id is None:
             return  # nothing was waiting
         async with self:
@@ -202,7 +172,7 @@ class SettingsState(rx.State):
         if (denied := refusal(self, "disconnect integrations")) is not None:
             return denied
         try:
-            self.removal_text = connections.describe_removal(self.integration_id)
+            self.removal_text = integrations.describe_removal(self.integration_id)
         except ConnectionProblem as exc:
             return toast.error(exc.message)
         self.confirm_open = True
@@ -219,19 +189,12 @@ class SettingsState(rx.State):
         self.busy = True
         yield
         try:
-            message = await connections.disconnect(default_hub(), self.integration_id)
+            message = await integrations.disconnect(default_hub(), self.integration_id, actor=actor(self))
         except ConnectionProblem as exc:
             self.busy = False
             yield toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
-        audit_log(
-            self,
-            AuditAction.DISCONNECTED,
-            integration_id=self.integration_id,
-            detail=self.details.provider_name if self.details else "",
-        )
-        reschedule(self.integration_id)
         self.details = None
         yield SourceState.refresh_cards
         yield toast.success(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app.db import ensure_default_source, session_scope
-from routy_app.services import catalog, connections
+from routy_app.services import catalog, integrations
 from routy_app.state import toast
 from routy_app.state.auth import AuthState, current_user
 
@@ -27,15 +27,7 @@ class SourceState(rx.State):
 
     @rx.event
     async def load(self):
-        from routy_app.state.connect import ConnectState
-
-        connect = await self.get_state(ConnectState)
-        connect.redirecting = connect.redirect_url = ""  # back from a provider page
-        connect.picker_open = connect.ga4_open = False  # a page load starts with no dialog open
-        from routy_app.state.settings import SettingsState
-
-        settings = await self.get_state(SettingsState)
-        settings.open = settings.confirm_open = False
+        """The page's sources and cards (the connect dialogs and Settings load themselves: routy_app.py)."""
         auth_state = await self.get_state(AuthState)
         if auth_state.resolve() is None:
             self.sources, self.cards, self.source_name = [], [], ""
@@ -52,29 +44,18 @@ class SourceState(rx.State):
         return self._after_oauth()
 
     def _after_oauth(self):
-        """Act on the OAuth callback's outcome carried in the query string (see api/oauth.py).
+        """Say why an OAuth callback failed, from its code in the query string (see api/oauth.py).
 
         `oauth_error` is a code: only our own text for a known code is shown, so a link with
-        made-up text cannot dress it up as a message from Routy.
+        made-up text cannot dress it up as a message from Routy. A success is ConnectState's to act on.
         """
-        from routy_app.state.connect import ConnectState
-
         params = self.router.page.params
-        self.flash_error = connections.callback_message(
+        self.flash_error = integrations.callback_message(
             str(params.get("oauth_error", "")), str(params.get("provider", ""))
         )
         # Drop the one-time query so a reload does not replay it (components/notices.py does it).
         self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider"))
-        if self.flash_error:
-            return toast.error(self.flash_error)
-        integration = str(params.get("integration", ""))
-        if params.get("connected") and integration.isdigit():
-            card = next((c for c in self.cards if c.integration_id == int(integration)), None)
-            if card is not None and card.status == "pending_account":
-                return ConnectState.open_picker(int(integration))
-            if card is not None:
-                return toast.success(f"{card.name} is reconnected and active again.")
-        return None
+        return toast.error(self.flash_error) if self.flash_error else None
 
     @rx.event
     def query_cleaned(self) -> None:

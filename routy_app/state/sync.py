@@ -7,15 +7,16 @@ import asyncio
 import reflex as rx
 
 from routy_app.db import session_scope
-from routy_app.services import history, sync_settings
-from routy_app.services.connections import ConnectionProblem
-from routy_app.services.audit import AuditAction
+from routy_app.errors import UserFacingError
+from routy_app.services import run_history
 from routy_app.services.hub import default_hub
-from routy_app.services.scheduler import reschedule
-from routy_app.state import paging, toast
-from routy_app.state.auth import audit_log, current_user, refusal
+from routy_app.services.integrations import ConnectionProblem, sync_settings
+from routy_app.services.sync_now import sync_now
+from routy_app.state import paging, reading, toast
+from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
+from routy_app.statuses import RunTrigger
 
 HISTORY_PAGE_SIZE = 10
 PROGRESS_POLL_SECONDS = 0.5
@@ -39,7 +40,7 @@ class SyncState(rx.State):
     last_result_ok: bool = True
     confirm_full_open: bool = False
 
-    history_rows: list[history.RunRow] = []
+    history_rows: list[run_history.RunRow] = []
     history_total: int = 0
     history_page: int = 1
     _provider: str = ""
@@ -47,7 +48,16 @@ class SyncState(rx.State):
     _running_for: int = 0
 
     async def _integration_id(self) -> int:
-        return (await self.get_state(SettingsState)).integration_id
+        return await reading.integer(self, SettingsState.integration_id)
+
+    @rx.event
+    def on_tab(self, tab: str):
+        """Settings' tabs: Sync loads its form and history; Sync History also keeps itself current."""
+        if tab == "sync":
+            return SyncState.load
+        if tab == "history":
+            return [SyncState.load, SyncState.watch_history]
+        return None
 
     @rx.event
     async def load(self):
@@ -67,7 +77,7 @@ class SyncState(rx.State):
 
     def _load_history(self, integration_id: int) -> None:
         with session_scope() as session:
-            self.history_rows, self.history_total = history.page(
+            self.history_rows, self.history_total = run_history.page(
                 session, integration_id, self.history_page, HISTORY_PAGE_SIZE
             )
 
@@ -105,21 +115,13 @@ class SyncState(rx.State):
             return denied
         integration_id = await self._integration_id()
         try:
-            saved = sync_settings.save(integration_id, {k: str(v) for k, v in form.items()})
+            saved = sync_settings.save(integration_id, {k: str(v) for k, v in form.items()}, actor=actor(self))
         except ConnectionProblem as exc:
             self.field_errors = {exc.field or "form": exc.message}
-            return
+            return None
         self.field_errors = {}
         self.direction, self.schedule_minutes = saved.direction, str(saved.schedule_minutes)
         self.lookback_days, self.history_days = str(saved.lookback_days), str(saved.history_days)
-        reschedule(integration_id)
-        audit_log(
-            self,
-            AuditAction.SETTINGS_CHANGED,
-            integration_id=integration_id,
-            detail=f"direction {saved.direction}, every {saved.schedule_minutes} min, lookback {saved.lookback_days} d, "
-            f"history {saved.history_days} d",
-        )
         return toast.success("Sync settings saved; the new schedule applies now.")
 
     @rx.event
@@ -136,11 +138,8 @@ class SyncState(rx.State):
 
     @rx.event(background=True)
     async def sync_now(self, trigger: str):
-        """Run a pull now; progress comes from the run row the engine updates page by page."""
-        from routy_app.services.pull import PullRefused, run_pull
-        from routy_app.services.push import run_push
-        from routy_app.services.runs import AlreadyRunning
-
+        """Run a pull now (a push-only integration sends its queue); progress comes from the run row the
+        engine updates page by page."""
         async with self:
             denied = refusal(self, "start syncs")
             start = denied is None and not self.running
@@ -151,22 +150,13 @@ class SyncState(rx.State):
                 self._running_for = integration_id
                 self.running, self.confirm_full_open, self.last_result = True, False, ""
                 self.progress_level, self.progress_rows, self.progress_percent = "starting", 0, 0
+                who = actor(self)
         if denied is not None:
             yield denied
         if not start:
             return
-        audit_log(
-            self,
-            AuditAction.FULL_SYNC_REQUESTED if trigger == "full" else AuditAction.SYNC_REQUESTED,
-            integration_id=integration_id,
-        )
-        push_only = self.direction == "push"  # Sync Now on a push-only integration sends its queue
-        job = (
-            run_push(default_hub(), integration_id, "manual")
-            if push_only
-            else run_pull(default_hub(), integration_id, trigger)
-        )
-        task = asyncio.create_task(job)
+        run_trigger = RunTrigger.FULL if trigger == "full" else RunTrigger.MANUAL  # events come from the browser
+        task = asyncio.create_task(sync_now(default_hub(), integration_id, run_trigger, actor=who))
         while not task.done():
             await asyncio.wait({task}, timeout=PROGRESS_POLL_SECONDS)
             await self._show_progress(integration_id)
@@ -176,9 +166,7 @@ class SyncState(rx.State):
                 summary = task.result()
                 self.last_result_ok = summary.status in ("success", "idle")
                 self.last_result = summary.message
-            except (AlreadyRunning, PullRefused) as exc:
-                self.last_result_ok, self.last_result = False, str(exc)
-            except ConnectionProblem as exc:
+            except UserFacingError as exc:  # already running, cannot pull now, the integration is gone
                 self.last_result_ok, self.last_result = False, exc.message
             self.history_page = 1
             self._load_history(integration_id)
@@ -187,22 +175,11 @@ class SyncState(rx.State):
 
     async def _show_progress(self, integration_id: int) -> None:
         with session_scope() as session:
-            run = history.latest(session, integration_id, "pull")
+            run = run_history.latest(session, integration_id, "pull")
         if run is None or run.finished_at is not None:
             return
         async with self:
             self.progress_level = run.progress_level or "starting"
             self.progress_rows = run.records_read
-            self.progress_percent = _percent(self._provider, run.progress_level)
+            self.progress_percent = run_history.level_percent(self._provider, run.progress_level)
             self._load_history(integration_id)
-
-
-def _percent(provider: str, level: str | None) -> int:
-    """Share of the provider's levels finished before the current one."""
-    from routy_app.providers.registry import UnknownProvider, get_info
-
-    try:
-        levels = get_info(provider).levels
-    except UnknownProvider:
-        return 0
-    return int(100 * levels.index(level) / len(levels)) if level in levels else 0

@@ -31,17 +31,17 @@ class ToastState(rx.State):
             self.kind = ""
 
 
-def success(text: str):  # noqa: ANN201 - an EventSpec
+def success(text: str):
     return ToastState.show("success", text)
 
 
-def error(text: str):  # noqa: ANN201
+def error(text: str):
     return ToastState.show("error", text)
 
 
-def info(text: str):  # noqa: ANN201
+def info(text: str):
     return ToastState.show("info", text)
 
 
-def warning(text: str):  # noqa: ANN201
+def warning(text: str):
     return ToastState.show("warning", text)

@@ -34,8 +34,8 @@ def _upload_clicks_action(sandbox: LiveSandbox) -> str:
     )
 
 
-def _request(sandbox: LiveSandbox, count: int = 2, **request_fields) -> dm.IngestEventsRequest:  # noqa: ANN003
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+def _request(sandbox: LiveSandbox, count: int = 2, **request_fields) -> dm.IngestEventsRequest:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     destination = dm.Destination(
         reference="ca1",
         product_destination_id=_upload_clicks_action(sandbox),

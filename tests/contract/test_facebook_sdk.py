@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import pytest
 from facebook_business.adobjects.adaccount import AdAccount
 from facebook_business.adobjects.adsinsights import AdsInsights
-from facebook_business.adobjects.user import User
 from facebook_business.adobjects.serverside.action_source import ActionSource
 from facebook_business.adobjects.serverside.custom_data import CustomData
 from facebook_business.adobjects.serverside.event import Event
 from facebook_business.adobjects.serverside.event_request import EventRequest
 from facebook_business.adobjects.serverside.user_data import UserData
+from facebook_business.adobjects.user import User
 from facebook_business.api import FacebookAdsApi, FacebookRequestError
 from facebook_business.session import FacebookSession
 

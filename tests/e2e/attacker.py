@@ -30,14 +30,17 @@ ws.onmessage = (m) => {
   window.__log.push(m.data);
   if (m.data[0] === "0") ws.send("40/_event,{}");
   else if (m.data === "2") ws.send("3");
-  else if (m.data.startsWith("40/_event")) { ws.send(ev("%(load)s")); setTimeout(() => ws.send(ev("%(rotate)s")), 1000); }
+  else if (m.data.startsWith("40/_event")) {
+    ws.send(ev("%(load)s")); setTimeout(() => ws.send(ev("%(rotate)s")), 1000);
+  }
 };
 window.__csv = null;
 fetch("http://localhost:%(port)d/api/metrics/1/export.csv?start=2026-01-01&end=2026-01-02", {credentials: "include"})
   .then(r => r.text()).then(t => { window.__csv = "read: " + t; }).catch(e => { window.__csv = "blocked: " + e; });
 window.__control = null;
 fetch("http://localhost:%(port)d/sandbox/_control/tokens", {credentials: "include"})
-  .then(r => r.text()).then(t => { window.__control = "read: " + t; }).catch(e => { window.__control = "blocked: " + e; });
+  .then(r => r.text()).then(t => { window.__control = "read: " + t; })
+  .catch(e => { window.__control = "blocked: " + e; });
 """
 
 AUTO_SUBMIT = """<form id="f" method="post" action="http://localhost:%(port)d%(path)s">%(fields)s</form>
@@ -75,7 +78,7 @@ def evil_site() -> Iterator[EvilSite]:
     site = EvilSite(port)
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             body = site.pages.get(self.path.split("?")[0], "<!doctype html><p>nothing here</p>").encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -83,7 +86,7 @@ def evil_site() -> Iterator[EvilSite]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *_args) -> None:  # noqa: ANN002
+        def log_message(self, *_args) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)

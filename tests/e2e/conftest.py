@@ -6,6 +6,7 @@ Run in its own pytest process (pytest-playwright holds an event loop): `make tes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -82,10 +83,8 @@ def _wait_until_healthy(proc: subprocess.Popen, url: str, log_path: Path) -> Non
                 return
         except httpx.HTTPError:
             pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.5)  # waits on the child, returning early if it dies
-        except subprocess.TimeoutExpired:
-            pass
     raise RuntimeError(
         f"app did not become healthy in {START_TIMEOUT}s:\n{log_path.read_text(errors='replace')[-3000:]}"
     )

@@ -26,11 +26,11 @@ from tests.e2e.helpers import new_source, open_source
 SKIP_DIRS = {".venv", ".tools", "node_modules", ".git", "__pycache__", ".pytest_cache", ".hypothesis"}
 
 
-def _engine(app_server):  # noqa: ANN001, ANN202
+def _engine(app_server):
     return create_engine(f"sqlite:///{app_server.data_dir / 'routy.db'}")
 
 
-def _key_hash(app_server, source_id: int) -> str | None:  # noqa: ANN001
+def _key_hash(app_server, source_id: int) -> str | None:
     engine = _engine(app_server)
     with Session(engine) as session:
         value = session.get(TrafficSource, source_id).api_key_hash
@@ -38,7 +38,7 @@ def _key_hash(app_server, source_id: int) -> str | None:  # noqa: ANN001
     return value
 
 
-def _create_key(app_server, source_id: int) -> str:  # noqa: ANN001
+def _create_key(app_server, source_id: int) -> str:
     engine = _engine(app_server)
     with Session(engine) as session:
         key = conversions.create_api_key(session, source_id)
@@ -46,7 +46,7 @@ def _create_key(app_server, source_id: int) -> str:  # noqa: ANN001
     return key
 
 
-def _sign_in_with_the_form(page: Page, app_server, email: str, password: str) -> None:  # noqa: ANN001
+def _sign_in_with_the_form(page: Page, app_server, email: str, password: str) -> None:
     page.goto(app_server.url + "/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
@@ -69,7 +69,7 @@ def _files_containing(roots: list[Path], needles: list[bytes]) -> list[str]:
     return hits
 
 
-def _raw_status(app_server, request: bytes) -> str:  # noqa: ANN001
+def _raw_status(app_server, request: bytes) -> str:
     port = int(app_server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         conn.sendall(request)

@@ -5,6 +5,7 @@ journeys), and the body cap enforced while a body streams into the real server.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
@@ -126,13 +127,13 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
 # ---------------------------------------------------------------- item 6: the body cap, on the real server
 
 
-def _server_rss(app_server) -> int:  # noqa: ANN001
+def _server_rss(app_server) -> int:
     """Resident memory of the app's processes (the reflex CLI and its server workers)."""
     root = psutil.Process(app_server.pid)
     return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
 
 
-def _stream(app_server, path: str, headers: str, chunks: int, chunk: bytes, chunked: bool) -> tuple[str, int]:  # noqa: ANN001
+def _stream(app_server, path: str, headers: str, chunks: int, chunk: bytes, chunked: bool) -> tuple[str, int]:
     """Send a large body and stop as soon as the server answers; returns (status line, bytes sent)."""
     port = int(app_server.url.rsplit(":", 1)[1])
     sent = 0
@@ -141,10 +142,8 @@ def _stream(app_server, path: str, headers: str, chunks: int, chunk: bytes, chun
         conn.setblocking(False)
         answer = b""
         for _ in range(chunks):
-            try:
+            with contextlib.suppress(BlockingIOError):
                 answer += conn.recv(4096)
-            except BlockingIOError:
-                pass
             if answer:
                 break
             piece = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") if chunked else chunk

@@ -92,7 +92,7 @@ def _sockets(page: Page) -> list[str]:
     return urls
 
 
-def _scheduled_pulls(conn) -> int:  # noqa: ANN001
+def _scheduled_pulls(conn) -> int:
     return conn.execute(
         text("SELECT COUNT(*) FROM syncrun WHERE kind = 'pull' AND trigger = 'schedule' AND status = 'success'")
     ).scalar()
@@ -136,7 +136,7 @@ def test_two_instances_from_one_folder_each_serve_their_own_pages_and_share_the_
     with engine.begin() as conn:
         conn.execute(
             text("UPDATE integration SET schedule_minutes = 1440, last_pull_at = :t"),
-            {"t": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=20)).replace(tzinfo=None)},
+            {"t": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)).replace(tzinfo=None)},
         )
         pulls_before = _scheduled_pulls(conn)
     card(other, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()

@@ -49,7 +49,7 @@ def _settings(page: Page, tab: str):
 
 
 def _record(app_server, key: str, ids: list[str]) -> None:
-    when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
+    when = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
     events = [
         {"id": i, "event_type": "sale", "occurred_at": when, "value": "5", "currency": "USD", "gclid": f"Cj0-{i}"}
         for i in ids

@@ -128,21 +128,21 @@ def _a_pull_whose_process_died(app_server, source_id: int) -> None:
     from sqlmodel import Session, create_engine, select
 
     from routy_app.models import Integration, Lease, SyncRun
-    from routy_app.services import runs
+    from routy_app.services import leases
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     engine = create_engine(f"sqlite:///{app_server.data_dir / 'routy.db'}")
     with Session(engine) as session:
         integration = session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).one()
         session.add(
             Lease(
-                name=runs.run_lock_name(int(integration.id)),
+                name=leases.run_lock_name(int(integration.id)),
                 holder=f"dead:{child.pid}:x",
                 expires_at=now + dt.timedelta(seconds=50),
                 renewed_at=now - dt.timedelta(seconds=10),
-                machine=runs.current_process().machine,
+                machine=leases.current_process().machine,
                 pid=child.pid,
                 pid_started=now.timestamp() - 30,
             )

@@ -6,8 +6,11 @@ import httpx
 import pytest
 
 from routy_app.config import Settings
-from routy_app.providers.endpoints import Endpoints
+from routy_app.providers.ga4.endpoints import GA4Endpoints
+from routy_app.providers.google_ads.endpoints import GoogleEndpoints
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 from routy_app.providers.retry import RetryPolicy
+from routy_app.providers.values import Credentials
 from routy_app.sandbox.app import mounted_sandbox
 from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
@@ -35,6 +38,27 @@ async def sandbox_http(sandbox_state: SandboxState):
 
 
 @pytest.fixture
-def endpoints() -> Endpoints:
-    settings = Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox")
-    return Endpoints.from_settings(settings)
+def refreshed() -> list[Credentials]:
+    """Every credential the `google` adapter fixture refreshed on its own (its on_refresh callback)."""
+    return []
+
+
+@pytest.fixture
+def provider_settings() -> Settings:
+    """Settings whose provider hosts are the sandbox's mounts (served in-process by `sandbox_http`)."""
+    return Settings(PUBLIC_URL=SANDBOX_ORIGIN, ROUTY_PROVIDER_MODE="sandbox")
+
+
+@pytest.fixture
+def google_endpoints(provider_settings: Settings) -> GoogleEndpoints:
+    return GoogleEndpoints.from_settings(provider_settings)
+
+
+@pytest.fixture
+def meta_endpoints(provider_settings: Settings) -> MetaEndpoints:
+    return MetaEndpoints.from_settings(provider_settings)
+
+
+@pytest.fixture
+def ga4_endpoints(provider_settings: Settings) -> GA4Endpoints:
+    return GA4Endpoints.from_settings(provider_settings)

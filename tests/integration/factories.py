@@ -14,11 +14,14 @@ import secrets
 import httpx
 import pytest
 
-from routy_app.providers.base import Credentials, Provider
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.google_ads import GoogleAdsProvider
-from routy_app.providers.meta_ads import MetaAdsProvider
-from routy_app.services import connections
+from routy_app.config import Settings
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.google_ads.endpoints import GoogleEndpoints
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
+from routy_app.providers.protocols import OAuthFlow
+from routy_app.providers.values import Credentials
+from routy_app.services import integrations
 from routy_app.services.hub import ProviderHub
 from tests.integration.conftest import FAST_RETRY, SANDBOX_ORIGIN
 from tests.integration.consent import consent
@@ -28,9 +31,9 @@ META_REDIRECT = "http://localhost:3000/oauth/meta/callback"
 
 
 @pytest.fixture
-def hub(db, endpoints, sandbox_http) -> ProviderHub:
+def hub(db, provider_settings: Settings, sandbox_http) -> ProviderHub:
     """Adapters wired to the in-process sandbox, with a retry policy that never sleeps."""
-    return ProviderHub(endpoints, sandbox_http, SANDBOX_ORIGIN, FAST_RETRY)
+    return ProviderHub(provider_settings, sandbox_http, SANDBOX_ORIGIN, FAST_RETRY)
 
 
 async def connected_integration(
@@ -42,21 +45,21 @@ async def connected_integration(
     selectable account (Google: 1234567890, Meta: the first act_ account).
     """
     if provider == "ga4":
-        integration = await connections.setup_manual(
+        integration = await integrations.setup_manual(
             hub, source_id, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
         )
         return int(integration.id)
-    url = await connections.start_oauth(hub, source_id, provider)
-    outcome = await connections.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, source_id, provider)
+    outcome = await integrations.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
     assert outcome.ok, outcome.message
-    choices = await connections.list_account_choices(hub, outcome.integration_id)
+    choices = await integrations.list_account_choices(hub, outcome.integration_id)
     chosen = account_id or next(c.id for c in choices if c.selectable)
-    await connections.select_account(hub, outcome.integration_id, chosen)
+    await integrations.select_account(hub, outcome.integration_id, chosen)
     return int(outcome.integration_id)
 
 
 async def authorize(
-    adapter: Provider, http: httpx.AsyncClient, redirect_uri: str, state: str = "st-1", untick: tuple[str, ...] = ()
+    adapter: OAuthFlow, http: httpx.AsyncClient, redirect_uri: str, state: str = "st-1", untick: tuple[str, ...] = ()
 ) -> Credentials:
     """Allow on the adapter's consent page (clearing the scopes in `untick`), then exchange the code."""
     verifier = secrets.token_urlsafe(48)  # PKCE for Google; Meta ignores it
@@ -66,8 +69,8 @@ async def authorize(
 
 
 @pytest.fixture
-def google(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GoogleAdsProvider:
-    return GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+def google(google_endpoints: GoogleEndpoints, sandbox_http: httpx.AsyncClient, refreshed) -> GoogleAdsProvider:
+    return GoogleAdsProvider(google_endpoints, sandbox_http, retry=FAST_RETRY, on_refresh=refreshed.append)
 
 
 @pytest.fixture(name="creds")
@@ -76,10 +79,22 @@ async def google_creds(google: GoogleAdsProvider, sandbox_http: httpx.AsyncClien
 
 
 @pytest.fixture(name="provider")
-def meta_provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> MetaAdsProvider:
-    return MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+def meta_provider(meta_endpoints: MetaEndpoints, sandbox_http: httpx.AsyncClient) -> MetaAdsProvider:
+    return MetaAdsProvider(meta_endpoints, sandbox_http, retry=FAST_RETRY)
 
 
 @pytest.fixture(name="creds")
 async def meta_creds(provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient) -> Credentials:
     return await authorize(provider, sandbox_http, META_REDIRECT)
+
+
+def ga4_form(
+    measurement_id: str, api_secret: str, property_id: str | None = None, service_account_json: str | None = None
+) -> dict[str, str]:
+    """GA4's set-up form's fields as the UI posts them."""
+    return {
+        "measurement_id": measurement_id,
+        "api_secret": api_secret,
+        "property_id": property_id or "",
+        "service_account_json": service_account_json or "",
+    }

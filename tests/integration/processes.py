@@ -44,7 +44,7 @@ class Gate:
     waiting for the answer. Held requests never reach the sandbox: once released they are answered 503
     (their caller is gone by then)."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001 - an ASGI app
+    def __init__(self, app) -> None:
         self.app = app
         self.path: str | None = None
         self.skip = 0
@@ -73,7 +73,7 @@ class Gate:
             self.held.set()
             return True
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and self._should_hold(scope["path"]):
             await asyncio.to_thread(self._release.wait, 3600)
             await send({"type": "http.response.start", "status": 503, "headers": []})

@@ -16,9 +16,9 @@ import httpx
 from google.ads import datamanager_v1 as dm
 from google.protobuf import json_format
 
-from routy_app.providers.base import Credentials, OutgoingConversion
-from routy_app.providers.google_ads import GoogleAdsProvider
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
+from routy_app.providers.values import Credentials, OutgoingConversion
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
 US, DE = "1234567890", "5550000001"
@@ -50,7 +50,7 @@ async def test_datamanager_ingest_and_status_requests_parse_strictly(
         account = accounts[account_id]
         action = (await google.list_conversion_actions(creds, account))[0]
         action = dataclasses.replace(action, extra={**action.extra, "event_source": "PHONE"})
-        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+        when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
         batch = [
             OutgoingConversion(
                 key=f"K-{account_id}-1",
@@ -97,5 +97,5 @@ async def test_datamanager_ingest_and_status_requests_parse_strictly(
     assert de["destinations"][0]["loginAccount"]["accountId"] != DE
     for request in statuses:
         assert request.method == "GET" and not request.content
-        query = {k: v for k, v in request.url.params.items()}
+        query = dict(request.url.params.items())
         assert strict(dm.RetrieveRequestStatusRequest, query)["requestId"]

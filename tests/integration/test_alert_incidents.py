@@ -21,7 +21,7 @@ from routy_app.models import (
     IntegrationStatus,
     SyncRun,
 )
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.alerts import job, kinds, rules
 from routy_app.services.alerts.delivery import deliver_due
 from routy_app.services.alerts.evaluator import evaluate
@@ -49,8 +49,8 @@ def _revoke_google(sandbox_state) -> None:
 
 
 async def _reconnect(hub, integration_id: int, provider: str = "google_ads") -> None:
-    url = await connections.start_oauth(hub, 1, provider, reconnect_integration_id=integration_id)
-    outcome = await connections.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
+    url = await integrations.start_oauth(hub, 1, provider, reconnect_integration_id=integration_id)
+    outcome = await integrations.complete_oauth(hub, provider, await consent(hub.http, url, "allow"))
     assert outcome.ok, outcome.message
 
 
@@ -87,7 +87,7 @@ async def test_reconnection_required_alerts_once_reminds_daily_and_resolves_on_r
     assert evaluate(clock()).opened == 0
 
     _revoke_google(sandbox_state)
-    outcome = await connections.test_connection(hub, google)
+    outcome = await integrations.check_connection(hub, google)
     assert not outcome.ok and "expired or revoked" in outcome.message
     first = evaluate(clock())
     assert (first.opened, first.notices) == (1, 2)
@@ -148,7 +148,7 @@ async def test_a_disconnected_integration_resolves_its_incidents(hub, clock):
     google = await connected_integration(hub, "google_ads")
     _set(google, status=IntegrationStatus.RECONNECT_REQUIRED)
     evaluate(clock())
-    await connections.disconnect(hub, google)
+    await integrations.disconnect(hub, google)
     assert evaluate(clock.advance(minutes=1)).resolved == 1
     assert _only(kinds.INTEGRATION_ERROR, "resolved").resolution == "The integration was disconnected."
 
@@ -208,7 +208,7 @@ async def test_refresh_keeps_the_grant_end_and_an_ended_grant_means_reconnect(hu
         token = sandbox_state.tokens.get(value)
         if token.kind == "access":
             sandbox_state.tokens.expire(value)
-    assert (await connections.test_connection(hub, google)).ok
+    assert (await integrations.check_connection(hub, google)).ok
     with session_scope() as session:
         assert session.get(Integration, google).access_expires_at == ends
 
@@ -235,9 +235,9 @@ async def test_configured_api_version_sunsetting_within_30_days_alerts(hub, cloc
     _watch_only(kinds.API_SUNSET)
     await connected_integration(hub, "google_ads")
     await connected_integration(hub, "meta_ads")
-    clock.now = dt.datetime(2027, 9, 20, 12, tzinfo=dt.timezone.utc)  # v26: projected sunset about November 2027
+    clock.now = dt.datetime(2027, 9, 20, 12, tzinfo=dt.UTC)  # v26: projected sunset about November 2027
     assert evaluate(clock()).opened == 0
-    clock.now = dt.datetime(2027, 10, 5, 12, tzinfo=dt.timezone.utc)
+    clock.now = dt.datetime(2027, 10, 5, 12, tzinfo=dt.UTC)
     assert evaluate(clock()).opened == 1
     incident = _only(kinds.API_SUNSET)
     assert incident.title == "Google Ads API v26 sunsets about November 2027 · Default traffic source"
@@ -245,7 +245,7 @@ async def test_configured_api_version_sunsetting_within_30_days_alerts(hub, cloc
 
     monkeypatch.setenv("META_API_VERSION", "v25.0")  # sunsets 2027-02-23
     reload_settings()
-    clock.now = dt.datetime(2027, 2, 1, tzinfo=dt.timezone.utc)
+    clock.now = dt.datetime(2027, 2, 1, tzinfo=dt.UTC)
     summary = evaluate(clock())
     assert summary.opened == 1 and summary.resolved == 1  # Meta's opens; Google's (not near in February) clears
     assert _only(kinds.API_SUNSET).title == "Meta Marketing API v25.0 sunsets 2027-02-23 · Default traffic source"
@@ -333,7 +333,7 @@ async def test_sync_not_succeeding_for_twice_its_schedule_alerts_until_a_pull_su
     assert evaluate(clock.advance(minutes=1)).resolved == 1
 
 
-# ---------------------------------------------------------------- one open incident per problem, status changes wake the job
+# ------------------------------------------------ one open incident per problem, status changes wake the job
 
 
 def test_the_database_refuses_a_second_open_incident_for_one_problem(db):
@@ -377,29 +377,31 @@ async def test_a_status_change_wakes_the_alerts_job_at_once(hub, monkeypatch):
 
     monkeypatch.setattr(job.scheduler, "current_scheduler", lambda: Leader())
     job.install()
-    connections.record_success(google)  # no status change: nothing to wake
+    integrations.record_success(google)  # no status change: nothing to wake
     assert woken == []
-    connections.mark_auth_failed(google, "invalid_grant")
+    integrations.mark_auth_failed(google, "invalid_grant")
     assert woken == [job.JOB_ID]
     with session_scope() as session:
         assert session.exec(select(Integration.status).where(Integration.id == google)).one() == "reconnect_required"
 
 
 async def test_google_oauth_testing_setting_covers_a_token_answer_without_the_grant_end(
-    db, endpoints, sandbox_http, sandbox_state
+    db, google_endpoints, sandbox_http, sandbox_state
 ):
     """GOOGLE_OAUTH_TESTING=true: 7 days from consent when Google's answer lacks refresh_token_expires_in."""
     import dataclasses
 
-    from routy_app.providers.google_ads import GoogleAdsProvider
+    from routy_app.providers.google_ads.adapter import GoogleAdsProvider
     from tests.integration.conftest import FAST_RETRY
     from tests.integration.factories import GOOGLE_REDIRECT, authorize
 
     assert sandbox_state.config.google_refresh_token_lifetime is None  # the sandbox does not say
-    plain = await authorize(GoogleAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY), sandbox_http, GOOGLE_REDIRECT)
+    plain = await authorize(
+        GoogleAdsProvider(google_endpoints, sandbox_http, retry=FAST_RETRY), sandbox_http, GOOGLE_REDIRECT
+    )
     assert plain.grant_expires_at is None and plain.access_ends_at is None and plain.granted_at is not None
     testing = GoogleAdsProvider(
-        dataclasses.replace(endpoints, google_oauth_testing=True), sandbox_http, retry=FAST_RETRY
+        dataclasses.replace(google_endpoints, oauth_testing=True), sandbox_http, retry=FAST_RETRY
     )
     creds = await authorize(testing, sandbox_http, GOOGLE_REDIRECT)
     assert creds.grant_expires_at - creds.granted_at == dt.timedelta(days=7)
@@ -412,7 +414,7 @@ async def test_an_ended_google_consent_means_reconnection_required(hub, sandbox_
     google = await connected_integration(hub, "google_ads")
     for value in sandbox_state.tokens.all_values():  # a week later: Google refuses the refresh token
         sandbox_state.tokens.expire(value)
-    outcome = await connections.test_connection(hub, google)
+    outcome = await integrations.check_connection(hub, google)
     assert not outcome.ok and "Token has been expired or revoked" in outcome.message
     evaluate(clock())
     assert _only(kinds.INTEGRATION_ERROR).title.startswith("Google Ads needs reconnection")
@@ -428,7 +430,7 @@ async def test_a_status_change_during_a_run_makes_the_job_run_once_more(monkeypa
 
     monkeypatch.setattr(job, "run_once", fake_run_once)
     monkeypatch.setattr(job.scheduler, "current_scheduler", lambda: None)
-    await job._tick()  # noqa: SLF001 - the scheduled entry point
+    await job._tick()
     assert runs == [0, 1]
-    await job._tick()  # noqa: SLF001
+    await job._tick()
     assert runs == [0, 1, 2]

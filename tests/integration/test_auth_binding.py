@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from routy_app.db import get_engine, session_scope
-from routy_app.services import auth, connections
+from routy_app.services import auth, integrations
 from routy_app.services.audit import scan_for_secrets
 from tests.integration.consent import consent
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -28,11 +28,11 @@ def _signed_in(email: str, role: str = "admin") -> str:
 
 async def test_callback_from_another_signed_in_session_is_refused(hub):
     alice, bob = _signed_in("alice@example.com"), _signed_in("bob@example.com")
-    url = await connections.start_oauth(hub, 1, "google_ads", session_id=auth.session_id_for_token(alice))
+    url = await integrations.start_oauth(hub, 1, "google_ads", session_id=auth.session_id_for_token(alice))
     params = await consent(hub.http, url, "allow")
-    stolen = await connections.complete_oauth(hub, "google_ads", params, session_id=auth.session_id_for_token(bob))
+    stolen = await integrations.complete_oauth(hub, "google_ads", params, session_id=auth.session_id_for_token(bob))
     assert not stolen.ok and "another browser session" in stolen.message
-    own = await connections.complete_oauth(hub, "google_ads", params, session_id=auth.session_id_for_token(alice))
+    own = await integrations.complete_oauth(hub, "google_ads", params, session_id=auth.session_id_for_token(alice))
     assert own.ok, own.message
 
 
@@ -49,6 +49,6 @@ async def test_database_file_holds_no_token_or_password_in_the_clear(hub, sandbo
     db_file = Path(get_engine().url.database)
     files = [db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")]
     assert db_file.stat().st_size > 0
-    assert scan_for_secrets(files, provider_tokens + [session_token, PASSWORD]) == []
+    assert scan_for_secrets(files, [*provider_tokens, session_token, PASSWORD]) == []
     # the scan does see what is stored (the email), so the empty answer above means something
     assert scan_for_secrets(files, ["alice@example.com"]) != []

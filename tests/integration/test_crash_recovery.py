@@ -21,8 +21,9 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import ConversionPush, Integration, Lease, SyncRun
-from routy_app.services import connections, jobs, push, runs
+from routy_app.services import integrations, leases, push, runs
 from routy_app.services.pull import run_pull
+from routy_app.services.push import schedule as push_schedule
 from routy_app.services.scheduler import SyncScheduler
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -126,11 +127,11 @@ async def test_sync_now_and_disconnect_work_at_once_after_the_syncing_process_di
         if child.poll() is None:
             child.kill()
         served_sandbox.gate.release()
-    assert runs.is_running(google) is False  # its lock is not "running": the holder is gone
+    assert leases.is_running(google) is False  # its lock is not "running": the holder is gone
     summary = await run_pull(hub, google, "manual")  # no "A sync is already running"
     assert summary.status == "success"
     assert _run(dead.id).status == "interrupted" and f"pid {child.pid}" in _run(dead.id).error
-    assert "disconnected" in await connections.disconnect(hub, google)
+    assert "disconnected" in await integrations.disconnect(hub, google)
 
 
 async def test_an_app_killed_mid_push_resumes_the_outbox_at_restart(hub, sandbox_state, served_sandbox, app_processes):
@@ -169,7 +170,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
     integration_id, _ = await mapped(hub)
     first = await run_pull(hub, integration_id, "schedule")
     # An hourly schedule whose last pull started 59 min 48 s ago: the next one is due in 12 s.
-    due = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=12)
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=12)
     _backdate_pull(integration_id, first.run_id, due - dt.timedelta(hours=1))
     n = restarts = 0
 
@@ -186,7 +187,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         # once due, has run (and is not cut short).
         await until(
             lambda: (
-                (dt.datetime.now(dt.timezone.utc) < due or _pulled_since(integration_id, first.run_id))
+                (dt.datetime.now(dt.UTC) < due or _pulled_since(integration_id, first.run_id))
                 and _running(integration_id, "pull") is None
             ),
             60,
@@ -196,7 +197,7 @@ async def test_pulls_keep_their_schedule_while_conversions_flow_and_the_app_rest
         app.kill()
         restarts += 1
 
-    while dt.datetime.now(dt.timezone.utc) < due + dt.timedelta(seconds=10):
+    while dt.datetime.now(dt.UTC) < due + dt.timedelta(seconds=10):
         await conversions_flow_through_a_life_of_the_app()
     pulls = [r for r in _runs(integration_id, "pull") if r.id != first.run_id]
     assert len(pulls) == 1, f"{len(pulls)} pulls after {restarts} restarts (due at {due:%H:%M:%S})"
@@ -242,7 +243,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
     with session_scope() as session:  # a push run of a replica on another host, last renewed 58 s ago
         session.add(
             Lease(
-                name=runs.run_lock_name(integration_id, "push"),
+                name=leases.run_lock_name(integration_id, "push"),
                 holder="far:4242:ab",
                 expires_at=expires,
                 renewed_at=expires - dt.timedelta(seconds=60),
@@ -254,7 +255,7 @@ async def test_a_replica_that_died_on_another_machine_is_reclaimed_when_its_leas
         session.commit()
     dead = runs.open_run(integration_id, "push", "schedule", holder="far:4242:ab")
     leader = SyncScheduler(hub)
-    jobs._install(leader)  # noqa: SLF001 - the push job, as the app registers it
+    push_schedule._install(leader)
     leader.start()
     try:
         await until(lambda: _run(dead).status != "running", 30, "the dead replica's run closed")

@@ -13,8 +13,8 @@ import pytest
 
 from routy_app.db import session_scope
 from routy_app.models import ConversionMapping
-from routy_app.providers.base import Account, ConversionAction
-from routy_app.providers.google_conversion_rules import destination_problem, normalise_event_source
+from routy_app.providers.google_ads.rules import destination_problem, normalise_event_source
+from routy_app.providers.values import Account, ConversionAction
 from routy_app.sandbox.google import ads_data as gd
 from routy_app.services import mappings
 from routy_app.services.mappings import MappingProblem
@@ -73,8 +73,8 @@ async def test_removed_and_unknown_actions_are_refused(hub) -> None:
 
 async def test_an_unknown_event_source_is_refused_with_the_field(hub) -> None:
     integration_id = await connected_integration(hub, "google_ads", US)
-    with session_scope() as session, pytest.raises(MappingProblem) as refused:
-        mappings.add_mapping(session, integration_id, "sale", "123", "x", {"event_source": "EMAIL"})
+    with pytest.raises(MappingProblem) as refused:
+        mappings.add_mapping(integration_id, "sale", "123", "x", {"event_source": "EMAIL"})
     assert refused.value.field == "event_source"
 
 
@@ -95,12 +95,12 @@ def test_destination_rules_read_as_sentences() -> None:
     ]
 
 
-async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN001
+async def test_mappings_from_before_the_choice_get_web(db) -> None:
     """Migration 0006 gives existing Google mappings eventSource WEB and leaves other providers alone."""
     from alembic import command
+    from sqlalchemy import text
 
     from routy_app.db import alembic_config, get_engine
-    from sqlalchemy import text
 
     command.downgrade(alembic_config(), "0004")
     with get_engine().begin() as conn:
@@ -127,7 +127,7 @@ async def test_mappings_from_before_the_choice_get_web(db) -> None:  # noqa: ANN
     assert extras == {1: {"event_source": "WEB"}, 2: {"event_name": "Purchase"}}
 
 
-async def test_the_pushed_event_source_follows_origin_then_mapping(hub, sandbox_state) -> None:  # noqa: ANN001
+async def test_the_pushed_event_source_follows_origin_then_mapping(hub, sandbox_state) -> None:
     """Through the whole engine: ingest (with and without origin) -> outbox -> Data Manager."""
     from routy_app.services import push
     from tests.integration.test_push import ingest

@@ -8,10 +8,10 @@ import pytest
 
 from routy_app.db import session_scope
 from routy_app.models import Integration
-from routy_app.providers.google_ads import ADWORDS_SCOPE
+from routy_app.providers.google_ads.oauth import ADWORDS_SCOPE
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.google import ads_data as gd
-from routy_app.services import connections, doctor, mappings
+from routy_app.services import doctor, integrations, mappings
 from routy_app.services.hub import ProviderHub
 from tests.integration.consent import consent
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -99,8 +99,8 @@ async def test_a_grant_without_the_datamanager_scope(hub: ProviderHub, sandbox_s
     narrow = sandbox_state.tokens.issue("google", "refresh", None, ADWORDS_SCOPE, prefix="1//sandbox-")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
-        connections.save_credentials(
+        creds = integrations.load_credentials(integration)
+        integrations.save_credentials(
             integration, dataclasses.replace(creds, refresh_token=narrow.value, access_token="", scope=ADWORDS_SCOPE)
         )
         session.add(integration)
@@ -122,25 +122,21 @@ async def test_a_mapping_whose_action_is_not_a_valid_destination(hub: ProviderHu
         for a in gd.conversion_actions(42, DE)
         if a["conversion_action.owner_customer"] == f"customers/{gd.MANAGER_ID}"
     )
-    with session_scope() as session:
-        mappings.add_mapping(session, integration_id, "sale", str(shared["conversion_action.id"]), "Agency", {})
-        mappings.add_mapping(session, integration_id, "lead", "999999999", "Removed", {})
+    mappings.add_mapping(integration_id, "sale", str(shared["conversion_action.id"]), "Agency", {})
+    mappings.add_mapping(integration_id, "lead", "999999999", "Removed", {})
     check = by_name(await doctor.check_integration(hub, integration_id))["Conversion actions"]
     assert check.status == "fail"
     assert f"'sale': 'Agency CRM purchase (cross-account)' belongs to customer {gd.MANAGER_ID}" in check.message
     assert "'lead' maps to action 999999999, which is gone" in check.message
 
 
-async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:
     from routy_app.config import reload_settings
-    from routy_app.providers.endpoints import Endpoints
 
     integration_id = await _google(hub)
     monkeypatch.setenv("GOOGLE_ADS_API_VERSION", "v22")
     settings = reload_settings()
-    old = ProviderHub(
-        Endpoints.from_settings(settings, "http://sandbox.test/sandbox"), hub.http, hub.public_url, hub.retry
-    )
+    old = ProviderHub(settings, hub.http, hub.public_url, hub.retry, "http://sandbox.test/sandbox")
     report = await doctor.run(old)
     assert not report.ok
     assert report.configuration[0].status == "fail" and "2026-10-07" in report.configuration[0].message
@@ -151,12 +147,12 @@ async def test_a_sunset_api_version(hub: ProviderHub, monkeypatch) -> None:  # n
 
 
 async def test_meta_without_ads_management(hub: ProviderHub) -> None:
-    url = await connections.start_oauth(hub, 1, "meta_ads")
-    outcome = await connections.complete_oauth(
+    url = await integrations.start_oauth(hub, 1, "meta_ads")
+    outcome = await integrations.complete_oauth(
         hub, "meta_ads", await consent(hub.http, url, "allow", untick=("ads_management",))
     )
-    choices = await connections.list_account_choices(hub, outcome.integration_id)
-    await connections.select_account(hub, outcome.integration_id, choices[0].id)
+    choices = await integrations.list_account_choices(hub, outcome.integration_id)
+    await integrations.select_account(hub, outcome.integration_id, choices[0].id)
     check = by_name(await doctor.check_integration(hub, outcome.integration_id))["Token and permissions"]
     assert check.status == "fail" and "not granted: ads_management" in check.message
     assert "ads_management is needed to send conversions" in check.fix
@@ -186,7 +182,7 @@ async def test_meta_expired_token(hub: ProviderHub, sandbox_state: SandboxState)
 
 
 async def test_ga4_property_access_and_stream(hub: ProviderHub, sandbox_state: SandboxState, sa_json: str) -> None:
-    integration = await connections.setup_manual(
+    integration = await integrations.setup_manual(
         hub,
         1,
         "ga4",
@@ -211,8 +207,8 @@ async def test_ga4_measurement_id_format(hub: ProviderHub) -> None:
     integration_id = await connected_integration(hub, "ga4")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
-        connections.save_credentials(
+        creds = integrations.load_credentials(integration)
+        integrations.save_credentials(
             integration, dataclasses.replace(creds, extra={**creds.extra, "measurement_id": "UA-12345-1"})
         )
         session.add(integration)
@@ -222,11 +218,11 @@ async def test_ga4_measurement_id_format(hub: ProviderHub) -> None:
 
 
 async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
-    hub: ProviderHub,  # noqa: ANN001
+    hub: ProviderHub,
     sandbox_state: SandboxState,
     monkeypatch,
     capsys,
-) -> None:  # noqa: ANN001
+) -> None:
     """`python -m routy_app doctor` end to end (its own event loop and HTTP client, as from a shell)."""
     import asyncio
 
@@ -237,11 +233,11 @@ async def test_the_cli_prints_one_line_per_check_and_fails_with_status_1(
 
     await _google(hub)
 
-    def sandbox_hub(cls, settings=None) -> ProviderHub:  # noqa: ANN001 - what from_settings builds, in-process
+    def sandbox_hub(cls, settings=None) -> ProviderHub:
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=mounted_sandbox(sandbox_state)), base_url="http://sandbox.test"
         )
-        return ProviderHub(hub.endpoints, client, hub.public_url, hub.retry)
+        return ProviderHub(hub.settings, client, hub.public_url, hub.retry)
 
     monkeypatch.setattr(ProviderHub, "from_settings", classmethod(sandbox_hub))
     assert await asyncio.to_thread(main, ["doctor"]) == 0

@@ -10,12 +10,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from routy_app.providers.base import Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.ga4 import GA4Provider
-from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
+from routy_app.providers.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from routy_app.providers.ga4.adapter import GA4Provider
+from routy_app.providers.ga4.endpoints import GA4Endpoints
+from routy_app.providers.values import Account, Credentials
 from routy_app.sandbox.core.state import SandboxState
-
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from tests.integration.conftest import FAST_RETRY
 
 ACCOUNT = Account(id=DEMO_MEASUREMENT_ID, name="property", currency="USD", timezone="America/New_York")
@@ -50,8 +50,8 @@ def creds() -> Credentials:
 
 
 @pytest.fixture
-def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
-    return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
+def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
+    return GA4Provider(ga4_endpoints, sandbox_http, retry=FAST_RETRY)
 
 
 async def _pages(ga4: GA4Provider, creds: Credentials, start: dt.date = START, end: dt.date = END) -> list[list]:

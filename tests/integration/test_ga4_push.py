@@ -9,12 +9,12 @@ import json
 import httpx
 import pytest
 
-from routy_app.providers.base import Account, ConversionAction, Credentials, OutgoingConversion, TransientError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.ga4 import GA4Provider
-from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID
+from routy_app.providers.errors import TransientError
+from routy_app.providers.ga4.adapter import GA4Provider
+from routy_app.providers.ga4.endpoints import GA4Endpoints
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.sandbox.core.state import SandboxState
-
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID
 from tests.integration.conftest import FAST_RETRY
 
 CREDS = Credentials(extra={"measurement_id": DEMO_MEASUREMENT_ID, "api_secret": DEMO_API_SECRET})
@@ -23,8 +23,8 @@ EMAIL = hashlib.sha256(b"ada@example.com").hexdigest()
 
 
 @pytest.fixture
-def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
-    return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
+def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
+    return GA4Provider(ga4_endpoints, sandbox_http, retry=FAST_RETRY)
 
 
 def conv(
@@ -40,7 +40,7 @@ def conv(
         key=key,
         event_type="deal_won",
         action=ConversionAction(event, event, "event"),
-        occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours_ago),
+        occurred_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago),
         value_micros=value_micros,
         currency="EUR",
         ga_client_id=client_id,
@@ -62,7 +62,7 @@ async def test_push_sends_events_with_the_wire_fields(ga4: GA4Provider, sandbox_
     assert first["params"]["value"] == 129.9 and first["params"]["currency"] == "EUR"
     assert first["consent"] == {"ad_user_data": "GRANTED", "ad_personalization": "DENIED"}
     assert first["user_data"] == {"sha256_email_address": [EMAIL]}
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     expected_ts = (batch[0].occurred_at - epoch) // dt.timedelta(microseconds=1)
     assert first["timestamp_micros"] == expected_ts
     assert "value" not in got["ORD-2"]["params"] and got["ORD-2"]["client_id"] == "333.444"

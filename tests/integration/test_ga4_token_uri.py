@@ -15,11 +15,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from routy_app.providers.base import Account, Credentials, PermanentError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.ga4 import FieldError, GA4Provider
+from routy_app.providers.errors import PermanentError
+from routy_app.providers.errors import SetupFieldError as FieldError
+from routy_app.providers.ga4.adapter import GA4Provider
+from routy_app.providers.ga4.endpoints import GA4Endpoints
+from routy_app.providers.ga4.setup import credentials_for
+from routy_app.providers.values import Account, Credentials
 from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from tests.integration.conftest import FAST_RETRY
+from tests.integration.factories import ga4_form
 
 METADATA = "http://169.254.169.254/computeMetadata/v1/instance/service-accounts/default/token"
 
@@ -42,8 +46,8 @@ def key_info() -> dict:
 
 
 @pytest.fixture
-def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
-    return GA4Provider(endpoints, sandbox_http, retry=FAST_RETRY)
+def ga4(ga4_endpoints: GA4Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
+    return GA4Provider(ga4_endpoints, sandbox_http, retry=FAST_RETRY)
 
 
 @pytest.mark.parametrize(
@@ -53,16 +57,17 @@ def ga4(endpoints: Endpoints, sandbox_http: httpx.AsyncClient) -> GA4Provider:
 async def test_setup_refuses_a_key_whose_token_uri_is_not_googles(ga4, key_info, token_uri):
     bad = json.dumps({**key_info, "token_uri": token_uri})
     with pytest.raises(FieldError) as caught:
-        await ga4.validate_manual_setup(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[0]
     assert caught.value.field == "service_account_json" and "token_uri" in caught.value.message
     with pytest.raises(FieldError):
-        ga4.credentials_for(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)
+        (await ga4.validate_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, bad)))[1]
 
 
-async def test_googles_endpoint_and_the_configured_one_are_accepted(ga4, key_info, endpoints):
-    for uri in ("https://oauth2.googleapis.com/token", endpoints.google_token_url):
-        creds = ga4.credentials_for(
-            DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, json.dumps({**key_info, "token_uri": uri})
+async def test_googles_endpoint_and_the_configured_one_are_accepted(ga4, key_info, ga4_endpoints):
+    for uri in ("https://oauth2.googleapis.com/token", ga4_endpoints.token_url):
+        key = json.dumps({**key_info, "token_uri": uri})
+        creds = credentials_for(
+            ga4.checked_setup(ga4_form(DEMO_MEASUREMENT_ID, DEMO_API_SECRET, DEMO_PROPERTY_ID, key))
         )
         assert creds.extra["property_id"] == DEMO_PROPERTY_ID
 

@@ -1,4 +1,4 @@
-"""The GA4 emulator's wire contract (PROVIDERS.md §3), spoken to with plain HTTP."""
+"""The GA4 emulator's wire contract (docs/providers/ga4.md), spoken to with plain HTTP."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 from routy_app.sandbox.core.state import SandboxState
+from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 
 MP = "/sandbox/ga"
 REPORT = f"/sandbox/analyticsdata/v1beta/properties/{DEMO_PROPERTY_ID}:runReport"

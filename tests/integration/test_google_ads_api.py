@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 
-from routy_app.providers.base import Account, AuthExpired, Credentials, PermanentError, RateLimited, TransientError
-from routy_app.providers.google_ads import CUSTOMER_QUERY, GoogleAdsProvider
+from routy_app.providers.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.google_ads.gaql import CUSTOMER_QUERY
 from routy_app.providers.retry import RetryPolicy
+from routy_app.providers.values import Account, Credentials
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 
@@ -32,10 +34,10 @@ async def _collect(
 
 async def _raw_search(
     sandbox_http,
-    endpoints,
+    google_endpoints,
     creds: Credentials,
     customer: str,
-    body: dict,  # noqa: ANN001
+    body: dict,
     login: str | None = None,
     stream: bool = False,
 ):
@@ -44,7 +46,7 @@ async def _raw_search(
         headers["login-customer-id"] = login
     method = "searchStream" if stream else "search"
     return await sandbox_http.post(
-        f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers/{customer}/googleAds:{method}",
+        f"{google_endpoints.ads_base_url}/{google_endpoints.api_version}/customers/{customer}/googleAds:{method}",
         json=body,
         headers=headers,
     )
@@ -74,8 +76,8 @@ async def test_client_needs_the_manager_as_login_customer(google: GoogleAdsProvi
         await google.test_connection(creds, _account(DE, login=UK))  # not its manager
 
 
-async def test_developer_token_header_is_optional(endpoints, sandbox_http, creds: Credentials) -> None:  # noqa: ANN001
-    url = f"{endpoints.google_ads_base_url}/{endpoints.google_ads_api_version}/customers:listAccessibleCustomers"
+async def test_developer_token_header_is_optional(google_endpoints, sandbox_http, creds: Credentials) -> None:
+    url = f"{google_endpoints.ads_base_url}/{google_endpoints.api_version}/customers:listAccessibleCustomers"
     for extra in ({}, {"developer-token": "x" * 22}):
         resp = await sandbox_http.get(url, headers={"Authorization": f"Bearer {creds.access_token}", **extra})
         assert resp.status_code == 200 and resp.headers["request-id"]
@@ -112,7 +114,7 @@ async def test_fetch_metrics_every_level(
 async def test_typed_values_match_the_wire(
     google: GoogleAdsProvider,
     creds: Credentials,
-    endpoints,  # noqa: ANN001
+    google_endpoints,
     sandbox_http,
 ) -> None:
     start, end = _week()
@@ -120,7 +122,7 @@ async def test_typed_values_match_the_wire(
         "SELECT campaign.id, segments.date, metrics.impressions, metrics.cost_micros, metrics.conversions, "
         f"metrics.conversions_value FROM campaign WHERE segments.date BETWEEN '{start}' AND '{end}'"
     )
-    wire = (await _raw_search(sandbox_http, endpoints, creds, US, {"query": query})).json()
+    wire = (await _raw_search(sandbox_http, google_endpoints, creds, US, {"query": query})).json()
     assert (
         wire["fieldMask"] == "campaign.id,segments.date,metrics.impressions,metrics.costMicros,"
         "metrics.conversions,metrics.conversionsValue"
@@ -161,12 +163,12 @@ async def test_manager_accounts_have_no_metrics(google: GoogleAdsProvider, creds
     assert exc.value.code == "REQUESTED_METRICS_FOR_MANAGER"
 
 
-async def test_search_contract_errors(sandbox_http, endpoints, creds: Credentials) -> None:  # noqa: ANN001
+async def test_search_contract_errors(sandbox_http, google_endpoints, creds: Credentials) -> None:
     start, end = _week()
     good = f"SELECT campaign.id, segments.date FROM campaign WHERE segments.date BETWEEN '{start}' AND '{end}'"
 
     async def error_of(body: dict) -> tuple[int, dict]:
-        resp = await _raw_search(sandbox_http, endpoints, creds, US, body)
+        resp = await _raw_search(sandbox_http, google_endpoints, creds, US, body)
         failure = resp.json()["error"]["details"][0]
         assert failure["@type"].endswith("GoogleAdsFailure") and failure["requestId"]
         return resp.status_code, failure["errors"][0]["errorCode"]
@@ -184,14 +186,14 @@ async def test_search_contract_errors(sandbox_http, endpoints, creds: Credential
     assert (await error_of({"query": "SELECT ad_group.id FROM campaign"}))[1] == {
         "queryError": "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"
     }
-    resp = await _raw_search(sandbox_http, endpoints, creds, US, {"query": good, "bogus": 1})
+    resp = await _raw_search(sandbox_http, google_endpoints, creds, US, {"query": good, "bogus": 1})
     assert resp.status_code == 400 and "Unknown name" in resp.json()["error"]["message"]
 
 
 async def test_page_token_belongs_to_its_query(
     sandbox_http,
-    endpoints,
-    creds: Credentials,  # noqa: ANN001
+    google_endpoints,
+    creds: Credentials,
     sandbox_state: SandboxState,
 ) -> None:
     sandbox_state.config.keywords_per_ad_group = 300  # 3 x 2 x 300 keywords x 90 days > 10,000 rows
@@ -200,21 +202,21 @@ async def test_page_token_belongs_to_its_query(
         "SELECT ad_group_criterion.criterion_id, segments.date FROM keyword_view "
         f"WHERE segments.date BETWEEN '{start}' AND '{end}'"
     )
-    first = (await _raw_search(sandbox_http, endpoints, creds, US, {"query": query})).json()
+    first = (await _raw_search(sandbox_http, google_endpoints, creds, US, {"query": query})).json()
     token = first["nextPageToken"]
     assert len(first["results"]) == 10_000
-    second = await _raw_search(sandbox_http, endpoints, creds, US, {"query": query, "pageToken": token})
+    second = await _raw_search(sandbox_http, google_endpoints, creds, US, {"query": query, "pageToken": token})
     assert second.status_code == 200 and second.json()["results"]
     other_query = query.replace("SELECT ", "SELECT ad_group.id, ")
-    other = await _raw_search(sandbox_http, endpoints, creds, US, {"query": other_query, "pageToken": token})
+    other = await _raw_search(sandbox_http, google_endpoints, creds, US, {"query": other_query, "pageToken": token})
     assert other.status_code == 400
     assert other.json()["error"]["details"][0]["errors"][0]["errorCode"] == {"requestError": "INVALID_PAGE_TOKEN"}
 
 
-async def test_search_stream_is_an_array_of_batches(sandbox_http, endpoints, creds: Credentials) -> None:  # noqa: ANN001
+async def test_search_stream_is_an_array_of_batches(sandbox_http, google_endpoints, creds: Credentials) -> None:
     resp = await _raw_search(
         sandbox_http,
-        endpoints,
+        google_endpoints,
         creds,
         MANAGER,
         {
@@ -232,7 +234,7 @@ async def test_search_stream_is_an_array_of_batches(sandbox_http, endpoints, cre
         (MANAGER, "0"),
     ]
     assert batches[-1]["queryResourceConsumption"] and batches[0]["requestId"]
-    denied = await _raw_search(sandbox_http, endpoints, creds, DE, {"query": CUSTOMER_QUERY}, stream=True)
+    denied = await _raw_search(sandbox_http, google_endpoints, creds, DE, {"query": CUSTOMER_QUERY}, stream=True)
     assert denied.status_code == 403 and isinstance(denied.json(), list) and "error" in denied.json()[0]
 
 
@@ -257,13 +259,13 @@ def _recording(google: GoogleAdsProvider) -> _Sleeps:
 
 @pytest.mark.parametrize("condition", ["expired_token", "unauthenticated_no_details"])
 async def test_401_faults_refresh_and_retry(
-    google: GoogleAdsProvider, creds: Credentials, condition: str, sandbox_state: SandboxState
+    google: GoogleAdsProvider, creds: Credentials, condition: str, sandbox_state: SandboxState, refreshed
 ) -> None:
     sandbox_state.faults.add("google_ads.search", condition)
     start, end = _week()
     pages = await _collect(google, creds, _account(US), "campaign", start, end)
-    assert pages and google.last_credentials is not None
-    assert google.last_credentials.access_token != creds.access_token
+    assert pages and refreshed  # the refreshed token went to on_refresh, for the caller to store
+    assert refreshed[-1].access_token != creds.access_token
 
 
 @pytest.mark.parametrize(
@@ -361,7 +363,7 @@ async def test_stream_error_is_parsed_in_both_shapes(
 
 async def test_faults_can_be_armed_over_the_control_api(
     google: GoogleAdsProvider, creds: Credentials, sandbox_http
-) -> None:  # noqa: ANN001
+) -> None:
     sleeps = _recording(google)
     armed = await sandbox_http.post(
         "/sandbox/_control/faults",

@@ -7,17 +7,11 @@ import datetime as dt
 
 import pytest
 
-from routy_app.providers.base import (
-    Account,
-    ConversionAction,
-    Credentials,
-    OutgoingConversion,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from routy_app.providers.google_ads import NOT_PROCESSED, GoogleAdsProvider
+from routy_app.providers.errors import PermanentError, RateLimited, TransientError
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.google_ads.conversions import NOT_PROCESSED
 from routy_app.providers.hashing import hash_email_google, hash_phone_google
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.google import ads_data
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
@@ -41,20 +35,20 @@ def _mapped(action: ConversionAction, event_source: str = "WEB") -> ConversionAc
     return dataclasses.replace(action, extra={**action.extra, "event_source": event_source})
 
 
-def _conv(key: str, action: ConversionAction, **kw) -> OutgoingConversion:  # noqa: ANN003
-    defaults = dict(
-        event_type="purchase",
-        occurred_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3),
-        value_micros=129_900_000,
-        currency="USD",
-        gclid=f"Cj0KCQ-{key}",
-        consent_ad_user_data="granted",
-        consent_ad_personalization="denied",
-    )
+def _conv(key: str, action: ConversionAction, **kw) -> OutgoingConversion:
+    defaults = {
+        "event_type": "purchase",
+        "occurred_at": dt.datetime.now(dt.UTC) - dt.timedelta(hours=3),
+        "value_micros": 129_900_000,
+        "currency": "USD",
+        "gclid": f"Cj0KCQ-{key}",
+        "consent_ad_user_data": "granted",
+        "consent_ad_personalization": "denied",
+    }
     return OutgoingConversion(key=key, action=action, **{**defaults, **kw})
 
 
-async def _final(google: GoogleAdsProvider, creds: Credentials, request_id: str):  # noqa: ANN202
+async def _final(google: GoogleAdsProvider, creds: Credentials, request_id: str):
     first = await google.check_verdict(creds, request_id)
     assert first.status == "PROCESSING" and not first.done and first.error_counts == {}
     final = await google.check_verdict(creds, request_id)
@@ -185,19 +179,19 @@ async def test_validate_only_stores_nothing(
     results = await google.push_conversions(creds, us, [_conv("V-1", purchase)], validate_only=True)
     assert results[0].status == "sent" and results[0].request_id is None and "validat" in (results[0].response or "")
     assert sandbox_state.received["google_ads"] == []
-    with pytest.raises(PermanentError) as exc:
-        await google.check_verdict(creds, "no-such-request")
-    assert exc.value.status_code == 400 and exc.value.code == "INVALID_REQUEST_ID"
+    unknown = await google.check_verdict(creds, "no-such-request")  # Google answers INVALID_REQUEST_ID
+    assert unknown.status == "REQUEST_STATUS_UNKNOWN" and unknown.detail and unknown.done
+    assert google.describe_verdict(unknown)[0] == "unknown"
 
 
 async def test_wire_validation(
-    endpoints,
+    google_endpoints,
     sandbox_http,
     creds: Credentials,
-    us: Account,  # noqa: ANN001
+    us: Account,
     purchase: ConversionAction,
 ) -> None:
-    url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+    url = f"{google_endpoints.datamanager_base_url}/v1/events:ingest"
     headers = {"Authorization": f"Bearer {creds.access_token}"}
     dest = {
         "reference": "d0",
@@ -243,7 +237,7 @@ async def test_wire_validation(
     )
     assert ok.status_code == 200
     status = await sandbox_http.get(
-        f"{endpoints.google_datamanager_base_url}/v1/requestStatus:retrieve",
+        f"{google_endpoints.datamanager_base_url}/v1/requestStatus:retrieve",
         params={"requestId": ok.json()["requestId"]},
         headers=headers,
     )
@@ -273,12 +267,12 @@ async def test_every_event_carries_an_event_source(
 
 
 async def test_offline_conversions_without_event_source_are_refused(
-    endpoints,
-    sandbox_http,  # noqa: ANN001
+    google_endpoints,
+    sandbox_http,
     creds: Credentials,
     purchase: ConversionAction,
 ) -> None:
-    url = f"{endpoints.google_datamanager_base_url}/v1/events:ingest"
+    url = f"{google_endpoints.datamanager_base_url}/v1/events:ingest"
     dest = {
         "reference": "d0",
         "operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": US},

@@ -8,11 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from routy_app.providers.base import AuthExpired, Credentials, PermanentError
-from routy_app.providers.google_ads import ADWORDS_SCOPE, DATAMANAGER_SCOPE, GoogleAdsProvider
+from routy_app.providers.errors import AuthExpired, PermanentError
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.google_ads.oauth import ADWORDS_SCOPE, DATAMANAGER_SCOPE
+from routy_app.providers.values import Credentials
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.consent import ConsentPage, press
-from tests.integration.factories import GOOGLE_REDIRECT as REDIRECT_URI, authorize, google  # noqa: F401 - fixture
+from tests.integration.factories import GOOGLE_REDIRECT as REDIRECT_URI
+from tests.integration.factories import authorize, google  # noqa: F401 - fixture
 
 
 def _query(url: str) -> dict[str, str]:
@@ -27,7 +30,7 @@ def test_authorization_url_asks_for_both_scopes_offline_with_pkce(google: Google
     assert q["code_challenge"] != "v" * 50 and q["redirect_uri"] == REDIRECT_URI and q["state"] == "st"
 
 
-async def test_consent_page_is_a_real_page_with_allow_and_deny(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_consent_page_is_a_real_page_with_allow_and_deny(google: GoogleAdsProvider, sandbox_http) -> None:
     url = google.authorization_url("<script>alert(1)</script>", "v" * 50, REDIRECT_URI)
     page = await sandbox_http.get(url)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
@@ -38,7 +41,9 @@ async def test_consent_page_is_a_real_page_with_allow_and_deny(google: GoogleAds
     assert "<script>alert(1)</script>" not in page.text  # user-controlled text is escaped
 
 
-async def test_allow_redirects_with_code_state_and_scope_then_exchange(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_allow_redirects_with_code_state_and_scope_then_exchange(
+    google: GoogleAdsProvider, sandbox_http, refreshed
+) -> None:
     verifier = secrets.token_urlsafe(48)
     redirect = await press(sandbox_http, google.authorization_url("st-1", verifier, REDIRECT_URI), "Allow")
     assert redirect.status_code == 303
@@ -50,22 +55,20 @@ async def test_allow_redirects_with_code_state_and_scope_then_exchange(google: G
     creds = await google.exchange_code(q["code"], verifier, REDIRECT_URI)
     assert creds.access_token and creds.refresh_token
     assert creds.scope.split() == [ADWORDS_SCOPE, DATAMANAGER_SCOPE]
-    assert creds.expires_at is not None and creds.expires_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(
-        minutes=55
-    )
-    assert google.last_credentials == creds
+    assert creds.expires_at is not None and creds.expires_at > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=55)
+    assert refreshed == []  # a code exchange is not a refresh: the caller stores what it returns
     with pytest.raises(PermanentError) as reused:  # codes are single use
         await google.exchange_code(q["code"], verifier, REDIRECT_URI)
     assert reused.value.code == "invalid_grant"
 
 
-async def test_deny_redirects_with_access_denied(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_deny_redirects_with_access_denied(google: GoogleAdsProvider, sandbox_http) -> None:
     redirect = await press(sandbox_http, google.authorization_url("st-2", "v" * 50, REDIRECT_URI), "Deny")
     assert redirect.status_code == 303
     assert _query(redirect.headers["location"]) == {"error": "access_denied", "state": "st-2"}
 
 
-async def test_wrong_pkce_verifier_is_refused(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_wrong_pkce_verifier_is_refused(google: GoogleAdsProvider, sandbox_http) -> None:
     redirect = await press(sandbox_http, google.authorization_url("st", "right-verifier-" * 4, REDIRECT_URI), "Allow")
     code = _query(redirect.headers["location"])["code"]
     with pytest.raises(PermanentError) as exc:
@@ -73,7 +76,7 @@ async def test_wrong_pkce_verifier_is_refused(google: GoogleAdsProvider, sandbox
     assert exc.value.code == "invalid_grant" and exc.value.message == "Invalid code verifier."
 
 
-async def test_redirect_uri_must_match(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_redirect_uri_must_match(google: GoogleAdsProvider, sandbox_http) -> None:
     verifier = "v" * 50
     redirect = await press(sandbox_http, google.authorization_url("st", verifier, REDIRECT_URI), "Allow")
     with pytest.raises(PermanentError) as exc:
@@ -81,13 +84,13 @@ async def test_redirect_uri_must_match(google: GoogleAdsProvider, sandbox_http) 
     assert exc.value.code == "redirect_uri_mismatch"
 
 
-async def test_unknown_client_gets_an_error_page_not_a_redirect(endpoints, sandbox_http) -> None:  # noqa: ANN001
-    url = f"{endpoints.google_auth_url}?client_id=someone-else&redirect_uri={REDIRECT_URI}&response_type=code&scope=x"
+async def test_unknown_client_gets_an_error_page_not_a_redirect(google_endpoints, sandbox_http) -> None:
+    url = f"{google_endpoints.auth_url}?client_id=someone-else&redirect_uri={REDIRECT_URI}&response_type=code&scope=x"
     page = await sandbox_http.get(url)
     assert page.status_code == 400 and "invalid_client" in page.text and "location" not in page.headers
 
 
-async def test_granular_consent_scope_is_read_from_the_token_response(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_granular_consent_scope_is_read_from_the_token_response(google: GoogleAdsProvider, sandbox_http) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI, untick=(DATAMANAGER_SCOPE,))
     assert creds.scope == ADWORDS_SCOPE
     assert GoogleAdsProvider.missing_scopes(creds) == [DATAMANAGER_SCOPE]
@@ -98,11 +101,13 @@ async def test_granular_consent_scope_is_read_from_the_token_response(google: Go
     assert accounts
 
 
-async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(google: GoogleAdsProvider, sandbox_http) -> None:  # noqa: ANN001
+async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(
+    google: GoogleAdsProvider, sandbox_http, refreshed
+) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     fresh = await google.refresh(creds)
     assert fresh.access_token != creds.access_token and fresh.refresh_token == creds.refresh_token
-    assert fresh.scope == creds.scope and google.last_credentials == fresh
+    assert fresh.scope == creds.scope and refreshed == [fresh]
     await google.revoke(fresh)
     with pytest.raises(AuthExpired) as exc:
         await google.refresh(fresh)
@@ -112,20 +117,21 @@ async def test_refresh_keeps_the_refresh_token_and_revoke_kills_it(google: Googl
 
 async def test_api_401_refreshes_once_and_exposes_new_credentials(
     google: GoogleAdsProvider,
-    sandbox_http,  # noqa: ANN001
+    sandbox_http,
     sandbox_state: SandboxState,
+    refreshed,
 ) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     assert sandbox_state.tokens.expire(creds.access_token)
     accounts = await google.list_accounts(creds)
     assert len(accounts) == 5
-    assert google.last_credentials is not None and google.last_credentials.access_token != creds.access_token
-    assert google.last_credentials.refresh_token == creds.refresh_token
+    assert refreshed and refreshed[-1].access_token != creds.access_token
+    assert refreshed[-1].refresh_token == creds.refresh_token
 
 
 async def test_revoked_grant_surfaces_as_auth_expired(
     google: GoogleAdsProvider,
-    sandbox_http,  # noqa: ANN001
+    sandbox_http,
     sandbox_state: SandboxState,
 ) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
@@ -137,7 +143,7 @@ async def test_revoked_grant_surfaces_as_auth_expired(
 
 async def test_expired_token_without_refresh_token_is_auth_expired(
     google: GoogleAdsProvider,
-    sandbox_http,  # noqa: ANN001
+    sandbox_http,
     sandbox_state: SandboxState,
 ) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
@@ -148,7 +154,7 @@ async def test_expired_token_without_refresh_token_is_auth_expired(
     assert creds.access_token not in str(exc.value)  # secrets never in messages
 
 
-async def test_token_endpoint_faults(google: GoogleAdsProvider, sandbox_http, sandbox_state: SandboxState) -> None:  # noqa: ANN001
+async def test_token_endpoint_faults(google: GoogleAdsProvider, sandbox_http, sandbox_state: SandboxState) -> None:
     creds = await authorize(google, sandbox_http, REDIRECT_URI)
     sandbox_state.faults.add("google.token", "http_503", times=2, retry_after=1)
     assert (await google.refresh(creds)).access_token  # retried through two 503s

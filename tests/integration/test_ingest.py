@@ -143,7 +143,7 @@ async def test_ingest_queues_mapped_types_only_in_the_same_transaction(hub, api,
     integration_id = await connected_integration(hub, "google_ads")
     action = (await mappings.available_actions(hub, integration_id))[0]
     with session_scope() as session:
-        mappings.add_mapping(session, integration_id, "sale", action.id, action.name)
+        mappings.add_mapping(integration_id, "sale", action.id, action.name)
     answer = await api.post("/api/v1/conversions", json=[event(1), event(2, event_type="lead")], headers=auth(api_key))
     assert [e["queued_pushes"] for e in answer.json()["events"]] == [1, 0]
     with session_scope() as session:

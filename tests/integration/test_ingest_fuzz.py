@@ -95,7 +95,7 @@ MOMENTS = st.one_of(
         max_value=dt.datetime(9999, 12, 31, 23, 59, 59),
         timezones=st.sampled_from(
             [
-                dt.timezone.utc,
+                dt.UTC,
                 dt.timezone(dt.timedelta(hours=1)),
                 dt.timezone(dt.timedelta(hours=-1)),
                 dt.timezone(dt.timedelta(hours=23, minutes=59)),
@@ -141,10 +141,9 @@ EVENT = st.fixed_dictionaries(
     optional={
         "value": st.one_of(NUMBERS, FIELD_VALUE),
         "currency": st.one_of(st.sampled_from(["USD", "EUR"]), FIELD_VALUE),
-        **{
-            name: FIELD_VALUE
-            for name in sorted(ALLOWED_FIELDS - {"id", "event_type", "occurred_at", "value", "currency", "consent"})
-        },
+        **dict.fromkeys(
+            sorted(ALLOWED_FIELDS - {"id", "event_type", "occurred_at", "value", "currency", "consent"}), FIELD_VALUE
+        ),
         "consent": st.one_of(
             st.fixed_dictionaries({}, optional={"ad_user_data": FIELD_VALUE, "ad_personalization": FIELD_VALUE}),
             FIELD_VALUE,
@@ -184,25 +183,15 @@ POSTBACK_FIELDS = st.fixed_dictionaries(
     optional={
         "occurred_at": MOMENTS,
         "id": st.one_of(st.integers(0, 50).map(lambda n: f"pb-{n}"), TEXT),
-        **{
-            name: POSTBACK_VALUE
-            for name in (
-                "click_id",
-                "click_id_type",
-                "value",
-                "currency",
-                "email",
-                "phone",
-                "user_agent",
-                "ip",
-                *CLICK_FIELDS,
-            )
-        },
+        **dict.fromkeys(
+            ("click_id", "click_id_type", "value", "currency", "email", "phone", "user_agent", "ip", *CLICK_FIELDS),
+            POSTBACK_VALUE,
+        ),
     },
 )
 
 
-def _query(pairs) -> str:  # noqa: ANN001
+def _query(pairs) -> str:
     return urlencode([(k, v.encode("utf-8", "surrogatepass")) for k, v in pairs])
 
 
@@ -237,7 +226,7 @@ def api_key(db) -> str:
         return conversions.create_api_key(session, 1)
 
 
-def _call(app, method: str, url: str, **kwargs) -> httpx.Response:  # noqa: ANN001
+def _call(app, method: str, url: str, **kwargs) -> httpx.Response:
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:

@@ -16,7 +16,8 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, SyncRun
-from routy_app.services import connections, runs, sync_settings
+from routy_app.services import integrations, leases
+from routy_app.services.integrations import sync_settings
 from routy_app.services.pull import run_pull
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
@@ -81,15 +82,15 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     sync_settings.save(google, _settings(15))  # every 15 minutes: overdue since 5 minutes
     await leader_pulls("a schedule change")
 
-    connections.set_paused(google, True)
+    integrations.set_paused(google, True)
     await until(
-        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        lambda: f"integration {google} no longer pulls" in leader.log_tail(),
         TARGET,
         "the leader dropping the paused integration's job",
         leader.log_tail,
     )
     _pulled_ago(google, 20)
-    connections.set_paused(google, False)  # resumed, overdue
+    integrations.set_paused(google, False)  # resumed, overdue
     await leader_pulls("a resume")
 
     leader.kill()  # the other instance takes over and follows changes too
@@ -98,10 +99,10 @@ async def test_changes_saved_on_any_instance_reach_the_leader(hub, sandbox_state
     _pulled_ago(google, 20)  # e.g. the schedule was every hour; now every 15 minutes
     await leader_pulls("a change after a failover")
 
-    await until(lambda: not runs.is_running(google), 30, "the pull's lock released")  # it closes the run first
-    assert "disconnected" in await connections.disconnect(hub, google)
+    await until(lambda: not leases.is_running(google), 30, "the pull's lock released")  # it closes the run first
+    assert "disconnected" in await integrations.disconnect(hub, google)
     await until(
-        lambda: "integration %d no longer pulls" % google in leader.log_tail(),
+        lambda: f"integration {google} no longer pulls" in leader.log_tail(),
         TARGET,
         "the leader dropping the disconnected integration's job",
         leader.log_tail,

@@ -39,18 +39,18 @@ async def test_live_actions_per_provider(hub):
 )
 async def test_invalid_mappings_are_refused_with_the_field(hub, provider, event_type, action_id, extra, field):
     integration_id = await connected_integration(hub, provider)
-    with session_scope() as session, pytest.raises(MappingProblem) as problem:
-        mappings.add_mapping(session, integration_id, event_type, action_id, "x", extra)
+    with pytest.raises(MappingProblem) as problem:
+        mappings.add_mapping(integration_id, event_type, action_id, "x", extra)
     assert problem.value.field == field
 
 
 async def test_duplicate_mapping_is_refused(hub):
     integration_id = await connected_integration(hub, "ga4")
     with session_scope() as session:
-        mappings.add_mapping(session, integration_id, "sale", "purchase", "purchase")
+        mappings.add_mapping(integration_id, "sale", "purchase", "purchase")
         with pytest.raises(MappingProblem, match="already mapped"):
-            mappings.add_mapping(session, integration_id, "sale", "purchase", "purchase")
-        mappings.add_mapping(session, integration_id, "lead", "generate_lead", "generate_lead")
+            mappings.add_mapping(integration_id, "sale", "purchase", "purchase")
+        mappings.add_mapping(integration_id, "lead", "generate_lead", "generate_lead")
         assert [m.event_type for m in mappings.list_mappings(session, integration_id)] == ["lead", "sale"]
 
 
@@ -59,16 +59,15 @@ async def test_adding_a_mapping_queues_recent_conversions_inside_the_window_only
     ingest(2, gclid="x", fbc="fb.1.1.{i}")
     ingest(1, start=5, age=dt.timedelta(days=10), fbc="fb.1.1.old")
     pixel = (await mappings.available_actions(hub, integration_id))[0]
-    with session_scope() as session:
-        mappings.add_mapping(session, integration_id, "sale", pixel.id, pixel.name, {"event_name": "Purchase"})
+    mappings.add_mapping(integration_id, "sale", pixel.id, pixel.name, {"event_name": "Purchase"})
     assert statuses(integration_id) == {"pending": 2}
 
 
 async def test_delete_removes_unsent_rows_but_refuses_when_history_exists(hub):
     integration_id = await connected_integration(hub, "ga4")
     with session_scope() as session:
-        unsent = mappings.add_mapping(session, integration_id, "lead", "generate_lead", "generate_lead")
-        used = mappings.add_mapping(session, integration_id, "sale", "purchase", "purchase")
+        unsent = mappings.add_mapping(integration_id, "lead", "generate_lead", "generate_lead")
+        used = mappings.add_mapping(integration_id, "sale", "purchase", "purchase")
     ingest(2, event_type="lead", ga_client_id="1.{i}")
     ingest(2, start=10, ga_client_id="1.{i}")
     with session_scope() as session:
@@ -76,30 +75,27 @@ async def test_delete_removes_unsent_rows_but_refuses_when_history_exists(hub):
         session.commit()
     await push.run_push(hub, integration_id)  # lead rows skipped (disabled), sale rows sent
     with session_scope() as session:
-        mappings.delete_mapping(session, unsent.id)
+        mappings.delete_mapping(unsent.id)
         with pytest.raises(MappingProblem, match="Disable it"):
-            mappings.delete_mapping(session, used.id)
+            mappings.delete_mapping(used.id)
     assert {r.mapping_id for r in pushes(integration_id)} == {used.id}
 
 
 async def test_flag_missing_names_mappings_whose_action_is_gone(hub):
     integration_id = await connected_integration(hub, "google_ads")
     live = (await mappings.available_actions(hub, integration_id))[0]
-    with session_scope() as session:
-        kept = mappings.add_mapping(session, integration_id, "sale", live.id, live.name)
-        gone = mappings.add_mapping(session, integration_id, "lead", "999999999", "Removed action")
+    kept = mappings.add_mapping(integration_id, "sale", live.id, live.name)
+    gone = mappings.add_mapping(integration_id, "lead", "999999999", "Removed action")
     assert await mappings.flag_missing(hub, integration_id) == [gone.id]
     assert kept.id not in await mappings.flag_missing(hub, integration_id)
 
 
 async def test_update_mapping_changes_the_target_of_unsent_rows(hub, sandbox_state):
     integration_id = await connected_integration(hub, "ga4")
-    with session_scope() as session:
-        view = mappings.add_mapping(session, integration_id, "sale", "purchase", "purchase")
+    view = mappings.add_mapping(integration_id, "sale", "purchase", "purchase")
     ingest(1, ga_client_id="1.1")
-    with session_scope() as session:
-        mappings.update_mapping(session, view.id, action_id="close_convert_lead")
-        with pytest.raises(MappingProblem):
-            mappings.update_mapping(session, view.id, action_id="_bad")
+    mappings.update_mapping(view.id, action_id="close_convert_lead")
+    with pytest.raises(MappingProblem):
+        mappings.update_mapping(view.id, action_id="_bad")
     await push.run_push(hub, integration_id)
     assert [e["name"] for e in sandbox_state.received["ga4"]] == ["close_convert_lead"]

@@ -9,21 +9,22 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from routy_app.providers.base import AuthExpired, PermanentError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.meta_ads import MetaAdsProvider
+from routy_app.providers.errors import AuthExpired, PermanentError
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent, open_consent, press, redirect_query
-from tests.integration.factories import META_REDIRECT as REDIRECT, authorize, meta_provider  # noqa: F401 - fixture
+from tests.integration.factories import META_REDIRECT as REDIRECT
+from tests.integration.factories import authorize, meta_provider  # noqa: F401 - fixture
 
 
-def test_authorization_url_is_the_classic_dialog(provider: MetaAdsProvider, endpoints: Endpoints) -> None:
+def test_authorization_url_is_the_classic_dialog(provider: MetaAdsProvider, meta_endpoints: MetaEndpoints) -> None:
     url = provider.authorization_url("abc", "verifier", REDIRECT)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
-    assert url.startswith(f"{endpoints.meta_dialog_base_url}/{endpoints.meta_api_version}/dialog/oauth?")
-    assert query["client_id"] == [endpoints.meta_app_id]
+    assert url.startswith(f"{meta_endpoints.dialog_base_url}/{meta_endpoints.api_version}/dialog/oauth?")
+    assert query["client_id"] == [meta_endpoints.app_id]
     assert query["scope"] == ["ads_read,ads_management,business_management"]
     assert query["redirect_uri"] == [REDIRECT] and query["state"] == ["abc"]
     assert "code_challenge" not in query  # Meta's web flow has no PKCE
@@ -47,7 +48,7 @@ async def test_allow_exchanges_code_for_a_long_lived_token(
     creds = await authorize(provider, sandbox_http, REDIRECT)
     assert creds.refresh_token is None
     lifetime = sandbox_state.config.meta_long_lived_lifetime
-    remaining = (creds.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    remaining = (creds.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
     assert lifetime - 30 < remaining <= lifetime  # about 60 days
     issued = sandbox_state.tokens.get(creds.access_token)
     assert issued is not None and issued.extra["lived"] == "long"
@@ -76,9 +77,9 @@ async def test_deny_returns_access_denied(provider: MetaAdsProvider, sandbox_htt
 
 
 async def test_dialog_refuses_unknown_app_and_bad_redirect(
-    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints
 ) -> None:
-    other = MetaAdsProvider(dataclasses.replace(endpoints, meta_app_id="999"), sandbox_http)
+    other = MetaAdsProvider(dataclasses.replace(meta_endpoints, app_id="999"), sandbox_http)
     page = await sandbox_http.get(other.authorization_url("s", "v", REDIRECT))
     assert page.status_code == 400 and "Invalid App ID" in page.text
     page = await sandbox_http.get(provider.authorization_url("s", "v", "javascript:alert(1)"))
@@ -86,10 +87,10 @@ async def test_dialog_refuses_unknown_app_and_bad_redirect(
 
 
 async def test_wrong_app_secret_is_permanent(
-    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints
 ) -> None:
     code = (await consent(sandbox_http, provider.authorization_url("s", "v", REDIRECT)))["code"]
-    wrong = MetaAdsProvider(dataclasses.replace(endpoints, meta_app_secret="nope"), sandbox_http, retry=FAST_RETRY)
+    wrong = MetaAdsProvider(dataclasses.replace(meta_endpoints, app_secret="nope"), sandbox_http, retry=FAST_RETRY)
     with pytest.raises(PermanentError) as caught:
         await wrong.exchange_code(code, "v", REDIRECT)
     assert caught.value.message == "Error validating client secret." and "nope" not in str(caught.value)
@@ -119,14 +120,14 @@ async def test_revoke_removes_permissions(provider: MetaAdsProvider, sandbox_htt
 
 
 async def test_debug_token_wire_shape(
-    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+    provider: MetaAdsProvider, sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints
 ) -> None:
     creds = await authorize(provider, sandbox_http, REDIRECT)
-    url = f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/debug_token"
-    app_token = f"{endpoints.meta_app_id}|{endpoints.meta_app_secret}"
+    url = f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/debug_token"
+    app_token = f"{meta_endpoints.app_id}|{meta_endpoints.app_secret}"
     good = (await sandbox_http.get(url, params={"input_token": creds.access_token, "access_token": app_token})).json()
     assert good["data"]["is_valid"] is True and good["data"]["type"] == "USER"
-    assert good["data"]["app_id"] == endpoints.meta_app_id and "ads_read" in good["data"]["scopes"]
+    assert good["data"]["app_id"] == meta_endpoints.app_id and "ads_read" in good["data"]["scopes"]
     bad = (await sandbox_http.get(url, params={"input_token": "EAAnothing", "access_token": app_token})).json()
     assert bad["data"]["is_valid"] is False and bad["data"]["error"]["code"] == 190
     refused = await sandbox_http.get(url, params={"input_token": creds.access_token, "access_token": "1|wrong"})

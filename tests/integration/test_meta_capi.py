@@ -10,14 +10,14 @@ import json
 import httpx
 import pytest
 
-from routy_app.providers.base import Account, ConversionAction, Credentials, OutgoingConversion
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.meta_ads import MetaAdsProvider
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
+from routy_app.providers.values import Account, ConversionAction, Credentials, OutgoingConversion
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
 ACCOUNT = Account(id="act_1000000001", name="Sandbox Shop EU", currency="EUR", timezone="Europe/Berlin")
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = dt.datetime.now(dt.UTC)
 EMAIL = hashlib.sha256(b"jane@example.com").hexdigest()
 PHONE = hashlib.sha256(b"14155550123").hexdigest()
 
@@ -127,7 +127,7 @@ async def test_batch_limits_are_enforced_before_sending(
 # ---------------------------------------------------------------- the emulator's CAPI wire rules
 
 
-def _event(**overrides) -> dict:  # noqa: ANN003
+def _event(**overrides) -> dict:
     event = {
         "event_name": "Lead",
         "event_time": int(NOW.timestamp()),
@@ -138,24 +138,27 @@ def _event(**overrides) -> dict:  # noqa: ANN003
     return {**event, **overrides}
 
 
-async def _post(http: httpx.AsyncClient, endpoints: Endpoints, pixel_id: str, **kwargs) -> httpx.Response:  # noqa: ANN003
-    return await http.post(f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{pixel_id}/events", **kwargs)
+async def _post(http: httpx.AsyncClient, meta_endpoints: MetaEndpoints, pixel_id: str, **kwargs) -> httpx.Response:
+    return await http.post(f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/{pixel_id}/events", **kwargs)
 
 
 async def test_events_accept_form_and_multipart_with_token_in_form(
     sandbox_http: httpx.AsyncClient,
-    endpoints: Endpoints,
+    meta_endpoints: MetaEndpoints,
     creds: Credentials,
     pixel: ConversionAction,
     sandbox_state: SandboxState,
 ) -> None:
     form = await _post(
-        sandbox_http, endpoints, pixel.id, data={"data": json.dumps([_event()]), "access_token": creds.access_token}
+        sandbox_http,
+        meta_endpoints,
+        pixel.id,
+        data={"data": json.dumps([_event()]), "access_token": creds.access_token},
     )
     assert form.status_code == 200 and form.json()["events_received"] == 1 and form.json()["messages"] == []
     multi = await _post(
         sandbox_http,
-        endpoints,
+        meta_endpoints,
         pixel.id,
         files={
             "data": (None, json.dumps([_event(event_id="E2")])),
@@ -182,7 +185,7 @@ async def test_events_accept_form_and_multipart_with_token_in_form(
 )
 async def test_events_reject_invalid_batches(
     sandbox_http: httpx.AsyncClient,
-    endpoints: Endpoints,
+    meta_endpoints: MetaEndpoints,
     creds: Credentials,
     pixel: ConversionAction,
     sandbox_state: SandboxState,
@@ -191,7 +194,7 @@ async def test_events_reject_invalid_batches(
 ) -> None:
     answer = await _post(
         sandbox_http,
-        endpoints,
+        meta_endpoints,
         pixel.id,
         json={"data": [_event(event_id="ok"), _event(**bad)]},
         headers={"Authorization": f"Bearer {creds.access_token}"},
@@ -203,11 +206,11 @@ async def test_events_reject_invalid_batches(
 
 
 async def test_events_refuse_more_than_1000(
-    sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials, pixel: ConversionAction
+    sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints, creds: Credentials, pixel: ConversionAction
 ) -> None:
     answer = await _post(
         sandbox_http,
-        endpoints,
+        meta_endpoints,
         pixel.id,
         params={"access_token": creds.access_token},
         json={"data": [_event(event_id=str(i)) for i in range(1001)]},
@@ -216,11 +219,11 @@ async def test_events_refuse_more_than_1000(
 
 
 async def test_events_to_an_unknown_pixel(
-    sandbox_http: httpx.AsyncClient, endpoints: Endpoints, creds: Credentials
+    sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints, creds: Credentials
 ) -> None:
     answer = await _post(
         sandbox_http,
-        endpoints,
+        meta_endpoints,
         "1",
         json={"data": [_event()]},
         headers={"Authorization": f"Bearer {creds.access_token}"},

@@ -9,25 +9,19 @@ import json
 import httpx
 import pytest
 
-from routy_app.providers.base import (
-    Account,
-    AuthExpired,
-    Credentials,
-    OutgoingConversion,
-    PermanentError,
-    RateLimited,
-    TransientError,
-)
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.meta_ads import MetaAdsProvider
+from routy_app.providers.errors import AuthExpired, PermanentError, RateLimited, TransientError
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
 from routy_app.providers.retry import RetryPolicy
+from routy_app.providers.values import Account, Credentials, OutgoingConversion
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.consent import consent
-from tests.integration.factories import META_REDIRECT as REDIRECT, meta_creds  # noqa: F401 - fixture
+from tests.integration.factories import META_REDIRECT as REDIRECT
+from tests.integration.factories import meta_creds  # noqa: F401 - fixture
 
 ACCOUNT = Account(id="act_1000000002", name="Sandbox Shop US", currency="USD", timezone="America/Los_Angeles")
-YESTERDAY = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 
 
 class Sleeps:
@@ -46,9 +40,9 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def provider(endpoints: Endpoints, sandbox_http: httpx.AsyncClient, sleeps: Sleeps) -> MetaAdsProvider:
+def provider(meta_endpoints: MetaEndpoints, sandbox_http: httpx.AsyncClient, sleeps: Sleeps) -> MetaAdsProvider:
     policy = dataclasses.replace(FAST_RETRY, sleep=sleeps)
-    return MetaAdsProvider(endpoints, sandbox_http, retry=policy)
+    return MetaAdsProvider(meta_endpoints, sandbox_http, retry=policy)
 
 
 async def insights(provider: MetaAdsProvider, creds: Credentials) -> list:
@@ -228,7 +222,7 @@ async def test_events_faults(
         key="K1",
         event_type="lead",
         action=pixel,
-        occurred_at=dt.datetime.now(dt.timezone.utc),
+        occurred_at=dt.datetime.now(dt.UTC),
         fbp="fb.1.1558571054389.1098115397",
     )
     answer = await sandbox_http.post(
@@ -249,8 +243,8 @@ async def test_events_faults(
     assert len(sandbox_state.received["meta_ads"]) == 1
 
 
-async def test_connection_errors_are_transient(endpoints: Endpoints, creds: Credentials) -> None:
-    unreachable = dataclasses.replace(endpoints, meta_graph_base_url="http://127.0.0.1:9")
+async def test_connection_errors_are_transient(meta_endpoints: MetaEndpoints, creds: Credentials) -> None:
+    unreachable = dataclasses.replace(meta_endpoints, graph_base_url="http://127.0.0.1:9")
     async with httpx.AsyncClient(timeout=2) as http:
         provider = MetaAdsProvider(
             unreachable, http, retry=RetryPolicy(max_attempts=2, initial=0, cap=0, sleep=Sleeps())
@@ -261,11 +255,11 @@ async def test_connection_errors_are_transient(endpoints: Endpoints, creds: Cred
 
 
 async def test_usage_headers_on_graph_answers(
-    sandbox_http: httpx.AsyncClient, creds: Credentials, endpoints: Endpoints, sandbox_state: SandboxState
+    sandbox_http: httpx.AsyncClient, creds: Credentials, meta_endpoints: MetaEndpoints, sandbox_state: SandboxState
 ) -> None:
     sandbox_state.faults.add("meta.adaccounts", "throttle_80000", estimated_time_to_regain_access=3)
     answer = await sandbox_http.get(
-        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/me/adaccounts",
+        f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/me/adaccounts",
         headers={"Authorization": f"Bearer {creds.access_token}"},
     )
     assert answer.status_code == 400

@@ -9,14 +9,16 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from routy_app.providers.base import Account, Credentials, MetricRecord, PermanentError, TransientError
-from routy_app.providers.endpoints import Endpoints
-from routy_app.providers.meta_ads import MetaAdsProvider, to_micros
+from routy_app.providers.errors import PermanentError, TransientError
+from routy_app.providers.meta_ads.adapter import MetaAdsProvider
+from routy_app.providers.meta_ads.endpoints import MetaEndpoints
+from routy_app.providers.meta_ads.graph import to_micros
+from routy_app.providers.values import Account, Credentials, MetricRecord
 from routy_app.sandbox.core.state import SandboxState
 from tests.integration.conftest import FAST_RETRY
 from tests.integration.factories import meta_creds, meta_provider  # noqa: F401 - fixtures
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 WEEK = (TODAY - dt.timedelta(days=7), TODAY - dt.timedelta(days=1))
 
 
@@ -82,13 +84,13 @@ async def test_fetch_metrics_sync_per_level(
 
 
 async def test_rows_match_graph_wire_values_exactly(
-    provider: MetaAdsProvider, creds: Credentials, sandbox_http: httpx.AsyncClient, endpoints: Endpoints
+    provider: MetaAdsProvider, creds: Credentials, sandbox_http: httpx.AsyncClient, meta_endpoints: MetaEndpoints
 ) -> None:
     """spend and action values (decimal strings) become micros exactly; only the counted actions add up."""
     rows = flat(await collect(provider.fetch_metrics(creds, ACCOUNT, "ad", *WEEK)))
     raw = (
         await sandbox_http.get(
-            f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/act_1000000001/insights",
+            f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/act_1000000001/insights",
             params={
                 "level": "ad",
                 "time_increment": "1",
@@ -155,7 +157,7 @@ async def test_range_without_data_yields_nothing(provider: MetaAdsProvider, cred
 async def test_long_range_uses_an_async_report_run(
     provider: MetaAdsProvider,
     creds: Credentials,
-    endpoints: Endpoints,
+    meta_endpoints: MetaEndpoints,
     sandbox_http: httpx.AsyncClient,
     requests_seen: list[httpx.Request],
 ) -> None:
@@ -173,7 +175,7 @@ async def test_long_range_uses_an_async_report_run(
     ]
     assert len(polls) == 3  # Job Started -> Job Running -> Job Completed, one step per poll
     assert len(rows) == 6 * 40
-    sync = MetaAdsProvider(endpoints, sandbox_http, retry=FAST_RETRY)
+    sync = MetaAdsProvider(meta_endpoints, sandbox_http, retry=FAST_RETRY)
     sync.ASYNC_AFTER_DAYS = 1000
     same = flat(await collect(sync.fetch_metrics(creds, ACCOUNT, "ad_group", start, end)))
     assert sorted(rows, key=lambda r: (r.date, r.ad_group_id)) == sorted(same, key=lambda r: (r.date, r.ad_group_id))
@@ -231,7 +233,7 @@ async def test_keyword_level_does_not_exist(provider: MetaAdsProvider, creds: Cr
 async def test_insights_never_ask_for_removed_attribution_windows(
     provider: MetaAdsProvider,
     creds: Credentials,
-    endpoints: Endpoints,
+    meta_endpoints: MetaEndpoints,
     sandbox_http: httpx.AsyncClient,
     requests_seen: list[httpx.Request],
 ) -> None:
@@ -246,7 +248,7 @@ async def test_insights_never_ask_for_removed_attribution_windows(
         text = str(request.url) + request.content.decode()
         assert "7d_view" not in text and "28d_view" not in text
     refused = await sandbox_http.get(
-        f"{endpoints.meta_graph_base_url}/{endpoints.meta_api_version}/{ACCOUNT.id}/insights",
+        f"{meta_endpoints.graph_base_url}/{meta_endpoints.api_version}/{ACCOUNT.id}/insights",
         params={"fields": "spend", "action_attribution_windows": '["1d_click","7d_view"]'},
         headers={"Authorization": f"Bearer {creds.access_token}"},
     )

@@ -1,8 +1,9 @@
-"""The pull engine (services/pull.py) with the real adapters against the in-process sandbox."""
+"""The pull engine (services/pull/) with the real adapters against the in-process sandbox."""
 
 from __future__ import annotations
 
 import datetime as dt
+
 import httpx
 import pytest
 from sqlalchemy import func, update
@@ -10,9 +11,10 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, MetricRow, SyncRun
-from routy_app.services import connections, runs
-from routy_app.services.pull import PullRefused, run_pull, today_in
-from routy_app.services.runs import AlreadyRunning
+from routy_app.services import integrations, leases
+from routy_app.services.leases import AlreadyRunning
+from routy_app.services.pull import run_pull, today_in
+from routy_app.services.runs import RunRefused
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
 LEVELS = ("campaign", "ad_group", "ad", "keyword")
@@ -236,57 +238,57 @@ async def test_a_long_rate_limit_hint_fails_the_run_with_a_clear_message(hub, sm
 async def test_refused_authorisation_makes_it_reconnection_required(hub, small):
     iid = await connected_integration(hub, "google_ads")
     with session_scope() as session:
-        creds = connections.load_credentials(session.get(Integration, iid))
+        creds = integrations.load_credentials(session.get(Integration, iid))
     small.tokens.revoke(creds.refresh_token)  # also revokes the access tokens minted from it
     summary = await run_pull(hub, iid, "manual")
     assert summary.status == "failed" and "refused" in summary.error
     integration = _integration(iid)
     assert integration.status == IntegrationStatus.RECONNECT_REQUIRED
-    with pytest.raises(PullRefused, match="Reconnect"):
+    with pytest.raises(RunRefused, match="Reconnect"):
         await run_pull(hub, iid, "manual")
 
 
 async def test_a_token_refreshed_mid_run_is_stored(hub, small):
     iid = await connected_integration(hub, "google_ads")
     with session_scope() as session:
-        before = connections.load_credentials(session.get(Integration, iid))
+        before = integrations.load_credentials(session.get(Integration, iid))
     small.tokens.expire(before.access_token)
     summary = await run_pull(hub, iid, "manual")
     assert summary.status == "success"
     with session_scope() as session:
-        after = connections.load_credentials(session.get(Integration, iid))
+        after = integrations.load_credentials(session.get(Integration, iid))
     assert after.access_token != before.access_token and after.refresh_token == before.refresh_token
 
 
 async def test_overlapping_runs_are_refused(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    with runs.held_without_heartbeat(iid):
-        assert runs.is_running(iid)
+    with leases.held_without_heartbeat(iid):
+        assert leases.is_running(iid)
         with pytest.raises(AlreadyRunning, match="already running"):
             await run_pull(hub, iid, "manual")
-    assert not runs.is_running(iid)
+    assert not leases.is_running(iid)
     with session_scope() as session:
         assert session.exec(select(SyncRun)).all() == []  # a refused run leaves no row
     assert (await run_pull(hub, iid, "manual")).status == "success"
-    assert not runs.is_running(iid)
+    assert not leases.is_running(iid)
 
 
 async def test_an_expired_lock_of_a_dead_process_is_taken_over(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    assert runs.try_acquire_lease(runs.run_lock_name(iid), "dead-host:1:x", dt.timedelta(seconds=-1))
+    assert leases.try_acquire_lease(leases.run_lock_name(iid), "dead-host:1:x", dt.timedelta(seconds=-1))
     assert (await run_pull(hub, iid, "manual")).status == "success"
 
 
 async def test_paused_and_push_only_integrations_do_not_pull(hub, small):
     iid = await connected_integration(hub, "google_ads")
-    connections.set_paused(iid, True)
-    with pytest.raises(PullRefused, match="Resume the integration to sync"):
+    integrations.set_paused(iid, True)
+    with pytest.raises(RunRefused, match="Resume the integration to sync"):
         await run_pull(hub, iid, "manual")
-    connections.set_paused(iid, False)
+    integrations.set_paused(iid, False)
     with session_scope() as session:
         session.exec(update(Integration).where(Integration.id == iid).values(direction="push"))
         session.commit()
-    with pytest.raises(PullRefused, match="only pushes"):
+    with pytest.raises(RunRefused, match="only pushes"):
         await run_pull(hub, iid, "manual")
     assert _count(iid) == 0
 
@@ -305,10 +307,10 @@ async def test_ga4_pulls_campaign_rows_when_it_has_a_property_and_a_service_acco
     from routy_app.sandbox.ga4.streams import DEMO_API_SECRET, DEMO_MEASUREMENT_ID, DEMO_PROPERTY_ID
 
     push_only = await connected_integration(hub, "ga4")
-    with pytest.raises(PullRefused, match="only pushes"):
+    with pytest.raises(RunRefused, match="only pushes"):
         await run_pull(hub, push_only, "manual")
-    await connections.disconnect(hub, push_only)
-    integration = await connections.setup_manual(
+    await integrations.disconnect(hub, push_only)
+    integration = await integrations.setup_manual(
         hub,
         1,
         "ga4",

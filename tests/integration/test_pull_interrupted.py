@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, MetricRow, SyncRun
-from routy_app.services import connections
+from routy_app.services import integrations
 from routy_app.services.pull import run_pull
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
@@ -30,7 +30,7 @@ async def test_a_full_sync_stopped_by_a_refused_authorisation_counts_every_row_i
     assert (await run_pull(hub, iid, "manual")).status == "success"
     stored = _rows(iid)
     with session_scope() as session:
-        creds = connections.load_credentials(session.get(Integration, iid))
+        creds = integrations.load_credentials(session.get(Integration, iid))
 
     def revoke_after_the_first_keyword_page(level: str, _rows_so_far: int) -> None:
         if level == "keyword":

@@ -13,9 +13,24 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Conversion, ConversionPush, Integration, IntegrationStatus, Lease, PushRequest, SyncRun
-from routy_app.services import connections, conversions, mappings, outbox, push, runs
+from routy_app.models import (
+    Conversion,
+    ConversionMapping,
+    ConversionPush,
+    Integration,
+    IntegrationStatus,
+    Lease,
+    PushRequest,
+    SyncRun,
+)
+from routy_app.providers.values import ConversionAction, OutgoingConversion
+from routy_app.services import conversions, integrations, leases, mappings, push
 from routy_app.services.hub import ProviderHub
+from routy_app.services.push import engine as push_engine
+from routy_app.services.push import outbox, outcomes
+from routy_app.services.push.outcomes import Batch
+from routy_app.services.push.tally import Tally
+from routy_app.services.runs import RunRefused
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 
@@ -28,8 +43,7 @@ async def mapped(hub: ProviderHub, provider: str = "google_ads", event_type: str
     actions = await mappings.available_actions(hub, integration_id)
     extra = {"event_name": "Purchase"} if provider == "meta_ads" else {}
     action = next(a for a in actions if a.id == "purchase") if provider == "ga4" else actions[0]
-    with session_scope() as session:
-        view = mappings.add_mapping(session, integration_id, event_type, action.id, action.name, extra)
+    view = mappings.add_mapping(integration_id, event_type, action.id, action.name, extra)
     return integration_id, view.id
 
 
@@ -135,14 +149,12 @@ async def test_unmapped_types_are_not_queued_and_disabled_mappings_are_skipped(h
     ingest(2, event_type="lead", gclid="g{i}")
     assert pushes(integration_id) == []
     ingest(2, start=10, gclid="g{i}")
-    with session_scope() as session:
-        mappings.set_enabled(session, mapping_id, False)
+    mappings.set_enabled(mapping_id, False)
     ingest(1, start=20, gclid="g{i}")  # arrives while disabled: not queued at all
     summary = await push.run_push(hub, integration_id, "manual")
     assert summary.sent == 0 and summary.skipped == 2 and sandbox_state.received["google_ads"] == []
     assert {r.skip_reason for r in pushes(integration_id)} == {"mapping disabled"}
-    with session_scope() as session:
-        mappings.set_enabled(session, mapping_id, True)  # recent ones queue again
+    mappings.set_enabled(mapping_id, True)  # recent ones queue again
     assert (await push.run_push(hub, integration_id)).sent == 3
 
 
@@ -211,7 +223,7 @@ async def test_meta_and_ga4_skip_rules(hub, sandbox_state):
 
 
 async def test_one_bad_google_event_fails_alone_and_the_rest_are_resent_in_the_same_run(hub, sandbox_state):
-    integration_id, mapping_id = await mapped(hub)
+    integration_id, _mapping_id = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     with session_scope() as session:  # a row stored by an older version with a broken hash
         bad = Conversion(
@@ -252,8 +264,7 @@ async def test_ga4_validation_failure_is_recorded_per_event_and_retry_resends_it
     assert (summary.sent, summary.failed) == (2, 1)
     failed = next(r for r in pushes(integration_id) if r.status == "failed")
     assert "parameter [value]" in failed.provider_error and failed.next_attempt_at is None
-    with session_scope() as session:
-        push.retry_row(session, failed.id)
+    push.retry_row(failed.id)
     assert (await push.run_push(hub, integration_id)).sent == 1
     assert statuses(integration_id) == {"sent": 3} and len(sandbox_state.received["ga4"]) == 3
 
@@ -287,26 +298,27 @@ async def test_auth_failure_keeps_the_queue_intact(hub, sandbox_state):
     ingest(3, gclid="Cj0-{i}")
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
-        creds = connections.load_credentials(integration)
+        creds = integrations.load_credentials(integration)
     sandbox_state.tokens.revoke(creds.refresh_token)  # the user removed Routy's access at Google
     summary = await push.run_push(hub, integration_id)
     assert summary.status == "failed" and summary.sent == 0 and "Authorisation refused" in summary.message
     assert all(r.status == "pending" and r.attempts == 0 for r in pushes(integration_id))
     with session_scope() as session:
         assert session.get(Integration, integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
-    blocked = await push.run_push(hub, integration_id)
-    assert blocked.status == IntegrationStatus.RECONNECT_REQUIRED and blocked.run_id is None
+    with pytest.raises(RunRefused, match="Reconnect"):  # refused before any run row
+        await push.run_push(hub, integration_id)
     assert sandbox_state.received["google_ads"] == []
 
 
 async def test_paused_integration_keeps_its_queue_and_resume_flushes_it(hub, sandbox_state):
     integration_id, _ = await mapped(hub, "meta_ads")
-    connections.set_paused(integration_id, True)
+    integrations.set_paused(integration_id, True)
     ingest(4, fbp="fb.1.1558571054389.{i}")
-    assert (await push.run_push(hub, integration_id)).status == "paused"
+    with pytest.raises(RunRefused, match="Paused"):
+        await push.run_push(hub, integration_id)
     assert (await push.push_due_all(hub)) == {}
     assert sandbox_state.received["meta_ads"] == [] and statuses(integration_id) == {"pending": 4}
-    connections.set_paused(integration_id, False)
+    integrations.set_paused(integration_id, False)
     done = await push.push_due_all(hub)
     assert done[integration_id].sent == 4 and statuses(integration_id) == {"sent": 4}
 
@@ -315,7 +327,7 @@ async def test_disconnect_after_pushes_removes_the_outbox_and_its_requests(hub, 
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     assert (await push.run_push(hub, integration_id)).sent == 3
-    assert "disconnected" in await connections.disconnect(hub, integration_id)
+    assert "disconnected" in await integrations.disconnect(hub, integration_id)
     with session_scope() as session:
         assert session.exec(select(ConversionPush).where(ConversionPush.integration_id == integration_id)).all() == []
         assert session.exec(select(PushRequest).where(PushRequest.integration_id == integration_id)).all() == []
@@ -328,9 +340,9 @@ async def test_disconnect_after_pushes_removes_the_outbox_and_its_requests(hub, 
 async def test_rows_of_a_run_that_died_stay_due_and_are_sent_once_when_its_lock_expires(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(5, gclid="Cj0-{i}")
-    lock = runs.run_lock_name(integration_id, scope="push")
-    assert runs.try_acquire_lease(lock, "a-process-that-died", runs.lease_ttl())  # ... and never released it
-    with pytest.raises(runs.AlreadyRunning):
+    lock = leases.run_lock_name(integration_id, scope="push")
+    assert leases.try_acquire_lease(lock, "a-process-that-died", leases.lease_ttl())  # ... and never released it
+    with pytest.raises(leases.AlreadyRunning):
         await push.run_push(hub, integration_id)
     assert (await push.push_due_all(hub)) == {}  # the scheduler skips it too
     assert statuses(integration_id) == {"pending": 5} and sandbox_state.received["google_ads"] == []
@@ -351,15 +363,15 @@ async def test_crash_after_sending_before_recording_is_deduplicated_by_the_provi
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
         rows = session.exec(
-            select(ConversionPush, Conversion, push.ConversionMapping)
+            select(ConversionPush, Conversion, ConversionMapping)
             .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-            .join(push.ConversionMapping, push.ConversionMapping.id == ConversionPush.mapping_id)
+            .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
             .where(ConversionPush.id.in_(claimed))
         ).all()
         batch = [push.outgoing(conv, mapping) for _, conv, mapping in rows]
-        account = connections.account_of(integration)
-    creds = await connections.fresh_credentials(hub, integration_id)
-    await hub.provider("meta_ads").push_conversions(creds, account, batch)
+        account = integrations.account_of(integration)
+    async with integrations.provider_session(hub, integration_id) as (provider, creds, _):
+        await provider.push_conversions(creds, account, batch)
     make_due(integration_id)
     summary = await push.run_push(hub, integration_id)
     assert summary.sent == 3 and statuses(integration_id) == {"sent": 3}
@@ -410,14 +422,14 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
     meta, meta_mapping = await mapped(hub, "meta_ads")
     ga4, ga4_mapping = await mapped(hub, "ga4")
     [conv_id] = ingest(1, gclid="Cj0-test", fbc="fb.1.1554763741205.t", ga_client_id="1.2")
-    result = await push.test_push(hub, google, google_mapping, conv_id)
+    result = await push.validate_push(hub, google, google_mapping, conv_id)
     body = json.loads(result.payload_json)["body"]
     assert result.ok and body["validateOnly"] is True and body["events"][0]["transactionId"] == "1:ord-0"
     assert "validated only" in result.answer_text and sandbox_state.received["google_ads"] == []
-    meta_result = await push.test_push(hub, meta, meta_mapping, conv_id)
+    meta_result = await push.validate_push(hub, meta, meta_mapping, conv_id)
     meta_body = json.loads(meta_result.payload_json)["body"]
     assert meta_result.ok and meta_body["test_event_code"] and meta_body["data"][0]["event_id"] == "1:ord-0"
-    ga4_result = await push.test_push(hub, ga4, ga4_mapping, conv_id)
+    ga4_result = await push.validate_push(hub, ga4, ga4_mapping, conv_id)
     ga4_payload = json.loads(ga4_result.payload_json)
     assert ga4_result.ok and ga4_payload["url"].endswith("/debug/mp/collect") and "api_secret" not in ga4_payload["url"]
     assert sandbox_state.received["ga4"] == []
@@ -427,9 +439,8 @@ async def test_test_push_shows_the_exact_payload_and_stores_nothing(hub, sandbox
 async def test_a_second_push_of_the_same_integration_is_refused_while_one_runs(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(1, gclid="Cj0-x")
-    with runs.held_without_heartbeat(integration_id, scope="push"):
-        with pytest.raises(runs.AlreadyRunning):
-            await push.run_push(hub, integration_id, "manual")
+    with leases.held_without_heartbeat(integration_id, scope="push"), pytest.raises(leases.AlreadyRunning):
+        await push.run_push(hub, integration_id, "manual")
     assert statuses(integration_id) == {"pending": 1}
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1
 
@@ -439,35 +450,35 @@ async def test_while_a_push_runs_its_rows_are_not_deleted_under_it(hub, sandbox_
     unsent rows) and Disconnect wait for the run to finish."""
     integration_id, mapping_id = await mapped(hub)
     ingest(2, gclid="Cj0-{i}")
-    with runs.held_without_heartbeat(integration_id, scope="push"):
-        with session_scope() as session, pytest.raises(mappings.MappingProblem, match="in progress"):
-            mappings.update_mapping(session, mapping_id, event_type="lead")
-        with pytest.raises(connections.ConnectionProblem, match="running"):
-            await connections.disconnect(hub, integration_id)
+    with leases.held_without_heartbeat(integration_id, scope="push"):
+        with pytest.raises(mappings.MappingProblem, match="in progress"):
+            mappings.update_mapping(mapping_id, event_type="lead")
+        with pytest.raises(integrations.ConnectionProblem, match="running"):
+            await integrations.disconnect(hub, integration_id)
     assert statuses(integration_id) == {"pending": 2}
-    assert "disconnected" in await connections.disconnect(hub, integration_id)  # once the run is over
+    assert "disconnected" in await integrations.disconnect(hub, integration_id)  # once the run is over
 
 
 async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
-    with runs.held_without_heartbeat(integration_id, scope="push") as lock:
+    with leases.held_without_heartbeat(integration_id, scope="push") as lock:
         lock.renewed -= lock.ttl.total_seconds()  # the last renewal is old: keep() renews before answering
         assert lock.keep()
         with session_scope() as session:  # the lease expired and another process took it
             session.exec(
                 update(Lease)
-                .where(Lease.name == runs.run_lock_name(integration_id, "push"))
+                .where(Lease.name == leases.run_lock_name(integration_id, "push"))
                 .values(holder="another-process")
             )
             session.commit()
         lock.renewed -= lock.ttl.total_seconds()
         assert not lock.keep() and lock.lost
-        tally = push._Tally()  # noqa: SLF001
-        outcome = await push._send_loop(
+        tally = Tally()
+        outcome = await push_engine._send_loop(
             hub.provider("google_ads"),
             integration_id,
-            "google_ads",  # noqa: SLF001
+            "google_ads",
             None,
             None,
             1,
@@ -480,19 +491,19 @@ async def test_a_run_that_lost_its_lock_stops(hub, sandbox_state):
 
 async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
     """_record's bulk writes: sent (grouped by request), adapter skip, collateral requeue (once), failures."""
-    from routy_app.providers.base import PushResult
-    from routy_app.providers.google_ads import NOT_PROCESSED
+    from routy_app.providers.google_ads.conversions import NOT_PROCESSED
+    from routy_app.providers.values import PushResult
 
     integration_id, _ = await mapped(hub)
     ingest(7, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(
+    batch = Batch(
         ids,
         [
-            push.OutgoingConversion(
+            OutgoingConversion(
                 key=f"k{n}",
-                event_type="sale",  # noqa: SLF001
-                action=push.ConversionAction("a", "A"),
+                event_type="sale",
+                action=ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
             for n in range(len(ids))
@@ -503,13 +514,13 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
         accepted,
         PushResult("sent", response="ok B", request_id=None),
         PushResult("skipped", error="no match"),
-        PushResult("failed", error=NOT_PROCESSED),
+        PushResult("failed", error=NOT_PROCESSED, collateral=True),
         PushResult("failed", error="bad value", response="HTTP 400"),
         PushResult("failed", error="try later", retryable=True),
         accepted,
     ]  # k6: same request as k0
-    tally, requeued = push._Tally(), {ids[4]}  # noqa: SLF001 - k4 was requeued once already this run
-    push._record(integration_id, batch, results, 1, tally, requeued)  # noqa: SLF001
+    tally, requeued = Tally(), {ids[4]}
+    outcomes.record(integration_id, batch, results, 1, tally, requeued)
     rows = {r.id: r for r in pushes(integration_id)}
     r = [rows[i] for i in ids]
     first, second = request_of(r[0]), request_of(r[1])
@@ -536,25 +547,25 @@ async def test_every_kind_of_outcome_is_written_per_row(hub, sandbox_state):
 @pytest.mark.parametrize("answered", [2, 4], ids=["too few", "too many"])
 async def test_a_result_list_of_the_wrong_length_sends_nothing_and_retries_all(hub, sandbox_state, answered):
     """Results are matched by position: a list of the wrong length could pair them with the wrong rows."""
-    from routy_app.providers.base import PushResult
+    from routy_app.providers.values import PushResult
 
     integration_id, _ = await mapped(hub)
     ingest(3, gclid="Cj0-{i}")
     ids = [row.id for row in pushes(integration_id)]
-    batch = push._Batch(
+    batch = Batch(
         ids,
         [
-            push.OutgoingConversion(
+            OutgoingConversion(
                 key=f"k{n}",
-                event_type="sale",  # noqa: SLF001
-                action=push.ConversionAction("a", "A"),
+                event_type="sale",
+                action=ConversionAction("a", "A"),
                 occurred_at=utcnow(),
             )
             for n in range(len(ids))
         ],
     )
-    tally = push._Tally()  # noqa: SLF001
-    push._record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())  # noqa: SLF001
+    tally = Tally()
+    outcomes.record(integration_id, batch, [PushResult("sent", response="ok")] * answered, 1, tally, set())
     rows = pushes(integration_id)
     assert [(r.status, r.attempts) for r in rows] == [("failed", 1)] * 3
     assert all("no result" in r.provider_error and r.next_attempt_at > utcnow() for r in rows)

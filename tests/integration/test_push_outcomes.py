@@ -4,9 +4,13 @@ Also: Retry all failed (respecting a reason filter) and the wording of refused a
 
 from __future__ import annotations
 
+import pytest
+
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, SyncRun
-from routy_app.services import push, push_retry
+from routy_app.services import push
+from routy_app.services.push import retry as push_retry
+from routy_app.services.runs import RunRefused
 from tests.integration.factories import hub  # noqa: F401 - fixture
 from tests.integration.test_push import ingest, mapped, statuses
 
@@ -39,8 +43,7 @@ async def test_a_push_whose_every_row_failed_is_a_failure_of_the_integration(hub
             "300 of 300 conversions failed" in integration.last_error and "Invalid parameter" in integration.last_error
         )
         assert integration.status == (IntegrationStatus.NEEDS_ATTENTION if attempt == 3 else IntegrationStatus.ACTIVE)
-        with session_scope() as session:
-            assert push_retry.retry_failed(session, integration_id) == 300
+        assert push_retry.retry_failed(integration_id) == 300
     summary = await push.run_push(hub, integration_id, "manual")  # the provider takes them now
     assert summary.status == "success" and summary.sent == 300
     integration = _integration(integration_id)
@@ -75,14 +78,14 @@ async def test_retry_all_failed_requeues_the_failed_rows_of_the_chosen_reason(hu
     assert sorted(r.count for r in reasons) == [500, 1000] and all(r.reason for r in reasons)
     invalid = next(r for r in reasons if "Invalid parameter" in r.reason)
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id, invalid.reason) == 1000
+        assert push_retry.retry_failed(integration_id, invalid.reason) == 1000
     assert statuses(integration_id) == {"pending": 1000, "failed": 500}
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id, invalid.reason) == 0  # nothing left of that reason
-        assert push_retry.retry_failed(session, integration_id + 1) == 0  # another integration's rows are not touched
+        assert push_retry.retry_failed(integration_id, invalid.reason) == 0  # nothing left of that reason
+        assert push_retry.retry_failed(integration_id + 1) == 0  # another integration's rows are not touched
     assert (await push.run_push(hub, integration_id, "manual")).sent == 1000
     with session_scope() as session:
-        assert push_retry.retry_failed(session, integration_id) == 500
+        assert push_retry.retry_failed(integration_id) == 500
     assert statuses(integration_id) == {"sent": 1000, "pending": 500}
 
 
@@ -95,5 +98,6 @@ async def test_a_refused_authorisation_reads_as_one_sentence(hub, sandbox_state)
     assert "Conversions stay queued" in summary.message and statuses(integration_id) == {"pending": 3}
     assert _integration(integration_id).status == IntegrationStatus.RECONNECT_REQUIRED
     assert ".." not in (_run(summary.run_id).error or "")
-    paused = await push.run_push(hub, integration_id, "manual")
-    assert ".." not in paused.message and "Reconnect" in paused.message
+    with pytest.raises(RunRefused) as refused:
+        await push.run_push(hub, integration_id, "manual")
+    assert ".." not in refused.value.message and "Reconnect" in refused.value.message

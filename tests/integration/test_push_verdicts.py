@@ -7,13 +7,14 @@ import datetime as dt
 import pytest
 
 from routy_app.services import push
+from routy_app.services.push import outcomes
 from tests.integration.factories import hub  # noqa: F401 - fixture
 from tests.integration.test_push import ingest, make_due, mapped, pushes, request_of, verdicts
 
 
 @pytest.fixture(autouse=True)
 def verdicts_due_at_once(monkeypatch):
-    monkeypatch.setattr(push, "VERDICT_FIRST", dt.timedelta(0))
+    monkeypatch.setattr(outcomes, "VERDICT_FIRST", dt.timedelta(0))
 
 
 async def test_processing_then_success_is_recorded_as_accepted(hub, sandbox_state):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from routy_app.providers.base import ConversionAction, Credentials
-from routy_app.providers.google_ads import GoogleAdsProvider
+from routy_app.providers.google_ads.adapter import GoogleAdsProvider
+from routy_app.providers.values import ConversionAction, Credentials
 from tests.integration.factories import google, google_creds  # noqa: F401 - fixtures
 from tests.integration.test_ga4_wire import AUTH as GA4_AUTH
 from tests.integration.test_ga4_wire import BODY as GA4_BODY
@@ -27,7 +27,7 @@ async def action(google: GoogleAdsProvider, creds: Credentials) -> ConversionAct
     return (await google.list_conversion_actions(creds, us))[0]
 
 
-def _request(action_id: str, **event) -> dict:  # noqa: ANN003
+def _request(action_id: str, **event) -> dict:
     base = {
         "transactionId": "S-1",
         "eventTimestamp": "2026-12-01T10:00:00Z",
@@ -49,13 +49,13 @@ def _request(action_id: str, **event) -> dict:  # noqa: ANN003
 
 async def _ingest(
     http: httpx.AsyncClient,
-    endpoints,
+    google_endpoints,
     creds: Credentials,
-    body: dict,  # noqa: ANN001
+    body: dict,
     params: dict | None = None,
 ) -> httpx.Response:
     return await http.post(
-        f"{endpoints.google_datamanager_base_url}/v1/events:ingest",
+        f"{google_endpoints.datamanager_base_url}/v1/events:ingest",
         json=body,
         params=params,
         headers={"Authorization": f"Bearer {creds.access_token}"},
@@ -69,12 +69,12 @@ def _violation(answer: httpx.Response) -> tuple[str, str]:
     return only["field"], only["description"]
 
 
-async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
-    by_name = await _ingest(sandbox_http, endpoints, creds, _request(action.id))
+async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, google_endpoints, creds, action) -> None:
+    by_name = await _ingest(sandbox_http, google_endpoints, creds, _request(action.id))
     numbers = _request(action.id, transactionId="S-2", eventSource=4, consent={"adUserData": 1})
     numbers["encoding"] = 1
     numbers["destinations"][0]["operatingAccount"]["accountType"] = 1
-    by_number = await _ingest(sandbox_http, endpoints, creds, numbers, INT_ENUMS)
+    by_number = await _ingest(sandbox_http, google_endpoints, creds, numbers, INT_ENUMS)
     snake = {
         "destinations": [
             {
@@ -92,33 +92,39 @@ async def test_enum_names_and_numbers_are_both_accepted(sandbox_http, endpoints,
             }
         ],
     }
-    by_snake = await _ingest(sandbox_http, endpoints, creds, snake)
+    by_snake = await _ingest(sandbox_http, google_endpoints, creds, snake)
     assert [a.status_code for a in (by_name, by_number, by_snake)] == [200, 200, 200]
     assert set(by_number.json()) == {"requestId"}
 
 
-async def test_what_the_schema_refuses(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
-    unknown = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, orderId="x")))
+async def test_what_the_schema_refuses(sandbox_http, google_endpoints, creds, action) -> None:
+    unknown = _violation(await _ingest(sandbox_http, google_endpoints, creds, _request(action.id, orderId="x")))
     assert unknown == (
         "events[0]",
         "Invalid JSON payload received. Unknown name \"orderId\" at 'events[0]': Cannot find field.",
     )
-    bad_enum = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, eventSource="ONLINE")))
+    bad_enum = _violation(
+        await _ingest(sandbox_http, google_endpoints, creds, _request(action.id, eventSource="ONLINE"))
+    )
     assert bad_enum[0] == "events[0].event_source" and "google.ads.datamanager.v1.EventSource" in bad_enum[1]
-    wrong_type = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, conversionValue="1,5")))
+    wrong_type = _violation(
+        await _ingest(sandbox_http, google_endpoints, creds, _request(action.id, conversionValue="1,5"))
+    )
     assert wrong_type[0] == "events[0].conversion_value"
     two_ids = _request(action.id, userData={"userIdentifiers": [{"emailAddress": "a" * 64, "phoneNumber": "b" * 64}]})
     assert (
-        _violation(await _ingest(sandbox_http, endpoints, creds, two_ids))[0]
+        _violation(await _ingest(sandbox_http, google_endpoints, creds, two_ids))[0]
         == "events[0].user_data.user_identifiers[0]"
     )
-    unknown_number = _violation(await _ingest(sandbox_http, endpoints, creds, _request(action.id, eventSource=99)))
+    unknown_number = _violation(
+        await _ingest(sandbox_http, google_endpoints, creds, _request(action.id, eventSource=99))
+    )
     assert unknown_number[0] == "events[0].event_source"  # proto3 enums are open: the service refuses it
 
 
-async def test_status_answers_in_the_encoding_asked_for(sandbox_http, endpoints, creds, action) -> None:  # noqa: ANN001
-    request_id = (await _ingest(sandbox_http, endpoints, creds, _request(action.id))).json()["requestId"]
-    url = f"{endpoints.google_datamanager_base_url}/v1/requestStatus:retrieve"
+async def test_status_answers_in_the_encoding_asked_for(sandbox_http, google_endpoints, creds, action) -> None:
+    request_id = (await _ingest(sandbox_http, google_endpoints, creds, _request(action.id))).json()["requestId"]
+    url = f"{google_endpoints.datamanager_base_url}/v1/requestStatus:retrieve"
     headers = {"Authorization": f"Bearer {creds.access_token}"}
     named = (await sandbox_http.get(url, params={"requestId": request_id}, headers=headers)).json()
     numbered = (await sandbox_http.get(url, params={"requestId": request_id, **INT_ENUMS}, headers=headers)).json()

@@ -14,8 +14,10 @@ from sqlmodel import select
 from routy_app.config import reload_settings
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, Lease, SyncRun
-from routy_app.services import connections, runs, scheduler as sched
-from routy_app.services.scheduler import DbLease, SyncScheduler, leader_lock, pull_job_id
+from routy_app.services import integrations, leadership, leases, runs
+from routy_app.services import scheduler as sched
+from routy_app.services.leadership import DbLease, leader_lock
+from routy_app.services.scheduler import SyncScheduler, pull_job_id
 from routy_app.timeutil import utcnow
 from tests.integration.factories import connected_integration, hub  # noqa: F401 - fixture
 from tests.markers import sqlite_only
@@ -112,10 +114,10 @@ async def test_reschedule_follows_schedule_and_status_changes_at_once(hub, small
         _set(google, schedule_minutes=240)
         assert scheduler.reschedule(google)
         assert scheduler.interval_of(pull_job_id(google)) == dt.timedelta(hours=4)
-        connections.set_paused(google, True)
+        integrations.set_paused(google, True)
         assert not scheduler.reschedule(google)
         assert pull_job_id(google) not in scheduler.jobs()
-        connections.set_paused(google, False)
+        integrations.set_paused(google, False)
         assert scheduler.reschedule(google)
         assert pull_job_id(google) in scheduler.jobs()
         _set(google, direction="push")
@@ -138,7 +140,7 @@ async def test_a_scheduled_pull_runs_and_a_refused_authorisation_removes_the_job
         assert pull_job_id(google) in scheduler.jobs()
 
         with session_scope() as session:
-            creds = connections.load_credentials(session.get(Integration, google))
+            creds = integrations.load_credentials(session.get(Integration, google))
         small.tokens.revoke(creds.refresh_token)
         scheduler.run_soon(google)
         await _until(lambda: pull_job_id(google) not in scheduler.jobs())
@@ -236,10 +238,10 @@ def _dead_pid() -> int:
 
 def test_a_dead_holder_on_this_machine_is_reclaimed_at_once_and_its_runs_interrupted(db):
     iid = _integration_row()
-    me = runs.current_process()
-    _lease(runs.run_lock_name(iid), "dead", machine=me.machine, pid=_dead_pid(), started=me.started)
+    me = leases.current_process()
+    _lease(leases.run_lock_name(iid), "dead", machine=me.machine, pid=_dead_pid(), started=me.started)
     dead = runs.open_run(iid, "pull", "schedule", holder="dead")
-    assert not runs.is_running(iid)  # gone, though the lease has a minute left ...
+    assert not leases.is_running(iid)  # gone, though the lease has a minute left ...
     assert _status(dead) == "interrupted"  # ... and its run was closed on the way
     with session_scope() as session:
         run = session.get(SyncRun, dead)
@@ -248,33 +250,33 @@ def test_a_dead_holder_on_this_machine_is_reclaimed_at_once_and_its_runs_interru
 
 def test_a_reused_pid_is_not_taken_for_the_holder(db):
     iid = _integration_row()
-    me = runs.current_process()  # alive, but not the process that took the lease (another start time)
-    _lease(runs.run_lock_name(iid), "old", machine=me.machine, pid=me.pid, started=me.started - 3600)
+    me = leases.current_process()  # alive, but not the process that took the lease (another start time)
+    _lease(leases.run_lock_name(iid), "old", machine=me.machine, pid=me.pid, started=me.started - 3600)
     run = runs.open_run(iid, "pull", "schedule", holder="old")
-    assert runs.try_acquire_lease(runs.run_lock_name(iid), "new")
+    assert leases.try_acquire_lease(leases.run_lock_name(iid), "new")
     assert _status(run) == "interrupted"
 
 
 def test_a_holder_on_another_machine_is_reclaimed_only_when_its_lease_expires(db):
     iid = _integration_row()
-    name = runs.run_lock_name(iid, "push")
+    name = leases.run_lock_name(iid, "push")
     _lease(name, "far", machine="other-host|boot|pid:[1]", pid=_dead_pid(), started=1.0)
     run = runs.open_run(iid, "push", "schedule", holder="far")
     assert runs.reclaim_dead() == runs.Reclaimed(0, 0)  # its pid means nothing here
-    assert runs.is_running(iid, "push") and not runs.try_acquire_lease(name, "me")
+    assert leases.is_running(iid, "push") and not leases.try_acquire_lease(name, "me")
     with session_scope() as session:  # a minute without renewal
         session.exec(update(Lease).where(Lease.name == name).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
         session.commit()
     assert runs.reclaim_dead() == runs.Reclaimed(1, 1)
     with session_scope() as session:
         assert "stopped renewing its lease" in session.get(SyncRun, run).error
-    assert _status(run) == "interrupted" and runs.try_acquire_lease(name, "me")
+    assert _status(run) == "interrupted" and leases.try_acquire_lease(name, "me")
 
 
 def test_the_sweep_leaves_live_runs_alone_and_closes_orphans(db):
     iid = _integration_row()
     legacy = runs.open_run(iid, "push", "schedule")  # from before runs named their holder; no push lock held
-    with runs.held_without_heartbeat(iid) as lease:
+    with leases.held_without_heartbeat(iid) as lease:
         alive = runs.open_run(iid, "pull", "manual", holder=lease.holder)
         orphan = runs.open_run(iid, "push", "schedule", holder="a-holder-without-a-lease")
         assert runs.reclaim_dead() == runs.Reclaimed(0, 2)
@@ -288,12 +290,12 @@ async def test_a_held_lease_is_renewed_in_the_background(db, monkeypatch):
     monkeypatch.setenv("ROUTY_LEASE_TTL_SECONDS", "0.3")
     reload_settings()
     iid = _integration_row()
-    async with runs.run_lock(iid) as lease:
+    async with leases.run_lock(iid) as lease:
         with session_scope() as session:
             first = session.get(Lease, lease.name).expires_at
         await _until(lambda: _expiry(lease.name) > first + dt.timedelta(seconds=0.15))
-        assert runs.is_running(iid) and not lease.lost
-    assert not runs.is_running(iid)
+        assert leases.is_running(iid) and not lease.lost
+    assert not leases.is_running(iid)
 
 
 def _expiry(name: str) -> dt.datetime:
@@ -303,7 +305,7 @@ def _expiry(name: str) -> dt.datetime:
 
 @sqlite_only
 async def test_lifespan_leads_and_stops(db, monkeypatch):
-    async with sched.scheduler_lifespan():
+    async with leadership.scheduler_lifespan():
         await _until(lambda: sched.current_scheduler() is not None)
         assert sched.current_scheduler().running
         with leader_lock(db) as other_process:
@@ -314,6 +316,6 @@ async def test_lifespan_leads_and_stops(db, monkeypatch):
 async def test_lifespan_honours_scheduler_disabled(db, monkeypatch):
     monkeypatch.setenv("ROUTY_SCHEDULER_ENABLED", "false")
     reload_settings()
-    async with sched.scheduler_lifespan():
+    async with leadership.scheduler_lifespan():
         await asyncio.sleep(0)
         assert sched.current_scheduler() is None

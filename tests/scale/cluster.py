@@ -13,6 +13,7 @@ test's. Nothing is started as a system service.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -84,10 +85,8 @@ def _stop_group(proc: subprocess.Popen | None, sig: int = signal.SIGINT, timeout
         os.killpg(proc.pid, sig)
         proc.wait(timeout=timeout)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
 
 
@@ -123,7 +122,10 @@ class Postgres:
             owner = pwd.getpwnam("postgres")
             os.chown(self.base, owner.pw_uid, owner.pw_gid)
         data = self.base / "data"
-        run = lambda argv: subprocess.run(self._as_owner(argv), check=True, capture_output=True, text=True)
+
+        def run(argv):
+            return subprocess.run(self._as_owner(argv), check=True, capture_output=True, text=True)
+
         run([_pg_bin("initdb"), "-D", str(data), "-U", "routy", "-A", "trust", "-E", "UTF8", "--no-sync"])
         run(
             [
@@ -317,7 +319,7 @@ class Balancer:
         """Server name -> HAProxy's status (UP, DOWN, MAINT, ...)."""
         lines = self.command("show stat").splitlines()
         header = lines[0].lstrip("# ").split(",")
-        rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line]
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
         return {r["svname"]: r["status"] for r in rows if r["pxname"] == "routy" and r["svname"].startswith("app")}
 
     def stop(self) -> None:
@@ -426,10 +428,8 @@ class Replica:
         os.killpg(self.proc.pid, signal.SIGKILL)
         at = time.monotonic()
         for pid in pids:  # Granian may have put workers elsewhere: make sure none survives
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.proc.wait(timeout=10)
         until(
             lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids),

@@ -6,6 +6,7 @@ written to scale-report.json (SCALE_REPORT=path to change it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -99,10 +100,8 @@ def cluster(tmp_path_factory) -> Cluster:
         yield cluster
     finally:
         for service in reversed(started):
-            try:
+            with contextlib.suppress(Exception):  # stop the rest whatever happens
                 service.stop()
-            except Exception:  # noqa: BLE001 - stop the rest whatever happens
-                pass
 
 
 def _use_cluster_database(cluster: Cluster) -> None:

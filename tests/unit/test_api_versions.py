@@ -40,44 +40,46 @@ def test_default_meta_version_is_the_newest() -> None:
 # ---------------------------------------------------------------- the table and its judgement
 
 from routy_app.providers import versions  # noqa: E402 - after the fact-restating tests above
+from routy_app.providers.google_ads.versions import GOOGLE_ADS_API  # noqa: E402
+from routy_app.providers.meta_ads.versions import MARKETING_API  # noqa: E402
 
 
 def test_tables_hold_the_published_dates() -> None:
     for name, day in GOOGLE_ADS_SUNSET.items():
-        known = versions.GOOGLE_ADS.find(name)
+        known = GOOGLE_ADS_API.find(name)
         assert known is not None and known.sunset == day and not known.projected
-    assert versions.META_MARKETING.find("v25.0").sunset == dt.date(2027, 2, 23)
-    assert versions.META_MARKETING.find("v24.0").sunset == dt.date(2026, 11, 10)
-    assert versions.META_MARKETING.newest.name == META_NEWEST
-    assert versions.GOOGLE_ADS.newest.released == dt.date(2026, 10, 14)
+    assert MARKETING_API.find("v25.0").sunset == dt.date(2027, 2, 23)
+    assert MARKETING_API.find("v24.0").sunset == dt.date(2026, 11, 10)
+    assert MARKETING_API.newest.name == META_NEWEST
+    assert GOOGLE_ADS_API.newest.released == dt.date(2026, 10, 14)
 
 
 def test_sunset_is_an_error_naming_the_setting_and_the_newest() -> None:
-    status = versions.assess(versions.GOOGLE_ADS, "v22", TODAY)
+    status = versions.assess(GOOGLE_ADS_API, "v22", TODAY)
     assert status.level == "error"
     assert "2026-10-07" in status.message and "GOOGLE_ADS_API_VERSION=v26" in status.message
-    assert versions.assess(versions.GOOGLE_ADS, "v14", TODAY).level == "error"  # older than the table
+    assert versions.assess(GOOGLE_ADS_API, "v14", TODAY).level == "error"  # older than the table
 
 
 def test_a_sunset_within_the_window_is_a_warning_naming_the_date() -> None:
-    status = versions.assess(versions.META_MARKETING, "v25.0", dt.date(2027, 1, 1))
+    status = versions.assess(MARKETING_API, "v25.0", dt.date(2027, 1, 1))
     assert status.level == "warning" and "2027-02-23" in status.message and "in 53 days" in status.message
-    assert versions.assess(versions.META_MARKETING, "v25.0", dt.date(2026, 12, 24)).level == "ok"  # 61 days
-    assert versions.assess(versions.META_MARKETING, "v25.0", dt.date(2026, 12, 25)).level == "warning"  # 60
-    assert versions.assess(versions.META_MARKETING, "v25.0", TODAY, warning_days=90).level == "warning"
-    assert versions.assess(versions.META_MARKETING, "v25.0", dt.date(2027, 2, 23)).level == "error"
+    assert versions.assess(MARKETING_API, "v25.0", dt.date(2026, 12, 24)).level == "ok"  # 61 days
+    assert versions.assess(MARKETING_API, "v25.0", dt.date(2026, 12, 25)).level == "warning"  # 60
+    assert versions.assess(MARKETING_API, "v25.0", TODAY, warning_days=90).level == "warning"
+    assert versions.assess(MARKETING_API, "v25.0", dt.date(2027, 2, 23)).level == "error"
 
 
 def test_projected_sunsets_warn_from_the_first_of_the_month_and_never_turn_into_errors() -> None:
-    early = versions.assess(versions.GOOGLE_ADS, "v23", dt.date(2026, 12, 3))
+    early = versions.assess(GOOGLE_ADS_API, "v23", dt.date(2026, 12, 3))
     assert early.level == "warning" and "about February 2027" in early.message
-    assert versions.assess(versions.GOOGLE_ADS, "v23", dt.date(2027, 2, 20)).level == "warning"
+    assert versions.assess(GOOGLE_ADS_API, "v23", dt.date(2027, 2, 20)).level == "warning"
 
 
 def test_newest_and_unknown_versions() -> None:
-    assert versions.assess(versions.GOOGLE_ADS, "v26", TODAY).level == "ok"
-    assert versions.assess(versions.META_MARKETING, "v27.0", TODAY).sunset == "no sunset announced"
-    unknown = versions.assess(versions.GOOGLE_ADS, "v27", TODAY)
+    assert versions.assess(GOOGLE_ADS_API, "v26", TODAY).level == "ok"
+    assert versions.assess(MARKETING_API, "v27.0", TODAY).sunset == "no sunset announced"
+    unknown = versions.assess(GOOGLE_ADS_API, "v27", TODAY)
     assert unknown.level == "warning" and "not in Routy's version table" in unknown.message
 
 

@@ -190,7 +190,7 @@ def test_viewer_cannot_mutate(db):
     admin, viewer = _admin(), _viewer()
     assert auth.can_mutate(admin) and not auth.can_mutate(viewer) and not auth.can_mutate(None)
     auth.require_admin(admin)
-    with pytest.raises(Forbidden, match="Only admins can pause integrations."):
+    with pytest.raises(Forbidden, match=r"Only admins can pause integrations\."):
         auth.require_admin(viewer, "pause integrations")
     with pytest.raises(Forbidden, match="Sign in"):
         auth.require_admin(None)
@@ -312,7 +312,7 @@ def test_the_pages_show_our_text_for_known_codes_only():
     assert auth.form_message("Your session expired, call +1 555 0100 to unlock") == ""
     assert auth.password_problem("short", "a@example.com")[0] == "too_short"
     assert auth.password_problem("Password123!", "a@example.com")[0] == "common"
-    assert set(
+    assert {
         code
         for code, _ in filter(
             None,
@@ -321,7 +321,7 @@ def test_the_pages_show_our_text_for_known_codes_only():
                 for p in ("x", "y" * 300, "alice-Alice-123", "aaaaaaaaaaaaaaaa", "Password1234")
             ],
         )
-    ) <= set(auth.FORM_MESSAGES)
+    } <= set(auth.FORM_MESSAGES)
 
 
 def test_old_attempts_are_pruned(db):

@@ -64,8 +64,9 @@ def test_redis_url_switches_to_reflexs_redis_state_manager(data_dir, monkeypatch
 def test_rxconfig_hands_our_choice_to_reflex(data_dir):
     import importlib
 
-    import rxconfig
     from reflex_base.constants import StateManagerMode
+
+    import rxconfig
 
     config = importlib.reload(rxconfig).config
     assert config.state_manager_mode == StateManagerMode.MEMORY

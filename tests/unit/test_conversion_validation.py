@@ -11,7 +11,7 @@ from routy_app.providers import hashing
 from routy_app.services.conversions import parse_timestamp, parse_value, postback_event, validate_event
 from routy_app.services.push import dedup_key
 
-NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
 GOOD = {
     "id": "ord-1",
     "event_type": "sale",
@@ -31,7 +31,7 @@ def test_a_good_event_becomes_column_values():
     out, errors = validate_event(GOOD, 0, NOW)
     assert errors == []
     assert out["external_id"] == "ord-1" and out["value_micros"] == 19_990_000 and out["currency"] == "USD"
-    assert out["occurred_at"] == dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert out["occurred_at"] == dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
     assert out["gclid"] == "Cj0KCQ-abc" and out["fbc"] is None
 
 
@@ -74,7 +74,7 @@ def test_value_is_decimal_exact_and_never_float():
 
 
 def test_timestamp_z_and_offsets():
-    assert parse_timestamp("2026-05-01T10:00:00Z", NOW)[0] == dt.datetime(2026, 5, 1, 10, tzinfo=dt.timezone.utc)
+    assert parse_timestamp("2026-05-01T10:00:00Z", NOW)[0] == dt.datetime(2026, 5, 1, 10, tzinfo=dt.UTC)
     assert parse_timestamp("2026-05-01T01:00:00-10:00", NOW)[0].hour == 11
     assert "offset" in parse_timestamp("2026-05-01 10:00:00", NOW)[1]
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from routy_app.providers.ga4 import validate_event_name, validate_measurement_id
+from routy_app.providers.ga4.events import validate_event_name
+from routy_app.providers.ga4.setup import validate_measurement_id
 from routy_app.sandbox.ga4.mp_validation import validate_payload
 
 

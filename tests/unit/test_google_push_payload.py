@@ -9,12 +9,13 @@ import zoneinfo
 
 import pytest
 
-from routy_app.providers.base import ConversionAction, OutgoingConversion
-from routy_app.providers.google_ads import GoogleAdsProvider, _timestamp
+from routy_app.providers.google_ads.conversions import event as google_event
+from routy_app.providers.google_ads.conversions import timestamp as _timestamp
+from routy_app.providers.values import ConversionAction, OutgoingConversion
 
 
 def _old_timestamp(moment: dt.datetime) -> str:  # the previous strftime implementation
-    moment = moment.astimezone(dt.timezone.utc) if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    moment = moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         text += f".{moment.microsecond:06d}"
@@ -24,13 +25,13 @@ def _old_timestamp(moment: dt.datetime) -> str:  # the previous strftime impleme
 @pytest.mark.parametrize(
     "moment",
     [
-        dt.datetime(2026, 5, 1, 14, 3, 0, tzinfo=dt.timezone.utc),
-        dt.datetime(2026, 5, 1, 14, 3, 0, 120, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 5, 1, 14, 3, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 5, 1, 14, 3, 0, 120, tzinfo=dt.UTC),
         dt.datetime(2026, 5, 1, 14, 3, 0, 999999),  # naive: taken as UTC
         dt.datetime(2026, 5, 1, 23, 30, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=-7, minutes=-30))),
         dt.datetime(2026, 1, 1, 0, 0, 1, tzinfo=zoneinfo.ZoneInfo("Europe/London")),  # zero offset, not utc
         dt.datetime(2026, 7, 1, 0, 0, 1, 5, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")),  # crosses midnight
-        dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc),
+        dt.datetime(999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
     ],
 )
 def test_timestamp_matches_the_strftime_format(moment: dt.datetime) -> None:
@@ -39,24 +40,24 @@ def test_timestamp_matches_the_strftime_format(moment: dt.datetime) -> None:
 
 def test_timestamp_fast_path_matches_the_strftime_format_on_random_utc_values() -> None:
     rng = random.Random(7)
-    start, span = dt.datetime(1000, 1, 1, tzinfo=dt.timezone.utc), (dt.datetime(9999, 12, 31) - dt.datetime(1000, 1, 1))
+    start, span = dt.datetime(1000, 1, 1, tzinfo=dt.UTC), (dt.datetime(9999, 12, 31) - dt.datetime(1000, 1, 1))
     for _ in range(5000):
         moment = start + dt.timedelta(seconds=rng.randrange(int(span.total_seconds())))
         moment = moment.replace(microsecond=rng.choice([0, rng.randrange(1, 1_000_000)]))
         assert _timestamp(moment) == _old_timestamp(moment), moment
 
 
-def _conv(**fields) -> OutgoingConversion:  # noqa: ANN003
+def _conv(**fields) -> OutgoingConversion:
     base = {
         "key": "1:ord-1",
         "event_type": "sale",
         "action": ConversionAction(id="customers/1/conversionActions/77", name="Buy", extra={"event_source": "WEB"}),
-        "occurred_at": dt.datetime(2026, 5, 1, 14, 3, 0, 5, tzinfo=dt.timezone.utc),
+        "occurred_at": dt.datetime(2026, 5, 1, 14, 3, 0, 5, tzinfo=dt.UTC),
     }
     return OutgoingConversion(**{**base, **fields})
 
 
-event_of = GoogleAdsProvider._event  # noqa: SLF001
+event_of = google_event
 
 
 def test_event_with_every_optional_part() -> None:

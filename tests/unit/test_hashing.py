@@ -1,4 +1,4 @@
-"""Normalise-then-hash rules, checked on the examples documented in PROVIDERS.md §6.5 (Google) and §2.5 (Meta)."""
+"""Normalise-then-hash rules, checked on the providers' documented examples (docs/providers/)."""
 
 from __future__ import annotations
 

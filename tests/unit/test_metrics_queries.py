@@ -189,7 +189,7 @@ def test_csv_rows_are_every_row_in_the_same_order(iid):
         rows = list(mq.csv_rows(s, iid, "keyword", D1, D3, sort_by="cost_micros", currency="USD"))
     assert rows[0] == mq.CSV_HEADER
     assert [r[0] for r in rows[1:]] == ["K3", "K2", "K1"]
-    k3 = dict(zip(mq.CSV_HEADER, rows[1]))
+    k3 = dict(zip(mq.CSV_HEADER, rows[1], strict=False))
     assert (k3["cost"], k3["cpc"], k3["ctr_percent"], k3["cost_per_conversion"], k3["currency"]) == (
         "9.00",
         "9.00",

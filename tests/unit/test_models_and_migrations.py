@@ -16,7 +16,7 @@ from tests.markers import sqlite_only
 
 def test_migrations_create_every_table_and_match_the_models(db):
     names = set(inspect(get_engine()).get_table_names())
-    assert {t for t in SQLModel.metadata.tables} <= names
+    assert set(SQLModel.metadata.tables) <= names
     with get_engine().connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -37,16 +37,16 @@ def test_datetimes_come_back_as_aware_utc(db):
         source_id = source.id
     with session_scope() as s:
         loaded = s.get(TrafficSource, source_id)
-        assert loaded.created_at == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+        assert loaded.created_at == dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
         assert loaded.created_at.tzinfo is not None
 
 
 @pytest.mark.parametrize(
     "moment",
     [
-        dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.timezone.utc),
-        dt.datetime(2026, 11, 27, 17, 0, 0, 5, tzinfo=dt.timezone.utc),
-        dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 11, 27, 17, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 27, 17, 0, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(999, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
         dt.datetime(2026, 3, 1, 1, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),
     ],
 )
@@ -55,18 +55,14 @@ def test_sqlite_datetime_text_is_sqlalchemys_format_and_reads_back_as_utc(moment
     equality in SQL depend on it) and reads back the same instant with the UTC singleton."""
     dialect = sqlite.dialect()
     utc_type = UTCDateTime()
-    text = utc_type._cached_bind_processor(dialect)(moment)  # noqa: SLF001 - what SQLAlchemy calls
-    stock = (
-        DateTime()
-        .dialect_impl(dialect)
-        .bind_processor(dialect)(moment.astimezone(dt.timezone.utc).replace(tzinfo=None))
-    )
+    text = utc_type._cached_bind_processor(dialect)(moment)
+    stock = DateTime().dialect_impl(dialect).bind_processor(dialect)(moment.astimezone(dt.UTC).replace(tzinfo=None))
     assert text == stock
-    back = utc_type._cached_result_processor(dialect, None)(text)  # noqa: SLF001
-    assert back == moment and back.tzinfo is dt.timezone.utc
+    back = utc_type._cached_result_processor(dialect, None)(text)
+    assert back == moment and back.tzinfo is dt.UTC
     assert utc_type._cached_result_processor(dialect, None)("2026-11-27 17:00:00") == dt.datetime(
-        2026, 11, 27, 17, tzinfo=dt.timezone.utc
-    )  # noqa: SLF001 - seconds only (e.g. SQL defaults)
+        2026, 11, 27, 17, tzinfo=dt.UTC
+    )
 
 
 def test_naive_datetimes_are_refused(db):
@@ -89,7 +85,13 @@ def test_metric_natural_key_is_unique_with_blank_ids(db):
     with session_scope() as s:
         s.add(Integration(id=1, traffic_source_id=1, provider="google_ads"))
         s.commit()
-        row = dict(integration_id=1, level="campaign", date=dt.date(2026, 1, 1), campaign_id="1", cost_micros=10**15)
+        row = {
+            "integration_id": 1,
+            "level": "campaign",
+            "date": dt.date(2026, 1, 1),
+            "campaign_id": "1",
+            "cost_micros": 10**15,
+        }
         s.add(MetricRow(**row))
         s.commit()
         s.add(MetricRow(**row))

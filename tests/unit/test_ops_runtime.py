@@ -131,7 +131,10 @@ def test_http_timing_observes_each_request_with_method_route_and_status_class(mo
     assert client.get("/postback").status_code == 200
     assert client.get("/sources/1").status_code == 500
     assert client.get("/nowhere.js").status_code == 404
-    count = lambda **labels: registry.get_sample_value("t_seconds_count", labels)
+
+    def count(**labels):
+        return registry.get_sample_value("t_seconds_count", labels)
+
     assert count(method="GET", route="/postback", status="2xx") == 1
     assert count(method="GET", route="page", status="5xx") == 1
     assert count(method="GET", route="static", status="4xx") == 1

@@ -4,7 +4,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
-from routy_app.services.outbox import enqueue_for_conversions, enqueue_missing
+from routy_app.services.push.outbox import enqueue_for_conversions, enqueue_missing
 from routy_app.timeutil import utcnow
 
 

@@ -20,7 +20,7 @@ things = Table(
     Column("naive_at", DateTime()),
     Column("on", Boolean()),
 )
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ROWS = [
     {
         "id": i,
@@ -47,7 +47,7 @@ def engine(db):
 def _converted(query: PlainRows, conn, rows: list[tuple]) -> list[tuple]:
     names = list(query.statement.selected_columns.keys())
     processors = [query.result_processor(conn, name) or (lambda v: v) for name in names]
-    return [tuple(process(value) for process, value in zip(processors, row)) for row in rows]
+    return [tuple(process(value) for process, value in zip(processors, row, strict=False)) for row in rows]
 
 
 def test_rows_and_binds_match_sqlalchemy(engine):
@@ -93,4 +93,4 @@ def test_each_driver_gets_its_own_compiled_statement():
     with sqlite.begin() as conn:
         conn.execute(things.insert(), ROWS[:2])
         assert [row for part in query.fetch(conn, {"name": "n2"}) for row in part] == [(2,)]
-    assert len(query._compiled) == 1  # noqa: SLF001 - one entry per (dialect class, paramstyle)
+    assert len(query._compiled) == 1

@@ -1,10 +1,10 @@
-"""A push run's status and texts from its counts (services/push_outcome.py) and sentence endings."""
+"""A push run's status and texts from its counts (services/push/tally.py) and sentence endings."""
 
 from __future__ import annotations
 
 import pytest
 
-from routy_app.services.push_outcome import Tally, for_the_card
+from routy_app.services.push.tally import Tally, for_the_card
 from routy_app.services.wording import sentence
 
 

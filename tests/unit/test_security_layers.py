@@ -22,7 +22,7 @@ class Recorder:
         self.scope: dict | None = None
         self.body = b""
 
-    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+    async def __call__(self, scope, receive, send) -> None:
         self.scope = scope
         if scope["type"] == "http":
             while True:
@@ -36,7 +36,7 @@ class Recorder:
             await send({"type": "http.response.body", "body": b"ok"})
 
 
-def _run(app, scope: dict, chunks: list[bytes] | None = None, delay: float = 0.0) -> list[dict]:  # noqa: ANN001
+def _run(app, scope: dict, chunks: list[bytes] | None = None, delay: float = 0.0) -> list[dict]:
     sent: list[dict] = []
     pending = list(chunks or [b""])
 

@@ -18,7 +18,7 @@ def _tree() -> State:
     return State(_reflex_internal_init=True)
 
 
-def _sub(root: State, cls):  # noqa: ANN001, ANN202
+def _sub(root: State, cls):
     return root.get_substate(cls.get_full_name().split(".")[1:])
 
 

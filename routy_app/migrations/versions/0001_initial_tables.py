@@ -5,11 +5,11 @@ Revises:
 Create Date: 2026-11-27 17:02:05.372924
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import routy_app.models
+from alembic import op
 
+import routy_app.models
 
 revision = "0001"
 down_revision = None

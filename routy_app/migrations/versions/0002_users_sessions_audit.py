@@ -5,11 +5,11 @@ Revises: 0001
 Create Date: 2026-11-27 17:32:19.876730
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import routy_app.models
+from alembic import op
 
+import routy_app.models
 
 revision = "0002"
 down_revision = "0001"

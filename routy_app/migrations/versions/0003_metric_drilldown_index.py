@@ -6,10 +6,6 @@ Create Date: 2026-11-27 17:52:59.287695
 """
 
 from alembic import op
-import sqlalchemy as sa
-import sqlmodel
-import routy_app.models
-
 
 revision = "0003"
 down_revision = "0002"

@@ -11,11 +11,11 @@ Revises: 0003
 Create Date: 2026-11-27 20:30:00
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import routy_app.models
+from alembic import op
 
+import routy_app.models
 
 revision = "0004"
 down_revision = "0003"

@@ -13,11 +13,11 @@ Revises: 0006
 Create Date: 2026-12-02 05:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import routy_app.models
+from alembic import op
 
+import routy_app.models
 
 revision = "0007"
 down_revision = "0006"

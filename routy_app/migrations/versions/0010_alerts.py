@@ -14,11 +14,11 @@ Revises: 0007
 Create Date: 2026-12-02 05:07:24
 """
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import routy_app.models
+from alembic import op
 
+import routy_app.models
 
 revision = "0010"
 down_revision = "0007"

@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from routy_app.crypto import get_box
+from routy_app.errors import InvalidInput
 from routy_app.models import AlertChannel, AlertDelivery
 from routy_app.outbound import signing
 from routy_app.timeutil import utcnow
@@ -31,12 +32,11 @@ _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[?[0-9A-F
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
-class ChannelProblem(Exception):
+class ChannelProblem(InvalidInput):
     """The form cannot be saved; `field_errors` maps field name -> message, `message` sums it up."""
 
     def __init__(self, message: str, field_errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.message = message
         self.field_errors = field_errors or {}
 
 

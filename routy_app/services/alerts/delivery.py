@@ -116,7 +116,7 @@ async def deliver_due(
 async def _send(transport: Transport, config: channels.ChannelConfig, payload: dict, public_url: str) -> SendOutcome:
     try:
         return await transports.send(transport, config, payload, public_url)
-    except Exception as exc:  # noqa: BLE001 - a bug in one transport must not stop the outbox
+    except Exception as exc:
         log.exception("sending alert notice over channel %s crashed", config.id)
         return SendOutcome(False, True, f"Internal error while sending: {type(exc).__name__}.")
 

@@ -24,8 +24,7 @@ from routy_app.models import (
     SyncRun,
     TrafficSource,
 )
-from routy_app.providers import versions
-from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.providers import registry, versions
 from routy_app.services.alerts import kinds
 from routy_app.services.alerts.rules import Rule
 
@@ -35,13 +34,6 @@ PUSHES = (Direction.PUSH, Direction.BIDIRECTIONAL)
 # A pull is judged overdue from the latest of: its last success, the connection, a resume or reconnect.
 _RESTARTS = ("resumed", "reconnected", "account_selected")
 # What to do before access ends, per provider (the rest of the alert is generic).
-ACCESS_ADVICE = {
-    "meta_ads": "Meta long-lived tokens last about 60 days and cannot be refreshed: reconnect "
-    "(Settings → Connection → Refresh Auth / Reconnect) before then to keep syncing.",
-    "google_ads": 'Google ends consents given to an OAuth app whose publishing status is "Testing" after 7 days. '
-    "Publish the app (Google Cloud console → Google Auth Platform → Audience → Publish app), then "
-    "reconnect (Settings → Connection → Refresh Auth / Reconnect).",
-}
 
 
 @dataclass(frozen=True)
@@ -60,8 +52,7 @@ class Context:
 
     now: dt.datetime
     rules: Callable[[int], dict[str, Rule]]
-    google_ads_version: str
-    meta_version: str
+    versions: dict[str, str]  # provider key -> its configured API version
 
 
 def key(kind: str, integration_id: int) -> str:
@@ -69,10 +60,7 @@ def key(kind: str, integration_id: int) -> str:
 
 
 def _name(provider: str) -> str:
-    try:
-        return get_info(provider).name
-    except UnknownProvider:
-        return provider
+    return registry.display_name(provider)
 
 
 def _date(value: dt.datetime) -> str:
@@ -217,7 +205,8 @@ def access_expiring(scope: _Scope) -> list[Finding]:
             if days == 0
             else f"ends in {days} day{'s' if days != 1 else ''}"
         )
-        advice = ACCESS_ADVICE.get(i.provider, "Reconnect it before then (Settings → Connection).")
+        definition = registry.find(i.provider)
+        advice = (definition.access_advice if definition else "") or "Reconnect it before then (Settings → Connection)."
         found.append(
             scope.finding(
                 kinds.ACCESS_EXPIRING,
@@ -231,8 +220,9 @@ def access_expiring(scope: _Scope) -> list[Finding]:
 
 def api_sunset(scope: _Scope) -> list[Finding]:
     configured = {
-        versions.GOOGLE_ADS.provider: (versions.GOOGLE_ADS, scope.ctx.google_ads_version),
-        versions.META_MARKETING.provider: (versions.META_MARKETING, scope.ctx.meta_version),
+        d.key: (d.api_versions, scope.ctx.versions[d.key])
+        for d in registry.all_definitions()
+        if d.api_versions is not None and d.key in scope.ctx.versions
     }
     today = scope.ctx.now.date()
     found = []

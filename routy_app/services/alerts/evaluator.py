@@ -36,8 +36,7 @@ def evaluate(now: dt.datetime | None = None) -> Summary:
         ctx = Context(
             now=now,
             rules=rule_of,
-            google_ads_version=settings.google_ads_api_version,
-            meta_version=settings.meta_api_version,
+            versions={status.provider: status.version for status in settings.api_versions()},
         )
         found, failed = detect(session, ctx)
         for kind, error in failed.items():

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from routy_app.models import AlertChannel, AlertDelivery, Incident, Integration, TrafficSource
-from routy_app.providers.registry import UnknownProvider, get_info
+from routy_app.providers import registry
 from routy_app.services.alerts import kinds, messages
 from routy_app.services.alerts.detect import Finding
 from routy_app.services.alerts.rules import Rule
@@ -54,10 +54,7 @@ class Summary:
 
 
 def _provider_name(key: str) -> str:
-    try:
-        return get_info(key).name
-    except UnknownProvider:
-        return key
+    return registry.display_name(key)
 
 
 def _integration_info(integration: Integration | None) -> dict[str, Any] | None:
@@ -199,7 +196,8 @@ def _resolve(
     elif row.integration_id and integration is None:
         reason = "The integration was disconnected."
     elif row.kind == kinds.INTEGRATION_ERROR and integration is not None:
-        label = STATUS_DISPLAY.get(integration.status, (integration.status,))[0]
+        display = STATUS_DISPLAY.get(integration.status)
+        label = display.label if display is not None else integration.status
         reason = f"{_provider_name(integration.provider)} is {label} again."
     else:
         reason = CLEARED.get(row.kind, "The check no longer finds the problem.")

@@ -63,7 +63,7 @@ async def _tick() -> None:
             _again.clear()
             try:
                 await run_once()
-            except Exception:  # noqa: BLE001 - keep the scheduler alive; the next run tries again
+            except Exception:
                 log.exception("alerts job failed")
             if not _again.is_set():
                 return
@@ -79,7 +79,7 @@ def kick() -> None:
         current.run_job_soon(JOB_ID)
 
 
-def _status_set(target: Integration, value, oldvalue, _initiator) -> None:  # noqa: ANN001
+def _status_set(target: Integration, value: object, oldvalue: object, _initiator: object) -> None:
     """An integration's status attribute was assigned: remember it on its session until commit."""
     session = object_session(target)
     if session is not None and value != oldvalue:

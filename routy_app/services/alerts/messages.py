@@ -25,7 +25,7 @@ SLACK_ICONS = {OPENED: ":rotating_light:", REMINDER: ":warning:", RESOLVED: ":wh
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def event_id(incident_id: int, event: str, notice: int) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from routy_app.errors import InvalidInput
 from routy_app.models import AlertRule
 from routy_app.services.alerts.kinds import BY_KEY, KINDS
 from routy_app.timeutil import utcnow
@@ -22,7 +23,7 @@ class Rule:
     params: dict[str, int] = field(default_factory=dict)
 
 
-class RuleProblem(Exception):
+class RuleProblem(InvalidInput):
     """Some thresholds are out of bounds; `field_errors` maps form field name -> message."""
 
     def __init__(self, field_errors: dict[str, str]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import smtplib
-import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -47,7 +46,7 @@ class Transport:
 
     http: httpx.AsyncClient
     tls_context: Callable[[], ssl.SSLContext] = ssl.create_default_context
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     smtp_timeout: float = SMTP_TIMEOUT
     http_timeout: float = HTTP_TIMEOUT
 
@@ -145,7 +144,7 @@ def _send_email(transport: Transport, channel: ChannelConfig, payload: dict[str,
         return SendOutcome(False, False, f"{host}: {exc}.")
     except ssl.SSLError as exc:
         return SendOutcome(False, False, f"TLS with {host} failed: {exc.reason or exc}.")
-    except (smtplib.SMTPServerDisconnected, socket.timeout, TimeoutError) as exc:
+    except (smtplib.SMTPServerDisconnected, TimeoutError) as exc:
         return SendOutcome(False, True, f"{host}:{port} dropped the connection or timed out ({exc or 'no answer'}).")
     except OSError as exc:
         return SendOutcome(False, True, f"Could not connect to {host}:{port} ({exc.strerror or exc}).")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from routy_app import routes
 from routy_app.models import AlertChannel, AlertDelivery, Incident, TrafficSource
 from routy_app.services.alerts import channels, kinds
 from routy_app.services.alerts.rules import Rule, field_name
@@ -161,7 +162,7 @@ def incident_rows(
             status=r.status,
             color=STATUS_COLORS.get(r.status, "gray"),
             source=names.get(r.traffic_source_id or 0, ""),
-            source_href=f"/sources/{r.traffic_source_id}" if r.traffic_source_id else "/",
+            source_href=routes.source(r.traffic_source_id),
             first_seen=_when(r.first_seen_at),
             last_seen=_when(r.last_seen_at),
             last_notified=_when(r.last_notified_at),

@@ -1,0 +1,38 @@
+"""Every URL of the app in one place: the page routes Reflex serves, our API routes, and their builders.
+
+Pages, states, services and API routes build links from here, so a page that moves moves everywhere
+(issue 15 adds the integration pages: `/sources/[source_id]/integrations/[integration]/[tab]`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+HOME = "/"
+SOURCE = "/sources/[source_id]"
+LOGIN = "/login"
+SETUP = "/setup"
+USERS = "/users"
+NOTIFICATIONS = "/notifications"
+OAUTH_CALLBACK = "/oauth/{provider}/callback"  # Starlette's path syntax (api/app.py)
+METRICS_EXPORT = "/api/metrics/{integration_id:int}/export.csv"
+
+
+def source(source_id: int | None) -> str:
+    """A traffic source's page ("/" when there is none)."""
+    return f"/sources/{source_id}" if source_id else HOME
+
+
+def login(next_path: str = "") -> str:
+    """The sign-in page, coming back to `next_path` afterwards."""
+    return f"{LOGIN}?next={quote(next_path or HOME)}" if next_path else LOGIN
+
+
+def oauth_callback(public_url: str, provider: str) -> str:
+    """The redirect URI registered with a provider's OAuth client."""
+    return f"{public_url.rstrip('/')}/oauth/{provider}/callback"
+
+
+def metrics_export(integration_id: int, query: dict[str, str]) -> str:
+    """The Metrics tab's CSV download for the breakdown in `query`."""
+    return f"/api/metrics/{integration_id}/export.csv?{urlencode(query)}"

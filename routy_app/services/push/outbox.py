@@ -1,0 +1,102 @@
+"""Queueing conversions for push: one ConversionPush row per integration x conversion x mapping.
+
+Called at ingest (same transaction as the conversion) and by the push job's catch-up scan, so a
+conversion that arrived while the app was down, or before a mapping existed, is still queued.
+The unique key makes both idempotent: a second enqueue of the same triple inserts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session
+
+from routy_app.models import Conversion, ConversionMapping, ConversionPush, Direction, Integration, IntegrationStatus
+from routy_app.providers import registry
+from routy_app.providers.definition import Capability
+from routy_app.timeutil import utcnow
+
+PUSH_PROVIDERS = [d.key for d in registry.with_capability(Capability.PUSH)]
+# Statuses that keep a queue: paused and reconnect-needed integrations flush later; pending has no account.
+QUEUEING_STATUSES = [
+    IntegrationStatus.ACTIVE,
+    IntegrationStatus.PAUSED,
+    IntegrationStatus.RECONNECT_REQUIRED,
+    IntegrationStatus.NEEDS_ATTENTION,
+]
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def enqueue_query(conversion_filter) -> select:  # noqa: ANN001 - a SQL condition on Conversion
+    """SELECT the (integration, conversion, mapping) triples that should be queued."""
+    return (
+        select(Integration.id, Conversion.id, ConversionMapping.id)
+        .join(Integration, Integration.traffic_source_id == Conversion.traffic_source_id)
+        .join(
+            ConversionMapping,
+            and_(
+                ConversionMapping.integration_id == Integration.id,
+                ConversionMapping.event_type == Conversion.event_type,
+                ConversionMapping.enabled.is_(True),
+            ),
+        )
+        .where(
+            conversion_filter,
+            Integration.provider.in_(PUSH_PROVIDERS),
+            Integration.status.in_(QUEUEING_STATUSES),
+            Integration.direction.in_([Direction.PUSH, Direction.BIDIRECTIONAL]),
+        )
+    )
+
+
+def enqueue_for_conversions(session: Session, conversion_ids: Iterable[int]) -> int:
+    """Queue the given conversions for every matching integration + enabled mapping; returns rows added.
+
+    Does not commit: the caller's transaction decides (ingest commits conversion and queue together).
+    """
+    ids = list(conversion_ids)
+    if not ids:
+        return 0
+    return _enqueue(session, Conversion.id.in_(ids))
+
+
+def enqueue_missing(session: Session, since=None) -> int:  # noqa: ANN001 - optional UTC datetime
+    """Catch-up: queue every conversion (optionally received since a time) that lacks its rows."""
+    condition = Conversion.received_at >= since if since is not None else Conversion.id.is_not(None)
+    return _enqueue(session, condition)
+
+
+def _enqueue(session: Session, condition: ColumnElement[bool]) -> int:
+    now = utcnow()
+    triples = enqueue_query(condition).subquery()
+    stmt = (
+        _insert(session)(ConversionPush.__table__)
+        .from_select(
+            ["integration_id", "conversion_id", "mapping_id", "status", "attempts", "next_attempt_at", "created_at"],
+            select(
+                triples.c[0], triples.c[1], triples.c[2], _literal("pending"), _literal(0), _literal(now), _literal(now)
+            ).where(triples.c[0].is_not(None)),  # SQLite needs a WHERE before ON CONFLICT
+        )
+        .on_conflict_do_nothing(index_elements=["integration_id", "conversion_id", "mapping_id"])
+    )
+    session.flush()  # a Core statement does not autoflush: the conversions and mappings it selects must be in
+    # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked (psycopg answers -1 otherwise)
+    return session.connection().execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+
+
+def _literal(value: object) -> Any:
+    from sqlalchemy import literal
+
+    if hasattr(value, "tzinfo"):
+        from routy_app.models import UTCDateTime
+
+        return literal(value, type_=UTCDateTime())
+    return literal(value)

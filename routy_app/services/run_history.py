@@ -1,0 +1,88 @@
+"""Sync History: every pull and push attempt of an integration, newest first, paginated in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from routy_app.models import SyncRun
+from routy_app.providers import registry
+from routy_app.services.catalog import RUN_STATUS_COLORS
+from routy_app.timeutil import utcnow
+
+TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test", "resume": "Resume"}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    started: str
+    duration: str
+    kind: str
+    trigger: str
+    status: str
+    status_color: str
+    read: int
+    inserted: int
+    updated: int
+    failed: int
+    level: str
+    error: str
+
+
+def _duration(run: SyncRun) -> str:
+    end = run.finished_at or utcnow()
+    seconds = max(0.0, (end - run.started_at).total_seconds())
+    text = f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return text + ("…" if run.finished_at is None else "")
+
+
+def page(session: Session, integration_id: int, page_number: int = 1, page_size: int = 20) -> tuple[list[RunRow], int]:
+    total = int(
+        session.exec(select(func.count()).select_from(SyncRun).where(SyncRun.integration_id == integration_id)).one()
+    )
+    runs = session.exec(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration_id)
+        .order_by(col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
+        .offset(max(0, page_number - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    rows = [
+        RunRow(
+            id=int(r.id or 0),
+            started=r.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            duration=_duration(r),
+            kind=r.kind.capitalize(),
+            trigger=TRIGGER_LABELS.get(r.trigger, r.trigger),
+            status=r.status,
+            status_color=RUN_STATUS_COLORS.get(r.status, "gray"),
+            read=r.records_read,
+            inserted=r.records_inserted,
+            updated=r.records_updated,
+            failed=r.records_failed,
+            level=r.progress_level or "",
+            error=r.error or "",
+        )
+        for r in runs
+    ]
+    return rows, total
+
+
+def level_percent(provider: str, level: str | None) -> int:
+    """Share of the provider's pull levels finished before `level` (Sync Now's progress bar)."""
+    definition = registry.find(provider)
+    levels = definition.levels if definition else ()
+    if level is None or level not in levels:
+        return 0
+    return int(100 * levels.index(level) / len(levels))
+
+
+def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:
+    return session.exec(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration_id, SyncRun.kind == kind)
+        .order_by(col(SyncRun.id).desc())
+    ).first()
