@@ -222,13 +222,12 @@ def _assert_no_pull_ran_twice(cluster: Cluster) -> None:
 
 def _seed_push() -> dict[str, int]:
     """GA4 beside Google Ads on source 1 and "sale" mapped on both: {provider: integration id}."""
-    from routy_app.db import session_scope
-    from routy_app.services import connections, mappings
+    from routy_app.services import integrations, mappings
     from routy_app.services.hub import default_hub
 
     async def setup() -> dict[str, int]:
         hub = default_hub()
-        ga4 = await connections.setup_manual(
+        ga4 = await integrations.setup_manual(
             hub, 1, "ga4", {"measurement_id": "G-ROUTY12345", "api_secret": "sandbox-mp-secret"}
         )
         google = sql("SELECT id FROM integration WHERE provider = 'google_ads'")[0][0]
@@ -236,8 +235,7 @@ def _seed_push() -> dict[str, int]:
         for provider, integration_id in ids.items():
             actions = await mappings.available_actions(hub, integration_id)
             action = next(a for a in actions if a.id == "purchase") if provider == "ga4" else actions[0]
-            with session_scope() as session:
-                mappings.add_mapping(session, integration_id, "sale", action.id, action.name, {})
+            mappings.add_mapping(integration_id, "sale", action.id, action.name, {})
         await hub.http.aclose()
         return ids
 
