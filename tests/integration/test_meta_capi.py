@@ -54,6 +54,32 @@ def conv(
     )
 
 
+async def test_the_conversions_origin_is_metas_action_source(
+    provider: MetaAdsProvider, creds: Credentials, pixel: ConversionAction, sandbox_state: SandboxState
+) -> None:
+    """A store sale 30 days old is a `physical_store` event (Meta keeps those 62 days, website ones 7)."""
+    origins = {"IN-STORE": "in_store", "PHONE": "phone", "APP": "app", "OTHER": "other", "WEB-NO-UA": "web"}
+    batch = [
+        dataclasses.replace(
+            conv(pixel, key, age=dt.timedelta(days=30 if origin == "in_store" else 1)),
+            origin=origin,
+            user_agent=None if key == "WEB-NO-UA" else "Mozilla/5.0",
+        )
+        for key, origin in origins.items()
+    ]
+    results = await provider.push_conversions(creds, ACCOUNT, batch)
+    assert [r.status for r in results] == ["sent"] * len(batch), results
+    sent = {e["event_id"]: e for e in sandbox_state.received["meta_ads"]}
+    assert {key: sent[key]["action_source"] for key in origins} == {
+        "IN-STORE": "physical_store",
+        "PHONE": "phone_call",
+        "APP": "app",
+        "OTHER": "other",
+        "WEB-NO-UA": "system_generated",
+    }
+    assert all(sent[key].get("event_source_url") is None for key in origins)
+
+
 async def test_pixels_are_the_conversion_actions(provider: MetaAdsProvider, creds: Credentials) -> None:
     actions = await provider.list_conversion_actions(creds, ACCOUNT)
     assert [a.name for a in actions] == ["Sandbox Shop EU Pixel", "Sandbox Shop EU Pixel 2"]

@@ -31,11 +31,30 @@ DEFAULT_EVENT_SOURCE_URL = "https://routy.invalid/conversion"  # a mapping shoul
 _INDEX = re.compile(r"\bindex\s+(\d+)|\bevent\s+#?(\d+)\b", re.IGNORECASE)
 _MICRO = Decimal(1_000_000)
 
+# The ingest API's `origin` -> Meta's action_source (Conversions API, "Server Event Parameters"). Meta
+# refuses a `website` event without a browser's user agent and page URL, so a web conversion that came
+# without a user agent is sent as `system_generated`, as one without any origin is.
+ORIGIN_TO_ACTION_SOURCE: dict[str, str] = {
+    "web": "website",
+    "app": "app",
+    "in_store": "physical_store",
+    "phone": "phone_call",
+    "other": "other",
+}
+
 
 def micros_to_number(micros: int) -> int | float:
     """custom_data.value as a JSON number (Meta wants a number, not a string)."""
     amount = Decimal(micros) / _MICRO
     return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
+def action_source(conv: OutgoingConversion) -> str:
+    """Where the conversion happened, in Meta's words: its origin when the ingest API was told one."""
+    chosen = ORIGIN_TO_ACTION_SOURCE.get(conv.origin or "web", "other")
+    if chosen == "website" and not conv.user_agent:
+        return "system_generated"
+    return chosen
 
 
 def event(conv: OutgoingConversion, account: Account) -> dict[str, Any]:
@@ -57,7 +76,7 @@ def event(conv: OutgoingConversion, account: Account) -> dict[str, Any]:
         "event_name": extra.get("event_name") or "Purchase",
         "event_time": int(conv.occurred_at.timestamp()),
         "event_id": conv.key,
-        "action_source": "website" if conv.user_agent else "system_generated",
+        "action_source": action_source(conv),
         "user_data": user,
         "custom_data": {
             "value": micros_to_number(conv.value_micros),
@@ -65,7 +84,7 @@ def event(conv: OutgoingConversion, account: Account) -> dict[str, Any]:
             "order_id": conv.key,
         },
     }
-    if conv.user_agent:
+    if body["action_source"] == "website":
         body["event_source_url"] = extra.get("event_source_url") or DEFAULT_EVENT_SOURCE_URL
     return body
 
