@@ -58,8 +58,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
     sandbox_control_token: str = Field(default="", alias="ROUTY_SANDBOX_CONTROL_TOKEN")
 
-    # Crash recovery and coordination between instances (services/runs.py, services/scheduler.py). The
-    # defaults meet the recovery targets (README: "Crashes and restarts"); tests shorten them.
+    # Crash recovery and coordination between instances (services/leases.py, leadership.py, scheduler.py).
+    # The defaults meet the recovery targets (README: "Crashes and restarts"); tests shorten them.
     lease_ttl_seconds: float = Field(default=60.0, gt=0, le=3600, alias="ROUTY_LEASE_TTL_SECONDS")
     sweep_seconds: float = Field(default=60.0, gt=0, le=3600, alias="ROUTY_SWEEP_SECONDS")
     push_every_seconds: float = Field(default=60.0, gt=0, le=3600, alias="ROUTY_PUSH_EVERY_SECONDS")

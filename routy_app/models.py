@@ -184,7 +184,7 @@ class SyncRun(SQLModel, table=True):
     records_failed: int = Field(default=0)
     progress_level: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, sa_type=Text)
-    holder: str | None = Field(default=None, max_length=200)  # the lease holder running it (services/runs.py)
+    holder: str | None = Field(default=None, max_length=200)  # the lease holder running it (services/leases.py)
 
 
 class MetricRow(SQLModel, table=True):
@@ -346,7 +346,7 @@ class Lease(SQLModel, table=True):
     """A named lease (scheduler leader, per-integration run lock) for multi-process deployments.
 
     The holder's process (machine, pid and its start time) lets another process on the same machine
-    tell a dead holder from a live one without waiting for `expires_at` (services/runs.py).
+    tell a dead holder from a live one without waiting for `expires_at` (services/leases.py).
     """
 
     name: str = Field(primary_key=True, max_length=100)

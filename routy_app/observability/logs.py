@@ -27,12 +27,8 @@ _SECRET_FIELD = re.compile(r"(token|secret|password|passwd|authorization|cookie|
 
 
 def bind_run(run_id: int, integration_id: int, kind: str) -> None:
-    """Tag this task's (and its children's) log lines with the run until `unbind_run` or the task ends."""
+    """Tag this task's (and its children's) log lines with the run until the task ends."""
     _run.set({"run_id": run_id, "integration_id": integration_id, "run_kind": kind})
-
-
-def unbind_run() -> None:
-    _run.set(None)
 
 
 @contextmanager
@@ -43,10 +39,6 @@ def run_context(run_id: int, integration_id: int, kind: str) -> Iterator[None]:
         yield
     finally:
         _run.reset(token)
-
-
-def current_run() -> dict[str, Any] | None:
-    return _run.get()
 
 
 class JsonLines(JsonFormatter):

@@ -6,8 +6,10 @@ provider package (`providers/<key>/__init__.py`) fills one `ProviderDefinition`,
 `providers/` names a provider. The models are Segment's destination definitions (authentication fields
 the UI renders) and meltano's declared capabilities; see docs/adding-a-provider.md.
 
-A definition is never probed at runtime: `tests/unit/test_provider_definitions.py` checks that each one
-matches its adapter (PULL ⇔ MetricsSource, PUSH ⇔ ConversionSink, ...).
+Capabilities are never probed at runtime: `tests/unit/test_provider_definitions.py` checks that each
+definition matches its adapter (PULL ⇔ MetricsSource, PUSH ⇔ ConversionSink, ...). Two optional extras have
+no capability because lacking them only skips a check: `ActionCheck` (a live check of a new mapping's
+action) and `SetupChecks` (the provider's own doctor checks); services ask for those with `isinstance`.
 """
 
 from __future__ import annotations
@@ -139,10 +141,6 @@ def always_matchable(conv: OutgoingConversion) -> str | None:
 
 def pull_if_capable(creds: Credentials) -> bool:
     return True
-
-
-def no_collateral(error: str) -> bool:
-    return False
 
 
 @dataclass(frozen=True)

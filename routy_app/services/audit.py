@@ -65,13 +65,8 @@ class Actor:
     def system(cls) -> Actor:
         return SYSTEM
 
-    @classmethod
-    def cli(cls) -> Actor:
-        return CLI
-
 
 SYSTEM = Actor()
-CLI = Actor("cli")
 
 
 def scrub(detail: str) -> str:

@@ -8,7 +8,7 @@ neither a restart nor a push moves it; integrations that are overdue start withi
 Changes saved on any instance (schedule, direction, pause, resume, disconnect, a pull run elsewhere)
 reach the leader by polling: every ROUTY_CHANGE_POLL_SECONDS (10 s) it compares what decides each pull
 job with what it scheduled and reschedules what differs. The leader also sweeps dead leases and
-interrupted runs every ROUTY_SWEEP_SECONDS (60 s; services/runs.py).
+interrupted runs every ROUTY_SWEEP_SECONDS (60 s; services/runs.reclaim_dead, services/leases.py).
 
 Leader election: on SQLite an fcntl file lock in the data dir (one host); on other databases a
 DB lease (Lease row "scheduler") renewed while held, so a crashed leader is replaced.

@@ -160,7 +160,7 @@ class ConnectState(rx.State):
         try:
             choices = await integrations.list_account_choices(default_hub(), integration_id)
         except (ConnectionProblem, ProviderError) as exc:
-            self.picker_error = getattr(exc, "message", str(exc))
+            self.picker_error = exc.message
             self.picker_loading = False
             yield SourceState.refresh_cards
             return
@@ -202,7 +202,7 @@ class ConnectState(rx.State):
                 default_hub(), self.picker_integration_id, self.selected_account, actor=actor(self)
             )
         except (ConnectionProblem, ProviderError) as exc:
-            self.picker_error = getattr(exc, "message", str(exc))
+            self.picker_error = exc.message
             return
         self.picker_open = False
         yield SourceState.refresh_cards

@@ -293,7 +293,7 @@ class PushHistoryState(rx.State):
         if (denied := refusal(self, "retry pushes")) is not None:
             return denied
         try:
-            push.retry_row(push_id)
+            push.retry_row(push_id, actor=actor(self))
         except UserFacingError as exc:
             return toast.error(exc.message)
         self._load(await self._integration_id())

@@ -1,4 +1,4 @@
-"""The connection state machine (services/integrations.py) against the sandbox in-process."""
+"""The connection state machine (services/integrations/) against the sandbox in-process."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 What must hold (issue 18): the dead process's run is closed as "interrupted" (when and why), its lock no
 longer blocks Sync Now, Disconnect or the outbox, and nothing waits for a 15-minute lock to expire. The
 app processes run the app's real lifespan (tests/integration/app_worker.py) with short intervals; the
-production defaults are covered by reasoning in services/runs.py and by benchmarks/recovery_bench.py.
+production defaults are covered by reasoning in services/leases.py and by benchmarks/recovery_bench.py.
 
 Each test prints what it measured (run with -s to see it).
 """

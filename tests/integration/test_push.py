@@ -1,4 +1,4 @@
-"""Conversions out: the outbox push engine (services/push.py) against the sandbox in-process.
+"""Conversions out: the outbox push engine (services/push/) against the sandbox in-process.
 
 Helpers at the top are shared with test_push_*.py and test_mappings.py.
 """
@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from routy_app.db import session_scope
 from routy_app.models import (
+    AuditEvent,
     Conversion,
     ConversionMapping,
     ConversionPush,
@@ -25,6 +26,7 @@ from routy_app.models import (
 )
 from routy_app.providers.values import ConversionAction, OutgoingConversion
 from routy_app.services import conversions, integrations, leases, mappings, push
+from routy_app.services.audit import Actor
 from routy_app.services.hub import ProviderHub
 from routy_app.services.push import engine as push_engine
 from routy_app.services.push import outbox, outcomes
@@ -264,7 +266,10 @@ async def test_ga4_validation_failure_is_recorded_per_event_and_retry_resends_it
     assert (summary.sent, summary.failed) == (2, 1)
     failed = next(r for r in pushes(integration_id) if r.status == "failed")
     assert "parameter [value]" in failed.provider_error and failed.next_attempt_at is None
-    push.retry_row(failed.id)
+    push.retry_row(failed.id, actor=Actor(email="ana@example.com", user_id=None))
+    with session_scope() as session:
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "pushes_retried")).one()
+    assert (audit.user_email, audit.integration_id) == ("ana@example.com", integration_id)
     assert (await push.run_push(hub, integration_id)).sent == 1
     assert statuses(integration_id) == {"sent": 3} and len(sandbox_state.received["ga4"]) == 3
 

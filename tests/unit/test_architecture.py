@@ -15,7 +15,7 @@ MAX_LINES = 400
 # Modules allowed past MAX_LINES, each with its reason.
 LONG_MODULES: dict[str, str] = {
     "models.py": "every table in one place, as alembic's autogenerate and readers expect",
-    "services/integrations.py": "split next",
+    "sandbox/meta/sdk_fields.py": "generated data: the facebook-business SDK's field lists (see its header)",
 }
 
 
@@ -37,11 +37,7 @@ def test_no_provider_key_outside_the_providers() -> None:
 
 
 def test_modules_stay_small() -> None:
-    long = {
-        str(path.relative_to(APP)): len(path.read_text().splitlines())
-        for path in _modules()
-        if "sandbox" not in path.parts  # the emulator is restructured on its own branch
-    }
+    long = {str(path.relative_to(APP)): len(path.read_text().splitlines()) for path in _modules()}
     over = {name: n for name, n in long.items() if n > MAX_LINES and name not in LONG_MODULES}
     assert over == {}, f"split these modules (or justify them in LONG_MODULES): {over}"
 

@@ -29,7 +29,7 @@ ABILITIES = {
     Capability.LIVE_ACTIONS: ActionCatalog,
     Capability.VERDICTS: VerdictSource,
 }
-DEDUP_KEY_LIMIT = 100  # services/push.dedup_key keeps every key within this many characters
+DEDUP_KEY_LIMIT = 100  # services/push/rules.dedup_key keeps every key within this many characters
 
 
 @pytest.fixture(params=[d.key for d in registry.all_definitions()])

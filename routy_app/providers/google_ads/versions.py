@@ -26,6 +26,5 @@ GOOGLE_ADS_API = VersionTable(
         ApiVersion("v26", dt.date(2026, 10, 14), dt.date(2027, 11, 1), projected=True),
     ),
 )
-DEFAULT_VERSION = GOOGLE_ADS_API.newest.name
 # The Data Manager API's version is fixed in Routy; no sunset announced (its release notes).
 FIXED_VERSIONS = (("Data Manager API", "v1"),)

@@ -24,4 +24,3 @@ MARKETING_API = VersionTable(
         ApiVersion("v27.0", dt.date(2026, 11, 4), None),
     ),
 )
-DEFAULT_VERSION = MARKETING_API.newest.name

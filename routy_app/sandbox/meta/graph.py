@@ -43,8 +43,6 @@ REVOKED_MSG = {
     458: f"Error validating access token: The user has not authorized application {SANDBOX_META_APP_ID}.",
 }
 
-ACCOUNT_STATUS_ACTIVE = 1
-
 
 @dataclass(frozen=True)
 class AdAccount:

@@ -107,5 +107,5 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
             refreshed += 1
             log.info("refreshed token of integration %s in %.0f ms", integration_id, (time.monotonic() - before) * 1000)
         except (ProviderError, ConnectionProblem) as exc:
-            log.warning("token refresh of integration %s failed: %s", integration_id, getattr(exc, "message", exc))
+            log.warning("token refresh of integration %s failed: %s", integration_id, exc.message)
     return refreshed

@@ -42,7 +42,6 @@ from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.pull")
 
-Trigger = RunTrigger
 PULL_STATUSES = (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION)
 PULL_DIRECTIONS = (Direction.PULL, Direction.BIDIRECTIONAL)
 
@@ -197,7 +196,7 @@ async def _read_levels(
 async def run_pull(
     hub: ProviderHub,
     integration_id: int,
-    trigger: Trigger = RunTrigger.MANUAL,
+    trigger: RunTrigger = RunTrigger.MANUAL,
     on_progress: Callable[[str, int], None] | None = None,
     levels: Sequence[Level] | None = None,
 ) -> RunSummary:
@@ -223,7 +222,7 @@ LOCK_LOST = (
 async def _locked_run(
     hub: ProviderHub,
     integration_id: int,
-    trigger: Trigger,
+    trigger: RunTrigger,
     on_progress: Callable[[str, int], None] | None,
     lease: leases.HeldLease,
     only: Sequence[Level] | None,
@@ -256,7 +255,7 @@ async def _locked_run(
             summary.status = "partial" if summary.read else "failed"
             return summary
         except (ConnectionProblem, ProviderError) as exc:  # the stored authorisation is gone, or its refresh failed
-            summary.error = getattr(exc, "message", str(exc))
+            summary.error = exc.message
             integrations.record_failure(integration_id, summary.error)
             return summary
         if errors:

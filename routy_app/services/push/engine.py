@@ -1,7 +1,7 @@
 """Conversions out: the outbox push engine (read due rows, batch, send, record per-event outcomes, backoff).
 
 Delivery is at-least-once and never loses a row:
-- A run holds the integration's push lock (a Lease row, services/runs.py: renewed in the background and
+- A run holds the integration's push lock (a Lease row, services/leases.py: renewed in the background and
   checked before its reads and requests; a run that lost it stops), so no two runs of one integration send
   the same rows, whichever process they are in. Rows stay "pending" until their outcome is written: a
   process that dies mid-push leaves them due, and the next run (as soon as the dead holder is reclaimed)
@@ -24,7 +24,7 @@ id and verdict); its sent rows point to it, so answer and verdict are written on
 `poll_verdicts` asks Data Manager for the asynchronous verdict of requests whose check is due.
 
 Each run is a SyncRun (kind "push"): read = rows read, inserted = sent, failed = failed; counts per
-failure and skip reason are in the run's text, `records_updated` stays 0 (services/push_tally.py
+failure and skip reason are in the run's text, `records_updated` stays 0 (services/push/tally.py
 decides the run's status and what it means for the integration).
 """
 
@@ -65,7 +65,7 @@ class PushSummary:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    status: str = "idle"  # idle | success | partial | failed | paused | reconnect_required
+    status: str = "idle"  # idle | success | partial | failed (a run that cannot start raises RunRefused)
     message: str = ""
 
 

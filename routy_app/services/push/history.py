@@ -11,10 +11,11 @@ from sqlmodel import Session, select
 from routy_app.db import session_scope
 from routy_app.errors import NotFound, Refused
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, PushRequest
+from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.timeutil import utcnow
 
 
-def retry_row(push_id: int) -> None:
+def retry_row(push_id: int, *, actor: Actor = SYSTEM) -> None:
     """The user's Retry on a failed row: back to pending now (the next run, within a minute, sends it)."""
     with session_scope() as session:
         row = session.get(ConversionPush, push_id)
@@ -24,6 +25,8 @@ def retry_row(push_id: int) -> None:
             raise Refused(f"Only failed pushes can be retried (this one is {row.status}).")
         row.status, row.next_attempt_at = "pending", utcnow()
         session.add(row)
+        detail = f"1 failed push (conversion {row.conversion_id})"
+        record_by(session, actor, AuditAction.PUSHES_RETRIED, integration_id=row.integration_id, detail=detail)
         session.commit()
 
 

@@ -40,11 +40,6 @@ class Tally:
         self.skipped += n
         self.skip_reasons[reason] += n
 
-    @property
-    def tried(self) -> int:
-        """Rows that went to the provider (or were meant to): read minus skipped."""
-        return self.read - self.skipped
-
     def text(self) -> str:
         parts = []
         if self.failed:

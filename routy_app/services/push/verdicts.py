@@ -28,7 +28,7 @@ VERDICT_MAX = dt.timedelta(hours=24)  # no verdict after this: recorded as unkno
 
 
 async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedelta = VERDICT_EVERY) -> int:
-    """Ask Google for the verdicts of sent requests that are due a check; returns requests settled."""
+    """Ask the provider for the verdicts of sent requests that are due a check; returns requests settled."""
     now = utcnow()
     with session_scope() as session:
         integration = session.get(Integration, integration_id)
