@@ -117,12 +117,29 @@ def _sums() -> list:
     ]
 
 
-def summary(session: Session, integration_id: int, start: dt.date, end: dt.date) -> Summary:
-    """Totals for the date range (inclusive), from the campaign level."""
+def _scope(
+    integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None
+) -> list[ColumnElement[bool]]:
+    """The rows whose sums are the totals of what the table shows: the account's (campaign level), or,
+    drilled down, the one campaign's or ad group's own row. A parent's own row, not the sum of its
+    children: keywords, say, carry only the keyword-matched part of an ad group's traffic."""
+    within = within or {}
+    for key in within:
+        if key not in PARENT_FILTERS:
+            raise ValueError(f"cannot filter by {key!r}")
+    if within.get("ad_group_id"):
+        return [*_where(integration_id, "ad_group", start, end), T.ad_group_id == within["ad_group_id"]]
+    if within.get("campaign_id"):
+        return [*_where(integration_id, TOTALS_LEVEL, start, end), T.campaign_id == within["campaign_id"]]
+    return _where(integration_id, TOTALS_LEVEL, start, end)
+
+
+def summary(
+    session: Session, integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None = None
+) -> Summary:
+    """Totals for the date range (inclusive): the account's, or the drilled-into campaign's or ad group's."""
     row = session.execute(
-        select(*_sums(), func.max(T.currency).label("currency")).where(
-            *_where(integration_id, TOTALS_LEVEL, start, end)
-        )
+        select(*_sums(), func.max(T.currency).label("currency")).where(*_scope(integration_id, start, end, within))
     ).one()
     imp, clicks, cost, conv, value = (
         int(row.impressions),
@@ -144,11 +161,13 @@ def summary(session: Session, integration_id: int, start: dt.date, end: dt.date)
     )
 
 
-def daily_series(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[DayPoint]:
-    """Cost and clicks per day (days without rows are absent; the chart fills them)."""
+def daily_series(
+    session: Session, integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None = None
+) -> list[DayPoint]:
+    """Cost and clicks per day of the same scope as `summary` (days without rows are absent)."""
     rows = session.execute(
         select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
-        .where(*_where(integration_id, TOTALS_LEVEL, start, end))
+        .where(*_scope(integration_id, start, end, within))
         .group_by(T.date)
         .order_by(T.date)
     ).all()

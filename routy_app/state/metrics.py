@@ -116,8 +116,10 @@ class MetricsState(rx.State):
             ]
             siblings = metrics_view.child_levels(self._provider, "ad_group") if self.level in ("ad", "keyword") else []
             self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
-            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency)
-            self.points = [dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end)]
+            within = self._parent()
+            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, within)
+            points = metrics_view.chart(session, integration_id, start, end, within)
+            self.points = [dataclasses.asdict(p) for p in points]
             self.rows, self.total_rows = metrics_view.table(
                 session,
                 integration_id,

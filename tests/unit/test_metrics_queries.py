@@ -150,6 +150,20 @@ def test_daily_series_is_per_day_in_order(iid):
     ]
 
 
+def test_totals_and_series_follow_the_drill_down(iid):
+    """Drilled into a campaign, the tiles are that campaign's; into an ad group, that ad group's own row
+    (not the sum of its keywords, which carry only keyword-matched traffic)."""
+    with _session() as s:
+        campaign = mq.summary(s, iid, D1, D3, {"campaign_id": "C1"})
+        assert (campaign.impressions, campaign.clicks, campaign.cost_micros) == (2500, 90, 45_000_000)
+        group = mq.summary(s, iid, D1, D3, {"campaign_id": "C1", "ad_group_id": "G1"})
+        assert (group.impressions, group.clicks, group.cost_micros) == (600, 30, 15_000_000)
+        series = mq.daily_series(s, iid, D1, D3, {"campaign_id": "C2"})
+        assert [(p.date, p.cost_micros, p.clicks) for p in series] == [(D1, 40_000_000, 20), (D2, 0, 0)]
+        with pytest.raises(ValueError):
+            mq.summary(s, iid, D1, D3, {"keyword_id": "K1"})
+
+
 def test_breakdown_by_campaign_sorts_and_paginates_in_sql(iid):
     with _session() as s:
         page = mq.breakdown(s, iid, "campaign", D1, D3, sort_by="cost_micros", descending=True, page=1, page_size=1)
