@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import subprocess
 import sys
@@ -142,8 +143,14 @@ async def test_a_scheduled_pull_runs_and_a_refused_authorisation_removes_the_job
         with session_scope() as session:
             creds = integrations.load_credentials(session.get(Integration, google))
         small.tokens.revoke(creds.refresh_token)
-        scheduler.run_soon(google)
-        await _until(lambda: pull_job_id(google) not in scheduler.jobs())
+        # A nudge that lands while the first run is still finishing is skipped (one instance per job), so
+        # nudge again until the refused run removes the job.
+        for _ in range(10):
+            scheduler.run_soon(google)
+            with contextlib.suppress(AssertionError):
+                await _until(lambda: pull_job_id(google) not in scheduler.jobs(), timeout=3.0)
+                break
+        assert pull_job_id(google) not in scheduler.jobs()
         with session_scope() as session:
             assert session.get(Integration, google).status == IntegrationStatus.RECONNECT_REQUIRED
     finally:
