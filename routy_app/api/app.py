@@ -18,6 +18,7 @@ from routy_app.api.health import healthz
 from routy_app.api.oauth import oauth_callback
 from routy_app.config import get_settings
 from routy_app.db import session_scope
+from routy_app.security.request_checks import from_our_origin
 from routy_app.services import auth
 
 CONTROL_TOKEN_HEADER = "x-sandbox-control-token"
@@ -63,7 +64,7 @@ async def _may_control(request: Request) -> bool:
     if expected and given and hmac.compare_digest(given.encode(), expected.encode()):
         return True
     token = request.cookies.get(auth.SESSION_COOKIE)
-    if not token:
+    if not token or not _sent_by_our_pages(request):
         return False
 
     def is_admin() -> bool:
@@ -71,6 +72,18 @@ async def _may_control(request: Request) -> bool:
             return auth.can_mutate(auth.user_for_token(session, token))
 
     return await run_in_threadpool(is_admin)
+
+
+def _sent_by_our_pages(request: Request) -> bool:
+    """The cookie rides along on requests a page of another origin sends (another port of this host is the
+    same site, so SameSite=Lax does not stop them): the browser must say the request came from our origin,
+    and a POST must be sent as JSON, which another origin cannot do without a CORS preflight we refuse."""
+    if not from_our_origin(request):
+        return False
+    if request.method != "POST":  # GET reads (CORS withholds the answer); PUT/DELETE always need a preflight
+        return True
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == "application/json"
 
 
 def _sandbox() -> Starlette:

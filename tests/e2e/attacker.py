@@ -41,6 +41,11 @@ window.__control = null;
 fetch("http://localhost:%(port)d/sandbox/_control/tokens", {credentials: "include"})
   .then(r => r.text()).then(t => { window.__control = "read: " + t; })
   .catch(e => { window.__control = "blocked: " + e; });
+window.__forged = null;  // a simple request (no preflight) that would add a fault if the cookie sufficed
+fetch("http://localhost:%(port)d/sandbox/_control/faults", {
+  method: "POST", mode: "no-cors", credentials: "include", headers: {"Content-Type": "text/plain"},
+  body: '{"operation": "google_ads.search", "condition": "auth_error", "times": 77}'})
+  .then(() => { window.__forged = "sent"; }).catch(e => { window.__forged = "failed: " + e; });
 """
 
 AUTO_SUBMIT = """<form id="f" method="post" action="http://localhost:%(port)d%(path)s">%(fields)s</form>

@@ -6,6 +6,7 @@ Items: 1 (nothing secret on disk), 2 (cross-site WebSocket hijacking, credential
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ from routy_app.models import TrafficSource
 from routy_app.services import conversions
 from tests.e2e.attacker import auto_submit_page, evil_site, socket_attack_page
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, VIEWER_EMAIL, VIEWER_PASSWORD
-from tests.e2e.helpers import new_source, open_source
+from tests.e2e.helpers import new_source, open_source, sandbox
 
 SKIP_DIRS = {".venv", ".tools", "node_modules", ".git", "__pycache__", ".pytest_cache", ".hypothesis"}
 
@@ -122,13 +123,14 @@ def test_a_page_on_another_port_can_neither_drive_the_event_socket_nor_read_expo
         page.goto(evil.url + "/")
         # Settled: both fetches answered, and the socket either closed or the attack got its answer.
         page.wait_for_function(
-            "window.__csv !== null && window.__control !== null && (window.__closed !== null"
-            " || window.__log.some(m => m.includes('new_key')))"
+            "window.__csv !== null && window.__control !== null && window.__forged !== null"
+            " && (window.__closed !== null || window.__log.some(m => m.includes('new_key')))"
         )
         assert page.evaluate("window.__opened") is False, page.evaluate("window.__log")
         assert page.evaluate("window.__csv").startswith("blocked")
         assert page.evaluate("window.__control").startswith("blocked")
     assert _key_hash(app_server, source) == before  # no event ran: the key was not rotated
+    assert "77" not in json.dumps(sandbox(app_server, "GET", "/faults"))  # the forged control request did nothing
 
 
 def test_the_event_socket_refuses_another_origins_handshake_with_403(app_server):
@@ -200,12 +202,17 @@ def test_a_cross_site_form_can_neither_sign_the_victim_in_as_someone_else_nor_ou
 def test_the_sandbox_control_api_is_closed_to_strangers(app_server, admin_cookie):
     assert httpx.get(f"{app_server.url}/sandbox/_control/tokens").status_code == 403
     assert httpx.post(f"{app_server.url}/sandbox/_control/reset").status_code == 403
-    assert (
-        httpx.get(
-            f"{app_server.url}/sandbox/_control/tokens", cookies={"routy_session": admin_cookie["value"]}
-        ).status_code
-        == 200
-    )
+    admin = {"routy_session": admin_cookie["value"]}
+    assert httpx.get(f"{app_server.url}/sandbox/_control/tokens", cookies=admin).status_code == 200
+    # The admin's cookie sent by a page of another origin (another port of this host is the same site):
+    faults = f"{app_server.url}/sandbox/_control/faults"
+    fault = {"operation": "google_ads.search", "condition": "auth_error", "times": 1}
+    evil = {"Origin": "http://localhost:1"}
+    assert httpx.post(faults, json=fault, cookies=admin, headers=evil).status_code == 403
+    plain = {"Content-Type": "text/plain"}  # a simple request, sent cross-site without a preflight
+    assert httpx.post(faults, content=json.dumps(fault), cookies=admin, headers=plain).status_code == 403
+    assert httpx.post(faults, json=fault, cookies=admin, headers={"Origin": app_server.url}).status_code < 300
+    assert httpx.delete(faults, cookies=admin, headers={"Origin": app_server.url}).status_code < 300
 
 
 # ---------------------------------------------------------------- item 12
