@@ -10,7 +10,7 @@ import reflex as rx
 from routy_app.db import session_scope
 from routy_app.services import auth
 from routy_app.state import toast
-from routy_app.state.auth import AuthState, current_user, refusal
+from routy_app.state.auth import AuthState, current_user, refusal, resolve_user, sign_in_redirect
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ class UsersState(rx.State):
     @rx.event
     async def load(self):
         auth_state = await self.get_state(AuthState)
-        if auth_state.resolve() is None:
-            return auth_state.sign_in_redirect()
+        if resolve_user(auth_state) is None:
+            return sign_in_redirect(auth_state)
         if not auth_state.is_admin:
             return [rx.redirect("/"), toast.error("Only admins can manage users.")]
         self._load()

@@ -3,8 +3,8 @@
 The session token stays in an HttpOnly cookie that Reflex never sees: the event socket's handshake
 reaches Reflex with the cookie replaced by a session reference (security/socket_guard.py), so no
 state (which a state manager may persist) holds a credential. `SessionBinding` resets every user's
-UI state when the browser's session changes (sign-out, or sign-in as someone else in the same tab),
-before the event runs, so a hydrate never sends the previous user's data.
+UI state when the browser's session changes (sign-out, sign-in as someone else in the same tab, or a
+session that ended on the server), before the event runs, so a hydrate never sends the previous user's data.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 from reflex.middleware import Middleware
 
 from routy_app.config import get_settings
@@ -65,26 +66,26 @@ class AuthState(rx.State):
     def is_admin(self) -> bool:
         return self.user_role == "admin"
 
-    def bound_ref(self) -> str:
-        return self._bound_ref
 
-    def bind(self, ref: str) -> None:
-        self._bound_ref = ref
+# Helpers on AuthState are module functions, not methods: Reflex dispatches any public method of a state
+# as an event, and these must never be callable from a browser.
 
-    def resolve(self) -> User | None:
-        """Refresh who is signed in; returns the user (None when signed out)."""
-        user = current_user(self)
-        self.user_email = user.email if user else ""
-        self.user_role = str(user.role) if user else ""
-        self.sandbox_mode = get_settings().is_sandbox
-        return user
 
-    def sign_in_redirect(self):
-        with session_scope() as session:
-            if auth.needs_first_admin(session):
-                return rx.redirect("/setup")
-        path = self.router.url.path if hasattr(self.router, "url") else "/"
-        return rx.redirect(f"/login?next={quote(str(path) or '/')}")
+def resolve_user(auth_state: AuthState) -> User | None:
+    """Refresh who is signed in; returns the user (None when signed out)."""
+    user = current_user(auth_state)
+    auth_state.user_email = user.email if user else ""
+    auth_state.user_role = str(user.role) if user else ""
+    auth_state.sandbox_mode = get_settings().is_sandbox
+    return user
+
+
+def sign_in_redirect(state: rx.State) -> EventSpec:
+    with session_scope() as session:
+        if auth.needs_first_admin(session):
+            return rx.redirect("/setup")
+    path = state.router.url.path if hasattr(state.router, "url") else "/"
+    return rx.redirect(f"/login?next={quote(str(path) or '/')}")
 
 
 def actor(state: rx.State) -> Actor:
@@ -120,12 +121,23 @@ class SessionBinding(Middleware):
 
     async def preprocess(self, app, state, event):  # noqa: ANN001 - Reflex's signature
         root = state._get_root_state()  # noqa: SLF001 - Reflex gives middleware no public way to the root
-        ref = session_ref(root)
+        live = _live_session_ref(root)
         binding = await root.get_state(AuthState)
-        if binding.bound_ref() != ref:
+        if binding._bound_ref != live:  # noqa: SLF001 - AuthState is this module's own
             await _reset_app_states(root)
-            binding.bind(ref)
+            binding._bound_ref = live  # noqa: SLF001 - as above
         return
+
+
+def _live_session_ref(state: rx.State) -> str:
+    """The session reference when it names a live session, else "": a session that ended on the server
+    (idle or absolute expiry, revoked by a password reset or by disabling the user) counts as a sign-out,
+    although the browser still sends its cookie."""
+    ref = session_ref(state)
+    if not ref:
+        return ""
+    with session_scope() as session:
+        return ref if auth.user_for_session_ref(session, ref) is not None else ""
 
 
 async def _reset_app_states(root: rx.State) -> None:

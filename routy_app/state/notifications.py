@@ -18,7 +18,7 @@ from routy_app.services.alerts.evaluator import send_test
 from routy_app.services.alerts.job import default_transport, kick
 from routy_app.services.audit import AuditAction
 from routy_app.state import toast
-from routy_app.state.auth import AuthState, audit_log, current_user, refusal
+from routy_app.state.auth import AuthState, audit_log, current_user, refusal, resolve_user, sign_in_redirect
 from routy_app.state.source import SourceState
 from routy_app.timeutil import utcnow
 
@@ -68,8 +68,8 @@ class NotificationsState(rx.State):
     @rx.event
     async def load(self):
         auth_state = await self.get_state(AuthState)
-        if auth_state.resolve() is None:
-            return auth_state.sign_in_redirect()
+        if resolve_user(auth_state) is None:
+            return sign_in_redirect(auth_state)
         source = await self.get_state(SourceState)
         with session_scope() as session:
             source.sources = catalog.list_sources(session)

@@ -7,7 +7,7 @@ import reflex as rx
 from routy_app.db import ensure_default_source, session_scope
 from routy_app.services import catalog, integrations
 from routy_app.state import toast
-from routy_app.state.auth import AuthState, current_user
+from routy_app.state.auth import AuthState, current_user, resolve_user, sign_in_redirect
 
 
 class SourceState(rx.State):
@@ -29,9 +29,9 @@ class SourceState(rx.State):
     async def load(self):
         """The page's sources and cards (the connect dialogs and Settings load themselves: routy_app.py)."""
         auth_state = await self.get_state(AuthState)
-        if auth_state.resolve() is None:
+        if resolve_user(auth_state) is None:
             self.sources, self.cards, self.source_name = [], [], ""
-            return auth_state.sign_in_redirect()
+            return sign_in_redirect(auth_state)
         requested = self._requested_id() or ensure_default_source()
         with session_scope() as session:
             sources = catalog.list_sources(session)

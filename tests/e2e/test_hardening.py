@@ -6,6 +6,7 @@ Items: 1 (nothing secret on disk), 2 (cross-site WebSocket hijacking, credential
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -176,6 +177,33 @@ def test_a_viewer_signing_in_after_an_admin_in_the_same_tab_gets_nothing_of_the_
     later = "".join(frames[after_sign_out:])
     assert later and key not in later and ADMIN_EMAIL not in later
     expect(page.locator("#api-key-new")).to_have_count(0)
+
+
+def test_a_session_ended_on_the_server_counts_as_a_sign_out_for_the_tab(app_server, page: Page, context):
+    """Revoked by a password reset or by disabling the user, or expired while idle: the browser still sends
+    its cookie, and the reloaded tab must not receive what the admin's states held."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    source = new_source(app_server, "Ended session")
+    _sign_in_with_the_form(page, app_server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    open_source(page, app_server, source)
+    page.get_by_role("tab", name="Conversions").click()
+    page.get_by_role("button", name="Create / rotate key").click()
+    key = page.locator("#api-key-new").inner_text()
+    cookie = next(c["value"] for c in context.cookies() if c["name"] == "routy_session")
+    engine = _engine(app_server)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE usersession SET revoked_at = CURRENT_TIMESTAMP WHERE token_hash = ?",
+            (hashlib.sha256(cookie.encode()).hexdigest(),),
+        )
+    engine.dispose()
+    before = len(frames)
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in to Routy")).to_be_visible()
+    expect(page.locator("#signed-in-user")).to_have_count(0)
+    later = "".join(frames[before:])
+    assert later and key not in later and ADMIN_EMAIL not in later
 
 
 # ---------------------------------------------------------------- item 7
