@@ -17,6 +17,7 @@ from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.settings import SettingsState
 
 PUSH_PAGE_SIZE = 20
+PUSH_FILTERS = ("all", "pending", "sent", "failed", "skipped")  # the Push History filter's choices
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,8 @@ class PushHistoryState(rx.State):
 
     @rx.event
     async def set_filter(self, value: str):
+        if value not in PUSH_FILTERS:  # only a crafted event sends another value
+            return
         self.status_filter, self.page = value, 1
         if value != "failed":
             self.reason_filter = ANY_REASON
@@ -280,7 +283,9 @@ class PushHistoryState(rx.State):
 
     @rx.event
     async def set_reason_filter(self, value: str):
-        self.reason_filter, self.page = value, 1
+        if not isinstance(value, str):
+            return
+        self.reason_filter, self.page = value[:2000], 1
         self._load(await self._integration_id())
 
     @rx.event

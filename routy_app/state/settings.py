@@ -37,6 +37,9 @@ CHECK_DISPLAY = {
 }
 
 
+TABS = ("connection", "sync", "history", "mappings", "push", "metrics")  # the dialog's tabs
+
+
 class SettingsState(rx.State):
     open: bool = False
     tab: str = "connection"
@@ -71,6 +74,8 @@ class SettingsState(rx.State):
     def open_for(self, integration_id: int):
         if current_user(self) is None:
             return rx.redirect("/login")
+        if isinstance(integration_id, bool) or not isinstance(integration_id, int) or not 0 < integration_id < 2**63:
+            return toast.error("This integration no longer exists.")  # only a crafted event sends such an id
         self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
         self.setup_checks, self.setup_summary = [], ""
         if not self._load():
@@ -94,7 +99,8 @@ class SettingsState(rx.State):
     @rx.event
     def set_tab(self, value: str) -> None:
         """The tab shown; each tab's state loads its own data (its `on_tab`, bound beside this one)."""
-        self.tab = value
+        if value in TABS:
+            self.tab = value
 
     @rx.event
     async def test_connection(self):

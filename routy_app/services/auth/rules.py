@@ -136,7 +136,8 @@ def form_message(code: str, wait: str = "") -> str:
     """Our sentence for an `?error=` code ("" for an unknown one: nothing is shown)."""
     template = FORM_MESSAGES.get(code, "")
     if "{minutes}" in template:
-        return template.format(minutes=wait_text(int(wait)) if wait.isdigit() and int(wait) <= 3600 else "a while")
+        seconds = int(wait) if wait.isascii() and wait.isdigit() and len(wait) < 6 else None  # "²".isdigit() too
+        return template.format(minutes=wait_text(seconds) if seconds is not None and seconds <= 3600 else "a while")
     if "{public_url}" in template:
         from routy_app.config import get_settings
 
