@@ -7,6 +7,7 @@ import asyncio
 from reflex.istate.data import HeaderData
 from reflex.state import State
 
+from routy_app.db import session_scope
 from routy_app.services import auth
 from routy_app.state.account import UserRow, UsersState
 from routy_app.state.auth import AuthState, SessionBinding
@@ -50,9 +51,22 @@ def test_closing_the_key_dialog_forgets_the_key():
 # ---------------------------------------------------------------- item 3: a new session, fresh states
 
 
-def test_a_change_of_session_resets_every_app_state_before_the_event():
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def _signed_in(email: str, role: str = "admin") -> str:
+    """A real session of a new user; returns its reference (what the event socket sees)."""
+    with session_scope() as session:
+        auth.add_user(session, email, PASSWORD, role)
+        token = auth.sign_in(session, email, PASSWORD).token
+    assert token
+    return auth.session_ref(token)
+
+
+def test_a_change_of_session_resets_every_app_state_before_the_event(db):
+    admin_ref, viewer_ref = _signed_in("admin@example.com"), _signed_in("viewer@example.com", "viewer")
     root = _tree()
-    _connect_as(root, "a" * 64)
+    _connect_as(root, admin_ref)
     asyncio.run(SessionBinding().preprocess(None, root, None))
     conv, users, source = _sub(root, ConversionsState), _sub(root, UsersState), _sub(root, SourceState)
     conv.new_key, source.source_name = "rk_live_admins-key", "Shop"
@@ -66,9 +80,25 @@ def test_a_change_of_session_resets_every_app_state_before_the_event():
     asyncio.run(SessionBinding().preprocess(None, root, None))
     assert (conv.new_key, source.source_name, users.users) == ("", "", [])
     assert _sub(root, AuthState).user_email == ""
-    _connect_as(root, "b" * 64)
+    _connect_as(root, viewer_ref)
     asyncio.run(SessionBinding().preprocess(None, root, None))
-    assert _sub(root, AuthState)._bound_ref == "b" * 64
+    assert _sub(root, AuthState)._bound_ref == viewer_ref
+
+
+def test_a_session_that_ended_on_the_server_resets_the_states_though_the_cookie_stays(db):
+    ref = _signed_in("admin@example.com")
+    root = _tree()
+    _connect_as(root, ref)
+    asyncio.run(SessionBinding().preprocess(None, root, None))
+    conv = _sub(root, ConversionsState)
+    conv.new_key = "rk_live_admins-key"
+    with session_scope() as session:  # what a password reset or disabling the user does
+        user = auth.get_user(session, "admin@example.com")
+        assert user is not None and user.id is not None
+        auth.revoke_user_sessions(session, user.id)
+        session.commit()
+    asyncio.run(SessionBinding().preprocess(None, root, None))  # the same cookie, a dead session
+    assert conv.new_key == "" and _sub(root, AuthState)._bound_ref == ""
 
 
 def test_a_page_load_clears_one_shot_fields_before_its_first_frame():
