@@ -246,6 +246,26 @@ def test_account_locks_after_five_failures_and_unlocks_after_the_window(db):
     assert _sign_in(ADMIN, GOOD, ip=None).ok
 
 
+def test_a_strangers_guesses_do_not_lock_the_owner_out(db):
+    """Five failures from one address make that address wait for this account; the admin signing in from
+    another address is not locked out (attack report F4)."""
+    _admin()
+    for _ in range(5):
+        _sign_in(ADMIN, "wrong-password-1A", ip="203.0.113.66")
+    assert _sign_in(ADMIN, GOOD, ip="203.0.113.66").code == "locked"
+    assert _sign_in(ADMIN, GOOD, ip="198.51.100.7").ok
+
+
+def test_many_addresses_together_reach_the_account_wide_ceiling(db):
+    _admin()
+    now = utcnow()
+    with session_scope() as s:  # a botnet: 50 addresses, one failure each
+        for i in range(auth.MAX_ACCOUNT_FAILURES_ALL_ADDRESSES):
+            s.add(LoginAttempt(email=ADMIN, ip=f"10.0.{i // 250}.{i % 250}", outcome="failure", at=now))
+        s.commit()
+    assert _sign_in(ADMIN, GOOD, ip="198.51.100.7").code == "locked"
+
+
 def test_unknown_emails_lock_the_same_way(db):
     for _ in range(5):
         _sign_in("ghost@example.com", GOOD, ip=None)

@@ -24,7 +24,11 @@ SESSION_ABSOLUTE = dt.timedelta(days=7)  # hard limit from sign-in, however acti
 SLIDE_EVERY = dt.timedelta(minutes=1)  # write last_seen/expiry at most this often
 
 ATTEMPT_WINDOW = dt.timedelta(minutes=15)
-MAX_ACCOUNT_FAILURES = 5  # per account in ATTEMPT_WINDOW: then the account waits
+# Guessing one account's password: 5 failures from one address make that address wait the window out for
+# that account; the person behind another address (the real admin) is not locked out by a stranger's
+# guesses. Only many addresses together (a botnet) reach the account-wide ceiling.
+MAX_ACCOUNT_FAILURES = 5  # per account and client address in ATTEMPT_WINDOW
+MAX_ACCOUNT_FAILURES_ALL_ADDRESSES = 50  # per account from every address together in ATTEMPT_WINDOW
 IP_RATE_WINDOW = dt.timedelta(minutes=1)
 MAX_IP_FAILURES = 10  # per client address in IP_RATE_WINDOW: a rate, not a lock
 ATTEMPT_RETENTION = dt.timedelta(days=1)

@@ -8,7 +8,7 @@ import math
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import and_, delete, func, update
 from sqlmodel import Session, select
 
 from routy_app.models import LoginAttempt, User, UserSession
@@ -19,6 +19,7 @@ from routy_app.services.auth.rules import (
     DISABLED_ACCOUNT,
     IP_RATE_WINDOW,
     MAX_ACCOUNT_FAILURES,
+    MAX_ACCOUNT_FAILURES_ALL_ADDRESSES,
     MAX_IP_FAILURES,
     SESSION_ABSOLUTE,
     SESSION_COOKIE,
@@ -194,7 +195,10 @@ def _lockout_remaining(session: Session, email: str, ip: str | None, now: dt.dat
         )
     ).one()
     account_since = max(since, last_ok) if last_ok else since
-    waits.append(_wait(session, LoginAttempt.email == email, account_since, MAX_ACCOUNT_FAILURES, now, ATTEMPT_WINDOW))
+    account = LoginAttempt.email == email
+    from_here = and_(account, LoginAttempt.ip == ip) if ip else account
+    waits.append(_wait(session, from_here, account_since, MAX_ACCOUNT_FAILURES, now, ATTEMPT_WINDOW))
+    waits.append(_wait(session, account, account_since, MAX_ACCOUNT_FAILURES_ALL_ADDRESSES, now, ATTEMPT_WINDOW))
     if ip:  # a rate: at most MAX_IP_FAILURES a minute, never a lock of the whole address
         waits.append(_wait(session, LoginAttempt.ip == ip, now - IP_RATE_WINDOW, MAX_IP_FAILURES, now, IP_RATE_WINDOW))
     waits = [w for w in waits if w is not None]
