@@ -1,6 +1,9 @@
 # Routy Integrations. The two set-up commands on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
 PORT ?= 3000
+# The address the server listens on: this machine only, unless told otherwise (ROUTY_HOST=0.0.0.0 when a
+# balancer or proxy on another host forwards to it). A fresh install's first-admin page must not face a network.
+ROUTY_HOST ?= 127.0.0.1
 # Each port has its own Reflex build folder: a build bakes the backend's address into the pages
 # (<web dir>/env.json), so instances sharing one folder would send each other's browsers to the wrong
 # port. Instances on different ports of one install therefore never share a build.
@@ -12,7 +15,7 @@ ENV := . scripts/env.sh &&
 run:  ## install what is needed, migrate, serve UI + API on http://localhost:$(PORT)
 	@bash scripts/bootstrap.sh run
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
-	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) exec reflex run --env prod --single-port --backend-port $(PORT) --loglevel warning
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) exec reflex run --env prod --single-port --backend-host $(ROUTY_HOST) --backend-port $(PORT) --loglevel warning
 
 test:  ## install what tests need (incl. Chromium), lint, and run the whole suite
 	@bash scripts/bootstrap.sh test
@@ -30,7 +33,7 @@ test-scale:  ## PostgreSQL + Redis + two replicas behind HAProxy, in Chromium (i
 dev:  ## hot reload on one port (preview mode serves custom routes on the same port)
 	@bash scripts/bootstrap.sh run
 	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} python -m routy_app migrate
-	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) reflex run --env preview --single-port --backend-port $(PORT)
+	@$(ENV) PUBLIC_URL=$${PUBLIC_URL:-http://localhost:$(PORT)} REFLEX_WEB_WORKDIR=$(WEB_DIR) reflex run --env preview --single-port --backend-host $(ROUTY_HOST) --backend-port $(PORT)
 
 unit:
 	@$(ENV) python -m pytest tests/unit -q -p no:playwright
