@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # workers or replicas); without it UI state lives in this process's memory only.
     redis_url: str = Field(default="", alias="REDIS_URL")
     trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
+    # Each event socket gets a UI state kept for an hour; new sockets per client address are limited so a
+    # stranger cannot fill the server's memory (a browser tab opens one, and one more per reconnect).
+    socket_handshakes_per_minute: int = Field(default=60, ge=1, le=100_000, alias="ROUTY_SOCKET_HANDSHAKES_PER_MINUTE")
     sandbox_control_token: str = Field(default="", alias="ROUTY_SANDBOX_CONTROL_TOKEN")
 
     # Crash recovery and coordination between instances (services/leases.py, leadership.py, scheduler.py).

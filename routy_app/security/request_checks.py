@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from routy_app.config import get_settings
 
@@ -37,7 +37,7 @@ def from_our_origin(request: Request) -> bool:
     return True
 
 
-def client_ip(request: Request) -> str | None:
+def client_ip(request: HTTPConnection) -> str | None:
     peer = request.client.host if request.client else None
     networks = get_settings().proxy_networks
     if not peer or not networks or not _trusted(peer, networks):

@@ -9,29 +9,58 @@ The session cookie never reaches Reflex: Reflex copies the handshake's headers i
 state, which a state manager may write to disk or Redis. We replace the Cookie header with
 `x-routy-session-ref`, the SHA-256 of the session token: the key the sessions table is looked up by,
 which is useless as a credential (no route accepts it; this layer overwrites any sent by a client).
+
+Memory: Reflex keeps a UI state per socket (one client token each) for an hour, so new sockets are limited
+per client address (ROUTY_SOCKET_HANDSHAKES_PER_MINUTE, 60): a stranger can no longer grow the server's
+memory without bound by opening sockets; a refused handshake is an HTTP 403 like a foreign origin's.
 """
 
 from __future__ import annotations
 
 import functools
+import time
+from collections import deque
 
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routy_app.config import get_settings
+from routy_app.security.request_checks import client_ip
 from routy_app.services import auth
 
 _DROPPED = {b"cookie", b"authorization", b"proxy-authorization", auth.SESSION_REF_HEADER.encode()}
 
 
+class HandshakeRate:
+    """At most `per_minute` new sockets per client address in any minute, counted in this process."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, address: str, now: float) -> bool:
+        recent = self._seen.setdefault(address, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            return False
+        recent.append(now)
+        if len(self._seen) > 10_000:  # forget addresses that have been quiet for a minute
+            self._seen = {a: q for a, q in self._seen.items() if q and q[-1] > now - 60}
+        return True
+
+
 class SocketGuard:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.handshakes = HandshakeRate(get_settings().socket_handshakes_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             origin = _header(scope, b"origin")
-            if origin is not None and origin.lower() != get_settings().public_origin:
+            foreign = origin is not None and origin.lower() != get_settings().public_origin
+            address = client_ip(HTTPConnection(scope)) or ""
+            if foreign or not self.handshakes.allow(address, time.monotonic()):
                 await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
                 return
         # Every WebSocket here is Reflex's event socket; its HTTP (polling) form lives under its path.

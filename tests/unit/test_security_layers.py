@@ -11,7 +11,7 @@ import pytest
 from routy_app.config import reload_settings
 from routy_app.security.body_limit import BodyLimit
 from routy_app.security.headers import SecurityHeaders, inline_script_hashes
-from routy_app.security.socket_guard import SocketGuard
+from routy_app.security.socket_guard import HandshakeRate, SocketGuard
 from routy_app.services import auth
 
 
@@ -147,6 +147,37 @@ def test_the_socket_gets_a_session_reference_instead_of_the_cookie(public_url):
 def test_a_forged_reference_without_a_cookie_is_dropped(public_url):
     app, _ = _socket([(auth.SESSION_REF_HEADER.encode(), b"0" * 64)])
     assert auth.SESSION_REF_HEADER.encode() not in dict(app.scope["headers"])
+
+
+def test_new_sockets_per_client_address_are_limited(public_url, monkeypatch):
+    """Each socket costs a UI state kept for an hour: a flood from one address is refused after the
+    per-minute allowance (attack report F3); another address is not affected."""
+    monkeypatch.setenv("ROUTY_SOCKET_HANDSHAKES_PER_MINUTE", "5")
+    reload_settings()
+    guard = SocketGuard(Recorder())
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "websocket.connect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    def handshake(address: str) -> bool:
+        before = len(sent)
+        scope = {"type": "websocket", "path": "/_event/", "headers": [], "client": (address, 50000)}
+        asyncio.run(guard(scope, receive, send))
+        return len(sent) == before  # nothing sent by the guard: passed on to the app
+
+    assert [handshake("203.0.113.5") for _ in range(7)] == [True] * 5 + [False] * 2
+    assert sent[-1] == {"type": "websocket.close", "code": 1008}
+    assert handshake("198.51.100.7")
+
+
+def test_the_handshake_allowance_comes_back_after_a_minute():
+    rate = HandshakeRate(2)
+    assert (rate.allow("a", 0.0), rate.allow("a", 1.0), rate.allow("a", 2.0)) == (True, True, False)
+    assert rate.allow("a", 60.5) and not rate.allow("a", 60.6)  # 1.0 and 60.5 are within the minute
 
 
 # ---------------------------------------------------------------- headers
