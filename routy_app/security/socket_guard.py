@@ -10,9 +10,11 @@ state, which a state manager may write to disk or Redis. We replace the Cookie h
 `x-routy-session-ref`, the SHA-256 of the session token: the key the sessions table is looked up by,
 which is useless as a credential (no route accepts it; this layer overwrites any sent by a client).
 
-Memory: Reflex keeps a UI state per socket (one client token each) for an hour, so new sockets are limited
-per client address (ROUTY_SOCKET_HANDSHAKES_PER_MINUTE, 60): a stranger can no longer grow the server's
-memory without bound by opening sockets; a refused handshake is an HTTP 403 like a foreign origin's.
+Memory: Reflex keeps a UI state per socket (one client token each) for an hour, so new sockets of clients
+that are not signed in are limited per client address (ROUTY_SOCKET_HANDSHAKES_PER_MINUTE, 60): a stranger
+can no longer grow the server's memory without bound by opening sockets; a refused handshake is an HTTP 403
+like a foreign origin's. A signed-in user's sockets are not counted: reconnects of busy tabs must not lock
+the team out, and the sign-in that made the session was rate limited.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import functools
 import time
 from collections import deque
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from routy_app.config import get_settings
+from routy_app.db import session_scope
 from routy_app.security.request_checks import client_ip
 from routy_app.services import auth
 
@@ -59,8 +63,7 @@ class SocketGuard:
         if scope["type"] == "websocket":
             origin = _header(scope, b"origin")
             foreign = origin is not None and origin.lower() != get_settings().public_origin
-            address = client_ip(HTTPConnection(scope)) or ""
-            if foreign or not self.handshakes.allow(address, time.monotonic()):
+            if foreign or not await self._may_open(scope):
                 await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
                 return
         # Every WebSocket here is Reflex's event socket; its HTTP (polling) form lives under its path.
@@ -69,6 +72,21 @@ class SocketGuard:
         ):
             scope = {**scope, "headers": _scrubbed(scope.get("headers", []))}
         await self.app(scope, receive, send)
+
+    async def _may_open(self, scope: Scope) -> bool:
+        """A signed-in user's sockets are not counted (their sign-in was rate limited); anyone else's are."""
+        cookies = "; ".join(v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"cookie")
+        token = _session_token(cookies)
+        if token is not None:
+            signed_in: bool = await run_in_threadpool(_signed_in, token)
+            if signed_in:
+                return True
+        return self.handshakes.allow(client_ip(HTTPConnection(scope)) or "", time.monotonic())
+
+
+def _signed_in(token: str) -> bool:
+    with session_scope() as session:
+        return auth.user_for_token(session, token) is not None
 
 
 @functools.cache

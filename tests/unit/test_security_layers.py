@@ -9,6 +9,7 @@ import hashlib
 import pytest
 
 from routy_app.config import reload_settings
+from routy_app.db import session_scope
 from routy_app.security.body_limit import BodyLimit
 from routy_app.security.headers import SecurityHeaders, inline_script_hashes
 from routy_app.security.socket_guard import HandshakeRate, SocketGuard
@@ -129,7 +130,7 @@ def test_a_handshake_from_another_origin_is_closed_before_accept(public_url):
     assert app.scope is None and sent == [{"type": "websocket.close", "code": 1008}]  # = HTTP 403
 
 
-def test_the_socket_gets_a_session_reference_instead_of_the_cookie(public_url):
+def test_the_socket_gets_a_session_reference_instead_of_the_cookie(db, public_url):
     app, _ = _socket(
         [
             (b"origin", b"http://localhost:3000"),
@@ -149,7 +150,7 @@ def test_a_forged_reference_without_a_cookie_is_dropped(public_url):
     assert auth.SESSION_REF_HEADER.encode() not in dict(app.scope["headers"])
 
 
-def test_new_sockets_per_client_address_are_limited(public_url, monkeypatch):
+def test_new_sockets_per_client_address_are_limited(db, public_url, monkeypatch):
     """Each socket costs a UI state kept for an hour: a flood from one address is refused after the
     per-minute allowance (attack report F3); another address is not affected."""
     monkeypatch.setenv("ROUTY_SOCKET_HANDSHAKES_PER_MINUTE", "5")
@@ -163,15 +164,22 @@ def test_new_sockets_per_client_address_are_limited(public_url, monkeypatch):
     async def send(message: dict) -> None:
         sent.append(message)
 
-    def handshake(address: str) -> bool:
+    def handshake(address: str, cookie: bytes = b"") -> bool:
         before = len(sent)
-        scope = {"type": "websocket", "path": "/_event/", "headers": [], "client": (address, 50000)}
+        headers = [(b"cookie", cookie)] if cookie else []
+        scope = {"type": "websocket", "path": "/_event/", "headers": headers, "client": (address, 50000)}
         asyncio.run(guard(scope, receive, send))
         return len(sent) == before  # nothing sent by the guard: passed on to the app
 
     assert [handshake("203.0.113.5") for _ in range(7)] == [True] * 5 + [False] * 2
     assert sent[-1] == {"type": "websocket.close", "code": 1008}
     assert handshake("198.51.100.7")
+    assert not handshake("203.0.113.5", cookie=b"routy_session=made-up")  # an unknown cookie counts as none
+
+    with session_scope() as session:  # a signed-in user's tabs and reconnects are not counted
+        auth.add_user(session, "ana@example.com", "Correct-Horse-Battery-9", "viewer")
+        token = auth.sign_in(session, "ana@example.com", "Correct-Horse-Battery-9").token
+    assert token and all(handshake("203.0.113.5", cookie=f"routy_session={token}".encode()) for _ in range(10))
 
 
 def test_the_handshake_allowance_comes_back_after_a_minute():
