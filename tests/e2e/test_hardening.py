@@ -179,6 +179,7 @@ def test_a_viewer_signing_in_after_an_admin_in_the_same_tab_gets_nothing_of_the_
     expect(page.locator("#api-key-new")).to_have_count(0)
 
 
+@pytest.mark.signed_out  # it signs in with the form
 def test_a_session_ended_on_the_server_counts_as_a_sign_out_for_the_tab(app_server, page: Page, context):
     """Revoked by a password reset or by disabling the user, or expired while idle: the browser still sends
     its cookie, and the reloaded tab must not receive what the admin's states held."""
