@@ -114,6 +114,7 @@ class PlainRows:
         values = compiled.construct_params(params)
         processed = [(name, process(values[name]) if process else values[name]) for name, process in binds]
         args: Any = [value for _, value in processed] if compiled.positional else dict(processed)
+        # driver_connection is typed Optional (None once the pool has detached it); a checked-out one is set
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
