@@ -16,7 +16,7 @@ import argparse
 import getpass
 import sys
 
-from routy_app.config import ConfigError, get_settings
+from routy_app.config import ConfigError, Settings, get_settings
 
 CLI_ACTOR = "cli"
 
@@ -131,7 +131,7 @@ def _print_key_check() -> None:
         )
 
 
-def _print_api_versions(settings) -> None:  # noqa: ANN001 - Settings
+def _print_api_versions(settings: Settings) -> None:
     """One line per configured API version that has sunset (error) or sunsets soon (warning), on stderr."""
     for status in settings.api_versions():
         if status.level != "ok":
@@ -155,7 +155,7 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _backup_or_restore(args: argparse.Namespace, settings) -> None:  # noqa: ANN001 - Settings
+def _backup_or_restore(args: argparse.Namespace, settings: Settings) -> None:
     from pathlib import Path
 
     from routy_app.crypto import get_box
@@ -210,11 +210,11 @@ def _users(args: argparse.Namespace) -> None:
                 user = auth.add_user(session, args.email, _password(args.password_stdin, args.email), args.role)
                 print(f"routy: added {user.email} ({user.role})")
             elif args.users_command == "reset-password":
-                user = auth.get_user(session, args.email)
-                if user is None:  # say so before asking for a password
+                found = auth.get_user(session, args.email)
+                if found is None:  # say so before asking for a password
                     raise auth.AuthError(f"No user with email {args.email.strip().lower()}.")
-                auth.set_password(session, user.email, _password(args.password_stdin, user.email))
-                print(f"routy: password changed for {user.email}; their sessions were signed out")
+                auth.set_password(session, found.email, _password(args.password_stdin, found.email))
+                print(f"routy: password changed for {found.email}; their sessions were signed out")
             elif args.users_command in ("disable", "enable"):
                 user = auth.set_disabled(session, args.email, args.users_command == "disable")
                 print(f"routy: {user.email} {args.users_command}d")

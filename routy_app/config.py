@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -236,7 +236,7 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def reflex_options() -> dict:
+def reflex_options() -> dict[str, Any]:
     """The rx.Config settings that follow from ours (rxconfig.py passes them on).
 
     One process by default: the memory state manager, so no UI state (which holds request data)
@@ -244,7 +244,7 @@ def reflex_options() -> dict:
     replicas. Browsers may reach the backend (CORS, the event socket) only from PUBLIC_URL's origin.
     """
     settings = get_settings()
-    options: dict = {"cors_allowed_origins": [settings.public_origin]}
+    options: dict[str, Any] = {"cors_allowed_origins": [settings.public_origin]}
     if settings.redis_url:
         options.update(state_manager_mode="redis", redis_url=settings.redis_url)
     else:

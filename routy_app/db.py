@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -106,7 +106,7 @@ class PlainRows:
         column_type = self.statement.selected_columns[column].type
         return column_type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
 
-    def fetch(self, conn: Connection, params: dict[str, Any], size: int = 100) -> Iterator[list[tuple]]:
+    def fetch(self, conn: Connection, params: dict[str, Any], size: int = 100) -> Iterator[list[tuple[Any, ...]]]:
         """The result, `size` rows at a time. Consume it to the end (or close() it): that closes the cursor."""
         if not conn.in_transaction():
             raise RuntimeError("PlainRows.fetch needs a connection with a transaction begun")
@@ -114,6 +114,7 @@ class PlainRows:
         values = compiled.construct_params(params)
         processed = [(name, process(values[name]) if process else values[name]) for name, process in binds]
         args: Any = [value for _, value in processed] if compiled.positional else dict(processed)
+        # driver_connection is typed Optional (None once the pool has detached it); a checked-out one is set
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, args)
@@ -209,15 +210,15 @@ def migration_lock(url: str) -> Iterator[None]:
 
 def ensure_default_source() -> int:
     """The first traffic source, created on first run."""
-    from routy_app.models import TrafficSource
+    from routy_app.models import TrafficSource, saved_id
 
     with session_scope() as session:
-        source = session.exec(select(TrafficSource).order_by(TrafficSource.id)).first()
+        source = session.exec(select(TrafficSource).order_by(col(TrafficSource.id))).first()
         if source is None:
             source = TrafficSource(name=DEFAULT_SOURCE_NAME)
             session.add(source)
             session.commit()
-        return int(source.id)
+        return saved_id(source)
 
 
 def ping() -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, DateTime, Index, Table, Text, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from routy_app.timeutil import as_utc, utcnow
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timezone-aware UTC datetimes on every backend (naive values are refused on write).
 
     On SQLite (text, naive UTC) the value is converted straight to and from SQLAlchemy's storage
@@ -88,6 +88,34 @@ def utc_field(nullable: bool = True, default_now: bool = False, index: bool = Fa
 def micros_field(default: int = 0) -> Any:
     """An integer micros column wide enough for any currency amount."""
     return Field(default=default, sa_type=BigInteger, nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The model's Core table, for Core statements (hot paths build them once, at import)."""
+    # SQLAlchemy's declarative mapping sets `__table__` on every `table=True` class; sqlmodel's stubs
+    # do not declare it.
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+class _Saved(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Saved) -> int:
+    """The primary key of a row read from the database or flushed to it (always set there)."""
+    pk = row.id
+    if pk is None:
+        raise RuntimeError(f"{type(row).__name__} has no id: it was never flushed")
+    return pk
+
+
+def key_of(value: int | None, what: str = "row") -> int:
+    """A primary key as read back from the database: never NULL there (the models' `id: int | None` is
+    for rows not inserted yet)."""
+    if value is None:
+        raise RuntimeError(f"{what} has no id: it was never flushed")
+    return value
 
 
 class IntegrationStatus(StrEnum):

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from routy_app.db import session_scope
+from routy_app.models import saved_id
 from routy_app.security.body_limit import MAX_BODY_BYTES
 from routy_app.services import conversions as svc
 
@@ -37,7 +38,7 @@ def _bearer(request: Request) -> str | None:
 def _source_id(key: str | None) -> int | None:
     with session_scope() as session:
         source = svc.source_for_key(session, key)
-        return int(source.id) if source is not None else None  # type: ignore[arg-type]
+        return saved_id(source) if source is not None else None
 
 
 def _ingest(source_id: int, events: list[Any]) -> list[svc.StoredEvent]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import reflex as rx
 
 from routy_app.components.pager import pager
 from routy_app.state.metrics import PAGE_SIZE, MetricsState
+
+if TYPE_CHECKING:
+    from reflex.vars import ObjectVar
+
+    from routy_app.state.metrics import LevelOption
 
 COLUMNS = (
     ("Name", "name"),
@@ -65,12 +72,17 @@ def _header(label: str, column: str) -> rx.Component:
     )
 
 
+def _first_child() -> ObjectVar[LevelOption]:
+    """The first drill-down level; cast since Reflex's stubs type an item of a list-of-dataclass Var as any Var."""
+    return cast("ObjectVar[LevelOption]", MetricsState.child_options[0])
+
+
 def _row(row) -> rx.Component:
     name = rx.cond(
         MetricsState.child_options.length() > 0,
         rx.button(
             row.name,
-            on_click=MetricsState.drill(row.id, row.name, MetricsState.child_options[0].level),
+            on_click=MetricsState.drill(row.id, row.name, _first_child().level),
             variant="ghost",
             size="1",
             title="Show what is inside",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import reflex as rx
 
 from routy_app import styles
@@ -16,7 +18,13 @@ from routy_app.state.metrics import MetricsState
 from routy_app.state.settings import SettingsState
 from routy_app.state.sync import SyncState
 
-D = SettingsState.details
+if TYPE_CHECKING:
+    from reflex.vars import ObjectVar
+
+    from routy_app.services.catalog import ConnectionDetails
+
+# Class access gives the Var; mypy sees the declared value type, so it is cast to the Var Reflex builds.
+D = cast("ObjectVar[ConnectionDetails]", SettingsState.details)
 
 
 def _row(label: str, value) -> rx.Component:

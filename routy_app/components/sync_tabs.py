@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import reflex as rx
 
 from routy_app import styles
 from routy_app.components.pager import pager
 from routy_app.services.integrations.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
+
+if TYPE_CHECKING:
+    from reflex.event import EventCallback
+
+# mypy cannot solve rx.event(background=True)'s parameters (a TypeVarTuple through a decorator factory) and
+# calls the handler not callable; its one parameter is the trigger.
+_sync_now = cast("EventCallback[str]", SyncState.sync_now)
 
 
 def _error(field: str) -> rx.Component:
@@ -86,7 +95,7 @@ def sync_tab() -> rx.Component:
         ),
         rx.separator(size="4"),
         rx.hstack(
-            rx.button("Sync Now", on_click=SyncState.sync_now("manual"), loading=SyncState.running),
+            rx.button("Sync Now", on_click=_sync_now("manual"), loading=SyncState.running),
             rx.button(
                 "Force Full Sync",
                 on_click=SyncState.set_confirm_full_open(True),
@@ -135,7 +144,7 @@ def sync_tab() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                    rx.button("Re-pull everything", on_click=SyncState.sync_now("full")),
+                    rx.button("Re-pull everything", on_click=_sync_now("full")),
                     justify="end",
                     spacing="3",
                     padding_top="1em",

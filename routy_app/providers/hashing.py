@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TypeGuard
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _WHITESPACE = re.compile(r"\s+")
@@ -55,8 +56,10 @@ def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def is_sha256_hex(value: str | None) -> bool:
-    return bool(value) and _HEX64.fullmatch(value.strip().lower()) is not None  # type: ignore[union-attr]
+def is_sha256_hex(value: str | None) -> TypeGuard[str]:
+    if not value:
+        return False
+    return _HEX64.fullmatch(value.strip().lower()) is not None
 
 
 # ---------------------------------------------------------------- Google (Data Manager / Ads)
@@ -105,14 +108,14 @@ def normalize_phone_e164(value: str | None, default_region: str | None = None) -
 
 def hash_email_google(value: str | None) -> str | None:
     if is_sha256_hex(value):
-        return value.strip().lower()  # type: ignore[union-attr]
+        return value.strip().lower()
     normalized = normalize_email_google(value)
     return sha256_hex(normalized) if normalized else None
 
 
 def hash_phone_google(value: str | None, default_region: str | None = None) -> str | None:
     if is_sha256_hex(value):
-        return value.strip().lower()  # type: ignore[union-attr]
+        return value.strip().lower()
     normalized = normalize_phone_e164(value, default_region)
     return sha256_hex(normalized) if normalized else None
 
@@ -141,13 +144,13 @@ def normalize_phone_meta(value: str | None, default_region: str | None = None) -
 
 def hash_email_meta(value: str | None) -> str | None:
     if is_sha256_hex(value):
-        return value.strip().lower()  # type: ignore[union-attr]
+        return value.strip().lower()
     normalized = normalize_email_meta(value)
     return sha256_hex(normalized) if normalized else None
 
 
 def hash_phone_meta(value: str | None, default_region: str | None = None) -> str | None:
     if is_sha256_hex(value):
-        return value.strip().lower()  # type: ignore[union-attr]
+        return value.strip().lower()
     normalized = normalize_phone_meta(value, default_region)
     return sha256_hex(normalized) if normalized else None

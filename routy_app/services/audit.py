@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.models import AuditEvent
 from routy_app.timeutil import utcnow
@@ -146,7 +146,7 @@ def recent_for_integration(session: Session, integration_id: int, limit: int = 5
     stmt = (
         select(AuditEvent)
         .where(AuditEvent.integration_id == integration_id)
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(limit)
     )
     return list(session.exec(stmt).all())
@@ -157,7 +157,7 @@ def recent(session: Session, limit: int = 100, *, source_id: int | None = None) 
     stmt = select(AuditEvent)
     if source_id is not None:
         stmt = stmt.where(AuditEvent.traffic_source_id == source_id)
-    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    stmt = stmt.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
     return list(session.exec(stmt).all())
 
 

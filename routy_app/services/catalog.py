@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app import routes
 from routy_app.config import get_settings
-from routy_app.models import Integration, IntegrationStatus, TrafficSource
+from routy_app.models import Integration, IntegrationStatus, TrafficSource, saved_id
 from routy_app.providers import registry
 from routy_app.providers.definition import ProviderDefinition
 from routy_app.providers.versions import for_provider
@@ -81,8 +81,8 @@ class ProviderCard:
 
 
 def list_sources(session: Session) -> list[SourceItem]:
-    rows = session.exec(select(TrafficSource).order_by(TrafficSource.id)).all()
-    return [SourceItem(id=int(r.id), name=r.name, href=routes.source(int(r.id))) for r in rows]
+    rows = session.exec(select(TrafficSource).order_by(col(TrafficSource.id))).all()
+    return [SourceItem(id=saved_id(r), name=r.name, href=routes.source(saved_id(r))) for r in rows]
 
 
 def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
@@ -191,7 +191,7 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
     label, color = display.label, display.color
     lost = integration.status == IntegrationStatus.RECONNECT_REQUIRED
     return ConnectionDetails(
-        integration_id=int(integration.id),
+        integration_id=saved_id(integration),
         provider=integration.provider,
         provider_name=info.name,
         auth=info.auth.value,

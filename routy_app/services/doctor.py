@@ -14,11 +14,11 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
-from routy_app.models import ConversionMapping, Integration, IntegrationStatus
+from routy_app.models import ConversionMapping, Integration, IntegrationStatus, key_of
 from routy_app.providers import registry
 from routy_app.providers.protocols import SetupChecks
 from routy_app.providers.setup_checks import CheckResult, fail, skip, version_check
@@ -102,10 +102,10 @@ def _quick(hub: ProviderHub) -> ProviderHub:
 
 def _integration_ids(source_id: int | None) -> list[int]:
     with session_scope() as session:
-        query = select(Integration.id).order_by(Integration.traffic_source_id, Integration.id)
+        query = select(col(Integration.id)).order_by(col(Integration.traffic_source_id), col(Integration.id))
         if source_id is not None:
             query = query.where(Integration.traffic_source_id == source_id)
-        return [int(i) for i in session.exec(query)]
+        return [key_of(i) for i in session.exec(query)]
 
 
 def _mapped(integration_id: int) -> dict[str, str]:

@@ -175,9 +175,7 @@ def try_acquire_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -
 def _take(session: Session, name: str, expected: str, holder: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
     """Write ourselves into the lease if it is still held by `expected` (compare-and-set)."""
     taken = session.exec(
-        update(Lease)
-        .where(Lease.name == name, Lease.holder == expected)  # type: ignore[arg-type]
-        .values(**_stamp(holder, ttl, now))
+        update(Lease).where(col(Lease.name) == name, col(Lease.holder) == expected).values(**_stamp(holder, ttl, now))
     ).rowcount
     session.commit()
     return bool(taken)
@@ -189,7 +187,7 @@ def renew_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool
     with session_scope() as session:
         n = session.exec(
             update(Lease)
-            .where(Lease.name == name, Lease.holder == holder)  # type: ignore[arg-type]
+            .where(col(Lease.name) == name, col(Lease.holder) == holder)
             .values(expires_at=now + (ttl if ttl is not None else lease_ttl()), renewed_at=now)
         ).rowcount
         session.commit()
@@ -198,7 +196,7 @@ def renew_lease(name: str, holder: str, ttl: dt.timedelta | None = None) -> bool
 
 def release_lease(name: str, holder: str) -> None:
     with session_scope() as session:
-        session.exec(delete(Lease).where(Lease.name == name, Lease.holder == holder))  # type: ignore[arg-type]
+        session.exec(delete(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder))
         session.commit()
 
 
@@ -348,7 +346,7 @@ def interrupt(session: Session, runs: list[SyncRun], holder: Holder | None, why:
         ended = max(run.started_at, holder.renewed_at) if holder and holder.renewed_at else now
         closed += session.exec(
             update(SyncRun)
-            .where(SyncRun.id == run.id, SyncRun.status == "running")  # type: ignore[arg-type]
+            .where(col(SyncRun.id) == run.id, col(SyncRun.status) == "running")
             .values(
                 status="interrupted",
                 finished_at=min(ended, now),

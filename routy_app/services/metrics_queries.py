@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy import Float, Select, cast, func, select
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import Label
 from sqlmodel import Session
 
-from routy_app.models import MetricRow
+from routy_app.models import MetricRow, table_of
 
-T = MetricRow.__table__.c  # type: ignore[attr-defined]
+T = table_of(MetricRow).c
 LEVELS = ("campaign", "ad_group", "ad", "keyword")
 TOTALS_LEVEL = "campaign"
 PARENT_FILTERS = ("campaign_id", "ad_group_id")
@@ -107,7 +108,7 @@ def _where(integration_id: int, level: str, start: dt.date, end: dt.date) -> lis
     return [T.integration_id == integration_id, T.level == level, T.date >= start, T.date <= end]
 
 
-def _sums() -> list:
+def _sums() -> list[Label[Any]]:
     return [
         func.coalesce(func.sum(T.impressions), 0).label("impressions"),
         func.coalesce(func.sum(T.clicks), 0).label("clicks"),
@@ -217,7 +218,7 @@ def _sort_expr(sort_by: str) -> ColumnElement[Any]:
         "cost_per_conversion_micros": cast(func.sum(T.cost_micros), Float)
         / func.nullif(func.sum(T.conversions_micros), 0),
     }
-    return expressions.get(sort_by)
+    return expressions[sort_by]  # the callers accept SORTABLE keys only
 
 
 def _ordered(query: Select[Any], level: str, id_col: str, sort_by: str, descending: bool) -> Select[Any]:

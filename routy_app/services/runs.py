@@ -9,11 +9,11 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import delete, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import session_scope
 from routy_app.errors import Refused
-from routy_app.models import Lease, SyncRun
+from routy_app.models import Lease, SyncRun, saved_id
 from routy_app.observability.logs import bind_run
 from routy_app.services.leases import dead_reason, interrupt, interrupt_runs_of, run_lock_name, snapshot, this_machine
 from routy_app.timeutil import utcnow
@@ -32,18 +32,14 @@ def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = 
         run = SyncRun(integration_id=integration_id, kind=kind, trigger=trigger, status="running", holder=holder)
         session.add(run)
         session.commit()
-    bind_run(int(run.id), integration_id, kind)  # type: ignore[arg-type]  # log lines of this task name the run
-    return int(run.id)  # type: ignore[arg-type]
+    bind_run(saved_id(run), integration_id, kind)  # log lines of this task name the run
+    return saved_id(run)
 
 
 def update_progress(run_id: int, level: str | None, rows: int) -> None:
     """Record the level being read and rows read so far (the UI polls this row)."""
     with session_scope() as session:
-        session.exec(
-            update(SyncRun)
-            .where(SyncRun.id == run_id)  # type: ignore[arg-type]
-            .values(progress_level=level, records_read=rows)
-        )
+        session.exec(update(SyncRun).where(col(SyncRun.id) == run_id).values(progress_level=level, records_read=rows))
         session.commit()
 
 
@@ -60,8 +56,8 @@ def close_run(
     with session_scope() as session:
         session.exec(
             update(SyncRun)
-            .where(SyncRun.id == run_id)
-            .values(  # type: ignore[arg-type]
+            .where(col(SyncRun.id) == run_id)
+            .values(
                 status=status,
                 records_read=read,
                 records_inserted=inserted,
@@ -103,8 +99,8 @@ def reclaim_dead() -> Reclaimed:
         with session_scope() as session:
             gone = session.exec(
                 delete(Lease).where(
-                    Lease.name == lease.name,  # type: ignore[arg-type]
-                    Lease.holder == lease.holder,
+                    col(Lease.name) == lease.name,
+                    col(Lease.holder) == lease.holder,
                 )
             ).rowcount
             session.commit()

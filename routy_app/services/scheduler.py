@@ -25,16 +25,17 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
-from routy_app.models import Integration
+from routy_app.models import Integration, saved_id
 from routy_app.services import leases, rescheduling, runs
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations import access as integration_access
 from routy_app.services.pull import PULL_DIRECTIONS, PULL_STATUSES, run_pull
 from routy_app.services.pull import clock as pull_clock
+from routy_app.statuses import RunTrigger
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.scheduler")
@@ -71,11 +72,14 @@ def _job_matches(job: Any, integration: Integration) -> bool:
     now = utcnow()
     due = pull_clock.next_pull_due(integration)
     if due is None or due <= now:
-        return job.next_run_time <= now + OVERDUE_SOON
-    return abs(job.next_run_time - due) <= DUE_TOLERANCE
+        return bool(job.next_run_time <= now + OVERDUE_SOON)  # (apscheduler is untyped: job is Any)
+    return bool(abs(job.next_run_time - due) <= DUE_TOLERANCE)
 
 
-def _fingerprint(integration: Integration) -> tuple:
+Fingerprint = tuple[bool, int, dt.datetime | None]  # (should pull, minutes between pulls, last pull)
+
+
+def _fingerprint(integration: Integration) -> Fingerprint:
     """What decides an integration's pull job: when it changes, the job is rescheduled."""
     return (_should_pull(integration), integration.schedule_minutes, integration.last_pull_at)
 
@@ -88,7 +92,7 @@ class SyncScheduler:
         self.misfire_grace_seconds = misfire_grace_seconds
         self._scheduler = AsyncIOScheduler(timezone=dt.UTC)
         self._extra: dict[str, tuple[Callable[[], Awaitable[Any]] | Callable[[], Any], float, float | None]] = {}
-        self._seen: dict[int, tuple] = {}  # integration id -> the fingerprint its pull job was made from
+        self._seen: dict[int, Fingerprint] = {}  # integration id -> the fingerprint its pull job was made from
 
     # ------------------------------------------------------------ lifecycle
 
@@ -117,7 +121,7 @@ class SyncScheduler:
 
     @property
     def running(self) -> bool:
-        return self._scheduler.running
+        return bool(self._scheduler.running)
 
     # ------------------------------------------------------------ pull jobs
 
@@ -128,14 +132,14 @@ class SyncScheduler:
                 job.remove()
         self._seen.clear()
         with session_scope() as session:
-            everything = session.exec(select(Integration).order_by(Integration.id)).all()
+            everything = session.exec(select(Integration).order_by(col(Integration.id))).all()
         integrations = [i for i in everything if _should_pull(i)]
-        self._seen = {int(i.id): _fingerprint(i) for i in everything}  # type: ignore[arg-type]
+        self._seen = {saved_id(i): _fingerprint(i) for i in everything}
         overdue = 0
         for integration in integrations:
             overdue = self._schedule(integration, overdue)
         log.info("scheduler: %d pull jobs", len(integrations))
-        return [pull_job_id(int(i.id)) for i in integrations]  # type: ignore[arg-type]
+        return [pull_job_id(saved_id(i)) for i in integrations]
 
     def reschedule(self, integration_id: int) -> bool:
         """Add, update or remove one integration's pull job now; True when it has one afterwards."""
@@ -163,7 +167,7 @@ class SyncScheduler:
         """Reschedule every integration whose pull job no longer matches the database (a change saved on
         another instance, a pull run elsewhere, a disconnect); returns their ids."""
         with session_scope() as session:
-            current = {int(i.id): i for i in session.exec(select(Integration)).all()}  # type: ignore[arg-type]
+            current = {saved_id(i): i for i in session.exec(select(Integration)).all()}
         changed = [iid for iid, integration in current.items() if self._seen.get(iid) != _fingerprint(integration)]
         changed += [iid for iid in self._seen if iid not in current]
         overdue = 0
@@ -224,9 +228,9 @@ class SyncScheduler:
         self._scheduler.add_job(
             self._pull,
             IntervalTrigger(minutes=max(1, integration.schedule_minutes), timezone=dt.UTC),
-            args=[int(integration.id)],
-            id=pull_job_id(int(integration.id)),
-            name=f"pull integration {integration.id}",  # type: ignore[arg-type]
+            args=[saved_id(integration)],
+            id=pull_job_id(saved_id(integration)),
+            name=f"pull integration {integration.id}",
             replace_existing=True,
             max_instances=1,
             coalesce=True,
@@ -251,7 +255,7 @@ class SyncScheduler:
 
     async def _pull(self, integration_id: int) -> None:
         try:
-            await run_pull(self.hub, integration_id, "schedule")
+            await run_pull(self.hub, integration_id, RunTrigger.SCHEDULE)
         except (leases.AlreadyRunning, runs.RunRefused) as exc:
             log.info("scheduled pull of integration %s skipped: %s", integration_id, exc)
             return

@@ -60,7 +60,7 @@ class ConnectState(rx.State):
     picker_provider_name: str = ""
     picker_loading: bool = False
     picker_error: str = ""
-    accounts: list[AccountRow] = []
+    accounts: rx.Field[list[AccountRow]] = rx.field(default_factory=list)
     selected_account: str = ""
 
     setup_open: bool = False

@@ -89,10 +89,10 @@ class ConversionsState(rx.State):
             return denied
         source_id = await self._source_id()
         form = {k.removeprefix("conv_"): v for k, v in form.items()}  # Reflex keys form data by element id
-        fields = {k: str(v).strip() for k, v in form.items() if not k.startswith("consent_")}
+        fields: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if not k.startswith("consent_")}
         consent = {k.removeprefix("consent_"): str(v) for k, v in form.items() if k.startswith("consent_") and v}
         if consent:
-            fields["consent"] = consent  # type: ignore[assignment]
+            fields["consent"] = consent
         try:
             with session_scope() as session:
                 conv = conversions.record_test_conversion(session, source_id, fields)

@@ -58,7 +58,7 @@ class ConversionOption:
 
 
 class MappingsState(rx.State):
-    rows: list[MappingRow] = []
+    rows: rx.Field[list[MappingRow]] = rx.field(default_factory=list)
     actions: list[ActionOption] = []
     action_is_text: bool = False  # the target is typed (GA4 event names), not chosen from the account's list
     action_label: str = "Provider action"
@@ -230,7 +230,7 @@ class PushHistoryState(rx.State):
     page: int = 1
     status_filter: str = "all"
     reason_filter: str = ANY_REASON
-    reasons: list[ReasonOption] = []
+    reasons: rx.Field[list[ReasonOption]] = rx.field(default_factory=list)
     failed_in_view: int = 0  # what "Retry all failed" would queue again
     pushing: bool = False
     last_result: str = ""

@@ -51,7 +51,7 @@ class MetricsState(rx.State):
     page: int = 1
     level: str = "campaign"
     level_label: str = "Campaigns"
-    child_options: list[LevelOption] = []
+    child_options: rx.Field[list[LevelOption]] = rx.field(default_factory=list)
     sibling_options: list[LevelOption] = []
     crumbs: list[Crumb] = []
     campaign_id: str = ""

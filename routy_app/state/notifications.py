@@ -27,8 +27,8 @@ class NotificationsState(rx.State):
     incidents: list[views.IncidentRow] = []
     show_resolved: bool = False
     open_count: int = 0
-    channels: list[views.ChannelRow] = []
-    problems: list[views.DeliveryRow] = []
+    channels: rx.Field[list[views.ChannelRow]] = rx.field(default_factory=list)
+    problems: rx.Field[list[views.DeliveryRow]] = rx.field(default_factory=list)
     testing_id: int = 0
 
     # the channel dialog (non-secret values only)
@@ -45,7 +45,7 @@ class NotificationsState(rx.State):
     rule_rows: list[views.RuleRow] = []
     rule_enabled: dict[str, bool] = {}
     rule_errors: dict[str, str] = {}
-    rule_version: int = 0  # part of the inputs' keys: a reload resets what they show
+    rule_version: rx.Field[int] = rx.field(0)  # part of the inputs' keys: a reload resets what they show
 
     # ------------------------------------------------------------ loading
 

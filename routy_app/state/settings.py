@@ -45,7 +45,7 @@ class SettingsState(rx.State):
     tab: str = "connection"
     integration_id: int = 0
     details: catalog.ConnectionDetails | None = None
-    activity: list[catalog.ActivityRow] = []
+    activity: rx.Field[list[catalog.ActivityRow]] = rx.field(default_factory=list)
     testing: bool = False
     test_message: str = ""
     test_ok: bool = False

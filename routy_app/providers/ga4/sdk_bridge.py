@@ -76,6 +76,7 @@ def _google_message(exc: gexc.GoogleAPICallError) -> str:
     """Google's own error text (the SDK prefixes it with method and URL, which we do not show)."""
     response = getattr(exc, "response", None)
     try:
+        # response may be None (not an HTTP error): the AttributeError lands in the except below
         return str(response.json()["error"]["message"])  # type: ignore[union-attr]
     except Exception:  # noqa: BLE001 - any unreadable body falls back to the SDK's text
         return str(exc.message)

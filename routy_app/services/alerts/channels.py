@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.crypto import get_box
 from routy_app.errors import InvalidInput
-from routy_app.models import AlertChannel, AlertDelivery
+from routy_app.models import AlertChannel, AlertDelivery, saved_id
 from routy_app.outbound import signing
 from routy_app.timeutil import utcnow
 
@@ -52,16 +52,17 @@ class ChannelConfig:
 
 
 def settings_of(channel: AlertChannel) -> dict[str, Any]:
-    return json.loads(channel.settings_json or "{}")
+    settings: dict[str, Any] = json.loads(channel.settings_json or "{}")
+    return settings
 
 
 def config_of(channel: AlertChannel) -> ChannelConfig:
     secrets = get_box().decrypt_json(channel.secrets_enc) if channel.secrets_enc else {}
-    return ChannelConfig(int(channel.id), channel.name, channel.kind, settings_of(channel), secrets)  # type: ignore[arg-type]
+    return ChannelConfig(saved_id(channel), channel.name, channel.kind, settings_of(channel), secrets)
 
 
 def list_channels(session: Session) -> list[AlertChannel]:
-    return list(session.exec(select(AlertChannel).order_by(AlertChannel.id)).all())
+    return list(session.exec(select(AlertChannel).order_by(col(AlertChannel.id))).all())
 
 
 def get_channel(session: Session, channel_id: int) -> AlertChannel:
@@ -211,7 +212,7 @@ def delete_channel(session: Session, channel_id: int) -> str:
     """Delete the channel and its delivery records; returns its name."""
     channel = get_channel(session, channel_id)
     name = channel.name
-    session.exec(delete(AlertDelivery).where(AlertDelivery.channel_id == channel_id))  # type: ignore[arg-type]
+    session.exec(delete(AlertDelivery).where(col(AlertDelivery.channel_id) == channel_id))
     session.delete(channel)
     session.commit()
     return name

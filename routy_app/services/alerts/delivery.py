@@ -16,12 +16,13 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
-from routy_app.models import AlertChannel, AlertDelivery
+from routy_app.models import AlertChannel, AlertDelivery, key_of
 from routy_app.outbound import backoff
 from routy_app.services.alerts import channels, transports
 from routy_app.services.alerts.transports import SendOutcome, Transport
@@ -52,12 +53,12 @@ class DeliveryProblem(Exception):
 def _claim(session: Session, delivery_id: int, now: dt.datetime) -> bool:
     claimed = session.exec(
         update(AlertDelivery)
-        .where(  # type: ignore[call-overload]
-            AlertDelivery.id == delivery_id, AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now
+        .where(
+            col(AlertDelivery.id) == delivery_id,
+            col(AlertDelivery.status) == "pending",
+            col(AlertDelivery.next_attempt_at) <= now,
         )
-        .values(  # type: ignore[operator]
-            next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1
-        )
+        .values(next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1)
     ).rowcount
     session.commit()
     return claimed == 1
@@ -66,11 +67,11 @@ def _claim(session: Session, delivery_id: int, now: dt.datetime) -> bool:
 def _due_ids(now: dt.datetime, limit: int) -> list[int]:
     with session_scope() as session:
         return [
-            int(i)
+            key_of(i)
             for i in session.exec(
                 select(AlertDelivery.id)
-                .where(AlertDelivery.status == "pending", AlertDelivery.next_attempt_at <= now)  # type: ignore[operator]
-                .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
+                .where(col(AlertDelivery.status) == "pending", col(AlertDelivery.next_attempt_at) <= now)
+                .order_by(col(AlertDelivery.next_attempt_at), col(AlertDelivery.id))
                 .limit(limit)
             ).all()
         ]
@@ -113,7 +114,9 @@ async def deliver_due(
     return summary
 
 
-async def _send(transport: Transport, config: channels.ChannelConfig, payload: dict, public_url: str) -> SendOutcome:
+async def _send(
+    transport: Transport, config: channels.ChannelConfig, payload: dict[str, Any], public_url: str
+) -> SendOutcome:
     try:
         return await transports.send(transport, config, payload, public_url)
     except Exception as exc:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.models import (
     AuditEvent,
@@ -23,6 +23,7 @@ from routy_app.models import (
     IntegrationStatus,
     SyncRun,
     TrafficSource,
+    saved_id,
 )
 from routy_app.providers import registry, versions
 from routy_app.services.alerts import kinds
@@ -72,8 +73,8 @@ class _Scope:
 
     def __init__(self, session: Session, ctx: Context) -> None:
         self.session, self.ctx = session, ctx
-        self.integrations = list(session.exec(select(Integration).order_by(Integration.id)).all())
-        self.sources = {int(s.id): s.name for s in session.exec(select(TrafficSource)).all()}  # type: ignore[arg-type]
+        self.integrations = list(session.exec(select(Integration).order_by(col(Integration.id))).all())
+        self.sources = {saved_id(s): s.name for s in session.exec(select(TrafficSource)).all()}
 
     def enabled(self, integration: Integration, kind: str) -> Rule | None:
         rule = self.ctx.rules(integration.traffic_source_id)[kind]
@@ -83,12 +84,12 @@ class _Scope:
         source = self.sources.get(integration.traffic_source_id, f"source {integration.traffic_source_id}")
         return Finding(
             kind,
-            key(kind, int(integration.id)),
-            integration.traffic_source_id,  # type: ignore[arg-type]
-            int(integration.id),
+            key(kind, saved_id(integration)),
+            integration.traffic_source_id,
+            saved_id(integration),
             f"{title} · {source}",
             detail,
-        )  # type: ignore[arg-type]
+        )
 
 
 def integration_error(scope: _Scope) -> list[Finding]:
@@ -163,9 +164,9 @@ def outbox_lag(scope: _Scope) -> list[Finding]:
                 select(func.min(ConversionPush.next_attempt_at)).where(
                     ConversionPush.integration_id == i.id,
                     ConversionPush.status == status,
-                    ConversionPush.next_attempt_at.is_not(None),
+                    col(ConversionPush.next_attempt_at).is_not(None),
                 )
-            ).one()  # type: ignore[union-attr]
+            ).one()
             if due is not None and (oldest is None or due < oldest):
                 oldest = due
         if oldest is None:
@@ -261,8 +262,10 @@ def sync_stale(scope: _Scope) -> list[Finding]:
             )
         ).one()
         restarted = scope.session.exec(
-            select(func.max(AuditEvent.at)).where(AuditEvent.integration_id == i.id, AuditEvent.action.in_(_RESTARTS))
-        ).one()  # type: ignore[attr-defined]
+            select(func.max(col(AuditEvent.at))).where(
+                col(AuditEvent.integration_id) == i.id, col(AuditEvent.action).in_(_RESTARTS)
+            )
+        ).one()
         since = max(t for t in (last_success, restarted, i.created_at) if t is not None)
         if scope.ctx.now - since <= limit:
             continue

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from routy_app.models import AlertChannel, AlertDelivery, Incident, Integration, TrafficSource
+from routy_app.models import AlertChannel, AlertDelivery, Incident, Integration, TrafficSource, saved_id
 from routy_app.providers import registry
 from routy_app.services.alerts import kinds, messages
 from routy_app.services.alerts.detect import Finding
@@ -75,15 +75,11 @@ class _Notifier:
     def __init__(self, session: Session, now: dt.datetime, public_url: str) -> None:
         self.session, self.now, self.public_url = session, now, public_url
         self.channels = [
-            int(c.id)
+            saved_id(c)
             for c in session.exec(
-                select(AlertChannel)
-                .where(  # type: ignore[arg-type]
-                    AlertChannel.enabled.is_(True)
-                )
-                .order_by(AlertChannel.id)
+                select(AlertChannel).where(col(AlertChannel.enabled).is_(True)).order_by(col(AlertChannel.id))
             ).all()
-        ]  # type: ignore[attr-defined]
+        ]
 
     def queue(self, incident: Incident, event: str, notice: int, channel_ids: Iterable[int] | None = None) -> int:
         source = self.session.get(TrafficSource, incident.traffic_source_id) if incident.traffic_source_id else None
@@ -102,9 +98,9 @@ class _Notifier:
         for channel_id in targets:
             self.session.add(
                 AlertDelivery(
-                    incident_id=int(incident.id),
+                    incident_id=saved_id(incident),
                     channel_id=channel_id,
-                    event=event,  # type: ignore[arg-type]
+                    event=event,
                     notice=notice,
                     payload_json=body,
                     next_attempt_at=self.now,

@@ -13,7 +13,7 @@ from email.utils import format_datetime, parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from routy_app.models import Incident
+from routy_app.models import Incident, saved_id
 from routy_app.outbound.templates import render_text
 from routy_app.services.alerts.kinds import BY_KEY
 
@@ -47,7 +47,7 @@ def incident_payload(
     kind = BY_KEY.get(incident.kind)
     source_url = f"{public_url}/sources/{incident.traffic_source_id}" if incident.traffic_source_id else public_url
     return {
-        "id": event_id(int(incident.id), event, notice),  # type: ignore[arg-type]
+        "id": event_id(saved_id(incident), event, notice),
         "type": EVENT_TYPES[event],
         "created_at": _iso(now),
         "incident": {

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app import routes
-from routy_app.models import AlertChannel, AlertDelivery, Incident, TrafficSource
+from routy_app.models import AlertChannel, AlertDelivery, Incident, TrafficSource, saved_id
 from routy_app.services.alerts import channels, kinds
 from routy_app.services.alerts.rules import Rule, field_name
 
@@ -105,10 +105,10 @@ class RuleRow:
 def channel_rows(session: Session) -> list[ChannelRow]:
     return [
         ChannelRow(
-            id=int(c.id),
+            id=saved_id(c),
             name=c.name,
             kind=c.kind,
-            kind_label=channels.KIND_LABELS.get(c.kind, c.kind),  # type: ignore[arg-type]
+            kind_label=channels.KIND_LABELS.get(c.kind, c.kind),
             enabled=c.enabled,
             target=c.target,
             tested=_when(c.last_test_at),
@@ -148,15 +148,15 @@ def incident_rows(
         stmt = stmt.where(Incident.status == "open")
     if integration_id is not None:
         stmt = stmt.where(Incident.integration_id == integration_id)
-    stmt = stmt.order_by((Incident.status == "open").desc(), Incident.last_seen_at.desc(), Incident.id.desc()).limit(
-        limit
-    )  # type: ignore[attr-defined]
+    stmt = stmt.order_by(
+        (col(Incident.status) == "open").desc(), col(Incident.last_seen_at).desc(), col(Incident.id).desc()
+    ).limit(limit)
     rows = session.exec(stmt).all()
-    names = {int(s.id): s.name for s in session.exec(select(TrafficSource)).all()}  # type: ignore[arg-type]
+    names = {saved_id(s): s.name for s in session.exec(select(TrafficSource)).all()}
     return [
         IncidentRow(
-            id=int(r.id),
-            kind_label=kinds.BY_KEY[r.kind].label if r.kind in kinds.BY_KEY else r.kind,  # type: ignore[arg-type]
+            id=saved_id(r),
+            kind_label=kinds.BY_KEY[r.kind].label if r.kind in kinds.BY_KEY else r.kind,
             title=r.title,
             detail=r.detail,
             status=r.status,
@@ -181,21 +181,24 @@ def delivery_problems(session: Session, limit: int = 50) -> list[DeliveryRow]:
     """Notices that failed for good or are being retried, newest first."""
     stmt = (
         select(AlertDelivery, AlertChannel.name, Incident.title)
-        .join(AlertChannel, AlertChannel.id == AlertDelivery.channel_id)
-        .join(Incident, Incident.id == AlertDelivery.incident_id)
+        .join(AlertChannel, col(AlertChannel.id) == col(AlertDelivery.channel_id))
+        .join(Incident, col(Incident.id) == col(AlertDelivery.incident_id))
         .where(
-            or_(AlertDelivery.status == "failed", (AlertDelivery.status == "pending") & (AlertDelivery.attempts > 0))
+            or_(
+                col(AlertDelivery.status) == "failed",
+                (col(AlertDelivery.status) == "pending") & (col(AlertDelivery.attempts) > 0),
+            )
         )
-        .order_by(AlertDelivery.created_at.desc(), AlertDelivery.id.desc())
+        .order_by(col(AlertDelivery.created_at).desc(), col(AlertDelivery.id).desc())
         .limit(limit)
-    )  # type: ignore[attr-defined]
+    )
     return [
         DeliveryRow(
-            id=int(d.id),
+            id=saved_id(d),
             created=_when(d.created_at),
             channel=name,
             incident=title,
-            event=d.event,  # type: ignore[arg-type]
+            event=d.event,
             status="retrying" if d.status == "pending" else d.status,
             color=DELIVERY_COLORS.get(d.status, "gray"),
             attempts=d.attempts,

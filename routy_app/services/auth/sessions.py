@@ -6,12 +6,12 @@ import datetime as dt
 import hashlib
 import math
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, delete, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from routy_app.models import LoginAttempt, User, UserSession
+from routy_app.models import LoginAttempt, User, UserSession, saved_id
 from routy_app.services.auth.passwords import dummy_hash, hash_password, hasher, normalize_email, verify_password
 from routy_app.services.auth.rules import (
     ATTEMPT_RETENTION,
@@ -33,6 +33,8 @@ from routy_app.services.auth.rules import (
 from routy_app.timeutil import utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
     from routy_app.config import Settings
 
 # --- sign-in and sessions -------------------------------------------------------------------------
@@ -100,7 +102,7 @@ def sign_in(
     session.add(
         UserSession(
             token_hash=_token_hash(token),
-            user_id=user.id,
+            user_id=saved_id(user),
             created_at=now,
             expires_at=min(now + SESSION_IDLE, now + SESSION_ABSOLUTE),
             last_seen_at=now,
@@ -152,7 +154,7 @@ def sign_out(session: Session, token: str | None) -> None:
         return
     session.execute(
         update(UserSession)
-        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .where(col(UserSession.token_hash) == _token_hash(token), col(UserSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
     session.commit()
@@ -160,16 +162,20 @@ def sign_out(session: Session, token: str | None) -> None:
 
 def revoke_user_sessions(session: Session, user_id: int) -> int:
     """Sign a user out everywhere; returns how many sessions were open."""
-    result = session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+    # an UPDATE's result is a CursorResult (the one with rowcount); Session.execute is typed for any statement
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(UserSession)
+            .where(col(UserSession.user_id) == user_id, col(UserSession.revoked_at).is_(None))
+            .values(revoked_at=utcnow()),
+        ),
     )
     session.commit()
     return int(result.rowcount or 0)
 
 
-def cookie_params(settings: Settings) -> dict:
+def cookie_params(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for Starlette's `response.set_cookie(value=token, **params)`."""
     return {
         "key": SESSION_COOKIE,
@@ -195,14 +201,14 @@ def _lockout_remaining(session: Session, email: str, ip: str | None, now: dt.dat
         )
     ).one()
     account_since = max(since, last_ok) if last_ok else since
-    account = LoginAttempt.email == email
-    from_here = and_(account, LoginAttempt.ip == ip) if ip else account
+    account = col(LoginAttempt.email) == email
+    from_here = and_(account, col(LoginAttempt.ip) == ip) if ip else account
     waits.append(_wait(session, from_here, account_since, MAX_ACCOUNT_FAILURES, now, ATTEMPT_WINDOW))
     waits.append(_wait(session, account, account_since, MAX_ACCOUNT_FAILURES_ALL_ADDRESSES, now, ATTEMPT_WINDOW))
     if ip:  # a rate: at most MAX_IP_FAILURES a minute, never a lock of the whole address
         waits.append(_wait(session, LoginAttempt.ip == ip, now - IP_RATE_WINDOW, MAX_IP_FAILURES, now, IP_RATE_WINDOW))
-    waits = [w for w in waits if w is not None]
-    return max(waits) if waits else None
+    found = [w for w in waits if w is not None]
+    return max(found) if found else None
 
 
 def _wait(
@@ -212,7 +218,7 @@ def _wait(
     times = session.exec(
         select(LoginAttempt.at)
         .where(key, LoginAttempt.outcome == "failure", LoginAttempt.at > since)
-        .order_by(LoginAttempt.at.desc())
+        .order_by(col(LoginAttempt.at).desc())
         .limit(limit)
     ).all()
     if len(times) < limit:
@@ -224,6 +230,6 @@ def _record_attempt(
     session: Session, email: str, ip: str | None, outcome: str, now: dt.datetime, commit: bool = True
 ) -> None:
     session.add(LoginAttempt(email=email[:254], ip=ip, outcome=outcome, at=now))
-    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - ATTEMPT_RETENTION))
+    session.execute(delete(LoginAttempt).where(col(LoginAttempt.at) < now - ATTEMPT_RETENTION))
     if commit:
         session.commit()

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from routy_app.models import User, UserRole
+from routy_app.models import User, UserRole, saved_id
 from routy_app.services import audit
 from routy_app.services.auth.passwords import check_password_strength, hash_password, normalize_email
 from routy_app.services.auth.rules import CLI_ACTOR, AuthError, Forbidden
@@ -37,7 +37,7 @@ def get_user(session: Session, email: str) -> User | None:
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.exec(select(User).order_by(User.created_at, User.id)).all())
+    return list(session.exec(select(User).order_by(col(User.created_at), col(User.id))).all())
 
 
 def create_first_admin(session: Session, email: str, password: str) -> User:
@@ -103,7 +103,7 @@ def set_password(session: Session, email: str, password: str, *, actor: str = CL
     user.password_changed_at = utcnow()
     session.add(user)
     session.commit()
-    revoke_user_sessions(session, user.id)
+    revoke_user_sessions(session, saved_id(user))
     audit.record(session, actor, audit.AuditAction.PASSWORD_RESET, user_id=user.id, detail=user.email)
     return user
 
@@ -117,7 +117,7 @@ def set_disabled(session: Session, email: str, disabled: bool, *, actor: str = C
     session.add(user)
     session.commit()
     if disabled:
-        revoke_user_sessions(session, user.id)
+        revoke_user_sessions(session, saved_id(user))
     action = audit.AuditAction.USER_DISABLED if disabled else audit.AuditAction.USER_ENABLED
     audit.record(session, actor, action, user_id=user.id, detail=user.email)
     return user

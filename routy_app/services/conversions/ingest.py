@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from routy_app.models import Conversion, ConversionPush
+from routy_app.models import Conversion, ConversionPush, saved_id
 from routy_app.services.conversions.validation import MAX_BATCH, FieldError, ValidationFailed, validate_event
 from routy_app.services.push import outbox
 from routy_app.timeutil import utcnow
@@ -87,7 +87,7 @@ def _insert_new(session: Session, source_id: int, rows: list[dict[str, Any]], no
     stmt = (
         insert(Conversion)
         .on_conflict_do_nothing(index_elements=["traffic_source_id", "external_id"])
-        .returning(Conversion.id, Conversion.external_id)
+        .returning(col(Conversion.id), col(Conversion.external_id))
     )
     created: dict[str, int] = {}
     for result in session.execute(stmt, payload).all():
@@ -100,10 +100,12 @@ def _stored(session: Session, source_id: int, order: list[str], created: set[str
     rows = {
         c.external_id: c
         for c in session.exec(
-            select(Conversion).where(Conversion.traffic_source_id == source_id, Conversion.external_id.in_(unique))
+            select(Conversion).where(
+                col(Conversion.traffic_source_id) == source_id, col(Conversion.external_id).in_(unique)
+            )
         )
-    }  # type: ignore[attr-defined]
-    counts = queued_counts(session, [int(c.id) for c in rows.values()])  # type: ignore[arg-type]
+    }
+    counts = queued_counts(session, [saved_id(c) for c in rows.values()])
     out: list[StoredEvent] = []
     seen: set[str] = set()
     for external_id in order:
@@ -112,9 +114,14 @@ def _stored(session: Session, source_id: int, order: list[str], created: set[str
         seen.add(external_id)
         out.append(
             StoredEvent(
-                int(conv.id), conv.external_id, conv.event_type, conv.received_at, status, counts.get(int(conv.id), 0)
+                saved_id(conv),
+                conv.external_id,
+                conv.event_type,
+                conv.received_at,
+                status,
+                counts.get(saved_id(conv), 0),
             )
-        )  # type: ignore[arg-type]
+        )
     return out
 
 
@@ -125,9 +132,9 @@ def queued_counts(session: Session, conversion_ids: Iterable[int]) -> dict[int, 
         return {}
     query = (
         select(ConversionPush.conversion_id, func.count())
-        .where(ConversionPush.conversion_id.in_(ids))
-        .group_by(ConversionPush.conversion_id)
-    )  # type: ignore[attr-defined]
+        .where(col(ConversionPush.conversion_id).in_(ids))
+        .group_by(col(ConversionPush.conversion_id))
+    )
     return {int(cid): int(n) for cid, n in session.exec(query)}
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from routy_app.models import Conversion, ConversionPush
+from routy_app.models import Conversion, ConversionPush, saved_id
 from routy_app.services.conversions.validation import CLICK_FIELDS, MICRO
 
 
@@ -45,29 +45,29 @@ def recent_conversions(
     convs = session.exec(
         select(Conversion)
         .where(Conversion.traffic_source_id == source_id)
-        .order_by(Conversion.received_at.desc(), Conversion.id.desc())  # type: ignore[attr-defined]
+        .order_by(col(Conversion.received_at).desc(), col(Conversion.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
-    ids = [int(c.id) for c in convs]  # type: ignore[arg-type]
+    ids = [saved_id(c) for c in convs]
     statuses: dict[int, dict[str, int]] = {}
     if ids:
         for cid, status, n in session.exec(
             select(ConversionPush.conversion_id, ConversionPush.status, func.count())
-            .where(ConversionPush.conversion_id.in_(ids))  # type: ignore[attr-defined]
-            .group_by(ConversionPush.conversion_id, ConversionPush.status)
+            .where(col(ConversionPush.conversion_id).in_(ids))
+            .group_by(col(ConversionPush.conversion_id), col(ConversionPush.status))
         ):
             statuses.setdefault(int(cid), {})[status] = int(n)
     rows = []
     for c in convs:
         clicks = ", ".join(name for name in CLICK_FIELDS if getattr(c, name))
         idents = ", ".join(n for n, v in (("email", c.email_sha256), ("phone", c.phone_sha256)) if v)
-        per = statuses.get(int(c.id), {})  # type: ignore[arg-type]
+        per = statuses.get(saved_id(c), {})
         rows.append(
             ConversionRow(
-                id=int(c.id),
+                id=saved_id(c),
                 external_id=c.external_id,
-                event_type=c.event_type,  # type: ignore[arg-type]
+                event_type=c.event_type,
                 occurred_at=c.occurred_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 received_at=c.received_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
                 value=format_money(c.value_micros, c.currency) if c.value_micros or c.currency else "",

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from typing import NamedTuple
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import session_scope
-from routy_app.models import Integration, IntegrationStatus
+from routy_app.models import Integration, IntegrationStatus, key_of
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError
 from routy_app.providers.protocols import Provider
@@ -86,12 +86,12 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
     with session_scope() as session:
         ids = session.exec(
             select(Integration.id).where(
-                Integration.token_expires_at.is_not(None),  # type: ignore[union-attr]
-                Integration.token_expires_at < horizon,  # type: ignore[operator]
-                Integration.status.in_(
+                col(Integration.token_expires_at).is_not(None),
+                col(Integration.token_expires_at) < horizon,
+                col(Integration.status).in_(
                     [
                         IntegrationStatus.ACTIVE,
-                        IntegrationStatus.PAUSED,  # type: ignore[attr-defined]
+                        IntegrationStatus.PAUSED,
                         IntegrationStatus.NEEDS_ATTENTION,
                         IntegrationStatus.PENDING_ACCOUNT,
                     ]
@@ -102,7 +102,7 @@ async def refresh_expiring_tokens(hub: ProviderHub, within_seconds: int = 900) -
     for integration_id in ids:
         try:
             before = time.monotonic()
-            async with provider_session(hub, int(integration_id), refresh_within=within_seconds):
+            async with provider_session(hub, key_of(integration_id), refresh_within=within_seconds):
                 pass
             refreshed += 1
             log.info("refreshed token of integration %s in %.0f ms", integration_id, (time.monotonic() - before) * 1000)

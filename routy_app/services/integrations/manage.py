@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
 from routy_app.models import (
@@ -124,9 +124,9 @@ async def disconnect(hub: ProviderHub, integration_id: int, *, actor: Actor = SY
             )
     with session_scope() as session:
         for table in (ConversionPush, PushRequest, ConversionMapping, MetricRow, SyncRun):
-            session.exec(delete(table).where(table.integration_id == integration_id))  # type: ignore[arg-type]
-        session.exec(delete(OAuthState).where(OAuthState.integration_id == integration_id))  # type: ignore[arg-type]
-        session.exec(delete(Integration).where(Integration.id == integration_id))  # type: ignore[arg-type]
+            session.exec(delete(table).where(col(table.integration_id) == integration_id))
+        session.exec(delete(OAuthState).where(col(OAuthState.integration_id) == integration_id))
+        session.exec(delete(Integration).where(col(Integration.id) == integration_id))
         record_by(session, actor, AuditAction.DISCONNECTED, integration_id=integration_id, detail=name)
         session.commit()
     rescheduling.reschedule(integration_id)
@@ -143,8 +143,8 @@ def _grant_shared(integration_id: int, provider_key: str) -> bool:
                 select(Integration.id).where(
                     Integration.provider == provider_key,
                     Integration.id != integration_id,
-                    Integration.credentials_enc.is_not(None),
-                )  # type: ignore[union-attr]
+                    col(Integration.credentials_enc).is_not(None),
+                )
             ).first()
             is not None
         )

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, OAuthState, TrafficSource
@@ -138,7 +138,7 @@ def _claim_state(provider_key: str, state: str, session_id: str | None) -> OAuth
             raise ConnectionProblem(CALLBACK_MESSAGES["other_session"], code="other_session")
         claimed = session.exec(
             update(OAuthState)
-            .where(OAuthState.id == row.id, OAuthState.used_at.is_(None))  # type: ignore[union-attr]
+            .where(col(OAuthState.id) == row.id, col(OAuthState.used_at).is_(None))
             .values(used_at=utcnow())
         ).rowcount
         session.commit()

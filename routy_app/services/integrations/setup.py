@@ -8,7 +8,7 @@ import json
 from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import Direction, Integration, IntegrationStatus, TrafficSource
+from routy_app.models import Direction, Integration, IntegrationStatus, TrafficSource, saved_id
 from routy_app.providers import registry
 from routy_app.providers.definition import AuthScheme, Capability
 from routy_app.providers.errors import ProviderError, SetupFieldError
@@ -75,5 +75,5 @@ async def setup_manual(
             detail=f"{info.name} {account.id}",
         )
         session.commit()
-    rescheduling.reschedule(int(integration.id))  # type: ignore[arg-type]  # set by the commit
+    rescheduling.reschedule(saved_id(integration))  # set by the commit
     return integration

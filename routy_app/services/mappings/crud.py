@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from sqlalchemy import and_, delete, func, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
 from routy_app.models import Conversion, ConversionMapping, ConversionPush, Integration
@@ -38,7 +38,7 @@ def list_mappings(session: Session, integration_id: int) -> list[MappingView]:
     rows = session.exec(
         select(ConversionMapping)
         .where(ConversionMapping.integration_id == integration_id)
-        .order_by(ConversionMapping.event_type, ConversionMapping.id)
+        .order_by(col(ConversionMapping.event_type), col(ConversionMapping.id))
     ).all()
     spec = spec_of(integration_of(session, integration_id).provider)
     return [view_of(m, spec) for m in rows]
@@ -152,8 +152,8 @@ def _update_mapping(
     if type_changed:  # unsent rows were for the old event type
         session.exec(
             delete(ConversionPush).where(
-                ConversionPush.mapping_id == mapping_id,  # type: ignore[arg-type]
-                ConversionPush.status.in_(["pending", "failed", "skipped"]),
+                col(ConversionPush.mapping_id) == mapping_id,
+                col(ConversionPush.status).in_(["pending", "failed", "skipped"]),
             )
         )
     mapping.event_type, mapping.action_id, mapping.extra_json = new_type, new_action, json.dumps(new_extra)
@@ -185,7 +185,7 @@ def _set_enabled(session: Session, mapping_id: int, enabled: bool, actor: Actor)
         horizon = _window_start(integration)
         skipped_ids = (
             select(ConversionPush.id)
-            .join(Conversion, Conversion.id == ConversionPush.conversion_id)
+            .join(Conversion, col(Conversion.id) == col(ConversionPush.conversion_id))
             .where(
                 ConversionPush.mapping_id == mapping_id,
                 ConversionPush.status == "skipped",
@@ -195,7 +195,7 @@ def _set_enabled(session: Session, mapping_id: int, enabled: bool, actor: Actor)
         )
         session.exec(
             update(ConversionPush)
-            .where(ConversionPush.id.in_(skipped_ids))  # type: ignore[attr-defined]
+            .where(col(ConversionPush.id).in_(skipped_ids))
             .values(status="pending", skip_reason=None, next_attempt_at=utcnow())
         )
         _queue_recent(session, integration, mapping)
@@ -228,7 +228,7 @@ def _delete_mapping(session: Session, mapping_id: int, actor: Actor) -> None:
         )
     if leases.is_running(mapping.integration_id, scope="push"):
         raise MappingProblem("A push of this mapping is in progress; try again in a minute.")
-    session.exec(delete(ConversionPush).where(ConversionPush.mapping_id == mapping_id))  # type: ignore[arg-type]
+    session.exec(delete(ConversionPush).where(col(ConversionPush.mapping_id) == mapping_id))
     session.delete(mapping)
     detail = f"mapping {mapping_id}"
     record_by(session, actor, AuditAction.MAPPING_DELETED, integration_id=mapping.integration_id, detail=detail)
@@ -252,8 +252,8 @@ def _window_start(integration: Integration) -> dt.datetime:
 def _queue_recent(session: Session, integration: Integration, mapping: ConversionMapping) -> int:
     """Queue this mapping's conversions that occurred inside the provider's window (idempotent)."""
     condition = and_(
-        Conversion.event_type == mapping.event_type,
-        Conversion.occurred_at >= _window_start(integration),
-        ConversionMapping.id == mapping.id,
+        col(Conversion.event_type) == mapping.event_type,
+        col(Conversion.occurred_at) >= _window_start(integration),
+        col(ConversionMapping.id) == mapping.id,
     )
     return outbox._enqueue(session, condition)  # noqa: SLF001 - the outbox's own insert, narrowed to one mapping

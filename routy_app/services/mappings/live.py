@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import select
 
 from routy_app.db import session_scope
-from routy_app.models import ConversionMapping
+from routy_app.models import ConversionMapping, saved_id
 from routy_app.providers import registry
 from routy_app.providers.errors import AuthExpired, ProviderError, SetupFieldError
 from routy_app.providers.protocols import ActionCatalog, ActionCheck, ability
@@ -105,10 +105,8 @@ async def flag_missing(hub: ProviderHub, integration_id: int) -> list[int]:
     with session_scope() as session:
         integration = integration_of(session, integration_id)
         mappings = [
-            (int(m.id), m.action_id)
-            for m in session.exec(  # type: ignore[arg-type]
-                select(ConversionMapping).where(ConversionMapping.integration_id == integration_id)
-            )
+            (saved_id(m), m.action_id)
+            for m in session.exec(select(ConversionMapping).where(ConversionMapping.integration_id == integration_id))
         ]
         spec = spec_of(integration.provider)
     if spec is None or not spec.live_actions or not mappings:

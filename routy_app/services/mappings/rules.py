@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session
 
 from routy_app.errors import UserFacingError
-from routy_app.models import ConversionMapping, Integration
+from routy_app.models import ConversionMapping, Integration, saved_id
 from routy_app.providers import registry
 from routy_app.providers.definition import MappingSpec
 from routy_app.providers.errors import SetupFieldError
@@ -53,7 +53,7 @@ def view_of(m: ConversionMapping, spec: MappingSpec | None) -> MappingView:
     extra = json.loads(m.extra_json or "{}")
     name = m.action_name or m.action_id
     label = spec.label(name, extra) if spec is not None else name
-    return MappingView(int(m.id), m.event_type, m.action_id, m.action_name, extra, m.enabled, label)
+    return MappingView(saved_id(m), m.event_type, m.action_id, m.action_name, extra, m.enabled, label)
 
 
 def spec_for(session: Session, integration_id: int) -> MappingSpec | None:
@@ -84,7 +84,9 @@ def mapping_of(session: Session, mapping_id: int) -> ConversionMapping:
 # ---------------------------------------------------------------- validation
 
 
-def validate_mapping(provider: str, event_type: str, action_id: str, extra: dict[str, Any]) -> tuple[str, dict]:
+def validate_mapping(
+    provider: str, event_type: str, action_id: str, extra: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """The normalised action id and extra (the provider's own rules), or MappingProblem naming the field."""
     if not isinstance(event_type, str) or not EVENT_TYPE_RE.fullmatch(event_type):
         raise MappingProblem(

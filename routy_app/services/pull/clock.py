@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from routy_app.db import session_scope
 from routy_app.models import Integration
@@ -19,11 +20,7 @@ from routy_app.timeutil import utcnow
 def mark_pulled(integration_id: int, started_at: dt.datetime) -> None:
     """A pull that started at `started_at` has finished (whatever its outcome)."""
     with session_scope() as session:
-        session.exec(
-            update(Integration)
-            .where(Integration.id == integration_id)  # type: ignore[arg-type]
-            .values(last_pull_at=started_at)
-        )
+        session.exec(update(Integration).where(col(Integration.id) == integration_id).values(last_pull_at=started_at))
         session.commit()
 
 

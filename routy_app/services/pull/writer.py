@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Date, TextClause, bindparam, literal_column, text
 
 from routy_app.db import get_engine
-from routy_app.models import MetricRow
+from routy_app.models import MetricRow, table_of
 from routy_app.providers.values import MetricRecord
 
 KEY_COLUMNS = ("integration_id", "level", "date", "campaign_id", "ad_group_id", "ad_id", "keyword_id")
@@ -55,20 +56,22 @@ class Writer:
                     f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET {sets}"
                 )
         else:
+            from sqlalchemy.dialects.postgresql import Insert
             from sqlalchemy.dialects.postgresql import insert as pg_insert
+            from sqlalchemy.sql.dml import ReturningInsert
 
-            stmt = pg_insert(MetricRow.__table__)  # type: ignore[arg-type]
-            set_ = {c: stmt.excluded[c] for c in VALUE_COLUMNS}
+            stmt: Insert = pg_insert(table_of(MetricRow))
+            set_: dict[str, Any] = {c: stmt.excluded[c] for c in VALUE_COLUMNS}
             if full:  # excluded.id is the sequence value drawn for the proposed row: a fresh id
                 set_["id"] = stmt.excluded.id
-            self.stmt = stmt.on_conflict_do_update(constraint="uq_metricrow_natural_key", set_=set_).returning(
-                literal_column("(xmax = 0)")
-            )
+            self.stmt: ReturningInsert[Any] = stmt.on_conflict_do_update(
+                constraint="uq_metricrow_natural_key", set_=set_
+            ).returning(literal_column("(xmax = 0)"))
 
-    def _rows(self, records: Sequence[MetricRecord]) -> list[tuple]:
+    def _rows(self, records: Sequence[MetricRecord]) -> list[tuple[Any, ...]]:
         """Tuples in COLUMNS order, one per natural key (a repeated key in a page: last wins)."""
         iid = self.integration_id
-        out: dict[tuple, tuple] = {}
+        out: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         for r in records:
             row = (
                 iid,

@@ -12,9 +12,10 @@ import dataclasses
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import bindparam, union_all
+from sqlalchemy import BindParameter, Select, bindparam, union_all
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import PlainRows, session_scope
 from routy_app.models import (
@@ -25,6 +26,7 @@ from routy_app.models import (
     Integration,
     IntegrationStatus,
     UTCDateTime,
+    table_of,
 )
 from routy_app.providers import registry
 from routy_app.providers.values import ConversionAction, OutgoingConversion
@@ -38,13 +40,13 @@ PUSH_DIRECTIONS = (Direction.PUSH, Direction.BIDIRECTIONAL)
 
 # Statements built once (building a SELECT costs SQLAlchemy about a millisecond per read); binds:
 # integration, now, limit.
-_cp = ConversionPush.__table__.c
-_INTEGRATION = bindparam("integration")
+_cp = table_of(ConversionPush).c
+_INTEGRATION: BindParameter[int] = bindparam("integration")
 _NOW = bindparam("now", type_=UTCDateTime())
-_LIMIT = bindparam("limit")
+_LIMIT: BindParameter[int] = bindparam("limit")
 
 
-def _due_scan(status: str):  # noqa: ANN202 - a SELECT of ids
+def _due_scan(status: str) -> Select[Any]:
     """Due rows of one status: an index range scan on ix_push_due (integration, status, next_attempt_at).
 
     One SELECT per status rather than one OR: with an OR, SQLite (and PostgreSQL) walk every row of the
@@ -69,24 +71,25 @@ def has_due(integration_id: int) -> bool:
         return any(conn.execute(scan.limit(1), params).first() is not None for scan in _DUE_SCANS)
 
 
+_conversion = table_of(Conversion)
 # The adapter's input straight from one joined row: OutgoingConversion's fields after (key, event_type,
 # action) are Conversion columns of the same names, selected in the dataclass's order (occurred_at first:
 # the one _prepare converts).
-_OUT_COLUMNS = [Conversion.__table__.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
+_OUT_COLUMNS = [_conversion.c[f.name] for f in dataclasses.fields(OutgoingConversion)[3:]]
 if _OUT_COLUMNS[0].name != "occurred_at":
     raise RuntimeError("OutgoingConversion's fields changed order: _prepare reads occurred_at fourth")
 
 
-_cv = Conversion.__table__.c
+_cv = _conversion.c
 # Due rows joined with their conversion, in one Core SELECT; binds: integration, now, limit.
 _LOAD_DUE = PlainRows(
-    select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type, *_OUT_COLUMNS)
-    .join(Conversion.__table__, _cv.id == _cp.conversion_id)
+    core_select(_cp.id, _cp.mapping_id, _cv.traffic_source_id, _cv.external_id, _cv.event_type, *_OUT_COLUMNS)
+    .join(_conversion, _cv.id == _cp.conversion_id)
     .where(_cp.id.in_(_DUE_IDS))
     .order_by(_cp.id)
 )
-_cm = ConversionMapping.__table__.c
-_MAPPING_ACTIONS = select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
+_cm = table_of(ConversionMapping).c
+_MAPPING_ACTIONS = core_select(_cm.id, _cm.enabled, _cm.action_id, _cm.action_name, _cm.extra_json)
 
 
 def _as_is(value: Any) -> Any:
@@ -164,8 +167,8 @@ def integrations_with_due_rows() -> list[int]:
     with session_scope() as session:
         ids = session.exec(
             select(Integration.id).where(
-                Integration.status.in_(list(RUNNABLE)),  # type: ignore[attr-defined]
-                Integration.direction.in_(list(PUSH_DIRECTIONS)),
+                col(Integration.status).in_(list(RUNNABLE)),
+                col(Integration.direction).in_(list(PUSH_DIRECTIONS)),
             )
-        ).all()  # type: ignore[attr-defined]
-    return [int(i) for i in ids if has_due(int(i))]
+        ).all()
+    return [int(i) for i in ids if i is not None and has_due(int(i))]

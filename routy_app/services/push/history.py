@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
 from routy_app.errors import NotFound, Refused
-from routy_app.models import Conversion, ConversionMapping, ConversionPush, PushRequest
+from routy_app.models import Conversion, ConversionMapping, ConversionPush, PushRequest, saved_id
 from routy_app.services.audit import SYSTEM, Actor, AuditAction, record_by
 from routy_app.timeutil import utcnow
 
@@ -73,11 +73,14 @@ def push_history(
     total = int(session.exec(select(func.count()).select_from(ConversionPush).where(*where)).one())
     rows = session.exec(
         select(ConversionPush, Conversion, ConversionMapping, PushRequest)
-        .join(Conversion, Conversion.id == ConversionPush.conversion_id)
-        .join(ConversionMapping, ConversionMapping.id == ConversionPush.mapping_id)
-        .outerjoin(PushRequest, PushRequest.id == ConversionPush.push_request_id)
+        .join(Conversion, col(Conversion.id) == col(ConversionPush.conversion_id))
+        .join(ConversionMapping, col(ConversionMapping.id) == col(ConversionPush.mapping_id))
+        .outerjoin(PushRequest, col(PushRequest.id) == col(ConversionPush.push_request_id))
         .where(*where)
-        .order_by(func.coalesce(ConversionPush.sent_at, ConversionPush.created_at).desc(), ConversionPush.id.desc())
+        .order_by(
+            func.coalesce(col(ConversionPush.sent_at), col(ConversionPush.created_at)).desc(),
+            col(ConversionPush.id).desc(),
+        )
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
@@ -97,9 +100,9 @@ def push_history(
             action = f"{extra['event_name']} on {action}"
         out.append(
             PushRow(
-                id=int(push.id),
+                id=saved_id(push),
                 time=when.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                conversion_id=int(conv.id),
+                conversion_id=saved_id(conv),
                 external_id=conv.external_id,
                 event_type=conv.event_type,
                 action=action,

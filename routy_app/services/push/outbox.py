@@ -7,16 +7,25 @@ The unique key makes both idempotent: a second enqueue of the same triple insert
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from routy_app.models import Conversion, ConversionMapping, ConversionPush, Direction, Integration, IntegrationStatus
+from routy_app.models import (
+    Conversion,
+    ConversionMapping,
+    ConversionPush,
+    Direction,
+    Integration,
+    IntegrationStatus,
+    table_of,
+)
 from routy_app.providers import registry
 from routy_app.providers.definition import Capability
 from routy_app.timeutil import utcnow
@@ -31,28 +40,31 @@ QUEUEING_STATUSES = [
 ]
 
 
+_PUSH_TABLE = table_of(ConversionPush)
+
+
 def _insert(session: Session) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def enqueue_query(conversion_filter) -> select:  # noqa: ANN001 - a SQL condition on Conversion
+def enqueue_query(conversion_filter: ColumnElement[bool]) -> Select[int | None, int | None, int | None]:
     """SELECT the (integration, conversion, mapping) triples that should be queued."""
     return (
-        select(Integration.id, Conversion.id, ConversionMapping.id)
-        .join(Integration, Integration.traffic_source_id == Conversion.traffic_source_id)
+        select(col(Integration.id), col(Conversion.id), col(ConversionMapping.id))
+        .join(Integration, col(Integration.traffic_source_id) == col(Conversion.traffic_source_id))
         .join(
             ConversionMapping,
             and_(
-                ConversionMapping.integration_id == Integration.id,
-                ConversionMapping.event_type == Conversion.event_type,
-                ConversionMapping.enabled.is_(True),
+                col(ConversionMapping.integration_id) == col(Integration.id),
+                col(ConversionMapping.event_type) == col(Conversion.event_type),
+                col(ConversionMapping.enabled).is_(True),
             ),
         )
         .where(
             conversion_filter,
-            Integration.provider.in_(PUSH_PROVIDERS),
-            Integration.status.in_(QUEUEING_STATUSES),
-            Integration.direction.in_([Direction.PUSH, Direction.BIDIRECTIONAL]),
+            col(Integration.provider).in_(PUSH_PROVIDERS),
+            col(Integration.status).in_(QUEUEING_STATUSES),
+            col(Integration.direction).in_([Direction.PUSH, Direction.BIDIRECTIONAL]),
         )
     )
 
@@ -65,12 +77,12 @@ def enqueue_for_conversions(session: Session, conversion_ids: Iterable[int]) -> 
     ids = list(conversion_ids)
     if not ids:
         return 0
-    return _enqueue(session, Conversion.id.in_(ids))
+    return _enqueue(session, col(Conversion.id).in_(ids))
 
 
-def enqueue_missing(session: Session, since=None) -> int:  # noqa: ANN001 - optional UTC datetime
+def enqueue_missing(session: Session, since: dt.datetime | None = None) -> int:
     """Catch-up: queue every conversion (optionally received since a time) that lacks its rows."""
-    condition = Conversion.received_at >= since if since is not None else Conversion.id.is_not(None)
+    condition = col(Conversion.received_at) >= since if since is not None else col(Conversion.id).is_not(None)
     return _enqueue(session, condition)
 
 
@@ -78,7 +90,7 @@ def _enqueue(session: Session, condition: ColumnElement[bool]) -> int:
     now = utcnow()
     triples = enqueue_query(condition).subquery()
     stmt = (
-        _insert(session)(ConversionPush.__table__)
+        _insert(session)(_PUSH_TABLE)
         .from_select(
             ["integration_id", "conversion_id", "mapping_id", "status", "attempts", "next_attempt_at", "created_at"],
             select(

@@ -14,14 +14,14 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Select, Update, bindparam, func, insert, update
 from sqlalchemy.engine import Connection
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import session_scope
-from routy_app.models import ConversionPush, PushRequest, UTCDateTime
+from routy_app.models import ConversionPush, PushRequest, UTCDateTime, table_of
 from routy_app.providers.errors import ProviderError, RateLimited, TransientError
 from routy_app.providers.values import OutgoingConversion, PushResult
 from routy_app.services.integrations.health import describe_error
@@ -29,11 +29,16 @@ from routy_app.services.push.rules import backoff
 from routy_app.services.push.tally import Tally
 from routy_app.timeutil import utcnow
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Row
+
 log = logging.getLogger("routy.push")
 
 VERDICT_FIRST = dt.timedelta(minutes=1)  # Google suggests ~30 min; the sandbox answers at once
 ID_CHUNK = 5000  # ids per statement (well under SQLite's and PostgreSQL's bound-parameter limits)
-_cp = ConversionPush.__table__.c
+_PUSHES = table_of(ConversionPush)
+_REQUESTS = table_of(PushRequest)
+_cp = _PUSHES.c
 _AT = bindparam("at", type_=UTCDateTime())
 
 
@@ -55,7 +60,7 @@ class IdList:
     @functools.cached_property
     def mark_sent(self) -> Update:  # params: ids, at, request, run
         return (
-            update(ConversionPush.__table__)
+            update(_PUSHES)
             .where(self.where)
             .values(
                 status="sent",
@@ -72,7 +77,7 @@ class IdList:
     @functools.cached_property
     def mark_skipped(self) -> Update:  # params: ids, reason, run
         return (
-            update(ConversionPush.__table__)
+            update(_PUSHES)
             .where(self.where)
             .values(status="skipped", skip_reason=bindparam("reason"), next_attempt_at=None, run_id=bindparam("run"))
         )
@@ -90,7 +95,7 @@ _JSON_IDS = IdList(_cp.id.in_(select(func.json_each(bindparam("ids_json")).table
 _LIST_IDS = IdList(_cp.id.in_(bindparam("ids", expanding=True)), False)
 
 
-def chunks(items: list, size: int) -> list[list]:
+def chunks(items: list[int], size: int) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -123,7 +128,7 @@ def batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: Tally) 
     now = utcnow()
     retry_after = exc.retry_after if isinstance(exc, RateLimited) else None
     with session_scope() as session:
-        rows = session.exec(select(ConversionPush).where(ConversionPush.id.in_(ids))).all()  # type: ignore[attr-defined]
+        rows = session.exec(select(ConversionPush).where(col(ConversionPush.id).in_(ids))).all()
         for row in rows:
             row.attempts += 1
             row.status = "failed"
@@ -140,7 +145,7 @@ def batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: Tally) 
 # Per-row writes of failed and requeued rows (executemany: one statement, one parameter set per row; sent
 # and skipped rows are written per id list: IdList.mark_sent / mark_skipped).
 _SET_REQUEUED = (
-    update(ConversionPush.__table__)
+    update(_PUSHES)
     .where(_cp.id == bindparam("pid"))
     .values(
         status="pending",
@@ -151,7 +156,7 @@ _SET_REQUEUED = (
     )
 )
 _SET_FAILED = (
-    update(ConversionPush.__table__)
+    update(_PUSHES)
     .where(_cp.id == bindparam("pid"))
     .values(
         status="failed",
@@ -203,8 +208,8 @@ def record(
         conn = session.connection()
         ids = IdList.of(conn)
         for result, pids in sent.items():
-            request_pk = conn.execute(
-                insert(PushRequest.__table__).values(
+            inserted = conn.execute(
+                insert(_REQUESTS).values(
                     integration_id=integration_id,
                     run_id=run_id,
                     request_id=result.request_id,
@@ -212,7 +217,8 @@ def record(
                     sent_at=now,
                     next_check_at=now + VERDICT_FIRST if result.request_id else None,
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            request_pk = cast("Row[Any]", inserted)[0]  # a one-row INSERT always reports its key
             for part in chunks(pids, ID_CHUNK):
                 conn.execute(ids.mark_sent, {**ids.bind(part), "at": now, "request": request_pk, "run": run_id})
             tally.sent += len(pids)
@@ -226,8 +232,8 @@ def record(
                 if pid in attempts:
                     statement, params = _outcome(pid, attempts[pid], result, now, tally, requeued)
                     writes[statement].append({**params, "run": run_id})
-            for statement, params in writes.items():
-                conn.execute(statement, params)
+            for statement, rows in writes.items():
+                conn.execute(statement, rows)
         session.commit()
 
 

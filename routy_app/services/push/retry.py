@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, col, select
 
 from routy_app.db import session_scope
 from routy_app.models import ConversionPush
@@ -26,10 +27,10 @@ class FailureReason:
     count: int
 
 
-def _failed(integration_id: int, reason: str | None) -> list:
-    where = [ConversionPush.integration_id == integration_id, ConversionPush.status == "failed"]
+def _failed(integration_id: int, reason: str | None) -> list[ColumnElement[bool]]:
+    where = [col(ConversionPush.integration_id) == integration_id, col(ConversionPush.status) == "failed"]
     if reason:
-        where.append(ConversionPush.provider_error == reason)
+        where.append(col(ConversionPush.provider_error) == reason)
     return where
 
 
@@ -58,7 +59,7 @@ def retry_failed(integration_id: int, reason: str | None = None, *, actor: Actor
         requeued = int(
             session.exec(
                 update(ConversionPush)
-                .where(*_failed(integration_id, reason))  # type: ignore[arg-type]
+                .where(*_failed(integration_id, reason))
                 .values(status="pending", next_attempt_at=utcnow())
             ).rowcount
             or 0

@@ -28,8 +28,8 @@ class Tally:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    fail_reasons: Counter = dataclasses.field(default_factory=Counter)
-    skip_reasons: Counter = dataclasses.field(default_factory=Counter)
+    fail_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
+    skip_reasons: Counter[str] = dataclasses.field(default_factory=Counter)
     errors: list[str] = dataclasses.field(default_factory=list)  # what stopped or hindered the run as a whole
 
     def fail(self, reason: str | None, n: int = 1) -> None:
@@ -57,7 +57,7 @@ class Tally:
         return "failed" if self.errors else "success"
 
 
-def _counts(reasons: Counter) -> str:
+def _counts(reasons: Counter[str]) -> str:
     shown = "; ".join(f"{n}: {reason}" for reason, n in reasons.most_common(REASONS_SHOWN))
     more = len(reasons) - REASONS_SHOWN
     return shown + (f"; and {more} more reason{'s' if more > 1 else ''}" if more > 0 else "")

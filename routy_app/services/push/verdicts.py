@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from routy_app.db import session_scope
 from routy_app.models import Integration, IntegrationStatus, PushRequest
@@ -35,13 +36,17 @@ async def poll_verdicts(hub: ProviderHub, integration_id: int, every: dt.timedel
         if integration is None or integration.status not in (*RUNNABLE, IntegrationStatus.PAUSED):
             return 0
         provider_key = integration.provider
-        due = session.exec(
-            select(PushRequest.id, PushRequest.request_id, PushRequest.sent_at).where(
-                PushRequest.integration_id == integration_id,
-                PushRequest.next_check_at <= now,  # type: ignore[operator]
-                PushRequest.request_id.is_not(None),
-            )
-        ).all()  # type: ignore[union-attr]
+        # ids are never NULL, and the WHERE keeps only rows with a request_id
+        due = cast(
+            Sequence[tuple[int, str, dt.datetime]],
+            session.exec(
+                select(col(PushRequest.id), col(PushRequest.request_id), col(PushRequest.sent_at)).where(
+                    col(PushRequest.integration_id) == integration_id,
+                    col(PushRequest.next_check_at) <= now,
+                    col(PushRequest.request_id).is_not(None),
+                )
+            ).all(),
+        )
     if not due or not registry.get(provider_key).can(Capability.VERDICTS):
         return 0
     settled = 0
@@ -77,7 +82,7 @@ def set_verdict(request_pk: int, short: str, full: str | None, next_check: dt.da
         values: dict[str, Any] = {"verdict": short, "next_check_at": next_check}
         if full:
             values["verdict_detail"] = full
-        session.exec(update(PushRequest).where(PushRequest.id == request_pk).values(**values))  # type: ignore[arg-type]
+        session.exec(update(PushRequest).where(col(PushRequest.id) == request_pk).values(**values))
         session.commit()
 
 
@@ -89,10 +94,10 @@ def integrations_awaiting_verdicts() -> list[int]:
             for i in session.exec(
                 select(PushRequest.integration_id)
                 .distinct()
-                .join(Integration, Integration.id == PushRequest.integration_id)
+                .join(Integration, col(Integration.id) == col(PushRequest.integration_id))
                 .where(
-                    PushRequest.next_check_at <= utcnow(),  # type: ignore[operator]
-                    Integration.status.in_([*RUNNABLE, IntegrationStatus.PAUSED]),
+                    col(PushRequest.next_check_at) <= utcnow(),
+                    col(Integration.status).in_([*RUNNABLE, IntegrationStatus.PAUSED]),
                 )
             )
-        ]  # type: ignore[attr-defined]
+        ]
