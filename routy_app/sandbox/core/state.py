@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from routy_app.sandbox.core import jsonio
 from routy_app.sandbox.core.faults import FaultRegistry
 
 PartT = TypeVar("PartT")
@@ -153,7 +154,7 @@ class TokenStore:
             return None
         body = signed[start:]
         try:
-            claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            claims = jsonio.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
             return None
         token = IssuedToken(
