@@ -18,6 +18,7 @@ from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
 MAX_FAULT_TIMES = 1_000_000
 MAX_NAME = 200
+MAX_URL = 2000
 # Settings that size the generated data (days x campaigns x ad groups x ...): bounded so one call cannot
 # make every later report build an enormous table. Other settings are seconds or a seed.
 _CONFIG_MAX = {
@@ -64,8 +65,13 @@ def _is_int(value: Any) -> bool:
 
 def _config_value(name: str, value: Any) -> Any:
     """`value` checked against the type of SandboxConfig's field `name` and its bounds."""
-    if value is None and getattr(SandboxConfig(), name) is None:  # only the nullable setting takes null
+    kind = str(next(f.type for f in dataclasses.fields(SandboxConfig) if f.name == name))
+    if value is None and "None" in kind:  # only the nullable settings take null
         return None
+    if kind.startswith("str"):
+        if not isinstance(value, str) or not value.startswith(("http://", "https://")) or len(value) > MAX_URL:
+            raise BadBody(f"{name} must be an http(s) URL")
+        return value
     if not _is_int(value):
         raise BadBody(f"{name} must be an integer")
     if not 0 <= value <= _CONFIG_MAX.get(name, _INT_MAX):

@@ -34,6 +34,9 @@ class SandboxConfig:
     ads_per_ad_group: int = 2
     keywords_per_ad_group: int = 3
     verdict_after_polls: int = 1  # requestStatus answers PROCESSING this many times first
+    # The app's PUBLIC_URL, whose /oauth/<provider>/callback URLs are the OAuth clients' registered redirect
+    # URIs (sandbox/core/clients.py); None: the PUBLIC_URL environment variable, as the app reads it.
+    public_url: str | None = None
 
 
 @dataclass
