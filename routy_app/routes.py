@@ -15,7 +15,9 @@ SETUP = "/setup"
 USERS = "/users"
 NOTIFICATIONS = "/notifications"
 OAUTH_CALLBACK = "/oauth/{provider}/callback"  # Starlette's path syntax (api/app.py)
-METRICS_EXPORT = "/api/metrics/{integration_id:int}/export.csv"
+# A plain path parameter, parsed by the route: Starlette's `:int` convertor calls int() on any run of
+# digits and raises (a 500) past 4,300 of them, before the route could answer 404.
+METRICS_EXPORT = "/api/metrics/{integration_id}/export.csv"
 
 
 def source(source_id: int | None) -> str:

@@ -81,7 +81,10 @@ async def post_conversions(request: Request) -> JSONResponse:
 
 async def postback(request: Request) -> JSONResponse:
     """For trackers that can only fire a URL: the key travels in the query."""
-    params = dict(request.query_params)
+    try:
+        params = svc.postback_params(request.scope.get("query_string", b""))
+    except svc.ValidationFailed as exc:
+        return _error(422, exc.message, exc.errors)
     source_id = await run_in_threadpool(_source_id, params.get("key"))
     if source_id is None:
         return _error(401, "The key parameter is missing or not a valid API key.")

@@ -30,17 +30,31 @@ def _bad(field: str, message: str) -> JSONResponse:
     return JSONResponse({"error": message, "field": field}, status_code=422)
 
 
+def path_id(raw: str) -> int | None:
+    """A database id from a path segment: 1 to MAX_ID in ASCII digits, else None (the route answers 404).
+
+    The length is checked before int() runs, so no segment costs more than 19 digits of parsing.
+    """
+    digits = raw.lstrip("0")
+    if not (raw.isascii() and raw.isdecimal()) or len(digits) > len(str(MAX_ID)):
+        return None
+    value = int(digits or "0")
+    return value if 0 < value <= MAX_ID else None
+
+
 def inert(cell: str) -> str:
     """A text cell no spreadsheet evaluates (OWASP's CSV injection advice: prefix with ')."""
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 async def export_csv(request: Request) -> Response:
-    integration_id = int(request.path_params["integration_id"])
+    integration_id = path_id(request.path_params["integration_id"])
+    if integration_id is None:  # as before, when the route's pattern wanted digits: no such page
+        return JSONResponse({"error": "No such integration."}, status_code=404)
     with session_scope() as session:
         if auth.user_for_token(session, request.cookies.get(auth.SESSION_COOKIE)) is None:
             return JSONResponse({"error": "Sign in to export metrics."}, status_code=401)
-        integration = session.get(Integration, integration_id) if 0 < integration_id <= MAX_ID else None
+        integration = session.get(Integration, integration_id)
         if integration is None:
             return JSONResponse({"error": "No such integration."}, status_code=404)
         currency = integration.account_currency or ""

@@ -2,7 +2,9 @@
 
 /healthz (api/health.py) stays the cheap liveness answer. /readyz says whether this replica should get
 traffic: the database answers, Redis answers when REDIS_URL is set (without it no replica can serve a
-browser's events), with this process's scheduler role and the outbox lag as information. Lag never
+browser's events), with this process's scheduler role and the outbox lag as information. Neither route
+needs a sign-in, so neither says more than that: a failed Redis check names the exception's type only
+(the details, with host and port, go to the log), and no setting's value (URL, secret) appears. Lag never
 makes a replica unready: every replica shares the one outbox, so taking them out would not help.
 Both checks have a short timeout, so a balancer polling every few seconds costs little.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Awaitable
 
 from sqlalchemy import func, select
@@ -27,6 +30,7 @@ from routy_app.observability.metrics import metrics_endpoint
 from routy_app.timeutil import utcnow
 
 CHECK_TIMEOUT_SECONDS = 2.0
+log = logging.getLogger("routy.ops")
 
 
 def _outbox_lag() -> dict[str, float]:
@@ -56,7 +60,10 @@ async def _redis_ok(url: str) -> bool | str:
         pong: Awaitable[bool] = client.ping()  # type: ignore[assignment]  # redis types sync and async clients alike
         return bool(await asyncio.wait_for(pong, timeout=CHECK_TIMEOUT_SECONDS))
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", said in one line
-        return f"{type(exc).__name__}: {exc}"
+        # The answer is public (no sign-in): only the kind of failure. Its text names the host and port
+        # (and a driver may quote more of the URL), so it goes to the server's log only.
+        log.warning("readyz: Redis does not answer: %s: %s", type(exc).__name__, exc)
+        return type(exc).__name__
     finally:
         await client.aclose()
 

@@ -26,7 +26,8 @@ FAST_RETRY = RetryPolicy(max_attempts=4, initial=0.0, cap=0.0, max_hint=120.0, s
 
 @pytest.fixture
 def sandbox_state() -> SandboxState:
-    return SandboxState(SandboxConfig())
+    # The OAuth clients' registered redirect URIs are the app's callbacks at provider_settings' PUBLIC_URL.
+    return SandboxState(SandboxConfig(public_url=SANDBOX_ORIGIN))
 
 
 @pytest.fixture

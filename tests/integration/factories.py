@@ -14,6 +14,7 @@ import secrets
 import httpx
 import pytest
 
+from routy_app import routes
 from routy_app.config import Settings
 from routy_app.providers.google_ads.adapter import GoogleAdsProvider
 from routy_app.providers.google_ads.endpoints import GoogleEndpoints
@@ -26,8 +27,10 @@ from routy_app.services.hub import ProviderHub
 from tests.integration.conftest import FAST_RETRY, SANDBOX_ORIGIN
 from tests.integration.consent import consent
 
-GOOGLE_REDIRECT = "http://localhost:3000/oauth/google/callback"
-META_REDIRECT = "http://localhost:3000/oauth/meta/callback"
+# The app's callbacks at the test PUBLIC_URL (provider_settings): the redirect URIs the sandbox's OAuth
+# clients have registered (sandbox_state fixture), as the hub builds them (routes.oauth_callback).
+GOOGLE_REDIRECT = routes.oauth_callback(SANDBOX_ORIGIN, "google_ads")
+META_REDIRECT = routes.oauth_callback(SANDBOX_ORIGIN, "meta_ads")
 
 
 @pytest.fixture

@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 
 from routy_app.providers import hashing
-from routy_app.services.conversions import parse_timestamp, parse_value, postback_event, validate_event
+from routy_app.services.conversions import (
+    ValidationFailed,
+    parse_timestamp,
+    parse_value,
+    postback_event,
+    postback_params,
+    validate_event,
+)
 from routy_app.services.push import dedup_key
 
 NOW = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -145,6 +152,67 @@ def test_postback_text_is_checked_the_same_way():
 
 def test_ordinary_unicode_still_passes():
     assert fields(GOOD, id="Bestellung-Müller-😀", user_agent="Mozilla/5.0 (Linux; Android 14) Löwe") == set()
+
+
+# ---------------------------------------------------------------- attack report F8: format characters, U+FFFD
+
+INVISIBLE = [
+    "\u200b",  # zero-width space (Cf)
+    "\u200d",  # zero-width joiner (Cf)
+    "\u2060",  # word joiner (Cf)
+    "\ufeff",  # byte-order mark (Cf)
+    "\U000e0041",  # tag character (Cf)
+    "\u00ad",  # soft hyphen (Cf)
+    "\u2028",  # line separator (Zl)
+    "\u2029",  # paragraph separator (Zp)
+    "\ue000",  # private use (Co)
+    "\U000f0000",  # supplementary private use (Co)
+    "\U0010fffd",
+    "\ufffe",  # noncharacter (Cn)
+    "\U0001fffe",  # noncharacter (Cn)
+    "\ufffd",  # replacement character: bytes that were not UTF-8
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE)
+@pytest.mark.parametrize("field", ["id", "user_agent", "gclid", "fbp", "ga_client_id"])
+def test_format_separator_private_and_replacement_characters_are_refused(field, char):
+    assert fields(GOOD, **{field: f"abc{char}def"}) == {field}
+
+
+@pytest.mark.parametrize("field, value", [("email", "buyer\u200b@example.com"), ("phone", "+1415\ufeff5550123")])
+def test_identifiers_with_format_characters_are_refused(field, value):
+    assert fields(GOOD, **{field: value}) == {field}
+
+
+def test_the_refusal_names_the_code_point():
+    _, errors = validate_event({**GOOD, "id": "a\u200bb"}, now=NOW)
+    assert [(e.field, e.message) for e in errors] == [("id", "contains an invisible format character (U+200B)")]
+    _, errors = validate_event({**GOOD, "id": "a\ufffdb"}, now=NOW)
+    assert "U+FFFD" in errors[0].message
+
+
+def test_letters_symbols_and_emoji_of_every_plane_still_pass():
+    for text in ["Zoë-Ångström", "東京-注文-42", "заказ-№5", "طلب-٣", "ord-😀-🎉-🀄", "𝒳-𐍈", "a\u00a0b", "x\u0301"]:
+        assert fields(GOOD, id=text, user_agent=f"UA {text}") == set(), text
+
+
+def test_postback_query_with_invalid_utf8_is_refused_naming_the_parameter():
+    with pytest.raises(ValidationFailed) as refused:
+        postback_params(b"key=k&event=sale&id=%FF%FE")
+    assert [e.field for e in refused.value.errors] == ["id"]
+    with pytest.raises(ValidationFailed) as refused:
+        postback_params(b"key=k&event=sale&email=%ED%A0%80@x.com")  # an encoded surrogate is not UTF-8 either
+    assert [e.field for e in refused.value.errors] == ["email"]
+
+
+def test_postback_query_decodes_like_starlette_otherwise():
+    assert postback_params(b"key=k&id=a+b%20c&id=2&n=%C3%A9%F0%9F%98%80&blank") == {
+        "key": "k",
+        "id": "2",
+        "n": "é😀",
+        "blank": "",
+    }
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])

@@ -11,7 +11,6 @@ names), with default values left out as proto3 JSON does.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +18,8 @@ from typing import Any, Protocol
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from starlette.requests import Request
+
+from routy_app.sandbox.core import jsonio
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _FAILED = re.compile(r"Failed to parse (\w+) field")
@@ -75,7 +76,7 @@ def parse(message_type: type[ProtoPlusMessage], raw: bytes | str | dict[str, Any
     root = pb_type.DESCRIPTOR.name
     if isinstance(raw, (bytes, str)):
         try:
-            raw = json.loads(raw or b"{}")
+            raw = jsonio.loads(raw or b"{}")
         except ValueError as exc:
             return SchemaViolation("", f"Invalid JSON payload received. {exc}")
     if not isinstance(raw, dict):

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from routy_app.sandbox.core import jsonio
 from routy_app.sandbox.core.faults import FaultRegistry
 
 PartT = TypeVar("PartT")
@@ -33,6 +34,9 @@ class SandboxConfig:
     ads_per_ad_group: int = 2
     keywords_per_ad_group: int = 3
     verdict_after_polls: int = 1  # requestStatus answers PROCESSING this many times first
+    # The app's PUBLIC_URL, whose /oauth/<provider>/callback URLs are the OAuth clients' registered redirect
+    # URIs (sandbox/core/clients.py); None: the PUBLIC_URL environment variable, as the app reads it.
+    public_url: str | None = None
 
 
 @dataclass
@@ -153,7 +157,7 @@ class TokenStore:
             return None
         body = signed[start:]
         try:
-            claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            claims = jsonio.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except ValueError:
             return None
         token = IssuedToken(

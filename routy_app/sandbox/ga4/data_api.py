@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import json
 import re
 import time
 import zoneinfo
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from routy_app.sandbox.core import data, proto_json
+from routy_app.sandbox.core import data, jsonio, proto_json
 from routy_app.sandbox.core.faults import Fault
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.ga4.errors import fault_response, google_error
@@ -59,7 +58,7 @@ def _jwt_like(token: str) -> bool:
     if len(parts) != 3:
         return False
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        payload = jsonio.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         return float(payload["exp"]) > time.time()
     except (ValueError, KeyError, TypeError):
         return False

@@ -8,13 +8,13 @@ deduplicated by transaction_id, other events are counted again (marked `duplicat
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from routy_app.sandbox.core import jsonio
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.ga4.errors import fault_response
 from routy_app.sandbox.ga4.mp_validation import validate_payload
@@ -67,7 +67,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
         raw = await request.body()
         query = dict(request.query_params)
         if not validate_payload(query, raw):
-            record_events(state, query, json.loads(raw))
+            record_events(state, query, jsonio.loads(raw))
         return Response(status_code=204)
 
     async def debug_collect(request: Request) -> Response:

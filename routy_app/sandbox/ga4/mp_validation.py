@@ -11,10 +11,11 @@ adapter, so it keeps its own copy of the provider's rules instead of importing t
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from typing import Any
+
+from routy_app.sandbox.core import jsonio
 
 MEASUREMENT_ID_RE = re.compile(r"^G-[A-Z0-9]+$")
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -140,7 +141,7 @@ def validate_payload(query: dict[str, str], raw: bytes, now_micros: int | None =
     if len(raw) > MAX_BODY:
         return [*messages, validation_message("", f"Request body exceeds {MAX_BODY} bytes.", "VALUE_OUT_OF_BOUNDS")]
     try:
-        body = json.loads(raw or b"null")
+        body = jsonio.loads(raw or b"null")
     except ValueError as exc:
         return [
             *messages,

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from routy_app.sandbox.core import api_versions
+from routy_app.sandbox.core import api_versions, jsonio
 from routy_app.sandbox.core.faults import Fault
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.google import ads_data as gd
@@ -51,7 +51,7 @@ def _encode_token(digest: str, offset: int) -> str:
 def _decode_token(token: str, digest: str) -> int | str:
     """The offset a page token points at, or the requestError code explaining why it is unusable."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        raw = jsonio.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset, issued, q = int(raw["o"]), int(raw["t"]), str(raw["q"])
     except (ValueError, KeyError, TypeError):
         return "INVALID_PAGE_TOKEN"
@@ -93,7 +93,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return fault_response(fault, "ads", ver, wrap_in_array=stream)
         denied = check_auth(state, request, "ads", ver)
         if denied is not None and stream:
-            body = json.loads(bytes(denied.body))
+            body = jsonio.loads(bytes(denied.body))
             return JSONResponse([body], status_code=denied.status_code, headers=dict(denied.headers))
         return denied
 
@@ -114,7 +114,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             return ads_error(status, message, errors, version=ver, wrap_in_array=stream)
 
         try:
-            body = json.loads(await request.body() or b"{}")
+            body = jsonio.loads(await request.body() or b"{}")
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -221,7 +221,7 @@ def routes(state: SandboxState) -> list[BaseRoute]:
             if code == 503
             else ("internalError", "INTERNAL_ERROR", "An internal error has occurred.")
         )
-        error = json.loads(
+        error = jsonio.loads(
             bytes(
                 ads_error(
                     code,

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from routy_app.sandbox.core.clients import registered_redirect
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.google.errors import malformed_response
 from routy_app.sandbox_defaults import SANDBOX_GOOGLE_CLIENT_ID, SANDBOX_GOOGLE_CLIENT_SECRET
@@ -88,14 +89,19 @@ def _with_query(url: str, params: dict[str, str | None]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
-def _validate(params: dict[str, str]) -> HTMLResponse | None:
+def _validate(state: SandboxState, params: dict[str, str]) -> HTMLResponse | None:
     if params.get("client_id") != SANDBOX_GOOGLE_CLIENT_ID:
         return _error_page("invalid_client", "The OAuth client was not found.")
     redirect = params.get("redirect_uri", "")
     if not redirect:
         return _error_page("invalid_request", "Missing required parameter: redirect_uri")
-    if urlsplit(redirect).scheme not in ("http", "https") or not urlsplit(redirect).netloc:
-        return _error_page("redirect_uri_mismatch", "The redirect URI in the request is not a valid URL.")
+    if not registered_redirect(redirect, state.config.public_url):  # never redirect to it: an error page
+        return _error_page(
+            "redirect_uri_mismatch",
+            "You can't sign in to this app because it doesn't comply with Google's OAuth 2.0 policy. "
+            "If you're the app developer, register the redirect URI in the Google Cloud Console. "
+            f"Request details: redirect_uri={redirect}",
+        )
     if params.get("response_type") != "code":
         return _error_page("unsupported_response_type", "Only response_type=code is supported.")
     if not params.get("scope", "").split():
@@ -155,10 +161,10 @@ def routes(state: SandboxState) -> list[BaseRoute]:
     async def authorize(request: Request) -> Response:
         if request.method == "GET":
             params = dict(request.query_params)
-            return _validate(params) or _consent_page(params)
+            return _validate(state, params) or _consent_page(params)
         form = await request.form()
         params = {k: str(v) for k, v in form.items() if k in OAUTH_PARAMS}
-        if (error := _validate(params)) is not None:
+        if (error := _validate(state, params)) is not None:
             return error
         redirect = params["redirect_uri"]
         granted = [s for s in form.getlist("granted_scope") if s in params["scope"].split()]

@@ -16,7 +16,6 @@ properties, so its keys are free.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from routy_app.sandbox.core import jsonio
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.meta import graph as g
 from routy_app.sandbox.meta import paging
@@ -61,7 +61,7 @@ def _decode_event(index: int, event: Any) -> dict[str, Any]:
     """An event as sent: an object, or a JSON-encoded string of one (the official SDK's form)."""
     if isinstance(event, str):
         try:
-            event = json.loads(event)
+            event = jsonio.loads(event)
         except ValueError:
             raise Rejected(index, 2804001, "Invalid Event", "Each event must be a JSON object.") from None
     if not isinstance(event, dict):
@@ -200,9 +200,11 @@ def routes(state: SandboxState) -> CapiHandlers:
         raw_data: Any = None
         if "json" in kind:
             try:
-                body = json.loads(await request.body() or b"{}")
+                body = jsonio.loads(await request.body() or b"{}")
             except ValueError:
                 return g.graph_error(state, "(#100) The request body is not valid JSON", 100)
+            if not isinstance(body, dict):  # an array, a string, a number or null: no parameters at all
+                return g.graph_error(state, "(#100) The request body must be a JSON object of parameters", 100)
             raw_data = body.get("data")
         else:
             form = await g.form_or_empty(request)
@@ -211,7 +213,7 @@ def routes(state: SandboxState) -> CapiHandlers:
             return refused
         if isinstance(raw_data, str):
             try:
-                raw_data = json.loads(raw_data)
+                raw_data = jsonio.loads(raw_data)
             except ValueError:
                 return g.graph_error(state, "(#100) param data must be an array.", 100)
         if not isinstance(raw_data, list) or not raw_data:

@@ -9,7 +9,6 @@ date preset, time increment) and answers it a page at a time with cursor paging 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from routy_app.sandbox.core import data
+from routy_app.sandbox.core import data, jsonio
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.meta import graph as g
 from routy_app.sandbox.meta import paging
@@ -38,7 +37,7 @@ def _list_param(raw: str | None) -> list[str]:
     if not raw:
         return []
     try:
-        value = json.loads(raw)
+        value = jsonio.loads(raw)
     except ValueError:
         value = raw.split(",")
     return [str(v).strip() for v in (value if isinstance(value, list) else [value]) if str(v).strip()]
@@ -75,7 +74,7 @@ def parse_query(state: SandboxState, request: Request, form: dict[str, str], acc
     time_range, preset = p("time_range"), p("date_preset")
     if time_range:
         try:
-            tr = json.loads(time_range)
+            tr = jsonio.loads(time_range)
             since, until = dt.date.fromisoformat(tr["since"]), dt.date.fromisoformat(tr["until"])
         except (ValueError, KeyError, TypeError):
             return g.graph_error(

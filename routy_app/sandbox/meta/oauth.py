@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from routy_app.sandbox.core.clients import registered_redirect
 from routy_app.sandbox.core.state import SandboxState
 from routy_app.sandbox.meta import graph as g
 from routy_app.sandbox_defaults import SANDBOX_META_APP_ID, SANDBOX_META_APP_SECRET
@@ -35,11 +36,6 @@ def _with_params(url: str, params: dict[str, str]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
-def _valid_redirect(uri: str) -> bool:
-    parts = urlsplit(uri)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _error_page(title: str, text: str, status: int = 400) -> HTMLResponse:
     body = (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -48,10 +44,11 @@ def _error_page(title: str, text: str, status: int = 400) -> HTMLResponse:
     return HTMLResponse(body, status_code=status)
 
 
-def _check_dialog(client_id: str, redirect_uri: str) -> HTMLResponse | None:
+def _check_dialog(state: SandboxState, client_id: str, redirect_uri: str) -> HTMLResponse | None:
+    """Meta answers an unregistered redirect_uri with its "URL blocked" page, never a redirect."""
     if client_id != SANDBOX_META_APP_ID:
         return _error_page("Invalid App ID", "The provided app ID does not look like a valid app ID.")
-    if not _valid_redirect(redirect_uri):
+    if not registered_redirect(redirect_uri, state.config.public_url):
         return _error_page(
             "URL blocked",
             "This redirect failed because the redirect URI is not whitelisted in the app's Client OAuth Settings.",
@@ -105,13 +102,13 @@ def dialog_routes(state: SandboxState) -> list[RouteSpec]:
         if request.method == "GET":
             q = request.query_params
             client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
-            problem = _check_dialog(client_id, redirect_uri)
+            problem = _check_dialog(state, client_id, redirect_uri)
             if problem:
                 return problem
             return _dialog_page(request, client_id, redirect_uri, q.get("state", ""), q.get("scope", ""))
         form = await request.form()
         client_id, redirect_uri = str(form.get("client_id", "")), str(form.get("redirect_uri", ""))
-        problem = _check_dialog(client_id, redirect_uri)
+        problem = _check_dialog(state, client_id, redirect_uri)
         if problem:
             return problem
         state_value, scope = str(form.get("state", "")), str(form.get("scope", ""))

@@ -14,6 +14,7 @@ from routy_app.services.conversions.validation import (
     parse_timestamp,
     parse_value,
     postback_event,
+    postback_params,
     validate_event,
 )
 
@@ -30,6 +31,7 @@ __all__ = [
     "parse_timestamp",
     "parse_value",
     "postback_event",
+    "postback_params",
     "queued_counts",
     "recent_conversions",
     "record_test_conversion",

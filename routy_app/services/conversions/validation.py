@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import parse_qsl
 
 from routy_app.errors import InvalidInput
 from routy_app.providers import hashing
 from routy_app.providers.values import CONVERSION_ORIGINS
+from routy_app.services.conversions.text_checks import text_problem
 from routy_app.timeutil import utcnow
 
 API_KEY_PREFIX = "rk_live_"
@@ -47,10 +49,6 @@ ALLOWED_FIELDS = frozenset(
         "origin",
     }
 )
-# Characters that reorder how text is displayed (a "Trojan Source" id or name reads as something
-# else in the UI, logs or a provider's console): refused like control characters.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_REFUSED_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]")
 
 
 # ---------------------------------------------------------------- errors
@@ -74,20 +72,6 @@ def field_label(name: Any) -> str:
     if len(text) <= 64 and text_problem(text) is None and text.isprintable():
         return text
     return repr(text)[:80]
-
-
-def text_problem(text: str) -> str | None:
-    """Why `text` is refused, or None: control characters (C0, DEL, C1), direction controls, and
-    unpaired surrogates (JSON can carry them; no database or hash can store them)."""
-    found = _REFUSED_CHARS.search(text)
-    if found is None:
-        return None
-    char = found.group()
-    if "\ud800" <= char <= "\udfff":
-        return "contains an invalid character (an unpaired UTF-16 surrogate)"
-    if char in BIDI_CONTROLS:
-        return "contains text-direction control characters"
-    return "contains control characters"
 
 
 class ValidationFailed(InvalidInput):
@@ -306,6 +290,28 @@ def _validate_consent(consent: Any, out: dict[str, Any], bad: Callable[[str, str
 
 
 # ---------------------------------------------------------------- postback
+
+
+def postback_params(query: bytes) -> dict[str, str]:
+    """A postback's raw query string as parameters (the last value of a repeated name wins, as in
+    Starlette's QueryParams), decoded strictly: a name or value whose %-escapes are not UTF-8 is
+    refused, naming it, instead of turning into U+FFFD (two different ids would become one, and the
+    second conversion would be dropped as a duplicate)."""
+    params: dict[str, str] = {}
+    errors: list[FieldError] = []
+    for raw_name, raw_value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
+        try:
+            name = raw_name.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(FieldError(0, field_label(raw_name.encode("latin-1")), "is not valid UTF-8"))
+            continue
+        try:
+            params[name] = raw_value.encode("latin-1").decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(FieldError(0, field_label(name), "is not valid UTF-8 (check the %-escapes)"))
+    if errors:
+        raise ValidationFailed(errors)
+    return params
 
 
 def postback_event(params: Mapping[str, str], now: dt.datetime | None = None) -> dict[str, Any]:
