@@ -44,6 +44,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.errors import Conflict
 from routy_app.models import Lease, SyncRun
+from routy_app.statuses import RunStatus
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.runs")
@@ -346,9 +347,9 @@ def interrupt(session: Session, runs: list[SyncRun], holder: Holder | None, why:
         ended = max(run.started_at, holder.renewed_at) if holder and holder.renewed_at else now
         closed += session.exec(
             update(SyncRun)
-            .where(col(SyncRun.id) == run.id, col(SyncRun.status) == "running")
+            .where(col(SyncRun.id) == run.id, col(SyncRun.status) == RunStatus.RUNNING)
             .values(
-                status="interrupted",
+                status=RunStatus.INTERRUPTED,
                 finished_at=min(ended, now),
                 progress_level=None,
                 error=_interruption(run.kind, holder, why, now),
@@ -363,6 +364,8 @@ def interrupt(session: Session, runs: list[SyncRun], holder: Holder | None, why:
 def interrupt_runs_of(holder: Holder, why: str, now: dt.datetime) -> int:
     with session_scope() as session:
         running = list(
-            session.exec(select(SyncRun).where(SyncRun.status == "running", SyncRun.holder == holder.holder)).all()
+            session.exec(
+                select(SyncRun).where(SyncRun.status == RunStatus.RUNNING, SyncRun.holder == holder.holder)
+            ).all()
         )
         return interrupt(session, running, holder, why, now) if running else 0

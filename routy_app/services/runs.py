@@ -16,6 +16,7 @@ from routy_app.errors import Refused
 from routy_app.models import Lease, SyncRun, saved_id
 from routy_app.observability.logs import bind_run
 from routy_app.services.leases import dead_reason, interrupt, interrupt_runs_of, run_lock_name, snapshot, this_machine
+from routy_app.statuses import RunStatus
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.runs")
@@ -29,7 +30,9 @@ class RunRefused(Refused):
 def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = None) -> int:
     """Write the running SyncRun row before any provider call; returns its id."""
     with session_scope() as session:
-        run = SyncRun(integration_id=integration_id, kind=kind, trigger=trigger, status="running", holder=holder)
+        run = SyncRun(
+            integration_id=integration_id, kind=kind, trigger=trigger, status=RunStatus.RUNNING, holder=holder
+        )
         session.add(run)
         session.commit()
     bind_run(saved_id(run), integration_id, kind)  # log lines of this task name the run
@@ -45,7 +48,7 @@ def update_progress(run_id: int, level: str | None, rows: int) -> None:
 
 def close_run(
     run_id: int,
-    status: str,
+    status: RunStatus,
     read: int = 0,
     inserted: int = 0,
     updated: int = 0,
@@ -86,7 +89,7 @@ def reclaim_dead() -> Reclaimed:
     """
     now = utcnow()
     with session_scope() as session:
-        running = list(session.exec(select(SyncRun).where(SyncRun.status == "running")).all())
+        running = list(session.exec(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING)).all())
         leases = list(session.exec(select(Lease)).all())
     reclaimed, runs_closed = 0, 0
     live: dict[str, Lease] = {}

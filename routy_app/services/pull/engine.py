@@ -37,7 +37,7 @@ from routy_app.services.pull import clock as pull_clock
 from routy_app.services.pull.window import can_pull, pull_window, today_in
 from routy_app.services.pull.writer import Writer
 from routy_app.services.wording import sentence
-from routy_app.statuses import RunTrigger
+from routy_app.statuses import RunStatus, RunTrigger
 from routy_app.timeutil import utcnow
 
 log = logging.getLogger("routy.pull")
@@ -55,7 +55,7 @@ class RunSummary:
     """What a run did; the SyncRun row holds the same numbers."""
 
     run_id: int
-    status: str  # success | partial | failed
+    status: RunStatus  # success | partial | failed
     start: dt.date | None = None
     end: dt.date | None = None
     read: int = 0
@@ -76,7 +76,7 @@ class RunSummary:
         )
         window = f" for {self.start} to {self.end}" if self.start and self.end else ""
         took = f" in {self.total_seconds:.1f} s" if self.total_seconds else ""
-        if self.status == "success":
+        if self.status == RunStatus.SUCCESS:
             return f"Sync finished: {counts}{window}{took}."
         failed = f" Failed levels: {', '.join(self.failed_levels)}." if self.failed_levels else ""
         return f"Sync {self.status}: {counts}{window}.{failed} {self.error or ''}".strip()
@@ -231,7 +231,7 @@ async def _locked_run(
     integration = _load(integration_id)  # re-read under the lock
     started_at = utcnow()
     run_id = runs.open_run(integration_id, "pull", trigger, lease.holder)
-    summary = RunSummary(run_id=run_id, status="failed")
+    summary = RunSummary(run_id=run_id, status=RunStatus.FAILED)
     name = registry.display_name(integration.provider)
     try:
         try:
@@ -252,7 +252,7 @@ async def _locked_run(
                 )
         except AuthExpired as exc:  # the door marked it Reconnection Required
             summary.error = f"{name} refused the authorisation: {integrations.describe_error(exc)}"
-            summary.status = "partial" if summary.read else "failed"
+            summary.status = RunStatus.PARTIAL if summary.read else RunStatus.FAILED
             return summary
         except (ConnectionProblem, ProviderError) as exc:  # the stored authorisation is gone, or its refresh failed
             summary.error = exc.message
@@ -260,16 +260,16 @@ async def _locked_run(
             return summary
         if errors:
             summary.error = "; ".join(errors)
-            summary.status = "partial" if len(summary.failed_levels) < len(plan.levels) else "failed"
+            summary.status = RunStatus.PARTIAL if len(summary.failed_levels) < len(plan.levels) else RunStatus.FAILED
             integrations.record_failure(integration_id, summary.error)
             return summary
-        summary.status = "success"
+        summary.status = RunStatus.SUCCESS
         if only is None:  # a run of some levels only must not move the cursor past the others
             _advance_cursor(integration_id, plan.end)
         integrations.record_success(integration_id)
         return summary
     except Exception as exc:  # an engine bug or the database: close the run, then let it surface
-        summary.status = "failed"
+        summary.status = RunStatus.FAILED
         summary.error = f"Sync stopped unexpectedly ({type(exc).__name__}: {exc})"
         log.exception("pull run %s of integration %s crashed", run_id, integration_id)
         integrations.record_failure(integration_id, summary.error)

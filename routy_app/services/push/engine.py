@@ -48,6 +48,7 @@ from routy_app.services.push.due import PUSH_DIRECTIONS, RUNNABLE, has_due, prep
 from routy_app.services.push.outcomes import batch_failed, record
 from routy_app.services.push.tally import Tally
 from routy_app.services.wording import sentence
+from routy_app.statuses import RunStatus
 
 log = logging.getLogger("routy.push")
 
@@ -65,7 +66,7 @@ class PushSummary:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    status: str = "idle"  # idle | success | partial | failed (a run that cannot start raises RunRefused)
+    status: RunStatus = RunStatus.IDLE  # a run that cannot start raises RunRefused
     message: str = ""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from routy_app.services import integrations, runs
 from routy_app.services.wording import sentence
+from routy_app.statuses import RunStatus
 
 REASONS_SHOWN = 3
 REASON_CHARS = 200  # per reason in the run's text; the row keeps the provider's whole answer
@@ -49,12 +50,12 @@ class Tally:
         parts += [e for e in dict.fromkeys(self.errors) if e not in self.fail_reasons]
         return " | ".join(parts)
 
-    def status(self, outcome: str) -> str:
+    def status(self, outcome: str) -> RunStatus:
         if outcome == "auth" or (self.failed and not self.sent):
-            return "failed"
+            return RunStatus.FAILED
         if self.failed or (self.errors and self.sent):
-            return "partial"
-        return "failed" if self.errors else "success"
+            return RunStatus.PARTIAL
+        return RunStatus.FAILED if self.errors else RunStatus.SUCCESS
 
 
 def _counts(reasons: Counter[str]) -> str:
@@ -78,7 +79,7 @@ def for_the_card(tally: Tally, status: str) -> str:
     return f"Push {status}: " + sentence("; ".join(dict.fromkeys(tally.errors)) or "no reason given")
 
 
-def close(integration_id: int, run_id: int, tally: Tally, outcome: str) -> tuple[str, str]:
+def close(integration_id: int, run_id: int, tally: Tally, outcome: str) -> tuple[RunStatus, str]:
     """Close the run and record its outcome on the integration; returns (status, message for the UI)."""
     status = tally.status(outcome)
     text = tally.text() or None
