@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     redis_url: str = Field(default="", alias="REDIS_URL")
     trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
     sandbox_control_token: str = Field(default="", alias="ROUTY_SANDBOX_CONTROL_TOKEN")
+    # Webhooks (the Webhook card, alert webhooks) may go to this machine (localhost, 127.0.0.1, ::1): off
+    # by default (outbound/guard.py); sandbox mode allows it anyway (the sandbox is served by Routy itself).
+    webhook_allow_local: bool = Field(default=False, alias="ROUTY_WEBHOOK_ALLOW_LOCAL")
 
     # Crash recovery and coordination between instances (services/runs.py, services/scheduler.py). The
     # defaults meet the recovery targets (README: "Crashes and restarts"); tests shorten them.
@@ -169,6 +172,11 @@ class Settings(BaseSettings):
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
         configured = [(GOOGLE_ADS_API, self.google_ads_api_version), (MARKETING_API, self.meta_api_version)]
         return versions.configured_statuses(configured, today, self.version_warning_days)
+
+    @property
+    def webhooks_may_reach_local(self) -> bool:
+        """Whether webhook URLs may point at this machine (sandbox mode or ROUTY_WEBHOOK_ALLOW_LOCAL)."""
+        return self.is_sandbox or self.webhook_allow_local
 
     @property
     def public_origin(self) -> str:

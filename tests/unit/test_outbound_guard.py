@@ -1,0 +1,80 @@
+"""routy_app.outbound.guard: no webhook to link-local or cloud metadata addresses, loopback only when allowed."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx
+import pytest
+
+from routy_app.outbound import guard
+from routy_app.outbound.guard import Guard
+from routy_app.outbound.send import send_request
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://169.254.1.1:8080/",
+        "http://[fd00:ec2::254]/latest/",
+        "http://[fe80::1]/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://METADATA.google.internal./",
+        "http://0.0.0.0:8000/",
+    ],
+)
+def test_link_local_and_metadata_addresses_are_refused_even_when_local_is_allowed(url):
+    assert guard.url_problem(url, allow_local=True) == guard.REFUSED
+
+
+@pytest.mark.parametrize(
+    "url", ["http://localhost:3000/x", "http://127.0.0.1/", "http://[::1]:8080/", "http://a.localhost/"]
+)
+def test_this_machine_only_when_allowed(url):
+    assert guard.url_problem(url, allow_local=False) == guard.LOCAL_REFUSED
+    assert guard.url_problem(url, allow_local=True) is None
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.com/x", "http://10.0.0.5/hook", "http://192.168.1.2:8080/"])
+def test_public_and_private_network_receivers_are_allowed(url):
+    assert guard.url_problem(url, allow_local=False) is None
+
+
+def test_other_schemes_are_refused():
+    assert "http" in (guard.url_problem("file:///etc/passwd", allow_local=True) or "")
+
+
+async def test_a_name_that_resolves_to_a_metadata_address_is_refused_at_send_time(monkeypatch):
+    async def resolve(host: str, port: int):
+        return [ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("169.254.169.254")]
+
+    monkeypatch.setattr(guard, "resolve", resolve)
+    assert await guard.resolved_problem("https://innocent.example.com/x", allow_local=False) == guard.REFUSED
+
+    async def loopback(host: str, port: int):
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(guard, "resolve", loopback)
+    assert await guard.resolved_problem("https://rebind.example.com/", allow_local=False) == guard.LOCAL_REFUSED
+    assert await guard.resolved_problem("https://rebind.example.com/", allow_local=True) is None
+
+
+async def test_a_name_that_does_not_resolve_is_left_to_the_request():
+    assert await guard.resolved_problem("http://no-such-host.invalid/", allow_local=False) is None
+
+
+async def test_send_request_with_a_guard_never_sends_to_a_refused_address():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        outcome = await send_request(client, "POST", "http://169.254.169.254/x", content=b"{}", guard=Guard())
+        assert not outcome.ok and not outcome.retryable and "Not sent" in outcome.error
+        assert seen == []
+        allowed = await send_request(client, "POST", "http://10.1.2.3/x", content=b"{}", guard=Guard())
+        assert allowed.ok and len(seen) == 1
