@@ -3,6 +3,7 @@ the API, and see each recorded once in the bin and in Push History (signature ve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import httpx
@@ -18,6 +19,23 @@ SECRET = "whsec_e2e-webhook-secret-0001"
 def bin_requests(app_server, bin_name: str) -> list[dict]:
     received = sandbox(app_server, "GET", "/received?provider=webhook")["received"]["webhook"]
     return [r for r in received if r["bin"] == bin_name]
+
+
+def post_conversion(app_server, key: str, n: int) -> None:
+    """One conversion through the ingest API, as the traffic source's system sends it."""
+    answer = httpx.post(
+        f"{app_server.url}/api/v1/conversions",
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "id": f"hook-{n}",
+            "event_type": "sale",
+            "occurred_at": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(),
+            "value": "7.5",
+            "currency": "EUR",
+            "gclid": f"Cj0-e2e-{n}",
+        },
+    )
+    assert answer.status_code == 201, answer.text
 
 
 def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, page: Page):
@@ -47,19 +65,7 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
 
     key = _create_key(app_server, source)
     for n in (1, 2):
-        answer = httpx.post(
-            f"{app_server.url}/api/v1/conversions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={
-                "id": f"hook-{n}",
-                "event_type": "sale",
-                "occurred_at": "2026-11-27T10:00:00+00:00",
-                "value": "7.5",
-                "currency": "EUR",
-                "gclid": f"Cj0-e2e-{n}",
-            },
-        )
-        assert answer.status_code == 201, answer.text
+        post_conversion(app_server, key, n)
 
     settings.get_by_role("tab", name="Push History").click()
     settings.get_by_role("button", name="Push now").click()
@@ -69,7 +75,7 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     expect(rows.filter(has_text="hook-1")).to_contain_text("HTTP 200 in")
 
     got = bin_requests(app_server, bin_name)
-    assert sorted(r["params"]["id"] for r in got) == ["hook-1", "hook-2"]
+    assert sorted(r["params"]["id"] for r in got) == ["hook-1", "hook-2"]  # once each
     verify = verify_routy_signature()
     for request in got:
         assert request["method"] == "POST" and request["params"]["v"] == "7.5"
@@ -80,6 +86,31 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     expect(settings.locator("#push-result")).to_have_text("Pushed 0 conversions.")
     assert len(bin_requests(app_server, bin_name)) == 2
 
+    # the bin answers 500 once: retried within the push and delivered once; then 400: rejected, not retried
+    sandbox(app_server, "POST", "/faults", operation=f"webhook.{bin_name}", condition="http_500", times=1)
+    post_conversion(app_server, key, 3)
+    settings.get_by_role("button", name="Push now").click()
+    expect(rows.filter(has_text="hook-3").locator(".push-status")).to_have_text("sent")
+    assert [r["status"] for r in bin_requests(app_server, bin_name) if r["params"]["id"] == "hook-3"] == [500, 200]
+    sandbox(
+        app_server,
+        "POST",
+        "/faults",
+        operation=f"webhook.{bin_name}",
+        condition="http_400",
+        times=1,
+        params={"body": "unknown offer"},
+    )
+    post_conversion(app_server, key, 4)
+    settings.get_by_role("button", name="Push now").click()
+    rejected = rows.filter(has_text="hook-4")
+    expect(rejected.locator(".push-status")).to_have_text("failed")
+    expect(rejected).to_contain_text("not retried")
+    expect(rejected).to_contain_text("unknown offer")
+    settings.get_by_role("button", name="Push now").click()
+    expect(settings.locator("#push-result")).to_have_text("Pushed 0 conversions.")
+    assert [r["status"] for r in bin_requests(app_server, bin_name) if r["params"]["id"] == "hook-4"] == [400]
+
     settings.get_by_role("tab", name="Sync History").click()
     expect(settings.locator(".history-row").filter(has_text="Push · Manual").first).to_be_visible()
 
@@ -88,7 +119,7 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     expect(settings.get_by_text("Test push really sends the request")).to_be_visible()
     settings.get_by_role("button", name="Send test").click()
     expect(settings.locator("#test-push-answer")).to_contain_text("this request reached your URL")
-    assert len(bin_requests(app_server, bin_name)) == 3  # the test push really sent one more
+    assert len(bin_requests(app_server, bin_name)) == 6  # the test push really sent one more
     settings.get_by_role("button", name="Close").click()
 
     page.set_viewport_size({"width": 390, "height": 844})  # phone width: the card and its status still read
