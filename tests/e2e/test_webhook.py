@@ -49,12 +49,15 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     expect(url).to_have_value(re.compile(r"/sandbox/webhook/demo\?"))  # sandbox mode starts at the bin
     url.fill(f"{app_server.url}/sandbox/webhook/{bin_name}?id={{id}}&nope={{nope}}")
     dialog.get_by_label("Signing secret").fill(SECRET)
+    dialog.get_by_role("combobox", name="Method").click()  # a choice of the definition's set-up fields
+    page.get_by_role("option", name="PUT", exact=True).click()
     dialog.get_by_role("button", name="Check and save").click()
     expect(dialog.locator("#url_template-error")).to_contain_text("{nope}")  # an unknown macro, under its field
     url.fill(f"{app_server.url}/sandbox/webhook/{bin_name}?id={{id}}&v={{value}}")
     dialog.get_by_role("button", name="Check and save").click()
     expect(dialog).to_be_hidden()
     expect_status(page, "Webhook", "Active")
+    expect(card(page, "Webhook")).to_contain_text("PUT localhost")
 
     card(page, "Webhook").get_by_role("button", name=re.compile("^Settings")).click()
     settings = page.get_by_role("dialog", name="Webhook settings")
@@ -78,7 +81,7 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     assert sorted(r["params"]["id"] for r in got) == ["hook-1", "hook-2"]  # once each
     verify = verify_routy_signature()
     for request in got:
-        assert request["method"] == "POST" and request["params"]["v"] == "7.5"
+        assert request["method"] == "PUT" and request["params"]["v"] == "7.5"
         assert request["json"]["id"] in ("hook-1", "hook-2") and request["json"]["value"] == 7.5
         assert verify(SECRET, request["headers"]["x-routy-signature"], request["body"].encode())
 
