@@ -216,3 +216,15 @@ async def test_set_up_refuses_a_bad_field_and_saves_nothing(hub, sandbox_state, 
     assert caught.value.field == field
     with session_scope() as session:
         assert session.exec(select(Integration).where(Integration.provider == "webhook")).all() == []
+
+
+async def test_status_tabs_read_right_for_a_push_only_card(hub, sandbox_state):
+    """Connection test sends nothing; the Metrics tab says there is nothing to pull."""
+    from routy_app.services import metrics_view
+
+    integration_id, _ = await connected(hub)
+    outcome = await integrations.check_connection(hub, integration_id)
+    assert outcome.ok and received(sandbox_state) == []
+    with session_scope() as session:
+        text = metrics_view.empty_text(session.get(Integration, integration_id), None)
+    assert text == "Webhook only receives conversions: there are no metrics to pull."
