@@ -10,11 +10,13 @@ credentials to whoever reads the answer in Push History (server-side request for
   served by Routy itself), and so does ROUTY_WEBHOOK_ALLOW_LOCAL=true (a receiver on the same machine);
 - allowed: everything else, private networks included (a self-hoster's receiver often lives there).
 
-Checked twice: when the URL is saved (`url_problem`, the host name as written) and before every send
+Checked when the URL is saved (`url_problem`, the host name as written), before every send
 (`resolved_problem`: every address the host name resolves to, so a public name pointing at a metadata
-address is refused too). A name that does not resolve is left to the request itself, which then fails
-as unreachable. What remains: a DNS answer that changes between the check and the connection (DNS
-rebinding); the check narrows it to a moment, it does not close it.
+address is refused too), and at the connection itself: the app's HTTP clients (`guarded_transport`)
+resolve each host once, refuse link-local and metadata addresses, and connect to the address they
+checked, so a DNS answer that changes between the check and the connection (DNS rebinding) cannot slip a
+metadata address in. TLS still verifies the certificate against the host name. A name that does not
+resolve is left to the request itself, which then fails as unreachable.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -153,3 +160,58 @@ def resolved_problem_sync(url: str, *, allow_local: bool) -> str | None:
         if address is not None and (problem := address_problem(address, allow_local=allow_local)):
             return problem
     return None
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """A network backend that resolves each host itself, refuses link-local and metadata addresses, and
+    connects to an address it checked (never resolving again). Loopback is not refused here: provider
+    base URLs may point at a local emulator; `Guard` decides that per request."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self.inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend interface passes it through
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        literal = _address(host)
+        addresses = [literal] if literal is not None else await resolve(host, port)
+        for address in addresses:
+            if address_problem(address, allow_local=True):
+                raise httpcore.ConnectError(REFUSED)
+        targets = [str(a) for a in dict.fromkeys(addresses)] or [host]
+        error: Exception | None = None
+        for target in targets:  # each checked address in turn, as the resolver ordered them
+            try:
+                return await self.inner.connect_tcp(
+                    target, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's backend interface passes it through
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self.inner.connect_unix_socket(path, timeout=timeout, socket_options=socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def guarded_transport(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections go through `PinnedBackend` (the app's clients use it)."""
+    transport = httpx.AsyncHTTPTransport(**kwargs)
+    pool = getattr(transport, "_pool", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool):  # a proxy pool: the proxy connects, not us
+        return transport
+    pool._network_backend = PinnedBackend(pool._network_backend)  # noqa: SLF001 - httpx has no public hook
+    return transport

@@ -78,3 +78,53 @@ async def test_send_request_with_a_guard_never_sends_to_a_refused_address():
         assert seen == []
         allowed = await send_request(client, "POST", "http://10.1.2.3/x", content=b"{}", guard=Guard())
         assert allowed.ok and len(seen) == 1
+
+
+# ---------------------------------------------------------------- at the connection (DNS rebinding)
+
+
+async def test_the_app_transport_connects_to_the_address_it_checked(monkeypatch):
+    """The name is resolved once, by the guard: a name no DNS knows still reaches the checked address."""
+    from tests.receivers import HttpReceiver
+
+    with HttpReceiver() as receiver:
+        port = receiver.server.server_address[1]
+
+        async def pinned(host: str, port: int):
+            return [ipaddress.ip_address("127.0.0.1")]
+
+        monkeypatch.setattr(guard, "resolve", pinned)
+        async with httpx.AsyncClient(transport=guard.guarded_transport()) as client:
+            answer = await client.get(f"http://rebind.invalid:{port}/pinned")
+        assert answer.status_code == 200
+        assert [r.path for r in receiver.requests.items] == ["/pinned"]
+        assert receiver.requests.items[0].headers["host"] == f"rebind.invalid:{port}"
+
+
+async def test_the_app_transport_never_connects_to_a_metadata_address(monkeypatch):
+    async def metadata(host: str, port: int):
+        return [ipaddress.ip_address("169.254.169.254")]
+
+    monkeypatch.setattr(guard, "resolve", metadata)
+    async with httpx.AsyncClient(transport=guard.guarded_transport()) as client:
+        with pytest.raises(httpx.ConnectError, match="metadata"):
+            await client.get("http://innocent.example.com/latest/meta-data/")
+        with pytest.raises(httpx.ConnectError, match="metadata"):
+            await client.get("http://169.254.169.254/latest/meta-data/")
+
+
+async def test_the_app_transport_tries_each_checked_address(monkeypatch):
+    """A name with an address that refuses (nothing listens on 127.0.0.2) and one that answers: the second
+    is used, as a resolver's fallback would."""
+    from tests.receivers import HttpReceiver
+
+    with HttpReceiver() as receiver:  # listens on 127.0.0.1 only
+        port = receiver.server.server_address[1]
+
+        async def two(host: str, port_: int):
+            return [ipaddress.ip_address("127.0.0.2"), ipaddress.ip_address("127.0.0.1")]
+
+        monkeypatch.setattr(guard, "resolve", two)
+        async with httpx.AsyncClient(transport=guard.guarded_transport()) as client:
+            answer = await client.get(f"http://two.invalid:{port}/x")
+        assert answer.status_code == 200
