@@ -142,26 +142,6 @@ async def resolved_problem(url: str, *, allow_local: bool) -> str | None:
     return None
 
 
-def resolved_problem_sync(url: str, *, allow_local: bool) -> str | None:
-    """`resolved_problem` for synchronous callers (a form saved outside an event loop)."""
-    problem = url_problem(url, allow_local=allow_local)
-    if problem:
-        return problem
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if _address(host) is not None:
-        return None
-    try:
-        infos = socket.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None
-    for *_, sockaddr in infos:
-        address = _address(str(sockaddr[0]))
-        if address is not None and (problem := address_problem(address, allow_local=allow_local)):
-            return problem
-    return None
-
-
 class PinnedBackend(httpcore.AsyncNetworkBackend):
     """A network backend that resolves each host itself, refuses link-local and metadata addresses, and
     connects to an address it checked (never resolving again). Loopback is not refused here: provider
