@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # stranger cannot fill the server's memory (a browser tab opens one, and one more per reconnect).
     socket_handshakes_per_minute: int = Field(default=60, ge=1, le=100_000, alias="ROUTY_SOCKET_HANDSHAKES_PER_MINUTE")
     sandbox_control_token: str = Field(default="", alias="ROUTY_SANDBOX_CONTROL_TOKEN")
+    # Webhooks (the Webhook card, alert webhooks) may go to this machine (localhost, 127.0.0.1, ::1): off
+    # by default (outbound/guard.py); sandbox mode allows it anyway (the sandbox is served by Routy itself).
+    webhook_allow_local: bool = Field(default=False, alias="ROUTY_WEBHOOK_ALLOW_LOCAL")
 
     # Crash recovery and coordination between instances (services/leases.py, leadership.py, scheduler.py).
     # The defaults meet the recovery targets (README: "Crashes and restarts"); tests shorten them.
@@ -172,6 +175,11 @@ class Settings(BaseSettings):
         """The configured Google Ads and Meta API versions judged against their published sunsets."""
         configured = [(GOOGLE_ADS_API, self.google_ads_api_version), (MARKETING_API, self.meta_api_version)]
         return versions.configured_statuses(configured, today, self.version_warning_days)
+
+    @property
+    def webhooks_may_reach_local(self) -> bool:
+        """Whether webhook URLs may point at this machine (sandbox mode or ROUTY_WEBHOOK_ALLOW_LOCAL)."""
+        return self.is_sandbox or self.webhook_allow_local
 
     @property
     def public_origin(self) -> str:

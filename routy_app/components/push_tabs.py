@@ -38,14 +38,26 @@ def _mapping_row(row) -> rx.Component:
 
 
 def _extra_field(field) -> rx.Component:
-    """A choice the provider's mapping asks for besides the action (Google's event source, Meta's event)."""
+    """A field the provider's mapping asks for besides the action: a choice (Google's event source, Meta's
+    event) or text (the Webhook's value override)."""
     return rx.vstack(
         rx.text(field.label, size="1", weight="medium"),
-        rx.select.root(
-            rx.select.trigger(placeholder="Choose…", aria_label=field.label, id="map-" + field.name),
-            rx.select.content(rx.foreach(field.choices, lambda c: rx.select.item(c.label, value=c.value))),
-            value=MappingsState.extra_values.get(field.name, ""),
-            on_change=lambda value: MappingsState.set_extra(field.name, value),
+        rx.cond(
+            field.choices.length() > 0,
+            rx.select.root(
+                rx.select.trigger(placeholder="Choose…", aria_label=field.label, id="map-" + field.name),
+                rx.select.content(rx.foreach(field.choices, lambda c: rx.select.item(c.label, value=c.value))),
+                value=MappingsState.extra_values.get(field.name, ""),
+                on_change=lambda value: MappingsState.set_extra(field.name, value),
+            ),
+            rx.input(
+                value=MappingsState.extra_values.get(field.name, ""),
+                on_change=lambda value: MappingsState.set_extra(field.name, value),
+                aria_label=field.label,
+                id="map-" + field.name,
+                title=field.description,
+                placeholder="optional",
+            ),
         ),
         spacing="1",
     )
@@ -57,12 +69,7 @@ def _test_panel() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.text("Test push", weight="bold", size="2"),
-                rx.text(
-                    "Sends one conversion for validation only (Google validateOnly, Meta test event code, GA4 debug "
-                    "endpoint): nothing is recorded by the provider.",
-                    size="1",
-                    color_scheme="gray",
-                ),
+                rx.text("Sends one conversion. ", MappingsState.validation_note, size="1", color_scheme="gray"),
                 rx.hstack(
                     rx.select.root(
                         rx.select.trigger(placeholder="Conversion", aria_label="Conversion to test"),
@@ -143,26 +150,29 @@ def mappings_tab() -> rx.Component:
                     rx.input(name="event_type", id="map-event", placeholder="lead"),
                     spacing="1",
                 ),
-                rx.vstack(
-                    rx.text(MappingsState.action_label, size="1", weight="medium"),
-                    rx.cond(
-                        MappingsState.action_is_text,
-                        rx.input(
-                            name="action_id",
-                            placeholder="generate_lead",
-                            aria_label=MappingsState.action_label,
-                            list="mapping-suggestions",
-                        ),
-                        rx.select.root(
-                            rx.select.trigger(placeholder="Choose…", aria_label="Provider action"),
-                            rx.select.content(
-                                rx.foreach(MappingsState.actions, lambda a: rx.select.item(a.name, value=a.id))
+                rx.cond(
+                    MappingsState.action_needed,
+                    rx.vstack(
+                        rx.text(MappingsState.action_label, size="1", weight="medium"),
+                        rx.cond(
+                            MappingsState.action_is_text,
+                            rx.input(
+                                name="action_id",
+                                placeholder="generate_lead",
+                                aria_label=MappingsState.action_label,
+                                list="mapping-suggestions",
                             ),
-                            value=MappingsState.new_action,
-                            on_change=MappingsState.set_new_action,
+                            rx.select.root(
+                                rx.select.trigger(placeholder="Choose…", aria_label="Provider action"),
+                                rx.select.content(
+                                    rx.foreach(MappingsState.actions, lambda a: rx.select.item(a.name, value=a.id))
+                                ),
+                                value=MappingsState.new_action,
+                                on_change=MappingsState.set_new_action,
+                            ),
                         ),
+                        spacing="1",
                     ),
-                    spacing="1",
                 ),
                 rx.foreach(MappingsState.extra_fields, _extra_field),
                 rx.button("Add mapping", type="submit"),

@@ -1,4 +1,4 @@
-"""The set-up form of a provider connected by hand (GA4 today): its fields come from the provider's
+"""The set-up form of a provider connected by hand (GA4, the Webhook): its fields come from the provider's
 definition (`ProviderDefinition.setup_fields`), so a new manual provider needs no form code of its own."""
 
 from __future__ import annotations
@@ -14,8 +14,17 @@ def _control(field) -> rx.Component:
     return rx.match(
         field.kind,
         ("secret", rx.input(type="password", auto_complete="off", **common)),
-        ("textarea", rx.text_area(rows="4", **common)),
-        rx.input(**common),
+        ("textarea", rx.text_area(rows="4", default_value=field.default, **common)),
+        (
+            "choice",
+            rx.select.root(
+                rx.select.trigger(id=field.name, width="100%"),
+                rx.select.content(rx.foreach(field.choices, lambda c: rx.select.item(c.label, value=c.value))),
+                name=field.name,
+                default_value=field.default,
+            ),
+        ),
+        rx.input(default_value=field.default, **common),
     )
 
 

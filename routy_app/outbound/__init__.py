@@ -5,5 +5,6 @@ No database and no Reflex here, only the pieces every such sender needs:
   delivered / retry later / do not retry, with status, latency and the first 2 KB of the answer.
 - `signing`: HMAC-SHA256 signatures (`X-Routy-Signature: t=<unix time>,v1=<hex>`) and their check.
 - `backoff.delay`: exponential backoff with jitter that honours a Retry-After hint.
+- `guard`: no requests to link-local or cloud metadata addresses (nor loopback, unless allowed).
 - `templates`: `{macro}` templates rendered for a URL (percent-encoded), JSON (escaped by context) or text.
 """

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from routy_app.outbound.guard import Guard
+
 EXCERPT_BYTES = 2048
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 DEFAULT_TIMEOUT = 10.0
@@ -76,9 +78,16 @@ async def send_request(
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the per-request budget handed to httpx, not a wrapper
+    guard: Guard | None = None,
 ) -> HttpOutcome:
-    """One request (no redirects followed); the outcome classified for retrying."""
+    """One request (no redirects followed); the outcome classified for retrying.
+
+    With a `guard`, the URL's host is resolved first and a request to a refused address is not sent
+    (not retried either: the URL must change).
+    """
     started = time.monotonic()
+    if guard is not None and (problem := await guard.resolved_problem(url)):
+        return HttpOutcome(False, False, None, 0, "", f"Not sent: {problem}")
     all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
 
     def ms() -> int:

@@ -67,6 +67,7 @@ class SetupField:
     placeholder: str = ""
     choices: tuple[Choice, ...] = ()
     group: str = ""  # the heading the field sits under, e.g. "Pull reports (optional)"
+    default: str = ""  # the value the form starts with (a CHOICE's pre-selected choice)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ class ProviderDefinition:
     setup_fields: tuple[SetupField, ...] = ()  # required when auth is MANUAL
     setup_intro: str = ""  # the set-up form's first sentence: where the user finds these values
     pull_setup_hint: str = ""  # what a push-only set-up lacks to pull too (shown where metrics would be)
+    # Set-up form values in sandbox mode, given where the sandbox is served (the Webhook: its request bin)
+    sandbox_setup_defaults: Callable[[str], Mapping[str, str]] | None = None
     mapping: MappingSpec | None = None  # required when it can PUSH
     missing_identifier: Callable[[OutgoingConversion], str | None] = always_matchable  # why it cannot match
     can_pull: Callable[[Credentials], bool] = pull_if_capable  # GA4: only with a property and service account

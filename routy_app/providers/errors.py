@@ -17,13 +17,22 @@ class ProviderError(Exception):
     """Base of every adapter error; `message` is the provider's own text, shown to the user."""
 
     def __init__(
-        self, message: str, *, status_code: int | None = None, code: str | None = None, request_id: str | None = None
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
+        # The request and answer behind the failure (the Webhook's attempt), kept on the failed outbox
+        # rows beside the message; never a token or secret.
+        self.detail = detail
 
 
 class AuthExpired(ProviderError):

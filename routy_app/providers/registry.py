@@ -9,12 +9,17 @@ from __future__ import annotations
 import datetime as dt
 
 from routy_app.errors import NotFound
-from routy_app.providers import ga4, google_ads, meta_ads
+from routy_app.providers import ga4, google_ads, meta_ads, webhook
 from routy_app.providers.context import ProviderContext
 from routy_app.providers.definition import Capability, ProviderDefinition
 from routy_app.providers.protocols import Provider
 
-DEFINITIONS: tuple[ProviderDefinition, ...] = (google_ads.DEFINITION, meta_ads.DEFINITION, ga4.DEFINITION)
+DEFINITIONS: tuple[ProviderDefinition, ...] = (
+    google_ads.DEFINITION,
+    meta_ads.DEFINITION,
+    ga4.DEFINITION,
+    webhook.DEFINITION,
+)
 _BY_KEY = {d.key: d for d in DEFINITIONS}
 
 

@@ -149,6 +149,7 @@ class OutgoingConversion:
     consent_ad_user_data: str | None = None  # "granted" | "denied" | None
     consent_ad_personalization: str | None = None
     origin: str | None = None  # one of CONVERSION_ORIGINS, when the ingest API was told
+    external_id: str = ""  # the id the conversion was sent to Routy with (the Webhook's {id} macro)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
-from routy_app.sandbox import ga4, google, meta
+from routy_app.sandbox import ga4, google, meta, webhook
 from routy_app.sandbox.core import control
 from routy_app.sandbox.core.state import SandboxConfig, SandboxState
 
@@ -18,10 +18,11 @@ def build_sandbox_app(state: SandboxState | None = None, *, with_control: bool =
 
     async def index(_request: Request) -> HTMLResponse:
         return HTMLResponse(
-            "<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators.</p>"
+            "<h1>Routy provider sandbox</h1><p>Google Ads, Data Manager, Meta Graph and GA4 emulators, and a "
+            "webhook request bin (/sandbox/webhook/&lt;bin&gt;).</p>"
         )
 
-    routes = [Route("/", index), *google.routes(state), *meta.routes(state), *ga4.routes(state)]
+    routes = [Route("/", index), *google.routes(state), *meta.routes(state), *ga4.routes(state), *webhook.routes(state)]
     if with_control:
         routes.append(Mount("/_control", routes=control.routes(state)))
     app = Starlette(routes=routes)

@@ -12,6 +12,7 @@ import httpx
 
 from routy_app import routes
 from routy_app.config import Settings, get_settings
+from routy_app.outbound.guard import guarded_client
 from routy_app.providers import registry
 from routy_app.providers.context import OnRefresh, ProviderContext
 from routy_app.providers.protocols import Provider
@@ -40,7 +41,9 @@ class ProviderHub:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> ProviderHub:
         settings = settings or get_settings()
-        return cls(settings, httpx.AsyncClient(timeout=HTTP_TIMEOUT), settings.public_url)
+        # connections pinned to checked addresses: never a link-local or metadata one (outbound/guard.py)
+        client = guarded_client(HTTP_TIMEOUT)
+        return cls(settings, client, settings.public_url)
 
     def provider(
         self, key: str, *, http: httpx.AsyncClient | None = None, on_refresh: OnRefresh | None = None

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
+from routy_app.providers.definition import Capability
 from routy_app.services import metrics_queries as mq
 from routy_app.services import scheduler
 from routy_app.services.pull import clock as pull_clock
@@ -154,6 +155,8 @@ def context(session: Session, integration_id: int) -> MetricsContext | None:
 def empty_text(integration: Integration, next_run: dt.datetime | None) -> str:
     """What the Metrics tab says when there is nothing to show for the dates."""
     definition = registry.get(integration.provider)
+    if not definition.can(Capability.PULL):
+        return f"{definition.name} only receives conversions: there are no metrics to pull."
     if integration.direction == Direction.PUSH and definition.pull_setup_hint:
         return f"This {definition.name} integration only receives conversions; {definition.pull_setup_hint}."
     return "No metrics for these dates yet. " + next_sync_text(integration, next_run)

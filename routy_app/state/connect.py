@@ -21,23 +21,43 @@ from routy_app.state.source import SourceState
 
 
 @dataclass(frozen=True)
+class SetupChoiceView:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
 class SetupFieldView:
     """One input of a manual set-up form (providers' `SetupField`), display-ready."""
 
     name: str
     label: str
-    kind: str  # text | secret | textarea
+    kind: str  # text | secret | textarea | url | choice
     placeholder: str
     description: str
     heading: str  # the group heading shown above this field ("" for none, or when the group continues)
+    default: str = ""  # the value the form starts with (never a secret: secrets have no default)
+    choices: tuple[SetupChoiceView, ...] = ()
 
 
 def _field_views(provider: str) -> list[SetupFieldView]:
     views, group = [], ""
+    defaults = integrations.setup_defaults(provider)
     for f in registry.get(provider).setup_fields:
         heading = f.group if f.group and f.group != group else ""
         group = f.group
-        views.append(SetupFieldView(f.name, f.label, f.kind.value, f.placeholder, f.description, heading))
+        views.append(
+            SetupFieldView(
+                f.name,
+                f.label,
+                f.kind.value,
+                f.placeholder,
+                f.description,
+                heading,
+                defaults.get(f.name, ""),
+                tuple(SetupChoiceView(c.value, c.label) for c in f.choices),
+            )
+        )
     return views
 
 

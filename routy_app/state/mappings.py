@@ -47,8 +47,9 @@ class MappingFieldView:
 
     name: str
     label: str
-    choices: list[ChoiceView]
+    choices: list[ChoiceView]  # empty: a text input
     default: str
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class MappingsState(rx.State):
     actions: list[ActionOption] = []
     action_is_text: bool = False  # the target is typed (GA4 event names), not chosen from the account's list
     action_label: str = "Provider action"
+    action_needed: bool = True  # False: a mapping only picks event types (the Webhook)
+    validation_note: str = ""  # what Test push does at this provider
     extra_fields: list[MappingFieldView] = []
     extra_values: dict[str, str] = {}
     actions_error: str = ""
@@ -85,10 +88,14 @@ class MappingsState(rx.State):
                 for m in mappings.list_mappings(session, integration_id)
             ]
             spec = mappings.spec_for(session, integration_id)
+            self.validation_note = validation.validation_note(session, integration_id)
+        self.action_needed = spec is None or spec.action is not None
         self.action_is_text = spec is not None and not spec.live_actions
         self.action_label = spec.action.label if spec is not None and spec.action is not None else "Provider action"
         self.extra_fields = [
-            MappingFieldView(f.name, f.label, [ChoiceView(c.value, c.label) for c in f.choices], f.default)
+            MappingFieldView(
+                f.name, f.label, [ChoiceView(c.value, c.label) for c in f.choices], f.default, f.description
+            )
             for f in (spec.extra if spec is not None else ())
         ]
 
@@ -136,7 +143,7 @@ class MappingsState(rx.State):
         integration_id = await self._integration_id()
         event_type = str(form.get("event_type", "")).strip().lower()
         action_id = self.new_action or str(form.get("action_id", "")).strip()
-        if not self.action_is_text and action_id not in {a.id for a in self.actions}:
+        if self.action_needed and not self.action_is_text and action_id not in {a.id for a in self.actions}:
             self.form_error = "Choose one of the provider's actions listed here."
             return None
         name = next((a.name for a in self.actions if a.id == action_id), action_id)

@@ -8,6 +8,9 @@ from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session, create_engine
 
 from routy_app.models import TrafficSource
+from routy_app.providers import registry
+
+CARDS = len(registry.all_definitions())  # one card per provider
 
 
 def new_source(app_server, name: str) -> int:
@@ -24,7 +27,7 @@ def new_source(app_server, name: str) -> int:
 
 def open_source(page: Page, app_server, source_id: int) -> None:
     page.goto(f"{app_server.url}/sources/{source_id}")
-    expect(page.locator(".provider-card")).to_have_count(3)
+    expect(page.locator(".provider-card")).to_have_count(CARDS)
 
 
 def card(page: Page, name: str) -> Locator:

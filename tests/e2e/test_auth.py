@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, VIEWER_EMAIL, VIEWER_PASSWORD, sign_in_cookie
-from tests.e2e.helpers import card, new_source, open_source
+from tests.e2e.helpers import CARDS, card, new_source, open_source
 
 
 @pytest.mark.signed_out
@@ -30,7 +30,7 @@ def test_sign_in_with_wrong_password_then_right_one_then_sign_out(app_server, pa
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".provider-card")).to_have_count(3)
+    expect(page.locator(".provider-card")).to_have_count(CARDS)
     expect(page.locator("#signed-in-user")).to_have_text(ADMIN_EMAIL)
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/login"))

@@ -23,7 +23,7 @@ from routy_app.models import TrafficSource
 from routy_app.services import conversions
 from tests.e2e.attacker import auto_submit_page, evil_site, socket_attack_page
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, VIEWER_EMAIL, VIEWER_PASSWORD
-from tests.e2e.helpers import new_source, open_source, sandbox
+from tests.e2e.helpers import CARDS, new_source, open_source, sandbox
 
 SKIP_DIRS = {".venv", ".tools", "node_modules", ".git", "__pycache__", ".pytest_cache", ".hypothesis"}
 
@@ -263,7 +263,7 @@ def test_the_sign_in_page_shows_only_our_own_messages(app_server, page: Page):
 def test_the_source_page_shows_only_our_own_oauth_messages(app_server, page: Page):
     source = new_source(app_server, "Phishing")
     page.goto(f"{app_server.url}/sources/{source}?oauth_error={PHISH}&provider=google_ads")
-    expect(page.locator(".provider-card")).to_have_count(3)
+    expect(page.locator(".provider-card")).to_have_count(CARDS)
     expect(page.locator("#flash-error")).to_have_count(0)
     expect(page.get_by_text("Call +1 555")).to_have_count(0)
     page.goto(f"{app_server.url}/sources/{source}?oauth_error=declined&provider=google_ads")

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.helpers import card, connect_oauth, expect_status, new_source, open_source, pick_account
+from tests.e2e.helpers import CARDS, card, connect_oauth, expect_status, new_source, open_source, pick_account
 from tests.e2e.test_hardening import _create_key
 
 EXPECTED = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
@@ -116,7 +116,7 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
     check("users page")
     page.set_viewport_size({"width": 390, "height": 844})  # phone width
     page.goto(app_server.url + f"/sources/{source}")
-    expect(page.locator(".provider-card")).to_have_count(3)
+    expect(page.locator(".provider-card")).to_have_count(CARDS)
     check("source page at phone width")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Routy")).to_be_visible()

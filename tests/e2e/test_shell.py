@@ -5,11 +5,11 @@ import re
 from playwright.sync_api import Page, expect
 
 
-def test_integrations_tab_shows_three_unconnected_cards(app_server, page: Page):
+def test_integrations_tab_shows_four_unconnected_cards(app_server, page: Page):
     page.goto(app_server.url + "/")
     cards = page.locator(".provider-card")
-    expect(cards).to_have_count(3)
-    for name in ("Google Ads", "Meta Ads (Facebook Ads)", "Google Analytics 4"):
+    expect(cards).to_have_count(4)
+    for name in ("Google Ads", "Meta Ads (Facebook Ads)", "Google Analytics 4", "Webhook"):
         card = cards.filter(has=page.get_by_role("heading", name=name, exact=True))
         expect(card).to_have_count(1)
         expect(card.locator(".status-badge")).to_have_text("Not Connected")

@@ -98,6 +98,10 @@ def test_channel_secrets_are_encrypted_masked_and_kept_when_left_blank(db, smtp_
         ("slack", {"name": "x", "url": "hooks.slack.com/services/T/B/C"}, {"url"}),
         ("webhook", {"name": "x", "url": "ftp://example.com/", "signing_secret": "short"}, {"url", "signing_secret"}),
         ("webhook", {"name": "x", "url": "https://example.com/hook"}, {"signing_secret"}),
+        # no alert to link-local or cloud metadata addresses (outbound/guard.py)
+        ("webhook", {"name": "x", "url": "http://169.254.169.254/latest/", "signing_secret": "s" * 20}, {"url"}),
+        ("slack", {"name": "x", "url": "http://metadata.google.internal/computeMetadata/v1/"}, {"url"}),
+        ("slack", {"name": "x", "url": "http://[fd00:ec2::254]/x"}, {"url"}),
     ],
 )
 def test_bad_channel_forms_name_each_field_and_save_nothing(db, kind, form, fields):
@@ -170,6 +174,29 @@ async def test_send_test_over_slack_and_the_signed_webhook(db, transport, http_r
     assert payload["type"] == "test" and payload["incident"] is None
     assert hook_request.headers["x-routy-event"] == "test"
     assert verify_routy_signature()(SIGNING_SECRET, hook_request.headers["x-routy-signature"], hook_request.body)
+
+
+async def test_send_time_checks_where_the_host_resolves(db, transport, http_receiver, monkeypatch):
+    """A saved URL whose name now resolves to a metadata address is not sent to; loopback only when allowed."""
+    import dataclasses
+    import ipaddress
+
+    from routy_app.outbound import guard
+
+    hook = webhook_channel(http_receiver)
+    strict = dataclasses.replace(transport, guard=guard.Guard(allow_local=False))
+    outcome = await send_test(strict, hook, PUBLIC)  # the receiver listens on 127.0.0.1
+    assert not outcome.ok and not outcome.retryable and "ROUTY_WEBHOOK_ALLOW_LOCAL" in outcome.message
+
+    async def metadata(host: str, port: int):
+        return [ipaddress.ip_address("169.254.169.254")]
+
+    monkeypatch.setattr(guard, "resolve", metadata)
+    with session_scope() as session:
+        channels.save_channel(session, hook, "webhook", {"name": "Pager webhook", "url": "http://hooks.example.com/x"})
+    outcome = await send_test(transport, hook, PUBLIC)
+    assert not outcome.ok and "metadata" in outcome.message
+    assert http_receiver.requests.items == []  # neither request left this process
 
 
 # ---------------------------------------------------------------- the outbox

@@ -19,6 +19,13 @@ LONG_MODULES: dict[str, str] = {
 }
 
 
+# (module, word) pairs where a provider key is the same word with another meaning, each with its reason.
+SAME_WORD: dict[tuple[str, str], str] = {
+    ("components/alert_channels.py", "webhook"): "the alert channel kind, not the Webhook provider",
+    ("services/alerts/channels.py", "webhook"): "the alert channel kind, not the Webhook provider",
+}
+
+
 def _modules(*layers: str) -> list[Path]:
     roots = [APP / layer for layer in layers] if layers else [APP]
     return sorted(p for root in roots for p in root.rglob("*.py") if "migrations" not in p.parts)
@@ -31,7 +38,7 @@ def test_no_provider_key_outside_the_providers() -> None:
         f"{path.relative_to(APP)}:{n}: {line.strip()}"
         for path in _modules(*PROVIDER_BLIND)
         for n, line in enumerate(path.read_text().splitlines(), 1)
-        if literal.search(line)
+        if any((str(path.relative_to(APP)), m.group(1)) not in SAME_WORD for m in literal.finditer(line))
     ]
     assert found == [], "provider knowledge belongs in its package:\n" + "\n".join(found)
 

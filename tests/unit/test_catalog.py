@@ -3,10 +3,10 @@ from routy_app.models import Integration, IntegrationStatus
 from routy_app.services import catalog
 
 
-def test_three_cards_not_connected_by_default(db):
+def test_four_cards_not_connected_by_default(db):
     with session_scope() as s:
         cards = catalog.cards_for_source(s, 1)
-    assert [c.key for c in cards] == ["google_ads", "meta_ads", "ga4"]
+    assert [c.key for c in cards] == ["google_ads", "meta_ads", "ga4", "webhook"]
     assert {c.status_label for c in cards} == {"Not Connected"}
     assert {c.action_label for c in cards} == {"Connect"}
     assert all(c.logo.endswith(".svg") for c in cards)

@@ -225,7 +225,7 @@ class SandboxState:
         self.config = config
         self.faults = FaultRegistry()
         self.tokens = TokenStore(self.secret)
-        self.received = {"google_ads": [], "meta_ads": [], "ga4": []}
+        self.received = {"google_ads": [], "meta_ads": [], "ga4": [], "webhook": []}
         self._parts: dict[type, object] = {}
 
     def part(self, kind: type[PartT]) -> PartT:

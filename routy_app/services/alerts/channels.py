@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from routy_app.config import get_settings
 from routy_app.crypto import get_box
 from routy_app.errors import InvalidInput
 from routy_app.models import AlertChannel, AlertDelivery, saved_id
-from routy_app.outbound import signing
+from routy_app.outbound import guard, signing
 from routy_app.timeutil import utcnow
 
 EMAIL, SLACK, WEBHOOK = "email", "slack", "webhook"
@@ -154,6 +155,8 @@ def _validate(
         if raw:
             if _url(raw) is None:
                 errors["url"] = "Enter a full http:// or https:// URL."
+            elif problem := guard.url_problem(raw, allow_local=get_settings().webhooks_may_reach_local):
+                errors["url"] = problem
             else:
                 secrets["url"] = raw
         elif not secrets.get("url"):

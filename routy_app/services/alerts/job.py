@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, object_session
 
 from routy_app.config import get_settings
 from routy_app.models import Integration
+from routy_app.outbound.guard import guarded_client
 from routy_app.services import scheduler
 from routy_app.services.alerts.delivery import DeliverySummary, deliver_due
 from routy_app.services.alerts.evaluator import evaluate
@@ -40,7 +41,8 @@ def default_transport() -> Transport:
     """The process-wide transport (one HTTP connection pool for alert webhooks)."""
     global _transport
     if _transport is None:
-        _transport = Transport(http=httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)))
+        client = guarded_client(httpx.Timeout(10.0, connect=5.0))
+        _transport = Transport(http=client)
     return _transport
 
 

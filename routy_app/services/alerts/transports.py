@@ -18,7 +18,9 @@ from typing import Any
 
 import httpx
 
+from routy_app.config import get_settings
 from routy_app.outbound import signing
+from routy_app.outbound.guard import Guard
 from routy_app.outbound.send import HttpOutcome, send_request
 from routy_app.services.alerts import messages
 from routy_app.services.alerts.channels import EMAIL, SLACK, WEBHOOK, ChannelConfig
@@ -49,6 +51,8 @@ class Transport:
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     smtp_timeout: float = SMTP_TIMEOUT
     http_timeout: float = HTTP_TIMEOUT
+    # No webhook to link-local or metadata addresses (nor this machine unless allowed): outbound/guard.py
+    guard: Guard = field(default_factory=lambda: Guard(get_settings().webhooks_may_reach_local))
 
 
 async def send(transport: Transport, channel: ChannelConfig, payload: dict[str, Any], public_url: str) -> SendOutcome:
@@ -63,6 +67,7 @@ async def send(transport: Transport, channel: ChannelConfig, payload: dict[str, 
             content=body,
             headers={"Content-Type": "application/json"},
             timeout=transport.http_timeout,
+            guard=transport.guard,
         )
         return _from_http(outcome)
     if channel.kind == WEBHOOK:
@@ -81,6 +86,7 @@ async def send(transport: Transport, channel: ChannelConfig, payload: dict[str, 
             content=body,
             headers=headers,
             timeout=transport.http_timeout,
+            guard=transport.guard,
         )
         return _from_http(outcome)
     return SendOutcome(False, False, f"Unknown channel type {channel.kind!r}.")

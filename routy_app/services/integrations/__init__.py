@@ -41,7 +41,7 @@ from routy_app.services.integrations.oauth import (
     complete_oauth,
     start_oauth,
 )
-from routy_app.services.integrations.setup import setup_manual
+from routy_app.services.integrations.setup import setup_defaults, setup_manual
 
 __all__ = [
     "CALLBACK_MESSAGES",
@@ -69,6 +69,7 @@ __all__ = [
     "save_credentials",
     "select_account",
     "set_paused",
+    "setup_defaults",
     "setup_manual",
     "start_oauth",
 ]

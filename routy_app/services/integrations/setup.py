@@ -7,6 +7,7 @@ import json
 
 from sqlmodel import select
 
+from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Direction, Integration, IntegrationStatus, TrafficSource, saved_id
 from routy_app.providers import registry
@@ -24,6 +25,17 @@ def default_direction(pull: bool, push: bool) -> Direction:
     if pull and push:
         return Direction.BIDIRECTIONAL
     return Direction.PULL if pull else Direction.PUSH
+
+
+def setup_defaults(provider_key: str, sandbox_base: str | None = None) -> dict[str, str]:
+    """The set-up form's starting values: each field's default, and the provider's sandbox defaults in
+    sandbox mode (the Webhook's URL points at the sandbox's request bin)."""
+    definition = registry.get(provider_key)
+    values = {f.name: f.default for f in definition.setup_fields if f.default}
+    settings = get_settings()
+    if settings.is_sandbox and definition.sandbox_setup_defaults is not None:
+        values.update(definition.sandbox_setup_defaults(sandbox_base or settings.sandbox_url))
+    return values
 
 
 async def setup_manual(

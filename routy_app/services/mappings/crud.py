@@ -71,6 +71,9 @@ def _add_mapping(
 ) -> MappingView:
     integration = integration_of(session, integration_id)
     action_id, extra = validate_mapping(integration.provider, event_type, action_id, extra or {})
+    spec = spec_of(integration.provider)
+    if spec is not None and spec.action is None:  # the mapping only picks event types: the target is the provider
+        action_name = registry.display_name(integration.provider)
     duplicate = session.exec(
         select(ConversionMapping).where(
             ConversionMapping.integration_id == integration_id,

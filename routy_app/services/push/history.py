@@ -54,6 +54,12 @@ def _sent_detail(push: ConversionPush, request: PushRequest | None) -> str:
     return " | ".join(part for part in (request.response, request.verdict_detail) if part)
 
 
+def _failed_detail(push: ConversionPush) -> str:
+    """A failed row's text: the reason, then the request and answer behind it when kept (the Webhook's)."""
+    reason, answer = push.provider_error or "", push.provider_response or ""
+    return f"{reason}\n{answer[:2048]}" if answer and answer not in reason else reason
+
+
 def push_history(
     session: Session,
     integration_id: int,
@@ -88,7 +94,7 @@ def push_history(
     for push, conv, mapping, request in rows:
         when = push.sent_at or push.created_at
         detail = (
-            push.provider_error
+            _failed_detail(push)
             if push.status == "failed"
             else push.skip_reason
             if push.status == "skipped"

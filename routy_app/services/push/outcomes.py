@@ -134,6 +134,7 @@ def batch_failed(ids: list[int], exc: ProviderError, run_id: int, tally: Tally) 
             row.status = "failed"
             row.run_id = run_id
             row.provider_error = message
+            row.provider_response = exc.detail
             row.next_attempt_at = now + backoff(row.attempts, retry_after) if transient else None
             session.add(row)
         session.commit()

@@ -91,4 +91,5 @@ def outgoing(conv: Any, mapping: ConversionMapping | ConversionAction) -> Outgoi
         consent_ad_user_data=conv.consent_ad_user_data,
         consent_ad_personalization=conv.consent_ad_personalization,
         origin=conv.origin,
+        external_id=conv.external_id,
     )

@@ -50,6 +50,13 @@ def sample_conversions(
     return [(int(c.id or 0), f"{c.external_id} · {c.occurred_at:%Y-%m-%d %H:%M}") for c in convs]
 
 
+def validation_note(session: Session, integration_id: int) -> str:
+    """What Test push does at this integration's provider (validated only, or really sent)."""
+    integration = session.get(Integration, integration_id)
+    definition = registry.find(integration.provider) if integration is not None else None
+    return definition.validation_note if definition is not None else ""
+
+
 class Recorder(httpx.AsyncBaseTransport):
     """Passes requests to the hub's client and keeps a copy: the test push shows the exact wire payload."""
 
@@ -110,9 +117,9 @@ async def validate_push(hub: ProviderHub, integration_id: int, mapping_id: int, 
 
 
 def _push_exchanges(recorder: Recorder, paths: tuple[str, ...] | None) -> list[tuple[httpx.Request, httpx.Response]]:
-    """The requests that carried conversions (`paths`: the provider's; None: every request)."""
+    """The requests that carried conversions (`paths`: the provider's POSTs; None: every request, any method)."""
     return [
-        (q, a) for q, a in recorder.exchanges if q.method == "POST" and (paths is None or q.url.path.endswith(paths))
+        (q, a) for q, a in recorder.exchanges if paths is None or (q.method == "POST" and q.url.path.endswith(paths))
     ]
 
 
