@@ -141,11 +141,18 @@ def metrics_tab() -> rx.Component:
                 ),
                 rx.button("Apply", type="submit", variant="soft"),
                 rx.spacer(),
-                rx.link(
-                    rx.button("Export CSV", variant="outline", size="2"),
-                    href=MetricsState.export_url,
-                    is_external=False,
-                    download=True,
+                # A document load with `download`: routed inside the single-page app, the URL is a 404 page.
+                rx.button(
+                    rx.el.a(
+                        "Export CSV",
+                        href=MetricsState.export_url,
+                        download="",
+                        reload_document=True,
+                        id="metrics-export",
+                    ),
+                    as_child=True,
+                    variant="outline",
+                    size="2",
                 ),
                 align="end",
                 spacing="3",

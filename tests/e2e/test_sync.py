@@ -94,6 +94,17 @@ def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
     answer = page.request.get(app_server.url + href)
     assert answer.status == 200 and answer.text().splitlines()[0].startswith("id,name,impressions,clicks")
     assert len(answer.text().splitlines()) >= 2
+    # Clicking it downloads the file (it is not routed inside the single-page app to a 404 page).
+    url_before = page.url
+    with page.expect_download() as download_info:
+        dialog.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0].startswith("id,name,impressions,clicks") and len(lines) >= 2
+    assert page.url == url_before
+    expect(page.get_by_text("404")).to_have_count(0)
 
 
 def test_a_sync_left_running_by_a_dead_process_is_shown_interrupted_and_sync_now_works(app_server, page: Page):
