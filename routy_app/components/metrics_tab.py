@@ -19,6 +19,30 @@ COLUMNS = (
 )
 
 
+PRESETS = (
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+)
+
+
+def _date_input(name: str, value) -> rx.Component:
+    """ISO dates (YYYY-MM-DD, UTC) like every other date of the app, not the browser's locale format."""
+    return rx.input(
+        type="text",
+        name=name,
+        id=f"metrics-{name}",
+        default_value=value,
+        key=value,
+        placeholder="YYYY-MM-DD",
+        max_length=10,
+        input_mode="numeric",
+        width="8.5em",
+    )
+
+
 def _tile(tile) -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -117,26 +141,36 @@ def _breadcrumbs() -> rx.Component:
     )
 
 
+def _presets() -> rx.Component:
+    return rx.hstack(
+        rx.text("Range:", size="1", color_scheme="gray"),
+        *[
+            rx.button(
+                label, type="button", size="1", variant="soft", color_scheme="gray", on_click=MetricsState.preset(key)
+            )
+            for key, label in PRESETS
+        ],
+        spacing="2",
+        wrap="wrap",
+        align="center",
+        aria_label="Date presets",
+        role="group",
+    )
+
+
 def metrics_tab() -> rx.Component:
     return rx.vstack(
+        _presets(),
         rx.form(
             rx.hstack(
                 rx.vstack(
                     rx.el.label(rx.text("From", size="1"), html_for="metrics-start"),
-                    rx.input(
-                        type="date",
-                        name="start",
-                        id="metrics-start",
-                        default_value=MetricsState.start,
-                        key=MetricsState.start,
-                    ),
+                    _date_input("start", MetricsState.start),
                     spacing="1",
                 ),
                 rx.vstack(
                     rx.el.label(rx.text("To", size="1"), html_for="metrics-end"),
-                    rx.input(
-                        type="date", name="end", id="metrics-end", default_value=MetricsState.end, key=MetricsState.end
-                    ),
+                    _date_input("end", MetricsState.end),
                     spacing="1",
                 ),
                 rx.button("Apply", type="submit", variant="soft"),
@@ -157,6 +191,7 @@ def metrics_tab() -> rx.Component:
                 align="end",
                 spacing="3",
                 width="100%",
+                wrap="wrap",
             ),
             on_submit=MetricsState.set_range,
             reset_on_submit=False,

@@ -9,7 +9,6 @@ from routy_app.components.conversions_tab import conversions_tab
 from routy_app.components.layout import shell
 from routy_app.components.notices import provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
-from routy_app.components.settings_dialog import settings_dialog
 from routy_app.components.setup_form import setup_form
 from routy_app.state.conversions import ConversionsState
 from routy_app.state.source import SourceState
@@ -72,5 +71,4 @@ def source_page() -> rx.Component:
         ),
         account_picker(),
         setup_form(),
-        settings_dialog(),
     )

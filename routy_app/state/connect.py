@@ -50,6 +50,11 @@ class AccountRow:
     manager: bool
     child: bool
     selectable: bool
+    status_label: str = ""
+    reason: str = ""
+
+
+SEARCH_FROM = 10  # the picker gets a search box once there are more accounts than this
 
 
 class ConnectState(rx.State):
@@ -62,6 +67,19 @@ class ConnectState(rx.State):
     picker_error: str = ""
     accounts: list[AccountRow] = []
     selected_account: str = ""
+    account_search: str = ""
+
+    @rx.var
+    def shown_accounts(self) -> list[AccountRow]:
+        """The accounts matching the search box (by name or id)."""
+        needle = self.account_search.strip().lower()
+        if not needle:
+            return self.accounts
+        return [a for a in self.accounts if needle in a.name.lower() or needle in a.id.lower()]
+
+    @rx.var
+    def searchable(self) -> bool:
+        return len(self.accounts) > SEARCH_FROM
 
     setup_open: bool = False
     setup_provider: str = ""
@@ -155,7 +173,7 @@ class ConnectState(rx.State):
         self.picker_provider_name = card.name
         self.picker_integration_id = integration_id
         self.picker_open, self.picker_loading, self.picker_error = True, True, ""
-        self.accounts, self.selected_account = [], ""
+        self.accounts, self.selected_account, self.account_search = [], "", ""
         yield
         try:
             choices = await integrations.list_account_choices(default_hub(), integration_id)
@@ -173,6 +191,8 @@ class ConnectState(rx.State):
                 manager=c.manager,
                 child=bool(c.parent_id),
                 selectable=c.selectable,
+                status_label=c.status_label,
+                reason=c.reason,
             )
             for c in choices
         ]
@@ -184,6 +204,10 @@ class ConnectState(rx.State):
     def set_picker_open(self, value: bool) -> None:
         """Closing without a choice leaves the card at Pending account selection (tokens kept)."""
         self.picker_open = value
+
+    @rx.event
+    def set_account_search(self, value: str) -> None:
+        self.account_search = str(value)[:200]
 
     @rx.event
     def choose_account(self, account_id: str) -> None:

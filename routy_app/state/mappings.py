@@ -92,6 +92,14 @@ class MappingsState(rx.State):
         ]
 
     @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return MappingsState.on_tab(str(self.router.page.params.get("tab", "")))
+
+    @rx.event
     def on_tab(self, tab: str):
         return MappingsState.load if tab == "mappings" else None
 
@@ -258,6 +266,14 @@ class PushHistoryState(rx.State):
                 if self.status_filter in ("all", "failed")
                 else 0
             )
+
+    @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return PushHistoryState.on_tab(str(self.router.page.params.get("tab", "")))
 
     @rx.event
     def on_tab(self, tab: str):

@@ -67,6 +67,14 @@ class MetricsState(rx.State):
         return await reading.integer(self, SettingsState.integration_id)
 
     @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return MetricsState.on_tab(str(self.router.page.params.get("tab", "")))
+
+    @rx.event
     def on_tab(self, tab: str):
         return MetricsState.load if tab == "metrics" else None
 
@@ -149,6 +157,24 @@ class MetricsState(rx.State):
     async def set_range(self, form: dict):
         self.start, self.end, self.page = str(form.get("start", "")), str(form.get("end", "")), 1
         self._refresh(await self._integration_id())
+
+    @rx.event
+    async def preset(self, key: str):
+        """7, 30 or 90 days up to today (UTC), this month, or last month."""
+        today = dt.datetime.now(dt.UTC).date()
+        days = {"7d": 7, "30d": 30, "90d": 90}
+        if key in days:
+            start, end = today - dt.timedelta(days=days[key] - 1), today
+        elif key == "this_month":
+            start, end = today.replace(day=1), today
+        elif key == "last_month":
+            end = today.replace(day=1) - dt.timedelta(days=1)
+            start = end.replace(day=1)
+        else:
+            return toast.error("That date range does not exist.")
+        self.start, self.end, self.page = start.isoformat(), end.isoformat(), 1
+        self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def sort(self, column: str):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from routy_app.db import ensure_default_source, session_scope
 from routy_app.services import catalog, integrations
-from routy_app.state import toast
 from routy_app.state.auth import AuthState, current_user
+
+CARD_REFRESH_SECONDS = 3
+CARD_WATCH_LIMIT = 30 * 60  # a tab left open stops watching after half an hour (a reload starts again)
 
 
 class SourceState(rx.State):
@@ -20,6 +24,7 @@ class SourceState(rx.State):
     not_found: bool = False
     flash_error: str = ""
     clean_query: bool = False  # drop the one-time OAuth query from the address bar (components/notices.py)
+    _watching: bool = False
 
     def _requested_id(self) -> int:
         raw = self.router.page.params.get("source_id", "")
@@ -41,9 +46,10 @@ class SourceState(rx.State):
             self.source_id = match.id if match else 0
             self.source_name = match.name if match else ""
             self.cards = catalog.cards_for_source(session, self.source_id) if match else []
-        return self._after_oauth()
+        self._after_oauth()
+        return SourceState.watch_cards
 
-    def _after_oauth(self):
+    def _after_oauth(self) -> None:
         """Say why an OAuth callback failed, from its code in the query string (see api/oauth.py).
 
         `oauth_error` is a code: only our own text for a known code is shown, so a link with
@@ -55,7 +61,7 @@ class SourceState(rx.State):
         )
         # Drop the one-time query so a reload does not replay it (components/notices.py does it).
         self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider"))
-        return toast.error(self.flash_error) if self.flash_error else None
+        # No toast: the callout above the cards says it (role=alert); both would say it twice.
 
     @rx.event
     def query_cleaned(self) -> None:
@@ -67,3 +73,32 @@ class SourceState(rx.State):
             return
         with session_scope() as session:
             self.cards = catalog.cards_for_source(session, self.source_id)
+
+    @rx.event(background=True)
+    async def watch_cards(self):
+        """Keep the cards current while a source page is open: a run started by the schedule, another
+        user or another tab shows as Syncing… on its card, and its outcome when it ends."""
+        async with self:
+            if self._watching:
+                return
+            self._watching = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CARD_WATCH_LIMIT
+        try:
+            while loop.time() < deadline:
+                await asyncio.sleep(CARD_REFRESH_SECONDS)
+                async with self:
+                    path = str(self.router.page.path)
+                    if (
+                        current_user(self) is None
+                        or "/integrations/" in path
+                        or path not in ("/", "/sources/[source_id]")
+                    ):
+                        return
+                    with session_scope() as session:
+                        cards = catalog.cards_for_source(session, self.source_id)
+                    if cards != self.cards:
+                        self.cards = cards
+        finally:
+            async with self:
+                self._watching = False

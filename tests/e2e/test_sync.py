@@ -10,8 +10,8 @@ from tests.e2e.helpers import card, connect_oauth, expect_status, new_source, op
 
 
 def _settings_tab(page: Page, tab: str):
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name=tab, exact=True).click()
     return dialog
 
@@ -57,8 +57,11 @@ def test_sync_settings_validate_and_save(app_server, page: Page):
     page.get_by_role("option", name="Every 6 hours").click()
     dialog.get_by_role("button", name="Save sync settings").click()
     expect(page.get_by_text("Sync settings saved")).to_be_visible()
+    # The tab is a URL: a reload lands on it again.
+    expect(page).to_have_url(re.compile(r"/integrations/\d+/sync$"))
     page.reload()
-    dialog = _settings_tab(page, "Sync")
+    dialog = page.get_by_role("region", name="Google Ads settings")
+    expect(dialog.get_by_role("tab", name="Sync", exact=True)).to_have_attribute("aria-selected", "true")
     expect(dialog.get_by_role("combobox", name="Schedule")).to_contain_text("Every 6 hours")
     expect(dialog.get_by_label("Lookback days")).to_have_value("3")
 
