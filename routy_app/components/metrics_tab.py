@@ -204,6 +204,13 @@ def metrics_tab() -> rx.Component:
             MetricsState.empty_text != "",
             rx.callout(MetricsState.empty_text, icon="info", id="metrics-empty", width="100%"),
             rx.vstack(
+                rx.text(
+                    "Totals and chart: ",
+                    rx.cond(MetricsState.scope_label != "", MetricsState.scope_label, "the whole account"),
+                    size="1",
+                    color_scheme="gray",
+                    id="metrics-scope",
+                ),
                 rx.grid(
                     rx.foreach(MetricsState.tiles, _tile),
                     columns=rx.breakpoints(initial="2", sm="4", md="7"),

@@ -117,12 +117,25 @@ def _sums() -> list:
     ]
 
 
-def summary(session: Session, integration_id: int, start: dt.date, end: dt.date) -> Summary:
-    """Totals for the date range (inclusive), from the campaign level."""
+def _scope_where(
+    integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None
+) -> list[ColumnElement[bool]]:
+    """The rows that total a drill-down scope once: the account (campaign rows), one campaign (its
+    campaign row) or one ad group (its ad group row); never several levels at once."""
+    scope = scope or {}
+    for key in scope:
+        if key not in PARENT_FILTERS:
+            raise ValueError(f"cannot filter by {key!r}")
+    level = "ad_group" if scope.get("ad_group_id") else TOTALS_LEVEL
+    return [*_where(integration_id, level, start, end), *(T[k] == v for k, v in scope.items() if v)]
+
+
+def summary(
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
+) -> Summary:
+    """Totals for the date range (inclusive): the account's, or the drill-down scope's (`_scope_where`)."""
     row = session.execute(
-        select(*_sums(), func.max(T.currency).label("currency")).where(
-            *_where(integration_id, TOTALS_LEVEL, start, end)
-        )
+        select(*_sums(), func.max(T.currency).label("currency")).where(*_scope_where(integration_id, start, end, scope))
     ).one()
     imp, clicks, cost, conv, value = (
         int(row.impressions),
@@ -144,11 +157,13 @@ def summary(session: Session, integration_id: int, start: dt.date, end: dt.date)
     )
 
 
-def daily_series(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[DayPoint]:
-    """Cost and clicks per day (days without rows are absent; the chart fills them)."""
+def daily_series(
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
+) -> list[DayPoint]:
+    """Cost and clicks per day of the account or drill-down scope (days without rows are absent)."""
     rows = session.execute(
         select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
-        .where(*_where(integration_id, TOTALS_LEVEL, start, end))
+        .where(*_scope_where(integration_id, start, end, scope))
         .group_by(T.date)
         .order_by(T.date)
     ).all()

@@ -67,8 +67,15 @@ def child_levels(provider: str, level: str) -> list[str]:
     return [child for child in CHILD_LEVELS.get(level, ()) if child in levels]
 
 
-def tiles(session: Session, integration_id: int, start: dt.date, end: dt.date, currency: str) -> list[Tile]:
-    s = mq.summary(session, integration_id, start, end)
+def tiles(
+    session: Session,
+    integration_id: int,
+    start: dt.date,
+    end: dt.date,
+    currency: str,
+    scope: dict[str, str] | None = None,
+) -> list[Tile]:
+    s = mq.summary(session, integration_id, start, end, scope)
     cur = s.currency or currency
     return [
         Tile("Impressions", f"{s.impressions:,}"),
@@ -81,10 +88,12 @@ def tiles(session: Session, integration_id: int, start: dt.date, end: dt.date, c
     ]
 
 
-def chart(session: Session, integration_id: int, start: dt.date, end: dt.date) -> list[ChartPoint]:
+def chart(
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
+) -> list[ChartPoint]:
     return [
         ChartPoint(p.date.isoformat(), float(Decimal(p.cost_micros) / 1_000_000), p.clicks)
-        for p in mq.daily_series(session, integration_id, start, end)
+        for p in mq.daily_series(session, integration_id, start, end, scope)
     ]
 
 

@@ -63,6 +63,11 @@ class MetricsState(rx.State):
     _provider: str = ""
     _currency: str = ""
 
+    @rx.var
+    def scope_label(self) -> str:
+        """What the tiles and chart total: the drilled-into campaign or ad group ("" for the account)."""
+        return self.crumbs[-1].label if self.crumbs else ""
+
     async def _integration_id(self) -> int:
         return await reading.integer(self, SettingsState.integration_id)
 
@@ -124,8 +129,12 @@ class MetricsState(rx.State):
             ]
             siblings = metrics_view.child_levels(self._provider, "ad_group") if self.level in ("ad", "keyword") else []
             self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
-            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency)
-            self.points = [dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end)]
+            # Tiles and chart total what the table is drilled into (a campaign, an ad group), not the account.
+            scope = self._parent()
+            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, scope)
+            self.points = [
+                dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end, scope)
+            ]
             self.rows, self.total_rows = metrics_view.table(
                 session,
                 integration_id,

@@ -197,3 +197,17 @@ def test_csv_rows_are_every_row_in_the_same_order(iid):
         "",
         "USD",
     )
+
+
+def test_totals_and_series_follow_the_drill_down_scope(iid):
+    """A campaign's totals come from its campaign rows, an ad group's from its ad group rows (one level:
+    nothing is counted twice), and the chart follows the same scope."""
+    with _session() as s:
+        campaign = mq.summary(s, iid, D1, D3, {"campaign_id": "C1"})
+        assert (campaign.clicks, campaign.cost_micros) == (90, 45_000_000)
+        group = mq.summary(s, iid, D1, D3, {"campaign_id": "C1", "ad_group_id": "G1"})
+        assert (group.impressions, group.clicks, group.cost_micros) == (600, 30, 15_000_000)
+        series = mq.daily_series(s, iid, D1, D3, {"campaign_id": "C1", "ad_group_id": "G1"})
+        assert [(p.date, p.cost_micros, p.clicks) for p in series] == [(D1, 15_000_000, 30)]
+        with pytest.raises(ValueError):
+            mq.summary(s, iid, D1, D3, {"keyword_text": "x"})
