@@ -10,6 +10,7 @@ import reflex as rx
 
 from routy_app import routes, styles
 from routy_app.components.notices import toast_relay
+from routy_app.components.source_dialog import source_dialog
 from routy_app.state.auth import AuthState
 from routy_app.state.source import SourceState
 
@@ -138,6 +139,18 @@ def _nav_link(child: rx.Component, href: str | rx.Var, in_menu: bool, **props: s
     return rx.drawer.close(rx.box(link)) if in_menu else link
 
 
+def _new_source_button(in_menu: bool) -> rx.Component:
+    button = rx.button(
+        rx.icon("plus", size=14),
+        "New traffic source",
+        size="1",
+        variant="ghost",
+        on_click=SourceState.open_source_dialog("new"),
+        id="new-source" + ("-menu" if in_menu else ""),
+    )
+    return rx.drawer.close(rx.box(button)) if in_menu else button
+
+
 def _nav_links(in_menu: bool = False) -> rx.Component:
     suffix = "-menu" if in_menu else ""
     return rx.vstack(
@@ -149,6 +162,10 @@ def _nav_links(in_menu: bool = False) -> rx.Component:
                 source.href,
                 in_menu,
             ),
+        ),
+        rx.cond(
+            AuthState.is_admin,
+            _new_source_button(in_menu),
         ),
         rx.separator(size="4", margin_y="0.5em"),
         _nav_link(
@@ -186,6 +203,7 @@ def sources_sidebar() -> rx.Component:
 def shell(*body: rx.Component) -> rx.Component:
     return rx.box(
         toast_relay(),
+        source_dialog(),
         header(),
         rx.flex(
             sources_sidebar(),

@@ -10,6 +10,7 @@ from routy_app.components.layout import shell
 from routy_app.components.notices import provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
 from routy_app.components.setup_form import setup_form
+from routy_app.state.auth import AuthState
 from routy_app.state.conversions import ConversionsState
 from routy_app.state.source import SourceState
 
@@ -53,7 +54,21 @@ def source_page() -> rx.Component:
             SourceState.not_found,
             rx.callout("This traffic source does not exist.", icon="triangle_alert", color_scheme="red"),
             rx.vstack(
-                rx.heading(SourceState.source_name, size="6", as_="h1"),
+                rx.hstack(
+                    rx.heading(SourceState.source_name, size="6", as_="h1"),
+                    rx.cond(
+                        AuthState.is_admin,
+                        rx.icon_button(
+                            rx.icon("pencil", size=14),
+                            variant="ghost",
+                            size="1",
+                            aria_label="Rename traffic source",
+                            on_click=SourceState.open_source_dialog("rename"),
+                        ),
+                    ),
+                    align="center",
+                    spacing="2",
+                ),
                 rx.tabs.root(
                     rx.tabs.list(
                         rx.tabs.trigger("Integrations", value="integrations"),

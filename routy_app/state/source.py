@@ -6,9 +6,12 @@ import asyncio
 
 import reflex as rx
 
+from routy_app import routes
 from routy_app.db import ensure_default_source, session_scope
-from routy_app.services import catalog, integrations
-from routy_app.state.auth import AuthState, current_user
+from routy_app.errors import UserFacingError
+from routy_app.services import catalog, integrations, sources
+from routy_app.state import toast
+from routy_app.state.auth import AuthState, actor, current_user, refusal
 
 CARD_REFRESH_SECONDS = 3
 CARD_WATCH_LIMIT = 30 * 60  # a tab left open stops watching after half an hour (a reload starts again)
@@ -25,6 +28,8 @@ class SourceState(rx.State):
     flash_error: str = ""
     clean_query: bool = False  # drop the one-time OAuth query from the address bar (components/notices.py)
     _watching: bool = False
+    source_dialog: str = ""  # "new" | "rename" | "" (the traffic source name dialog)
+    source_error: str = ""
 
     def _requested_id(self) -> int:
         raw = self.router.page.params.get("source_id", "")
@@ -102,3 +107,37 @@ class SourceState(rx.State):
         finally:
             async with self:
                 self._watching = False
+
+    @rx.event
+    def open_source_dialog(self, which: str):
+        if (denied := refusal(self, "create or rename traffic sources")) is not None:
+            return denied
+        self.source_dialog = which if which in ("new", "rename") else ""
+        self.source_error = ""
+        return None
+
+    @rx.event
+    def source_dialog_changed(self, is_open: bool) -> None:
+        if not is_open:
+            self.source_dialog, self.source_error = "", ""
+
+    @rx.event
+    def save_source(self, form: dict):
+        """Create a traffic source (then open it), or rename the open one."""
+        if (denied := refusal(self, "create or rename traffic sources")) is not None:
+            return denied
+        name = form.get("name", "") if isinstance(form, dict) else ""
+        try:
+            if self.source_dialog == "new":
+                new_id = sources.create_source(name, actor=actor(self))
+                self.source_dialog = ""
+                return [rx.redirect(routes.source(new_id)), toast.success("Traffic source created.")]
+            if self.source_dialog == "rename" and self.source_id:
+                self.source_name = sources.rename_source(self.source_id, name, actor=actor(self))
+                self.source_dialog = ""
+                with session_scope() as session:
+                    self.sources = catalog.list_sources(session)
+                return toast.success("Traffic source renamed.")
+        except UserFacingError as exc:
+            self.source_error = exc.message
+        return None
