@@ -38,7 +38,7 @@ def sync_tab() -> rx.Component:
                 rx.vstack(
                     rx.text("Direction", size="2", weight="medium"),
                     rx.select.root(
-                        rx.select.trigger(aria_label="Direction", width=styles.WIDE_SELECT_WIDTH),
+                        rx.select.trigger(aria_label="Direction", min_width=styles.WIDE_SELECT_WIDTH, max_width="100%"),
                         rx.select.content(direction_items),
                         name="direction",
                         value=SyncState.direction,
