@@ -33,6 +33,11 @@ def source(source_id: int | None) -> str:
     return f"/sources/{source_id}" if source_id else HOME
 
 
+def source_from(source_id: int, integration_id: int) -> str:
+    """A traffic source's page, coming back from one of its integrations (its Settings link gets the focus)."""
+    return f"/sources/{source_id}?from={integration_id}"
+
+
 def integration(source_id: int, integration_id: int, tab: str = "connection") -> str:
     """An integration's page at one of its tabs (INTEGRATION_TABS)."""
     return f"/sources/{source_id}/integrations/{integration_id}/{tab if tab in INTEGRATION_TABS else 'connection'}"

@@ -10,6 +10,7 @@ from routy_app import styles
 from routy_app.components.admin_only import admin_only
 from routy_app.state.auth import AuthState
 from routy_app.state.connect import ConnectState
+from routy_app.state.source import SourceState
 
 
 def status_badge(card) -> rx.Component:
@@ -21,7 +22,15 @@ def status_badge(card) -> rx.Component:
 def _settings_link(card, variant: str, color: str) -> rx.Component:
     """Settings: a link to the integration's page (a URL to share, open in a tab, come back to)."""
     return rx.button(
-        rx.link("Settings", href=card.settings_href, underline="none", aria_label="Settings " + card.name),
+        rx.link(
+            "Settings",
+            href=card.settings_href,
+            underline="none",
+            aria_label="Settings " + card.name,
+            custom_attrs={
+                "data-focus-return": rx.cond(card.integration_id == SourceState.focus_integration, "true", "false")
+            },
+        ),
         as_child=True,
         variant=variant,
         color_scheme=color,

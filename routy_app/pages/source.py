@@ -7,7 +7,7 @@ import reflex as rx
 from routy_app.components.account_picker import account_picker
 from routy_app.components.conversions_tab import conversions_tab
 from routy_app.components.layout import shell
-from routy_app.components.notices import provider_redirect, query_cleaner
+from routy_app.components.notices import focus_returner, provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
 from routy_app.components.setup_form import setup_form
 from routy_app.state.auth import AuthState
@@ -42,6 +42,7 @@ def integrations_tab() -> rx.Component:
             id="provider-cards",
         ),
         provider_redirect(),
+        focus_returner(),
         query_cleaner(),
         spacing="4",
         width="100%",

@@ -97,7 +97,7 @@ class SettingsState(rx.State):
         if integration_id != self.integration_id:
             self.test_message, self.setup_checks, self.setup_summary = "", [], ""
         self.integration_id, self.tab = integration_id, tab if tab in routes.INTEGRATION_TABS else "connection"
-        self.source_href = routes.source(source_id)
+        self.source_href = routes.source_from(source_id, integration_id)
         found = self._load()
         self.not_found = not found or self.details is None or self.details.source_id != source_id
         self.open = not self.not_found

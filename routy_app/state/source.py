@@ -28,6 +28,7 @@ class SourceState(rx.State):
     flash_error: str = ""
     clean_query: bool = False  # drop the one-time OAuth query from the address bar (components/notices.py)
     _watching: bool = False
+    focus_integration: int = 0  # back from this integration's page: its card's Settings link takes the focus
     source_dialog: str = ""  # "new" | "rename" | "" (the traffic source name dialog)
     source_error: str = ""
 
@@ -65,8 +66,14 @@ class SourceState(rx.State):
             str(params.get("oauth_error", "")), str(params.get("provider", ""))
         )
         # Drop the one-time query so a reload does not replay it (components/notices.py does it).
-        self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider"))
+        self.clean_query = any(k in params for k in ("oauth_error", "connected", "integration", "provider", "from"))
+        back_from = str(params.get("from", ""))
+        self.focus_integration = int(back_from) if back_from.isdigit() and len(back_from) < 12 else 0
         # No toast: the callout above the cards says it (role=alert); both would say it twice.
+
+    @rx.event
+    def focus_returned(self) -> None:
+        self.focus_integration = 0
 
     @rx.event
     def query_cleaned(self) -> None:

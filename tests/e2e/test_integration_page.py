@@ -32,7 +32,9 @@ def test_each_tab_has_a_url_that_reload_back_forward_and_sign_in_come_back_to(ap
     expect(settings.get_by_role("heading", name="Google Ads settings", level=1)).to_be_visible()
     expect(settings).to_contain_text("Routy Shop US (1234567890)")
     crumbs = page.get_by_role("navigation", name="Breadcrumbs")
-    expect(crumbs.get_by_role("link", name="Integration page")).to_have_attribute("href", f"/sources/{source}")
+    expect(crumbs.get_by_role("link", name="Integration page")).to_have_attribute(
+        "href", re.compile(rf"^/sources/{source}\?from=\d+$")
+    )
 
     _tab(page, "Sync History").click()
     expect(page).to_have_url(re.compile(TAB_URL.format(source=source, tab="history")))
@@ -56,8 +58,10 @@ def test_each_tab_has_a_url_that_reload_back_forward_and_sign_in_come_back_to(ap
     expect(_tab(page, "Metrics")).to_have_attribute("aria-selected", "true")
 
     crumbs.get_by_role("link", name="Integration page").click()
-    expect(page).to_have_url(re.compile(rf"/sources/{source}$"))
+    expect(page).to_have_url(re.compile(rf"/sources/{source}$"))  # the one-time ?from= is dropped
     expect_status(page, "Google Ads", "Active")
+    # The focus returns to the control that opened the integration's page.
+    expect(card(page, "Google Ads").get_by_role("link", name="Settings Google Ads")).to_be_focused()
 
     # Signed out, the tab's URL goes to sign in, and signing in comes back to that tab.
     fresh = browser.new_context(viewport={"width": 1440, "height": 900})
