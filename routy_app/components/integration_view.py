@@ -140,7 +140,7 @@ def connection_tab() -> rx.Component:
             _row("Account", rx.text(D.account_label)),
             _row("Currency · time zone", rx.text(D.account_currency, " · ", D.account_timezone)),
             _row("Last successful sync", D.last_success),
-            _row("Consecutive failures", D.consecutive_failures),
+            _row("Consecutive failures", D.failures_text),
             _row("Last error", rx.cond(D.error_summary != "", last_error(), "none")),
             _row("Access token", D.token_expires),
             _row("Connected since", D.connected_since),

@@ -247,6 +247,7 @@ class ConnectionDetails:
     error_details: list[str] = field(default_factory=list)  # its distinct provider texts
     status_line: str = ""
     account_label: str = ""
+    failures_text: str = ""  # "2", or what stopped syncing when failures are not what counts
 
 
 def connection_details(session: Session, integration_id: int) -> ConnectionDetails | None:
@@ -293,6 +294,7 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
         error_details=errors.details,
         status_line=_status_line(session, integration)[0],
         account_label=account_label(integration.account_name, integration.account_id),
+        failures_text="syncing stopped until you reconnect" if lost else f"{integration.consecutive_failures:,}",
     )
 
 

@@ -65,6 +65,9 @@ def test_revoked_token_means_reconnection_required_and_reconnect_restores_it(app
     dialog.get_by_role("button", name="Test Connection").click()
     expect(dialog.locator("#test-result")).to_contain_text("expired or revoked")
     expect(dialog.get_by_role("alert")).to_contain_text("Reconnection Required")
+    # Health figures agree with the status: no live token, no counting of failures that cannot happen.
+    expect(dialog).to_contain_text("no longer valid: reconnect")
+    expect(dialog).to_contain_text("syncing stopped until you reconnect")
     page.locator("#back-to-source").click()
     expect_status(page, "Google Ads", "Error — Reconnection Required")
     expect(card(page, "Google Ads").get_by_role("alert")).to_contain_text("Reconnect to resume")
