@@ -1,4 +1,5 @@
-"""Settings → Metrics: tiles, a daily cost/clicks chart and a sortable drill-down table with CSV export."""
+"""An integration's Metrics tab: tiles, a daily chart and a sortable drill-down table with CSV export, showing
+the metrics the provider reports under its names (GA4: sessions, key events, revenue; metrics_view.layout)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,16 @@ import reflex as rx
 from routy_app.components.pager import pager
 from routy_app.state.metrics import PAGE_SIZE, MetricsState
 
+# (metric, the column it sorts by, the TableRow field it shows)
 COLUMNS = (
-    ("Name", "name"),
-    ("Impressions", "impressions"),
-    ("Clicks", "clicks"),
-    ("CTR", "ctr"),
-    ("Cost", "cost_micros"),
-    ("CPC", "cpc_micros"),
-    ("Conversions", "conversions_micros"),
-    ("Cost / conv.", "cost_per_conversion_micros"),
+    ("impressions", "impressions", "impressions"),
+    ("clicks", "clicks", "clicks"),
+    ("ctr", "ctr", "ctr"),
+    ("cost", "cost_micros", "cost"),
+    ("cpc", "cpc_micros", "cpc"),
+    ("conversions", "conversions_micros", "conversions"),
+    ("value", "conversion_value_micros", "value"),
+    ("cost_per_conversion", "cost_per_conversion_micros", "cost_per_conversion"),
 )
 
 
@@ -58,10 +60,12 @@ def _tile(tile) -> rx.Component:
 def _chart() -> rx.Component:
     return rx.box(
         rx.recharts.composed_chart(
-            rx.recharts.bar(data_key="cost", name="Cost", y_axis_id="cost", fill=rx.color("indigo", 8)),
+            rx.recharts.bar(
+                data_key=MetricsState.bar_key, name=MetricsState.bar_label, y_axis_id="cost", fill=rx.color("indigo", 8)
+            ),
             rx.recharts.line(
                 data_key="clicks",
-                name="Clicks",
+                name=MetricsState.line_label,
                 y_axis_id="clicks",
                 stroke=rx.color("amber", 9),
                 dot=False,
@@ -82,7 +86,7 @@ def _chart() -> rx.Component:
     )
 
 
-def _header(label: str, column: str) -> rx.Component:
+def _header(label, column: str) -> rx.Component:
     arrow = rx.cond(MetricsState.sort_by == column, rx.cond(MetricsState.descending, " ↓", " ↑"), "")
     return rx.table.column_header_cell(
         rx.button(label, arrow, variant="ghost", size="1", on_click=MetricsState.sort(column))
@@ -104,13 +108,11 @@ def _row(row) -> rx.Component:
     )
     return rx.table.row(
         rx.table.cell(name),
-        rx.table.cell(row.impressions),
-        rx.table.cell(row.clicks),
-        rx.table.cell(row.ctr),
-        rx.table.cell(row.cost),
-        rx.table.cell(row.cpc),
-        rx.table.cell(row.conversions),
-        rx.table.cell(row.cost_per_conversion),
+        rx.cond(MetricsState.detail_label != "", rx.table.cell(row.detail, class_name="breakdown-detail")),
+        *[
+            rx.cond(MetricsState.columns.contains(metric), rx.table.cell(getattr(row, field)))
+            for metric, _, field in COLUMNS
+        ],
         class_name="breakdown-row",
     )
 
@@ -220,7 +222,22 @@ def metrics_tab() -> rx.Component:
                 _chart(),
                 _breadcrumbs(),
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[_header(label, col) for label, col in COLUMNS])),
+                    rx.table.header(
+                        rx.table.row(
+                            _header("Name", "name"),
+                            rx.cond(
+                                MetricsState.detail_label != "",
+                                rx.table.column_header_cell(MetricsState.detail_label),
+                            ),
+                            *[
+                                rx.cond(
+                                    MetricsState.columns.contains(metric),
+                                    _header(MetricsState.labels[metric], sort),
+                                )
+                                for metric, sort, _ in COLUMNS
+                            ],
+                        )
+                    ),
                     rx.table.body(rx.foreach(MetricsState.rows, _row)),
                     size="1",
                     width="100%",

@@ -44,6 +44,7 @@ class DayPoint:
     date: dt.date
     cost_micros: int
     clicks: int
+    value_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class BreakdownRow:
     ctr: float
     cpc_micros: int | None
     cost_per_conversion_micros: int | None
+    ad_group_name: str = ""  # GA4 keeps the source / medium there at campaign level
 
 
 @dataclass(frozen=True)
@@ -162,14 +164,14 @@ def daily_series(
 ) -> list[DayPoint]:
     """Cost and clicks per day of the account or drill-down scope (days without rows are absent)."""
     rows = session.execute(
-        select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
+        select(T.date, func.sum(T.cost_micros), func.sum(T.clicks), func.sum(T.conversion_value_micros))
         .where(*_scope_where(integration_id, start, end, scope))
         .group_by(T.date)
         .order_by(T.date)
     ).all()
     return [
-        DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0))
-        for d, c, k in rows
+        DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0), int(v or 0))
+        for d, c, k, v in rows
     ]
 
 
@@ -191,6 +193,7 @@ def _breakdown_query(
             func.max(T[name_col]).label("name"),
             func.max(T.campaign_id).label("campaign_id"),
             func.max(T.ad_group_id).label("ad_group_id"),
+            func.max(T.ad_group_name).label("ad_group_name"),
             *sums,
         )
         .where(*conditions)
@@ -263,6 +266,7 @@ def _row(r: Any) -> BreakdownRow:
         ctr=(clicks / imp) if imp else 0.0,
         cpc_micros=_ratio(cost, clicks),
         cost_per_conversion_micros=_per_conversion(cost, conv),
+        ad_group_name=str(getattr(r, "ad_group_name", "") or ""),
     )
 
 

@@ -57,6 +57,13 @@ class MetricsState(rx.State):
     campaign_id: str = ""
     ad_group_id: str = ""
     sort_by: str = "cost_micros"
+    # What this provider reports (metrics_view.layout): columns, their labels, the chart's series.
+    columns: list[str] = []
+    labels: dict[str, str] = {}
+    detail_label: str = ""
+    bar_key: str = "cost"
+    bar_label: str = "Cost"
+    line_label: str = "Clicks"
     descending: bool = True
     empty_text: str = ""
     export_url: str = ""
@@ -90,7 +97,7 @@ class MetricsState(rx.State):
         today = dt.datetime.now(dt.UTC).date()
         self.start, self.end = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.level, self.campaign_id, self.ad_group_id, self.crumbs, self.page = "campaign", "", "", [], 1
-        self.sort_by, self.descending, self.range_error = "cost_micros", True, ""
+        self.sort_by, self.descending, self.range_error = "", True, ""  # "": the provider's default
         self._refresh(await self._integration_id())
         return None
 
@@ -122,6 +129,11 @@ class MetricsState(rx.State):
             if found is None:
                 return
             self._provider, self._currency = found.provider, found.currency
+            shown = metrics_view.layout(self._provider)
+            self.columns, self.labels, self.detail_label = shown.columns, shown.labels, shown.detail_label
+            self.bar_key, self.bar_label, self.line_label = shown.bar_key, shown.bar_label, shown.line_label
+            if not self.sort_by:
+                self.sort_by = shown.default_sort
             labels = metrics_view.level_labels(self._provider)
             self.level_label = labels[self.level]
             self.child_options = [
@@ -131,7 +143,7 @@ class MetricsState(rx.State):
             self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
             # Tiles and chart total what the table is drilled into (a campaign, an ad group), not the account.
             scope = self._parent()
-            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, scope)
+            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, scope, self._provider)
             self.points = [
                 dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end, scope)
             ]

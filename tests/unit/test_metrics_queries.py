@@ -211,3 +211,33 @@ def test_totals_and_series_follow_the_drill_down_scope(iid):
         assert [(p.date, p.cost_micros, p.clicks) for p in series] == [(D1, 15_000_000, 30)]
         with pytest.raises(ValueError):
             mq.summary(s, iid, D1, D3, {"keyword_text": "x"})
+
+
+def test_each_provider_gets_its_own_metrics_layout():
+    """GA4 reports sessions, key events and revenue by source / medium, with no cost axis; ad networks keep theirs."""
+    from routy_app.services import metrics_view
+
+    ga4 = metrics_view.layout("ga4")
+    assert ga4.columns == ["clicks", "conversions", "value"]
+    assert [ga4.labels[c] for c in ga4.columns] == ["Sessions", "Key events", "Revenue"]
+    assert (ga4.detail_label, ga4.bar_key, ga4.bar_label, ga4.line_label) == (
+        "Source / medium",
+        "value",
+        "Revenue",
+        "Sessions",
+    )
+    assert ga4.default_sort == "clicks"
+    google = metrics_view.layout("google_ads")
+    assert google.columns[:4] == ["impressions", "clicks", "ctr", "cost"] and google.bar_key == "cost"
+    assert google.detail_label == "" and google.default_sort == "cost_micros"
+
+
+def test_tiles_follow_the_layout(iid):
+    from routy_app.services import metrics_view
+
+    with _session() as s:
+        ga4 = metrics_view.tiles(s, iid, D1, D3, "USD", provider="ga4")
+        google = metrics_view.tiles(s, iid, D1, D3, "USD", provider="google_ads")
+    assert [t.label for t in ga4] == ["Sessions", "Key events", "Revenue"]
+    assert ga4[0].value == "110" and ga4[2].value == "140.00 USD"
+    assert len(google) == 7 and google[0].label == "Impressions"
