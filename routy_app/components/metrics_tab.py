@@ -215,7 +215,8 @@ def metrics_tab() -> rx.Component:
                 ),
                 rx.grid(
                     rx.foreach(MetricsState.tiles, _tile),
-                    columns=rx.breakpoints(initial="2", sm="4", md="7"),
+                    # as many columns as fit (at least 10em each): 7 tiles on a wide page, 3 for GA4, 2 on a phone
+                    grid_template_columns="repeat(auto-fill, minmax(10em, 1fr))",
                     spacing="2",
                     width="100%",
                 ),
@@ -227,7 +228,9 @@ def metrics_tab() -> rx.Component:
                             _header("Name", "name"),
                             rx.cond(
                                 MetricsState.detail_label != "",
-                                rx.table.column_header_cell(MetricsState.detail_label),
+                                rx.table.column_header_cell(
+                                    rx.text(MetricsState.detail_label, size="1", weight="medium")
+                                ),
                             ),
                             *[
                                 rx.cond(
