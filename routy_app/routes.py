@@ -10,6 +10,16 @@ from urllib.parse import quote, urlencode
 
 HOME = "/"
 SOURCE = "/sources/[source_id]"
+# One integration's page, one URL per tab (issue 15: it replaced the Settings dialog).
+INTEGRATION = "/sources/[source_id]/integrations/[integration_id]/[tab]"
+INTEGRATION_TABS: dict[str, str] = {
+    "connection": "Connection",
+    "sync": "Sync",
+    "history": "Sync History",
+    "mappings": "Conversion Mappings",
+    "push": "Push History",
+    "metrics": "Metrics",
+}
 LOGIN = "/login"
 SETUP = "/setup"
 USERS = "/users"
@@ -23,6 +33,16 @@ METRICS_EXPORT = "/api/metrics/{integration_id}/export.csv"
 def source(source_id: int | None) -> str:
     """A traffic source's page ("/" when there is none)."""
     return f"/sources/{source_id}" if source_id else HOME
+
+
+def source_from(source_id: int, integration_id: int) -> str:
+    """A traffic source's page, coming back from one of its integrations (its Settings link gets the focus)."""
+    return f"/sources/{source_id}?from={integration_id}"
+
+
+def integration(source_id: int, integration_id: int, tab: str = "connection") -> str:
+    """An integration's page at one of its tabs (INTEGRATION_TABS)."""
+    return f"/sources/{source_id}/integrations/{integration_id}/{tab if tab in INTEGRATION_TABS else 'connection'}"
 
 
 def login(next_path: str = "") -> str:

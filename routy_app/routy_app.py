@@ -12,6 +12,7 @@ from routy_app.logging_setup import configure_logging
 from routy_app.observability.metrics import HttpTiming
 from routy_app.ops.workers import check_workers
 from routy_app.pages.account import login_page, setup_page, users_page
+from routy_app.pages.integration import integration_page
 from routy_app.pages.notifications import notifications_page
 from routy_app.pages.source import source_page
 from routy_app.security import secure
@@ -19,10 +20,13 @@ from routy_app.services.lifespan import app_lifespan
 from routy_app.state.account import LoginState, UsersState
 from routy_app.state.auth import SessionBinding
 from routy_app.state.connect import ConnectState
+from routy_app.state.mappings import MappingsState, PushHistoryState
+from routy_app.state.metrics import MetricsState
 from routy_app.state.notifications import NotificationsState
 from routy_app.state.oneshot import PageLoadReset
 from routy_app.state.settings import SettingsState
 from routy_app.state.source import SourceState
+from routy_app.state.sync import SyncState
 
 configure_logging()
 try:
@@ -67,6 +71,20 @@ app = RoutyApp(
 SOURCE_LOADERS = [SourceState.load, ConnectState.on_page_load, SettingsState.on_page_load]
 app.add_page(source_page, route=routes.HOME, title="Routy Integrations", on_load=SOURCE_LOADERS)
 app.add_page(source_page, route=routes.SOURCE, title="Routy Integrations", on_load=SOURCE_LOADERS)
+app.add_page(
+    integration_page,
+    route=routes.INTEGRATION,
+    title="Integration · Routy",
+    on_load=[
+        SourceState.load,  # first: a signed-out browser goes to sign in, and comes back to this tab
+        ConnectState.on_page_load,
+        SettingsState.load_page,
+        SyncState.load_page,
+        MappingsState.load_page,
+        PushHistoryState.load_page,
+        MetricsState.load_page,
+    ],
+)
 app.add_page(login_page, route=routes.LOGIN, title="Sign in · Routy", on_load=LoginState.load_login)
 app.add_page(setup_page, route=routes.SETUP, title="Create the admin · Routy", on_load=LoginState.load_setup)
 app.add_page(users_page, route=routes.USERS, title="Users · Routy", on_load=UsersState.load)

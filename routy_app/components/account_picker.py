@@ -16,8 +16,18 @@ def _account_row(account) -> rx.Component:
             spacing="0",
         ),
         rx.cond(account.manager, rx.badge("Manager", color_scheme="violet", variant="soft")),
+        rx.cond(
+            account.status_label != "",
+            rx.badge(
+                account.status_label,
+                color_scheme=rx.cond(account.reason != "", "red", "amber"),
+                variant="soft",
+                class_name="account-status",
+            ),
+        ),
         align="center",
         spacing="3",
+        wrap="wrap",
     )
     return rx.cond(
         account.selectable,
@@ -26,9 +36,17 @@ def _account_row(account) -> rx.Component:
         ),
         rx.box(
             label,
+            rx.cond(
+                account.reason != "",
+                rx.text(account.reason, size="1", color_scheme="red", class_name="account-reason"),
+            ),
             padding_y="0.25em",
-            class_name="manager-row",
-            title="Manager accounts hold no campaigns: pick one of its clients",
+            padding_left=rx.cond(account.child, "1.5em", "0"),
+            class_name=rx.cond(account.manager, "manager-row", "blocked-account"),
+            title=rx.cond(
+                account.manager, "Manager accounts hold no campaigns: pick one of its clients", account.reason
+            ),
+            opacity=rx.cond(account.manager, "1", "0.7"),
         ),
     )
 
@@ -43,6 +61,17 @@ def account_picker() -> rx.Component:
                 ". Choose which account this traffic source pulls metrics from and pushes conversions to.",
                 size="2",
             ),
+            rx.cond(
+                ConnectState.searchable,
+                rx.input(
+                    placeholder="Search accounts by name or id",
+                    value=ConnectState.account_search,
+                    on_change=ConnectState.set_account_search,
+                    aria_label="Search accounts",
+                    margin_top="0.75em",
+                    width="100%",
+                ),
+            ),
             rx.box(
                 rx.cond(
                     ConnectState.picker_loading,
@@ -50,7 +79,7 @@ def account_picker() -> rx.Component:
                     rx.cond(
                         ConnectState.accounts.length() > 0,
                         rx.radio_group.root(
-                            rx.vstack(rx.foreach(ConnectState.accounts, _account_row), spacing="2"),
+                            rx.vstack(rx.foreach(ConnectState.shown_accounts, _account_row), spacing="2"),
                             value=ConnectState.selected_account,
                             on_change=ConnectState.choose_account,
                             id="account-choices",

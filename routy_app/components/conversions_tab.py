@@ -37,6 +37,10 @@ def _curl(key: rx.Var | str) -> rx.Component:
         language="bash",
         wrap_long_lines=True,
         width="100%",
+        # a phone: the block scrolls inside itself rather than widening the page
+        max_width="100%",
+        overflow_x="auto",
+        code_tag_props={"style": {"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}},
     )
 
 
@@ -93,7 +97,10 @@ def api_key_card() -> rx.Component:
             _curl("<your API key>"),
             spacing="3",
             width="100%",
-        )
+            min_width="0",
+        ),
+        width="100%",
+        min_width="0",
     )
 
 

@@ -1,4 +1,5 @@
-"""Settings → Metrics: tiles, a daily cost/clicks chart and a sortable drill-down table with CSV export."""
+"""An integration's Metrics tab: tiles, a daily chart and a sortable drill-down table with CSV export, showing
+the metrics the provider reports under its names (GA4: sessions, key events, revenue; metrics_view.layout)."""
 
 from __future__ import annotations
 
@@ -14,16 +15,41 @@ if TYPE_CHECKING:
 
     from routy_app.state.metrics import LevelOption
 
+# (metric, the column it sorts by, the TableRow field it shows)
 COLUMNS = (
-    ("Name", "name"),
-    ("Impressions", "impressions"),
-    ("Clicks", "clicks"),
-    ("CTR", "ctr"),
-    ("Cost", "cost_micros"),
-    ("CPC", "cpc_micros"),
-    ("Conversions", "conversions_micros"),
-    ("Cost / conv.", "cost_per_conversion_micros"),
+    ("impressions", "impressions", "impressions"),
+    ("clicks", "clicks", "clicks"),
+    ("ctr", "ctr", "ctr"),
+    ("cost", "cost_micros", "cost"),
+    ("cpc", "cpc_micros", "cpc"),
+    ("conversions", "conversions_micros", "conversions"),
+    ("value", "conversion_value_micros", "value"),
+    ("cost_per_conversion", "cost_per_conversion_micros", "cost_per_conversion"),
 )
+
+
+PRESETS = (
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+    ("90d", "90 days"),
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+)
+
+
+def _date_input(name: str, value) -> rx.Component:
+    """ISO dates (YYYY-MM-DD, UTC) like every other date of the app, not the browser's locale format."""
+    return rx.input(
+        type="text",
+        name=name,
+        id=f"metrics-{name}",
+        default_value=value,
+        key=value,
+        placeholder="YYYY-MM-DD",
+        max_length=10,
+        input_mode="numeric",
+        width="8.5em",
+    )
 
 
 def _tile(tile) -> rx.Component:
@@ -41,10 +67,12 @@ def _tile(tile) -> rx.Component:
 def _chart() -> rx.Component:
     return rx.box(
         rx.recharts.composed_chart(
-            rx.recharts.bar(data_key="cost", name="Cost", y_axis_id="cost", fill=rx.color("indigo", 8)),
+            rx.recharts.bar(
+                data_key=MetricsState.bar_key, name=MetricsState.bar_label, y_axis_id="cost", fill=rx.color("indigo", 8)
+            ),
             rx.recharts.line(
                 data_key="clicks",
-                name="Clicks",
+                name=MetricsState.line_label,
                 y_axis_id="clicks",
                 stroke=rx.color("amber", 9),
                 dot=False,
@@ -65,7 +93,7 @@ def _chart() -> rx.Component:
     )
 
 
-def _header(label: str, column: str) -> rx.Component:
+def _header(label, column: str) -> rx.Component:
     arrow = rx.cond(MetricsState.sort_by == column, rx.cond(MetricsState.descending, " ↓", " ↑"), "")
     return rx.table.column_header_cell(
         rx.button(label, arrow, variant="ghost", size="1", on_click=MetricsState.sort(column))
@@ -92,13 +120,11 @@ def _row(row) -> rx.Component:
     )
     return rx.table.row(
         rx.table.cell(name),
-        rx.table.cell(row.impressions),
-        rx.table.cell(row.clicks),
-        rx.table.cell(row.ctr),
-        rx.table.cell(row.cost),
-        rx.table.cell(row.cpc),
-        rx.table.cell(row.conversions),
-        rx.table.cell(row.cost_per_conversion),
+        rx.cond(MetricsState.detail_label != "", rx.table.cell(row.detail, class_name="breakdown-detail")),
+        *[
+            rx.cond(MetricsState.columns.contains(metric), rx.table.cell(getattr(row, field)))
+            for metric, _, field in COLUMNS
+        ],
         class_name="breakdown-row",
     )
 
@@ -129,39 +155,57 @@ def _breadcrumbs() -> rx.Component:
     )
 
 
+def _presets() -> rx.Component:
+    return rx.hstack(
+        rx.text("Range:", size="1", color_scheme="gray"),
+        *[
+            rx.button(
+                label, type="button", size="1", variant="soft", color_scheme="gray", on_click=MetricsState.preset(key)
+            )
+            for key, label in PRESETS
+        ],
+        spacing="2",
+        wrap="wrap",
+        align="center",
+        aria_label="Date presets",
+        role="group",
+    )
+
+
 def metrics_tab() -> rx.Component:
     return rx.vstack(
+        _presets(),
         rx.form(
             rx.hstack(
                 rx.vstack(
                     rx.el.label(rx.text("From", size="1"), html_for="metrics-start"),
-                    rx.input(
-                        type="date",
-                        name="start",
-                        id="metrics-start",
-                        default_value=MetricsState.start,
-                        key=MetricsState.start,
-                    ),
+                    _date_input("start", MetricsState.start),
                     spacing="1",
                 ),
                 rx.vstack(
                     rx.el.label(rx.text("To", size="1"), html_for="metrics-end"),
-                    rx.input(
-                        type="date", name="end", id="metrics-end", default_value=MetricsState.end, key=MetricsState.end
-                    ),
+                    _date_input("end", MetricsState.end),
                     spacing="1",
                 ),
                 rx.button("Apply", type="submit", variant="soft"),
                 rx.spacer(),
-                rx.link(
-                    rx.button("Export CSV", variant="outline", size="2"),
-                    href=MetricsState.export_url,
-                    is_external=False,
-                    download=True,
+                # A document load with `download`: routed inside the single-page app, the URL is a 404 page.
+                rx.button(
+                    rx.el.a(
+                        "Export CSV",
+                        href=MetricsState.export_url,
+                        download="",
+                        reload_document=True,
+                        id="metrics-export",
+                    ),
+                    as_child=True,
+                    variant="outline",
+                    size="2",
                 ),
                 align="end",
                 spacing="3",
                 width="100%",
+                wrap="wrap",
             ),
             on_submit=MetricsState.set_range,
             reset_on_submit=False,
@@ -174,16 +218,41 @@ def metrics_tab() -> rx.Component:
             MetricsState.empty_text != "",
             rx.callout(MetricsState.empty_text, icon="info", id="metrics-empty", width="100%"),
             rx.vstack(
+                rx.text(
+                    "Totals and chart: ",
+                    rx.cond(MetricsState.scope_label != "", MetricsState.scope_label, "the whole account"),
+                    size="1",
+                    color_scheme="gray",
+                    id="metrics-scope",
+                ),
                 rx.grid(
                     rx.foreach(MetricsState.tiles, _tile),
-                    columns=rx.breakpoints(initial="2", sm="4", md="7"),
+                    # as many columns as fit (at least 10em each): 7 tiles on a wide page, 3 for GA4, 2 on a phone
+                    grid_template_columns="repeat(auto-fill, minmax(10em, 1fr))",
                     spacing="2",
                     width="100%",
                 ),
                 _chart(),
                 _breadcrumbs(),
                 rx.table.root(
-                    rx.table.header(rx.table.row(*[_header(label, col) for label, col in COLUMNS])),
+                    rx.table.header(
+                        rx.table.row(
+                            _header("Name", "name"),
+                            rx.cond(
+                                MetricsState.detail_label != "",
+                                rx.table.column_header_cell(
+                                    rx.text(MetricsState.detail_label, size="1", weight="medium")
+                                ),
+                            ),
+                            *[
+                                rx.cond(
+                                    MetricsState.columns.contains(metric),
+                                    _header(MetricsState.labels[metric], sort),
+                                )
+                                for metric, sort, _ in COLUMNS
+                            ],
+                        )
+                    ),
                     rx.table.body(rx.foreach(MetricsState.rows, _row)),
                     size="1",
                     width="100%",

@@ -43,6 +43,22 @@ def provider_redirect() -> rx.Component:
     )
 
 
+def focus_returner() -> rx.Component:
+    """Back from an integration's page, the focus returns to the control that opened it (its card's
+    Settings link, marked data-focus-return by components/provider_card.py)."""
+    return rx.cond(
+        SourceState.focus_integration != 0,
+        rx.el.span(
+            hidden=True,
+            key=SourceState.focus_integration,
+            on_mount=[
+                rx.call_function("() => document.querySelector('[data-focus-return=\"true\"]')?.focus()"),
+                SourceState.focus_returned,
+            ],
+        ),
+    )
+
+
 def query_cleaner() -> rx.Component:
     """Drops the one-time OAuth query from the address bar, so a reload does not replay it."""
     return rx.cond(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from routy_app import styles
+from routy_app.components.admin_only import admin_button
 from routy_app.components.pager import pager
 from routy_app.services.catalog import PUSH_STATUS_COLORS
+from routy_app.state.auth import AuthState
 from routy_app.state.mappings import ANY_REASON, PUSH_PAGE_SIZE, MappingsState, PushHistoryState
 
 
@@ -21,14 +23,22 @@ def _mapping_row(row) -> rx.Component:
             rx.switch(
                 checked=row.enabled,
                 on_change=lambda v: MappingsState.toggle(row.id, v),
+                disabled=~AuthState.is_admin,
                 aria_label="Enabled " + row.event_type,
             )
         ),
         rx.table.cell(
             rx.hstack(
-                rx.button("Test push", size="1", variant="soft", on_click=MappingsState.open_test(row.id)),
-                rx.button(
-                    "Delete", size="1", variant="ghost", color_scheme="red", on_click=MappingsState.delete(row.id)
+                admin_button(
+                    "Test push", hint=False, size="1", variant="soft", on_click=MappingsState.open_test(row.id)
+                ),
+                admin_button(
+                    "Delete",
+                    hint=False,
+                    size="1",
+                    variant="ghost",
+                    color_scheme="red",
+                    on_click=MappingsState.delete(row.id),
                 ),
                 spacing="2",
             )
@@ -175,7 +185,7 @@ def mappings_tab() -> rx.Component:
                     ),
                 ),
                 rx.foreach(MappingsState.extra_fields, _extra_field),
-                rx.button("Add mapping", type="submit"),
+                admin_button("Add mapping", type="submit"),
                 align="end",
                 spacing="3",
                 wrap="wrap",
@@ -220,7 +230,7 @@ def _push_row(row) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row.status == "failed",
-                rx.button("Retry", size="1", variant="soft", on_click=PushHistoryState.retry(row.id)),
+                admin_button("Retry", hint=False, size="1", variant="soft", on_click=PushHistoryState.retry(row.id)),
             )
         ),
         class_name="push-row",
@@ -250,10 +260,12 @@ def push_history_tab() -> rx.Component:
                     on_change=PushHistoryState.set_reason_filter,
                 ),
             ),
-            rx.button("Push now", on_click=PushHistoryState.push_now, loading=PushHistoryState.pushing, variant="soft"),
+            admin_button(
+                "Push now", on_click=PushHistoryState.push_now, loading=PushHistoryState.pushing, variant="soft"
+            ),
             rx.cond(
                 PushHistoryState.failed_in_view > 0,
-                rx.button(
+                admin_button(
                     "Retry all failed (",
                     PushHistoryState.failed_in_view,
                     ")",

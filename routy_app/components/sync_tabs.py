@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 import reflex as rx
 
 from routy_app import styles
+from routy_app.components.admin_only import admin_button
 from routy_app.components.pager import pager
 from routy_app.services.integrations.sync_settings import DIRECTION_LABELS, SCHEDULES
 from routy_app.state.sync import HISTORY_PAGE_SIZE, SyncState
@@ -40,63 +41,65 @@ def sync_tab() -> rx.Component:
         SyncState.directions,
         lambda d: rx.select.item(rx.match(d, *[(k.value, v) for k, v in DIRECTION_LABELS.items()], d), value=d),
     )
-    return rx.vstack(
-        rx.form(
-            rx.vstack(
-                rx.hstack(
-                    rx.vstack(
-                        rx.text("Direction", size="2", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(aria_label="Direction", width=styles.WIDE_SELECT_WIDTH),
-                            rx.select.content(direction_items),
-                            name="direction",
-                            value=SyncState.direction,
-                            on_change=SyncState.set_direction,
-                        ),
-                        _error("direction"),
-                        spacing="1",
+    form = rx.form(
+        rx.vstack(
+            rx.hstack(
+                rx.vstack(
+                    rx.text("Direction", size="2", weight="medium"),
+                    rx.select.root(
+                        rx.select.trigger(aria_label="Direction", min_width=styles.WIDE_SELECT_WIDTH, max_width="100%"),
+                        rx.select.content(direction_items),
+                        name="direction",
+                        value=SyncState.direction,
+                        on_change=SyncState.set_direction,
                     ),
-                    rx.vstack(
-                        rx.text("Schedule", size="2", weight="medium"),
-                        rx.select.root(
-                            rx.select.trigger(aria_label="Schedule", width=styles.SELECT_WIDTH),
-                            rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
-                            name="schedule_minutes",
-                            value=SyncState.schedule_minutes,
-                            on_change=SyncState.set_schedule,
-                        ),
-                        _error("schedule_minutes"),
-                        spacing="1",
-                    ),
-                    spacing="5",
-                    wrap="wrap",
+                    _error("direction"),
+                    spacing="1",
                 ),
-                rx.hstack(
-                    _number(
-                        "Lookback days",
-                        "lookback_days",
-                        SyncState.lookback_days,
-                        "Recent days re-pulled each run (providers restate them).",
+                rx.vstack(
+                    rx.text("Schedule", size="2", weight="medium"),
+                    rx.select.root(
+                        rx.select.trigger(aria_label="Schedule", width=styles.SELECT_WIDTH),
+                        rx.select.content(*[rx.select.item(label, value=str(m)) for m, label in SCHEDULES]),
+                        name="schedule_minutes",
+                        value=SyncState.schedule_minutes,
+                        on_change=SyncState.set_schedule,
                     ),
-                    _number(
-                        "History window (days)",
-                        "history_days",
-                        SyncState.history_days,
-                        "How far back the first sync and Force Full Sync go.",
-                    ),
-                    spacing="5",
-                    wrap="wrap",
+                    _error("schedule_minutes"),
+                    spacing="1",
                 ),
-                rx.button("Save sync settings", type="submit", variant="soft"),
-                spacing="3",
+                spacing="5",
+                wrap="wrap",
             ),
-            on_submit=SyncState.save,
-            reset_on_submit=False,
+            rx.hstack(
+                _number(
+                    "Lookback days",
+                    "lookback_days",
+                    SyncState.lookback_days,
+                    "Recent days re-pulled each run (providers restate them).",
+                ),
+                _number(
+                    "History window (days)",
+                    "history_days",
+                    SyncState.history_days,
+                    "How far back the first sync and Force Full Sync go.",
+                ),
+                spacing="5",
+                wrap="wrap",
+            ),
+            admin_button("Save sync settings", type="submit", variant="soft"),
+            spacing="3",
         ),
+        on_submit=SyncState.save,
+        reset_on_submit=False,
+    )
+    return rx.vstack(
+        # Until this integration's values are loaded the form would show defaults (and lose what is typed).
+        rx.cond(SyncState.loaded, form, rx.hstack(rx.spinner(), rx.text("Loading…", size="2"), id="sync-loading")),
         rx.separator(size="4"),
         rx.hstack(
-            rx.button("Sync Now", on_click=_sync_now("manual"), loading=SyncState.running),
-            rx.button(
+            admin_button("Sync Now", on_click=_sync_now("manual"), loading=SyncState.running),
+            admin_button(
                 "Force Full Sync",
                 on_click=SyncState.set_confirm_full_open(True),
                 variant="outline",
@@ -105,18 +108,10 @@ def sync_tab() -> rx.Component:
             spacing="3",
         ),
         rx.cond(
-            SyncState.running,
+            SyncState.running | SyncState.other_running,
             rx.vstack(
                 rx.progress(value=SyncState.progress_percent, max=100, width="100%", aria_label="Sync progress"),
-                rx.text(
-                    "Pulling ",
-                    SyncState.progress_level,
-                    " level: ",
-                    SyncState.progress_rows,
-                    " rows so far",
-                    size="2",
-                    id="sync-progress",
-                ),
+                rx.text(SyncState.progress_text, size="2", id="sync-progress"),
                 width="100%",
                 spacing="1",
             ),
@@ -161,20 +156,33 @@ def sync_tab() -> rx.Component:
 
 def _history_row(run) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(run.started),
+        rx.table.cell(run.started, white_space="nowrap"),
         rx.table.cell(run.duration),
         rx.table.cell(run.kind, " · ", run.trigger),
         rx.table.cell(rx.badge(run.status, color_scheme=run.status_color, class_name="run-status")),
-        rx.table.cell(run.read),
-        rx.table.cell(run.inserted),
-        rx.table.cell(run.updated),
-        rx.table.cell(run.failed),
+        rx.table.cell(run.read_text),
+        rx.table.cell(run.inserted_text),
+        rx.table.cell(run.updated_text),
+        rx.table.cell(run.failed_text),
         rx.table.cell(
             rx.cond(
                 run.error != "",
-                rx.el.details(
-                    rx.el.summary(rx.cond(run.status == "interrupted", "Why", "Error")),
-                    rx.text(run.error, size="1", color_scheme="red", style={"white_space": "pre-wrap"}),
+                rx.vstack(
+                    rx.cond(
+                        run.status != "interrupted",
+                        rx.text(run.error_summary, size="1", color_scheme="red", class_name="run-error-summary"),
+                    ),
+                    rx.el.details(
+                        rx.el.summary(rx.cond(run.status == "interrupted", "Why", "Details")),
+                        rx.text(
+                            run.error,
+                            size="1",
+                            color_scheme="red",
+                            style={"white_space": "pre-wrap", "overflow_wrap": "anywhere"},
+                        ),
+                    ),
+                    spacing="1",
+                    max_width=styles.TEXT_CELL_WIDTH,
                 ),
                 "",
             )

@@ -14,8 +14,9 @@ from routy_app.state.account import LoginState, UsersState
 def _centered(*children: rx.Component) -> rx.Component:
     return rx.center(
         toast_relay(),
-        rx.card(rx.vstack(*children, spacing="4", width="100%"), width="380px", size="3"),
+        rx.card(rx.vstack(*children, spacing="4", width="100%"), width="100%", max_width="380px", size="3"),
         min_height="100vh",
+        padding="1em",
     )
 
 

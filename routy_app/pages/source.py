@@ -7,10 +7,10 @@ import reflex as rx
 from routy_app.components.account_picker import account_picker
 from routy_app.components.conversions_tab import conversions_tab
 from routy_app.components.layout import shell
-from routy_app.components.notices import provider_redirect, query_cleaner
+from routy_app.components.notices import focus_returner, provider_redirect, query_cleaner
 from routy_app.components.provider_card import provider_card
-from routy_app.components.settings_dialog import settings_dialog
 from routy_app.components.setup_form import setup_form
+from routy_app.state.auth import AuthState
 from routy_app.state.conversions import ConversionsState
 from routy_app.state.source import SourceState
 
@@ -42,6 +42,7 @@ def integrations_tab() -> rx.Component:
             id="provider-cards",
         ),
         provider_redirect(),
+        focus_returner(),
         query_cleaner(),
         spacing="4",
         width="100%",
@@ -54,7 +55,21 @@ def source_page() -> rx.Component:
             SourceState.not_found,
             rx.callout("This traffic source does not exist.", icon="triangle_alert", color_scheme="red"),
             rx.vstack(
-                rx.heading(SourceState.source_name, size="6", as_="h1"),
+                rx.hstack(
+                    rx.heading(SourceState.source_name, size="6", as_="h1"),
+                    rx.cond(
+                        AuthState.is_admin,
+                        rx.icon_button(
+                            rx.icon("pencil", size=14),
+                            variant="ghost",
+                            size="1",
+                            aria_label="Rename traffic source",
+                            on_click=SourceState.open_source_dialog("rename"),
+                        ),
+                    ),
+                    align="center",
+                    spacing="2",
+                ),
                 rx.tabs.root(
                     rx.tabs.list(
                         rx.tabs.trigger("Integrations", value="integrations"),
@@ -72,5 +87,4 @@ def source_page() -> rx.Component:
         ),
         account_picker(),
         setup_form(),
-        settings_dialog(),
     )

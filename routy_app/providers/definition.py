@@ -144,6 +144,21 @@ def pull_if_capable(creds: Credentials) -> bool:
     return True
 
 
+# The Metrics page's columns (and tiles), in order; a provider lists the ones it reports and may rename them.
+ALL_METRICS = ("impressions", "clicks", "ctr", "cost", "cpc", "conversions", "value", "cost_per_conversion")
+AD_NETWORK_METRICS = ("impressions", "clicks", "ctr", "cost", "cpc", "conversions", "cost_per_conversion")
+DEFAULT_METRIC_LABELS: Mapping[str, str] = {
+    "impressions": "Impressions",
+    "clicks": "Clicks",
+    "ctr": "CTR",
+    "cost": "Cost",
+    "cpc": "CPC",
+    "conversions": "Conversions",
+    "value": "Conversion value",
+    "cost_per_conversion": "Cost / conversion",
+}
+
+
 @dataclass(frozen=True)
 class ProviderDefinition:
     """Everything Routy knows about a provider before any call: the card, the forms, the rules, the limits."""
@@ -173,6 +188,9 @@ class ProviderDefinition:
     fixed_versions: tuple[tuple[str, str], ...] = ()  # (API, version) Routy fixes itself
     docs: tuple[DocLink, ...] = ()  # the provider's reference pages (docs/providers/<key>.md links the same)
     access_advice: str = ""  # what to do before access ends by itself (the expiring-access alert says it)
+    metrics: tuple[str, ...] = AD_NETWORK_METRICS  # the Metrics page's tiles and columns (ALL_METRICS names)
+    metric_labels: Mapping[str, str] = field(default_factory=dict)  # renames ("clicks" → "Sessions")
+    detail_label: str = ""  # a column beside the name, from the row's ad group name (GA4: source / medium)
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities

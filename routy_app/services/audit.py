@@ -51,6 +51,8 @@ class AuditAction(StrEnum):
     PASSWORD_RESET = "password_reset"
     SIGNED_IN = "signed_in"
     SIGNED_OUT = "signed_out"
+    SOURCE_CREATED = "source_created"
+    SOURCE_RENAMED = "source_renamed"
 
 
 @dataclass(frozen=True)

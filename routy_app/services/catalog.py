@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
 from routy_app import routes
 from routy_app.config import get_settings
-from routy_app.models import Integration, IntegrationStatus, TrafficSource, saved_id
+from routy_app.models import AuditEvent, Integration, IntegrationStatus, SyncRun, TrafficSource, saved_id
 from routy_app.providers import registry
 from routy_app.providers.definition import ProviderDefinition
 from routy_app.providers.versions import for_provider
+from routy_app.services.run_errors import ErrorSummary, summarise
+from routy_app.timeutil import utcnow
 
 NOT_CONNECTED = "not_connected"
 
@@ -78,6 +80,11 @@ class ProviderCard:
     last_error: str
     notice: str
     href: str  # the traffic source's page
+    settings_href: str = ""  # the integration's page ("" when not connected)
+    status_line: str = ""  # the card's one line under the badge: "Last synced 5 min ago", "Syncing…", …
+    syncing: bool = False
+    error_summary: str = ""  # the last error in one line ("" when none)
+    error_details: list[str] = field(default_factory=list)  # each distinct provider text, for Details
 
 
 def list_sources(session: Session) -> list[SourceItem]:
@@ -90,7 +97,7 @@ def cards_for_source(session: Session, source_id: int) -> list[ProviderCard]:
     integrations = {
         i.provider: i for i in session.exec(select(Integration).where(Integration.traffic_source_id == source_id)).all()
     }
-    return [_card(info, integrations.get(info.key), source_id) for info in registry.all_definitions()]
+    return [_card(session, info, integrations.get(info.key), source_id) for info in registry.all_definitions()]
 
 
 def card_of(session: Session, integration_id: int) -> ProviderCard | None:
@@ -99,15 +106,15 @@ def card_of(session: Session, integration_id: int) -> ProviderCard | None:
     info = registry.find(integration.provider) if integration else None
     if integration is None or info is None:
         return None
-    return _card(info, integration, integration.traffic_source_id)
+    return _card(session, info, integration, integration.traffic_source_id)
 
 
-def _card(info: ProviderDefinition, integration: Integration | None, source_id: int) -> ProviderCard:
+def _card(session: Session, info: ProviderDefinition, integration: Integration | None, source_id: int) -> ProviderCard:
     status = integration.status if integration else NOT_CONNECTED
     display = STATUS_DISPLAY[status]
-    account = ""
-    if integration and integration.account_id:
-        account = f"{integration.account_name or ''} ({integration.account_id})".strip()
+    line, syncing = _status_line(session, integration)
+    errors = _error_summary(info, integration)
+    account = account_label(integration.account_name, integration.account_id) if integration else ""
     return ProviderCard(
         key=info.key,
         name=info.name,
@@ -126,27 +133,82 @@ def _card(info: ProviderDefinition, integration: Integration | None, source_id: 
         last_error=(integration.last_error or "") if integration else "",
         notice=_notice(integration),
         href=routes.source(source_id),
+        settings_href=routes.integration(source_id, int(integration.id or 0)) if integration else "",
+        status_line=line,
+        syncing=syncing,
+        error_summary=errors.summary,
+        error_details=errors.details if errors.has_details else [],
     )
 
 
 def _notice(integration: Integration | None) -> str:
-    """The warning a card shows when the integration needs the user."""
+    """The warning a card shows when the integration needs the user (the provider's words are in
+    `error_summary` / `error_details`, shown once under it)."""
     if integration is None:
         return ""
     if integration.status == IntegrationStatus.RECONNECT_REQUIRED:
-        why = f" ({integration.last_error})" if integration.last_error else ""
         return (
-            f"Reconnection Required: the provider's authorisation expired or was revoked{why}. "
-            "Reconnect to resume syncing."
+            "Reconnection Required: the provider's authorisation expired or was revoked. Reconnect to resume syncing."
         )
     if integration.status == IntegrationStatus.NEEDS_ATTENTION:
-        return (
-            f"Needs attention: {integration.consecutive_failures} syncs failed in a row. "
-            f"Last error: {integration.last_error or 'unknown'}"
-        )
-    if integration.status == IntegrationStatus.PENDING_ACCOUNT:
-        return "Authorised. Pick the ad account to link to finish connecting."
-    return ""
+        return f"Needs attention: {integration.consecutive_failures} syncs failed in a row."
+    return ""  # Pending account selection: the card's status line says what to do
+
+
+def ago(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """ "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    seconds = max(0, int(((now or utcnow()) - value).total_seconds()))
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _clock(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """HH:MM UTC today, else the date too."""
+    now = now or utcnow()
+    return value.strftime("%H:%M UTC" if value.date() == now.date() else "%Y-%m-%d %H:%M UTC")
+
+
+def _status_line(session: Session, integration: Integration | None) -> tuple[str, bool]:
+    """The card's one status line, and whether a pull is running now (whoever started it)."""
+    if integration is None:
+        return "Not connected yet.", False
+    status = integration.status
+    if status == IntegrationStatus.PENDING_ACCOUNT:
+        return "Authorised: pick the ad account to link to finish connecting.", False
+    running = session.exec(
+        select(SyncRun)
+        .where(SyncRun.integration_id == integration.id, SyncRun.status == "running", SyncRun.kind == "pull")
+        .order_by(SyncRun.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if running is not None:
+        rows = f" {running.records_read:,} rows so far" if running.records_read else ""
+        return f"Syncing…{rows}", True
+    if status == IntegrationStatus.RECONNECT_REQUIRED:
+        return f"Reconnection required since {_clock(integration.updated_at)}", False
+    if status == IntegrationStatus.PAUSED:
+        event = session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.integration_id == integration.id, AuditEvent.action == "paused")
+            .order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
+        ).first()
+        if event is None:
+            return "Paused", False
+        return f"Paused by {event.user_email or 'Routy'} at {_clock(event.at)}", False
+    if integration.last_success_at is not None:
+        return f"Last synced {ago(integration.last_success_at)}", False
+    return "Waiting for the first sync.", False
+
+
+def _error_summary(info: ProviderDefinition, integration: Integration | None) -> ErrorSummary:
+    if integration is None or not integration.last_error or integration.status == IntegrationStatus.PENDING_ACCOUNT:
+        return summarise("", {})
+    labels = {str(level): label for level, label in info.level_labels.items()}
+    return summarise(integration.last_error, labels, at=integration.last_sync_at or integration.updated_at)
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -158,6 +220,7 @@ class ConnectionDetails:
     """Everything the Settings → Connection tab shows (display-ready strings, no secrets)."""
 
     integration_id: int
+    source_id: int
     provider: str
     provider_name: str
     auth: str
@@ -180,6 +243,11 @@ class ConnectionDetails:
     notice_color: str  # the Connection tab's notice: red when only reconnecting helps
     reconnect_label: str  # the OAuth button: Reconnect, or Refresh Auth / Reconnect
     reconnect_color: str
+    error_summary: str = ""  # last_error in one line
+    error_details: list[str] = field(default_factory=list)  # its distinct provider texts
+    status_line: str = ""
+    account_label: str = ""
+    failures_text: str = ""  # "2", or what stopped syncing when failures are not what counts
 
 
 def connection_details(session: Session, integration_id: int) -> ConnectionDetails | None:
@@ -190,8 +258,10 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
     display = STATUS_DISPLAY[integration.status]
     label, color = display.label, display.color
     lost = integration.status == IntegrationStatus.RECONNECT_REQUIRED
+    errors = _error_summary(info, integration)
     return ConnectionDetails(
         integration_id=saved_id(integration),
+        source_id=integration.traffic_source_id,
         provider=integration.provider,
         provider_name=info.name,
         auth=info.auth.value,
@@ -207,13 +277,24 @@ def connection_details(session: Session, integration_id: int) -> ConnectionDetai
         consecutive_failures=integration.consecutive_failures,
         last_error=integration.last_error or "",
         notice=_notice(integration),
-        token_expires=_when(integration.token_expires_at) if integration.token_expires_at else "does not expire",
+        token_expires=(
+            "no longer valid: reconnect"
+            if lost
+            else "expires " + _when(integration.token_expires_at)
+            if integration.token_expires_at
+            else "does not expire"
+        ),
         connected_since=_when(integration.created_at),
         can_pause=integration.status in (IntegrationStatus.ACTIVE, IntegrationStatus.NEEDS_ATTENTION),
         can_resume=integration.status == IntegrationStatus.PAUSED,
         notice_color="red" if lost else "orange",
         reconnect_label="Reconnect" if lost else "Refresh Auth / Reconnect",
         reconnect_color="red" if lost else "indigo",
+        error_summary=errors.summary,
+        error_details=errors.details,
+        status_line=_status_line(session, integration)[0],
+        account_label=account_label(integration.account_name, integration.account_id),
+        failures_text="syncing stopped until you reconnect" if lost else f"{integration.consecutive_failures:,}",
     )
 
 
@@ -288,7 +369,28 @@ def activity(session: Session, integration_id: int, limit: int = 10) -> list[Act
     ][:limit]
     return [
         ActivityRow(
-            when=_when(e.at), who=e.user_email or "system", action=e.action.replace("_", " "), detail=e.detail or ""
+            when=_when(e.at),
+            who=e.user_email or "system",
+            action=e.action.replace("_", " "),
+            detail=_readable_detail(e.detail or ""),
         )
         for e in events
     ]
+
+
+def _readable_detail(detail: str) -> str:
+    """An audit detail that is a provider's key reads as its name ("Google Ads", not the registry key)."""
+    info = registry.find(detail.strip())
+    return info.name if info is not None else detail
+
+
+def account_label(name: str | None, account_id: str | None) -> str:
+    """ "Shop (123)"; the id once when the name is the id or already shows it."""
+    name, account_id = (name or "").strip(), (account_id or "").strip()
+    if not account_id:
+        return name
+    if not name or name == account_id:
+        return account_id
+    if account_id in name:
+        return name
+    return f"{name} ({account_id})"

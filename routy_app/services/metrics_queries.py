@@ -45,6 +45,7 @@ class DayPoint:
     date: dt.date
     cost_micros: int
     clicks: int
+    value_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class BreakdownRow:
     ctr: float
     cpc_micros: int | None
     cost_per_conversion_micros: int | None
+    ad_group_name: str = ""  # GA4 keeps the source / medium there at campaign level
 
 
 @dataclass(frozen=True)
@@ -118,29 +120,25 @@ def _sums() -> list[Label[Any]]:
     ]
 
 
-def _scope(
-    integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None
+def _scope_where(
+    integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None
 ) -> list[ColumnElement[bool]]:
-    """The rows whose sums are the totals of what the table shows: the account's (campaign level), or,
-    drilled down, the one campaign's or ad group's own row. A parent's own row, not the sum of its
-    children: keywords, say, carry only the keyword-matched part of an ad group's traffic."""
-    within = within or {}
-    for key in within:
+    """The rows that total a drill-down scope once: the account (campaign rows), one campaign (its
+    campaign row) or one ad group (its ad group row); never several levels at once."""
+    scope = scope or {}
+    for key in scope:
         if key not in PARENT_FILTERS:
             raise ValueError(f"cannot filter by {key!r}")
-    if within.get("ad_group_id"):
-        return [*_where(integration_id, "ad_group", start, end), T.ad_group_id == within["ad_group_id"]]
-    if within.get("campaign_id"):
-        return [*_where(integration_id, TOTALS_LEVEL, start, end), T.campaign_id == within["campaign_id"]]
-    return _where(integration_id, TOTALS_LEVEL, start, end)
+    level = "ad_group" if scope.get("ad_group_id") else TOTALS_LEVEL
+    return [*_where(integration_id, level, start, end), *(T[k] == v for k, v in scope.items() if v)]
 
 
 def summary(
-    session: Session, integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None = None
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
 ) -> Summary:
-    """Totals for the date range (inclusive): the account's, or the drilled-into campaign's or ad group's."""
+    """Totals for the date range (inclusive): the account's, or the drill-down scope's (`_scope_where`)."""
     row = session.execute(
-        select(*_sums(), func.max(T.currency).label("currency")).where(*_scope(integration_id, start, end, within))
+        select(*_sums(), func.max(T.currency).label("currency")).where(*_scope_where(integration_id, start, end, scope))
     ).one()
     imp, clicks, cost, conv, value = (
         int(row.impressions),
@@ -163,18 +161,18 @@ def summary(
 
 
 def daily_series(
-    session: Session, integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None = None
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
 ) -> list[DayPoint]:
-    """Cost and clicks per day of the same scope as `summary` (days without rows are absent)."""
+    """Cost and clicks per day of the account or drill-down scope (days without rows are absent)."""
     rows = session.execute(
-        select(T.date, func.sum(T.cost_micros), func.sum(T.clicks))
-        .where(*_scope(integration_id, start, end, within))
+        select(T.date, func.sum(T.cost_micros), func.sum(T.clicks), func.sum(T.conversion_value_micros))
+        .where(*_scope_where(integration_id, start, end, scope))
         .group_by(T.date)
         .order_by(T.date)
     ).all()
     return [
-        DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0))
-        for d, c, k in rows
+        DayPoint(d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), int(c or 0), int(k or 0), int(v or 0))
+        for d, c, k, v in rows
     ]
 
 
@@ -196,6 +194,7 @@ def _breakdown_query(
             func.max(T[name_col]).label("name"),
             func.max(T.campaign_id).label("campaign_id"),
             func.max(T.ad_group_id).label("ad_group_id"),
+            func.max(T.ad_group_name).label("ad_group_name"),
             *sums,
         )
         .where(*conditions)
@@ -268,6 +267,7 @@ def _row(r: Any) -> BreakdownRow:
         ctr=(clicks / imp) if imp else 0.0,
         cpc_micros=_ratio(cost, clicks),
         cost_per_conversion_micros=_per_conversion(cost, conv),
+        ad_group_name=str(getattr(r, "ad_group_name", "") or ""),
     )
 
 

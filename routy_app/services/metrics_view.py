@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from routy_app.models import Direction, Integration
 from routy_app.providers import registry
-from routy_app.providers.definition import Capability
+from routy_app.providers.definition import AD_NETWORK_METRICS, ALL_METRICS, DEFAULT_METRIC_LABELS, Capability
 from routy_app.services import metrics_queries as mq
 from routy_app.services import scheduler
 from routy_app.services.pull import clock as pull_clock
@@ -42,6 +42,36 @@ class ChartPoint:
     date: str
     cost: float  # chart axis values only; stored money stays integer micros
     clicks: int
+    value: float = 0.0  # conversion value (GA4: revenue)
+
+
+@dataclass(frozen=True)
+class MetricsLayout:
+    """Which metrics a provider reports, under which names, and what the chart draws."""
+
+    columns: list[str]  # ALL_METRICS names, in order
+    labels: dict[str, str]  # every ALL_METRICS name → its label for this provider
+    detail_label: str  # a column beside the name ("" for none)
+    bar_key: str  # ChartPoint field drawn as bars: cost, or value when the provider has no cost
+    bar_label: str
+    line_label: str
+    default_sort: str  # a metrics_queries.SORTABLE key this provider has
+
+
+def layout(provider: str) -> MetricsLayout:
+    definition = registry.find(provider)
+    columns = [m for m in (definition.metrics if definition else AD_NETWORK_METRICS) if m in ALL_METRICS]
+    labels = {**DEFAULT_METRIC_LABELS, **(dict(definition.metric_labels) if definition else {})}
+    bar = "cost" if "cost" in columns else "value"
+    return MetricsLayout(
+        columns=columns,
+        labels=labels,
+        detail_label=definition.detail_label if definition else "",
+        bar_key=bar,
+        bar_label=labels[bar],
+        line_label=labels["clicks"],
+        default_sort="cost_micros" if "cost" in columns else "clicks",
+    )
 
 
 @dataclass(frozen=True)
@@ -57,6 +87,8 @@ class TableRow:
     cpc: str
     conversions: str
     cost_per_conversion: str
+    value: str = ""
+    detail: str = ""  # the provider's second name column (MetricsLayout.detail_label)
 
 
 def level_labels(provider: str) -> dict[str, str]:
@@ -74,28 +106,38 @@ def tiles(
     start: dt.date,
     end: dt.date,
     currency: str,
-    within: dict[str, str] | None = None,
+    scope: dict[str, str] | None = None,
+    provider: str = "",
 ) -> list[Tile]:
-    """The totals above the table: the account's, or the drilled-into campaign's or ad group's."""
-    s = mq.summary(session, integration_id, start, end, within)
+    """The summary tiles of the metrics the provider reports (every ad-network one when none is named)."""
+    s = mq.summary(session, integration_id, start, end, scope)
     cur = s.currency or currency
-    return [
-        Tile("Impressions", f"{s.impressions:,}"),
-        Tile("Clicks", f"{s.clicks:,}"),
-        Tile("Cost", money(s.cost_micros, cur)),
-        Tile("CTR", f"{s.ctr * 100:.2f} %"),
-        Tile("CPC", money(s.cpc_micros, cur)),
-        Tile("Conversions", count(s.conversions_micros)),
-        Tile("Cost / conversion", money(s.cost_per_conversion_micros, cur)),
-    ]
+    shown = layout(provider)
+    values = {
+        "impressions": f"{s.impressions:,}",
+        "clicks": f"{s.clicks:,}",
+        "cost": money(s.cost_micros, cur),
+        "ctr": f"{s.ctr * 100:.2f} %",
+        "cpc": money(s.cpc_micros, cur),
+        "conversions": count(s.conversions_micros),
+        "value": money(s.conversion_value_micros, cur),
+        "cost_per_conversion": money(s.cost_per_conversion_micros, cur),
+    }
+    order = ("impressions", "clicks", "cost", "ctr", "cpc", "conversions", "value", "cost_per_conversion")
+    return [Tile(shown.labels[m], values[m]) for m in order if m in shown.columns]
 
 
 def chart(
-    session: Session, integration_id: int, start: dt.date, end: dt.date, within: dict[str, str] | None = None
+    session: Session, integration_id: int, start: dt.date, end: dt.date, scope: dict[str, str] | None = None
 ) -> list[ChartPoint]:
     return [
-        ChartPoint(p.date.isoformat(), float(Decimal(p.cost_micros) / 1_000_000), p.clicks)
-        for p in mq.daily_series(session, integration_id, start, end, within)
+        ChartPoint(
+            p.date.isoformat(),
+            float(Decimal(p.cost_micros) / 1_000_000),
+            p.clicks,
+            float(Decimal(p.value_micros) / 1_000_000),
+        )
+        for p in mq.daily_series(session, integration_id, start, end, scope)
     ]
 
 
@@ -128,6 +170,8 @@ def table(
             cpc=money(r.cpc_micros, currency),
             conversions=count(r.conversions_micros),
             cost_per_conversion=money(r.cost_per_conversion_micros, currency),
+            value=money(r.conversion_value_micros, currency),
+            detail=r.ad_group_name if level == "campaign" else "",
         )
         for r in result.rows
     ]

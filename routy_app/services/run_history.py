@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from routy_app.models import SyncRun
+from routy_app.models import Integration, SyncRun
 from routy_app.providers import registry
 from routy_app.services.catalog import RUN_STATUS_COLORS
+from routy_app.services.run_errors import summarise
 from routy_app.timeutil import utcnow
 
 TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test", "resume": "Resume"}
@@ -30,6 +31,11 @@ class RunRow:
     failed: int
     level: str
     error: str
+    read_text: str = ""  # the counts as the rest of the app writes numbers: 203,400
+    inserted_text: str = ""
+    updated_text: str = ""
+    failed_text: str = ""
+    error_summary: str = ""  # the error in one line (services/run_errors.py); `error` keeps every word
 
 
 def _duration(run: SyncRun) -> str:
@@ -43,6 +49,9 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
     total = int(
         session.exec(select(func.count()).select_from(SyncRun).where(SyncRun.integration_id == integration_id)).one()
     )
+    integration = session.get(Integration, integration_id)
+    definition = registry.find(integration.provider) if integration else None
+    labels = {str(k): v for k, v in definition.level_labels.items()} if definition else {}
     runs = session.exec(
         select(SyncRun)
         .where(SyncRun.integration_id == integration_id)
@@ -64,9 +73,15 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
             updated=r.records_updated,
             failed=r.records_failed,
             level=r.progress_level or "",
-            error=r.error or "",
+            error="\n".join(summary.details) if summary.details else "",
+            read_text=f"{r.records_read:,}",
+            inserted_text=f"{r.records_inserted:,}",
+            updated_text=f"{r.records_updated:,}",
+            failed_text=f"{r.records_failed:,}",
+            error_summary=summary.summary,
         )
         for r in runs
+        for summary in [summarise(r.error or "", labels, at=r.finished_at or r.started_at)]
     ]
     return rows, total
 
@@ -78,6 +93,15 @@ def level_percent(provider: str, level: str | None) -> int:
     if level is None or level not in levels:
         return 0
     return int(100 * levels.index(level) / len(levels))
+
+
+def progress_text(provider: str, level: str | None, rows: int) -> str:
+    """Sync Now's progress line: "Starting…", then "Pulling ad groups: 1,234 rows so far"."""
+    definition = registry.find(provider)
+    if level is None or definition is None or level not in definition.levels:
+        return f"Starting: {rows:,} rows so far"
+    label = str(definition.level_labels.get(level, level)).lower()
+    return f"Pulling {label}: {rows:,} rows so far"
 
 
 def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:

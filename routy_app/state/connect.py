@@ -15,7 +15,7 @@ from routy_app.providers.errors import ProviderError
 from routy_app.services import catalog, integrations
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
-from routy_app.state import toast
+from routy_app.state import reading, toast
 from routy_app.state.auth import actor, current_user, refusal, session_id
 from routy_app.state.source import SourceState
 
@@ -70,6 +70,11 @@ class AccountRow:
     manager: bool
     child: bool
     selectable: bool
+    status_label: str = ""
+    reason: str = ""
+
+
+SEARCH_FROM = 10  # the picker gets a search box once there are more accounts than this
 
 
 class ConnectState(rx.State):
@@ -82,6 +87,19 @@ class ConnectState(rx.State):
     picker_error: str = ""
     accounts: rx.Field[list[AccountRow]] = rx.field(default_factory=list)
     selected_account: str = ""
+    account_search: str = ""
+
+    @rx.var
+    def shown_accounts(self) -> list[AccountRow]:
+        """The accounts matching the search box (by name or id)."""
+        needle = self.account_search.strip().lower()
+        if not needle:
+            return self.accounts
+        return [a for a in self.accounts if needle in a.name.lower() or needle in a.id.lower()]
+
+    @rx.var
+    def searchable(self) -> bool:
+        return len(self.accounts) > SEARCH_FROM
 
     setup_open: bool = False
     setup_provider: str = ""
@@ -145,20 +163,20 @@ class ConnectState(rx.State):
         self.redirecting = self.redirect_url = ""
         self.picker_open = self.setup_open = False
         params = self.router.page.params
-        integration_id = str(params.get("integration", ""))
-        if not params.get("connected") or not integration_id.isdigit() or current_user(self) is None:
+        integration_id = reading.url_id(params.get("integration", ""))
+        if not params.get("connected") or not integration_id or current_user(self) is None:
             return None
         with session_scope() as session:
-            card = catalog.card_of(session, int(integration_id))
+            card = catalog.card_of(session, integration_id)
         if card is None or card.href != routes.source(self._page_source_id()):
             return None  # not this page's integration
         if card.status == IntegrationStatus.PENDING_ACCOUNT:
-            return ConnectState.open_picker(int(integration_id))
+            return ConnectState.open_picker(integration_id)
         return toast.success(f"{card.name} is reconnected and active again.")
 
     def _page_source_id(self) -> int | None:
         raw = str(self.router.page.params.get("source_id", ""))
-        return int(raw) if raw.isdigit() else ensure_default_source()
+        return reading.url_id(raw) or ensure_default_source()
 
     # ------------------------------------------------------------ account picker
 
@@ -175,7 +193,7 @@ class ConnectState(rx.State):
         self.picker_provider_name = card.name
         self.picker_integration_id = integration_id
         self.picker_open, self.picker_loading, self.picker_error = True, True, ""
-        self.accounts, self.selected_account = [], ""
+        self.accounts, self.selected_account, self.account_search = [], "", ""
         yield
         try:
             choices = await integrations.list_account_choices(default_hub(), integration_id)
@@ -193,6 +211,8 @@ class ConnectState(rx.State):
                 manager=c.manager,
                 child=bool(c.parent_id),
                 selectable=c.selectable,
+                status_label=c.status_label,
+                reason=c.reason,
             )
             for c in choices
         ]
@@ -204,6 +224,10 @@ class ConnectState(rx.State):
     def set_picker_open(self, value: bool) -> None:
         """Closing without a choice leaves the card at Pending account selection (tokens kept)."""
         self.picker_open = value
+
+    @rx.event
+    def set_account_search(self, value: str) -> None:
+        self.account_search = str(value)[:200]
 
     @rx.event
     def choose_account(self, account_id: str) -> None:

@@ -100,6 +100,14 @@ class MappingsState(rx.State):
         ]
 
     @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return MappingsState.on_tab(str(self.router.page.params.get("tab", "")))
+
+    @rx.event
     def on_tab(self, tab: str):
         return MappingsState.load if tab == "mappings" else None
 
@@ -238,7 +246,7 @@ class PushHistoryState(rx.State):
     status_filter: str = "all"
     reason_filter: str = ANY_REASON
     reasons: rx.Field[list[ReasonOption]] = rx.field(default_factory=list)
-    failed_in_view: int = 0  # what "Retry all failed" would queue again
+    failed_in_view: rx.Field[int] = rx.field(0)  # what "Retry all failed" would queue again
     pushing: bool = False
     last_result: str = ""
 
@@ -266,6 +274,14 @@ class PushHistoryState(rx.State):
                 if self.status_filter in ("all", "failed")
                 else 0
             )
+
+    @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return PushHistoryState.on_tab(str(self.router.page.params.get("tab", "")))
 
     @rx.event
     def on_tab(self, tab: str):

@@ -57,14 +57,34 @@ class MetricsState(rx.State):
     campaign_id: str = ""
     ad_group_id: str = ""
     sort_by: str = "cost_micros"
+    # What this provider reports (metrics_view.layout): columns, their labels, the chart's series.
+    columns: rx.Field[list[str]] = rx.field(default_factory=list)
+    labels: dict[str, str] = {}
+    detail_label: str = ""
+    bar_key: str = "cost"
+    bar_label: str = "Cost"
+    line_label: str = "Clicks"
     descending: bool = True
     empty_text: str = ""
     export_url: str = ""
     _provider: str = ""
     _currency: str = ""
 
+    @rx.var
+    def scope_label(self) -> str:
+        """What the tiles and chart total: the drilled-into campaign or ad group ("" for the account)."""
+        return self.crumbs[-1].label if self.crumbs else ""
+
     async def _integration_id(self) -> int:
         return await reading.integer(self, SettingsState.integration_id)
+
+    @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        return MetricsState.on_tab(str(self.router.page.params.get("tab", "")))
 
     @rx.event
     def on_tab(self, tab: str):
@@ -77,7 +97,7 @@ class MetricsState(rx.State):
         today = dt.datetime.now(dt.UTC).date()
         self.start, self.end = (today - dt.timedelta(days=DEFAULT_DAYS - 1)).isoformat(), today.isoformat()
         self.level, self.campaign_id, self.ad_group_id, self.crumbs, self.page = "campaign", "", "", [], 1
-        self.sort_by, self.descending, self.range_error = "cost_micros", True, ""
+        self.sort_by, self.descending, self.range_error = "", True, ""  # "": the provider's default
         self._refresh(await self._integration_id())
         return None
 
@@ -109,6 +129,11 @@ class MetricsState(rx.State):
             if found is None:
                 return
             self._provider, self._currency = found.provider, found.currency
+            shown = metrics_view.layout(self._provider)
+            self.columns, self.labels, self.detail_label = shown.columns, shown.labels, shown.detail_label
+            self.bar_key, self.bar_label, self.line_label = shown.bar_key, shown.bar_label, shown.line_label
+            if not self.sort_by:
+                self.sort_by = shown.default_sort
             labels = metrics_view.level_labels(self._provider)
             self.level_label = labels[self.level]
             self.child_options = [
@@ -116,10 +141,12 @@ class MetricsState(rx.State):
             ]
             siblings = metrics_view.child_levels(self._provider, "ad_group") if self.level in ("ad", "keyword") else []
             self.sibling_options = [LevelOption(c, labels[c]) for c in siblings] if len(siblings) > 1 else []
-            within = self._parent()
-            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, within)
-            points = metrics_view.chart(session, integration_id, start, end, within)
-            self.points = [dataclasses.asdict(p) for p in points]
+            # Tiles and chart total what the table is drilled into (a campaign, an ad group), not the account.
+            scope = self._parent()
+            self.tiles = metrics_view.tiles(session, integration_id, start, end, self._currency, scope, self._provider)
+            self.points = [
+                dataclasses.asdict(p) for p in metrics_view.chart(session, integration_id, start, end, scope)
+            ]
             self.rows, self.total_rows = metrics_view.table(
                 session,
                 integration_id,
@@ -151,6 +178,24 @@ class MetricsState(rx.State):
     async def set_range(self, form: dict):
         self.start, self.end, self.page = str(form.get("start", "")), str(form.get("end", "")), 1
         self._refresh(await self._integration_id())
+
+    @rx.event
+    async def preset(self, key: str):
+        """7, 30 or 90 days up to today (UTC), this month, or last month."""
+        today = dt.datetime.now(dt.UTC).date()
+        days = {"7d": 7, "30d": 30, "90d": 90}
+        if key in days:
+            start, end = today - dt.timedelta(days=days[key] - 1), today
+        elif key == "this_month":
+            start, end = today.replace(day=1), today
+        elif key == "last_month":
+            end = today.replace(day=1) - dt.timedelta(days=1)
+            start = end.replace(day=1)
+        else:
+            return toast.error("That date range does not exist.")
+        self.start, self.end, self.page = start.isoformat(), end.isoformat(), 1
+        self._refresh(await self._integration_id())
+        return None
 
     @rx.event
     async def sort(self, column: str):

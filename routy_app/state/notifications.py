@@ -17,7 +17,7 @@ from routy_app.services.alerts.channels import ChannelProblem
 from routy_app.services.alerts.evaluator import send_test
 from routy_app.services.alerts.job import default_transport, kick
 from routy_app.services.audit import AuditAction
-from routy_app.state import toast
+from routy_app.state import reading, toast
 from routy_app.state.auth import AuthState, audit_log, current_user, refusal, resolve_user, sign_in_redirect
 from routy_app.state.source import SourceState
 from routy_app.timeutil import utcnow
@@ -57,7 +57,7 @@ class NotificationsState(rx.State):
             self.problems = views.delivery_problems(session)
 
     def _load_rules(self) -> None:
-        source_id = int(self.rule_source) if self.rule_source.isdigit() else 0
+        source_id = reading.url_id(self.rule_source)
         with session_scope() as session:
             chosen = rules.rules_for_source(session, source_id)
         self.rule_rows = views.rule_rows(chosen)
@@ -243,7 +243,7 @@ class NotificationsState(rx.State):
     def save_rules(self, form_data: dict):
         if (denied := refusal(self, "change alerts")) is not None:
             return denied
-        if not self.rule_source.isdigit():
+        if not reading.url_id(self.rule_source):
             return toast.error("Choose a traffic source first.")
         try:
             parsed = rules.parse_form(self.rule_enabled, {k: str(v) for k, v in form_data.items()})

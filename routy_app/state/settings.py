@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import reflex as rx
 
+from routy_app import routes
 from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
 from routy_app.services import catalog, doctor, integrations, push
 from routy_app.services.alerts import views as alert_views
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem
-from routy_app.state import toast
+from routy_app.state import reading, toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
 
@@ -37,13 +38,21 @@ CHECK_DISPLAY = {
 }
 
 
-TABS = ("connection", "sync", "history", "mappings", "push", "metrics")  # the dialog's tabs
+def _param_int(value: object) -> int:
+    return reading.url_id(value)
 
 
 class SettingsState(rx.State):
+    """One integration's page (/sources/{id}/integrations/{integration_id}/{tab}) and its Connection tab.
+
+    `open` says that page is showing (tab states stop watching when it is not).
+    """
+
     open: bool = False
+    not_found: bool = False
     tab: str = "connection"
     integration_id: int = 0
+    source_href: str = ""
     details: catalog.ConnectionDetails | None = None
     activity: rx.Field[list[catalog.ActivityRow]] = rx.field(default_factory=list)
     testing: bool = False
@@ -71,36 +80,40 @@ class SettingsState(rx.State):
         return self.details is not None
 
     @rx.event
-    def open_for(self, integration_id: int):
-        if current_user(self) is None:
-            return rx.redirect("/login")
-        if isinstance(integration_id, bool) or not isinstance(integration_id, int) or not 0 < integration_id < 2**63:
-            return toast.error("This integration no longer exists.")  # only a crafted event sends such an id
-        self.integration_id, self.tab, self.test_message = integration_id, "connection", ""
-        self.setup_checks, self.setup_summary = [], ""
-        if not self._load():
-            return toast.error("This integration no longer exists.")
-        self.open = True
+    def on_page_load(self) -> None:
+        """A source page: no integration page is showing."""
+        self.open = self.confirm_open = False
 
     @rx.event
-    def on_page_load(self) -> None:
-        """A page load starts with the dialog closed."""
-        self.open = self.confirm_open = False
+    def load_page(self) -> None:
+        """The integration page's loader: which integration and tab the URL names (SourceState.load,
+        before this, sends a signed-out browser to sign in and back here)."""
+        params = self.router.page.params
+        source_id, integration_id = _param_int(params.get("source_id")), _param_int(params.get("integration_id"))
+        tab = str(params.get("tab", ""))
+        self.confirm_open, self.open = False, False
+        if current_user(self) is None:
+            return
+        if integration_id != self.integration_id:
+            self.test_message, self.setup_checks, self.setup_summary = "", [], ""
+        self.integration_id, self.tab = integration_id, tab if tab in routes.INTEGRATION_TABS else "connection"
+        self.source_href = routes.source_from(source_id, integration_id)
+        found = self._load()
+        self.not_found = not found or self.details is None or self.details.source_id != source_id
+        self.open = not self.not_found
+
+    @rx.event
+    def go_tab(self, tab: str):
+        """A tab of the page is a URL of its own: reload, back and forward land on it."""
+        if tab not in routes.INTEGRATION_TABS or self.details is None or tab == self.tab:
+            return None  # the same tab twice (a click, then its focus) is one history entry
+        self.tab = tab
+        return rx.redirect(routes.integration(self.details.source_id, self.integration_id, tab))
 
     @rx.event
     def reload(self) -> None:
         if current_user(self) is not None:
             self._load()
-
-    @rx.event
-    def set_open(self, value: bool) -> None:
-        self.open = value
-
-    @rx.event
-    def set_tab(self, value: str) -> None:
-        """The tab shown; each tab's state loads its own data (its `on_tab`, bound beside this one)."""
-        if value in TABS:
-            self.tab = value
 
     @rx.event
     async def test_connection(self):
@@ -201,6 +214,6 @@ class SettingsState(rx.State):
             yield toast.error(exc.message)
             return
         self.busy, self.confirm_open, self.open = False, False, False
-        self.details = None
-        yield SourceState.refresh_cards
+        source_href, self.details = self.source_href, None
+        yield rx.redirect(source_href)
         yield toast.success(message)

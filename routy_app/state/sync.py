@@ -36,6 +36,9 @@ class SyncState(rx.State):
     progress_level: str = ""
     progress_rows: int = 0
     progress_percent: int = 0
+    progress_text: str = ""
+    other_running: bool = False  # a run this tab did not start is under way (watch_other_run)
+    loaded: bool = False  # the Sync form holds this integration's values (not the defaults)
     last_result: str = ""
     last_result_ok: bool = True
     confirm_full_open: bool = False
@@ -51,10 +54,19 @@ class SyncState(rx.State):
         return await reading.integer(self, SettingsState.integration_id)
 
     @rx.event
+    def load_page(self):
+        """The integration page's loader for this tab's data (the tab is in the URL). Signed out, it
+        does nothing: SourceState.load sends the browser to sign in and back to this tab."""
+        if current_user(self) is None:
+            return None
+        self.loaded = False  # the form shows once it holds this integration's values
+        return SyncState.on_tab(str(self.router.page.params.get("tab", "")))
+
+    @rx.event
     def on_tab(self, tab: str):
         """Settings' tabs: Sync loads its form and history; Sync History also keeps itself current."""
         if tab == "sync":
-            return SyncState.load
+            return [SyncState.load, SyncState.watch_other_run]
         if tab == "history":
             return [SyncState.load, SyncState.watch_history]
         return None
@@ -74,6 +86,7 @@ class SyncState(rx.State):
         if self._running_for != integration_id:  # what another integration's run said does not belong here
             self.last_result, self.history_page = "", 1
         self._load_history(integration_id)
+        self.loaded = True
 
     def _load_history(self, integration_id: int) -> None:
         with session_scope() as session:
@@ -150,6 +163,7 @@ class SyncState(rx.State):
                 self._running_for = integration_id
                 self.running, self.confirm_full_open, self.last_result = True, False, ""
                 self.progress_level, self.progress_rows, self.progress_percent = "starting", 0, 0
+                self.progress_text = "Starting: 0 rows so far"
                 who = actor(self)
         if denied is not None:
             yield denied
@@ -173,6 +187,45 @@ class SyncState(rx.State):
         yield SettingsState.reload
         yield SourceState.refresh_cards
 
+    @rx.event(background=True)
+    async def watch_other_run(self):
+        """A pull this tab did not start (the schedule's, another user's) shows its progress here too,
+        and its outcome when it ends. Sync Now stays available: the engine says if a run holds the lock."""
+        async with self:
+            if self.running or self.other_running or current_user(self) is None:
+                return
+            settings = await self.get_state(SettingsState)
+            integration_id = settings.integration_id
+            self._provider = settings.details.provider if settings.details else ""
+        with session_scope() as session:
+            run = run_history.latest(session, integration_id, "pull")
+        if run is None or run.finished_at is not None or run.status != "running":
+            return
+        async with self:
+            self.other_running, self.last_result = True, ""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HISTORY_WATCH_LIMIT
+        ended = None
+        while loop.time() < deadline:
+            await self._show_progress(integration_id)
+            with session_scope() as session:
+                latest = run_history.latest(session, integration_id, "pull")
+            if latest is None or latest.id != run.id or latest.finished_at is not None:
+                ended = latest if latest is not None and latest.id == run.id else None
+                break
+            async with self:
+                if self.running:  # this tab started its own sync: its progress is shown instead
+                    break
+            await asyncio.sleep(PROGRESS_POLL_SECONDS)
+        async with self:
+            self.other_running = False
+            if ended is not None and not self.running and not self.last_result:
+                kind = {"schedule": "scheduled", "full": "full"}.get(ended.trigger, ended.trigger)
+                self.last_result_ok = ended.status == "success"
+                self.last_result = f"The {kind} sync that was running ended: {ended.status}."
+            self._load_history(integration_id)
+        yield SourceState.refresh_cards
+
     async def _show_progress(self, integration_id: int) -> None:
         with session_scope() as session:
             run = run_history.latest(session, integration_id, "pull")
@@ -182,4 +235,5 @@ class SyncState(rx.State):
             self.progress_level = run.progress_level or "starting"
             self.progress_rows = run.records_read
             self.progress_percent = run_history.level_percent(self._provider, run.progress_level)
+            self.progress_text = run_history.progress_text(self._provider, run.progress_level, run.records_read)
             self._load_history(integration_id)

@@ -45,13 +45,16 @@ def test_setup_page_is_gone_once_an_admin_exists(app_server, page: Page):
 
 
 @pytest.mark.signed_out
-def test_viewer_sees_cards_but_connect_is_refused_server_side(app_server, page: Page, context):
+def test_viewer_sees_cards_but_connect_is_for_admins_only(app_server, page: Page, context):
+    """Connect is disabled with a hint (issue 15); the server refuses it too (test_state_hardening.py)."""
     context.add_cookies([sign_in_cookie(app_server, VIEWER_EMAIL, VIEWER_PASSWORD)])
     source = new_source(app_server, "Viewer")
     open_source(page, app_server, source)
     expect(page.locator("#signed-in-user")).to_have_text(VIEWER_EMAIL)
-    card(page, "Google Ads").get_by_role("button", name="Connect Google Ads").click()
-    expect(page.get_by_text("Only admins can connect integrations.")).to_be_visible()
+    connect = card(page, "Google Ads").get_by_role("button", name="Connect Google Ads")
+    expect(connect).to_be_disabled()
+    expect(card(page, "Google Ads").locator(".admins-only")).to_have_text("Admins only")
+    connect.click(force=True)  # a disabled button does nothing
     expect(page).to_have_url(re.compile(rf"/sources/{source}$"))
     page.goto(app_server.url + "/users")
     expect(page).not_to_have_url(re.compile(r"/users"))

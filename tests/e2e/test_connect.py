@@ -18,7 +18,7 @@ def test_google_connect_allow_pick_manager_client_becomes_active(app_server, pag
     expect(dialog.get_by_text("5550000001 · EUR · Europe/Berlin")).to_be_visible()
     pick_account(page, "Shop DE")
     expect_status(page, "Google Ads", "Active")
-    expect(card(page, "Google Ads").get_by_role("button", name="Settings Google Ads")).to_be_visible()
+    expect(card(page, "Google Ads").get_by_role("link", name="Settings Google Ads")).to_be_visible()
     expect(card(page, "Google Ads")).to_contain_text("Shop DE (5550000001)")
 
 
@@ -70,8 +70,8 @@ def test_meta_connect_exchanges_for_a_long_lived_token(app_server, page: Page):
     first.click()
     dialog.get_by_role("button", name="Link account").click()
     expect_status(page, "Meta Ads (Facebook Ads)", "Active")
-    card(page, "Meta Ads (Facebook Ads)").get_by_role("button", name=re.compile("^Settings")).click()
-    settings = page.get_by_role("dialog", name=re.compile("Meta Ads .* settings"))
+    card(page, "Meta Ads (Facebook Ads)").get_by_role("link", name=re.compile("^Settings")).click()
+    settings = page.get_by_role("region", name=re.compile("Meta Ads .* settings"))
     expect(settings).to_contain_text("Access token")
     expires = settings.get_by_text(re.compile(r"expires \d{4}-\d\d-\d\d"))
     expect(expires).to_be_visible()
@@ -113,3 +113,20 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     expect(dialog).to_be_hidden()
     expect_status(page, "Google Analytics 4", "Active")
     expect(card(page, "Google Analytics 4")).to_contain_text("G-ROUTY12345")
+
+
+def test_the_picker_shows_account_status_and_disabled_or_unsettled_accounts_cannot_be_picked(app_server, page: Page):
+    source = new_source(app_server, "Picker status")
+    open_source(page, app_server, source)
+    connect_oauth(page, "Meta Ads (Facebook Ads)")
+    dialog = page.get_by_role("dialog", name="Select the ad account to link")
+    expect(dialog.get_by_role("radio").first).to_be_visible()
+    for name, status, reason in (
+        ("Sandbox Old Shop (disabled)", "Disabled", "cannot run ads"),
+        ("Sandbox Brazil (unsettled)", "Unsettled", "Unpaid balance"),
+    ):
+        row = dialog.locator(".blocked-account").filter(has_text=name)
+        expect(row.locator(".account-status")).to_have_text(status)
+        expect(row.locator(".account-reason")).to_contain_text(reason)
+        expect(dialog.get_by_role("radio", name=name, exact=True)).to_have_count(0)
+    dialog.get_by_role("button", name="Later").click()

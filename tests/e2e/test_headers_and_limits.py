@@ -89,16 +89,16 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
     pick_account(page, "Routy Shop US")
     expect_status(page, "Google Ads", "Active")
     check("account picker")
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name="Sync History").click()
     expect(dialog.locator(".history-row").filter(has_text="Pull").locator(".run-status").first).to_have_text(
         "success", timeout=60_000
     )
     dialog.get_by_role("tab", name="Metrics").click()
     expect(dialog.locator("#metrics-chart svg").first).to_be_visible()
-    check("settings dialog with the metrics chart")
-    page.keyboard.press("Escape")
+    check("integration page with the metrics chart")
+    page.locator("#back-to-source").click()
 
     page.get_by_role("tab", name="Conversions").click()
     page.get_by_role("button", name="Create / rotate key").click()
@@ -118,7 +118,8 @@ def test_the_app_works_under_its_csp_with_no_violation_in_the_console(app_server
     page.goto(app_server.url + f"/sources/{source}")
     expect(page.locator(".provider-card")).to_have_count(CARDS)
     check("source page at phone width")
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Menu", exact=True).click()  # on a phone, Sign out is in the menu
+    page.locator("#phone-menu").get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Routy")).to_be_visible()
     check("signed out")
     assert len(seen) == 10

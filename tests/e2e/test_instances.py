@@ -139,8 +139,8 @@ def test_two_instances_from_one_folder_each_serve_their_own_pages_and_share_the_
             {"t": (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)).replace(tzinfo=None)},
         )
         pulls_before = _scheduled_pulls(conn)
-    card(other, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = other.get_by_role("dialog", name="Google Ads settings")
+    card(other, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = other.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name="Sync", exact=True).click()
     dialog.get_by_role("combobox", name="Schedule").click()
     other.get_by_role("option", name="Every 15 minutes").click()
@@ -157,8 +157,8 @@ def test_two_instances_from_one_folder_each_serve_their_own_pages_and_share_the_
     print(f"\nschedule saved on the second instance -> pulled by the leader in {time.monotonic() - saved:.1f} s")
 
     _stop(second_proc, signal.SIGKILL)  # the second instance dies: the first one's page does not care
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name="Sync History").click()
     expect(dialog.locator(".history-row").filter(has_text="Pull · Scheduled")).to_have_count(2)
     dialog.get_by_role("tab", name="Sync", exact=True).click()

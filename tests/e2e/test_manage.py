@@ -18,8 +18,9 @@ def _connected_google(app_server, page: Page, name: str) -> None:
 
 
 def _open_settings(page: Page, provider: str = "Google Ads"):
-    card(page, provider).get_by_role("button", name=re.compile(r"^(Settings|Reconnect)")).click()
-    dialog = page.get_by_role("dialog", name=f"{provider} settings")
+    card(page, provider).get_by_role("link", name=f"Settings {provider}").click()
+    expect(page).to_have_url(re.compile(r"/sources/\d+/integrations/\d+/connection$"))
+    dialog = page.get_by_role("region", name=f"{provider} settings")
     expect(dialog).to_be_visible()
     return dialog
 
@@ -38,10 +39,10 @@ def test_connection_tab_test_pause_resume(app_server, page: Page):
 
     dialog.get_by_role("button", name="Pause").click()
     expect(dialog.locator(".status-badge")).to_have_text("Paused")
-    dialog.get_by_role("button", name="Close").click()
+    page.locator("#back-to-source").click()
     expect_status(page, "Google Ads", "Paused")
     _open_settings(page).get_by_role("button", name="Resume").click()
-    expect(page.get_by_role("dialog").locator(".status-badge")).to_have_text("Active")
+    expect(page.get_by_role("region").locator(".status-badge")).to_have_text("Active")
 
 
 def test_disconnect_confirms_what_is_removed_then_card_is_not_connected(app_server, page: Page):
@@ -51,7 +52,7 @@ def test_disconnect_confirms_what_is_removed_then_card_is_not_connected(app_serv
     expect(confirm).to_contain_text("permanently deletes this integration")
     expect(confirm).to_contain_text("revokes Routy's access token")
     confirm.get_by_role("button", name="Disconnect and delete").click()
-    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/sources/\d+$"))  # back on the traffic source
     expect_status(page, "Google Ads", "Not Connected")
     page.reload()
     expect_status(page, "Google Ads", "Not Connected")
@@ -64,7 +65,10 @@ def test_revoked_token_means_reconnection_required_and_reconnect_restores_it(app
     dialog.get_by_role("button", name="Test Connection").click()
     expect(dialog.locator("#test-result")).to_contain_text("expired or revoked")
     expect(dialog.get_by_role("alert")).to_contain_text("Reconnection Required")
-    dialog.get_by_role("button", name="Close").click()
+    # Health figures agree with the status: no live token, no counting of failures that cannot happen.
+    expect(dialog).to_contain_text("no longer valid: reconnect")
+    expect(dialog).to_contain_text("syncing stopped until you reconnect")
+    page.locator("#back-to-source").click()
     expect_status(page, "Google Ads", "Error — Reconnection Required")
     expect(card(page, "Google Ads").get_by_role("alert")).to_contain_text("Reconnect to resume")
 

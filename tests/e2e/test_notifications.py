@@ -111,8 +111,8 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         expect_status(page, "Google Ads", "Active")
         for token in set(sandbox(app_server, "GET", "/tokens")["tokens"]) - before:
             sandbox(app_server, "POST", "/tokens/revoke", token=token)
-        card(page, "Google Ads").get_by_role("button", name="Settings").click()
-        settings = page.get_by_role("dialog", name="Google Ads settings")
+        card(page, "Google Ads").get_by_role("link", name="Settings Google Ads").click()
+        settings = page.get_by_role("region", name="Google Ads settings")
         settings.get_by_role("button", name="Test Connection").click()
         expect(settings.locator("#test-result")).to_contain_text("expired or revoked")
 
@@ -127,15 +127,15 @@ def test_revoked_google_token_alerts_each_channel_once_and_reconnecting_resolves
         assert verify(secret, opened_hook[0].headers["x-routy-signature"], opened_hook[0].body)
         payload = json.loads(opened_hook[0].body)
         assert payload["incident"]["url"] == f"{app_server.url}/sources/{source}"
-        settings.get_by_role("button", name="Close").click()
-        card(page, "Google Ads").get_by_role("button", name="Settings Google Ads").click()
-        incidents = page.get_by_role("dialog", name="Google Ads settings").locator("#connection-incidents .incident")
+        page.locator("#back-to-source").click()
+        card(page, "Google Ads").get_by_role("link", name="Settings Google Ads").click()
+        incidents = page.get_by_role("region", name="Google Ads settings").locator("#connection-incidents .incident")
         expect(incidents).to_have_count(1)
         expect(incidents.locator(".incident-status")).to_have_text("Open")
         expect(incidents.locator(".incident-title")).to_have_text(f"Google Ads needs reconnection · {SOURCE}")
         incidents.scroll_into_view_if_needed()
         _shoot(app_server, page, "connection-tab-incident")
-        page.get_by_role("dialog", name="Google Ads settings").get_by_role("button", name="Close").click()
+        page.locator("#back-to-source").click()
 
         page.goto(app_server.url + "/notifications")
         problem = page.locator(".delivery-problem").filter(has_text=f"Google Ads needs reconnection · {SOURCE}")

@@ -37,13 +37,13 @@ def _google_with_a_mapping(app_server, page: Page, name: str) -> tuple[int, str]
     page.get_by_role("option").first.click()
     dialog.get_by_role("button", name="Add mapping").click()
     expect(dialog.locator(".mapping-row")).to_have_count(1)
-    dialog.get_by_role("button", name="Close").click()
+    page.locator("#back-to-source").click()
     return source, key
 
 
 def _settings(page: Page, tab: str):
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name=tab, exact=True).click()
     return dialog
 

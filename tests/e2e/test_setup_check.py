@@ -19,8 +19,8 @@ def _google_settings(app_server, page: Page, name: str):
     connect_oauth(page, "Google Ads")
     pick_account(page, "Routy Shop US")
     expect_status(page, "Google Ads", "Active")
-    card(page, "Google Ads").get_by_role("button", name="Settings").click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name="Settings Google Ads").click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     expect(dialog).to_be_visible()
     return dialog, source
 
@@ -74,8 +74,8 @@ def test_viewers_do_not_get_the_check_set_up_button(app_server, page: Page, cont
     context.clear_cookies()
     context.add_cookies([sign_in_cookie(app_server, VIEWER_EMAIL, VIEWER_PASSWORD)])
     open_source(page, app_server, source)
-    card(page, "Google Ads").get_by_role("button", name="Settings").click()
-    viewer_dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name="Settings Google Ads").click()
+    viewer_dialog = page.get_by_role("region", name="Google Ads settings")
     expect(viewer_dialog.locator("#api-versions")).to_be_visible()
     expect(viewer_dialog.get_by_role("button", name="Check set-up")).to_have_count(0)
 

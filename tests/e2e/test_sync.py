@@ -10,8 +10,8 @@ from tests.e2e.helpers import card, connect_oauth, expect_status, new_source, op
 
 
 def _settings_tab(page: Page, tab: str):
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name=tab, exact=True).click()
     return dialog
 
@@ -57,8 +57,11 @@ def test_sync_settings_validate_and_save(app_server, page: Page):
     page.get_by_role("option", name="Every 6 hours").click()
     dialog.get_by_role("button", name="Save sync settings").click()
     expect(page.get_by_text("Sync settings saved")).to_be_visible()
+    # The tab is a URL: a reload lands on it again.
+    expect(page).to_have_url(re.compile(r"/integrations/\d+/sync$"))
     page.reload()
-    dialog = _settings_tab(page, "Sync")
+    dialog = page.get_by_role("region", name="Google Ads settings")
+    expect(dialog.get_by_role("tab", name="Sync", exact=True)).to_have_attribute("aria-selected", "true")
     expect(dialog.get_by_role("combobox", name="Schedule")).to_contain_text("Every 6 hours")
     expect(dialog.get_by_label("Lookback days")).to_have_value("3")
 
@@ -79,9 +82,14 @@ def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
     rows = dialog.locator(".breakdown-row")
     expect(rows.first).to_be_visible()
     campaign = rows.first.locator(".drill").inner_text()
+    account_clicks = dialog.locator(".metric-tile").filter(has_text="Clicks").inner_text()
+    expect(dialog.locator("#metrics-scope")).to_have_text("Totals and chart: the whole account")
     rows.first.locator(".drill").click()
     expect(dialog.locator("#breakdown-level")).to_have_text("Ad groups")
     expect(dialog.locator(".crumb")).to_have_text(campaign)
+    # Tiles and chart follow the drill-down: they now total that campaign.
+    expect(dialog.locator("#metrics-scope")).to_have_text(f"Totals and chart: {campaign}")
+    expect(dialog.locator(".metric-tile").filter(has_text="Clicks")).not_to_have_text(account_clicks)
     rows.first.locator(".drill").click()
     expect(dialog.locator("#breakdown-level")).to_have_text("Ads")
     dialog.get_by_role("button", name="Keywords").click()
@@ -94,6 +102,17 @@ def test_metrics_tiles_chart_drill_down_and_csv(app_server, page: Page):
     answer = page.request.get(app_server.url + href)
     assert answer.status == 200 and answer.text().splitlines()[0].startswith("id,name,impressions,clicks")
     assert len(answer.text().splitlines()) >= 2
+    # Clicking it downloads the file (it is not routed inside the single-page app to a 404 page).
+    url_before = page.url
+    with page.expect_download() as download_info:
+        dialog.get_by_role("link", name="Export CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    assert lines[0].startswith("id,name,impressions,clicks") and len(lines) >= 2
+    assert page.url == url_before
+    expect(page.get_by_text("404")).to_have_count(0)
 
 
 def test_a_sync_left_running_by_a_dead_process_is_shown_interrupted_and_sync_now_works(app_server, page: Page):

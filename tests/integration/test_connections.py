@@ -190,7 +190,7 @@ async def test_disconnect_revokes_the_token_and_deletes_data(hub, sandbox_state)
         creds = integrations.load_credentials(session.get(Integration, integration_id))
         session.add(MetricRow(integration_id=integration_id, level="campaign", date=dt.date(2026, 1, 1)))
         session.commit()
-    assert "1 metric rows" in integrations.describe_removal(integration_id)
+    assert "(1 metric row, " in integrations.describe_removal(integration_id)
     message = await integrations.disconnect(hub, integration_id)
     assert "disconnected" in message
     assert sandbox_state.tokens.check(creds.access_token) == "revoked"

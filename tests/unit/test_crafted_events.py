@@ -9,10 +9,9 @@ import pytest
 from reflex.state import State
 
 from routy_app.services.auth.rules import form_message
-from routy_app.state import paging
+from routy_app.state import paging, reading
 from routy_app.state.auth import AuthState
 from routy_app.state.mappings import PushHistoryState
-from routy_app.state.settings import SettingsState
 
 
 def _substate(cls: type) -> State:
@@ -52,11 +51,13 @@ def test_an_unknown_push_filter_is_ignored(monkeypatch):
     assert history.status_filter == "failed" and loaded == [1]
 
 
-@pytest.mark.parametrize("tab", [{"x": 1}, "password", None])
-def test_an_unknown_settings_tab_is_ignored(tab):
-    settings = _substate(SettingsState)
-    SettingsState.set_tab.fn(settings, tab)
-    assert settings.tab == "connection"
+@pytest.mark.parametrize("raw", ["²", "٣", "1" * 5000, "-1", "1e3", "", None, {"x": 1}, "0x10", " 7"])
+def test_an_id_in_a_url_that_is_no_plain_number_is_zero(raw):
+    assert reading.url_id(raw) == 0
+
+
+def test_a_plain_id_in_a_url_is_read():
+    assert (reading.url_id("42"), reading.url_id(7), reading.url_id("007")) == (42, 7, 7)
 
 
 def test_auth_helpers_are_not_events():

@@ -211,3 +211,47 @@ def test_csv_rows_are_every_row_in_the_same_order(iid):
         "",
         "USD",
     )
+
+
+def test_totals_and_series_follow_the_drill_down_scope(iid):
+    """A campaign's totals come from its campaign rows, an ad group's from its ad group rows (one level:
+    nothing is counted twice), and the chart follows the same scope."""
+    with _session() as s:
+        campaign = mq.summary(s, iid, D1, D3, {"campaign_id": "C1"})
+        assert (campaign.clicks, campaign.cost_micros) == (90, 45_000_000)
+        group = mq.summary(s, iid, D1, D3, {"campaign_id": "C1", "ad_group_id": "G1"})
+        assert (group.impressions, group.clicks, group.cost_micros) == (600, 30, 15_000_000)
+        series = mq.daily_series(s, iid, D1, D3, {"campaign_id": "C1", "ad_group_id": "G1"})
+        assert [(p.date, p.cost_micros, p.clicks) for p in series] == [(D1, 15_000_000, 30)]
+        with pytest.raises(ValueError):
+            mq.summary(s, iid, D1, D3, {"keyword_text": "x"})
+
+
+def test_each_provider_gets_its_own_metrics_layout():
+    """GA4 reports sessions, key events and revenue by source / medium, with no cost axis; ad networks keep theirs."""
+    from routy_app.services import metrics_view
+
+    ga4 = metrics_view.layout("ga4")
+    assert ga4.columns == ["clicks", "conversions", "value"]
+    assert [ga4.labels[c] for c in ga4.columns] == ["Sessions", "Key events", "Revenue"]
+    assert (ga4.detail_label, ga4.bar_key, ga4.bar_label, ga4.line_label) == (
+        "Source / medium",
+        "value",
+        "Revenue",
+        "Sessions",
+    )
+    assert ga4.default_sort == "clicks"
+    google = metrics_view.layout("google_ads")
+    assert google.columns[:4] == ["impressions", "clicks", "ctr", "cost"] and google.bar_key == "cost"
+    assert google.detail_label == "" and google.default_sort == "cost_micros"
+
+
+def test_tiles_follow_the_layout(iid):
+    from routy_app.services import metrics_view
+
+    with _session() as s:
+        ga4 = metrics_view.tiles(s, iid, D1, D3, "USD", provider="ga4")
+        google = metrics_view.tiles(s, iid, D1, D3, "USD", provider="google_ads")
+    assert [t.label for t in ga4] == ["Sessions", "Key events", "Revenue"]
+    assert ga4[0].value == "110" and ga4[2].value == "140.00 USD"
+    assert len(google) == 7 and google[0].label == "Impressions"

@@ -122,3 +122,29 @@ def test_a_page_load_clears_one_shot_fields_before_its_first_frame():
         _sub(root, SourceState).clean_query,
         _sub(root, ToastState).kind,
     ) == ("", False, "")
+
+
+# ---------------------------------------------------------------- issue 15: viewers' disabled controls are refused too
+
+
+def test_a_viewer_event_sent_despite_the_disabled_controls_is_refused(db):
+    from routy_app.db import session_scope
+    from routy_app.providers import registry
+    from routy_app.state.connect import ConnectState
+    from routy_app.state.settings import SettingsState
+
+    password = "Read-Only-pass-5521"
+    with session_scope() as s:
+        auth.create_first_admin(s, "admin@example.com", "Ops-Lead-pass-8731")
+        auth.add_user(s, "viewer@example.com", password, "viewer")
+        token = auth.sign_in(s, "viewer@example.com", password, "10.0.0.1", "pytest-agent").token
+    root = _tree()
+    _connect_as(root, auth.session_ref(token))
+    provider = registry.all_definitions()[0].key
+    answers = [
+        asyncio.run(ConnectState.card_action.fn(_sub(root, ConnectState), provider, "not_connected", 0)),
+        SettingsState.set_paused.fn(_sub(root, SettingsState), True),
+    ]
+    for answer in answers:
+        assert "Only admins can" in str(answer), answer
+    assert _sub(root, ConnectState).redirect_url == ""

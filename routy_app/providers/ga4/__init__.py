@@ -42,6 +42,10 @@ DEFINITION = ProviderDefinition(
     capabilities=frozenset({Capability.PULL, Capability.PUSH}),
     build=build,
     levels=("campaign",),
+    # Sessions, key events and revenue by campaign and source / medium (data_api.py stores them so).
+    metrics=("clicks", "conversions", "value"),
+    metric_labels={"clicks": "Sessions", "conversions": "Key events", "value": "Revenue"},
+    detail_label="Source / medium",
     setup_fields=setup.SETUP_FIELDS,
     setup_intro="GA4 is set up with a data stream's Measurement ID and a Measurement Protocol API secret "
     "(GA4 Admin → Data streams → your stream).",

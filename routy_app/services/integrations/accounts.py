@@ -29,6 +29,20 @@ class AccountChoice:
     manager: bool
     parent_id: str
     selectable: bool
+    status_label: str = ""  # "" for an account in good standing
+    reason: str = ""  # why it cannot be linked ("" when it can)
+
+
+# Account statuses (as the providers name them) that make an account useless to link, with the reason shown.
+BLOCKING_STATUSES: dict[str, str] = {
+    "DISABLED": "Disabled by the provider: it cannot run ads.",
+    "UNSETTLED": "Unpaid balance: settle it with the provider before linking.",
+    "CLOSED": "Closed.",
+    "PENDING_CLOSURE": "Being closed.",
+    "CANCELED": "Cancelled.",
+    "SUSPENDED": "Suspended by the provider.",
+}
+GOOD_STATUSES = frozenset({"ENABLED", "ACTIVE", ""})
 
 
 async def _reachable_accounts(hub: ProviderHub, integration_id: int) -> list[Account]:
@@ -65,6 +79,7 @@ def _order_choices(accounts: list[Account]) -> list[AccountChoice]:
 
 
 def _choice(account: Account) -> AccountChoice:
+    status = (account.status or "").upper()
     return AccountChoice(
         id=account.id,
         name=account.name,
@@ -72,7 +87,9 @@ def _choice(account: Account) -> AccountChoice:
         timezone=account.timezone,
         manager=account.manager,
         parent_id=account.parent_id or "",
-        selectable=not account.manager,
+        selectable=not account.manager and status not in BLOCKING_STATUSES,
+        status_label="" if status in GOOD_STATUSES else status.replace("_", " ").capitalize(),
+        reason=BLOCKING_STATUSES.get(status, ""),
     )
 
 
@@ -88,6 +105,9 @@ async def select_account(
         raise ConnectionProblem(
             "A manager account holds no campaigns; pick one of its client accounts.", field="account"
         )
+    blocked = BLOCKING_STATUSES.get((account.status or "").upper())
+    if blocked:
+        raise ConnectionProblem(f"{account.name} cannot be linked: {blocked}", field="account")
     with session_scope() as session:
         integration = get_integration(session, integration_id)
         integration.account_id = account.id

@@ -155,13 +155,13 @@ def describe_removal(integration_id: int) -> str:
     with session_scope() as session:
         integration = get_integration(session, integration_id)
         counts = {
-            "metric rows": _count(session, MetricRow, integration_id),
-            "sync runs": _count(session, SyncRun, integration_id),
-            "conversion mappings": _count(session, ConversionMapping, integration_id),
-            "push records": _count(session, ConversionPush, integration_id),
+            "metric row": _count(session, MetricRow, integration_id),
+            "sync run": _count(session, SyncRun, integration_id),
+            "conversion mapping": _count(session, ConversionMapping, integration_id),
+            "push record": _count(session, ConversionPush, integration_id),
         }
         name = registry.display_name(integration.provider)
-    parts = ", ".join(f"{n:,} {label}" for label, n in counts.items())
+    parts = ", ".join(f"{n:,} {label}{'' if n == 1 else 's'}" for label, n in counts.items())
     return (
         f"Disconnecting {name} stops all syncing, revokes Routy's access token where {name} allows it, "
         f"and permanently deletes this integration with its settings and data ({parts}). "

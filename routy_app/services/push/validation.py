@@ -105,7 +105,8 @@ async def validate_push(hub: ProviderHub, integration_id: int, mapping_id: int, 
                 _payloads(recorder, paths), f"{describe_error(exc)}\n{_answers(recorder, paths)}", False
             )
     result = results[0] if results else PushResult("failed", error="no result")
-    lines = [f"Result: {result.status}" + (f" - {result.error}" if result.error else "")]
+    verdict = "Result: validated only — nothing was ingested" if result.status == "sent" else f"Result: {result.status}"
+    lines = [verdict + (f" - {result.error}" if result.error else "")]
     if result.response:
         lines.append(f"Provider response: {result.response}")
     if notes:

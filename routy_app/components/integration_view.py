@@ -1,4 +1,4 @@
-"""The Settings dialog of a connected integration (Connection tab: status, account, health, actions)."""
+"""An integration's page: breadcrumbs, its tabs (the Connection tab: status, account, health, actions)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ from typing import TYPE_CHECKING, cast
 
 import reflex as rx
 
-from routy_app import styles
+from routy_app import routes, styles
+from routy_app.components.admin_only import admin_button
 from routy_app.components.incidents import incident_list
 from routy_app.components.metrics_tab import metrics_tab
 from routy_app.components.push_tabs import mappings_tab, push_history_tab
 from routy_app.components.sync_tabs import history_tab, sync_tab
 from routy_app.state.auth import AuthState
 from routy_app.state.connect import ConnectState
-from routy_app.state.mappings import MappingsState, PushHistoryState
-from routy_app.state.metrics import MetricsState
 from routy_app.state.settings import SettingsState
-from routy_app.state.sync import SyncState
+from routy_app.state.source import SourceState
 
 if TYPE_CHECKING:
     from reflex.vars import ObjectVar
@@ -105,6 +104,22 @@ def setup_checks() -> rx.Component:
     )
 
 
+def last_error() -> rx.Component:
+    """The last error in one line; the provider's words (each once) behind Details."""
+    return rx.box(
+        rx.text(D.error_summary, color_scheme="red", id="last-error-summary"),
+        rx.el.details(
+            rx.el.summary(rx.text("Details", as_="span", size="1"), cursor="pointer"),
+            rx.foreach(
+                D.error_details,
+                lambda d: rx.text(d, size="1", color_scheme="gray", style={"overflow_wrap": "anywhere"}),
+            ),
+            id="last-error-details",
+        ),
+        min_width="0",
+    )
+
+
 def connection_tab() -> rx.Component:
     return rx.vstack(
         rx.cond(
@@ -130,17 +145,17 @@ def connection_tab() -> rx.Component:
         ),
         rx.data_list.root(
             _row("Status", rx.badge(D.status_label, color_scheme=D.status_color, class_name="status-badge")),
-            _row("Account", rx.text(D.account_name, " (", D.account_id, ")")),
+            _row("Account", rx.text(D.account_label)),
             _row("Currency · time zone", rx.text(D.account_currency, " · ", D.account_timezone)),
             _row("Last successful sync", D.last_success),
-            _row("Consecutive failures", D.consecutive_failures),
-            _row("Last error", rx.cond(D.last_error != "", rx.text(D.last_error, color_scheme="red"), "none")),
-            _row("Access token", rx.text("expires ", D.token_expires)),
+            _row("Consecutive failures", D.failures_text),
+            _row("Last error", rx.cond(D.error_summary != "", last_error(), "none")),
+            _row("Access token", D.token_expires),
             _row("Connected since", D.connected_since),
             size="2",
         ),
         rx.hstack(
-            rx.button(
+            admin_button(
                 "Test Connection", on_click=SettingsState.test_connection, loading=SettingsState.testing, variant="soft"
             ),
             rx.cond(
@@ -155,15 +170,15 @@ def connection_tab() -> rx.Component:
             ),
             rx.cond(
                 D.can_pause,
-                rx.button("Pause", on_click=SettingsState.set_paused(True), variant="soft", color_scheme="gray"),
+                admin_button("Pause", on_click=SettingsState.set_paused(True), variant="soft", color_scheme="gray"),
             ),
             rx.cond(
                 D.can_resume,
-                rx.button("Resume", on_click=SettingsState.set_paused(False), variant="soft", color_scheme="green"),
+                admin_button("Resume", on_click=SettingsState.set_paused(False), variant="soft", color_scheme="green"),
             ),
             rx.cond(
                 D.auth == "oauth",
-                rx.button(
+                admin_button(
                     D.reconnect_label,
                     on_click=ConnectState.reconnect(D.provider, D.integration_id),
                     variant="soft",
@@ -171,7 +186,7 @@ def connection_tab() -> rx.Component:
                 ),
             ),
             rx.spacer(),
-            rx.button("Disconnect", on_click=SettingsState.ask_disconnect, color_scheme="red", variant="outline"),
+            admin_button("Disconnect", on_click=SettingsState.ask_disconnect, color_scheme="red", variant="outline"),
             wrap="wrap",
             spacing="2",
             width="100%",
@@ -263,59 +278,91 @@ def confirm_disconnect() -> rx.Component:
     )
 
 
-def settings_dialog() -> rx.Component:
+def _tabs() -> rx.Component:
+    return rx.tabs.root(
+        rx.tabs.list(
+            *[rx.tabs.trigger(label, value=value) for value, label in routes.INTEGRATION_TABS.items()],
+            # Six tabs do not fit a phone: they scroll, instead of widening the page.
+            overflow_x="auto",
+            overflow_y="hidden",
+            max_width="100%",
+        ),
+        rx.tabs.content(connection_tab(), value="connection"),
+        rx.tabs.content(sync_tab(), value="sync"),
+        rx.tabs.content(history_tab(), value="history"),
+        rx.tabs.content(mappings_tab(), value="mappings"),
+        rx.tabs.content(push_history_tab(), value="push"),
+        rx.tabs.content(metrics_tab(), value="metrics"),
+        value=SettingsState.tab,
+        on_change=SettingsState.go_tab,  # each tab is a URL: the page loads the tab's data (routy_app.py)
+        activation_mode="manual",  # arrow keys move the focus; Enter or a click opens (one navigation)
+        width="100%",
+        min_width="0",
+    )
+
+
+def breadcrumbs() -> rx.Component:
+    return rx.el.nav(
+        rx.hstack(
+            rx.link(SourceState.source_name, href=SettingsState.source_href, size="2", id="crumb-source"),
+            rx.text("›", size="2", color_scheme="gray"),
+            rx.text(D.provider_name, size="2", color_scheme="gray"),
+            align="center",
+            spacing="2",
+            wrap="wrap",
+        ),
+        aria_label="Breadcrumbs",
+    )
+
+
+def integration_view() -> rx.Component:
+    """An integration's page: breadcrumbs back to its traffic source, its name and status, its tabs
+    (the whole page width: Metrics needs it)."""
     return rx.fragment(
-        rx.dialog.root(
-            rx.dialog.content(
-                rx.cond(
-                    D,
+        rx.cond(
+            SettingsState.not_found,
+            rx.callout(
+                "This integration does not exist (it may have been disconnected).",
+                icon="triangle_alert",
+                color_scheme="red",
+                role="alert",
+            ),
+            rx.cond(
+                D,
+                rx.el.section(
                     rx.vstack(
-                        rx.dialog.title(D.provider_name, " settings"),
-                        rx.dialog.description(
-                            "Manage how this traffic source syncs with ", D.provider_name, ".", size="2"
-                        ),
-                        rx.tabs.root(
-                            rx.tabs.list(
-                                rx.tabs.trigger("Connection", value="connection"),
-                                rx.tabs.trigger("Sync", value="sync"),
-                                rx.tabs.trigger("Sync History", value="history"),
-                                rx.tabs.trigger("Conversion Mappings", value="mappings"),
-                                rx.tabs.trigger("Push History", value="push"),
-                                rx.tabs.trigger("Metrics", value="metrics"),
-                                # Six tabs do not fit a phone: they scroll, instead of widening the dialog's content.
-                                overflow_x="auto",
-                                max_width="100%",
-                            ),
-                            rx.tabs.content(connection_tab(), value="connection"),
-                            rx.tabs.content(sync_tab(), value="sync"),
-                            rx.tabs.content(history_tab(), value="history"),
-                            rx.tabs.content(mappings_tab(), value="mappings"),
-                            rx.tabs.content(push_history_tab(), value="push"),
-                            rx.tabs.content(metrics_tab(), value="metrics"),
-                            value=SettingsState.tab,
-                            on_change=[
-                                SettingsState.set_tab,
-                                SyncState.on_tab,
-                                MappingsState.on_tab,
-                                PushHistoryState.on_tab,
-                                MetricsState.on_tab,
-                            ],
-                            width="100%",
-                            min_width="0",
-                        ),
+                        breadcrumbs(),
                         rx.hstack(
-                            rx.dialog.close(rx.button("Close", variant="soft", color_scheme="gray")),
-                            justify="end",
+                            rx.heading(D.provider_name, " settings", size="6", as_="h1"),
+                            rx.badge(D.status_label, color_scheme=D.status_color, variant="soft", size="2"),
+                            rx.spacer(),
+                            rx.link(
+                                rx.hstack(
+                                    rx.icon("arrow_left", size=14),
+                                    rx.text("Back to ", SourceState.source_name),
+                                    align="center",
+                                    spacing="1",
+                                ),
+                                href=SettingsState.source_href,
+                                size="2",
+                                id="back-to-source",
+                            ),
+                            align="center",
+                            spacing="3",
+                            wrap="wrap",
                             width="100%",
                         ),
+                        rx.text("Manage how this traffic source syncs with ", D.provider_name, ".", size="2"),
+                        _tabs(),
                         spacing="3",
+                        width="100%",
                         min_width="0",
                     ),
+                    aria_label=D.provider_name + " settings",
+                    id="integration-page",
+                    style={"min_width": "0"},
                 ),
-                max_width="min(960px, calc(100vw - 1rem))",  # on a phone: the screen, not its widest table
             ),
-            open=SettingsState.open,
-            on_open_change=SettingsState.set_open,
         ),
         confirm_disconnect(),
     )
