@@ -23,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
-from tests.e2e.helpers import card, expect_status, pick_account
+from tests.e2e.helpers import CARDS, card, expect_status, pick_account
 from tests.scale.cluster import ADMIN_EMAIL, ADMIN_PASSWORD, METRICS_TOKEN, Replica, until
 from tests.scale.conftest import FIGURES, Cluster
 
@@ -100,7 +100,7 @@ def signed_in_page(browser: Browser, cluster: Cluster) -> tuple[Page, list]:
     page.get_by_label("Email").fill(ADMIN_EMAIL)
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(".provider-card")).to_have_count(3)
+    expect(page.locator(".provider-card")).to_have_count(CARDS)
     return page, seen
 
 
@@ -122,7 +122,7 @@ def test_sign_in_and_the_oauth_callback_on_the_other_replica(cluster: Cluster, b
 
     lb.only("app2")  # the next request, and the event socket's reconnection, land on the other replica
     page.reload()
-    expect(page.locator(".provider-card")).to_have_count(3)  # still signed in: no redirect to /login
+    expect(page.locator(".provider-card")).to_have_count(CARDS)  # still signed in: no redirect to /login
     assert served_by(seen, r"/$|/sources/") == "app2" and "/login" not in page.url
 
     card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Connect")).click()  # OAuth starts on app2
@@ -140,8 +140,8 @@ def test_sign_in_and_the_oauth_callback_on_the_other_replica(cluster: Cluster, b
 
 
 def _open_sync_tab(page: Page) -> None:
-    card(page, "Google Ads").get_by_role("button", name=re.compile(r"^Settings")).click()
-    dialog = page.get_by_role("dialog", name="Google Ads settings")
+    card(page, "Google Ads").get_by_role("link", name=re.compile(r"^Settings")).click()
+    dialog = page.get_by_role("region", name="Google Ads settings")
     dialog.get_by_role("tab", name="Sync", exact=True).click()
     expect(dialog.get_by_role("button", name="Sync Now")).to_be_enabled()
 
@@ -169,12 +169,12 @@ def test_sync_now_from_two_browsers_on_different_replicas_runs_once(cluster: Clu
         lb.both()
         before = sql("SELECT count(*) FROM syncrun WHERE integration_id = :i AND kind = 'pull'", i=integration)[0][0]
         for page in pages:  # one click right after the other, neither waiting for its answer
-            page.get_by_role("dialog", name="Google Ads settings").get_by_role("button", name="Sync Now").click(
+            page.get_by_role("region", name="Google Ads settings").get_by_role("button", name="Sync Now").click(
                 no_wait_after=True
             )
         results = []
         for page in pages:
-            result = page.get_by_role("dialog", name="Google Ads settings").locator("#sync-result")
+            result = page.get_by_role("region", name="Google Ads settings").locator("#sync-result")
             expect(result).to_be_visible(timeout=180_000)
             results.append(result.inner_text())
         told = [r for r in results if "already running" in r]
