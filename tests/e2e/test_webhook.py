@@ -59,8 +59,8 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     expect_status(page, "Webhook", "Active")
     expect(card(page, "Webhook")).to_contain_text("PUT localhost")
 
-    card(page, "Webhook").get_by_role("button", name=re.compile("^Settings")).click()
-    settings = page.get_by_role("dialog", name="Webhook settings")
+    card(page, "Webhook").get_by_role("link", name=re.compile("^Settings")).click()
+    settings = page.get_by_role("region", name="Webhook settings")
     settings.get_by_role("tab", name="Conversion Mappings").click()
     settings.get_by_label("Routy event type").fill("sale")
     settings.get_by_role("button", name="Add mapping").click()
@@ -123,9 +123,9 @@ def test_webhook_card_sends_each_conversion_once_to_the_sandbox_bin(app_server, 
     settings.get_by_role("button", name="Send test").click()
     expect(settings.locator("#test-push-answer")).to_contain_text("this request reached your URL")
     assert len(bin_requests(app_server, bin_name)) == 6  # the test push really sent one more
-    settings.get_by_role("button", name="Close").click()
+    page.locator("#back-to-source").click()
 
     page.set_viewport_size({"width": 390, "height": 844})  # phone width: the card and its status still read
     expect_status(page, "Webhook", "Active")
     card(page, "Webhook").scroll_into_view_if_needed()
-    expect(card(page, "Webhook").get_by_role("button", name=re.compile("^Settings"))).to_be_visible()
+    expect(card(page, "Webhook").get_by_role("link", name=re.compile("^Settings"))).to_be_visible()
