@@ -205,6 +205,7 @@ class Sandbox:
     """tests/scale/sandbox_server.py: the emulator under /sandbox plus a watch on report requests."""
 
     base: Path
+    public_url: str = ""  # the app's PUBLIC_URL: its /oauth/<provider>/callback are the registered redirect URIs
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
@@ -228,6 +229,7 @@ class Sandbox:
                 "warning",
             ],
             cwd=ROOT,
+            env={**os.environ, "PUBLIC_URL": self.public_url} if self.public_url else None,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -64,10 +64,12 @@ def cluster(tmp_path_factory) -> Cluster:
         started.append(postgres)
         redis = Redis(base / "redis").start()
         started.append(redis)
-        sandbox = Sandbox(base).start()
-        started.append(sandbox)
         ports = {"app1": free_port(), "app2": free_port()}
-        balancer = Balancer(base, [f"127.0.0.1:{port}" for port in ports.values()]).start()
+        balancer = Balancer(base, [f"127.0.0.1:{port}" for port in ports.values()])
+        # The sandbox's OAuth clients accept only the app's callbacks, at the balancer's address (PUBLIC_URL).
+        sandbox = Sandbox(base, public_url=balancer.url).start()
+        started.append(sandbox)
+        balancer.start()
         started.append(balancer)
         shared = env_file(
             {
