@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from routy_app.models import Integration, SyncRun
 from routy_app.providers import registry
+from routy_app.services import run_progress
 from routy_app.services.catalog import RUN_STATUS_COLORS
 from routy_app.services.run_errors import summarise
 from routy_app.timeutil import utcnow
@@ -102,6 +103,15 @@ def progress_text(provider: str, level: str | None, rows: int) -> str:
         return f"Starting: {rows:,} rows so far"
     label = str(definition.level_labels.get(level, level)).lower()
     return f"Pulling {label}: {rows:,} rows so far"
+
+
+def progress(provider: str, level: str | None, rows: int, previous: int | None) -> tuple[int, str]:
+    """The Sync page's bar (0-99) and text for a running pull: the bar moves by rows against the previous
+    comparable run's size (services/run_progress.py); with no such run, by the levels already read."""
+    percent = run_progress.estimate_percent(rows, previous)
+    text = progress_text(provider, level, rows)
+    note = run_progress.estimate_note(rows, previous)
+    return (level_percent(provider, level) if percent is None else percent), (f"{text} ({note})" if note else text)
 
 
 def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:
