@@ -82,6 +82,9 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     open_source(page, app_server, source)
     card(page, "Google Analytics 4").get_by_role("button", name="Connect Google Analytics 4").click()
     dialog = page.get_by_role("dialog", name="Connect Google Analytics 4")
+    dialog.get_by_role("button", name="Check and save").click()  # empty: every required field named at once
+    expect(dialog.locator("#measurement_id-error")).to_have_text("Measurement ID is required.")
+    expect(dialog.locator("#api_secret-error")).to_have_text("API secret is required.")
     dialog.get_by_label("Measurement ID").fill("UA-12345")
     dialog.get_by_label("API secret").fill("sandbox-mp-secret")
     dialog.get_by_role("button", name="Check and save").click()
