@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from routy_app.models import SyncRun
+from routy_app.services.wording import number
 from routy_app.statuses import RunStatus, RunTrigger
 
 CAP = 99  # a run is never shown as done before it is
@@ -43,7 +44,7 @@ def syncing_line(rows: int, previous: int | None) -> str:
     if percent is not None:
         return f"Syncing… {percent} %"
     if rows > 0:
-        return f"Syncing… {rows:,} row{'' if rows == 1 else 's'}"
+        return f"Syncing… {number(rows)} row{'' if rows == 1 else 's'}"
     return "Syncing…"
 
 
@@ -52,7 +53,7 @@ def estimate_note(rows: int, previous: int | None) -> str:
     percent = estimate_percent(rows, previous)
     if percent is None or previous is None:
         return ""
-    return f"about {percent} % of the previous sync's {previous:,} rows"
+    return f"about {percent} % of the previous sync's {number(previous)} rows"
 
 
 def _comparable(trigger: str) -> list[str]:

@@ -8,7 +8,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
-from routy_app.services import run_history, run_progress
+from routy_app.services import run_history, run_progress, wording
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem, sync_settings
 from routy_app.services.sync_now import sync_now
@@ -49,6 +49,10 @@ class SyncState(rx.State):
     _provider: str = ""
     _watching: bool = False
     _running_for: int = 0
+
+    @rx.var
+    def history_total_text(self) -> str:
+        return wording.number(self.history_total)
 
     async def _integration_id(self) -> int:
         return await reading.integer(self, SettingsState.integration_id)

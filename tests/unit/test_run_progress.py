@@ -59,3 +59,19 @@ def test_the_card_compares_with_the_last_successful_run_of_the_same_kind(db):
         s.add(full)
         s.commit()
         assert run_progress.estimate(s, full).percent == 90
+
+
+def test_every_count_is_written_one_way():
+    from decimal import Decimal
+
+    from routy_app.services.metrics_view import count
+    from routy_app.services.wording import number
+
+    assert number(792) == "792"
+    assert number(15_074_880) == "15,074,880"
+    assert number(Decimal("278.125")) == "278.1"
+    assert number(Decimal("791.96")) == "792"
+    assert count(792_000_000) == "792"  # conversions are micros
+    assert count(278_125_000) == "278.1"
+    assert count(15_074_880_500_000) == "15,074,880.5"
+    assert count(0) == "0"
