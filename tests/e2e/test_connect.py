@@ -101,7 +101,8 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
             "messages": [
                 {
                     "fieldPath": "measurement_id",
-                    "description": "Measurement ID is not a web stream",
+                    # a provider's words may hold a long unbroken path: it wraps inside the callout
+                    "description": "Measurement ID is not a web stream: properties/1/dataStreams/" + "X" * 120,
                     "validationCode": "VALUE_INVALID",
                 }
             ]
@@ -110,6 +111,11 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     dialog.get_by_label("Measurement ID").fill("G-ROUTY12345")
     dialog.get_by_role("button", name="Check and save").click()
     expect(dialog.get_by_role("alert")).to_contain_text("Measurement ID is not a web stream")
+    inside = (
+        "e => e.scrollWidth <= e.clientWidth"
+        " && e.getBoundingClientRect().right <= e.parentElement.getBoundingClientRect().right"
+    )
+    assert dialog.get_by_role("alert").evaluate(inside)
     expect_status(page, "Google Analytics 4", "Not Connected")
 
     dialog.get_by_role("button", name="Check and save").click()
