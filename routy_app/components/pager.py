@@ -12,7 +12,14 @@ def pager(
     total as every count is written (services/wording.number)."""
     return rx.hstack(
         rx.button(back, size="1", variant="soft", on_click=go(-1), disabled=page <= 1),
-        rx.text("Page ", page, " · ", total if total_text is None else total_text, f" {noun}", size="1"),
+        rx.text(
+            "Page ",
+            page,
+            " · ",
+            total if total_text is None else total_text,
+            rx.cond(total == 1, f" {noun.removesuffix('s')}", f" {noun}"),  # "1 run", "2 runs"
+            size="1",
+        ),
         rx.button(forward, size="1", variant="soft", on_click=go(1), disabled=page * page_size >= total),
         align="center",
         spacing="3",

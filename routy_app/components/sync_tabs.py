@@ -183,6 +183,7 @@ def _history_row(run) -> rx.Component:
                     ),
                     spacing="1",
                     max_width=styles.TEXT_CELL_WIDTH,
+                    min_width=styles.TEXT_CELL_MIN_WIDTH,
                 ),
                 "",
             )
