@@ -66,6 +66,7 @@ class RoutyApp(rx.App):
 app = RoutyApp(
     api_transformer=[build_api(), HttpTiming],  # HttpTiming wraps the whole backend: /metrics latency
     head_components=[rx.el.link(rel="icon", type="image/svg+xml", href="/favicon.svg")],
+    stylesheets=["/routy.css"],  # assets/routy.css: long provider words wrap inside callouts and Details
 )
 # Each page lists the loaders of every state it shows (the Reflex examples' pattern): no state loads another.
 SOURCE_LOADERS = [SourceState.load, ConnectState.on_page_load, SettingsState.on_page_load]

@@ -183,6 +183,7 @@ def _history_row(run) -> rx.Component:
                     ),
                     spacing="1",
                     max_width=styles.TEXT_CELL_WIDTH,
+                    min_width=styles.TEXT_CELL_MIN_WIDTH,
                 ),
                 "",
             )
@@ -221,7 +222,14 @@ def history_tab() -> rx.Component:
             ),
             rx.text("No sync has run yet.", size="2", color_scheme="gray"),
         ),
-        pager(SyncState.history_page, SyncState.history_total, HISTORY_PAGE_SIZE, SyncState.history_go, "runs"),
+        pager(
+            SyncState.history_page,
+            SyncState.history_total,
+            HISTORY_PAGE_SIZE,
+            SyncState.history_go,
+            "runs",
+            total_text=SyncState.history_total_text,
+        ),
         width="100%",
         padding_top="1em",
         overflow_x="auto",

@@ -13,6 +13,7 @@ from routy_app.models import AuditEvent, Integration, IntegrationStatus, SyncRun
 from routy_app.providers import registry
 from routy_app.providers.definition import ProviderDefinition
 from routy_app.providers.versions import for_provider
+from routy_app.services import run_progress
 from routy_app.services.run_errors import ErrorSummary, summarise
 from routy_app.timeutil import utcnow
 
@@ -186,8 +187,7 @@ def _status_line(session: Session, integration: Integration | None) -> tuple[str
         .order_by(SyncRun.id.desc())  # type: ignore[union-attr]
     ).first()
     if running is not None:
-        rows = f" {running.records_read:,} rows so far" if running.records_read else ""
-        return f"Syncing…{rows}", True
+        return run_progress.estimate(session, running).status_line, True
     if status == IntegrationStatus.RECONNECT_REQUIRED:
         return f"Reconnection required since {_clock(integration.updated_at)}", False
     if status == IntegrationStatus.PAUSED:

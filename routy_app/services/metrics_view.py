@@ -14,6 +14,7 @@ from routy_app.providers.definition import AD_NETWORK_METRICS, ALL_METRICS, DEFA
 from routy_app.services import metrics_queries as mq
 from routy_app.services import scheduler
 from routy_app.services.pull import clock as pull_clock
+from routy_app.services.wording import number
 from routy_app.timeutil import utcnow
 
 CHILD_LEVELS = {"campaign": ("ad_group",), "ad_group": ("ad", "keyword")}
@@ -26,9 +27,8 @@ def money(micros: int | None, currency: str) -> str:
 
 
 def count(micros: int) -> str:
-    """Conversions are fractional counts stored as micros."""
-    value = Decimal(micros) / 1_000_000
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    """Conversions are fractional counts stored as micros: shown as `number` shows any count."""
+    return number(Decimal(micros) / 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,8 @@ def tiles(
     cur = s.currency or currency
     shown = layout(provider)
     values = {
-        "impressions": f"{s.impressions:,}",
-        "clicks": f"{s.clicks:,}",
+        "impressions": number(s.impressions),
+        "clicks": number(s.clicks),
         "cost": money(s.cost_micros, cur),
         "ctr": f"{s.ctr * 100:.2f} %",
         "cpc": money(s.cpc_micros, cur),
@@ -163,8 +163,8 @@ def table(
             name=r.name or r.id,
             campaign_id=r.campaign_id,
             ad_group_id=r.ad_group_id,
-            impressions=f"{r.impressions:,}",
-            clicks=f"{r.clicks:,}",
+            impressions=number(r.impressions),
+            clicks=number(r.clicks),
             ctr=f"{r.ctr * 100:.2f} %",
             cost=money(r.cost_micros, currency),
             cpc=money(r.cpc_micros, currency),

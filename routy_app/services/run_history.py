@@ -9,8 +9,10 @@ from sqlmodel import Session, col, select
 
 from routy_app.models import Integration, SyncRun
 from routy_app.providers import registry
+from routy_app.services import run_progress
 from routy_app.services.catalog import RUN_STATUS_COLORS
 from routy_app.services.run_errors import summarise
+from routy_app.services.wording import number
 from routy_app.timeutil import utcnow
 
 TRIGGER_LABELS = {"schedule": "Scheduled", "manual": "Manual", "full": "Full sync", "test": "Test", "resume": "Resume"}
@@ -74,10 +76,10 @@ def page(session: Session, integration_id: int, page_number: int = 1, page_size:
             failed=r.records_failed,
             level=r.progress_level or "",
             error="\n".join(summary.details) if summary.details else "",
-            read_text=f"{r.records_read:,}",
-            inserted_text=f"{r.records_inserted:,}",
-            updated_text=f"{r.records_updated:,}",
-            failed_text=f"{r.records_failed:,}",
+            read_text=number(r.records_read),
+            inserted_text=number(r.records_inserted),
+            updated_text=number(r.records_updated),
+            failed_text=number(r.records_failed),
             error_summary=summary.summary,
         )
         for r in runs
@@ -99,9 +101,18 @@ def progress_text(provider: str, level: str | None, rows: int) -> str:
     """Sync Now's progress line: "Starting…", then "Pulling ad groups: 1,234 rows so far"."""
     definition = registry.find(provider)
     if level is None or definition is None or level not in definition.levels:
-        return f"Starting: {rows:,} rows so far"
+        return f"Starting: {number(rows)} rows so far"
     label = str(definition.level_labels.get(level, level)).lower()
-    return f"Pulling {label}: {rows:,} rows so far"
+    return f"Pulling {label}: {number(rows)} rows so far"
+
+
+def progress(provider: str, level: str | None, rows: int, previous: int | None) -> tuple[int, str]:
+    """The Sync page's bar (0-99) and text for a running pull: the bar moves by rows against the previous
+    comparable run's size (services/run_progress.py); with no such run, by the levels already read."""
+    percent = run_progress.estimate_percent(rows, previous)
+    text = progress_text(provider, level, rows)
+    note = run_progress.estimate_note(rows, previous)
+    return (level_percent(provider, level) if percent is None else percent), (f"{text} ({note})" if note else text)
 
 
 def latest(session: Session, integration_id: int, kind: str = "pull") -> SyncRun | None:

@@ -281,8 +281,8 @@ class ConnectState(rx.State):
             )
         except ConnectionProblem as exc:
             self.setup_saving = False
-            if exc.field:
-                self.setup_field_errors = {exc.field: exc.message}
+            if exc.field_errors:
+                self.setup_field_errors = exc.field_errors
             else:
                 self.setup_error = exc.message
             return

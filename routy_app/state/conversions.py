@@ -8,7 +8,7 @@ import reflex as rx
 
 from routy_app.config import get_settings
 from routy_app.db import session_scope
-from routy_app.services import conversions
+from routy_app.services import conversions, wording
 from routy_app.state import paging, reading, toast
 from routy_app.state.auth import actor, current_user, refusal
 from routy_app.state.source import SourceState
@@ -19,6 +19,11 @@ PAGE_SIZE = 20
 class ConversionsState(rx.State):
     rows: list[conversions.ConversionRow] = []
     total: int = 0
+
+    @rx.var
+    def total_text(self) -> str:
+        return wording.number(self.total)
+
     page: int = 1
     key_description: str = ""
     new_key: str = ""  # shown once, in the dialog right after creation/rotation; see __getstate__

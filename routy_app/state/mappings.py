@@ -8,7 +8,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
-from routy_app.services import mappings, push
+from routy_app.services import mappings, push, wording
 from routy_app.services.hub import default_hub
 from routy_app.services.push import retry as push_retry
 from routy_app.services.push import validation
@@ -249,6 +249,10 @@ class PushHistoryState(rx.State):
     failed_in_view: rx.Field[int] = rx.field(0)  # what "Retry all failed" would queue again
     pushing: bool = False
     last_result: str = ""
+
+    @rx.var
+    def total_text(self) -> str:
+        return wording.number(self.total)
 
     async def _integration_id(self) -> int:
         return await reading.integer(self, SettingsState.integration_id)

@@ -8,7 +8,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
-from routy_app.services import run_history
+from routy_app.services import run_history, run_progress, wording
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem, sync_settings
 from routy_app.services.sync_now import sync_now
@@ -49,6 +49,10 @@ class SyncState(rx.State):
     _provider: str = ""
     _watching: bool = False
     _running_for: int = 0
+
+    @rx.var
+    def history_total_text(self) -> str:
+        return wording.number(self.history_total)
 
     async def _integration_id(self) -> int:
         return await reading.integer(self, SettingsState.integration_id)
@@ -229,11 +233,13 @@ class SyncState(rx.State):
     async def _show_progress(self, integration_id: int) -> None:
         with session_scope() as session:
             run = run_history.latest(session, integration_id, "pull")
-        if run is None or run.finished_at is not None:
+            estimate = run_progress.estimate(session, run) if run is not None and run.finished_at is None else None
+        if run is None or estimate is None:
             return
         async with self:
             self.progress_level = run.progress_level or "starting"
             self.progress_rows = run.records_read
-            self.progress_percent = run_history.level_percent(self._provider, run.progress_level)
-            self.progress_text = run_history.progress_text(self._provider, run.progress_level, run.records_read)
+            self.progress_percent, self.progress_text = run_history.progress(
+                self._provider, run.progress_level, estimate.rows, estimate.previous
+            )
             self._load_history(integration_id)

@@ -82,6 +82,9 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     open_source(page, app_server, source)
     card(page, "Google Analytics 4").get_by_role("button", name="Connect Google Analytics 4").click()
     dialog = page.get_by_role("dialog", name="Connect Google Analytics 4")
+    dialog.get_by_role("button", name="Check and save").click()  # empty: every required field named at once
+    expect(dialog.locator("#measurement_id-error")).to_have_text("Measurement ID is required.")
+    expect(dialog.locator("#api_secret-error")).to_have_text("API secret is required.")
     dialog.get_by_label("Measurement ID").fill("UA-12345")
     dialog.get_by_label("API secret").fill("sandbox-mp-secret")
     dialog.get_by_role("button", name="Check and save").click()
@@ -98,7 +101,8 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
             "messages": [
                 {
                     "fieldPath": "measurement_id",
-                    "description": "Measurement ID is not a web stream",
+                    # a provider's words may hold a long unbroken path: it wraps inside the callout
+                    "description": "Measurement ID is not a web stream: properties/1/dataStreams/" + "X" * 120,
                     "validationCode": "VALUE_INVALID",
                 }
             ]
@@ -107,6 +111,11 @@ def test_ga4_form_validates_inline_shows_provider_errors_then_saves(app_server, 
     dialog.get_by_label("Measurement ID").fill("G-ROUTY12345")
     dialog.get_by_role("button", name="Check and save").click()
     expect(dialog.get_by_role("alert")).to_contain_text("Measurement ID is not a web stream")
+    inside = (
+        "e => e.scrollWidth <= e.clientWidth"
+        " && e.getBoundingClientRect().right <= e.parentElement.getBoundingClientRect().right"
+    )
+    assert dialog.get_by_role("alert").evaluate(inside)
     expect_status(page, "Google Analytics 4", "Not Connected")
 
     dialog.get_by_role("button", name="Check and save").click()

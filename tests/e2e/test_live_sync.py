@@ -1,5 +1,5 @@
 """A run the user did not start (the scheduled first pull after linking) shows live on its card:
-Syncing… while it runs, then when it last synced, without a reload."""
+Syncing… with its rows so far while it runs, then when it last synced, without a reload."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def test_a_scheduled_run_shows_as_syncing_on_the_card_then_its_outcome(app_serve
         pick_account(page, "Routy Shop US")  # linking starts the first (scheduled) pull on its own
         line = card(page, "Google Ads").locator(".status-line")
         expect(line).to_contain_text("Syncing…", timeout=30_000)
+        # the first pull has no previous run to compare with: rows read so far, growing as pages land
+        expect(line).to_have_text(re.compile(r"^Syncing… \d[\d,]* rows?$"), timeout=30_000)
         expect(line).to_have_text(re.compile(r"^Last synced (just now|\d+ min ago)$"), timeout=120_000)
     finally:
         sandbox(app_server, "POST", "/config", days=90, keywords_per_ad_group=3)

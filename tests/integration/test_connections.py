@@ -211,6 +211,23 @@ async def test_ga4_manual_setup_validates_fields_and_saves_only_on_success(hub):
     assert "sandbox-mp-secret" not in integration.credentials_enc
 
 
+@pytest.mark.parametrize(
+    ("provider", "required"),
+    [
+        ("ga4", {"measurement_id": "Measurement ID", "api_secret": "API secret"}),
+        ("webhook", {"url_template": "URL", "method": "Method"}),
+    ],
+)
+async def test_an_empty_set_up_form_is_told_every_missing_field_at_once(hub, provider, required):
+    with pytest.raises(ConnectionProblem) as empty:
+        await integrations.setup_manual(hub, 1, provider, {})
+    assert empty.value.field_errors == {name: f"{label} is required." for name, label in required.items()}
+    assert empty.value.field == next(iter(required))
+    assert all(label in empty.value.message for label in required.values())
+    with session_scope() as session:
+        assert session.exec(select(Integration)).all() == []
+
+
 async def test_expiring_tokens_are_refreshed_ahead_of_time(hub):
     integration_id = await _connect(hub)
     with session_scope() as session:

@@ -59,10 +59,10 @@ async def test_a_push_where_some_rows_failed_is_partial_with_counts_per_reason(h
     summary = await push.run_push(hub, integration_id, "manual")
     assert (summary.status, summary.sent, summary.failed, summary.skipped) == ("partial", 500, 1000, 2)
     run = _run(summary.run_id)
-    assert run.status == "partial" and "1000 failed" in run.error and "Invalid parameter" in run.error
+    assert run.status == "partial" and "1,000 failed" in run.error and "Invalid parameter" in run.error
     assert "2 skipped" in run.error
     integration = _integration(integration_id)
-    assert "1000 of 1502 conversions failed" in integration.last_error
+    assert "1,000 of 1,502 conversions failed" in integration.last_error
     assert integration.status == IntegrationStatus.ACTIVE and integration.consecutive_failures == 0
 
 

@@ -48,7 +48,7 @@ def test_the_run_text_counts_each_reason_and_lists_batch_errors_once():
         errors=("A", "The push lock was taken over"),
     )
     assert tally.text() == (
-        "1003 failed (600: A; 300: B; 100: C; and 1 more reason) | 2 skipped (2: too old) | "
+        "1,003 failed (600: A; 300: B; 100: C; and 1 more reason) | 2 skipped (2: too old) | "
         "The push lock was taken over"
     )
 
@@ -59,7 +59,7 @@ def test_the_card_says_how_many_of_how_many_failed_and_why():
         "Push failed: 300 of 300 conversions failed: (#100) Invalid parameter (x300)."
     )
     partial = _tally(1502, sent=500, failed={"(#100) Invalid parameter": 1000}, skipped={"no match": 2})
-    assert "1000 of 1502 conversions failed" in for_the_card(partial, "partial")
+    assert "1,000 of 1,502 conversions failed" in for_the_card(partial, "partial")
     assert "500 sent, 2 skipped." in for_the_card(partial, "partial")
     assert (
         for_the_card(_tally(0, errors=("Authorisation refused.",)), "failed") == "Push failed: Authorisation refused."

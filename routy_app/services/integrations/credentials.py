@@ -14,11 +14,16 @@ from routy_app.timeutil import utcnow
 
 
 class ConnectionProblem(UserFacingError):
-    """A refusal of a connection step, shown as is; `code` is what an OAuth callback redirect carries."""
+    """A refusal of a connection step, shown as is; `code` is what an OAuth callback redirect carries.
+    `field_errors` maps each form field at fault to its message (a form shows them all at once); `field`
+    is the first of them."""
 
-    def __init__(self, message: str, field: str | None = None, code: str = "") -> None:
-        super().__init__(message, field)
+    def __init__(
+        self, message: str, field: str | None = None, code: str = "", field_errors: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message, field or next(iter(field_errors or {}), None))
         self.code = code
+        self.field_errors = dict(field_errors) if field_errors else ({field: message} if field else {})
 
 
 def save_credentials(integration: Integration, creds: Credentials) -> None:

@@ -4,6 +4,7 @@ its adapter (`ManualSetup`), then stored; nothing is saved when a check fails.""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from sqlmodel import select
 
@@ -11,7 +12,7 @@ from routy_app.config import get_settings
 from routy_app.db import session_scope
 from routy_app.models import Direction, Integration, IntegrationStatus, TrafficSource, saved_id
 from routy_app.providers import registry
-from routy_app.providers.definition import AuthScheme, Capability
+from routy_app.providers.definition import AuthScheme, Capability, ProviderDefinition
 from routy_app.providers.errors import ProviderError, SetupFieldError
 from routy_app.providers.protocols import ManualSetup, ability
 from routy_app.services import rescheduling
@@ -38,6 +39,16 @@ def setup_defaults(provider_key: str, sandbox_base: str | None = None) -> dict[s
     return values
 
 
+def missing_fields(info: ProviderDefinition, fields: Mapping[str, object]) -> dict[str, str]:
+    """Every required set-up field left empty, each with its message: an empty form is told everything
+    it lacks at once (the provider's format checks come after, one field at a time)."""
+    return {
+        f.name: f"{f.label} is required."
+        for f in info.setup_fields
+        if f.required and not str(fields.get(f.name) or "").strip()
+    }
+
+
 async def setup_manual(
     hub: ProviderHub, source_id: int, provider_key: str, fields: dict[str, str], *, actor: Actor = SYSTEM
 ) -> Integration:
@@ -55,6 +66,10 @@ async def setup_manual(
             select(Integration).where(Integration.traffic_source_id == source_id, Integration.provider == provider_key)
         ).first():
             raise ConnectionProblem(f"{info.name} is already connected to this traffic source.")
+    missing = missing_fields(info, fields)
+    if missing:
+        names = ", ".join(f.label for f in info.setup_fields if f.name in missing)
+        raise ConnectionProblem(f"Fill in the required fields: {names}.", field_errors=missing)
     form = ability(hub.provider(provider_key), ManualSetup)
     try:
         account, creds = await form.validate_setup({f.name: str(fields.get(f.name) or "") for f in info.setup_fields})

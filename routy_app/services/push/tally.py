@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from routy_app.services import integrations, runs
-from routy_app.services.wording import sentence
+from routy_app.services.wording import number, sentence
 from routy_app.statuses import RunStatus
 
 REASONS_SHOWN = 3
@@ -44,9 +44,9 @@ class Tally:
     def text(self) -> str:
         parts = []
         if self.failed:
-            parts.append(f"{self.failed} failed ({_counts(self.fail_reasons)})")
+            parts.append(f"{number(self.failed)} failed ({_counts(self.fail_reasons)})")
         if self.skipped:
-            parts.append(f"{self.skipped} skipped ({_counts(self.skip_reasons)})")
+            parts.append(f"{number(self.skipped)} skipped ({_counts(self.skip_reasons)})")
         parts += [e for e in dict.fromkeys(self.errors) if e not in self.fail_reasons]
         return " | ".join(parts)
 
@@ -59,7 +59,7 @@ class Tally:
 
 
 def _counts(reasons: Counter[str]) -> str:
-    shown = "; ".join(f"{n}: {reason}" for reason, n in reasons.most_common(REASONS_SHOWN))
+    shown = "; ".join(f"{number(n)}: {reason}" for reason, n in reasons.most_common(REASONS_SHOWN))
     more = len(reasons) - REASONS_SHOWN
     return shown + (f"; and {more} more reason{'s' if more > 1 else ''}" if more > 0 else "")
 
@@ -67,11 +67,11 @@ def _counts(reasons: Counter[str]) -> str:
 def for_the_card(tally: Tally, status: str) -> str:
     """The integration's last error after a failed or partial run: counts and the main reasons."""
     if tally.failed:
-        failed = f"{tally.failed} of {tally.read} conversions failed: " + "; ".join(
-            f"{reason.rstrip('.')} (x{n})" for reason, n in tally.fail_reasons.most_common(REASONS_SHOWN)
+        failed = f"{number(tally.failed)} of {number(tally.read)} conversions failed: " + "; ".join(
+            f"{reason.rstrip('.')} (x{number(n)})" for reason, n in tally.fail_reasons.most_common(REASONS_SHOWN)
         )
         done = (
-            f" {tally.sent} sent" + (f", {tally.skipped} skipped" if tally.skipped else "") + "."
+            f" {number(tally.sent)} sent" + (f", {number(tally.skipped)} skipped" if tally.skipped else "") + "."
             if status == "partial"
             else ""
         )
@@ -92,10 +92,12 @@ def close(integration_id: int, run_id: int, tally: Tally, outcome: str) -> tuple
         integrations.record_partial(integration_id, for_the_card(tally, status))
     elif tally.read:
         integrations.record_success(integration_id)
-    counts = [f"{tally.failed} failed"] if tally.failed else []
-    counts += [f"{tally.skipped} skipped"] if tally.skipped else []
+    counts = [f"{number(tally.failed)} failed"] if tally.failed else []
+    counts += [f"{number(tally.skipped)} skipped"] if tally.skipped else []
     message = (
-        f"Pushed {tally.sent} conversion{'s' if tally.sent != 1 else ''}" + "".join(f", {c}" for c in counts) + "."
+        f"Pushed {number(tally.sent)} conversion{'s' if tally.sent != 1 else ''}"
+        + "".join(f", {c}" for c in counts)
+        + "."
     )
     if text:
         message += f" {text}"
