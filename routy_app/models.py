@@ -211,6 +211,8 @@ class SyncRun(SQLModel, table=True):
     records_updated: int = Field(default=0)
     records_failed: int = Field(default=0)
     progress_level: str | None = Field(default=None, max_length=32)
+    # Rows read per level so far, as JSON {"campaign": 120, "ad_group": 1020}: the Sync page shows them.
+    level_rows: str | None = Field(default=None, sa_type=Text)
     error: str | None = Field(default=None, sa_type=Text)
     holder: str | None = Field(default=None, max_length=200)  # the lease holder running it (services/leases.py)
 

@@ -106,11 +106,30 @@ def progress_text(provider: str, level: str | None, rows: int) -> str:
     return f"Pulling {label}: {number(rows)} rows so far"
 
 
-def progress(provider: str, level: str | None, rows: int, previous: int | None) -> tuple[int, str]:
+def level_breakdown(provider: str, per_level: dict[str, int]) -> str:
+    """Rows per level read so far, in the provider's order: "campaigns 120 · ad groups 1,020"."""
+    definition = registry.find(provider)
+    if definition is None:
+        return ""
+    labels = definition.level_labels
+    return " · ".join(
+        f"{str(labels.get(level, level)).lower()} {number(per_level[level])}"
+        for level in definition.levels
+        if level in per_level
+    )
+
+
+def progress(
+    provider: str, level: str | None, rows: int, previous: int | None, per_level: dict[str, int] | None = None
+) -> tuple[int, str]:
     """The Sync page's bar (0-99) and text for a running pull: the bar moves by rows against the previous
-    comparable run's size (services/run_progress.py); with no such run, by the levels already read."""
+    comparable run's size (services/run_progress.py); with no such run, by the levels already read. The
+    text names the rows of each level read so far."""
     percent = run_progress.estimate_percent(rows, previous)
     text = progress_text(provider, level, rows)
+    breakdown = level_breakdown(provider, per_level or {})
+    if breakdown:
+        text = f"{text}: {breakdown}"
     note = run_progress.estimate_note(rows, previous)
     return (level_percent(provider, level) if percent is None else percent), (f"{text} ({note})" if note else text)
 

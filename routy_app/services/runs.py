@@ -5,6 +5,7 @@ provider's words), and the sweep that closes runs whose process died (see leases
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 
@@ -40,10 +41,31 @@ def open_run(integration_id: int, kind: str, trigger: str, holder: str | None = 
 
 
 def update_progress(run_id: int, level: str | None, rows: int) -> None:
-    """Record the level being read and rows read so far (the UI polls this row)."""
+    """Record the level being read, rows read so far, and rows per level (the UI polls this row).
+
+    `rows` counts the whole run; a level's rows are what it added since the levels before it finished."""
     with session_scope() as session:
-        session.exec(update(SyncRun).where(col(SyncRun.id) == run_id).values(progress_level=level, records_read=rows))
+        run = session.get(SyncRun, run_id)
+        if run is None:
+            return
+        per_level = level_counts(run.level_rows)
+        if level is not None:
+            per_level[level] = max(0, rows - sum(n for name, n in per_level.items() if name != level))
+        run.progress_level, run.records_read = level, rows
+        run.level_rows = json.dumps(per_level) if per_level else None
+        session.add(run)
         session.commit()
+
+
+def level_counts(stored: str | None) -> dict[str, int]:
+    """The run's rows per level ({} when none were recorded, or the text is not what we write)."""
+    try:
+        found = json.loads(stored) if stored else {}
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): int(v) for k, v in found.items() if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def close_run(

@@ -8,7 +8,7 @@ import reflex as rx
 
 from routy_app.db import session_scope
 from routy_app.errors import UserFacingError
-from routy_app.services import run_history, run_progress, wording
+from routy_app.services import run_history, run_progress, runs, wording
 from routy_app.services.hub import default_hub
 from routy_app.services.integrations import ConnectionProblem, sync_settings
 from routy_app.services.sync_now import sync_now
@@ -240,6 +240,6 @@ class SyncState(rx.State):
             self.progress_level = run.progress_level or "starting"
             self.progress_rows = run.records_read
             self.progress_percent, self.progress_text = run_history.progress(
-                self._provider, run.progress_level, estimate.rows, estimate.previous
+                self._provider, run.progress_level, estimate.rows, estimate.previous, runs.level_counts(run.level_rows)
             )
             self._load_history(integration_id)

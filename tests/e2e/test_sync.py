@@ -26,14 +26,15 @@ def test_sync_now_shows_progress_then_a_history_row(app_server, page: Page):
     # Linking an account starts the first sync on its own; wait for it before syncing again.
     first = dialog.locator(".history-row").filter(has_text="Pull · Scheduled")
     expect(first.locator(".run-status")).to_have_text("success", timeout=60_000)
-    sandbox(app_server, "POST", "/config", days=30, keywords_per_ad_group=150)
+    # a pull of some seconds (the lookback days, 1,000 keywords per ad group), so its progress can be watched
+    sandbox(app_server, "POST", "/config", days=30, keywords_per_ad_group=1000)
     try:
         dialog.get_by_role("tab", name="Sync", exact=True).click()
         dialog.get_by_role("button", name="Sync Now").click()
         # the bar and text follow the rows read against the previous (scheduled) pull's size
         expect(dialog.locator("#sync-progress")).to_contain_text(
-            re.compile(r"rows so far \(about \d+ % of the previous sync's \d[\d,]* rows\)")
-        )
+            re.compile(r"rows so far: campaigns \d[\d,]*.* \(about \d+ % of the previous sync's \d[\d,]* rows\)")
+        )  # and the rows of each level read so far
         expect(dialog.locator("#sync-result")).to_contain_text(re.compile(r"\d[\d,]* rows"), timeout=90_000)
     finally:
         sandbox(app_server, "POST", "/config", days=90, keywords_per_ad_group=3)

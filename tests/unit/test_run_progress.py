@@ -75,3 +75,32 @@ def test_every_count_is_written_one_way():
     assert count(278_125_000) == "278.1"
     assert count(15_074_880_500_000) == "15,074,880.5"
     assert count(0) == "0"
+
+
+def test_each_levels_rows_are_recorded_as_the_run_moves_through_the_levels(db):
+    from routy_app.services import runs
+
+    with session_scope() as s:
+        integration = Integration(
+            traffic_source_id=1, provider="google_ads", status=IntegrationStatus.ACTIVE, account_id="1"
+        )
+        s.add(integration)
+        s.commit()
+        iid = int(integration.id or 0)
+    run_id = runs.open_run(iid, "pull", "manual")
+    for level, total in (("campaign", 60), ("campaign", 120), ("ad_group", 700), ("ad_group", 1_140), ("ad", 1_300)):
+        runs.update_progress(run_id, level, total)  # the engine reports the run's running total
+    with session_scope() as s:
+        run = s.get(SyncRun, run_id)
+        assert run is not None
+        per_level = runs.level_counts(run.level_rows)
+    assert per_level == {"campaign": 120, "ad_group": 1_020, "ad": 160}
+    _, text = run_history.progress("google_ads", "ad", 1_300, None, per_level)
+    assert text == "Pulling ads: 1,300 rows so far: campaigns 120 · ad groups 1,020 · ads 160"
+
+
+def test_unreadable_level_counts_are_none():
+    from routy_app.services import runs
+
+    assert runs.level_counts("not json") == {} and runs.level_counts("[1]") == {} and runs.level_counts(None) == {}
+    assert runs.level_counts('{"campaign": 3, "x": "y", "b": true}') == {"campaign": 3}
