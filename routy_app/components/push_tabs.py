@@ -127,7 +127,11 @@ def _test_panel() -> rx.Component:
 def mappings_tab() -> rx.Component:
     return rx.vstack(
         rx.text(
-            "Only mapped, enabled Routy event types are pushed. Choose the provider action each one goes to.",
+            rx.cond(
+                MappingsState.action_needed,
+                "Only mapped, enabled Routy event types are pushed. Choose the provider action each one goes to.",
+                "Only mapped, enabled Routy event types are pushed.",
+            ),
             size="2",
             color_scheme="gray",
         ),

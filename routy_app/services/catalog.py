@@ -11,7 +11,7 @@ from routy_app import routes
 from routy_app.config import get_settings
 from routy_app.models import AuditEvent, Integration, IntegrationStatus, SyncRun, TrafficSource, saved_id
 from routy_app.providers import registry
-from routy_app.providers.definition import ProviderDefinition
+from routy_app.providers.definition import Capability, ProviderDefinition
 from routy_app.providers.versions import for_provider
 from routy_app.services import run_progress
 from routy_app.services.run_errors import ErrorSummary, summarise
@@ -184,7 +184,7 @@ def _status_line(session: Session, integration: Integration | None) -> tuple[str
     running = session.exec(
         select(SyncRun)
         .where(SyncRun.integration_id == integration.id, SyncRun.status == "running", SyncRun.kind == "pull")
-        .order_by(SyncRun.id.desc())  # type: ignore[union-attr]
+        .order_by(col(SyncRun.id).desc())
     ).first()
     if running is not None:
         return run_progress.estimate(session, running).status_line, True
@@ -194,13 +194,16 @@ def _status_line(session: Session, integration: Integration | None) -> tuple[str
         event = session.exec(
             select(AuditEvent)
             .where(AuditEvent.integration_id == integration.id, AuditEvent.action == "paused")
-            .order_by(AuditEvent.at.desc())  # type: ignore[attr-defined]
+            .order_by(col(AuditEvent.at).desc())
         ).first()
         if event is None:
             return "Paused", False
         return f"Paused by {event.user_email or 'Routy'} at {_clock(event.at)}", False
+    pulls = registry.get(integration.provider).can(Capability.PULL)
     if integration.last_success_at is not None:
-        return f"Last synced {ago(integration.last_success_at)}", False
+        return f"Last {'synced' if pulls else 'pushed'} {ago(integration.last_success_at)}", False
+    if not pulls:  # a push-only card (the Webhook): nothing is pulled, conversions go out as they come
+        return "Ready: conversions are pushed as they arrive.", False
     return "Waiting for the first sync.", False
 
 

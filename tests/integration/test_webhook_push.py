@@ -13,7 +13,7 @@ from routy_app.db import session_scope
 from routy_app.models import ConversionPush, Integration
 from routy_app.outbound import signing
 from routy_app.sandbox.core.state import SandboxState
-from routy_app.services import integrations, mappings, push
+from routy_app.services import catalog, integrations, mappings, push
 from routy_app.services.hub import ProviderHub
 from routy_app.services.integrations import ConnectionProblem
 from routy_app.services.push import validation
@@ -228,3 +228,15 @@ async def test_status_tabs_read_right_for_a_push_only_card(hub, sandbox_state):
     with session_scope() as session:
         text = metrics_view.empty_text(session.get(Integration, integration_id), None)
     assert text == "Webhook only receives conversions: there are no metrics to pull."
+
+
+async def test_the_card_of_a_push_only_provider_speaks_of_pushes_not_syncs(hub, sandbox_state):
+    integration_id, _ = await connected(hub)
+    with session_scope() as session:
+        card = catalog.card_of(session, integration_id)
+    assert card is not None and card.status_line == "Ready: conversions are pushed as they arrive."
+    ingest(1)
+    await push.run_push(hub, integration_id, "manual")
+    with session_scope() as session:
+        card = catalog.card_of(session, integration_id)
+    assert card is not None and card.status_line.startswith("Last pushed ")
