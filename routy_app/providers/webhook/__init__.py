@@ -53,7 +53,8 @@ def validate_mapping(
             raise SetupFieldError("value", "The value override is a number such as 25 or 12.50.") from None
         if not value.is_finite() or value < 0 or value >= MAX_VALUE:
             raise SetupFieldError("value", "The value override is a number from 0 up to 1,000,000,000,000.")
-        if value.as_tuple().exponent < -6:  # type: ignore[operator]
+        exponent = value.as_tuple().exponent  # an int for a finite number ('n'/'N'/'F' only for NaN and infinity)
+        if isinstance(exponent, int) and exponent < -6:
             raise SetupFieldError("value", "At most 6 decimal places.")
         raw = format(value.normalize(), "f")
     return KEY, ({"value": raw} if raw else {})
