@@ -13,7 +13,8 @@ from tests.e2e.helpers import card, connect_oauth, new_source, open_source, pick
 def test_a_scheduled_run_shows_as_syncing_on_the_card_then_its_outcome(app_server, page: Page):
     source = new_source(app_server, "Live sync")
     open_source(page, app_server, source)
-    sandbox(app_server, "POST", "/config", days=30, keywords_per_ad_group=150)
+    # a first pull of many seconds (30 days of 1,000 keywords per ad group): the cards refresh every 3 s
+    sandbox(app_server, "POST", "/config", days=30, keywords_per_ad_group=1000)
     try:
         connect_oauth(page, "Google Ads")
         pick_account(page, "Routy Shop US")  # linking starts the first (scheduled) pull on its own
