@@ -295,7 +295,9 @@ class PushHistoryState(rx.State):
     async def load(self):
         if current_user(self) is None:
             return rx.redirect("/login")
-        self.page, self.last_result = 1, ""
+        # last_result stays: the tab may be reloaded right after Push now (the integration's status changed),
+        # and the person has not read the answer yet; the next Push now replaces it.
+        self.page = 1
         self._load(await self._integration_id())
         return None
 
